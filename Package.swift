@@ -1,0 +1,104 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Trove: a content-addressable artifact store for ML teams.
+///
+/// Module dependency rule (see docs/ARCHITECTURE.md): imports point down only.
+/// Core touches no network and no store; Store and Protocol never import each other;
+/// Client never imports Store; only the executables configure logging.
+let package = Package(
+    name: "Trove",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "trove", targets: ["trove"]),
+        .executable(name: "troved", targets: ["troved"]),
+        .library(name: "TroveCore", targets: ["TroveCore"]),
+        .library(name: "TroveStore", targets: ["TroveStore"]),
+        .library(name: "TroveProtocol", targets: ["TroveProtocol"]),
+        .library(name: "TroveServer", targets: ["TroveServer"]),
+        .library(name: "TroveClient", targets: ["TroveClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // System-library shims: module map + shim.h, no logic.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        .target(
+            name: "TroveCore",
+            dependencies: [
+                "CZstd", "CLZ4", "COpenSSL",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "TroveStore",
+            dependencies: [
+                "TroveCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TroveProtocol",
+            dependencies: [
+                "TroveCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "TroveServer",
+            dependencies: [
+                "TroveProtocol", "TroveStore", "TroveCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "TroveClient",
+            dependencies: [
+                "TroveProtocol", "TroveCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "trove",
+            dependencies: [
+                "TroveCore", "TroveClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "troved",
+            dependencies: [
+                "TroveServer", "TroveStore", "TroveCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .testTarget(name: "TroveCoreTests", dependencies: ["TroveCore"]),
+        .testTarget(name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore"]),
+        .testTarget(name: "TroveProtocolTests", dependencies: ["TroveProtocol", "TroveCore"]),
+        .testTarget(
+            name: "TroveEndToEndTests",
+            dependencies: ["TroveCore"]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+/// `TroveClient`: see docs/ARCHITECTURE.md. Filled in by the issue that owns this module.

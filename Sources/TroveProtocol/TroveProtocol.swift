@@ -1,0 +1,1 @@
+/// `TroveProtocol`: see docs/ARCHITECTURE.md. Filled in by the issue that owns this module.

@@ -1,0 +1,1 @@
+/// `TroveServer`: see docs/ARCHITECTURE.md. Filled in by the issue that owns this module.

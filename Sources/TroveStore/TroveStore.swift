@@ -1,0 +1,1 @@
+/// `TroveStore`: see docs/ARCHITECTURE.md. Filled in by the issue that owns this module.

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `trove`: the command-line client.
+struct TroveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trove",
+        abstract: "Push, pull and inspect artifacts in a Trove store.",
+        subcommands: []
+    )
+}

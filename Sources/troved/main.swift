@@ -1,0 +1,1 @@
+print("troved: not built yet")

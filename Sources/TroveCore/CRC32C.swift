@@ -1,0 +1,48 @@
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum on pack records and
+/// protocol frames. Slicing-by-8 table implementation.
+public enum CRC32C {
+    static let tables: [[UInt32]] = {
+        var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
+        for i in 0..<256 {
+            var c = UInt32(i)
+            for _ in 0..<8 { c = (c & 1) != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
+            t[0][i] = c
+        }
+        for i in 0..<256 {
+            for k in 1..<8 { t[k][i] = (t[k - 1][i] >> 8) ^ t[0][Int(t[k - 1][i] & 0xFF)] }
+        }
+        return t
+    }()
+    static let flat: [UInt32] = tables.flatMap { $0 }
+
+    /// Extends `crc` (the value returned by a previous call, or 0 to start) with `buffer`.
+    public static func update(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
+        var c = ~crc
+        var n = buffer.count
+        guard n > 0, var p = buffer.baseAddress else { return crc }
+        flat.withUnsafeBufferPointer { tp in
+            let t = tp.baseAddress!
+            while n >= 8 {
+                let v = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) ^ UInt64(c)
+                c =
+                    t[7 * 256 + Int(v & 0xFF)] ^ t[6 * 256 + Int((v >> 8) & 0xFF)]
+                    ^ t[5 * 256 + Int((v >> 16) & 0xFF)] ^ t[4 * 256 + Int((v >> 24) & 0xFF)]
+                    ^ t[3 * 256 + Int((v >> 32) & 0xFF)] ^ t[2 * 256 + Int((v >> 40) & 0xFF)]
+                    ^ t[1 * 256 + Int((v >> 48) & 0xFF)] ^ t[Int(v >> 56)]
+                p += 8
+                n -= 8
+            }
+            while n > 0 {
+                c = t[Int((c ^ UInt32(p.load(as: UInt8.self))) & 0xFF)] ^ (c >> 8)
+                p += 1
+                n -= 1
+            }
+        }
+        return ~c
+    }
+
+    /// CRC-32C of `bytes`.
+    public static func checksum<C: ContiguousByteStorage>(_ bytes: C) -> UInt32 {
+        bytes.withUnsafeBytes { update(0, $0) }
+    }
+}

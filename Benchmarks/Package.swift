@@ -1,5 +1,10 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+// A path dependency's identity is its folder name, which differs between clones.
+let trove = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .lastPathComponent
 
 // Benchmarks live in their own package so the main build and CI do not compile
 // package-benchmark. Run from this folder:
@@ -17,7 +22,7 @@ let package = Package(
         .executableTarget(
             name: "HotPath",
             dependencies: [
-                .product(name: "TroveCore", package: "main"),
+                .product(name: "TroveCore", package: trove),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/HotPath",
@@ -26,8 +31,8 @@ let package = Package(
         .executableTarget(
             name: "StoreBench",
             dependencies: [
-                .product(name: "TroveCore", package: "main"),
-                .product(name: "TroveStore", package: "main"),
+                .product(name: "TroveCore", package: trove),
+                .product(name: "TroveStore", package: trove),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/StoreBench",
@@ -35,13 +40,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench-hotpath",
-            dependencies: [.product(name: "TroveCore", package: "main")]
+            dependencies: [.product(name: "TroveCore", package: trove)]
         ),
         .executableTarget(
             name: "bench-store",
             dependencies: [
-                .product(name: "TroveCore", package: "main"),
-                .product(name: "TroveStore", package: "main"),
+                .product(name: "TroveCore", package: trove),
+                .product(name: "TroveStore", package: trove),
             ]
         ),
     ]

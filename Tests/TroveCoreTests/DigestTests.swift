@@ -16,3 +16,11 @@ import Testing
         #expect(b == whole)
     }
 }
+
+@Test func hmacSHA256MatchesRFC4231() {
+    // RFC 4231 test case 2.
+    let mac = HMACSHA256.mac(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
+    #expect(mac.hex == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    #expect(HMACSHA256.equal(mac, mac))
+    #expect(!HMACSHA256.equal(mac, SHA256.hash(Array("x".utf8))))
+}

@@ -92,7 +92,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "TroveCoreTests", dependencies: ["TroveCore"]),
+        .testTarget(name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
         .testTarget(name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore"]),
         .testTarget(name: "TroveProtocolTests", dependencies: ["TroveProtocol", "TroveCore"]),
         .testTarget(

@@ -5,6 +5,6 @@ struct TroveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trove",
         abstract: "Push, pull and inspect artifacts in a Trove store.",
-        subcommands: []
+        subcommands: [ChunkCommand.self]
     )
 }

@@ -1,0 +1,158 @@
+/// The FastCDC 2020 cut-point search (Xia et al. 2020), bit-compatible with the fastcdc crate's
+/// v2020 module: Gear hash rolled two bytes per step (the shifted table for the even byte),
+/// cut-point skipping up to `min`, and normalized chunking (a harder mask before `avg`, an easier
+/// one after).
+///
+/// A `FastCDC` value is immutable and cheap to copy; `cut` is a pure function of the bytes it is
+/// given, so callers stream by keeping at least `max` bytes (or everything up to end of input)
+/// ahead of the current chunk start.
+public struct FastCDC: Sendable {
+    /// The validated parameters.
+    public let parameters: ChunkerParameters
+    let minSize: Int
+    let avgSize: Int
+    let maxSize: Int
+    let maskS: UInt64
+    let maskL: UInt64
+
+    /// A chunker for `parameters`; throws if they are not usable.
+    public init(_ parameters: ChunkerParameters = .default) throws(ChunkerParameterError) {
+        try parameters.validate()
+        self.parameters = parameters
+        minSize = parameters.min
+        avgSize = parameters.avg
+        maxSize = parameters.max
+        maskS = parameters.maskS
+        maskL = parameters.maskL
+    }
+
+    /// Length of the chunk that starts at `base`, given the `count` bytes available there.
+    ///
+    /// `count` must be at least `max` unless the input ends within `count` bytes; the result is
+    /// then in `1...max` (or 0 for `count == 0`). Never reads outside `base[0..<count]`.
+    @inline(__always)
+    public func cut(_ base: UnsafePointer<UInt8>, count: Int) -> Int {
+        var remaining = count
+        if remaining <= minSize { return remaining }
+        var center = avgSize
+        if remaining > maxSize {
+            remaining = maxSize
+        } else if remaining < center {
+            center = remaining
+        }
+        // Positions are byte pairs: pair i covers bytes 2i (even, shifted table) and 2i+1.
+        let start = minSize / 2
+        let centerPairs = center / 2
+        let endPairs = remaining / 2
+        let tables = FastCDCTables.pointer
+        var hash: UInt64 = 0
+        if start < centerPairs {
+            let found = FastCDC.scan(
+                base, from: start, to: centerPairs, hash: &hash, mask: maskS, tables: tables)
+            if found >= 0 { return found }
+        }
+        let from = Swift.max(start, centerPairs)
+        if from < endPairs {
+            let found = FastCDC.scan(base, from: from, to: endPairs, hash: &hash, mask: maskL, tables: tables)
+            if found >= 0 { return found }
+        }
+        return remaining
+    }
+
+    /// Rolls the hash over byte pairs `from..<to`; returns the cut length, or -1 if none was found
+    /// (then `hash` holds the state after the last pair).
+    @inline(__always)
+    static func scan(
+        _ base: UnsafePointer<UInt8>, from: Int, to: Int, hash: inout UInt64, mask: UInt64,
+        tables: UnsafePointer<UInt64>
+    ) -> Int {
+        let gear = tables
+        let shifted = tables + 256
+        let maskLS = mask &<< 1
+        var p = base + 2 &* from
+        let end = base + 2 &* to
+        var h = hash
+        while p < end {
+            let g0 = shifted[Int(p[0])]
+            let g1 = gear[Int(p[1])]
+            let h0 = (h &<< 2) &+ g0
+            h = h0 &+ g1
+            if (h0 & maskLS) == 0 || (h & mask) == 0 {
+                let a = p - base
+                return (h0 & maskLS) == 0 ? a : a + 1
+            }
+            p += 2
+        }
+        hash = h
+        return -1
+    }
+
+    /// Chunk lengths of a whole in-memory input, in order (one-shot; no streaming).
+    public func lengths(of bytes: UnsafeRawBufferPointer) -> [Int] {
+        guard let raw = bytes.baseAddress, bytes.count > 0 else { return [] }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        var out: [Int] = []
+        var offset = 0
+        while offset < bytes.count {
+            let n = cut(base + offset, count: bytes.count - offset)
+            out.append(n)
+            offset += n
+        }
+        return out
+    }
+}
+
+/// The slow, obvious FastCDC 2020: a line-by-line reading of the fastcdc crate's `cut` with
+/// bounds-checked array indexing. The reference every fast path is tested against.
+public enum ReferenceFastCDC {
+    /// Chunk lengths of `data`, in order.
+    public static func lengths(of data: [UInt8], parameters: ChunkerParameters) throws(ChunkerParameterError)
+        -> [Int]
+    {
+        try parameters.validate()
+        var out: [Int] = []
+        var start = 0
+        while start < data.count {
+            let n = cut(data, start: start, remaining: data.count - start, parameters: parameters)
+            out.append(n)
+            start += n
+        }
+        return out
+    }
+
+    static func cut(_ data: [UInt8], start: Int, remaining available: Int, parameters p: ChunkerParameters)
+        -> Int
+    {
+        let gear = FastCDCTables.gear
+        let gearLS = gear.map { $0 &<< 1 }
+        let maskS = p.maskS
+        let maskL = p.maskL
+        var remaining = available
+        if remaining <= p.min { return remaining }
+        var center = p.avg
+        if remaining > p.max {
+            remaining = p.max
+        } else if remaining < center {
+            center = remaining
+        }
+        var index = p.min / 2
+        var hash: UInt64 = 0
+        while index < center / 2 {
+            let a = index * 2
+            hash = (hash &<< 2) &+ gearLS[Int(data[start + a])]
+            if hash & (maskS &<< 1) == 0 { return a }
+            hash = hash &+ gear[Int(data[start + a + 1])]
+            if hash & maskS == 0 { return a + 1 }
+            index += 1
+        }
+        while index < remaining / 2 {
+            let a = index * 2
+            hash = (hash &<< 2) &+ gearLS[Int(data[start + a])]
+            if hash & (maskL &<< 1) == 0 { return a }
+            hash = hash &+ gear[Int(data[start + a + 1])]
+            if hash & maskL == 0 { return a + 1 }
+            index += 1
+        }
+        return remaining
+    }
+}

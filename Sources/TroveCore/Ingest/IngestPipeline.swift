@@ -1,0 +1,314 @@
+/// The parallel ingest pass.
+///
+/// The calling thread reads the input into a small ring of segments (each `segmentSize` bytes)
+/// and finds chunk boundaries; a chunk never spans segments (the unchunked tail of a segment is
+/// copied to the front of the next one). Each published chunk creates two kinds of work:
+/// its digest (independent, any thread) and its bytes' share of the blob digest, which must be
+/// fed in order, so the blob digest is a single "lane" that one thread at a time may hold.
+/// Worker threads prefer the blob lane, then chunk digests. The boundary thread helps with the
+/// same work whenever it has no free segment, so `threads` threads stay busy without
+/// oversubscribing the cores. A segment is recycled, in order, once all its work is done.
+///
+/// Shared state is guarded by one mutex; work is claimed a chunk (or up to 1 MiB of blob) at a
+/// time, so locking costs a few operations per 64 KiB.
+final class IngestPipeline {
+    /// A read buffer and the chunks found in it.
+    final class Segment {
+        let base: UnsafeMutablePointer<UInt8>
+        let capacity: Int
+        let slotCapacity: Int
+        let starts: UnsafeMutablePointer<Int>
+        let lengths: UnsafeMutablePointer<Int>
+        let digests: UnsafeMutablePointer<Digest>
+        var length = 0  // valid bytes (carried tail + reads); written only by the boundary thread
+        var fileOffset: UInt64 = 0
+        // Guarded by the pipeline lock:
+        var published = 0  // chunks visible to workers
+        var publishedEnd = 0  // byte end of the published chunks
+        var sealed = false  // no more chunks will be added
+        var digestNext = 0
+        var digestsDone = 0
+        var blobNext = 0
+        var blobDone = 0
+
+        init(capacity: Int, minChunk: Int) {
+            self.capacity = capacity
+            base = .allocate(capacity: capacity)
+            // Chunks are at least min - 1 bytes (odd min) except the input's last one.
+            slotCapacity = capacity / Swift.max(1, minChunk - 1) + 2
+            starts = .allocate(capacity: slotCapacity)
+            lengths = .allocate(capacity: slotCapacity)
+            digests = .allocate(capacity: slotCapacity)
+        }
+
+        deinit {
+            base.deallocate()
+            starts.deallocate()
+            lengths.deallocate()
+            digests.deallocate()
+        }
+
+        func reset() {
+            length = 0
+            published = 0
+            publishedEnd = 0
+            sealed = false
+            digestNext = 0
+            digestsDone = 0
+            blobNext = 0
+            blobDone = 0
+        }
+
+        func finished(blob: Bool) -> Bool {
+            sealed && digestsDone == published && (!blob || blobDone == publishedEnd)
+        }
+    }
+
+    enum Job {
+        case digest(Segment, Int)
+        case blob(Segment, Int, Int)
+    }
+
+    private static let workCondition = 0
+    private static let boundaryCondition = 1
+    private static let blobGrab = 1 << 20
+
+    private let chunker: FastCDC
+    private let segmentSize: Int
+    private let threads: Int
+    private let computeBlob: Bool
+    private let lock = ConditionLock(conditions: 2)
+
+    // Guarded by `lock`:
+    private var free: [Segment] = []
+    private var inFlight: [Segment] = []  // in input order; index 0 is the oldest
+    private var digestCursor = 0  // index into inFlight
+    private var blobCursor = 0  // index into inFlight
+    private var blobBusy = false
+    private var shutdown = false
+    private var idleWorkers = 0
+    private var boundaryWaiting = false
+
+    // Boundary thread only:
+    private var chunks: [ChunkRef] = []
+    private let blobHasher = SHA256()  // used only by the holder of the blob lane
+    private let localHasher = SHA256()
+
+    init(chunker: FastCDC, segmentSize: Int, threads: Int, blobDigest: Bool) {
+        self.chunker = chunker
+        self.segmentSize = segmentSize
+        self.threads = threads
+        computeBlob = blobDigest
+        let count = Swift.max(3, threads + 2)
+        for _ in 0..<count { free.append(Segment(capacity: segmentSize, minChunk: chunker.minSize)) }
+    }
+
+    func run<Source: ByteSource>(source: Source) throws(IngestError) -> IngestResult {
+        var source = source
+        var workers: [JoinableThread] = []
+        for _ in 1..<threads {
+            if let t = JoinableThread({ [self] in workerLoop() }) { workers.append(t) }
+        }
+        defer {
+            lock.lock()
+            shutdown = true
+            lock.broadcast(Self.workCondition)
+            lock.unlock()
+            for w in workers { w.join() }
+        }
+
+        let maxChunk = chunker.maxSize
+        var eof = false
+        var current = acquireSegment(hasher: localHasher)
+        current.fileOffset = 0
+        try fill(current, from: &source, eof: &eof)
+        var pos = 0
+        var count = 0
+        while true {
+            let available = current.length - pos
+            if available == 0 && eof { break }
+            if available >= maxChunk || eof {
+                let n = chunker.cut(current.base + pos, count: available)
+                current.starts[count] = pos
+                current.lengths[count] = n
+                count += 1
+                pos += n
+                lock.lock()
+                current.published = count
+                current.publishedEnd = pos
+                if idleWorkers > 0 { lock.signal(Self.workCondition) }
+                lock.unlock()
+            } else {
+                let next = acquireSegment(hasher: localHasher)
+                if available > 0 { next.base.update(from: current.base + pos, count: available) }
+                next.length = available
+                next.fileOffset = current.fileOffset + UInt64(pos)
+                seal(current)
+                current = next
+                pos = 0
+                count = 0
+                try fill(current, from: &source, eof: &eof)
+            }
+        }
+        seal(current)
+        let total = current.fileOffset + UInt64(pos)
+        drain(hasher: localHasher)
+        return IngestResult(
+            size: total, blobDigest: computeBlob ? blobHasher.finalize() : .zero, chunks: chunks)
+    }
+
+    private func fill<Source: ByteSource>(_ s: Segment, from source: inout Source, eof: inout Bool)
+        throws(IngestError)
+    {
+        while s.length < s.capacity && !eof {
+            let n = try source.read(
+                into: UnsafeMutableRawBufferPointer(start: s.base + s.length, count: s.capacity - s.length))
+            if n == 0 { eof = true } else { s.length += n }
+        }
+    }
+
+    private func seal(_ s: Segment) {
+        lock.lock()
+        s.sealed = true
+        if idleWorkers > 0 { lock.broadcast(Self.workCondition) }
+        lock.unlock()
+    }
+
+    /// Moves finished segments at the head of `inFlight` to `free`, in order, collecting their
+    /// chunks. Called with the lock held, on the boundary thread.
+    private func collectFinished() {
+        var removed = 0
+        while removed < inFlight.count, inFlight[removed].finished(blob: computeBlob) {
+            let s = inFlight[removed]
+            for i in 0..<s.published {
+                chunks.append(
+                    ChunkRef(
+                        offset: s.fileOffset + UInt64(s.starts[i]), length: s.lengths[i], digest: s.digests[i]
+                    ))
+            }
+            s.reset()
+            free.append(s)
+            removed += 1
+        }
+        if removed > 0 {
+            inFlight.removeFirst(removed)
+            digestCursor = Swift.max(0, digestCursor - removed)
+            blobCursor = Swift.max(0, blobCursor - removed)
+        }
+    }
+
+    /// A free segment appended to `inFlight`; helps with work (or waits) until one is free.
+    private func acquireSegment(hasher: SHA256) -> Segment {
+        lock.lock()
+        while true {
+            collectFinished()
+            if let s = free.popLast() {
+                inFlight.append(s)
+                lock.unlock()
+                return s
+            }
+            if let job = claim() {
+                lock.unlock()
+                perform(job, hasher: hasher)
+                lock.lock()
+                complete(job)
+            } else {
+                boundaryWaiting = true
+                lock.wait(Self.boundaryCondition)
+                boundaryWaiting = false
+            }
+        }
+    }
+
+    /// Helps until every in-flight segment is finished and collected.
+    private func drain(hasher: SHA256) {
+        lock.lock()
+        while true {
+            collectFinished()
+            if inFlight.isEmpty { break }
+            if let job = claim() {
+                lock.unlock()
+                perform(job, hasher: hasher)
+                lock.lock()
+                complete(job)
+            } else {
+                boundaryWaiting = true
+                lock.wait(Self.boundaryCondition)
+                boundaryWaiting = false
+            }
+        }
+        lock.unlock()
+    }
+
+    /// Next piece of work, or nil if none is available now. Lock held.
+    private func claim() -> Job? {
+        if computeBlob && !blobBusy {
+            while blobCursor < inFlight.count {
+                let s = inFlight[blobCursor]
+                if s.blobNext < s.publishedEnd {
+                    let start = s.blobNext
+                    let end = Swift.min(s.publishedEnd, start + Self.blobGrab)
+                    s.blobNext = end
+                    blobBusy = true
+                    return .blob(s, start, end)
+                }
+                if s.sealed && blobCursor + 1 < inFlight.count { blobCursor += 1 } else { break }
+            }
+        }
+        while digestCursor < inFlight.count {
+            let s = inFlight[digestCursor]
+            if s.digestNext < s.published {
+                let i = s.digestNext
+                s.digestNext += 1
+                return .digest(s, i)
+            }
+            if s.sealed && digestCursor + 1 < inFlight.count { digestCursor += 1 } else { break }
+        }
+        return nil
+    }
+
+    /// Does the work, without the lock.
+    private func perform(_ job: Job, hasher: SHA256) {
+        switch job {
+        case .digest(let s, let i):
+            s.digests[i] = hasher.hash(
+                UnsafeRawBufferPointer(start: s.base + s.starts[i], count: s.lengths[i]))
+        case .blob(let s, let start, let end):
+            blobHasher.update(UnsafeRawBufferPointer(start: s.base + start, count: end - start))
+        }
+    }
+
+    /// Records finished work and wakes whoever may proceed. Lock held.
+    private func complete(_ job: Job) {
+        let s: Segment
+        switch job {
+        case .digest(let seg, _):
+            s = seg
+            s.digestsDone += 1
+        case .blob(let seg, _, let end):
+            s = seg
+            s.blobDone = end
+            blobBusy = false
+            if idleWorkers > 0 { lock.signal(Self.workCondition) }
+        }
+        if boundaryWaiting && s.finished(blob: computeBlob) { lock.signal(Self.boundaryCondition) }
+    }
+
+    private func workerLoop() {
+        let hasher = SHA256()
+        lock.lock()
+        while !shutdown {
+            if let job = claim() {
+                lock.unlock()
+                perform(job, hasher: hasher)
+                lock.lock()
+                complete(job)
+            } else {
+                idleWorkers += 1
+                lock.wait(Self.workCondition)
+                idleWorkers -= 1
+            }
+        }
+        lock.unlock()
+    }
+}

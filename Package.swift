@@ -94,7 +94,14 @@ let package = Package(
 
         .testTarget(name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
         .testTarget(name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore"]),
-        .testTarget(name: "TroveProtocolTests", dependencies: ["TroveProtocol", "TroveCore"]),
+        .testTarget(
+            name: "TroveProtocolTests",
+            dependencies: [
+                "TroveProtocol", "TroveCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "TroveEndToEndTests",
             dependencies: ["TroveCore"]

@@ -1,0 +1,125 @@
+import NIOCore
+
+/// Frame-size cap and negotiated version of one connection, shared between its ``FrameDecoder``
+/// and the session handler that raises the cap after authentication.
+///
+/// Not thread-safe: touch it only on the connection's event loop.
+public final class FrameCodecState {
+    /// The largest payload the decoder accepts right now.
+    public var maxPayload: Int
+    /// The version both sides speak, once the peer's preamble has been read.
+    public internal(set) var negotiatedVersion: UInt8?
+    /// The versions this side speaks (sent in its preamble).
+    public let local: Preamble
+
+    /// A state starting with `maxPayload` (normally ``ProtocolLimits/preAuthMaxPayload``).
+    public init(maxPayload: Int = ProtocolLimits.preAuthMaxPayload, local: Preamble = .current) {
+        self.maxPayload = maxPayload
+        self.local = local
+    }
+}
+
+/// Decodes the peer's preamble, then frames, from a byte stream.
+///
+/// Errors (all ``ProtocolError``) are final: the handler should close the connection.
+public struct FrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = Frame
+
+    /// Shared with the session handler (frame cap, negotiated version).
+    public let state: FrameCodecState
+    private var awaitingPreamble: Bool
+
+    /// A decoder that first expects the peer's preamble when `expectPreamble` is true.
+    public init(state: FrameCodecState, expectPreamble: Bool = true) {
+        self.state = state
+        self.awaitingPreamble = expectPreamble
+    }
+
+    /// Decodes as much as `buffer` holds; returns the next frame, or nil when more bytes are needed.
+    public mutating func next(_ buffer: inout ByteBuffer) throws(ProtocolError) -> Frame? {
+        if awaitingPreamble {
+            guard buffer.readableBytes >= Preamble.size else {
+                // Reject a wrong magic early instead of waiting for all 8 bytes.
+                let n = min(buffer.readableBytes, Preamble.magic.count)
+                if let got = buffer.getBytes(at: buffer.readerIndex, length: n),
+                    got != Array(Preamble.magic[0..<n])
+                {
+                    throw .badPreamble(detail: "first bytes \(got) are not TROVE")
+                }
+                return nil
+            }
+            let peer = try Preamble.decode(buffer)
+            state.negotiatedVersion = try state.local.negotiate(with: peer)
+            buffer.moveReaderIndex(forwardBy: Preamble.size)
+            awaitingPreamble = false
+        }
+        return try Frame.parse(&buffer, maxPayload: state.maxPayload)
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws
+        -> DecodingState
+    {
+        guard let frame = try next(&buffer) else { return .needMoreData }
+        context.fireChannelRead(wrapInboundOut(frame))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool)
+        throws -> DecodingState
+    {
+        try decode(context: context, buffer: &buffer)
+    }
+}
+
+/// Encodes ``Envelope``s (a message, its request id and flags) into frames.
+public struct FrameEncoder: MessageToByteEncoder {
+    public typealias OutboundIn = Envelope
+
+    public init() {}
+
+    public func encode(data: Envelope, out: inout ByteBuffer) throws {
+        data.write(into: &out)
+    }
+}
+
+/// Writes this side's preamble once the channel is active, then removes itself. Put it first in
+/// the pipeline so the preamble goes straight to the socket.
+public final class PreambleWriter: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = NIOAny
+
+    private let preamble: Preamble
+    private var written = false
+
+    public init(_ preamble: Preamble = .current) {
+        self.preamble = preamble
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { writePreamble(context: context) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        writePreamble(context: context)
+        context.fireChannelActive()
+    }
+
+    private func writePreamble(context: ChannelHandlerContext) {
+        guard !written else { return }
+        written = true
+        var buffer = context.channel.allocator.buffer(capacity: Preamble.size)
+        preamble.write(into: &buffer)
+        context.writeAndFlush(NIOAny(buffer), promise: nil)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}
+
+extension ChannelPipeline.SynchronousOperations {
+    /// Adds the Trove frame codec: ``PreambleWriter``, ``FrameDecoder`` (emits ``Frame``) and
+    /// ``FrameEncoder`` (accepts ``Envelope``). Handlers added after these read `Frame`s and
+    /// write `Envelope`s.
+    public func addTroveFrameCodec(state: FrameCodecState) throws {
+        try addHandler(PreambleWriter(state.local))
+        try addHandler(ByteToMessageHandler(FrameDecoder(state: state)))
+        try addHandler(MessageToByteHandler(FrameEncoder()))
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// A `troved` started on a temporary store root and an ephemeral loopback port, for end-to-end
+/// tests. Stopped (SIGTERM, then SIGKILL after a grace period) when `stop()` is called or the value
+/// is released.
+final class TestServer {
+    /// The store root (kept after stop so a test can restart on it).
+    let root: URL
+    /// `127.0.0.1:PORT`, what `--server` / `TROVE_SERVER` take.
+    private(set) var address: String = ""
+    /// Environment for `trove` commands that talk to this server.
+    var environment: [String: String] { ["TROVE_SERVER": address] }
+    /// Where troved's stderr (its log) goes.
+    let logURL: URL
+
+    private var process: Process?
+    private let owned: TemporaryDirectory?
+    private let configPath: String?
+
+    /// Starts troved. `config` is TOML text written to a file and passed as `--config`.
+    init(root: URL? = nil, config: String? = nil, extraArguments: [String] = []) throws {
+        let tmp = try TemporaryDirectory("trove-server")
+        owned = root == nil ? tmp : nil
+        self.root = root ?? tmp.url.appendingPathComponent("store")
+        logURL = tmp.url.appendingPathComponent("troved.log")
+        if let config {
+            let path = tmp.url.appendingPathComponent("troved.toml").path
+            try config.write(toFile: path, atomically: true, encoding: .utf8)
+            configPath = path
+        } else {
+            configPath = nil
+        }
+        self.tmpDir = tmp
+        try start(extraArguments: extraArguments)
+    }
+
+    private let tmpDir: TemporaryDirectory
+
+    /// Starts (or restarts) troved on the same root; waits until it listens.
+    func start(extraArguments: [String] = []) throws {
+        let portFile = tmpDir.url.appendingPathComponent("port-\(UUID().uuidString)")
+        var args = ["--root", root.path, "--listen", "127.0.0.1:0", "--port-file", portFile.path]
+        if let configPath { args += ["--config", configPath] }
+        args += extraArguments
+        let p = Process()
+        p.executableURL = try CLI.binary("troved")
+        p.arguments = args
+        if !FileManager.default.fileExists(atPath: logURL.path) {
+            FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        }
+        let log = try FileHandle(forWritingTo: logURL)
+        log.seekToEndOfFile()
+        p.standardError = log
+        p.standardOutput = log
+        try p.run()
+        process = p
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let text = try? String(contentsOf: portFile, encoding: .utf8), text.hasSuffix("\n") {
+                address = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                return
+            }
+            if !p.isRunning {
+                throw CLIError(description: "troved exited with \(p.terminationStatus) before listening:\n\(log())")
+            }
+            usleep(10_000)
+        }
+        throw CLIError(description: "troved did not start listening within 60 s:\n\(log())")
+    }
+
+    /// troved's log so far.
+    func log() -> String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// The troved process id, while running.
+    var pid: Int32? { process?.isRunning == true ? process?.processIdentifier : nil }
+
+    /// Sends `signal` and waits for exit (SIGKILL after `grace` seconds). Returns the exit status.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM, grace: TimeInterval = 30) -> Int32 {
+        guard let p = process else { return 0 }
+        process = nil
+        if p.isRunning { kill(p.processIdentifier, signal) }
+        let deadline = Date().addingTimeInterval(grace)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    /// Runs `trove` against this server.
+    @discardableResult
+    func trove(
+        _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:], directory: URL? = nil,
+        timeout: TimeInterval = 300
+    ) throws -> CLIResult {
+        try CLI.trove(
+            arguments, stdin: stdin, environment: self.environment.merging(environment) { $1 },
+            directory: directory, timeout: timeout)
+    }
+
+    deinit { stop() }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+import TroveCore
+
+/// The SQLite catalog (GRDB `DatabasePool`, WAL, `synchronous = FULL`): chunk index, packs,
+/// blobs → recipes, trees, versions, aliases, ref log, leases.
+///
+/// `synchronous = FULL` makes every committed write transaction durable (the WAL is fsynced at
+/// commit); with `NORMAL` a commit acknowledged before a power loss could roll back.
+final class Catalog: @unchecked Sendable {
+    let pool: DatabasePool
+    let path: String
+
+    init(path: String) throws(StoreError) {
+        self.path = path
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        config.busyMode = .timeout(30)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Catalog.migrator.migrate(pool)
+        } catch {
+            throw .catalog("cannot open \(path): \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE packs (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE,
+                        state INTEGER NOT NULL,          -- 0 open (appending), 1 sealed
+                        size INTEGER NOT NULL,           -- bytes up to the end of the last sealed segment
+                        chunks INTEGER NOT NULL DEFAULT 0,
+                        raw_bytes INTEGER NOT NULL DEFAULT 0,
+                        stored_bytes INTEGER NOT NULL DEFAULT 0,
+                        created INTEGER NOT NULL
+                    );
+                    CREATE TABLE chunks (
+                        digest BLOB PRIMARY KEY NOT NULL,
+                        pack INTEGER NOT NULL,
+                        offset INTEGER NOT NULL,
+                        stored_len INTEGER NOT NULL,
+                        raw_len INTEGER NOT NULL,
+                        codec INTEGER NOT NULL,
+                        created INTEGER NOT NULL,
+                        touched INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX chunks_by_pack ON chunks(pack);
+                    CREATE TABLE blobs (
+                        blob BLOB PRIMARY KEY NOT NULL,
+                        recipe BLOB NOT NULL,
+                        size INTEGER NOT NULL,
+                        created INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE trees (
+                        digest BLOB PRIMARY KEY NOT NULL,
+                        size INTEGER NOT NULL,
+                        files INTEGER NOT NULL,
+                        created INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE versions (
+                        name TEXT NOT NULL,
+                        version TEXT NOT NULL,
+                        tree BLOB NOT NULL,
+                        created INTEGER NOT NULL,
+                        creator TEXT NOT NULL,
+                        message TEXT NOT NULL,
+                        metadata TEXT NOT NULL,
+                        retired INTEGER,
+                        PRIMARY KEY (name, version)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE version_parents (
+                        name TEXT NOT NULL,
+                        version TEXT NOT NULL,
+                        position INTEGER NOT NULL,
+                        parent_name TEXT NOT NULL,
+                        parent_version TEXT NOT NULL,
+                        PRIMARY KEY (name, version, position)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX version_parents_by_parent ON version_parents(parent_name, parent_version);
+                    CREATE TABLE aliases (
+                        name TEXT NOT NULL,
+                        alias TEXT NOT NULL,
+                        version TEXT NOT NULL,
+                        updated INTEGER NOT NULL,
+                        updated_by TEXT NOT NULL,
+                        PRIMARY KEY (name, alias)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE alias_history (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        alias TEXT NOT NULL,
+                        from_version TEXT,
+                        to_version TEXT,
+                        actor TEXT NOT NULL,
+                        at INTEGER NOT NULL
+                    );
+                    CREATE INDEX alias_history_by_alias ON alias_history(name, alias);
+                    CREATE TABLE reflog (
+                        seq INTEGER PRIMARY KEY,
+                        at INTEGER NOT NULL,
+                        actor TEXT NOT NULL,
+                        op TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        tag TEXT NOT NULL,
+                        from_value TEXT,
+                        to_value TEXT,
+                        detail TEXT NOT NULL,
+                        prev_hash BLOB NOT NULL,
+                        hash BLOB NOT NULL
+                    );
+                    CREATE INDEX reflog_by_name ON reflog(name);
+                    CREATE TABLE leases (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        created INTEGER NOT NULL,
+                        expires INTEGER NOT NULL
+                    );
+                    """)
+        }
+        return m
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try pool.read(body) } catch let e as StoreError { throw e } catch {
+            throw .catalog("\(error)")
+        }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try pool.write(body) } catch let e as StoreError { throw e } catch {
+            throw .catalog("\(error)")
+        }
+    }
+}
+
+extension Digest {
+    /// The 32 raw bytes as `Data` (the catalog's BLOB form).
+    var data: Data {
+        var d = Data(count: 32)
+        d.withUnsafeMutableBytes { write(to: $0.baseAddress!) }
+        return d
+    }
+
+    /// A digest from a catalog BLOB; `nil` if it is not 32 bytes.
+    init?(data: Data) {
+        guard data.count == 32 else { return nil }
+        self = data.withUnsafeBytes { Digest(pointer: $0.baseAddress!) }
+    }
+}

@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Thin POSIX helpers with typed errors. Every durable write goes
+/// tmp → fsync → rename → fsync(dir).
+enum FileIO {
+    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws(StoreError) -> Int32 {
+        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .io(op: "open", path: path, errno: errno) }
+        return fd
+    }
+
+    static func fsync(_ fd: Int32, _ path: String) throws(StoreError) {
+        guard Glibc.fsync(fd) == 0 else { throw .io(op: "fsync", path: path, errno: errno) }
+    }
+
+    static func fsyncDirectory(_ path: String) throws(StoreError) {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try fsync(fd, path)
+    }
+
+    static func mkdir(_ path: String) throws(StoreError) {
+        if Glibc.mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw .io(op: "mkdir", path: path, errno: errno)
+        }
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func fileSize(_ fd: Int32, _ path: String) throws(StoreError) -> Int {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .io(op: "fstat", path: path, errno: errno) }
+        return Int(st.st_size)
+    }
+
+    static func pwriteAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer, at offset: Int, _ path: String)
+        throws(StoreError)
+    {
+        var done = 0
+        while done < buf.count {
+            let n = pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(op: "write", path: path, errno: errno)
+            }
+            done += n
+        }
+    }
+
+    static func pwriteAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int, _ path: String) throws(StoreError) {
+        let err: StoreError? = bytes.withUnsafeBytes { b in
+            do throws(StoreError) { try pwriteAll(fd, b, at: offset, path) } catch { return error }
+            return nil
+        }
+        if let err { throw err }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws(StoreError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(op: "write", path: path, errno: errno)
+            }
+            done += n
+        }
+    }
+
+    /// Reads exactly `buf.count` bytes at `offset`; throws `corruptData` on a short read.
+    static func preadAll(_ fd: Int32, _ buf: UnsafeMutableRawBufferPointer, at offset: Int, _ path: String)
+        throws(StoreError)
+    {
+        var done = 0
+        while done < buf.count {
+            let n = Glibc.pread(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(op: "read", path: path, errno: errno)
+            }
+            if n == 0 {
+                throw .corruptData(
+                    what: path, detail: "file ends at \(offset + done), expected \(offset + buf.count) bytes")
+            }
+            done += n
+        }
+    }
+
+    static func pread(_ fd: Int32, count: Int, at offset: Int, _ path: String) throws(StoreError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var err: StoreError? = nil
+        out.withUnsafeMutableBytes { b in
+            do throws(StoreError) { try preadAll(fd, b, at: offset, path) } catch { err = error }
+        }
+        if let err { throw err }
+        return out
+    }
+
+    /// Reads a whole (small) file.
+    static func readFile(_ path: String, limit: Int) throws(StoreError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY)
+        defer { close(fd) }
+        let size = try fileSize(fd, path)
+        guard size <= limit else {
+            throw .corruptData(what: path, detail: "file is \(size) bytes, above the limit \(limit)")
+        }
+        return try pread(fd, count: size, at: 0, path)
+    }
+
+    /// Writes `bytes` to `path` durably: temp file in `tmpDir` → fsync → rename → fsync(dir of path).
+    static func writeDurably(_ bytes: [UInt8], to path: String, tmpDir: String, syncDirectory: Bool = true)
+        throws(StoreError)
+    {
+        let tmp = tmpDir + "/" + randomHex(16) + ".tmp"
+        let fd = try open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        do {
+            try writeAll(fd, bytes, tmp)
+            try fsync(fd, tmp)
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        close(fd)
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw .io(op: "rename", path: path, errno: e)
+        }
+        if syncDirectory { try fsyncDirectory(parent(of: path)) }
+    }
+
+    static func parent(of path: String) -> String {
+        guard let i = path.lastIndex(of: "/") else { return "." }
+        return String(path[..<i])
+    }
+
+    /// Names in a directory (excluding . and ..); empty if it does not exist.
+    static func list(_ path: String) -> [String] {
+        guard let d = opendir(path) else { return [] }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafePointer(to: e.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { out.append(name) }
+        }
+        return out
+    }
+
+    static func randomHex(_ bytes: Int) -> String {
+        var out = ""
+        var g = SystemRandomNumberGenerator()
+        for _ in 0..<bytes {
+            let b = UInt8.random(in: 0...255, using: &g)
+            out += String(b >> 4, radix: 16) + String(b & 0xF, radix: 16)
+        }
+        return out
+    }
+}

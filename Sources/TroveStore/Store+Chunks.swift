@@ -1,0 +1,273 @@
+import Foundation
+import GRDB
+import TroveCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Store {
+    /// The digests among `digests` that are not in the chunk index, in input order (duplicates
+    /// in the input are reported once each time they appear).
+    public func missing(_ digests: [Digest]) throws(StoreError) -> [Digest] {
+        let present = try presentSet(digests)
+        return digests.filter { !present.contains($0) }
+    }
+
+    /// Whether `digest` is indexed.
+    public func contains(_ digest: Digest) throws(StoreError) -> Bool {
+        try !presentSet([digest]).isEmpty
+    }
+
+    static let lookupBatch = 500
+
+    func presentSet(_ digests: [Digest]) throws(StoreError) -> Set<Digest> {
+        guard !digests.isEmpty else { return [] }
+        return try catalog.read { db in
+            var present = Set<Digest>()
+            let n = Store.lookupBatch
+            let full = try db.cachedStatement(
+                sql: "SELECT digest FROM chunks WHERE digest IN ("
+                    + Array(repeating: "?", count: n).joined(separator: ",")
+                    + ")")
+            var i = 0
+            while i < digests.count {
+                let end = min(i + n, digests.count)
+                var args: [DatabaseValueConvertible] = []
+                args.reserveCapacity(n)
+                for d in digests[i..<end] { args.append(d.data) }
+                while args.count < n { args.append(args[0]) }  // pad with a repeat
+                let cursor = try Data.fetchCursor(full, arguments: StatementArguments(args))
+                while let data = try cursor.next() {
+                    if let d = Digest(data: data) { present.insert(d) }
+                }
+                i = end
+            }
+            return present
+        }
+    }
+
+    /// Index location of a chunk.
+    func locate(_ digest: Digest) throws(StoreError) -> (pack: Int64, entry: PackEntry)? {
+        try catalog.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT pack, offset, stored_len, raw_len, codec FROM chunks WHERE digest = ?",
+                    arguments: [digest.data])
+            else { return nil }
+            let codecRaw: Int = row["codec"]
+            guard let codec = Codec(rawValue: UInt8(clamping: codecRaw)) else {
+                throw StoreError.corruptData(
+                    what: "index entry \(digest)", detail: "unknown codec \(codecRaw)")
+            }
+            return (
+                row["pack"],
+                PackEntry(
+                    digest: digest, offset: row["offset"], rawLength: row["raw_len"], codec: codec,
+                    storedLength: row["stored_len"])
+            )
+        }
+    }
+
+    /// Verifies and stores chunks. Each chunk is decompressed and re-hashed; a chunk whose bytes
+    /// do not match its digest is rejected (reported, not stored). The client's compressed bytes
+    /// are kept as they are. On return every accepted chunk is durable in a sealed pack segment
+    /// and indexed (I3, I5). Concurrent callers share fsyncs. Throws only for store failures.
+    public func putChunks(_ chunks: [ChunkInput]) throws(StoreError) -> PutChunksResult {
+        try checkWritable()
+        var rejected: [RejectedChunk] = []
+        var verified: [VerifiedChunk] = []
+        verified.reserveCapacity(chunks.count)
+        var seen = Set<Digest>()
+        var duplicates = 0
+        let present = try presentSet(chunks.map(\.digest))
+        let dec = decompressors.take { ChunkDecompressor(maxRawLength: options.maxChunkSize) }
+        defer { decompressors.put(dec) }
+        let sha = SHA256()
+        for c in chunks {
+            if present.contains(c.digest) || seen.contains(c.digest) {
+                duplicates += 1
+                continue
+            }
+            guard c.rawLength > 0, c.rawLength <= options.maxChunkSize else {
+                rejected.append(
+                    RejectedChunk(digest: c.digest, reason: "raw length \(c.rawLength) out of range"))
+                continue
+            }
+            guard c.bytes.count <= PackFormat.maxRecordLength else {
+                rejected.append(RejectedChunk(digest: c.digest, reason: "stored length too large"))
+                continue
+            }
+            let actual: Digest
+            if c.codec == .raw {
+                guard c.bytes.count == c.rawLength else {
+                    rejected.append(RejectedChunk(digest: c.digest, reason: "raw length mismatch"))
+                    continue
+                }
+                actual = c.bytes.withUnsafeBytes { sha.hash($0) }
+            } else {
+                do {
+                    let raw = try dec.decompress(c.bytes, codec: c.codec, rawLength: c.rawLength)
+                    actual = raw.withUnsafeBytes { sha.hash($0) }
+                } catch {
+                    rejected.append(RejectedChunk(digest: c.digest, reason: "\(error)"))
+                    continue
+                }
+            }
+            guard actual == c.digest else {
+                rejected.append(
+                    RejectedChunk(
+                        digest: c.digest, reason: "content hashes to \(actual), not the claimed digest"))
+                continue
+            }
+            seen.insert(c.digest)
+            verified.append(
+                VerifiedChunk(digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.bytes))
+        }
+        var stored = 0
+        if !verified.isEmpty {
+            stored = try commit.submit(verified) { batches in self.flush(batches) }
+        }
+        duplicates += verified.count - stored
+        return PutChunksResult(stored: stored, duplicates: duplicates, rejected: rejected)
+    }
+
+    /// Leader work: one segment, one fsync, one index transaction for all `batches`.
+    func flush(_ batches: [GroupCommit.Batch]) {
+        func failAll(_ e: StoreError) { for b in batches { b.error = e } }
+        if let f = stateLock.withLock({ failure }) { return failAll(.readOnly(reason: f)) }
+        do {
+            var seen = Set<Digest>()
+            var records: [VerifiedChunk] = []
+            var owner: [Digest: GroupCommit.Batch] = [:]
+            for b in batches {
+                for c in b.chunks where seen.insert(c.digest).inserted {
+                    records.append(c)
+                    owner[c.digest] = b
+                }
+            }
+            // Another leader may have stored some of these since the callers looked.
+            let present = try presentSet(records.map(\.digest))
+            records.removeAll { present.contains($0.digest) }
+            guard !records.isEmpty else { return }
+            var w: GroupCommit.Writer
+            if let current = commit.writer { w = current } else { w = try createPack() }
+            let (bytes, entries) = PackFormat.segment(
+                records.map { ($0.digest, $0.codec, $0.rawLength, $0.stored) }, start: w.size)
+            do {
+                try FileIO.pwriteAll(w.fd, bytes, at: w.size, w.path)
+                guard fdatasync(w.fd) == 0 else {
+                    throw StoreError.io(op: "fdatasync", path: w.path, errno: errno)
+                }
+            } catch let e as StoreError {
+                commit.closeWriter()
+                throw fail(e)
+            }
+            w.size += bytes.count
+            let seal = w.size >= options.packSize
+            let now = Clock.nowMillis()
+            let newSize = w.size
+            let packID = w.id
+            try catalog.write { db in
+                let insert = try db.cachedStatement(
+                    sql: """
+                        INSERT OR IGNORE INTO chunks (digest, pack, offset, stored_len, raw_len, codec, created, touched)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
+                var raw = 0
+                var st = 0
+                for e in entries {
+                    try insert.execute(arguments: [
+                        e.digest.data, packID, e.offset, e.storedLength, e.rawLength, Int(e.codec.rawValue),
+                        now, now,
+                    ])
+                    raw += e.rawLength
+                    st += e.storedLength
+                }
+                try db.execute(
+                    sql: """
+                        UPDATE packs SET size = ?, state = ?, chunks = chunks + ?, raw_bytes = raw_bytes + ?,
+                          stored_bytes = stored_bytes + ? WHERE id = ?
+                        """, arguments: [newSize, seal ? 1 : 0, entries.count, raw, st, packID])
+            }
+            for e in entries { owner[e.digest]?.stored += 1 }
+            if seal {
+                commit.closeWriter()
+            } else {
+                commit.writer = w
+            }
+        } catch {
+            // A catalog failure after the segment was written: the chunks are in a sealed
+            // segment but not acknowledged; recovery on the next open indexes them.
+            let e: StoreError = (error as? StoreError) ?? .catalog("\(error)")
+            if case .catalog = e { _ = fail(e) }
+            failAll(e)
+        }
+    }
+
+    /// Creates a new, empty pack durably (header via tmp → fsync → rename → fsync dir) and
+    /// registers it as open.
+    func createPack() throws(StoreError) -> GroupCommit.Writer {
+        let name = FileIO.randomHex(16)
+        let path = packPath(name)
+        do {
+            try FileIO.writeDurably(PackFormat.header, to: path, tmpDir: tmpDir)
+        } catch {
+            throw fail(error)
+        }
+        let now = Clock.nowMillis()
+        let id: Int64 = try catalog.write { db in
+            try db.execute(
+                sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 0, ?, ?)",
+                arguments: [name, PackFormat.headerSize, now])
+            return db.lastInsertedRowID
+        }
+        stateLock.withLock { packNames[id] = name }
+        let fd = try FileIO.open(path, O_RDWR)
+        return GroupCommit.Writer(id: id, name: name, path: path, fd: fd, size: PackFormat.headerSize)
+    }
+
+    /// The stored bytes of a chunk (CRC-32C checked), for sending without recompressing.
+    public func readStoredChunk(_ digest: Digest) throws(StoreError) -> StoredChunk {
+        guard let (pack, entry) = try locate(digest) else { throw .chunkNotFound(digest) }
+        let bytes = try readRecord(pack: pack, entry: entry)
+        return StoredChunk(codec: entry.codec, rawLength: entry.rawLength, bytes: bytes)
+    }
+
+    /// The raw bytes of a chunk, decompressed and re-hashed (never returns bytes that fail).
+    public func readChunk(_ digest: Digest) throws(StoreError) -> [UInt8] {
+        guard let (pack, entry) = try locate(digest) else { throw .chunkNotFound(digest) }
+        let raw = try rawBytes(pack: pack, entry: entry)
+        guard SHA256.hash(raw) == digest else {
+            throw .corruptData(what: "chunk \(digest)", detail: "content does not hash to its digest")
+        }
+        return raw
+    }
+
+    /// Reads, CRC-checks and decompresses a record (no hash check).
+    func rawBytes(pack: Int64, entry: PackEntry) throws(StoreError) -> [UInt8] {
+        let stored = try readRecord(pack: pack, entry: entry)
+        if entry.codec == .raw {
+            guard stored.count == entry.rawLength else {
+                throw .corruptData(what: "chunk \(entry.digest)", detail: "raw length mismatch")
+            }
+            return stored
+        }
+        let dec = decompressors.take { ChunkDecompressor(maxRawLength: options.maxChunkSize) }
+        defer { decompressors.put(dec) }
+        do { return try dec.decompress(stored, codec: entry.codec, rawLength: entry.rawLength) } catch {
+            throw .corruptData(what: "chunk \(entry.digest)", detail: "\(error)")
+        }
+    }
+
+    /// Marks chunks as recently used (GC's grace period protects touched chunks).
+    public func touch(_ digests: [Digest]) throws(StoreError) {
+        try checkWritable()
+        let now = Clock.nowMillis()
+        try catalog.write { db in
+            let st = try db.cachedStatement(
+                sql: "UPDATE chunks SET touched = ? WHERE digest = ? AND touched < ?")
+            for d in digests { try st.execute(arguments: [now, d.data, now - 60_000]) }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import GRDB
+import TroveCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Object files: `objects/ab/<62 hex>` holding `"TOBJ"`, codec (u8), raw length (u64), then the
+/// canonical bytes in that codec (zstd unless compression does not pay).
+enum ObjectFile {
+    static let magic: [UInt8] = Array("TOBJ".utf8)
+    static let headerSize = 13
+
+    static func encode(_ canonical: [UInt8], compressor: ChunkCompressor) -> [UInt8] {
+        canonical.withUnsafeBytes { raw in
+            compressor.compress(raw) { codec, stored in
+                var w = ByteBuffer(capacity: headerSize + stored.count)
+                w.raw(magic)
+                w.u8(codec.rawValue)
+                w.u64(UInt64(canonical.count))
+                w.raw(stored)
+                return w.bytes
+            }
+        }
+    }
+}
+
+extension Store {
+    /// Writes objects durably (tmp → fsync → rename → fsync of each touched directory).
+    /// Objects already present are skipped.
+    func writeObjects(_ objects: [(Digest, [UInt8])]) throws(StoreError) {
+        try checkWritable()
+        let compressor = ChunkCompressor(codec: config.codec == .raw ? .raw : .zstd, level: config.level)
+        var dirs = Set<String>()
+        for (digest, canonical) in objects {
+            let path = objectPath(digest)
+            if FileIO.exists(path) { continue }
+            do {
+                try FileIO.writeDurably(
+                    ObjectFile.encode(canonical, compressor: compressor), to: path, tmpDir: tmpDir,
+                    syncDirectory: false)
+            } catch {
+                throw fail(error)
+            }
+            dirs.insert(FileIO.parent(of: path))
+        }
+        for d in dirs.sorted() {
+            do { try FileIO.fsyncDirectory(d) } catch { throw fail(error) }
+        }
+    }
+
+    /// The canonical bytes of an object, decompressed and verified against its digest (I6).
+    public func readObject(_ digest: Digest) throws(StoreError) -> [UInt8] {
+        let path = objectPath(digest)
+        guard FileIO.exists(path) else { throw .objectNotFound(digest) }
+        let file = try FileIO.readFile(path, limit: options.maxObjectSize + 1024)
+        guard file.count >= ObjectFile.headerSize, Array(file[0..<4]) == ObjectFile.magic,
+            let codec = Codec(rawValue: file[4])
+        else { throw .corruptData(what: "object \(digest)", detail: "bad object header") }
+        let rawLen = file.withUnsafeBytes { $0.beU64(5) }
+        guard rawLen <= UInt64(options.maxObjectSize) else {
+            throw .corruptData(what: "object \(digest)", detail: "declared size \(rawLen) too large")
+        }
+        let dec = ChunkDecompressor(maxRawLength: options.maxObjectSize)
+        let canonical: [UInt8]
+        do {
+            canonical = try dec.decompress(
+                file[ObjectFile.headerSize...], codec: codec, rawLength: Int(rawLen))
+        } catch {
+            throw .corruptData(what: "object \(digest)", detail: "\(error)")
+        }
+        guard SHA256.hash(canonical) == digest else {
+            throw .corruptData(what: "object \(digest)", detail: "content does not hash to its name")
+        }
+        return canonical
+    }
+
+    /// A stored tree, decoded.
+    public func readTree(_ digest: Digest) throws(StoreError) -> Tree {
+        do { return try Tree(canonical: readObject(digest)) } catch let e as ObjectError {
+            throw .invalidObject(e)
+        } catch {
+            throw error as! StoreError
+        }
+    }
+
+    /// A stored recipe by its object digest, decoded.
+    public func readRecipe(object digest: Digest) throws(StoreError) -> Recipe {
+        do { return try Recipe(canonical: readObject(digest)) } catch let e as ObjectError {
+            throw .invalidObject(e)
+        } catch {
+            throw error as! StoreError
+        }
+    }
+
+    /// The recipe of a committed blob, or `nil` if no commit stored it.
+    public func recipe(forBlob blob: Digest) throws(StoreError) -> Recipe? {
+        guard let d = try recipeDigest(forBlob: blob) else { return nil }
+        return try readRecipe(object: d)
+    }
+
+    /// The object digest of a committed blob's recipe.
+    public func recipeDigest(forBlob blob: Digest) throws(StoreError) -> Digest? {
+        try catalog.read { db in
+            try Data.fetchOne(db, sql: "SELECT recipe FROM blobs WHERE blob = ?", arguments: [blob.data])
+                .flatMap(Digest.init(data:))
+        }
+    }
+
+    /// Whether a tree was committed.
+    public func hasTree(_ digest: Digest) throws(StoreError) -> Bool {
+        try catalog.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM trees WHERE digest = ?", arguments: [digest.data])
+                ?? false
+        }
+    }
+
+    /// Commits recipes and a tree. Refused with `.missing` unless every chunk the new recipes
+    /// reference is indexed (and so durable). Every file entry of the tree needs a recipe, given
+    /// here or committed before, of the same size. Each new blob is verified by streaming its
+    /// chunks from the packs (bounded memory) and hashing them. Then recipes and tree are
+    /// written durably and registered; the tree digest is returned. Recipes the tree does not
+    /// reference are ignored.
+    public func commit(recipes: [Recipe], tree: Tree) throws(StoreError) -> CommitOutcome {
+        try checkWritable()
+        do {
+            try tree.validate()
+            for r in recipes { try r.validate() }
+        } catch { throw .invalidObject(error) }
+        var given: [Digest: Recipe] = [:]
+        for r in recipes { given[r.blobDigest] = r }
+        let files = tree.entries.filter { $0.kind == .file }
+        let blobs = Array(Set(files.compactMap(\.blob)))
+        let known: [Digest: UInt64] = try catalog.read { db in
+            var out: [Digest: UInt64] = [:]
+            let st = try db.cachedStatement(sql: "SELECT size FROM blobs WHERE blob = ?")
+            for b in blobs {
+                if let s = try Int64.fetchOne(st, arguments: [b.data]) { out[b] = UInt64(s) }
+            }
+            return out
+        }
+        var newRecipes: [Digest: Recipe] = [:]
+        for f in files {
+            let blob = f.blob!
+            if let size = known[blob] {
+                guard size == f.size else {
+                    throw .invalidCommit(
+                        "\(f.path): size \(f.size) differs from the stored blob's size \(size)")
+                }
+            } else if let r = given[blob] {
+                guard r.size == f.size else {
+                    throw .invalidCommit("\(f.path): size \(f.size) differs from its recipe's size \(r.size)")
+                }
+                newRecipes[blob] = r
+            } else {
+                throw .invalidCommit("no recipe for \(f.path) (blob \(blob)); send its recipe")
+            }
+        }
+        var wanted = Set<Digest>()
+        for r in newRecipes.values { for c in r.chunks { wanted.insert(c.digest) } }
+        let missingChunks = try missing(Array(wanted))
+        if !missingChunks.isEmpty { return .missing(missingChunks.sorted()) }
+
+        for r in newRecipes.values.sorted(by: { $0.blobDigest < $1.blobDigest }) { try verifyBlob(r) }
+
+        var objects: [(Digest, [UInt8])] = []
+        var rows: [(blob: Digest, recipe: Digest, size: UInt64)] = []
+        for r in newRecipes.values {
+            let bytes = r.canonicalBytes
+            let d = SHA256.hash(bytes)
+            objects.append((d, bytes))
+            rows.append((r.blobDigest, d, r.size))
+        }
+        let treeBytes = tree.canonicalBytes
+        let treeDigest = SHA256.hash(treeBytes)
+        objects.append((treeDigest, treeBytes))
+        try writeObjects(objects)
+        let now = Clock.nowMillis()
+        let totalSize = tree.totalSize
+        let fileCount = files.count
+        let touched = Array(wanted)
+        try catalog.write { db in
+            let ins = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO blobs (blob, recipe, size, created) VALUES (?, ?, ?, ?)")
+            for r in rows { try ins.execute(arguments: [r.blob.data, r.recipe.data, Int64(r.size), now]) }
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO trees (digest, size, files, created) VALUES (?, ?, ?, ?)",
+                arguments: [treeDigest.data, Int64(totalSize), fileCount, now])
+            let touch = try db.cachedStatement(
+                sql: "UPDATE chunks SET touched = ? WHERE digest = ? AND touched < ?")
+            for d in touched { try touch.execute(arguments: [now, d.data, now - 60_000]) }
+        }
+        return .committed(tree: treeDigest)
+    }
+
+    /// Streams a recipe's chunks from the packs and checks lengths and the blob digest.
+    func verifyBlob(_ r: Recipe) throws(StoreError) {
+        let sha = SHA256()
+        for c in r.chunks {
+            guard let (pack, entry) = try locate(c.digest) else { throw .chunkNotFound(c.digest) }
+            guard entry.rawLength == Int(c.length) else {
+                throw .invalidCommit(
+                    "recipe for blob \(r.blobDigest) gives chunk \(c.digest) length \(c.length), stored \(entry.rawLength)"
+                )
+            }
+            let raw = try rawBytes(pack: pack, entry: entry)
+            sha.update(raw)
+        }
+        let actual = sha.finalize()
+        guard actual == r.blobDigest else { throw .blobMismatch(expected: r.blobDigest, actual: actual) }
+    }
+}

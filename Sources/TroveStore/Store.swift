@@ -1,0 +1,254 @@
+import Foundation
+import GRDB
+import TroveCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A Trove store rooted at one directory (see docs/STORE.md for layout and guarantees).
+///
+/// Thread safety: every public method may be called from any thread concurrently. Methods block
+/// (file and SQLite I/O); call them off event loops. Concurrent `putChunks` callers share
+/// fsyncs (group commit). One process at a time may open a store (an exclusive lock on
+/// `trove.toml` is held while open).
+public final class Store: @unchecked Sendable {
+    /// The root directory.
+    public let root: String
+    /// The configuration fixed at init.
+    public let config: StoreConfig
+    public let options: StoreOptions
+
+    let catalog: Catalog
+    let lockFD: Int32
+    let stateLock = NSLock()
+    /// Set after a durability failure; every write then throws `.readOnly`.
+    var failure: String?
+    /// Pack id → file name, for every pack the catalog knows.
+    var packNames: [Int64: String] = [:]
+    /// Open read descriptors by pack id.
+    var readFDs: [Int64: Int32] = [:]
+    let commit = GroupCommit()
+    let decompressors = Pool<ChunkDecompressor>()
+
+    var tmpDir: String { root + "/tmp" }
+    var packsDir: String { root + "/packs" }
+    var objectsDir: String { root + "/objects" }
+
+    /// Creates a new store in `root` (which must not exist or be empty) and opens it.
+    public static func create(
+        at root: String, config: StoreConfig = StoreConfig(), options: StoreOptions = StoreOptions()
+    ) throws(StoreError) -> Store {
+        try FileIO.mkdir(root)
+        guard FileIO.isDirectory(root) else { throw .alreadyExists(path: root) }
+        let existing = FileIO.list(root)
+        guard existing.isEmpty else { throw .alreadyExists(path: root) }
+        for d in ["packs", "objects", "tmp", "quarantine"] { try FileIO.mkdir(root + "/" + d) }
+        for i in 0..<256 {
+            let shard = String(format: "%02x", i)
+            try FileIO.mkdir(root + "/packs/" + shard)
+            try FileIO.mkdir(root + "/objects/" + shard)
+        }
+        // The shard directories are empty: fsyncing their parents makes their entries durable.
+        for d in ["packs", "objects", "tmp", "quarantine"] { try FileIO.fsyncDirectory(root + "/" + d) }
+        try FileIO.fsyncDirectory(root)
+        // Catalog first, config last: trove.toml's presence marks a complete store.
+        _ = try Catalog(path: root + "/catalog.sqlite")
+        try FileIO.writeDurably(Array(config.tomlText.utf8), to: root + "/trove.toml", tmpDir: root + "/tmp")
+        return try open(at: root, options: options)
+    }
+
+    /// Opens an existing store and runs recovery (clear tmp/, roll SQLite forward, register
+    /// packs the index lacks from their trailers). Fails without touching anything if the
+    /// config is missing, corrupt or of an unknown format version.
+    public static func open(at root: String, options: StoreOptions = StoreOptions()) throws(StoreError)
+        -> Store
+    {
+        let configPath = root + "/trove.toml"
+        guard FileIO.exists(configPath) else { throw .notAStore(path: root) }
+        let bytes = try FileIO.readFile(configPath, limit: 1 << 20)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .corruptConfig(path: configPath, detail: "not UTF-8")
+        }
+        let config = try StoreConfig.parse(text, path: configPath)
+        let fd = try FileIO.open(configPath, O_RDONLY)
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw .io(op: "lock (is another troved using this store?)", path: configPath, errno: EWOULDBLOCK)
+        }
+        let catalog: Catalog
+        do { catalog = try Catalog(path: root + "/catalog.sqlite") } catch {
+            close(fd)
+            throw error
+        }
+        let store = Store(root: root, config: config, options: options, catalog: catalog, lockFD: fd)
+        try store.recover()
+        return store
+    }
+
+    init(root: String, config: StoreConfig, options: StoreOptions, catalog: Catalog, lockFD: Int32) {
+        self.root = root
+        self.config = config
+        self.options = options
+        self.catalog = catalog
+        self.lockFD = lockFD
+    }
+
+    deinit {
+        for fd in readFDs.values { close(fd) }
+        commit.closeWriter()
+        close(lockFD)
+    }
+
+    /// `true` after a durability failure: reads work, writes throw `.readOnly`.
+    public var isReadOnly: Bool { stateLock.withLock { failure != nil } }
+
+    func checkWritable() throws(StoreError) {
+        if let f = stateLock.withLock({ failure }) { throw .readOnly(reason: f) }
+    }
+
+    /// Switches to read-only after a failed write or fsync on a data path.
+    func fail(_ error: StoreError) -> StoreError {
+        stateLock.withLock { if failure == nil { failure = "\(error)" } }
+        return error
+    }
+
+    func packPath(_ name: String) -> String { packsDir + "/" + name.prefix(2) + "/" + name + ".pack" }
+
+    func objectPath(_ d: Digest) -> String {
+        let hex = d.hex
+        return objectsDir + "/" + hex.prefix(2) + "/" + hex.dropFirst(2)
+    }
+
+    // MARK: Recovery
+
+    /// Clears tmp/, then finds pack files the catalog lacks or that were open at a crash:
+    /// truncates their unacknowledged torn tail, registers every record of every sealed segment
+    /// in the index, and marks them sealed. Deletes nothing else.
+    func recover() throws(StoreError) {
+        for name in FileIO.list(tmpDir) { unlink(tmpDir + "/" + name) }
+        try FileIO.fsyncDirectory(tmpDir)
+        let known: [String: (id: Int64, state: Int, size: Int)] = try catalog.read { db in
+            var out: [String: (Int64, Int, Int)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, name, state, size FROM packs") {
+                out[row["name"]] = (row["id"], row["state"], row["size"])
+            }
+            return out
+        }
+        stateLock.withLock { for (n, v) in known { packNames[v.id] = n } }
+        for shard in FileIO.list(packsDir).sorted() {
+            for file in FileIO.list(packsDir + "/" + shard).sorted() where file.hasSuffix(".pack") {
+                let name = String(file.dropLast(5))
+                let k = known[name]
+                if let k, k.state == 1 { continue }  // sealed: fsck checks it, recovery trusts it
+                try recoverPack(name: name, id: k?.id)
+            }
+        }
+    }
+
+    func recoverPack(name: String, id: Int64?) throws(StoreError) {
+        let path = packPath(name)
+        let fd = try FileIO.open(path, O_RDWR)
+        defer { close(fd) }
+        let scan = try PackScanner.scanForward(fd, path)
+        if scan.validEnd < scan.fileSize && scan.validEnd >= PackFormat.headerSize {
+            // Unacknowledged torn tail of a pack that was open at the crash.
+            guard ftruncate(fd, off_t(scan.validEnd)) == 0 else {
+                throw .io(op: "truncate", path: path, errno: errno)
+            }
+            try FileIO.fsync(fd, path)
+        }
+        let now = Clock.nowMillis()
+        let newID: Int64 = try catalog.write { db in
+            let pid: Int64
+            if let id {
+                pid = id
+            } else {
+                try db.execute(
+                    sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 1, ?, ?)",
+                    arguments: [name, scan.validEnd, now])
+                pid = db.lastInsertedRowID
+            }
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO chunks (digest, pack, offset, stored_len, raw_len, codec, created, touched)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for e in scan.entries {
+                try insert.execute(arguments: [
+                    e.digest.data, pid, e.offset, e.storedLength, e.rawLength, Int(e.codec.rawValue), now,
+                    now,
+                ])
+            }
+            try Store.refreshPackCounters(
+                db, pack: pid, size: max(scan.validEnd, PackFormat.headerSize), state: 1)
+            return pid
+        }
+        stateLock.withLock { packNames[newID] = name }
+    }
+
+    static func refreshPackCounters(_ db: Database, pack: Int64, size: Int, state: Int) throws {
+        try db.execute(
+            sql: """
+                UPDATE packs SET state = ?, size = ?,
+                  chunks = (SELECT COUNT(*) FROM chunks WHERE pack = ?),
+                  raw_bytes = (SELECT COALESCE(SUM(raw_len), 0) FROM chunks WHERE pack = ?),
+                  stored_bytes = (SELECT COALESCE(SUM(stored_len), 0) FROM chunks WHERE pack = ?)
+                WHERE id = ?
+                """, arguments: [state, size, pack, pack, pack, pack])
+    }
+
+    // MARK: Pack reads
+
+    func readFD(pack: Int64) throws(StoreError) -> (Int32, String) {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        guard let name = packNames[pack] else {
+            throw .corruptData(what: "pack #\(pack)", detail: "unknown pack")
+        }
+        let path = packPath(name)
+        if let fd = readFDs[pack] { return (fd, path) }
+        let fd = try FileIO.open(path, O_RDONLY)
+        readFDs[pack] = fd
+        return (fd, path)
+    }
+
+    /// Reads and checks one record: tag, digest, lengths, codec and CRC-32C of the stored bytes.
+    func readRecord(pack: Int64, entry e: PackEntry) throws(StoreError) -> [UInt8] {
+        let (fd, path) = try readFD(pack: pack)
+        guard e.storedLength <= PackFormat.maxRecordLength else {
+            throw .corruptData(what: "chunk \(e.digest)", detail: "stored length \(e.storedLength) too large")
+        }
+        var buf = try FileIO.pread(
+            fd, count: PackFormat.recordHeaderSize + e.storedLength, at: e.offset, path)
+        let ok: Bool = buf.withUnsafeBytes { b in
+            b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == e.digest
+                && Int(b.beU32(36)) == e.rawLength
+                && b[40] == e.codec.rawValue && Int(b.beU32(41)) == e.storedLength
+                && CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[PackFormat.recordHeaderSize...]))
+                    == b.beU32(45)
+        }
+        guard ok else {
+            throw .corruptData(
+                what: "chunk \(e.digest) in \(path) at \(e.offset)", detail: "record check failed")
+        }
+        buf.removeFirst(PackFormat.recordHeaderSize)
+        return buf
+    }
+}
+
+/// A tiny thread-safe object pool (decompressors are not thread-safe and costly to create).
+final class Pool<T: AnyObject>: @unchecked Sendable {
+    private var items: [T] = []
+    private let lock = NSLock()
+
+    func take(_ make: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return items.popLast() ?? make()
+    }
+
+    func put(_ item: T) {
+        lock.withLock { if items.count < 16 { items.append(item) } }
+    }
+}

@@ -1,0 +1,193 @@
+import TroveCore
+
+/// Tunables for an open store.
+public struct StoreOptions: Sendable {
+    /// A pack is sealed once it reaches this size (default 64 MiB).
+    public var packSize: Int = 64 << 20
+    /// Largest raw chunk the store accepts (default 16 MiB; FastCDC max is ≤ 16 MiB).
+    public var maxChunkSize: Int = 16 << 20
+    /// Largest object (recipe or tree) in canonical bytes (default 256 MiB).
+    public var maxObjectSize: Int = 256 << 20
+
+    public init(packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20) {
+        self.packSize = packSize
+        self.maxChunkSize = maxChunkSize
+        self.maxObjectSize = maxObjectSize
+    }
+}
+
+/// A chunk offered to `putChunks`: the client's digest claim, the codec of `bytes`, the raw
+/// length and the (possibly compressed) bytes. The store verifies everything.
+public struct ChunkInput: Sendable {
+    public var digest: Digest
+    public var codec: Codec
+    public var rawLength: Int
+    public var bytes: [UInt8]
+
+    public init(digest: Digest, codec: Codec, rawLength: Int, bytes: [UInt8]) {
+        self.digest = digest
+        self.codec = codec
+        self.rawLength = rawLength
+        self.bytes = bytes
+    }
+}
+
+/// A chunk `putChunks` refused, and why.
+public struct RejectedChunk: Sendable, Hashable {
+    public var digest: Digest
+    public var reason: String
+}
+
+/// What `putChunks` did. Every chunk not rejected is durable and indexed on return.
+public struct PutChunksResult: Sendable {
+    /// Chunks newly written.
+    public var stored: Int
+    /// Chunks that were already present (or repeated in the call).
+    public var duplicates: Int
+    /// Chunks that failed verification (not stored).
+    public var rejected: [RejectedChunk]
+}
+
+/// A chunk as stored (CRC-32C checked), for sending without recompressing.
+public struct StoredChunk: Sendable {
+    public var codec: Codec
+    public var rawLength: Int
+    public var bytes: [UInt8]
+}
+
+/// Result of `commit`.
+public enum CommitOutcome: Sendable, Equatable {
+    /// Recipes and tree are durable; the tree's digest.
+    case committed(tree: Digest)
+    /// These chunks are not indexed; PUT them and commit again. Sorted, unique.
+    case missing([Digest])
+}
+
+/// `NAME:VERSION`.
+public struct VersionKey: Sendable, Hashable, CustomStringConvertible {
+    public var name: String
+    public var version: String
+
+    public init(name: String, version: String) {
+        self.name = name
+        self.version = version
+    }
+
+    public var description: String { "\(name):\(version)" }
+}
+
+/// A version and its metadata.
+public struct VersionInfo: Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public var tree: Digest
+    /// Milliseconds since the epoch.
+    public var created: Int64
+    public var creator: String
+    public var message: String
+    public var metadata: [String: String]
+    public var parents: [VersionKey]
+    /// When it was retired (ms since the epoch), or `nil` if live.
+    public var retired: Int64?
+
+    public var key: VersionKey { VersionKey(name: name, version: version) }
+}
+
+/// Result of `createVersion`.
+public enum VersionCreateOutcome: Sendable, Equatable {
+    case created(VersionInfo)
+    /// The version already existed with the same tree (a successful no-op).
+    case existing(VersionInfo)
+
+    public var info: VersionInfo {
+        switch self {
+        case .created(let v), .existing(let v): v
+        }
+    }
+}
+
+/// The condition an alias change requires (compare-and-swap).
+public enum AliasExpectation: Sendable, Hashable {
+    /// Whatever it points at now (still atomic).
+    case any
+    /// The alias must not exist.
+    case absent
+    /// The alias must currently point at this version.
+    case version(String)
+}
+
+/// An alias and where it points.
+public struct AliasInfo: Sendable, Equatable {
+    public var name: String
+    public var alias: String
+    public var version: String
+    public var updated: Int64
+    public var updatedBy: String
+}
+
+/// One move of an alias.
+public struct AliasMove: Sendable, Equatable {
+    public var name: String
+    public var alias: String
+    /// `nil` when the alias was created.
+    public var from: String?
+    /// `nil` when the alias was removed.
+    public var to: String?
+    public var actor: String
+    public var at: Int64
+}
+
+/// A ref-log record. `hash` = SHA-256(previous hash ‖ encoded fields).
+public struct RefLogEntry: Sendable, Equatable {
+    public var seq: Int64
+    public var at: Int64
+    public var actor: String
+    /// `version.create`, `version.retire`, `alias.set`, `alias.remove`.
+    public var op: String
+    public var name: String
+    public var tag: String
+    public var from: String?
+    public var to: String?
+    public var detail: String
+    public var previousHash: Digest
+    public var hash: Digest
+}
+
+/// What a reference resolved to.
+public struct ResolvedRef: Sendable, Equatable {
+    public var name: String
+    /// The version (nil for a digest reference).
+    public var version: String?
+    /// The alias that was followed, if any.
+    public var alias: String?
+    public var tree: Digest
+}
+
+/// A push lease: protects a push's chunks from GC until it expires.
+public struct Lease: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var created: Int64
+    public var expires: Int64
+}
+
+/// Store-wide figures.
+public struct StoreStats: Sendable, Equatable {
+    /// Sum of the file sizes of every live version's tree.
+    public var logicalBytes: UInt64
+    /// Unique chunk bytes before compression.
+    public var uniqueRawBytes: UInt64
+    /// Chunk bytes as stored (after compression).
+    public var storedChunkBytes: UInt64
+    /// Bytes of all pack files.
+    public var packBytes: UInt64
+    public var chunkCount: Int
+    public var packCount: Int
+    public var versionCount: Int
+    /// logical / unique raw (≥ 1 when data is shared).
+    public var dedupRatio: Double { uniqueRawBytes == 0 ? 1 : Double(logicalBytes) / Double(uniqueRawBytes) }
+    /// unique raw / stored (≥ 1 when compression helps).
+    public var compressionRatio: Double {
+        storedChunkBytes == 0 ? 1 : Double(uniqueRawBytes) / Double(storedChunkBytes)
+    }
+}

@@ -1,1 +1,0 @@
-/// `TroveStore`: see docs/ARCHITECTURE.md. Filled in by the issue that owns this module.

@@ -1,0 +1,131 @@
+import NIOCore
+import TroveCore
+import TroveProtocol
+import TroveStore
+
+/// Room left in a frame for one record's fixed fields and the message's own fields.
+private let recordOverhead = 64
+private let messageOverhead = 1024
+
+/// CHUNKS frames for a GET_CHUNKS: chunks in request order, each frame filled up to the frame
+/// cap, built only when the connection asks for the next frame.
+final class ChunkStream: ResponseStream {
+    private let router: RequestRouter
+    private let digests: [Digest]
+    private let codecs: Set<Codec>
+    private var position = 0
+    private var decompressor: ChunkDecompressor?
+
+    init(router: RequestRouter, digests: [Digest], codecs: Set<Codec>) {
+        self.router = router
+        self.digests = digests
+        self.codecs = codecs
+    }
+
+    func next() throws(ServerError) -> (message: Message, last: Bool) {
+        let budget = Int(router.limits.maxFramePayload) - messageOverhead
+        var used = 0
+        var chunks: [ChunkPayload] = []
+        var missing: [Digest] = []
+        while position < digests.count {
+            let d = digests[position]
+            let stored: StoredChunk
+            do {
+                stored = try router.store.readStoredChunk(d)
+            } catch .chunkNotFound {
+                missing.append(d)
+                used += 32
+                position += 1
+                continue
+            } catch {
+                throw ServerError(error)
+            }
+            var codec = stored.codec
+            var bytes = stored.bytes
+            if !codecs.contains(codec) {
+                let dec = decompressor ?? ChunkDecompressor()
+                decompressor = dec
+                do { bytes = try dec.decompress(bytes, codec: codec, rawLength: stored.rawLength) } catch {
+                    throw ServerError(.integrity, "stored chunk \(d) does not decode: \(error); run `trove scrub`")
+                }
+                codec = .raw
+            }
+            let size = bytes.count + recordOverhead
+            if !chunks.isEmpty && used + size > budget { break }
+            chunks.append(
+                ChunkPayload(digest: d, rawLength: UInt32(stored.rawLength), codec: codec, data: ByteBuffer(bytes: bytes)))
+            used += size
+            position += 1
+        }
+        return (.chunks(.init(chunks: chunks, missing: missing)), position >= digests.count)
+    }
+}
+
+/// OBJECTS frames for a GET_OBJECTS: whole objects when they fit, else consecutive parts.
+final class ObjectStream: ResponseStream {
+    private let router: RequestRouter
+    private let kind: ContentKind
+    private let digests: [Digest]
+    private var position = 0
+    /// The object being sent in parts, and how far.
+    private var current: (digest: Digest, bytes: [UInt8], offset: Int)?
+
+    init(router: RequestRouter, kind: ContentKind, digests: [Digest]) {
+        self.router = router
+        self.kind = kind
+        self.digests = digests
+    }
+
+    private func load(_ d: Digest) throws(ServerError) -> [UInt8]? {
+        let store = router.store
+        do {
+            switch kind {
+            case .tree:
+                guard try store.hasTree(d) else { return nil }
+                return try store.readObject(d)
+            case .recipe:
+                guard let object = try store.recipeDigest(forBlob: d) else { return nil }
+                return try store.readObject(object)
+            case .chunk:
+                return nil
+            }
+        } catch .objectNotFound {
+            return nil
+        } catch {
+            throw ServerError(error)
+        }
+    }
+
+    func next() throws(ServerError) -> (message: Message, last: Bool) {
+        let budget = Int(router.limits.maxFramePayload) - messageOverhead
+        var used = 0
+        var parts: [ObjectPart] = []
+        var missing: [ObjectRef] = []
+        while used < budget {
+            if current == nil {
+                guard position < digests.count else { break }
+                let d = digests[position]
+                position += 1
+                guard let bytes = try load(d) else {
+                    missing.append(ObjectRef(kind: kind, digest: d))
+                    used += 40
+                    continue
+                }
+                current = (d, bytes, 0)
+            }
+            let (d, bytes, offset) = current!
+            let room = budget - used - recordOverhead
+            if room <= 0 { break }
+            let n = min(room, bytes.count - offset)
+            if n < bytes.count - offset && !parts.isEmpty && n < budget / 4 { break }  // start big objects in a fresh frame
+            parts.append(
+                ObjectPart(
+                    kind: kind, digest: d, totalLength: UInt64(bytes.count), offset: UInt64(offset),
+                    data: ByteBuffer(bytes: bytes[offset..<(offset + n)])))
+            used += n + recordOverhead
+            if offset + n == bytes.count { current = nil } else { current = (d, bytes, offset + n) }
+        }
+        let last = current == nil && position >= digests.count
+        return (.objects(.init(parts: parts, missing: missing)), last)
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TroveCore
+import TroveServer
+import TroveStore
+
+/// `troved [serve]`: runs the daemon until SIGTERM/SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve the store (the default when no subcommand is given).")
+
+    @Option(name: .long, help: "TOML configuration file (see etc/troved.toml).")
+    var config: String?
+
+    @Option(name: .long, help: "Store root (default ./trove-data; created on first start).")
+    var root: String?
+
+    @Option(name: .long, help: "Address to listen on, HOST:PORT (default 127.0.0.1:7420; port 0 picks a free one).")
+    var listen: String?
+
+    @Flag(name: .long, help: "Allow open access (no tokens) on a non-loopback address.")
+    var insecure = false
+
+    @Option(name: .long, help: "Write the bound HOST:PORT to this file once listening (for scripts and tests).")
+    var portFile: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    func run() async throws {
+        var cfg = ServerConfig()
+        do {
+            if let path = config {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw ConfigError("cannot read config file \(path): \(String(cString: strerror(errno)))")
+                }
+                cfg = try ServerConfig.parse(toml: text, path: path)
+            }
+            if let root { cfg.root = root }
+            if let listen {
+                let l = try ServerConfig.parseListen(listen)
+                cfg.host = l.host
+                cfg.port = l.port
+            }
+            if insecure { cfg.insecure = true }
+            if let logLevel { cfg.logLevel = logLevel }
+            try cfg.validate()
+        } catch let e as ConfigError {
+            printError("troved: \(e)")
+            throw ExitCode(2)
+        }
+        guard let level = Logger.Level(rawValue: cfg.logLevel) else {
+            printError("troved: unknown log level '\(cfg.logLevel)' (trace, debug, info, notice, warning, error, critical)")
+            throw ExitCode(2)
+        }
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "troved")
+
+        let store: Store
+        do {
+            let (s, created) = try openOrCreateStore(cfg)
+            store = s
+            if created { logger.notice("created a new store", metadata: ["root": "\(cfg.root)", "id": "\(s.config.storeID)"]) }
+        } catch {
+            printError("troved: cannot open the store at \(cfg.root): \(error)")
+            throw ExitCode(1)
+        }
+        if Int(cfg.limits.maxFramePayload) < store.config.chunking.max + 4096 {
+            printError("troved: limits.max_frame must be at least the store's chunk_max + 4096 (\(store.config.chunking.max + 4096))")
+            throw ExitCode(2)
+        }
+        if cfg.tokens.isEmpty {
+            logger.notice("no tokens configured: open access (loopback only unless --insecure)")
+        }
+
+        let portFile = self.portFile
+        let server = TroveServer(
+            config: cfg, store: store, logger: logger,
+            onReady: { host, port in
+                if let portFile { writePortFile(portFile, "\(host):\(port)\n") }
+                SystemdNotify.send("READY=1\nSTATUS=serving on \(host):\(port)")
+            },
+            onStopping: { SystemdNotify.send("STOPPING=1") })
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            printError("troved: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Writes `text` to `path` atomically (a reader never sees a partial line).
+func writePortFile(_ path: String, _ text: String) {
+    let tmp = path + ".tmp"
+    FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8))
+    rename(tmp, path)
+}
+
+/// Prints to standard error.
+func printError(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}

@@ -1,1 +1,0 @@
-print("troved: not built yet")

@@ -177,7 +177,7 @@ extension Store {
     ) {
         var trees = Set<Digest>()
         var recipes = Set<Digest>()
-        var blobsInTrees: [(Digest, String)] = []
+        var blobsInTrees: [(Digest, String, Digest)] = []
         var chunkRefs: [(chunk: RecipeChunk, recipe: Digest)] = []
         for shard in FileIO.list(objectsDir).sorted() {
             for rest in FileIO.list(objectsDir + "/" + shard).sorted() {
@@ -197,7 +197,7 @@ extension Store {
                     for c in r.chunks { chunkRefs.append((c, d)) }
                 } else if let t = try? Tree(canonical: bytes) {
                     trees.insert(d)
-                    for e in t.entries where e.kind == .file { blobsInTrees.append((e.blob!, e.path)) }
+                    for e in t.entries where e.kind == .file { blobsInTrees.append((e.blob!, e.path, d)) }
                 } else {
                     report.violations.append(
                         .init(
@@ -215,7 +215,21 @@ extension Store {
             }
             return out
         }
+        // Catalog blobs → recipe objects; tree entries → blobs.
+        let blobRows: [(Digest, Digest)] = try catalog.read { db in
+            try Row.fetchAll(db, sql: "SELECT blob, recipe FROM blobs").map {
+                (Digest(data: $0["blob"]) ?? .zero, Digest(data: $0["recipe"]) ?? .zero)
+            }
+        }
+        let committedRecipes = Set(blobRows.map(\.1))
+        var orphanRefs = 0
         for (c, r) in chunkRefs {
+            // Recipes stored ahead of a commit (never committed) may reference chunks that were
+            // never sent; only committed recipes must satisfy I2.
+            guard committedRecipes.contains(r) else {
+                if lengths[c.digest] != Int(c.length) { orphanRefs += 1 }
+                continue
+            }
             guard let l = lengths[c.digest] else {
                 report.violations.append(
                     .init(
@@ -230,11 +244,8 @@ extension Store {
                         detail: "recipe \(r) says \(c.length) bytes, index \(l)"))
             }
         }
-        // Catalog blobs → recipe objects; tree entries → blobs.
-        let blobRows: [(Digest, Digest)] = try catalog.read { db in
-            try Row.fetchAll(db, sql: "SELECT blob, recipe FROM blobs").map {
-                (Digest(data: $0["blob"]) ?? .zero, Digest(data: $0["recipe"]) ?? .zero)
-            }
+        if orphanRefs > 0 {
+            report.warnings.append("\(orphanRefs) chunk reference(s) of uncommitted recipes are not indexed")
         }
         var blobs = Set<Digest>()
         for (b, r) in blobRows {
@@ -246,13 +257,14 @@ extension Store {
                         detail: "recipe of blob \(b) is missing or corrupt"))
             }
         }
-        for (b, path) in blobsInTrees where !blobs.contains(b) {
+        let treeRows: [Digest] = try catalog.read { db in
+            try Data.fetchAll(db, sql: "SELECT digest FROM trees").compactMap(Digest.init(data:))
+        }
+        let committedTrees = Set(treeRows)
+        for (b, path, tree) in blobsInTrees where !blobs.contains(b) && committedTrees.contains(tree) {
             report.violations.append(
                 .init(
                     kind: .danglingBlob, subject: b.prefixed, detail: "file \(path) has no committed recipe"))
-        }
-        let treeRows: [Digest] = try catalog.read { db in
-            try Data.fetchAll(db, sql: "SELECT digest FROM trees").compactMap(Digest.init(data:))
         }
         for t in treeRows where !trees.contains(t) {
             report.violations.append(

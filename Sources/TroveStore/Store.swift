@@ -141,23 +141,32 @@ public final class Store: @unchecked Sendable {
                 let name = String(file.dropLast(5))
                 let k = known[name]
                 if let k, k.state == 1 { continue }  // sealed: fsck checks it, recovery trusts it
-                try recoverPack(name: name, id: k?.id)
+                try recoverPack(name: name, id: k?.id, indexedSize: k?.size ?? PackFormat.headerSize)
             }
         }
     }
 
-    func recoverPack(name: String, id: Int64?) throws(StoreError) {
+    /// Recovers a pack that was open at a crash (or never registered). Bytes up to
+    /// `indexedSize` were acknowledged and are never cut; a torn tail after the last complete
+    /// segment beyond that is truncated (it was never acknowledged); records of complete
+    /// segments the index lacks are indexed.
+    func recoverPack(name: String, id: Int64?, indexedSize: Int) throws(StoreError) {
         let path = packPath(name)
         let fd = try FileIO.open(path, O_RDWR)
         defer { close(fd) }
         let scan = try PackScanner.scanForward(fd, path)
-        if scan.validEnd < scan.fileSize && scan.validEnd >= PackFormat.headerSize {
-            // Unacknowledged torn tail of a pack that was open at the crash.
+        var size = scan.validEnd
+        if scan.validEnd < indexedSize {
+            // Damage inside acknowledged data, not a crash artefact: touch nothing, let fsck report it.
+            size = indexedSize
+        } else if scan.validEnd < scan.fileSize && scan.validEnd >= PackFormat.headerSize {
             guard ftruncate(fd, off_t(scan.validEnd)) == 0 else {
                 throw .io(op: "truncate", path: path, errno: errno)
             }
             try FileIO.fsync(fd, path)
         }
+        let entries = scan.entries
+        let finalSize = max(size, PackFormat.headerSize)
         let now = Clock.nowMillis()
         let newID: Int64 = try catalog.write { db in
             let pid: Int64
@@ -166,7 +175,7 @@ public final class Store: @unchecked Sendable {
             } else {
                 try db.execute(
                     sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 1, ?, ?)",
-                    arguments: [name, scan.validEnd, now])
+                    arguments: [name, finalSize, now])
                 pid = db.lastInsertedRowID
             }
             let insert = try db.cachedStatement(
@@ -174,14 +183,13 @@ public final class Store: @unchecked Sendable {
                     INSERT OR IGNORE INTO chunks (digest, pack, offset, stored_len, raw_len, codec, created, touched)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """)
-            for e in scan.entries {
+            for e in entries where e.offset >= indexedSize || id == nil {
                 try insert.execute(arguments: [
                     e.digest.data, pid, e.offset, e.storedLength, e.rawLength, Int(e.codec.rawValue), now,
                     now,
                 ])
             }
-            try Store.refreshPackCounters(
-                db, pack: pid, size: max(scan.validEnd, PackFormat.headerSize), state: 1)
+            try Store.refreshPackCounters(db, pack: pid, size: finalSize, state: 1)
             return pid
         }
         stateLock.withLock { packNames[newID] = name }

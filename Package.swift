@@ -104,7 +104,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TroveEndToEndTests",
-            dependencies: ["TroveCore"]
+            dependencies: [
+                "TroveCore", "TroveProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -243,7 +243,7 @@ final class RequestRouter: @unchecked Sendable {
                 throw ServerError(.integrity, "tree bytes do not hash to \(digest); resend the tree")
             }
             do { try Tree(canonical: bytes).validate() } catch { throw ServerError(.badRequest, "tree \(digest) is invalid: \(error)") }
-            try s { () throws(StoreError) in try store.storeObject(canonical: bytes) }
+            _ = try s { () throws(StoreError) in try store.storeObject(canonical: bytes) }
             try leases.with(lease, now: Clock.nowMillis()) { e throws(ServerError) in _ = e.trees.insert(digest) }
         case .recipe:
             let recipe: Recipe

@@ -46,12 +46,12 @@ final class TestServer {
         p.executableURL = try CLI.binary("troved")
         p.arguments = args
         if !FileManager.default.fileExists(atPath: logURL.path) {
-            FileManager.default.createFile(atPath: logURL.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         }
-        let log = try FileHandle(forWritingTo: logURL)
-        log.seekToEndOfFile()
-        p.standardError = log
-        p.standardOutput = log
+        let logHandle = try FileHandle(forWritingTo: logURL)
+        logHandle.seekToEndOfFile()
+        p.standardError = logHandle
+        p.standardOutput = logHandle
         try p.run()
         process = p
         let deadline = Date().addingTimeInterval(60)

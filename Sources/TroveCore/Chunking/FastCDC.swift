@@ -61,6 +61,14 @@ public struct FastCDC: Sendable {
 
     /// Rolls the hash over byte pairs `from..<to`; returns the cut length, or -1 if none was found
     /// (then `hash` holds the state after the last pair).
+    ///
+    /// Per pair the hash becomes `(h << 2) + shifted[b0] + gear[b1]`; the value after the even
+    /// byte, `(h << 2) + shifted[b0]`, is tested against `mask << 1`. Written naively, the
+    /// optimizer turns this into a three-step dependency chain per pair (shift, add, add). Here
+    /// the table sums for the next two pairs are loaded one iteration ahead and carried in
+    /// variables, so the loop-carried chain is one shift and one add per pair and the mask tests
+    /// hang off it; two pairs per iteration halve the loop overhead. The tail (under four pairs)
+    /// takes the plain loop.
     @inline(__always)
     static func scan(
         _ base: UnsafePointer<UInt8>, from: Int, to: Int, hash: inout UInt64, mask: UInt64,
@@ -72,15 +80,35 @@ public struct FastCDC: Sendable {
         var p = base + 2 &* from
         let end = base + 2 &* to
         var h = hash
-        while p < end {
-            let g0 = shifted[Int(p[0])]
-            let g1 = gear[Int(p[1])]
-            let h0 = (h &<< 2) &+ g0
-            h = h0 &+ g1
-            if (h0 & maskLS) == 0 || (h & mask) == 0 {
-                let a = p - base
-                return (h0 & maskLS) == 0 ? a : a + 1
+        if end - p >= 8 {
+            var s0 = shifted[Int(p[0])]
+            var t0 = s0 &+ gear[Int(p[1])]
+            var s1 = shifted[Int(p[2])]
+            var t1 = s1 &+ gear[Int(p[3])]
+            while end - p >= 8 {
+                let hsA = h &<< 2
+                let hA0 = hsA &+ s0
+                let hA1 = hsA &+ t0
+                let hsB = hA1 &<< 2
+                let hB0 = hsB &+ s1
+                let hB1 = hsB &+ t1
+                s0 = shifted[Int(p[4])]
+                t0 = s0 &+ gear[Int(p[5])]
+                s1 = shifted[Int(p[6])]
+                t1 = s1 &+ gear[Int(p[7])]
+                if (hA0 & maskLS) == 0 { return p - base }
+                if (hA1 & mask) == 0 { return p - base + 1 }
+                if (hB0 & maskLS) == 0 { return p - base + 2 }
+                if (hB1 & mask) == 0 { return p - base + 3 }
+                h = hB1
+                p += 4
             }
+        }
+        while p < end {
+            let h0 = (h &<< 2) &+ shifted[Int(p[0])]
+            h = h0 &+ gear[Int(p[1])]
+            if (h0 & maskLS) == 0 { return p - base }
+            if (h & mask) == 0 { return p - base + 1 }
             p += 2
         }
         hash = h

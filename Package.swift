@@ -92,6 +92,9 @@ let package = Package(
             ]
         ),
 
+        // Crash-test child process for TroveStoreTests (SIGKILLed at random points).
+        .executableTarget(name: "trove-torture", dependencies: ["TroveStore", "TroveCore"]),
+
         .testTarget(name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
         .testTarget(name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore"]),
         .testTarget(

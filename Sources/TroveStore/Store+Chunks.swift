@@ -210,6 +210,7 @@ extension Store {
     func createPack() throws(StoreError) -> GroupCommit.Writer {
         let name = FileIO.randomHex(16)
         let path = packPath(name)
+        try ensureDirectory(of: path)
         do {
             try FileIO.writeDurably(PackFormat.header, to: path, tmpDir: tmpDir)
         } catch {

@@ -36,6 +36,7 @@ extension Store {
         for (digest, canonical) in objects {
             let path = objectPath(digest)
             if FileIO.exists(path) { continue }
+            try ensureDirectory(of: path)
             do {
                 try FileIO.writeDurably(
                     ObjectFile.encode(canonical, compressor: compressor), to: path, tmpDir: tmpDir,

@@ -28,6 +28,8 @@ public final class Store: @unchecked Sendable {
     var packNames: [Int64: String] = [:]
     /// Open read descriptors by pack id.
     var readFDs: [Int64: Int32] = [:]
+    /// Shard directories known to exist durably.
+    var knownDirectories = Set<String>()
     let commit = GroupCommit()
     let decompressors = Pool<ChunkDecompressor>()
 
@@ -41,15 +43,14 @@ public final class Store: @unchecked Sendable {
     ) throws(StoreError) -> Store {
         try FileIO.mkdir(root)
         guard FileIO.isDirectory(root) else { throw .alreadyExists(path: root) }
-        let existing = FileIO.list(root)
-        guard existing.isEmpty else { throw .alreadyExists(path: root) }
+        // An init interrupted by a crash leaves only these (and no trove.toml): finish it.
+        let skeleton: Set<String> = [
+            "packs", "objects", "tmp", "quarantine", "catalog.sqlite", "catalog.sqlite-wal",
+            "catalog.sqlite-shm",
+        ]
+        guard Set(FileIO.list(root)).isSubset(of: skeleton) else { throw .alreadyExists(path: root) }
         for d in ["packs", "objects", "tmp", "quarantine"] { try FileIO.mkdir(root + "/" + d) }
-        for i in 0..<256 {
-            let shard = String(format: "%02x", i)
-            try FileIO.mkdir(root + "/packs/" + shard)
-            try FileIO.mkdir(root + "/objects/" + shard)
-        }
-        // The shard directories are empty: fsyncing their parents makes their entries durable.
+        // Shard directories (packs/ab, objects/ab) are created on first use (`ensureDirectory`).
         for d in ["packs", "objects", "tmp", "quarantine"] { try FileIO.fsyncDirectory(root + "/" + d) }
         try FileIO.fsyncDirectory(root)
         // Catalog first, config last: trove.toml's presence marks a complete store.
@@ -111,6 +112,20 @@ public final class Store: @unchecked Sendable {
     func fail(_ error: StoreError) -> StoreError {
         stateLock.withLock { if failure == nil { failure = "\(error)" } }
         return error
+    }
+
+    /// Makes sure the shard directory holding `path` exists durably (mkdir + fsync of its
+    /// parent the first time).
+    func ensureDirectory(of path: String) throws(StoreError) {
+        let dir = FileIO.parent(of: path)
+        if stateLock.withLock({ knownDirectories.contains(dir) }) { return }
+        if !FileIO.isDirectory(dir) {
+            do {
+                try FileIO.mkdir(dir)
+                try FileIO.fsyncDirectory(FileIO.parent(of: dir))
+            } catch { throw fail(error) }
+        }
+        stateLock.withLock { _ = knownDirectories.insert(dir) }
     }
 
     func packPath(_ name: String) -> String { packsDir + "/" + name.prefix(2) + "/" + name + ".pack" }

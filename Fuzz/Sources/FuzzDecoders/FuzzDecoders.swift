@@ -1,0 +1,134 @@
+import Foundation
+import NIOCore
+import TroveCore
+import TroveProtocol
+
+// One libFuzzer entry point for every decoder of hostile bytes. The first input byte picks the
+// target (its value modulo the number of targets), the rest is the target's input:
+//
+//   0  frame stream: FrameDecoder (preamble first) fed in pieces, every frame's message decoded
+//   1  frame stream without preamble, cap raised to the post-authentication maximum
+//   2  one message payload: next byte = frame type, rest = payload
+//   3  Recipe(canonical:)   (TroveCore, owned by the store engineer)
+//   4  Tree(canonical:)     (TroveCore, owned by the store engineer)
+//
+// To add a decoder: add a case below, a seed in `writeSeeds`, and a line in docs/FUZZING.md.
+//
+// Oracles, beyond "never crashes, never allocates hugely" (ASan, -malloc_limit_mb):
+// - a decoded message re-encodes to exactly the bytes it came from (one encoding per value);
+// - a decoded canonical object re-encodes to exactly its input.
+
+private let targetCount: UInt8 = 5
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    guard size >= 1 else { return 0 }
+    let bytes = UnsafeBufferPointer(start: data, count: size)
+    let input = UnsafeBufferPointer(rebasing: bytes[1...])
+    switch bytes[0] % targetCount {
+    case 0: fuzzStream(input, preamble: true)
+    case 1: fuzzStream(input, preamble: false)
+    case 2: fuzzMessage(input)
+    case 3: fuzzRecipe(input)
+    default: fuzzTree(input)
+    }
+    return 0
+}
+
+/// Feeds the stream to a FrameDecoder in pieces whose sizes come from the first byte, decodes
+/// every frame's message and checks the encoding round trip.
+private func fuzzStream(_ input: UnsafeBufferPointer<UInt8>, preamble: Bool) {
+    guard let first = input.first else { return }
+    let step = Int(first % 64) + 1
+    let state = FrameCodecState(
+        maxPayload: preamble ? ProtocolLimits.preAuthMaxPayload : ProtocolLimits.absoluteMaxPayload)
+    var decoder = FrameDecoder(state: state, expectPreamble: preamble)
+    var buffer = ByteBuffer()
+    var offset = 1
+    while offset < input.count {
+        let end = min(input.count, offset + step)
+        buffer.writeBytes(UnsafeBufferPointer(rebasing: input[offset..<end]))
+        offset = end
+        do {
+            while let frame = try decoder.next(&buffer) { checkRoundTrip(frame.type, frame.payload) }
+        } catch {
+            return  // a typed ProtocolError: the connection would be closed
+        }
+    }
+}
+
+private func fuzzMessage(_ input: UnsafeBufferPointer<UInt8>) {
+    guard let t = input.first, let type = MessageType(rawValue: t) else { return }
+    checkRoundTrip(type, ByteBuffer(bytes: UnsafeBufferPointer(rebasing: input[1...])))
+}
+
+private func checkRoundTrip(_ type: MessageType, _ payload: ByteBuffer) {
+    guard let message = try? Message.decode(type: type, payload: payload) else { return }
+    var again = ByteBuffer()
+    message.encode(into: &again)
+    if again != payload {
+        fatalError("\(type) decoded from \(Array(payload.readableBytesView)) re-encodes differently")
+    }
+}
+
+private func fuzzRecipe(_ input: UnsafeBufferPointer<UInt8>) {
+    let bytes = Array(input)
+    guard let recipe = try? Recipe(canonical: bytes) else { return }
+    if recipe.canonicalBytes != bytes { fatalError("Recipe(canonical:) accepted non-canonical bytes") }
+}
+
+private func fuzzTree(_ input: UnsafeBufferPointer<UInt8>) {
+    let bytes = Array(input)
+    guard let tree = try? Tree(canonical: bytes) else { return }
+    if tree.canonicalBytes != bytes { fatalError("Tree(canonical:) accepted non-canonical bytes") }
+}
+
+/// With `TROVE_FUZZ_SEEDS=DIR` in the environment, writes a seed corpus (valid inputs for every
+/// target) to DIR and exits; libFuzzer mutates from there.
+@_cdecl("LLVMFuzzerInitialize")
+public func initialize(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
+    if let dir = ProcessInfo.processInfo.environment["TROVE_FUZZ_SEEDS"] {
+        writeSeeds(to: dir)
+        exit(0)
+    }
+    return 0
+}
+
+private func writeSeeds(to dir: String) {
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var n = 0
+    func seed(_ target: UInt8, _ bytes: [UInt8]) {
+        n += 1
+        let url = URL(fileURLWithPath: dir).appendingPathComponent("seed-\(target)-\(n)")
+        try? Data([target] + bytes).write(to: url)
+    }
+    var stream = Preamble.current.encoded
+    for (i, m) in Message.examples.enumerated() {
+        var frame = ByteBuffer()
+        Envelope(m, requestID: UInt32(i + 1)).write(into: &frame)
+        var p = ByteBuffer()
+        m.encode(into: &p)
+        seed(2, [m.type.rawValue] + Array(p.readableBytesView))
+        seed(1, [UInt8(i % 64)] + Array(frame.readableBytesView))
+        seed(
+            0,
+            [UInt8(i % 64)] + Array(Preamble.current.encoded.readableBytesView)
+                + Array(frame.readableBytesView))
+        if frame.readableBytes + stream.readableBytes < 4096 { stream.writeBuffer(&frame) }
+    }
+    seed(0, [7] + Array(stream.readableBytesView))
+    let chunk = RecipeChunk(digest: SHA256.hash(Array("c".utf8)), length: 3)
+    seed(
+        3,
+        Recipe(blobDigest: SHA256.hash(Array("blob".utf8)), size: 6, chunks: [chunk, chunk]).canonicalBytes)
+    seed(3, Recipe(blobDigest: SHA256.hash([UInt8]()), size: 0, chunks: []).canonicalBytes)
+    let tree = Tree(entries: [
+        .directory("d"), .file("d/a.bin", blob: SHA256.hash(Array("a".utf8)), size: 1),
+        .symlink("d/link", target: "a.bin"),
+    ])
+    seed(4, tree.canonicalBytes)
+    print("wrote \(n) seeds to \(dir)")
+}

@@ -99,4 +99,33 @@ struct RoundTripTests {
         #expect(LeaseID(hex: "xyz") == nil)
         #expect(LeaseID.random() != LeaseID.random())
     }
+
+    @Test("every request has response types and a scope rule; responses have neither")
+    func requestTable() {
+        for t in MessageType.allCases {
+            if t.isRequest {
+                #expect(!t.responseTypes.isEmpty, "\(t)")
+                #expect(t.responseTypes.allSatisfy { !$0.isRequest })
+                #expect((t.requiredScope == nil) == [.hello, .auth, .ping].contains(t), "\(t)")
+            } else {
+                #expect(t.responseTypes.isEmpty)
+                #expect(t.requiredScope == nil)
+            }
+        }
+        #expect(MessageType.commit.responseTypes == [.commitOK, .commitMissing])
+        #expect(MessageType.gc.requiredScope == .admin)
+        #expect(MessageType.aliasSet.requiredScope == .write)
+    }
+
+    @Test("error replies take their retryable flag from the code and stay within the limit")
+    func errorReply() throws {
+        let busy = Message.ErrorReply(.busy, "a GC is running; retry later")
+        #expect(busy.retryable)
+        let long = Message.ErrorReply(.internalError, String(repeating: "é", count: 5000))
+        #expect(!long.retryable)
+        let m = Message.error(long)
+        #expect(try Message.decode(type: .error, payload: payload(m)) == m)
+        let fromProtocol = Message.ErrorReply(ProtocolError.unknownMessageType(0x77))
+        #expect(fromProtocol.code == .protocolViolation)
+    }
 }

@@ -88,7 +88,7 @@ public enum Message: Equatable, Sendable {
     case aliasRemove(AliasRemove)
     /// `ALIAS_REMOVED`: The alias is gone.
     case aliasRemoved(AliasRemoved)
-    /// `RETIRE`: Retires a version (admin): no longer listed or served by tag; its data becomes collectable.
+    /// `RETIRE`: Retires a version (admin): unlisted, unpullable, its data collectable.
     case retire(Retire)
     /// `RETIRED`: The version is retired.
     case retired(Retired)

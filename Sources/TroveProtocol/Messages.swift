@@ -1252,7 +1252,7 @@ extension Message {
         }
     }
 
-    /// Retires a version (admin): no longer listed or served by tag; its data becomes collectable.
+    /// Retires a version (admin): unlisted, unpullable, its data collectable.
     ///
     /// Frame type `RETIRE`; see PROTOCOL.md.
     public struct Retire: WireCodable {

@@ -95,12 +95,17 @@ public final class PreambleWriter: ChannelInboundHandler, RemovableChannelHandle
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { writePreamble(context: context) }
+        if context.channel.isActive {
+            writePreamble(context: context)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
     }
 
     public func channelActive(context: ChannelHandlerContext) {
         writePreamble(context: context)
+        // Forward the event before leaving the pipeline: a removed context forwards nothing.
         context.fireChannelActive()
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
     private func writePreamble(context: ChannelHandlerContext) {
@@ -109,7 +114,6 @@ public final class PreambleWriter: ChannelInboundHandler, RemovableChannelHandle
         var buffer = context.channel.allocator.buffer(capacity: Preamble.size)
         preamble.write(into: &buffer)
         context.writeAndFlush(NIOAny(buffer), promise: nil)
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }
 

@@ -5,6 +5,9 @@ struct TroveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trove",
         abstract: "Push, pull and inspect artifacts in a Trove store.",
-        subcommands: [ChunkCommand.self]
+        subcommands: [
+            PushCommand.self, PullCommand.self, CatCommand.self, LsCommand.self, ShowCommand.self, StatCommand.self,
+            ChunkCommand.self,
+        ]
     )
 }

@@ -1,0 +1,433 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import NIOCore
+import TroveCore
+import TroveProtocol
+
+/// What to push and how to label it.
+public struct PushRequest: Sendable {
+    /// File or directory to push.
+    public var path: String
+    /// Artifact name.
+    public var name: String
+    /// Version tag.
+    public var version: String
+    /// Free-text message.
+    public var message: String
+    /// Metadata entries (keys unique).
+    public var metadata: [MetadataEntry]
+    /// Parent refs.
+    public var parents: [String]
+
+    public init(
+        path: String, name: String, version: String, message: String = "", metadata: [MetadataEntry] = [],
+        parents: [String] = []
+    ) {
+        self.path = path
+        self.name = name
+        self.version = version
+        self.message = message
+        self.metadata = metadata
+        self.parents = parents
+    }
+}
+
+/// What a push did.
+public struct PushResult: Sendable {
+    public var name: String
+    public var version: String
+    /// The tree digest.
+    public var tree: Digest
+    /// The blob digest, when a single file was pushed.
+    public var blob: Digest?
+    /// False when the version already existed with this same tree (nothing changed).
+    public var created: Bool
+    /// Regular files in the tree.
+    public var files: Int
+    /// Sum of the file sizes.
+    public var logicalBytes: UInt64
+    /// Distinct chunks in the tree.
+    public var chunks: Int
+    /// Chunks uploaded.
+    public var chunksSent: Int
+    /// Raw (uncompressed) bytes of the chunks uploaded.
+    public var rawBytesSent: UInt64
+    /// Bytes of chunk data on the wire (after compression).
+    public var chunkBytesSent: UInt64
+    /// Bytes of recipes and tree uploaded.
+    public var objectBytesSent: UInt64
+    /// Distinct-chunk bytes the server already had.
+    public var bytesDeduplicated: UInt64
+    /// Paths skipped (neither file, directory nor symlink).
+    public var skipped: [String]
+
+    /// Everything sent: chunk data plus objects.
+    public var bytesSent: UInt64 { chunkBytesSent + objectBytesSent }
+}
+
+/// Pushes a file or directory: chunk locally with the store's parameters, send only what the
+/// server lacks, commit, create the version (PROTOCOL.md §9).
+public final class Pusher {
+    let connection: Connection
+    let progress: Progress?
+    /// Threads for the ingest pass.
+    public var ingestThreads = 2
+    /// Requests in flight for HAS and PUT_CHUNKS.
+    public var window = 8
+
+    public init(connection: Connection, progress: Progress? = nil) {
+        self.connection = connection
+        self.progress = progress
+    }
+
+    struct ChunkLocation {
+        var file: Int
+        var offset: UInt64
+        var length: Int
+    }
+
+    /// Runs the whole push.
+    public func push(_ request: PushRequest, resume: LeaseID? = nil, onLease: ((LeaseID) -> Void)? = nil)
+        throws(ClientError) -> PushResult
+    {
+        let local = try LocalTree.scan(request.path)
+        let params = connection.chunkerParameters
+        do { try params.validate() } catch {
+            throw .protocolViolation(detail: "the server announced unusable chunker parameters: \(error)")
+        }
+
+        // 1. Chunk and hash every file locally.
+        let totalBytes = local.files.reduce(UInt64(0)) { $0 + $1.size }
+        progress?.start(phase: "reading", total: totalBytes)
+        var recipes: [Digest: Recipe] = [:]
+        var recipeOrder: [Digest] = []
+        var locations: [Digest: ChunkLocation] = [:]
+        var chunkOrder: [Digest: Int] = [:]  // first-seen order, for stable uploads
+        var entries = local.otherEntries
+        var results: [IngestResult] = []
+        results.reserveCapacity(local.files.count)
+        for (index, file) in local.files.enumerated() {
+            let r: IngestResult
+            do {
+                r = try Ingest.file(at: file.diskPath, parameters: params, threads: ingestThreads)
+            } catch {
+                throw .ingest(detail: "cannot read \(file.diskPath): \(error)")
+            }
+            results.append(r)
+            entries.append(.file(file.treePath, blob: r.blobDigest, size: r.size, mode: file.mode))
+            if recipes[r.blobDigest] == nil {
+                let chunks = r.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) }
+                recipes[r.blobDigest] = Recipe(blobDigest: r.blobDigest, size: r.size, chunks: chunks)
+                recipeOrder.append(r.blobDigest)
+            }
+            for c in r.chunks where locations[c.digest] == nil {
+                locations[c.digest] = ChunkLocation(file: index, offset: c.offset, length: c.length)
+                chunkOrder[c.digest] = chunkOrder.count
+            }
+            progress?.advance(by: r.size)
+        }
+        let tree = Tree(entries: entries)
+        do { try tree.validate() } catch { throw .usage(detail: "cannot build a tree from \(request.path): \(error)") }
+        let treeBytes = tree.canonicalBytes
+        let treeDigest = SHA256.hash(treeBytes)
+        let uniqueBytes = locations.values.reduce(UInt64(0)) { $0 + UInt64($1.length) }
+        var result = PushResult(
+            name: request.name, version: request.version, tree: treeDigest,
+            blob: local.isSingleFile ? results.first?.blobDigest : nil, created: false, files: local.files.count,
+            logicalBytes: totalBytes, chunks: locations.count, chunksSent: 0, rawBytesSent: 0, chunkBytesSent: 0,
+            objectBytesSent: 0, bytesDeduplicated: 0, skipped: local.skipped)
+
+        // 2. Lease.
+        let begun = try expect(connection.call(.beginPush(.init(name: request.name, resume: resume))), "BEGIN_PUSH") {
+            (m: Message) -> Message.PushBegun? in
+            if case .pushBegun(let b) = m { return b } else { return nil }
+        }
+        let lease = begun.lease
+        onLease?(lease)
+
+        let uploader = Uploader(
+            connection: connection, lease: lease, files: local.files, locations: locations, window: window,
+            progress: progress)
+
+        // 3. What does the server lack?
+        let treePresent = try has(kind: .tree, [treeDigest], lease: lease)[0]
+        var sentObjects = false
+        if !treePresent {
+            let recipePresent = try has(kind: .recipe, recipeOrder, lease: lease)
+            var missingRecipes: [Digest] = []
+            var needed = Set<Digest>()
+            var neededOrder: [Digest] = []
+            for (i, blob) in recipeOrder.enumerated() where !recipePresent[i] {
+                missingRecipes.append(blob)
+                for c in recipes[blob]!.chunks where needed.insert(c.digest).inserted { neededOrder.append(c.digest) }
+            }
+            let chunkPresent = try has(kind: .chunk, neededOrder, lease: lease)
+            var missingChunks: [Digest] = []
+            var missingBytes: UInt64 = 0
+            for (i, d) in neededOrder.enumerated() where !chunkPresent[i] {
+                missingChunks.append(d)
+                missingBytes += UInt64(locations[d]!.length)
+            }
+            result.bytesDeduplicated = uniqueBytes - missingBytes
+            progress?.start(phase: "sending", total: missingBytes)
+            progress?.deduplicated = uniqueBytes == 0 ? 0 : Double(uniqueBytes - missingBytes) / Double(uniqueBytes)
+            try uploader.putChunks(missingChunks)
+            var objects: [(ContentKind, Digest, [UInt8])] = missingRecipes.map { (.recipe, $0, recipes[$0]!.canonicalBytes) }
+            objects.append((.tree, treeDigest, treeBytes))
+            try uploader.putObjects(objects)
+            sentObjects = true
+        } else {
+            result.bytesDeduplicated = uniqueBytes
+        }
+
+        // 4. Commit, uploading whatever the server still reports missing.
+        var attempts = 0
+        while true {
+            attempts += 1
+            let frames = try connection.call(.commit(.init(lease: lease, tree: treeDigest)))
+            if case .commitOK? = frames.last { break }
+            var missingChunks: [Digest] = []
+            var missingObjects: [ObjectRef] = []
+            for f in frames {
+                guard case .commitMissing(let m) = f else {
+                    throw .protocolViolation(detail: "COMMIT answered with \(f.type)")
+                }
+                missingChunks += m.chunks
+                missingObjects += m.objects
+            }
+            guard attempts < 4, !(missingChunks.isEmpty && missingObjects.isEmpty) else {
+                throw .protocolViolation(
+                    detail: "COMMIT still reports \(missingChunks.count) chunks and \(missingObjects.count) "
+                        + "objects missing after \(attempts) attempts")
+            }
+            for d in missingChunks where locations[d] == nil {
+                throw .protocolViolation(detail: "COMMIT reports chunk \(d) missing, which this push does not contain")
+            }
+            try uploader.putChunks(missingChunks)
+            var objects: [(ContentKind, Digest, [UInt8])] = []
+            for o in missingObjects {
+                if o.kind == .tree, o.digest == treeDigest {
+                    objects.append((.tree, treeDigest, treeBytes))
+                } else if o.kind == .recipe, let r = recipes[o.digest] {
+                    objects.append((.recipe, o.digest, r.canonicalBytes))
+                } else {
+                    throw .protocolViolation(detail: "COMMIT reports \(o.kind) \(o.digest) missing, not part of this push")
+                }
+            }
+            try uploader.putObjects(objects)
+            sentObjects = true
+        }
+        _ = sentObjects
+
+        // 5. The version.
+        let created = try expect(
+            connection.call(
+                .createVersion(
+                    .init(
+                        lease: lease, name: request.name, version: request.version, tree: treeDigest,
+                        message: request.message, metadata: request.metadata, parents: request.parents))),
+            "CREATE_VERSION"
+        ) { (m: Message) -> Message.VersionCreated? in
+            if case .versionCreated(let v) = m { return v } else { return nil }
+        }
+        result.created = created.created
+        _ = try? connection.call(.endPush(.init(lease: lease)))
+        progress?.finish()
+        result.chunksSent = uploader.chunksSent
+        result.rawBytesSent = uploader.rawBytesSent
+        result.chunkBytesSent = uploader.chunkBytesSent
+        result.objectBytesSent = uploader.objectBytesSent
+        return result
+    }
+
+    /// HAS in batches of at most `maxDigestsPerRequest`, pipelined; one flag per digest.
+    func has(kind: ContentKind, _ digests: [Digest], lease: LeaseID) throws(ClientError) -> [Bool] {
+        if digests.isEmpty { return [] }
+        let batch = max(1, Int(connection.limits.maxDigestsPerRequest))
+        var out = [Bool](repeating: false, count: digests.count)
+        var w = RequestWindow(connection: connection, limit: window)
+        var start = 0
+        while start < digests.count {
+            let end = min(start + batch, digests.count)
+            let s = start
+            let slice = Array(digests[start..<end])
+            try w.send(.has(.init(lease: lease, kind: kind, digests: slice))) { (frames) throws(ClientError) in
+                guard frames.count == 1, case .hasResult(let r) = frames[0], r.present.present.count == slice.count
+                else {
+                    throw .protocolViolation(detail: "HAS for \(slice.count) digests got a malformed answer")
+                }
+                for (i, p) in r.present.present.enumerated() { out[s + i] = p }
+            }
+            start = end
+        }
+        try w.drain()
+        return out
+    }
+}
+
+/// Extracts the single expected response of a request.
+func expect<T>(_ frames: [Message], _ request: String, _ pick: (Message) -> T?) throws(ClientError) -> T {
+    guard frames.count == 1, let v = pick(frames[0]) else {
+        throw .protocolViolation(
+            detail: "\(request) got an unexpected answer (\(frames.map { $0.type.description }.joined(separator: ", ")))")
+    }
+    return v
+}
+
+/// Reads chunks from the local files, compresses them and uploads them in batches.
+final class Uploader {
+    let connection: Connection
+    let lease: LeaseID
+    let files: [LocalFile]
+    let locations: [Digest: Pusher.ChunkLocation]
+    let window: Int
+    let progress: Progress?
+    let compressor: ChunkCompressor
+    var chunksSent = 0
+    var rawBytesSent: UInt64 = 0
+    var chunkBytesSent: UInt64 = 0
+    var objectBytesSent: UInt64 = 0
+    private var openFile: (index: Int, fd: Int32)?
+    private var readBuffer: [UInt8] = []
+
+    init(
+        connection: Connection, lease: LeaseID, files: [LocalFile], locations: [Digest: Pusher.ChunkLocation],
+        window: Int, progress: Progress?
+    ) {
+        self.connection = connection
+        self.lease = lease
+        self.files = files
+        self.locations = locations
+        self.window = window
+        self.progress = progress
+        let hello = connection.hello
+        var codec = hello.preferredCodec
+        if !hello.codecs.contains(codec) && codec != .raw { codec = .raw }
+        compressor = ChunkCompressor(codec: codec)
+    }
+
+    deinit { if let f = openFile { close(f.fd) } }
+
+    /// Payload budget for one PUT_* frame.
+    var budget: Int { max(64 << 10, min(connection.maxPayload, 8 << 20) - 4096) }
+
+    func putChunks(_ digests: [Digest]) throws(ClientError) {
+        if digests.isEmpty { return }
+        let maxCount = max(1, min(Int(connection.limits.maxChunksPerPut), ProtocolLimits.maxChunksPerFrame))
+        let budget = self.budget
+        var w = RequestWindow(connection: connection, limit: window)
+        var batch: [ChunkPayload] = []
+        var batchBytes = 64
+        var batchRaw: UInt64 = 0
+        func flush() throws(ClientError) {
+            guard !batch.isEmpty else { return }
+            let count = batch.count
+            let raw = batchRaw
+            let wire = UInt64(batchBytes)
+            try w.send(.putChunks(.init(lease: lease, chunks: batch))) { [self] (frames) throws(ClientError) in
+                guard frames.count == 1, case .putChunksOK = frames[0] else {
+                    throw .protocolViolation(detail: "PUT_CHUNKS got an unexpected answer")
+                }
+                chunksSent += count
+                rawBytesSent += raw
+                chunkBytesSent += wire
+                progress?.advance(by: raw)
+            }
+            batch = []
+            batchBytes = 64
+            batchRaw = 0
+        }
+        for d in digests {
+            guard let loc = locations[d] else { throw .protocolViolation(detail: "no local copy of chunk \(d)") }
+            let payload = try read(loc, digest: d)
+            let size = payload.data.readableBytes + 48
+            if !batch.isEmpty && (batch.count >= maxCount || batchBytes + size > budget) { try flush() }
+            batch.append(payload)
+            batchBytes += size
+            batchRaw += UInt64(loc.length)
+        }
+        try flush()
+        try w.drain()
+    }
+
+    private func read(_ loc: Pusher.ChunkLocation, digest: Digest) throws(ClientError) -> ChunkPayload {
+        let file = files[loc.file]
+        if openFile?.index != loc.file {
+            if let f = openFile { close(f.fd) }
+            openFile = nil
+            let fd = open(file.diskPath, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw .io(path: file.diskPath, operation: "open", errno: errno) }
+            openFile = (loc.file, fd)
+        }
+        let fd = openFile!.fd
+        if readBuffer.count < loc.length { readBuffer = [UInt8](repeating: 0, count: loc.length) }
+        var done = 0
+        let err: Int32 = readBuffer.withUnsafeMutableBytes { buf in
+            while done < loc.length {
+                let n = pread(fd, buf.baseAddress! + done, loc.length - done, off_t(loc.offset) + off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                if n == 0 { return -1 }
+                done += n
+            }
+            return 0
+        }
+        if err == -1 {
+            throw .ingest(detail: "\(file.diskPath) shrank while it was being pushed; push again")
+        } else if err != 0 {
+            throw .io(path: file.diskPath, operation: "read", errno: err)
+        }
+        return readBuffer.withUnsafeBytes { buf in
+            compressor.compress(UnsafeRawBufferPointer(rebasing: buf[0..<loc.length])) { codec, stored in
+                var b = ByteBufferAllocator().buffer(capacity: stored.count)
+                b.writeBytes(stored)
+                return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: codec, data: b)
+            }
+        }
+    }
+
+    /// Uploads objects (recipes, trees), several per request, large ones in consecutive parts.
+    func putObjects(_ objects: [(ContentKind, Digest, [UInt8])]) throws(ClientError) {
+        if objects.isEmpty { return }
+        let budget = self.budget
+        var w = RequestWindow(connection: connection, limit: window)
+        var parts: [ObjectPart] = []
+        var used = 64
+        func flush() throws(ClientError) {
+            guard !parts.isEmpty else { return }
+            let bytes = UInt64(used)
+            try w.send(.putObjects(.init(lease: lease, parts: parts))) { [self] (frames) throws(ClientError) in
+                guard frames.count == 1, case .putObjectsOK = frames[0] else {
+                    throw .protocolViolation(detail: "PUT_OBJECTS got an unexpected answer")
+                }
+                objectBytesSent += bytes
+            }
+            parts = []
+            used = 64
+        }
+        for (kind, digest, bytes) in objects {
+            var offset = 0
+            repeat {
+                let room = budget - used - 64
+                if room < 4096 || parts.count >= 65_536 {
+                    try flush()
+                    continue
+                }
+                let n = min(room, bytes.count - offset)
+                var b = ByteBufferAllocator().buffer(capacity: n)
+                b.writeBytes(bytes[offset..<offset + n])
+                parts.append(
+                    ObjectPart(kind: kind, digest: digest, totalLength: UInt64(bytes.count), offset: UInt64(offset), data: b))
+                used += n + 64
+                offset += n
+            } while offset < bytes.count
+        }
+        try flush()
+        try w.drain()
+    }
+}

@@ -1,0 +1,248 @@
+import NIOCore
+import TroveCore
+import TroveProtocol
+
+/// Read-side requests shared by pull, cat and show: resolving refs, fetching and verifying trees
+/// and recipes.
+public struct Remote {
+    public let connection: Connection
+
+    public init(connection: Connection) { self.connection = connection }
+
+    /// Largest tree or recipe the client will assemble in memory.
+    static let maxObjectInMemory: UInt64 = 1 << 30
+
+    /// GET_REF.
+    public func resolve(_ ref: String) throws(ClientError) -> Message.RefInfo {
+        let parsed: Ref
+        do { parsed = try Ref(parsing: ref) } catch {
+            throw .usage(detail: "\(error)")
+        }
+        return try expect(connection.call(.getRef(.init(ref: parsed.description))), "GET_REF") {
+            (m: Message) -> Message.RefInfo? in
+            if case .refInfo(let r) = m { return r } else { return nil }
+        }
+    }
+
+    /// Fetches and verifies the tree with digest `digest` (SHA-256 of its bytes, canonical parse).
+    public func tree(_ digest: Digest) throws(ClientError) -> Tree {
+        let objects = try fetchObjects(kind: .tree, [digest])
+        guard let bytes = objects[digest] else {
+            throw .integrity(detail: "the server does not have tree \(digest)")
+        }
+        guard SHA256.hash(bytes) == digest else {
+            throw .integrity(detail: "tree \(digest) received from the server does not hash to its digest")
+        }
+        do { return try Tree(canonical: bytes) } catch {
+            throw .integrity(detail: "tree \(digest) does not parse: \(error)")
+        }
+    }
+
+    /// Fetches recipes by blob digest; each must parse, name its blob and match `sizes[blob]`.
+    public func recipes(_ blobs: [Digest], sizes: [Digest: UInt64]) throws(ClientError) -> [Digest: Recipe] {
+        let objects = try fetchObjects(kind: .recipe, blobs)
+        var out: [Digest: Recipe] = [:]
+        for b in blobs {
+            guard let bytes = objects[b] else {
+                throw .integrity(detail: "the server does not have the recipe of blob \(b)")
+            }
+            let r: Recipe
+            do { r = try Recipe(canonical: bytes) } catch {
+                throw .integrity(detail: "the recipe of blob \(b) does not parse: \(error)")
+            }
+            guard r.blobDigest == b else {
+                throw .integrity(detail: "the server sent the recipe of \(r.blobDigest) for blob \(b)")
+            }
+            if let s = sizes[b], s != r.size {
+                throw .integrity(detail: "the recipe of blob \(b) has size \(r.size), the tree says \(s)")
+            }
+            for c in r.chunks where Int(c.length) > ProtocolLimits.maxChunkLength {
+                throw .integrity(detail: "the recipe of blob \(b) has a chunk longer than 16 MiB")
+            }
+            out[b] = r
+        }
+        return out
+    }
+
+    /// GET_OBJECTS in batches (pipelined); reassembles multi-part objects and checks part order.
+    func fetchObjects(kind: ContentKind, _ digests: [Digest]) throws(ClientError) -> [Digest: [UInt8]] {
+        var unique: [Digest] = []
+        var seen = Set<Digest>()
+        for d in digests where seen.insert(d).inserted { unique.append(d) }
+        let batch = max(1, min(Int(connection.limits.maxDigestsPerRequest), 4096))
+        var out: [Digest: [UInt8]] = [:]
+        var partial: [Digest: (total: UInt64, bytes: [UInt8])] = [:]
+        var w = RequestWindow(connection: connection, limit: 8)
+        var start = 0
+        while start < unique.count {
+            let end = min(start + batch, unique.count)
+            let asked = Set(unique[start..<end])
+            try w.send(.getObjects(.init(kind: kind, digests: Array(unique[start..<end])))) {
+                (frames) throws(ClientError) in
+                for f in frames {
+                    guard case .objects(let o) = f else {
+                        throw .protocolViolation(detail: "GET_OBJECTS answered with \(f.type)")
+                    }
+                    for m in o.missing where asked.contains(m.digest) {
+                        throw .integrity(detail: "the server does not have \(kind) \(m.digest)")
+                    }
+                    for p in o.parts {
+                        guard p.kind == kind, asked.contains(p.digest), out[p.digest] == nil else {
+                            throw .protocolViolation(detail: "GET_OBJECTS returned an object that was not asked for")
+                        }
+                        guard p.totalLength <= Remote.maxObjectInMemory else {
+                            throw .integrity(detail: "\(kind) \(p.digest) is \(p.totalLength) bytes, over the 1 GiB limit")
+                        }
+                        var acc = partial[p.digest] ?? (p.totalLength, [])
+                        guard acc.total == p.totalLength, p.offset == UInt64(acc.bytes.count),
+                            p.offset + UInt64(p.data.readableBytes) <= p.totalLength
+                        else {
+                            throw .protocolViolation(detail: "object parts of \(p.digest) are out of order")
+                        }
+                        if acc.bytes.isEmpty { acc.bytes.reserveCapacity(Int(p.totalLength)) }
+                        acc.bytes += p.data.readableBytesView
+                        if UInt64(acc.bytes.count) == acc.total {
+                            out[p.digest] = acc.bytes
+                            partial[p.digest] = nil
+                        } else {
+                            partial[p.digest] = acc
+                        }
+                    }
+                }
+            }
+            start = end
+        }
+        try w.drain()
+        if let (d, _) = partial.first {
+            throw .protocolViolation(detail: "object \(d) arrived incomplete")
+        }
+        return out
+    }
+}
+
+/// Streams chunks from the server in a given order: GET_CHUNKS batches, pipelined, each chunk
+/// checked to be the one expected (order, digest and raw length), then decompressed to exactly
+/// its raw length and verified by SHA-256.
+final class ChunkStream {
+    let connection: Connection
+    private let order: [RecipeChunk]
+    private var nextToSend = 0
+    private var nextToRead = 0
+    private var received: [ChunkPayload] = []
+    private var receivedHead = 0
+    private var window: RequestWindow
+    private let batchBytes: Int
+    private let decompressor = ChunkDecompressor()
+    private let hasher = SHA256()
+
+    /// Streams the chunks `order` (distinct digests, in the order they will be consumed).
+    init(connection: Connection, order: [RecipeChunk], window: Int = 8, batchBytes: Int = 4 << 20) {
+        self.connection = connection
+        self.order = order
+        self.window = RequestWindow(connection: connection, limit: window)
+        self.batchBytes = batchBytes
+    }
+
+    private func sendMore() throws(ClientError) {
+        let maxCount = max(1, min(Int(connection.limits.maxDigestsPerRequest), ProtocolLimits.maxDigestsPerRequest))
+        while nextToSend < order.count && window.outstanding < window.limit {
+            var end = nextToSend
+            var bytes = 0
+            while end < order.count && end - nextToSend < maxCount && (bytes < batchBytes || end == nextToSend) {
+                bytes += Int(order[end].length)
+                end += 1
+            }
+            let asked = order[nextToSend..<end].map(\.digest)
+            nextToSend = end
+            try window.send(.getChunks(.init(digests: asked))) { [self] (frames) throws(ClientError) in
+                var got: [ChunkPayload] = []
+                for f in frames {
+                    guard case .chunks(let c) = f else {
+                        throw .protocolViolation(detail: "GET_CHUNKS answered with \(f.type)")
+                    }
+                    if let m = c.missing.first {
+                        throw .integrity(
+                            detail: "the server is missing chunk \(m) (absent or quarantined); "
+                                + "the version is damaged — re-push it or run `trove scrub`")
+                    }
+                    got += c.chunks
+                }
+                guard got.count == asked.count else {
+                    throw .protocolViolation(detail: "GET_CHUNKS for \(asked.count) chunks returned \(got.count)")
+                }
+                if receivedHead > 0 {
+                    received.removeFirst(receivedHead)
+                    receivedHead = 0
+                }
+                received += got
+            }
+        }
+    }
+
+    /// The next chunk's raw bytes, verified, passed to `body` (valid only during the call).
+    func next<R>(_ body: (UnsafeRawBufferPointer) throws(ClientError) -> R) throws(ClientError) -> R {
+        guard nextToRead < order.count else { throw .protocolViolation(detail: "read past the chunk stream") }
+        let want = order[nextToRead]
+        try sendMore()
+        while receivedHead >= received.count {
+            try window.completeOldest()
+            try sendMore()
+        }
+        let payload = received[receivedHead]
+        receivedHead += 1
+        nextToRead += 1
+        guard payload.digest == want.digest, payload.rawLength == want.length else {
+            throw .integrity(detail: "the server sent chunk \(payload.digest) where \(want.digest) was expected")
+        }
+        let n = Int(want.length)
+        if buffer.count < n {
+            buffer.deallocate()
+            buffer = .allocate(byteCount: max(n, 256 << 10), alignment: 16)
+        }
+        let dst = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
+        do {
+            try payload.data.withUnsafeReadableBytes { (src) throws(CodecError) in
+                try decompressor.decompress(src, codec: payload.codec, into: dst)
+            }
+        } catch {
+            throw .integrity(detail: "chunk \(want.digest) does not decode: \(error)")
+        }
+        guard hasher.hash(UnsafeRawBufferPointer(dst)) == want.digest else {
+            throw .integrity(detail: "chunk \(want.digest) received from the server does not hash to its digest")
+        }
+        return try body(UnsafeRawBufferPointer(dst))
+    }
+
+    deinit { buffer.deallocate() }
+
+    private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16)
+}
+
+extension Remote {
+    /// LIST_VERSIONS under `prefix` (component-wise; empty: all), merged across frames.
+    public func listVersions(prefix: String, filters: [MetadataFilter] = [], includeRetired: Bool = false)
+        throws(ClientError) -> [VersionInfo]
+    {
+        if !prefix.isEmpty {
+            let p = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+            do { try Names.validateName(p) } catch { throw .usage(detail: "invalid prefix: \(error)") }
+        }
+        let frames = try connection.call(
+            .listVersions(.init(prefix: prefix, filters: filters, includeRetired: includeRetired, limit: 0)))
+        var out: [VersionInfo] = []
+        for f in frames {
+            guard case .versionList(let l) = f else {
+                throw .protocolViolation(detail: "LIST_VERSIONS answered with \(f.type)")
+            }
+            out += l.versions
+        }
+        return out
+    }
+
+    /// STAT.
+    public func stats() throws(ClientError) -> Message.Stats {
+        try expect(connection.call(.stat(.init())), "STAT") { (m: Message) -> Message.Stats? in
+            if case .stats(let s) = m { return s } else { return nil }
+        }
+    }
+}

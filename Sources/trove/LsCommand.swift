@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import TroveClient
+import TroveCore
+import TroveProtocol
+
+/// `trove ls [PREFIX]`: lists versions.
+struct LsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls",
+        abstract: "List versions whose name is under PREFIX (component-wise; all when omitted).",
+        discussion: "One line per version: NAME:VERSION, created (UTC), tree digest, aliases.")
+
+    @Argument(help: "Name prefix, e.g. models or models/churn.")
+    var prefix: String = ""
+
+    @Flag(help: "Print one JSON document instead of text.")
+    var json = false
+
+    @OptionGroup var client: ClientOptions
+
+    func run() throws {
+        try runClient { () throws(ClientError) in
+            let conn = try client.connect()
+            defer { conn.close() }
+            let versions = try Remote(connection: conn).listVersions(prefix: prefix)
+            if json {
+                printJSON(versions.map(VersionJSON.object))
+                return
+            }
+            for v in versions {
+                var line = "\(v.name):\(v.version)\t\(isoTime(v.createdAt))\t\(v.tree.prefixed)"
+                if !v.aliases.isEmpty { line += "\t" + v.aliases.joined(separator: ",") }
+                print(line)
+            }
+        }
+    }
+}
+
+/// JSON shapes shared by ls and show.
+enum VersionJSON {
+    static func object(_ v: VersionInfo) -> [String: Any] {
+        var o: [String: Any] = [
+            "name": v.name, "version": v.version, "tree": v.tree.prefixed, "created": isoTime(v.createdAt),
+            "createdMillis": v.createdAt, "message": v.message, "parents": v.parents, "aliases": v.aliases,
+            "retired": v.retired, "metadata": metadata(v.metadata),
+        ]
+        o["creator"] = v.creator ?? NSNull()
+        return o
+    }
+
+    static func metadata(_ entries: [MetadataEntry]) -> [String: Any] {
+        var m: [String: Any] = [:]
+        for e in entries {
+            switch e.value {
+            case .string(let s): m[e.key] = s
+            case .integer(let i): m[e.key] = i
+            case .number(let d): m[e.key] = d
+            case .bool(let b): m[e.key] = b
+            }
+        }
+        return m
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import TroveClient
+import TroveCore
+import TroveProtocol
+
+/// `trove push PATH NAME:VERSION`: sends a file or directory as a new version.
+struct PushCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Push a file or directory as NAME:VERSION, sending only what the server lacks.",
+        discussion: """
+            A file becomes a tree with one entry named after it; a directory, its contents (relative \
+            paths, permission bits, symlinks stored as links, empty directories). Files are chunked \
+            locally with the store's parameters; only chunks the server lacks are sent (compressed). \
+            Prints the tree digest and, for a single file, its blob digest (what sha256sum prints). \
+            Versions are immutable: pushing other content to an existing NAME:VERSION exits 4; pushing \
+            the same content again is a no-op (exit 0). An interrupted push, run again, resends nothing \
+            the server already stored.
+            """)
+
+    @Argument(help: "File or directory to push.")
+    var path: String
+
+    @Argument(help: "NAME:VERSION to create.")
+    var ref: String
+
+    @Option(name: .customLong("meta"), help: "Metadata KEY=VALUE (repeatable; values are strings).")
+    var meta: [String] = []
+
+    @Option(name: .customLong("parent"), help: "Parent version REF (repeatable), e.g. the dataset a model was trained on.")
+    var parents: [String] = []
+
+    @Option(name: .long, help: "A message describing this version.")
+    var message: String = ""
+
+    @Flag(help: "Print one JSON document instead of text.")
+    var json = false
+
+    @OptionGroup var client: ClientOptions
+
+    func run() throws {
+        try runClient { () throws(ClientError) in
+            let (name, version) = try PushCommand.parseTarget(ref)
+            let metadata = try PushCommand.parseMetadata(meta)
+            for p in parents {
+                do { _ = try Ref(parsing: p) } catch { throw .usage(detail: "invalid --parent: \(error)") }
+            }
+            guard message.utf8.count <= ProtocolLimits.maxMessageLength else {
+                throw .usage(detail: "--message is longer than \(ProtocolLimits.maxMessageLength) bytes")
+            }
+            let conn = try client.connect()
+            defer { conn.close() }
+            let pusher = Pusher(connection: conn, progress: Progress.forTerminal())
+            let r = try pusher.push(
+                PushRequest(
+                    path: path, name: name, version: version, message: message, metadata: metadata,
+                    parents: parents))
+            for s in r.skipped { note("trove: skipped \(s) (not a file, directory or symlink)") }
+            if json {
+                var o: [String: Any] = [
+                    "name": r.name, "version": r.version, "tree": r.tree.prefixed, "created": r.created,
+                    "files": r.files, "logicalBytes": r.logicalBytes, "chunks": r.chunks,
+                    "chunksSent": r.chunksSent, "rawBytesSent": r.rawBytesSent, "chunkBytesSent": r.chunkBytesSent,
+                    "objectBytesSent": r.objectBytesSent, "bytesSent": r.bytesSent,
+                    "bytesDeduplicated": r.bytesDeduplicated,
+                ]
+                if let b = r.blob { o["blob"] = b.prefixed }
+                printJSON(o)
+            } else {
+                print("\(r.created ? "pushed" : "unchanged") \(r.name):\(r.version)")
+                print("tree \(r.tree.prefixed)")
+                if let b = r.blob { print("\(b.prefixed)  \(LocalName.base(path))") }
+                print(
+                    "\(r.files) file\(r.files == 1 ? "" : "s"), \(Progress.bytes(r.logicalBytes)); sent \(r.chunksSent) "
+                        + "of \(r.chunks) chunks, \(Progress.bytes(r.bytesSent)) on the wire; "
+                        + "\(Progress.bytes(r.bytesDeduplicated)) deduplicated")
+            }
+        }
+    }
+
+    static func parseTarget(_ text: String) throws(ClientError) -> (String, String) {
+        let parsed: Ref
+        do { parsed = try Ref(parsing: text) } catch { throw .usage(detail: "\(error)") }
+        guard case .tag(let name, let version) = parsed else {
+            throw .usage(detail: "push needs NAME:VERSION, not a digest reference (\(text))")
+        }
+        return (name, version)
+    }
+
+    static func parseMetadata(_ items: [String]) throws(ClientError) -> [MetadataEntry] {
+        var out: [String: MetadataEntry] = [:]
+        for item in items {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw .usage(detail: "invalid --meta \"\(item)\": expected KEY=VALUE")
+            }
+            let key = String(item[..<eq])
+            let value = String(item[item.index(after: eq)...])
+            guard key.utf8.count <= ProtocolLimits.maxMetadataKeyLength else {
+                throw .usage(detail: "--meta key \"\(key.prefix(40))…\" is longer than 128 bytes")
+            }
+            guard value.utf8.count <= ProtocolLimits.maxMetadataValueLength else {
+                throw .usage(detail: "--meta \(key): value longer than 4096 bytes")
+            }
+            guard out[key] == nil else { throw .usage(detail: "--meta \(key) given twice") }
+            out[key] = MetadataEntry(key: key, value: .string(value))
+        }
+        guard out.count <= ProtocolLimits.maxMetadataEntries else {
+            throw .usage(detail: "at most \(ProtocolLimits.maxMetadataEntries) --meta entries")
+        }
+        return out.keys.sorted().map { out[$0]! }
+    }
+}
+
+enum LocalName {
+    static func base(_ path: String) -> String {
+        URL(fileURLWithPath: path).lastPathComponent
+    }
+}

@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(
             name: "TroveEndToEndTests",
             dependencies: [
-                "TroveCore", "TroveProtocol",
+                "TroveCore", "TroveProtocol", "TroveClient",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -11,6 +11,8 @@ struct VerifiedChunk {
     var codec: Codec
     var rawLength: Int
     var stored: [UInt8]
+    /// CRC-32C of `stored`, computed by the caller (outside the serialised leader work).
+    var crc: UInt32
 }
 
 /// Leader/follower group commit. Callers enqueue a batch; whoever finds no leader running

@@ -47,7 +47,7 @@ enum PackFormat {
 
     /// Serialises records + trailer + footer for a segment starting at `start`.
     static func segment(
-        _ records: [(digest: Digest, codec: Codec, rawLength: Int, stored: [UInt8])], start: Int
+        _ records: [(digest: Digest, codec: Codec, rawLength: Int, stored: [UInt8], crc: UInt32)], start: Int
     ) -> (bytes: [UInt8], entries: [PackEntry]) {
         var total = trailerEntrySize * records.count + 8 + 32 + footerSize
         for r in records { total += recordHeaderSize + r.stored.count }
@@ -64,7 +64,7 @@ enum PackFormat {
             w.u32(UInt32(r.rawLength))
             w.u8(r.codec.rawValue)
             w.u32(UInt32(r.stored.count))
-            w.u32(CRC32C.checksum(r.stored))
+            w.u32(r.crc)
             w.raw(r.stored)
         }
         let trailerStart = w.bytes.count

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import TroveCore
 
 #if canImport(Glibc)
@@ -19,30 +20,37 @@ extension Store {
         try !presentSet([digest]).isEmpty
     }
 
-    static let lookupBatch = 500
-
     func presentSet(_ digests: [Digest]) throws(StoreError) -> Set<Digest> {
         guard !digests.isEmpty else { return [] }
+        // Point lookups in one read transaction, in digest order (B-tree locality), binding the
+        // 32 bytes straight from the stack: ~1 µs each on a warm index.
+        let sorted = digests.sorted()
         return try catalog.read { db in
             var present = Set<Digest>()
-            let n = Store.lookupBatch
-            let full = try db.cachedStatement(
-                sql: "SELECT digest FROM chunks WHERE digest IN ("
-                    + Array(repeating: "?", count: n).joined(separator: ",")
-                    + ")")
-            var i = 0
-            while i < digests.count {
-                let end = min(i + n, digests.count)
-                var args: [DatabaseValueConvertible] = []
-                args.reserveCapacity(n)
-                for d in digests[i..<end] { args.append(d.data) }
-                while args.count < n { args.append(args[0]) }  // pad with a repeat
-                let cursor = try Data.fetchCursor(full, arguments: StatementArguments(args))
-                while let data = try cursor.next() {
-                    if let d = Digest(data: data) { present.insert(d) }
+            let st = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE digest = ?")
+            let raw = st.sqliteStatement
+            var previous: Digest? = nil
+            for d in sorted where d != previous {
+                previous = d
+                var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+                let rc = withUnsafeMutableBytes(of: &bytes) { buf -> Int32 in
+                    d.write(to: buf.baseAddress!)
+                    sqlite3_reset(raw)
+                    guard sqlite3_bind_blob(raw, 1, buf.baseAddress, 32, nil) == SQLITE_OK else {
+                        return SQLITE_ERROR
+                    }
+                    return sqlite3_step(raw)
                 }
-                i = end
+                switch rc {
+                case SQLITE_ROW: present.insert(d)
+                case SQLITE_DONE: break
+                default:
+                    throw StoreError.catalog(
+                        "chunk lookup failed: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+                }
             }
+            sqlite3_reset(raw)
+            sqlite3_clear_bindings(raw)
             return present
         }
     }
@@ -122,7 +130,9 @@ extension Store {
             }
             seen.insert(c.digest)
             verified.append(
-                VerifiedChunk(digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.bytes))
+                VerifiedChunk(
+                    digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.bytes,
+                    crc: CRC32C.checksum(c.bytes)))
         }
         var stored = 0
         if !verified.isEmpty {
@@ -153,7 +163,7 @@ extension Store {
             var w: GroupCommit.Writer
             if let current = commit.writer { w = current } else { w = try createPack() }
             let (bytes, entries) = PackFormat.segment(
-                records.map { ($0.digest, $0.codec, $0.rawLength, $0.stored) }, start: w.size)
+                records.map { ($0.digest, $0.codec, $0.rawLength, $0.stored, $0.crc) }, start: w.size)
             do {
                 try FileIO.pwriteAll(w.fd, bytes, at: w.size, w.path)
                 guard fdatasync(w.fd) == 0 else {
@@ -245,9 +255,10 @@ extension Store {
         return raw
     }
 
-    /// Reads, CRC-checks and decompresses a record (no hash check).
-    func rawBytes(pack: Int64, entry: PackEntry) throws(StoreError) -> [UInt8] {
-        let stored = try readRecord(pack: pack, entry: entry)
+    /// Reads, CRC-checks (unless `checkCRC` is false because the caller hashes the result
+    /// anyway) and decompresses a record (no hash check).
+    func rawBytes(pack: Int64, entry: PackEntry, checkCRC: Bool = true) throws(StoreError) -> [UInt8] {
+        let stored = try readRecord(pack: pack, entry: entry, checkCRC: checkCRC)
         if entry.codec == .raw {
             guard stored.count == entry.rawLength else {
                 throw .corruptData(what: "chunk \(entry.digest)", detail: "raw length mismatch")

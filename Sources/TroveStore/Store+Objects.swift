@@ -205,7 +205,8 @@ extension Store {
                     "recipe for blob \(r.blobDigest) gives chunk \(c.digest) length \(c.length), stored \(entry.rawLength)"
                 )
             }
-            let raw = try rawBytes(pack: pack, entry: entry)
+            // No CRC here: the blob digest over the raw bytes is the stronger check.
+            let raw = try rawBytes(pack: pack, entry: entry, checkCRC: false)
             sha.update(raw)
         }
         let actual = sha.finalize()

@@ -105,9 +105,9 @@ public struct StoreConfig: Sendable, Equatable {
         let chunking = StoreChunking(
             min: Int(try int("chunking", "min")), avg: Int(try int("chunking", "avg")),
             max: Int(try int("chunking", "max")), normalization: Int(try int("chunking", "normalization")))
-        guard chunking.min >= 64, chunking.min <= chunking.avg, chunking.avg <= chunking.max,
-            chunking.max <= 16 << 20, (0...3).contains(chunking.normalization)
-        else { throw .corruptConfig(path: path, detail: "chunking parameters out of range") }
+        do { try chunking.parameters.validate() } catch {
+            throw .corruptConfig(path: path, detail: "chunking parameters: \(error)")
+        }
         guard let codec = Codec(name: try str("compression", "codec")) else {
             throw .corruptConfig(path: path, detail: "compression.codec must be raw, zstd or lz4")
         }
@@ -138,3 +138,15 @@ public enum Clock {
 #if canImport(Glibc)
     import Glibc
 #endif
+
+extension StoreChunking {
+    /// The chunker parameters for TroveCore's `FastCDC` / `Ingest`.
+    public var parameters: ChunkerParameters {
+        ChunkerParameters(min: min, avg: avg, max: max, normalization: normalization)
+    }
+
+    /// From TroveCore's chunker parameters.
+    public init(_ p: ChunkerParameters) {
+        self.init(min: p.min, avg: p.avg, max: p.max, normalization: p.normalization)
+    }
+}

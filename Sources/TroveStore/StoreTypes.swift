@@ -8,11 +8,18 @@ public struct StoreOptions: Sendable {
     public var maxChunkSize: Int = 16 << 20
     /// Largest object (recipe or tree) in canonical bytes (default 256 MiB).
     public var maxObjectSize: Int = 256 << 20
+    /// SQLite memory-map window for the catalog (default 1 GiB of address space; the pages are
+    /// page cache, reclaimable, not heap). 0 disables it.
+    public var catalogMmapBytes: Int = 1 << 30
 
-    public init(packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20) {
+    public init(
+        packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20,
+        catalogMmapBytes: Int = 1 << 30
+    ) {
         self.packSize = packSize
         self.maxChunkSize = maxChunkSize
         self.maxObjectSize = maxObjectSize
+        self.catalogMmapBytes = catalogMmapBytes
     }
 }
 

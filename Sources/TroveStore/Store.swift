@@ -27,7 +27,9 @@ public final class Store: @unchecked Sendable {
     /// Pack id → file name, for every pack the catalog knows.
     var packNames: [Int64: String] = [:]
     /// Open read descriptors by pack id.
-    var readFDs: [Int64: Int32] = [:]
+    var readHandles: [Int64: PackHandle] = [:]
+    /// Most pack descriptors kept open for reads.
+    static let maxOpenPacks = 128
     /// Shard directories known to exist durably.
     var knownDirectories = Set<String>()
     let commit = GroupCommit()
@@ -98,7 +100,6 @@ public final class Store: @unchecked Sendable {
     }
 
     deinit {
-        for fd in readFDs.values { close(fd) }
         commit.closeWriter()
         close(lockFD)
     }
@@ -225,22 +226,28 @@ public final class Store: @unchecked Sendable {
 
     // MARK: Pack reads
 
-    func readFD(pack: Int64) throws(StoreError) -> (Int32, String) {
+    /// A read handle for a pack. Handles are reference-counted: evicting one from the cache
+    /// never closes a descriptor another thread is still reading from.
+    func readHandle(pack: Int64) throws(StoreError) -> PackHandle {
         stateLock.lock()
         defer { stateLock.unlock() }
         guard let name = packNames[pack] else {
             throw .corruptData(what: "pack #\(pack)", detail: "unknown pack")
         }
+        if let h = readHandles[pack] { return h }
         let path = packPath(name)
-        if let fd = readFDs[pack] { return (fd, path) }
         let fd = try FileIO.open(path, O_RDONLY)
-        readFDs[pack] = fd
-        return (fd, path)
+        if readHandles.count >= Store.maxOpenPacks { readHandles.removeAll() }
+        let h = PackHandle(fd: fd, path: path)
+        readHandles[pack] = h
+        return h
     }
 
     /// Reads and checks one record: tag, digest, lengths, codec and CRC-32C of the stored bytes.
     func readRecord(pack: Int64, entry e: PackEntry, checkCRC: Bool = true) throws(StoreError) -> [UInt8] {
-        let (fd, path) = try readFD(pack: pack)
+        let handle = try readHandle(pack: pack)
+        let (fd, path) = (handle.fd, handle.path)
+        defer { withExtendedLifetime(handle) {} }
         guard e.storedLength <= PackFormat.maxRecordLength else {
             throw .corruptData(what: "chunk \(e.digest)", detail: "stored length \(e.storedLength) too large")
         }
@@ -261,6 +268,19 @@ public final class Store: @unchecked Sendable {
         buf.removeFirst(PackFormat.recordHeaderSize)
         return buf
     }
+}
+
+/// An open pack file descriptor, closed when the last reader lets go of it.
+final class PackHandle: @unchecked Sendable {
+    let fd: Int32
+    let path: String
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
 }
 
 /// A tiny thread-safe object pool (decompressors are not thread-safe and costly to create).

@@ -34,7 +34,7 @@ func option(_ name: String, _ def: String) -> String {
 }
 
 func fail(_ m: String) -> Never {
-    fputs("bench-store: \(m)\n", stderr)
+    FileHandle.standardError.write(Data("bench-store: \(m)\n".utf8))
     exit(1)
 }
 
@@ -123,7 +123,6 @@ func ingestOnce(file: String, base: String, threads: Int, codec: Codec) -> (
                     }
                 }
                 do { _ = try store.putChunks(inputs) } catch {
-                    fputs("put failed: \(error)\n", stderr)
                     _ = failures.take()
                     return
                 }

@@ -1,0 +1,86 @@
+// package-benchmark suite for TroveStore. Run from Benchmarks/:
+//   swift package benchmark --target StoreBench
+// scripts/bench-store measures local ingest on 1 GiB files (as ratios to `openssl speed`) and
+// the missing-lookup rate on a 1M-chunk store with bench-store.
+import Benchmark
+import Foundation
+import TroveCore
+import TroveStore
+
+func benchRoot() -> String {
+    FileManager.default.temporaryDirectory.path + "/storebench-\(getpid())-\(UUID().uuidString)"
+}
+
+/// `count` distinct tiny raw chunks (the index dominates, not the bytes).
+func tinyChunks(_ range: Range<Int>) -> [ChunkInput] {
+    range.map { i in
+        let raw = withUnsafeBytes(of: UInt64(i).bigEndian) { Array($0) } + [0x53, 0x42]
+        return ChunkInput(digest: SHA256.hash(raw), codec: .raw, rawLength: raw.count, bytes: raw)
+    }
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .cpuTotal, .peakMemoryResident],
+        warmupIterations: 1,
+        maxDuration: .seconds(5),
+        maxIterations: 20
+    )
+
+    // A 100k-chunk store, queried with 10k digests (half present).
+    Benchmark("missing(): 10k digests against 100k chunks") { benchmark, store in
+        let present = tinyChunks(0..<5000).map(\.digest)
+        let absent = tinyChunks(1_000_000..<1_005_000).map(\.digest)
+        let query = (present + absent).shuffled()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(try store.missing(query))
+        }
+    } setup: {
+        let root = benchRoot()
+        let store = try Store.create(at: root)
+        for start in stride(from: 0, to: 100_000, by: 20_000) {
+            _ = try store.putChunks(tinyChunks(start..<start + 20_000))
+        }
+        return store
+    }
+
+    // putChunks of 64 chunks × 64 KiB (4 MiB) of compressible data: verify + one group commit.
+    Benchmark("putChunks: 4 MiB batch, zstd chunks, verified, durable") { benchmark, store in
+        let compressor = ChunkCompressor(codec: .zstd)
+        var g = SplitMix64(seed: 3)
+        for _ in benchmark.scaledIterations {
+            benchmark.stopMeasurement()
+            let batch: [ChunkInput] = (0..<64).map { _ in
+                var raw = TestInput.text.bytes(seed: g.next(), count: 64 << 10)
+                raw[0] = UInt8(truncatingIfNeeded: g.next())
+                let (codec, stored) = compressor.compress(raw)
+                return ChunkInput(digest: SHA256.hash(raw), codec: codec, rawLength: raw.count, bytes: stored)
+            }
+            benchmark.startMeasurement()
+            blackHole(try store.putChunks(batch))
+        }
+    } setup: {
+        try Store.create(at: benchRoot())
+    }
+
+    // readChunk: CRC, decompress, re-hash of one 64 KiB chunk.
+    Benchmark("readChunk: 64 KiB zstd chunk, verified") { benchmark, setup in
+        let (store, digests) = setup
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            blackHole(try store.readChunk(digests[i % digests.count]))
+            i += 1
+        }
+    } setup: {
+        let store = try Store.create(at: benchRoot())
+        let compressor = ChunkCompressor(codec: .zstd)
+        let inputs: [ChunkInput] = (0..<64).map { k in
+            let raw = TestInput.text.bytes(seed: UInt64(k), count: 64 << 10)
+            let (codec, stored) = compressor.compress(raw)
+            return ChunkInput(digest: SHA256.hash(raw), codec: codec, rawLength: raw.count, bytes: stored)
+        }
+        _ = try store.putChunks(inputs)
+        return (store, inputs.map(\.digest))
+    }
+}

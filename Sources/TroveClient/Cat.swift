@@ -1,10 +1,11 @@
+import TroveCore
+import TroveProtocol
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import TroveCore
-import TroveProtocol
 
 /// A byte range of a file, HTTP-style: `START-END` is inclusive at both ends (bytes START
 /// through END), `START-` runs to the end of the file.
@@ -21,7 +22,9 @@ public struct ByteRange: Sendable, Hashable, CustomStringConvertible {
     /// Parses `START-END` or `START-` (decimal byte offsets; END ≥ START).
     public init(parsing text: String) throws(ClientError) {
         let bad = ClientError.usage(
-            detail: "invalid --range \"\(text)\": expected START-END (inclusive byte offsets, e.g. 0-1023) or START-")
+            detail:
+                "invalid --range \"\(text)\": expected START-END (inclusive byte offsets, e.g. 0-1023) or START-"
+        )
         guard let dash = text.firstIndex(of: "-"), let s = UInt64(text[..<dash]) else { throw bad }
         let rest = text[text.index(after: dash)...]
         if rest.isEmpty {
@@ -76,24 +79,29 @@ public final class Catter {
     public static func select(_ tree: Tree, path: String?) throws(ClientError) -> TreeEntry {
         if let path {
             guard let e = tree.entries.first(where: { $0.path == path }) else {
-                throw .notFound(detail: "no entry \"\(path)\" in this version; see `trove show REF` for its files")
+                throw .notFound(
+                    detail: "no entry \"\(path)\" in this version; see `trove show REF` for its files")
             }
             guard e.kind == .file else {
-                throw .usage(detail: "\"\(path)\" is a \(e.kind == .symlink ? "symlink" : "directory"), not a file")
+                throw .usage(
+                    detail: "\"\(path)\" is a \(e.kind == .symlink ? "symlink" : "directory"), not a file")
             }
             return e
         }
         let files = tree.entries.filter { $0.kind == .file }
         guard files.count == 1 else {
             throw .usage(
-                detail: "this version holds \(files.count) files; name one: trove cat REF PATH (see `trove show REF`)")
+                detail:
+                    "this version holds \(files.count) files; name one: trove cat REF PATH (see `trove show REF`)"
+            )
         }
         return files[0]
     }
 
     /// Returns the number of bytes written.
     @discardableResult
-    public func cat(ref: String, path: String?, range: ByteRange?, to fd: Int32) throws(ClientError) -> UInt64 {
+    public func cat(ref: String, path: String?, range: ByteRange?, to fd: Int32) throws(ClientError) -> UInt64
+    {
         let remote = Remote(connection: connection)
         let info = try remote.resolve(ref)
         let tree = try remote.tree(info.tree)
@@ -102,7 +110,8 @@ public final class Catter {
         let wanted: Range<UInt64>
         if let range {
             guard let r = range.clamped(to: entry.size) else {
-                throw .usage(detail: "--range \(range) starts past the end of \(entry.path) (\(entry.size) bytes)")
+                throw .usage(
+                    detail: "--range \(range) starts past the end of \(entry.path) (\(entry.size) bytes)")
             }
             wanted = r
         } else {
@@ -135,7 +144,10 @@ public final class Catter {
             }
             if fetched.contains(c.digest), let bytes = cache[c.digest] {
                 try bytes.withUnsafeBytes { (b) -> Result<Void, ClientError> in
-                    do throws(ClientError) { try emit(b); return .success(()) } catch { return .failure(error) }
+                    do throws(ClientError) {
+                        try emit(b)
+                        return .success(())
+                    } catch { return .failure(error) }
                 }.get()
             } else {
                 try stream.next { (bytes) throws(ClientError) in
@@ -148,7 +160,10 @@ public final class Catter {
         if whole {
             let d = hasher.finalize()
             guard d == entry.blob!, written == entry.size else {
-                throw .integrity(detail: "\(entry.path) hashes to \(d), expected \(entry.blob!); its output is not to be trusted")
+                throw .integrity(
+                    detail:
+                        "\(entry.path) hashes to \(d), expected \(entry.blob!); its output is not to be trusted"
+                )
             }
         }
         return written

@@ -88,7 +88,8 @@ public final class Connection {
     }
 
     private static func handshake(
-        channel: Channel, group: MultiThreadedEventLoopGroup, handler: ResponseHandler, state: FrameCodecState,
+        channel: Channel, group: MultiThreadedEventLoopGroup, handler: ResponseHandler,
+        state: FrameCodecState,
         address: ServerAddress, credentials: Credentials?, clientName: String
     ) throws(ClientError) -> Connection {
         func exchange(_ m: Message, id: UInt32) throws(ClientError) -> Message {
@@ -109,7 +110,8 @@ public final class Connection {
             guard let credentials else {
                 throw .server(
                     code: .authRequired,
-                    message: "troved at \(address) requires a token: pass --token-file FILE or set TROVE_TOKEN "
+                    message:
+                        "troved at \(address) requires a token: pass --token-file FILE or set TROVE_TOKEN "
                         + "(NAME:SECRET)", request: "HELLO")
             }
             let key = AuthProof.key(secret: credentials.secret)
@@ -133,7 +135,8 @@ public final class Connection {
         }
         let cap = min(Int(hello.limits.maxFramePayload), ProtocolLimits.absoluteMaxPayload)
         do {
-            try channel.eventLoop.submit { state.maxPayload = max(cap, ProtocolLimits.preAuthMaxPayload) }.wait()
+            try channel.eventLoop.submit { state.maxPayload = max(cap, ProtocolLimits.preAuthMaxPayload) }
+                .wait()
         } catch {
             throw .connectionClosed(detail: describe(error))
         }
@@ -143,12 +146,17 @@ public final class Connection {
     }
 
     /// Sends a request without waiting for its answer. Thread-safe; requests are sent in call order.
-    public func send(_ message: Message) -> PendingResponse {
+    ///
+    /// - Parameter transform: run on the connection's event loop on each response message as it
+    ///   arrives (e.g. to verify chunks off the caller's thread); an error it throws fails the
+    ///   request and closes the connection.
+    public func send(_ message: Message, transform: ResponseTransform? = nil) -> PendingResponse {
         // The id is taken and the request queued under one lock so ids go out in order.
         let future: EventLoopFuture<[Message]> = idLock.withLock {
             let id = nextID
             nextID = nextID == UInt32.max ? 1 : nextID + 1
-            return ResponseHandler.submit(channel: channel, handler: handler, message: message, id: id)
+            return ResponseHandler.submit(
+                channel: channel, handler: handler, message: message, id: id, transform: transform)
         }
         return PendingResponse(future: future, request: message.type.description)
     }
@@ -181,6 +189,9 @@ public final class Connection {
     }
 }
 
+/// Runs on the event loop on each response message of one request (see ``Connection/send(_:transform:)``).
+public typealias ResponseTransform = (Message) throws(ClientError) -> Message
+
 /// A request that was sent; ``wait()`` blocks until its response has fully arrived.
 public struct PendingResponse {
     let future: EventLoopFuture<[Message]>
@@ -210,13 +221,15 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
         var id: UInt32
         var promise: EventLoopPromise<[Message]>
         var messages: [Message]
+        var transform: ResponseTransform?
     }
 
     private var queue = CircularBuffer<Outstanding>()
     private var failure: ClientError?
 
     static func submit(
-        channel: Channel, handler: ResponseHandler, message: Message, id: UInt32
+        channel: Channel, handler: ResponseHandler, message: Message, id: UInt32,
+        transform: ResponseTransform? = nil
     ) -> EventLoopFuture<[Message]> {
         let loop = channel.eventLoop
         let promise = loop.makePromise(of: [Message].self)
@@ -225,7 +238,7 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
                 promise.fail(failure)
                 return
             }
-            handler.queue.append(Outstanding(id: id, promise: promise, messages: []))
+            handler.queue.append(Outstanding(id: id, promise: promise, messages: [], transform: transform))
             channel.writeAndFlush(Envelope(message, requestID: id), promise: nil)
         }
         return promise.futureResult
@@ -244,22 +257,36 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         guard var head = queue.first else {
-            fail(.protocolViolation(detail: "a response (id \(frame.requestID)) arrived with nothing outstanding"),
+            fail(
+                .protocolViolation(
+                    detail: "a response (id \(frame.requestID)) arrived with nothing outstanding"),
                 context: context)
             return
         }
         guard head.id == frame.requestID else {
-            fail(.protocolViolation(
-                detail: "response id \(frame.requestID) does not match the oldest request \(head.id)"),
+            fail(
+                .protocolViolation(
+                    detail: "response id \(frame.requestID) does not match the oldest request \(head.id)"),
                 context: context)
             return
         }
-        let message: Message
+        var message: Message
         do {
             message = try frame.message()
         } catch {
             fail(.protocolViolation(detail: "\(error)"), context: context)
             return
+        }
+        if let transform = head.transform {
+            if case .error = message {
+            } else {
+                do throws(ClientError) {
+                    message = try transform(message)
+                } catch {
+                    fail(error, context: context)
+                    return
+                }
+            }
         }
         if case .error(let e) = message {
             queue.removeFirst()

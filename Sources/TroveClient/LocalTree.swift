@@ -1,9 +1,10 @@
+import TroveCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import TroveCore
 
 /// A regular file found by ``LocalTree/scan(_:)``, before its content is read.
 public struct LocalFile: Sendable, Hashable {
@@ -40,12 +41,16 @@ public struct LocalTree: Sendable {
             let name = baseName(path)
             try checkTreePath(name, disk: path)
             return LocalTree(
-                files: [LocalFile(diskPath: path, treePath: name, mode: UInt32(st.st_mode) & 0o7777,
-                    size: UInt64(st.st_size))],
+                files: [
+                    LocalFile(
+                        diskPath: path, treePath: name, mode: UInt32(st.st_mode) & 0o7777,
+                        size: UInt64(st.st_size))
+                ],
                 otherEntries: [], isSingleFile: true, skipped: [])
         }
         guard type == S_IFDIR else {
-            throw .usage(detail: "\(path) is neither a regular file nor a directory; push a file or a directory")
+            throw .usage(
+                detail: "\(path) is neither a regular file nor a directory; push a file or a directory")
         }
         var tree = LocalTree(files: [], otherEntries: [], isSingleFile: false, skipped: [])
         try walk(directory: path, prefix: "", into: &tree)
@@ -53,7 +58,9 @@ public struct LocalTree: Sendable {
         return tree
     }
 
-    private static func walk(directory: String, prefix: String, into tree: inout LocalTree) throws(ClientError) {
+    private static func walk(directory: String, prefix: String, into tree: inout LocalTree)
+        throws(ClientError)
+    {
         guard let dir = opendir(directory) else {
             throw .io(path: directory, operation: "open directory", errno: errno)
         }
@@ -65,7 +72,8 @@ public struct LocalTree: Sendable {
             }
             guard let name else {
                 closedir(dir)
-                throw .usage(detail: "a file name in \(directory) is not valid UTF-8; rename it before pushing")
+                throw .usage(
+                    detail: "a file name in \(directory) is not valid UTF-8; rename it before pushing")
             }
             if name == "." || name == ".." { continue }
             names.append(name)
@@ -81,12 +89,17 @@ public struct LocalTree: Sendable {
             let mode = UInt32(st.st_mode) & 0o7777
             switch st.st_mode & S_IFMT {
             case S_IFREG:
-                tree.files.append(LocalFile(diskPath: disk, treePath: treePath, mode: mode, size: UInt64(st.st_size)))
+                tree.files.append(
+                    LocalFile(diskPath: disk, treePath: treePath, mode: mode, size: UInt64(st.st_size)))
             case S_IFLNK:
                 var buf = [UInt8](repeating: 0, count: TreePath.maxLength + 1)
-                let n = buf.withUnsafeMutableBytes { readlink(disk, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+                let n = buf.withUnsafeMutableBytes {
+                    readlink(disk, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
+                }
                 guard n >= 0 else { throw .io(path: disk, operation: "read link", errno: errno) }
-                guard n > 0, n <= TreePath.maxLength, let target = String(validating: buf[0..<n], as: UTF8.self) else {
+                guard n > 0, n <= TreePath.maxLength,
+                    let target = String(validating: buf[0..<n], as: UTF8.self)
+                else {
                     throw .usage(detail: "symlink \(disk) has an empty, too long or non-UTF-8 target")
                 }
                 tree.otherEntries.append(.symlink(treePath, target: target, mode: 0o777))

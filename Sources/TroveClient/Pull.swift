@@ -1,10 +1,11 @@
+import TroveCore
+import TroveProtocol
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import TroveCore
-import TroveProtocol
 
 /// What a pull did.
 public struct PullResult: Sendable {
@@ -117,7 +118,8 @@ public final class Puller {
             let digest = hasher.finalize()
             guard digest == e.blob!, offset == e.size else {
                 close(fd)
-                throw .integrity(detail: "\(e.path): the assembled content hashes to \(digest), expected \(e.blob!)")
+                throw .integrity(
+                    detail: "\(e.path): the assembled content hashes to \(digest), expected \(e.blob!)")
             }
             fchmod(fd, mode_t(e.mode & 0o7777))
             close(fd)
@@ -137,7 +139,8 @@ public final class Puller {
         }
         progress?.finish()
         return PullResult(
-            info: info, files: fileEntries.count, symlinks: links, bytesWritten: written, chunksFetched: order.count,
+            info: info, files: fileEntries.count, symlinks: links, bytesWritten: written,
+            chunksFetched: order.count,
             bytesFetched: total)
     }
 }
@@ -234,7 +237,9 @@ final class SafeWriter {
         let parent = SafeWriter.parent(of: rel)
         let suffix = SecureRandom.bytes(6).map { String($0, radix: 16) }.joined()
         let temp = full((parent.isEmpty ? "" : parent + "/") + ".trove-link-\(suffix)")
-        guard Glibc.symlink(target, temp) == 0 else { throw .io(path: temp, operation: "create symlink", errno: errno) }
+        guard Glibc.symlink(target, temp) == 0 else {
+            throw .io(path: temp, operation: "create symlink", errno: errno)
+        }
         guard rename(temp, p) == 0 else {
             let e = errno
             unlink(temp)

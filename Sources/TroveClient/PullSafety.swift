@@ -34,7 +34,8 @@ public enum PullSafety {
         if target.hasPrefix("/") { return false }
         var stack = link.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         stack.removeLast()
-        var pending = Array(target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
+        var pending = Array(
+            target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
         var hops = 0
         while let c = pending.popLast() {
             if c == "." { continue }
@@ -48,7 +49,8 @@ public enum PullSafety {
                 hops += 1
                 if hops > maxHops || t.hasPrefix("/") { return false }
                 stack.removeLast()
-                pending += t.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed()
+                pending += t.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+                    .reversed()
             }
         }
         return true

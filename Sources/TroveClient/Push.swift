@@ -1,11 +1,12 @@
+import NIOCore
+import TroveCore
+import TroveProtocol
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import NIOCore
-import TroveCore
-import TroveProtocol
 
 /// What to push and how to label it.
 public struct PushRequest: Sendable {
@@ -130,18 +131,24 @@ public final class Pusher {
             progress?.advance(by: r.size)
         }
         let tree = Tree(entries: entries)
-        do { try tree.validate() } catch { throw .usage(detail: "cannot build a tree from \(request.path): \(error)") }
+        do { try tree.validate() } catch {
+            throw .usage(detail: "cannot build a tree from \(request.path): \(error)")
+        }
         let treeBytes = tree.canonicalBytes
         let treeDigest = SHA256.hash(treeBytes)
         let uniqueBytes = locations.values.reduce(UInt64(0)) { $0 + UInt64($1.length) }
         var result = PushResult(
             name: request.name, version: request.version, tree: treeDigest,
-            blob: local.isSingleFile ? results.first?.blobDigest : nil, created: false, files: local.files.count,
-            logicalBytes: totalBytes, chunks: locations.count, chunksSent: 0, rawBytesSent: 0, chunkBytesSent: 0,
+            blob: local.isSingleFile ? results.first?.blobDigest : nil, created: false,
+            files: local.files.count,
+            logicalBytes: totalBytes, chunks: locations.count, chunksSent: 0, rawBytesSent: 0,
+            chunkBytesSent: 0,
             objectBytesSent: 0, bytesDeduplicated: 0, skipped: local.skipped)
 
         // 2. Lease.
-        let begun = try expect(connection.call(.beginPush(.init(name: request.name, resume: resume))), "BEGIN_PUSH") {
+        let begun = try expect(
+            connection.call(.beginPush(.init(name: request.name, resume: resume))), "BEGIN_PUSH"
+        ) {
             (m: Message) -> Message.PushBegun? in
             if case .pushBegun(let b) = m { return b } else { return nil }
         }
@@ -162,7 +169,9 @@ public final class Pusher {
             var neededOrder: [Digest] = []
             for (i, blob) in recipeOrder.enumerated() where !recipePresent[i] {
                 missingRecipes.append(blob)
-                for c in recipes[blob]!.chunks where needed.insert(c.digest).inserted { neededOrder.append(c.digest) }
+                for c in recipes[blob]!.chunks where needed.insert(c.digest).inserted {
+                    neededOrder.append(c.digest)
+                }
             }
             let chunkPresent = try has(kind: .chunk, neededOrder, lease: lease)
             var missingChunks: [Digest] = []
@@ -173,9 +182,12 @@ public final class Pusher {
             }
             result.bytesDeduplicated = uniqueBytes - missingBytes
             progress?.start(phase: "sending", total: missingBytes)
-            progress?.deduplicated = uniqueBytes == 0 ? 0 : Double(uniqueBytes - missingBytes) / Double(uniqueBytes)
+            progress?.deduplicated =
+                uniqueBytes == 0 ? 0 : Double(uniqueBytes - missingBytes) / Double(uniqueBytes)
             try uploader.putChunks(missingChunks)
-            var objects: [(ContentKind, Digest, [UInt8])] = missingRecipes.map { (.recipe, $0, recipes[$0]!.canonicalBytes) }
+            var objects: [(ContentKind, Digest, [UInt8])] = missingRecipes.map {
+                (.recipe, $0, recipes[$0]!.canonicalBytes)
+            }
             objects.append((.tree, treeDigest, treeBytes))
             try uploader.putObjects(objects)
             sentObjects = true
@@ -204,7 +216,8 @@ public final class Pusher {
                         + "objects missing after \(attempts) attempts")
             }
             for d in missingChunks where locations[d] == nil {
-                throw .protocolViolation(detail: "COMMIT reports chunk \(d) missing, which this push does not contain")
+                throw .protocolViolation(
+                    detail: "COMMIT reports chunk \(d) missing, which this push does not contain")
             }
             try uploader.putChunks(missingChunks)
             var objects: [(ContentKind, Digest, [UInt8])] = []
@@ -214,7 +227,8 @@ public final class Pusher {
                 } else if o.kind == .recipe, let r = recipes[o.digest] {
                     objects.append((.recipe, o.digest, r.canonicalBytes))
                 } else {
-                    throw .protocolViolation(detail: "COMMIT reports \(o.kind) \(o.digest) missing, not part of this push")
+                    throw .protocolViolation(
+                        detail: "COMMIT reports \(o.kind) \(o.digest) missing, not part of this push")
                 }
             }
             try uploader.putObjects(objects)
@@ -254,8 +268,10 @@ public final class Pusher {
             let end = min(start + batch, digests.count)
             let s = start
             let slice = Array(digests[start..<end])
-            try w.send(.has(.init(lease: lease, kind: kind, digests: slice))) { (frames) throws(ClientError) in
-                guard frames.count == 1, case .hasResult(let r) = frames[0], r.present.present.count == slice.count
+            try w.send(.has(.init(lease: lease, kind: kind, digests: slice))) {
+                (frames) throws(ClientError) in
+                guard frames.count == 1, case .hasResult(let r) = frames[0],
+                    r.present.present.count == slice.count
                 else {
                     throw .protocolViolation(detail: "HAS for \(slice.count) digests got a malformed answer")
                 }
@@ -272,7 +288,9 @@ public final class Pusher {
 func expect<T>(_ frames: [Message], _ request: String, _ pick: (Message) -> T?) throws(ClientError) -> T {
     guard frames.count == 1, let v = pick(frames[0]) else {
         throw .protocolViolation(
-            detail: "\(request) got an unexpected answer (\(frames.map { $0.type.description }.joined(separator: ", ")))")
+            detail:
+                "\(request) got an unexpected answer (\(frames.map { $0.type.description }.joined(separator: ", ")))"
+        )
     }
     return v
 }
@@ -286,6 +304,7 @@ final class Uploader {
     let window: Int
     let progress: Progress?
     let compressor: ChunkCompressor
+    let sampler = CompressibilitySampler()
     var chunksSent = 0
     var rawBytesSent: UInt64 = 0
     var chunkBytesSent: UInt64 = 0
@@ -307,6 +326,7 @@ final class Uploader {
         var codec = hello.preferredCodec
         if !hello.codecs.contains(codec) && codec != .raw { codec = .raw }
         compressor = ChunkCompressor(codec: codec)
+        sampler.enabled = codec != .raw
     }
 
     deinit { if let f = openFile { close(f.fd) } }
@@ -327,7 +347,8 @@ final class Uploader {
             let count = batch.count
             let raw = batchRaw
             let wire = UInt64(batchBytes)
-            try w.send(.putChunks(.init(lease: lease, chunks: batch))) { [self] (frames) throws(ClientError) in
+            try w.send(.putChunks(.init(lease: lease, chunks: batch))) {
+                [self] (frames) throws(ClientError) in
                 guard frames.count == 1, case .putChunksOK = frames[0] else {
                     throw .protocolViolation(detail: "PUT_CHUNKS got an unexpected answer")
                 }
@@ -341,7 +362,9 @@ final class Uploader {
             batchRaw = 0
         }
         for d in digests {
-            guard let loc = locations[d] else { throw .protocolViolation(detail: "no local copy of chunk \(d)") }
+            guard let loc = locations[d] else {
+                throw .protocolViolation(detail: "no local copy of chunk \(d)")
+            }
             let payload = try read(loc, digest: d)
             let size = payload.data.readableBytes + 48
             if !batch.isEmpty && (batch.count >= maxCount || batchBytes + size > budget) { try flush() }
@@ -383,7 +406,13 @@ final class Uploader {
             throw .io(path: file.diskPath, operation: "read", errno: err)
         }
         return readBuffer.withUnsafeBytes { buf in
-            compressor.compress(UnsafeRawBufferPointer(rebasing: buf[0..<loc.length])) { codec, stored in
+            let raw = UnsafeRawBufferPointer(rebasing: buf[0..<loc.length])
+            if !sampler.looksCompressible(raw) {
+                var b = ByteBufferAllocator().buffer(capacity: loc.length)
+                b.writeBytes(raw)
+                return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: b)
+            }
+            return compressor.compress(raw) { codec, stored in
                 var b = ByteBufferAllocator().buffer(capacity: stored.count)
                 b.writeBytes(stored)
                 return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: codec, data: b)
@@ -401,7 +430,8 @@ final class Uploader {
         func flush() throws(ClientError) {
             guard !parts.isEmpty else { return }
             let bytes = UInt64(used)
-            try w.send(.putObjects(.init(lease: lease, parts: parts))) { [self] (frames) throws(ClientError) in
+            try w.send(.putObjects(.init(lease: lease, parts: parts))) {
+                [self] (frames) throws(ClientError) in
                 guard frames.count == 1, case .putObjectsOK = frames[0] else {
                     throw .protocolViolation(detail: "PUT_OBJECTS got an unexpected answer")
                 }
@@ -422,7 +452,9 @@ final class Uploader {
                 var b = ByteBufferAllocator().buffer(capacity: n)
                 b.writeBytes(bytes[offset..<offset + n])
                 parts.append(
-                    ObjectPart(kind: kind, digest: digest, totalLength: UInt64(bytes.count), offset: UInt64(offset), data: b))
+                    ObjectPart(
+                        kind: kind, digest: digest, totalLength: UInt64(bytes.count), offset: UInt64(offset),
+                        data: b))
                 used += n + 64
                 offset += n
             } while offset < bytes.count

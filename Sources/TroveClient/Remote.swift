@@ -88,10 +88,12 @@ public struct Remote {
                     }
                     for p in o.parts {
                         guard p.kind == kind, asked.contains(p.digest), out[p.digest] == nil else {
-                            throw .protocolViolation(detail: "GET_OBJECTS returned an object that was not asked for")
+                            throw .protocolViolation(
+                                detail: "GET_OBJECTS returned an object that was not asked for")
                         }
                         guard p.totalLength <= Remote.maxObjectInMemory else {
-                            throw .integrity(detail: "\(kind) \(p.digest) is \(p.totalLength) bytes, over the 1 GiB limit")
+                            throw .integrity(
+                                detail: "\(kind) \(p.digest) is \(p.totalLength) bytes, over the 1 GiB limit")
                         }
                         var acc = partial[p.digest] ?? (p.totalLength, [])
                         guard acc.total == p.totalLength, p.offset == UInt64(acc.bytes.count),
@@ -120,9 +122,59 @@ public struct Remote {
     }
 }
 
-/// Streams chunks from the server in a given order: GET_CHUNKS batches, pipelined, each chunk
-/// checked to be the one expected (order, digest and raw length), then decompressed to exactly
-/// its raw length and verified by SHA-256.
+/// Verifies chunks on the connection's event loop as they arrive: each is decompressed to exactly
+/// its declared raw length and its SHA-256 checked; the chunk is handed on raw (codec `raw`).
+/// Used only on one event loop thread.
+final class ChunkVerifier {
+    private let decompressor = ChunkDecompressor()
+    private let hasher = SHA256()
+    private let allocator = ByteBufferAllocator()
+
+    func transform(_ message: Message) throws(ClientError) -> Message {
+        guard case .chunks(var c) = message else { return message }
+        for i in c.chunks.indices {
+            let p = c.chunks[i]
+            let n = Int(p.rawLength)
+            guard n >= 1, n <= ProtocolLimits.maxChunkLength else {
+                throw .integrity(detail: "chunk \(p.digest) declares a raw length of \(n) bytes")
+            }
+            var raw: ByteBuffer
+            if p.codec == .raw {
+                guard p.data.readableBytes == n else {
+                    throw .integrity(
+                        detail: "raw chunk \(p.digest) is \(p.data.readableBytes) bytes, declared \(n)")
+                }
+                raw = p.data
+            } else {
+                raw = allocator.buffer(capacity: n)
+                var failure: CodecError?
+                raw.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { out in
+                    let dst = UnsafeMutableRawBufferPointer(rebasing: out[0..<n])
+                    p.data.withUnsafeReadableBytes { src in
+                        do throws(CodecError) {
+                            try decompressor.decompress(src, codec: p.codec, into: dst)
+                        } catch {
+                            failure = error
+                        }
+                    }
+                    return n
+                }
+                if let failure { throw .integrity(detail: "chunk \(p.digest) does not decode: \(failure)") }
+            }
+            let d = raw.withUnsafeReadableBytes { hasher.hash($0) }
+            guard d == p.digest else {
+                throw .integrity(
+                    detail: "chunk \(p.digest) received from the server does not hash to its digest")
+            }
+            c.chunks[i] = ChunkPayload(digest: p.digest, rawLength: p.rawLength, codec: .raw, data: raw)
+        }
+        return .chunks(c)
+    }
+}
+
+/// Streams chunks from the server in a given order: GET_CHUNKS batches, pipelined; each chunk is
+/// verified on arrival (``ChunkVerifier``, on the event loop) and checked here to be the one
+/// expected (order, digest and raw length).
 final class ChunkStream {
     let connection: Connection
     private let order: [RecipeChunk]
@@ -132,8 +184,7 @@ final class ChunkStream {
     private var receivedHead = 0
     private var window: RequestWindow
     private let batchBytes: Int
-    private let decompressor = ChunkDecompressor()
-    private let hasher = SHA256()
+    private let verifier = ChunkVerifier()
 
     /// Streams the chunks `order` (distinct digests, in the order they will be consumed).
     init(connection: Connection, order: [RecipeChunk], window: Int = 8, batchBytes: Int = 4 << 20) {
@@ -144,17 +195,26 @@ final class ChunkStream {
     }
 
     private func sendMore() throws(ClientError) {
-        let maxCount = max(1, min(Int(connection.limits.maxDigestsPerRequest), ProtocolLimits.maxDigestsPerRequest))
+        let maxCount = max(
+            1, min(Int(connection.limits.maxDigestsPerRequest), ProtocolLimits.maxDigestsPerRequest))
         while nextToSend < order.count && window.outstanding < window.limit {
             var end = nextToSend
             var bytes = 0
-            while end < order.count && end - nextToSend < maxCount && (bytes < batchBytes || end == nextToSend) {
+            while end < order.count && end - nextToSend < maxCount
+                && (bytes < batchBytes || end == nextToSend)
+            {
                 bytes += Int(order[end].length)
                 end += 1
             }
             let asked = order[nextToSend..<end].map(\.digest)
             nextToSend = end
-            try window.send(.getChunks(.init(digests: asked))) { [self] (frames) throws(ClientError) in
+            let verifier = self.verifier
+            try window.send(
+                .getChunks(.init(digests: asked)),
+                transform: { (m) throws(ClientError) in
+                    try verifier.transform(m)
+                }
+            ) { [self] (frames) throws(ClientError) in
                 var got: [ChunkPayload] = []
                 for f in frames {
                     guard case .chunks(let c) = f else {
@@ -168,7 +228,8 @@ final class ChunkStream {
                     got += c.chunks
                 }
                 guard got.count == asked.count else {
-                    throw .protocolViolation(detail: "GET_CHUNKS for \(asked.count) chunks returned \(got.count)")
+                    throw .protocolViolation(
+                        detail: "GET_CHUNKS for \(asked.count) chunks returned \(got.count)")
                 }
                 if receivedHead > 0 {
                     received.removeFirst(receivedHead)
@@ -189,33 +250,20 @@ final class ChunkStream {
             try sendMore()
         }
         let payload = received[receivedHead]
+        received[receivedHead].data = ByteBuffer()
         receivedHead += 1
         nextToRead += 1
-        guard payload.digest == want.digest, payload.rawLength == want.length else {
-            throw .integrity(detail: "the server sent chunk \(payload.digest) where \(want.digest) was expected")
+        guard payload.digest == want.digest, payload.rawLength == want.length, payload.codec == .raw,
+            payload.data.readableBytes == Int(want.length)
+        else {
+            throw .integrity(
+                detail: "the server sent chunk \(payload.digest) where \(want.digest) was expected")
         }
-        let n = Int(want.length)
-        if buffer.count < n {
-            buffer.deallocate()
-            buffer = .allocate(byteCount: max(n, 256 << 10), alignment: 16)
+        let result: Result<R, ClientError> = payload.data.withUnsafeReadableBytes { raw in
+            do throws(ClientError) { return .success(try body(raw)) } catch { return .failure(error) }
         }
-        let dst = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
-        do {
-            try payload.data.withUnsafeReadableBytes { (src) throws(CodecError) in
-                try decompressor.decompress(src, codec: payload.codec, into: dst)
-            }
-        } catch {
-            throw .integrity(detail: "chunk \(want.digest) does not decode: \(error)")
-        }
-        guard hasher.hash(UnsafeRawBufferPointer(dst)) == want.digest else {
-            throw .integrity(detail: "chunk \(want.digest) received from the server does not hash to its digest")
-        }
-        return try body(UnsafeRawBufferPointer(dst))
+        return try result.get()
     }
-
-    deinit { buffer.deallocate() }
-
-    private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16)
 }
 
 extension Remote {

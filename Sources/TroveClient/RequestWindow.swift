@@ -19,11 +19,12 @@ struct RequestWindow {
     var outstanding: Int { inFlight.count - head }
 
     /// Sends `message`; when the window is full, first waits for (and handles) the oldest response.
-    mutating func send(_ message: Message, _ handler: @escaping ([Message]) throws(ClientError) -> Void)
-        throws(ClientError)
-    {
+    mutating func send(
+        _ message: Message, transform: ResponseTransform? = nil,
+        _ handler: @escaping ([Message]) throws(ClientError) -> Void
+    ) throws(ClientError) {
         while outstanding >= limit { try completeOldest() }
-        inFlight.append((connection.send(message), handler))
+        inFlight.append((connection.send(message, transform: transform), handler))
     }
 
     /// Waits for and handles the oldest outstanding response.

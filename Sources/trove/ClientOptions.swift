@@ -60,7 +60,8 @@ func runClient(_ body: () throws(ClientError) -> Void) throws {
 /// Prints a JSON value (sorted keys, pretty) followed by a newline.
 func printJSON(_ value: Any) {
     let data =
-        (try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
+        (try? JSONSerialization.data(
+            withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
         ?? Data("{}".utf8)
     FileHandle.standardOutput.write(data)
     FileHandle.standardOutput.write(Data("\n".utf8))

@@ -22,7 +22,8 @@ struct PullCommand: ParsableCommand {
     @Argument(help: "Destination directory (created if missing; default: current directory).")
     var dest: String = "."
 
-    @Flag(name: .customLong("allow-external-symlinks"), help: "Create symlinks whose targets lie outside DEST.")
+    @Flag(
+        name: .customLong("allow-external-symlinks"), help: "Create symlinks whose targets lie outside DEST.")
     var allowExternalSymlinks = false
 
     @Flag(help: "Print one JSON document instead of text.")
@@ -37,14 +38,17 @@ struct PullCommand: ParsableCommand {
             let puller = Puller(connection: conn, progress: Progress.forTerminal())
             puller.allowExternalSymlinks = allowExternalSymlinks
             let r = try puller.pull(ref: ref, into: dest)
-            let resolved = r.info.version.map { "\($0.name):\($0.version)" } ?? "\(r.info.name)@\(r.info.tree.prefixed)"
+            let resolved =
+                r.info.version.map { "\($0.name):\($0.version)" } ?? "\(r.info.name)@\(r.info.tree.prefixed)"
             if let alias = r.info.resolvedAlias, !json {
                 note("\(r.info.name):\(alias) -> \(resolved)")
             }
             if json {
                 var o: [String: Any] = [
-                    "name": r.info.name, "tree": r.info.tree.prefixed, "files": r.files, "symlinks": r.symlinks,
-                    "bytesWritten": r.bytesWritten, "chunksFetched": r.chunksFetched, "bytesFetched": r.bytesFetched,
+                    "name": r.info.name, "tree": r.info.tree.prefixed, "files": r.files,
+                    "symlinks": r.symlinks,
+                    "bytesWritten": r.bytesWritten, "chunksFetched": r.chunksFetched,
+                    "bytesFetched": r.bytesFetched,
                     "destination": dest,
                 ]
                 if let v = r.info.version { o["version"] = v.version }

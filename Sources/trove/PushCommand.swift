@@ -28,7 +28,9 @@ struct PushCommand: ParsableCommand {
     @Option(name: .customLong("meta"), help: "Metadata KEY=VALUE (repeatable; values are strings).")
     var meta: [String] = []
 
-    @Option(name: .customLong("parent"), help: "Parent version REF (repeatable), e.g. the dataset a model was trained on.")
+    @Option(
+        name: .customLong("parent"),
+        help: "Parent version REF (repeatable), e.g. the dataset a model was trained on.")
     var parents: [String] = []
 
     @Option(name: .long, help: "A message describing this version.")
@@ -52,16 +54,32 @@ struct PushCommand: ParsableCommand {
             let conn = try client.connect()
             defer { conn.close() }
             let pusher = Pusher(connection: conn, progress: Progress.forTerminal())
-            let r = try pusher.push(
-                PushRequest(
-                    path: path, name: name, version: version, message: message, metadata: metadata,
-                    parents: parents))
+            let leases = LeaseState(
+                server: conn.address, name: name, version: version,
+                environment: ProcessInfo.processInfo.environment)
+            let r: PushResult
+            do throws(ClientError) {
+                r = try pusher.push(
+                    PushRequest(
+                        path: path, name: name, version: version, message: message, metadata: metadata,
+                        parents: parents), resume: leases.load(), onLease: leases.save)
+            } catch {
+                // Keep the lease only when a re-run can resume (the connection broke, or retry later).
+                switch error {
+                case .connectionClosed: break
+                case .server(let code, _, _) where code.isRetryable: break
+                default: leases.clear()
+                }
+                throw error
+            }
+            leases.clear()
             for s in r.skipped { note("trove: skipped \(s) (not a file, directory or symlink)") }
             if json {
                 var o: [String: Any] = [
                     "name": r.name, "version": r.version, "tree": r.tree.prefixed, "created": r.created,
                     "files": r.files, "logicalBytes": r.logicalBytes, "chunks": r.chunks,
-                    "chunksSent": r.chunksSent, "rawBytesSent": r.rawBytesSent, "chunkBytesSent": r.chunkBytesSent,
+                    "chunksSent": r.chunksSent, "rawBytesSent": r.rawBytesSent,
+                    "chunkBytesSent": r.chunkBytesSent,
                     "objectBytesSent": r.objectBytesSent, "bytesSent": r.bytesSent,
                     "bytesDeduplicated": r.bytesDeduplicated,
                 ]

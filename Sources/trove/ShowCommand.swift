@@ -52,8 +52,9 @@ struct ShowCommand: ParsableCommand {
                 return
             }
             if let v = info.version {
-                print("\(v.name):\(v.version)\(info.resolvedAlias.map { " (via alias \($0))" } ?? "")"
-                    + (v.retired ? " [retired]" : ""))
+                print(
+                    "\(v.name):\(v.version)\(info.resolvedAlias.map { " (via alias \($0))" } ?? "")"
+                        + (v.retired ? " [retired]" : ""))
                 print("tree     \(info.tree.prefixed)")
                 print("created  \(isoTime(v.createdAt))\(v.creator.map { " by \($0)" } ?? "")")
                 if !v.message.isEmpty { print("message  \(v.message)") }

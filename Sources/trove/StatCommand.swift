@@ -25,7 +25,9 @@ struct StatCommand: ParsableCommand {
             let conn = try client.connect()
             defer { conn.close() }
             let s = try Remote(connection: conn).stats()
-            func ratio(_ a: UInt64, _ b: UInt64) -> Double { b == 0 ? 1 : (Double(a) / Double(b) * 1000).rounded() / 1000 }
+            func ratio(_ a: UInt64, _ b: UInt64) -> Double {
+                b == 0 ? 1 : (Double(a) / Double(b) * 1000).rounded() / 1000
+            }
             if json {
                 printJSON([
                     "storeID": s.storeID, "logicalBytes": s.logicalBytes, "uniqueBytes": s.uniqueBytes,
@@ -35,7 +37,8 @@ struct StatCommand: ParsableCommand {
                     "compressionRatio": ratio(s.uniqueBytes, s.storedBytes),
                     "overallRatio": ratio(s.logicalBytes, s.storedBytes),
                     "chunker": [
-                        "min": s.chunkMin, "avg": s.chunkAvg, "max": s.chunkMax, "normalization": s.normalization,
+                        "min": s.chunkMin, "avg": s.chunkAvg, "max": s.chunkMax,
+                        "normalization": s.normalization,
                     ],
                 ])
                 return
@@ -52,7 +55,9 @@ struct StatCommand: ParsableCommand {
             print("objects      \(s.objectCount)")
             print("versions     \(s.versionCount)")
             print("aliases      \(s.aliasCount)")
-            print("chunker      min \(s.chunkMin), avg \(s.chunkAvg), max \(s.chunkMax), normalization \(s.normalization)")
+            print(
+                "chunker      min \(s.chunkMin), avg \(s.chunkAvg), max \(s.chunkMax), normalization \(s.normalization)"
+            )
         }
     }
 }

@@ -4,8 +4,10 @@ import TroveCore
 
 @Suite("trove auth")
 struct AuthTests {
-    static let secrets = ["writer": "w-0123456789abcdef0123456789abcdef", "reader": "r-0123456789abcdef0123456789abcdef",
-        "models": "m-0123456789abcdef0123456789abcdef"]
+    static let secrets = [
+        "writer": "w-0123456789abcdef0123456789abcdef", "reader": "r-0123456789abcdef0123456789abcdef",
+        "models": "m-0123456789abcdef0123456789abcdef",
+    ]
 
     static var config: String {
         func hash(_ name: String) -> String { SHA256.hash(Array(secrets[name]!.utf8)).hex }
@@ -38,7 +40,8 @@ struct AuthTests {
         #expect(none.stderr.contains("token"), "\(none)")
 
         // Wrong secret.
-        let wrong = try server.trove(["push", f, "models/a:1"], environment: ["TROVE_TOKEN": "writer:not-the-secret"])
+        let wrong = try server.trove(
+            ["push", f, "models/a:1"], environment: ["TROVE_TOKEN": "writer:not-the-secret"])
         #expect(wrong.status == 6, "\(wrong)")
         let unknown = try server.trove(["ls"], environment: ["TROVE_TOKEN": "nobody:whatever"])
         #expect(unknown.status == 6, "\(unknown)")

@@ -74,7 +74,9 @@ struct ConcurrentTests {
     /// Bytes in pack files under a store root (a proxy for "the server stored chunks").
     static func packBytes(_ root: URL) -> Int {
         let fm = FileManager.default
-        guard let e = fm.enumerator(at: root.appendingPathComponent("packs"), includingPropertiesForKeys: [.fileSizeKey])
+        guard
+            let e = fm.enumerator(
+                at: root.appendingPathComponent("packs"), includingPropertiesForKeys: [.fileSizeKey])
         else { return 0 }
         var total = 0
         for case let u as URL in e {

@@ -71,7 +71,9 @@ struct HostileTests {
         // Allowed explicitly: the links are created as links and nothing goes through them.
         let allowed = try server.trove(["pull", "h:1", dest.path, "--allow-external-symlinks"])
         #expect(allowed.status == 0, "\(allowed)")
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dest.appendingPathComponent("evil").path) == outside.path)
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(
+                atPath: dest.appendingPathComponent("evil").path) == outside.path)
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path).isEmpty)
     }
 

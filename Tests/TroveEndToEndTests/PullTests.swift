@@ -16,10 +16,14 @@ struct PullTests {
         try dir.write("src/run.sh", Array("#!/bin/sh\necho hi\n".utf8))
         try dir.write("src/secret.txt", Array("s3cret".utf8))
         let fm = FileManager.default
-        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root.appendingPathComponent("run.sh").path)
-        try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: root.appendingPathComponent("secret.txt").path)
-        try fm.createDirectory(at: root.appendingPathComponent("empty-dir"), withIntermediateDirectories: true)
-        try fm.createSymbolicLink(atPath: root.appendingPathComponent("latest").path, withDestinationPath: "model/weights.bin")
+        try fm.setAttributes(
+            [.posixPermissions: 0o755], ofItemAtPath: root.appendingPathComponent("run.sh").path)
+        try fm.setAttributes(
+            [.posixPermissions: 0o600], ofItemAtPath: root.appendingPathComponent("secret.txt").path)
+        try fm.createDirectory(
+            at: root.appendingPathComponent("empty-dir"), withIntermediateDirectories: true)
+        try fm.createSymbolicLink(
+            atPath: root.appendingPathComponent("latest").path, withDestinationPath: "model/weights.bin")
         try fm.createSymbolicLink(
             atPath: root.appendingPathComponent("data/deep/up").path, withDestinationPath: "../../model")
         return root

@@ -6,7 +6,9 @@ import TroveCore
 /// concurrent, hostile).
 enum ClientE2E {
     /// Deterministic pseudo-random (incompressible) bytes.
-    static func random(seed: UInt64, count: Int) -> [UInt8] { TestInput.random.bytes(seed: seed, count: count) }
+    static func random(seed: UInt64, count: Int) -> [UInt8] {
+        TestInput.random.bytes(seed: seed, count: count)
+    }
 
     /// Runs `trove ARGS --json` and parses its standard output.
     static func json(_ server: TestServer, _ args: [String], environment: [String: String] = [:]) throws
@@ -22,7 +24,9 @@ enum ClientE2E {
     /// SHA-256 of bytes, `sha256:HEX`.
     static func digest(_ bytes: [UInt8]) -> String { SHA256.hash(bytes).prefixed }
 
-    static func read(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
+    static func read(_ path: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
 }
 
 @Suite("trove push")
@@ -35,7 +39,9 @@ struct PushTests {
 
         let r = try server.trove(["push", path, "models/churn:1.0"])
         #expect(r.status == 0, "\(r)")
-        #expect(r.lines.contains { $0.hasPrefix("tree sha256:") && $0.count == "tree sha256:".count + 64 }, "\(r)")
+        #expect(
+            r.lines.contains { $0.hasPrefix("tree sha256:") && $0.count == "tree sha256:".count + 64 }, "\(r)"
+        )
         #expect(r.lines.contains("\(ClientE2E.digest(data))  model.bin"), "\(r)")
 
         // The same content as another version sends no chunk at all.

@@ -19,7 +19,9 @@ struct ShowTests {
         #expect(text.stdout.contains("message  hello"))
         #expect(text.stdout.contains("k = v"))
         #expect(text.stdout.contains("123456  a.bin"))
-        #expect(text.stdout.contains("link -> a.bin") || text.stdout.contains("link") && text.stdout.contains("-> a.bin"))
+        #expect(
+            text.stdout.contains("link -> a.bin")
+                || text.stdout.contains("link") && text.stdout.contains("-> a.bin"))
 
         let (r, j) = try ClientE2E.json(server, ["show", "s/x:1"])
         #expect(r.status == 0)

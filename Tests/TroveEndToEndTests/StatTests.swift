@@ -7,7 +7,8 @@ struct StatTests {
         let server = try TestServer()
         let dir = try TemporaryDirectory()
         let random = try dir.write("r.bin", ClientE2E.random(seed: 61, count: 1_000_000))
-        let text = try dir.write("t.txt", Array(String(repeating: "trove stores text well. ", count: 40_000).utf8))
+        let text = try dir.write(
+            "t.txt", Array(String(repeating: "trove stores text well. ", count: 40_000).utf8))
         #expect(try server.trove(["push", random, "a:1"]).status == 0)
         #expect(try server.trove(["push", random, "a:2"]).status == 0)
         #expect(try server.trove(["push", text, "b:1"]).status == 0)

@@ -1,0 +1,26 @@
+import TroveCore
+
+/// Decides cheaply whether a chunk is worth compressing: zstd-1 compresses three 4 KiB samples
+/// (start, middle, end) and says no when they do not shrink below 97 % (the store's raw rule). Incompressible data
+/// (already-compressed weights, archives, random bytes) then skips the full zstd attempt, which
+/// would cost far more than the sample. A wrong "no" only costs compression, never correctness.
+final class CompressibilitySampler {
+    var enabled = true
+    private let probe = ChunkCompressor(codec: .zstd, level: 1, rawThreshold: 1.0)
+    static let sampleSize = 4096
+
+    func looksCompressible(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        guard enabled else { return false }
+        let n = chunk.count
+        let s = CompressibilitySampler.sampleSize
+        if n <= 3 * s { return true }
+        var raw = 0
+        var packed = 0
+        for start in [0, n / 2 - s / 2, n - s] {
+            let sample = UnsafeRawBufferPointer(rebasing: chunk[start..<start + s])
+            raw += s
+            packed += probe.compress(sample) { codec, stored in codec == .raw ? s : stored.count }
+        }
+        return Double(packed) <= Double(raw) * 0.97
+    }
+}

@@ -166,7 +166,10 @@ extension Store {
                 records.map { ($0.digest, $0.codec, $0.rawLength, $0.stored, $0.crc) }, start: w.size)
             do {
                 try FileIO.pwriteAll(w.fd, bytes, at: w.size, w.path)
-                guard fdatasync(w.fd) == 0 else {
+                guard !failNextSyncForTesting, fdatasync(w.fd) == 0 else {
+                    if failNextSyncForTesting {
+                        throw StoreError.io(op: "fdatasync", path: w.path, errno: EIO)
+                    }
                     throw StoreError.io(op: "fdatasync", path: w.path, errno: errno)
                 }
             } catch let e as StoreError {

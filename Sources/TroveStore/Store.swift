@@ -30,6 +30,8 @@ public final class Store: @unchecked Sendable {
     var readHandles: [Int64: PackHandle] = [:]
     /// Most pack descriptors kept open for reads.
     static let maxOpenPacks = 128
+    /// Fault injection for tests: the next pack fsync fails with EIO.
+    var failNextSyncForTesting = false
     /// Shard directories known to exist durably.
     var knownDirectories = Set<String>()
     let commit = GroupCommit()

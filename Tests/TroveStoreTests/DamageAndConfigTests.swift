@@ -122,3 +122,42 @@ struct DamageAndConfigTests {
         _ = store
     }
 }
+
+@Suite("Durability failures")
+struct DurabilityFailureTests {
+    @Test func failedFsyncMakesTheStoreReadOnlyAndNothingIsAcknowledged() throws {
+        let root = tempStorePath("eio")
+        defer { cleanup(root) }
+        var rng = TestRandom(seed: 30)
+        let good = (0..<3).map { _ in chunkInput(rng.bytes(2000)) }
+        let lost = (0..<3).map { _ in chunkInput(rng.bytes(2000)) }
+        do {
+            let store = try Store.create(at: root)
+            _ = try store.putChunks(good)
+            store.failNextSyncForTesting = true
+            #expect(
+                throws: StoreError.io(
+                    op: "fdatasync", path: store.packPath(store.packNames.values.first!), errno: EIO)
+            ) {
+                try store.putChunks(lost)
+            }
+            #expect(store.isReadOnly)
+            #expect {
+                try store.putChunks([chunkInput(rng.bytes(10))])
+            } throws: { e in
+                if case .readOnly = e as? StoreError { return true }
+                return false
+            }
+            #expect(throws: StoreError.self) {
+                try store.setAlias(name: "m", alias: "a", version: "v", actor: "x")
+            }
+            // Reads keep working; the failed chunks were never indexed.
+            #expect(try store.readChunk(good[0].digest).count == 2000)
+            #expect(try store.missing(lost.map(\.digest)).count == 3)
+        }
+        let reopened = try Store.open(at: root)
+        #expect(!reopened.isReadOnly)
+        #expect(try reopened.missing(good.map(\.digest)).isEmpty)
+        #expect(try reopened.fsck(deep: true).isClean)
+    }
+}

@@ -57,23 +57,28 @@ extension Store {
 
     /// Index location of a chunk.
     func locate(_ digest: Digest) throws(StoreError) -> (pack: Int64, entry: PackEntry)? {
+        try locateMany([digest])[0]
+    }
+
+    /// Index locations of many chunks in one read transaction (`nil` where absent).
+    func locateMany(_ digests: [Digest]) throws(StoreError) -> [(pack: Int64, entry: PackEntry)?] {
         try catalog.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT pack, offset, stored_len, raw_len, codec FROM chunks WHERE digest = ?",
-                    arguments: [digest.data])
-            else { return nil }
-            let codecRaw: Int = row["codec"]
-            guard let codec = Codec(rawValue: UInt8(clamping: codecRaw)) else {
-                throw StoreError.corruptData(
-                    what: "index entry \(digest)", detail: "unknown codec \(codecRaw)")
+            let st = try db.cachedStatement(
+                sql: "SELECT pack, offset, stored_len, raw_len, codec FROM chunks WHERE digest = ?")
+            return try digests.map { digest in
+                guard let row = try Row.fetchOne(st, arguments: [digest.data]) else { return nil }
+                let codecRaw: Int = row["codec"]
+                guard let codec = Codec(rawValue: UInt8(clamping: codecRaw)) else {
+                    throw StoreError.corruptData(
+                        what: "index entry \(digest)", detail: "unknown codec \(codecRaw)")
+                }
+                return (
+                    row["pack"],
+                    PackEntry(
+                        digest: digest, offset: row["offset"], rawLength: row["raw_len"], codec: codec,
+                        storedLength: row["stored_len"])
+                )
             }
-            return (
-                row["pack"],
-                PackEntry(
-                    digest: digest, offset: row["offset"], rawLength: row["raw_len"], codec: codec,
-                    storedLength: row["stored_len"])
-            )
         }
     }
 

@@ -35,7 +35,8 @@ extension Store {
         var dirs = Set<String>()
         for (digest, canonical) in objects {
             let path = objectPath(digest)
-            if FileIO.exists(path) { continue }
+            // An existing object is kept only if it reads back intact (else it is replaced).
+            if FileIO.exists(path), (try? readObject(digest)) != nil { continue }
             try ensureDirectory(of: path)
             do {
                 try FileIO.writeDurably(
@@ -198,16 +199,23 @@ extension Store {
     /// Streams a recipe's chunks from the packs and checks lengths and the blob digest.
     func verifyBlob(_ r: Recipe) throws(StoreError) {
         let sha = SHA256()
-        for c in r.chunks {
-            guard let (pack, entry) = try locate(c.digest) else { throw .chunkNotFound(c.digest) }
-            guard entry.rawLength == Int(c.length) else {
-                throw .invalidCommit(
-                    "recipe for blob \(r.blobDigest) gives chunk \(c.digest) length \(c.length), stored \(entry.rawLength)"
-                )
+        var start = 0
+        while start < r.chunks.count {
+            // Locations in windows of 1024 chunks: one catalog read each, bounded memory.
+            let window = r.chunks[start..<min(start + 1024, r.chunks.count)]
+            let locations = try locateMany(window.map(\.digest))
+            for (c, location) in zip(window, locations) {
+                guard let (pack, entry) = location else { throw .chunkNotFound(c.digest) }
+                guard entry.rawLength == Int(c.length) else {
+                    throw .invalidCommit(
+                        "recipe for blob \(r.blobDigest) gives chunk \(c.digest) length \(c.length), "
+                            + "stored \(entry.rawLength)")
+                }
+                // No CRC here: the blob digest over the raw bytes is the stronger check.
+                let raw = try rawBytes(pack: pack, entry: entry, checkCRC: false)
+                sha.update(raw)
             }
-            // No CRC here: the blob digest over the raw bytes is the stronger check.
-            let raw = try rawBytes(pack: pack, entry: entry, checkCRC: false)
-            sha.update(raw)
+            start += window.count
         }
         let actual = sha.finalize()
         guard actual == r.blobDigest else { throw .blobMismatch(expected: r.blobDigest, actual: actual) }

@@ -78,6 +78,22 @@ struct DamageAndConfigTests {
         #expect(throws: StoreError.self) { try store.readTree(trees[0]) }
     }
 
+    @Test func recommittingHealsADamagedObject() throws {
+        let root = tempStorePath("heal")
+        defer { cleanup(root) }
+        let store = try Store.create(at: root)
+        var rng = TestRandom(seed: 21)
+        let content = rng.text(50_000)
+        let t = try storeFile(store, content)
+        let hex = t.hex
+        let path = root + "/objects/" + hex.prefix(2) + "/" + hex.dropFirst(2)
+        let bytes = FileManager.default.contents(atPath: path)!
+        try bytes.prefix(10).write(to: URL(fileURLWithPath: path))
+        #expect(!(try store.fsck().isClean))
+        #expect(try storeFile(store, content) == t)
+        #expect(try store.fsck(deep: true).isClean)
+    }
+
     @Test func unknownFormatOrCorruptConfigFailsAndTouchesNothing() throws {
         let root = tempStorePath("config")
         defer { cleanup(root) }

@@ -28,13 +28,13 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     // A 100k-chunk store, queried with 10k digests (half present).
-    Benchmark("missing(): 10k digests against 100k chunks") { benchmark, store in
+    Benchmark("missing(): 10k digests against 100k chunks") { (benchmark: Benchmark, store: Store) in
         let present = tinyChunks(0..<5000).map(\.digest)
         let absent = tinyChunks(1_000_000..<1_005_000).map(\.digest)
         let query = (present + absent).shuffled()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            blackHole(try store.missing(query))
+            do { blackHole(try store.missing(query)) } catch { fatalError("\(error)") }
         }
     } setup: {
         let root = benchRoot()
@@ -46,7 +46,8 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // putChunks of 64 chunks × 64 KiB (4 MiB) of compressible data: verify + one group commit.
-    Benchmark("putChunks: 4 MiB batch, zstd chunks, verified, durable") { benchmark, store in
+    Benchmark("putChunks: 4 MiB batch, zstd chunks, verified, durable") {
+        (benchmark: Benchmark, store: Store) in
         let compressor = ChunkCompressor(codec: .zstd)
         var g = SplitMix64(seed: 3)
         for _ in benchmark.scaledIterations {
@@ -58,18 +59,18 @@ let benchmarks: @Sendable () -> Void = {
                 return ChunkInput(digest: SHA256.hash(raw), codec: codec, rawLength: raw.count, bytes: stored)
             }
             benchmark.startMeasurement()
-            blackHole(try store.putChunks(batch))
+            do { blackHole(try store.putChunks(batch)) } catch { fatalError("\(error)") }
         }
     } setup: {
         try Store.create(at: benchRoot())
     }
 
     // readChunk: CRC, decompress, re-hash of one 64 KiB chunk.
-    Benchmark("readChunk: 64 KiB zstd chunk, verified") { benchmark, setup in
+    Benchmark("readChunk: 64 KiB zstd chunk, verified") { (benchmark: Benchmark, setup: (Store, [Digest])) in
         let (store, digests) = setup
         var i = 0
         for _ in benchmark.scaledIterations {
-            blackHole(try store.readChunk(digests[i % digests.count]))
+            do { blackHole(try store.readChunk(digests[i % digests.count])) } catch { fatalError("\(error)") }
             i += 1
         }
     } setup: {

@@ -31,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
 
         .target(
             name: "TroveCore",
@@ -74,10 +75,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "TroveMount",
+            dependencies: ["TroveClient", "TroveProtocol", "TroveCore", "CFuse"]
+        ),
         .executableTarget(
             name: "trove",
             dependencies: [
-                "TroveCore", "TroveClient",
+                "TroveCore", "TroveClient", "TroveMount",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,0 +1,321 @@
+import TroveCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The attributes of one path in the mount.
+public struct MountAttributes: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable { case directory, file, symlink }
+    public var kind: Kind
+    /// Permission bits (write bits always clear).
+    public var mode: UInt32
+    public var size: UInt64
+    /// Modification time, ms since the Unix epoch (the version's creation time).
+    public var modified: Int64
+}
+
+/// The read-only file system the mount serves, independent of FUSE: path lookups over the
+/// listing (refreshed after `listingTTL` seconds) and version trees, and verified byte-range reads
+/// through the shared ``ChunkCache``. Thread-safe.
+public final class MountFileSystem: @unchecked Sendable {
+    public let backend: MountBackend
+    public let cache: ChunkCache
+    /// Seconds a listing is used before it is fetched again.
+    public let listingTTL: Double
+    /// Bytes read ahead when a handle is read sequentially.
+    public let readahead: Int
+
+    private let monitor = Monitor()
+    private var namespace: Namespace
+    private var listedAt: Double
+    private var refreshing = false
+    private var indexes: [Digest: VersionIndex] = [:]
+    private var indexOrder = LRUList<Digest>()
+    private var layouts: [Digest: FileLayout] = [:]
+    private var layoutOrder = LRUList<Digest>()
+    private var handles: [UInt64: OpenFile] = [:]
+    private var nextHandle: UInt64 = 1
+
+    /// An open file: its layout and where the last read on it ended (to detect sequential reads).
+    final class OpenFile: @unchecked Sendable {
+        let layout: FileLayout
+        var lastEnd: UInt64 = 0
+        init(layout: FileLayout) { self.layout = layout }
+    }
+
+    /// Creates the file system and fetches the first listing (so a bad server or token fails here).
+    public init(backend: MountBackend, cache: ChunkCache, listingTTL: Double = 2, readahead: Int = 4 << 20)
+        throws(MountError)
+    {
+        self.backend = backend
+        self.cache = cache
+        self.listingTTL = listingTTL
+        self.readahead = readahead
+        namespace = Namespace(try backend.listVersions())
+        listedAt = monotonicSeconds()
+    }
+
+    // MARK: listing
+
+    /// The current namespace, refreshed when older than the TTL. When the daemon cannot be reached
+    /// the previous listing stays in use (and the refresh is tried again on the next call).
+    private func currentNamespace() -> Namespace {
+        let (ns, stale): (Namespace, Bool) = monitor.withLock {
+            let stale = monotonicSeconds() - listedAt >= listingTTL && !refreshing
+            if stale { refreshing = true }
+            return (namespace, stale)
+        }
+        guard stale else { return ns }
+        let fresh = try? backend.listVersions()
+        return monitor.withLock {
+            refreshing = false
+            if let fresh {
+                namespace = Namespace(fresh)
+                listedAt = monotonicSeconds()
+            } else {
+                // Do not hammer an unreachable daemon on every lookup.
+                listedAt = monotonicSeconds() - listingTTL / 2
+            }
+            return namespace
+        }
+    }
+
+    private func index(_ tree: Digest) throws(MountError) -> VersionIndex {
+        if let i = monitor.withLock({ () -> VersionIndex? in
+            if let i = indexes[tree] {
+                indexOrder.touch(tree)
+                return i
+            }
+            return nil
+        }) {
+            return i
+        }
+        let built = VersionIndex(try backend.tree(tree))
+        monitor.withLock {
+            indexes[tree] = built
+            indexOrder.touch(tree)
+            while indexOrder.count > 64, let old = indexOrder.popOldest() { indexes[old] = nil }
+        }
+        return built
+    }
+
+    private func layout(_ entry: TreeEntry) throws(MountError) -> FileLayout {
+        let blob = entry.blob!
+        if let l = monitor.withLock({ () -> FileLayout? in
+            if let l = layouts[blob] {
+                layoutOrder.touch(blob)
+                return l
+            }
+            return nil
+        }) {
+            return l
+        }
+        let built = FileLayout(try backend.recipe(blob: blob, size: entry.size))
+        guard built.size == entry.size else {
+            throw .integrity(
+                detail: "the recipe of \(entry.path) covers \(built.size) bytes, the tree says \(entry.size)")
+        }
+        monitor.withLock {
+            layouts[blob] = built
+            layoutOrder.touch(blob)
+            while layoutOrder.count > 4096, let old = layoutOrder.popOldest() { layouts[old] = nil }
+        }
+        return built
+    }
+
+    // MARK: lookups
+
+    /// What a mount path (`/a/b`, relative to the mount point) is.
+    private enum Target {
+        case namespaceDirectory(Namespace.Directory)
+        case alias(target: String, version: MountedVersion)
+        case versionDirectory(MountedVersion, mode: UInt32)
+        case entry(MountedVersion, TreeEntry)
+        case versionSubdirectory(MountedVersion, VersionIndex, path: String, mode: UInt32)
+    }
+
+    private func target(_ path: String) throws(MountError) -> Target {
+        let components = path.split(separator: "/")
+        guard let r = currentNamespace().resolve(components) else { throw .notFound(path: path) }
+        switch r {
+        case .directory(let d): return .namespaceDirectory(d)
+        case .alias(let t, let v): return .alias(target: t, version: v)
+        case .version(let v, let rest):
+            if rest.isEmpty { return .versionDirectory(v, mode: 0o555) }
+            let idx = try index(v.tree)
+            let inner = rest.joined(separator: "/")
+            switch idx.item(inner) {
+            case .directory(let mode)?: return .versionSubdirectory(v, idx, path: inner, mode: mode)
+            case .entry(let e)?: return .entry(v, e)
+            case nil: throw .notFound(path: path)
+            }
+        }
+    }
+
+    /// Attributes of `path`.
+    public func attributes(_ path: String) throws(MountError) -> MountAttributes {
+        switch try target(path) {
+        case .namespaceDirectory(let d):
+            return MountAttributes(kind: .directory, mode: 0o555, size: 0, modified: d.modified)
+        case .alias(let t, let v):
+            return MountAttributes(
+                kind: .symlink, mode: 0o777, size: UInt64(t.utf8.count), modified: v.createdAt)
+        case .versionDirectory(let v, let mode):
+            return MountAttributes(kind: .directory, mode: mode, size: 0, modified: v.createdAt)
+        case .versionSubdirectory(let v, _, _, let mode):
+            return MountAttributes(
+                kind: .directory, mode: (mode | 0o500) & 0o5555, size: 0, modified: v.createdAt)
+        case .entry(let v, let e):
+            switch e.kind {
+            case .file:
+                return MountAttributes(
+                    kind: .file, mode: e.mode & 0o7555, size: e.size, modified: v.createdAt)
+            case .symlink:
+                return MountAttributes(
+                    kind: .symlink, mode: 0o777, size: UInt64(e.target!.utf8.count), modified: v.createdAt)
+            case .directory:
+                return MountAttributes(
+                    kind: .directory, mode: (e.mode | 0o500) & 0o5555, size: 0, modified: v.createdAt)
+            }
+        }
+    }
+
+    /// Names in the directory `path` (without `.` and `..`), in byte order.
+    public func list(_ path: String) throws(MountError) -> [String] {
+        switch try target(path) {
+        case .namespaceDirectory(let d): return d.sortedNames
+        case .versionDirectory(let v, _): return try index(v.tree).list("") ?? []
+        case .versionSubdirectory(_, let idx, let inner, _): return idx.list(inner) ?? []
+        case .alias, .entry: throw .notDirectory(path: path)
+        }
+    }
+
+    /// The target of the symlink at `path`.
+    public func readlink(_ path: String) throws(MountError) -> String {
+        switch try target(path) {
+        case .alias(let t, _): return t
+        case .entry(_, let e) where e.kind == .symlink: return e.target!
+        default: throw .local(detail: "\(path) is not a symlink")
+        }
+    }
+
+    // MARK: reads
+
+    /// Opens the file at `path` for reading; returns a handle for ``read(_:offset:into:)``.
+    public func open(_ path: String) throws(MountError) -> UInt64 {
+        guard case .entry(_, let e) = try target(path) else { throw .isDirectory(path: path) }
+        guard e.kind == .file else { throw .notFound(path: path) }
+        let file = OpenFile(layout: try layout(e))
+        return monitor.withLock {
+            let h = nextHandle
+            nextHandle += 1
+            handles[h] = file
+            return h
+        }
+    }
+
+    /// Forgets a handle.
+    public func release(_ handle: UInt64) {
+        _ = monitor.withLock { handles.removeValue(forKey: handle) }
+    }
+
+    /// Reads up to `buffer.count` bytes at `offset`; returns how many (0 at or past the end).
+    /// Only the chunks covering the range are fetched (plus read-ahead when the handle is read
+    /// sequentially), each verified; any failure is an error, never wrong or partial bytes.
+    public func read(_ handle: UInt64, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
+        throws(MountError) -> Int
+    {
+        guard let file = monitor.withLock({ handles[handle] }) else {
+            throw .local(detail: "bad file handle")
+        }
+        let layout = file.layout
+        guard offset < layout.size, buffer.count > 0 else { return 0 }
+        let end = min(layout.size, offset + UInt64(buffer.count))
+        let covering = layout.chunks(covering: offset..<end)
+        let sequential: Bool = monitor.withLock {
+            let s = file.lastEnd == offset
+            file.lastEnd = end
+            return s
+        }
+        var ahead = covering.upperBound
+        if sequential && readahead > 0 {
+            let limit = end + UInt64(readahead)
+            while ahead < layout.recipe.chunks.count && layout.offsets[ahead] < limit { ahead += 1 }
+        }
+        let bytes = try chunks(
+            Array(layout.recipe.chunks[covering]),
+            prefetch: Array(layout.recipe.chunks[covering.upperBound..<ahead]))
+        var written = 0
+        for (k, i) in covering.enumerated() {
+            let start = layout.offsets[i]
+            let lo = Int(max(start, offset) - start)
+            let hi = Int(min(layout.offsets[i + 1], end) - start)
+            bytes[k].withUnsafeBytes { src in
+                (buffer.baseAddress! + written).copyMemory(from: src.baseAddress! + lo, byteCount: hi - lo)
+            }
+            written += hi - lo
+        }
+        return written
+    }
+
+    /// The verified bytes of `wanted` (in order), from the cache or the backend; `prefetch` chunks
+    /// are fetched in the same requests when missing and only cached.
+    func chunks(_ wanted: [RecipeChunk], prefetch: [RecipeChunk]) throws(MountError) -> [[UInt8]] {
+        var found: [Digest: [UInt8]] = [:]
+        var missing: [RecipeChunk] = []
+        var seen = Set<Digest>()
+        for c in wanted where seen.insert(c.digest).inserted {
+            if let b = cache.lookup(c) { found[c.digest] = b } else { missing.append(c) }
+        }
+        if !missing.isEmpty {
+            for c in prefetch where seen.insert(c.digest).inserted && !cache.contains(c.digest) {
+                missing.append(c)
+            }
+            let (mine, others) = cache.claim(missing)
+            let batch = max(1, backend.maxChunksPerRequest)
+            var start = 0
+            while start < mine.count {
+                let part = Array(mine[start..<min(start + batch, mine.count)])
+                do throws(MountError) {
+                    let got = try backend.chunks(part)
+                    guard got.count == part.count else {
+                        throw .integrity(detail: "the backend returned \(got.count) chunks for \(part.count)")
+                    }
+                    cache.fulfil(part, got)
+                    for (c, b) in zip(part, got) where found[c.digest] == nil { found[c.digest] = b }
+                } catch {
+                    cache.abandon(Array(mine[start...]))
+                    throw error
+                }
+                start += batch
+            }
+            let wantedSet = Set(wanted.map(\.digest))
+            for c in others where wantedSet.contains(c.digest) {
+                cache.waitUntilSettled(c.digest)
+            }
+            for c in wanted where found[c.digest] == nil {
+                if let b = cache.lookup(c) {
+                    found[c.digest] = b
+                } else {
+                    // The reader that was fetching it failed (or it was evicted at once): fetch it here.
+                    let got = try backend.chunks([c])
+                    guard got.count == 1 else { throw .integrity(detail: "the backend returned no chunk") }
+                    cache.fulfil([c], got)
+                    found[c.digest] = got[0]
+                }
+            }
+        }
+        var out: [[UInt8]] = []
+        out.reserveCapacity(wanted.count)
+        for c in wanted {
+            guard let b = found[c.digest], b.count == Int(c.length) else {
+                throw .integrity(detail: "chunk \(c.digest) is missing or has the wrong length")
+            }
+            out.append(b)
+        }
+        return out
+    }
+}

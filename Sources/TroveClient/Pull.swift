@@ -31,8 +31,10 @@ public final class Puller {
     let progress: Progress?
     /// Accept symlinks pointing outside the destination (created as links, never written through).
     public var allowExternalSymlinks = false
-    /// GET_CHUNKS requests in flight.
+    /// GET_CHUNKS requests in flight per connection.
     public var window = 8
+    /// Further connections to the same server to fetch chunks over in parallel.
+    public var extraConnections: [Connection] = []
 
     public init(connection: Connection, progress: Progress? = nil) {
         self.connection = connection
@@ -77,7 +79,8 @@ public final class Puller {
         }
 
         progress?.start(phase: "pulling", total: tree.totalSize)
-        let stream = ChunkStream(connection: connection, order: order, window: window)
+        let stream = ChunkStream(
+            connection: connection, extra: extraConnections, order: order, window: window)
         var placed: [Digest: (file: Int, offset: UInt64)] = [:]
         var temps: [(temp: String, final: String)] = []
         let hasher = SHA256()

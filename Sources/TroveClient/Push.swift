@@ -79,6 +79,10 @@ public final class Pusher {
     /// Requests in flight for HAS and PUT_CHUNKS.
     public var window = 8
 
+    /// Further connections to the same server used to upload chunks in parallel (the server
+    /// handles one request at a time per connection, so two connections use two server cores).
+    public var uploadConnections: [Connection] = []
+
     public init(connection: Connection, progress: Progress? = nil) {
         self.connection = connection
         self.progress = progress
@@ -156,7 +160,9 @@ public final class Pusher {
         onLease?(lease)
 
         let uploader = Uploader(
-            connection: connection, lease: lease, files: local.files, locations: locations, window: window,
+            connections: [connection] + uploadConnections, lease: lease, files: local.files,
+            locations: locations,
+            window: window,
             progress: progress)
 
         // 3. What does the server lack?
@@ -298,6 +304,7 @@ func expect<T>(_ frames: [Message], _ request: String, _ pick: (Message) -> T?) 
 /// Reads chunks from the local files, compresses them and uploads them in batches.
 final class Uploader {
     let connection: Connection
+    let connections: [Connection]
     let lease: LeaseID
     let files: [LocalFile]
     let locations: [Digest: Pusher.ChunkLocation]
@@ -313,16 +320,18 @@ final class Uploader {
     private var readBuffer: [UInt8] = []
 
     init(
-        connection: Connection, lease: LeaseID, files: [LocalFile], locations: [Digest: Pusher.ChunkLocation],
+        connections: [Connection], lease: LeaseID, files: [LocalFile],
+        locations: [Digest: Pusher.ChunkLocation],
         window: Int, progress: Progress?
     ) {
-        self.connection = connection
+        self.connection = connections[0]
+        self.connections = connections
         self.lease = lease
         self.files = files
         self.locations = locations
         self.window = window
         self.progress = progress
-        let hello = connection.hello
+        let hello = connections[0].hello
         var codec = hello.preferredCodec
         if !hello.codecs.contains(codec) && codec != .raw { codec = .raw }
         compressor = ChunkCompressor(codec: codec)
@@ -338,7 +347,8 @@ final class Uploader {
         if digests.isEmpty { return }
         let maxCount = max(1, min(Int(connection.limits.maxChunksPerPut), ProtocolLimits.maxChunksPerFrame))
         let budget = self.budget
-        var w = RequestWindow(connection: connection, limit: window)
+        var windows = connections.map { RequestWindow(connection: $0, limit: window) }
+        var nextWindow = 0
         var batch: [ChunkPayload] = []
         var batchBytes = 64
         var batchRaw: UInt64 = 0
@@ -347,7 +357,9 @@ final class Uploader {
             let count = batch.count
             let raw = batchRaw
             let wire = UInt64(batchBytes)
-            try w.send(.putChunks(.init(lease: lease, chunks: batch))) {
+            let w = nextWindow
+            nextWindow = (nextWindow + 1) % windows.count
+            try windows[w].send(.putChunks(.init(lease: lease, chunks: batch))) {
                 [self] (frames) throws(ClientError) in
                 guard frames.count == 1, case .putChunksOK = frames[0] else {
                     throw .protocolViolation(detail: "PUT_CHUNKS got an unexpected answer")
@@ -373,7 +385,7 @@ final class Uploader {
             batchRaw += UInt64(loc.length)
         }
         try flush()
-        try w.drain()
+        for i in windows.indices { try windows[i].drain() }
     }
 
     private func read(_ loc: Pusher.ChunkLocation, digest: Digest) throws(ClientError) -> ChunkPayload {

@@ -182,22 +182,39 @@ final class ChunkStream {
     private var nextToRead = 0
     private var received: [ChunkPayload] = []
     private var receivedHead = 0
-    private var window: RequestWindow
+    /// One window per connection; batches go round-robin and are consumed in the order sent.
+    private var windows: [RequestWindow]
+    private var sentTo: [Int] = []
+    private var sentHead = 0
+    private var nextWindow = 0
+    private let perWindow: Int
     private let batchBytes: Int
-    private let verifier = ChunkVerifier()
+    private let verifiers: [ChunkVerifier]
 
-    /// Streams the chunks `order` (distinct digests, in the order they will be consumed).
-    init(connection: Connection, order: [RecipeChunk], window: Int = 8, batchBytes: Int = 4 << 20) {
+    /// Streams the chunks `order` (distinct digests, in the order they will be consumed), over
+    /// `connection` and any `extra` connections (batches spread round-robin, so the server and the
+    /// per-connection verification work in parallel).
+    init(
+        connection: Connection, extra: [Connection] = [], order: [RecipeChunk], window: Int = 8,
+        batchBytes: Int = 4 << 20
+    ) {
         self.connection = connection
         self.order = order
-        self.window = RequestWindow(connection: connection, limit: window)
+        let all = [connection] + extra
+        self.windows = all.map { RequestWindow(connection: $0, limit: window) }
+        self.verifiers = all.map { _ in ChunkVerifier() }
+        self.perWindow = window
         self.batchBytes = batchBytes
     }
+
+    private var outstanding: Int { sentTo.count - sentHead }
 
     private func sendMore() throws(ClientError) {
         let maxCount = max(
             1, min(Int(connection.limits.maxDigestsPerRequest), ProtocolLimits.maxDigestsPerRequest))
-        while nextToSend < order.count && window.outstanding < window.limit {
+        while nextToSend < order.count && outstanding < perWindow * windows.count
+            && windows[nextWindow].outstanding < windows[nextWindow].limit
+        {
             var end = nextToSend
             var bytes = 0
             while end < order.count && end - nextToSend < maxCount
@@ -208,8 +225,11 @@ final class ChunkStream {
             }
             let asked = order[nextToSend..<end].map(\.digest)
             nextToSend = end
-            let verifier = self.verifier
-            try window.send(
+            let w = nextWindow
+            nextWindow = (nextWindow + 1) % windows.count
+            let verifier = verifiers[w]
+            sentTo.append(w)
+            try windows[w].send(
                 .getChunks(.init(digests: asked)),
                 transform: { (m) throws(ClientError) in
                     try verifier.transform(m)
@@ -240,13 +260,25 @@ final class ChunkStream {
         }
     }
 
+    /// Waits for the oldest batch sent (on whichever connection it went).
+    private func completeOldestBatch() throws(ClientError) {
+        guard sentHead < sentTo.count else { throw .protocolViolation(detail: "no chunk batch outstanding") }
+        let w = sentTo[sentHead]
+        sentHead += 1
+        if sentHead > 1024 {
+            sentTo.removeFirst(sentHead)
+            sentHead = 0
+        }
+        try windows[w].completeOldest()
+    }
+
     /// The next chunk's raw bytes, verified, passed to `body` (valid only during the call).
     func next<R>(_ body: (UnsafeRawBufferPointer) throws(ClientError) -> R) throws(ClientError) -> R {
         guard nextToRead < order.count else { throw .protocolViolation(detail: "read past the chunk stream") }
         let want = order[nextToRead]
         try sendMore()
         while receivedHead >= received.count {
-            try window.completeOldest()
+            try completeOldestBatch()
             try sendMore()
         }
         let payload = received[receivedHead]

@@ -43,6 +43,18 @@ struct ClientOptions: ParsableArguments {
     func connect() throws(ClientError) -> Connection {
         try Connection.open(to: address(), credentials: credentials())
     }
+
+    /// Opens `count` further connections for parallel transfers (troved serves one request at a
+    /// time per connection). Failures after the first connection are not fatal: fewer are used.
+    func extraConnections(_ count: Int) -> [Connection] {
+        guard count > 0, let a = try? address(), let c = try? credentials() else { return [] }
+        var out: [Connection] = []
+        for _ in 0..<count {
+            guard let conn = try? Connection.open(to: a, credentials: c) else { break }
+            out.append(conn)
+        }
+        return out
+    }
 }
 
 /// Runs a client command body: a ``ClientError`` is printed as `trove: error: …` on standard

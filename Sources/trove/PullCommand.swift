@@ -35,7 +35,10 @@ struct PullCommand: ParsableCommand {
         try runClient { () throws(ClientError) in
             let conn = try client.connect()
             defer { conn.close() }
+            let extra = client.extraConnections(1)
+            defer { for c in extra { c.close() } }
             let puller = Puller(connection: conn, progress: Progress.forTerminal())
+            puller.extraConnections = extra
             puller.allowExternalSymlinks = allowExternalSymlinks
             let r = try puller.pull(ref: ref, into: dest)
             let resolved =

@@ -53,7 +53,10 @@ struct PushCommand: ParsableCommand {
             }
             let conn = try client.connect()
             defer { conn.close() }
+            let extra = client.extraConnections(1)
+            defer { for c in extra { c.close() } }
             let pusher = Pusher(connection: conn, progress: Progress.forTerminal())
+            pusher.uploadConnections = extra
             let leases = LeaseState(
                 server: conn.address, name: name, version: version,
                 environment: ProcessInfo.processInfo.environment)

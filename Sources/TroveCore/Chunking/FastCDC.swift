@@ -81,11 +81,12 @@ public struct FastCDC: Sendable {
         let end = base + 2 &* to
         var h = hash
         if end - p >= 8 {
+            let last = end - 8  // the lookahead reads p[4..<8]
             var s0 = shifted[Int(p[0])]
             var t0 = s0 &+ gear[Int(p[1])]
             var s1 = shifted[Int(p[2])]
             var t1 = s1 &+ gear[Int(p[3])]
-            while end - p >= 8 {
+            while p <= last {
                 let hsA = h &<< 2
                 let hA0 = hsA &+ s0
                 let hA1 = hsA &+ t0

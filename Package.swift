@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "TroveEndToEndTests",
             dependencies: [
-                "TroveCore", "TroveProtocol", "TroveClient",
+                "TroveCore", "TroveProtocol", "TroveClient", "TroveMount",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -178,7 +178,7 @@ public final class ChunkCache: @unchecked Sendable {
 
     /// Indexes existing chunk files, oldest first; removes temporaries and foreign names.
     private func scan(_ dir: String) {
-        var found: [(Digest, Int, Int)] = []
+        var found: [(Digest, Int, Double)] = []
         guard let top = opendir(dir) else { return }
         defer { closedir(top) }
         while let e = readdir(top) {
@@ -199,7 +199,8 @@ public final class ChunkCache: @unchecked Sendable {
                 }
                 var st = stat()
                 guard stat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
-                found.append((d, Int(st.st_size), Int(st.st_mtim.tv_sec)))
+                found.append(
+                    (d, Int(st.st_size), Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9))
             }
             closedir(sub)
         }

@@ -33,6 +33,13 @@ struct MountCommand: ParsableCommand {
     @Option(name: .long, help: "Seconds before listings (names, versions, aliases) are fetched again.")
     var ttl: Double = 2
 
+    @Option(
+        name: .customLong("reconnect-timeout"),
+        help:
+            "Seconds a read keeps retrying while troved is unreachable (restarting) before it fails with EIO."
+    )
+    var reconnectTimeout: Double = 30
+
     @Flag(
         name: .long,
         help: "Stay in the foreground (log to standard error) instead of running in the background.")
@@ -53,6 +60,7 @@ struct MountCommand: ParsableCommand {
 
     func validate() throws {
         guard ttl >= 0, ttl <= 3600 else { throw ValidationError("--ttl must be between 0 and 3600 seconds") }
+        guard reconnectTimeout >= 0 else { throw ValidationError("--reconnect-timeout must not be negative") }
     }
 
     func run() throws {
@@ -83,8 +91,17 @@ struct MountCommand: ParsableCommand {
             throw ExitCode(error.exitCode)
         }
         let dir = cacheDir ?? Self.defaultCacheDirectory()
+        // Fail fast on a wrong address or token (reads retry; the first contact does not).
         do {
-            let backend = ClientBackend(address: address, credentials: credentials)
+            try Connection.open(to: address, credentials: credentials, clientName: "trove-mount/0.1.0")
+                .close()
+        } catch {
+            note("trove: error: \(error)")
+            throw ExitCode(error.exitCode)
+        }
+        do {
+            let backend = ClientBackend(
+                address: address, credentials: credentials, retryWindow: reconnectTimeout)
             let cache = try ChunkCache(directory: dir, capacity: capacity)
             let fs = try MountFileSystem(backend: backend, cache: cache, listingTTL: ttl)
             var options = FuseMount.Options()

@@ -251,8 +251,9 @@ func runGenText() {
         buf.removeAll(keepingCapacity: true)
         while buf.count < 1 << 20 {
             let r = rng.next()
-            buf += vocab[Int(r % 4096)]
-            switch (r >> 12) % 16 {
+            // Skewed word frequencies (a few words are common), like natural text or logs.
+            buf += vocab[Int(min(r % 4096, (r >> 12) % 4096, (r >> 24) % 4096, (r >> 36) % 4096))]
+            switch (r >> 48) % 16 {
             case 0: buf += Array(String(r >> 40).utf8) + [0x2C, 0x20]
             case 1: buf += [0x2E, 0x0A]
             default: buf.append(0x20)

@@ -100,6 +100,13 @@ public final class Connection {
             }
             return first
         }
+        // A server that accepts the connection but never answers must not hang the client.
+        let watchdog = channel.eventLoop.scheduleTask(in: .seconds(30)) {
+            handler.abandon(
+                .connectionClosed(detail: "troved at \(address) did not complete the handshake within 30 s"),
+                channel: channel)
+        }
+        defer { watchdog.cancel() }
         let helloReply = try exchange(.hello(.init(client: clientName, codecs: [.zstd, .lz4, .raw])), id: 1)
         guard case .helloOK(let hello) = helloReply else {
             throw .protocolViolation(detail: "expected HELLO_OK, got \(helloReply.type)")
@@ -300,6 +307,13 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
         queue.removeFirst()
         head.messages.append(message)
         head.promise.succeed(head.messages)
+    }
+
+    /// Fails everything outstanding with `error` and closes the channel (on the event loop).
+    func abandon(_ error: ClientError, channel: Channel) {
+        if failure == nil { failure = error }
+        while let o = queue.popFirst() { o.promise.fail(failure!) }
+        channel.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

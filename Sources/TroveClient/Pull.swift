@@ -174,8 +174,13 @@ final class SafeWriter {
             }
             return
         }
-        guard mkdir(root, 0o755) == 0 || errno == EEXIST else {
-            throw .io(path: root, operation: "create directory", errno: errno)
+        // Create it and any missing parents (like mkdir -p).
+        var prefix = root.hasPrefix("/") ? "" : "."
+        for comp in root.split(separator: "/") {
+            prefix += "/" + comp
+            guard mkdir(prefix, 0o755) == 0 || errno == EEXIST else {
+                throw .io(path: prefix, operation: "create directory", errno: errno)
+            }
         }
     }
 

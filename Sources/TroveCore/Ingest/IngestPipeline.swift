@@ -65,13 +65,20 @@ final class IngestPipeline {
     }
 
     enum Job {
-        case digest(Segment, Int)
+        /// Digests of chunks `first..<end` of a segment.
+        case digest(Segment, Int, Int)
+        /// Blob digest of segment bytes `start..<end`.
         case blob(Segment, Int, Int)
     }
 
     private static let workCondition = 0
     private static let boundaryCondition = 1
     private static let blobGrab = 1 << 20
+    /// Chunk digests claimed at once: up to this many bytes (at least one chunk).
+    private static let digestGrab = 256 << 10
+    /// The boundary thread publishes chunks in batches of about this many bytes (fewer lock
+    /// round trips), or at once when a helper is idle.
+    private static let publishBatch = 256 << 10
 
     private let chunker: FastCDC
     private let segmentSize: Int
@@ -88,6 +95,8 @@ final class IngestPipeline {
     private var shutdown = false
     private var idleWorkers = 0
     private var boundaryWaiting = false
+    /// Boundary thread's last view of whether helpers wait (read without the lock only by it).
+    private var workersMayBeIdle = true
 
     // Boundary thread only:
     private var chunks: [ChunkRef] = []
@@ -124,6 +133,7 @@ final class IngestPipeline {
         try fill(current, from: &source, eof: &eof)
         var pos = 0
         var count = 0
+        var unpublishedBytes = 0
         while true {
             let available = current.length - pos
             if available == 0 && eof { break }
@@ -133,24 +143,30 @@ final class IngestPipeline {
                 current.lengths[count] = n
                 count += 1
                 pos += n
-                lock.lock()
-                current.published = count
-                current.publishedEnd = pos
-                if idleWorkers > 0 { lock.signal(Self.workCondition) }
-                lock.unlock()
+                unpublishedBytes += n
+                if unpublishedBytes >= Self.publishBatch || workersMayBeIdle {
+                    unpublishedBytes = 0
+                    lock.lock()
+                    current.published = count
+                    current.publishedEnd = pos
+                    workersMayBeIdle = idleWorkers > 0
+                    if workersMayBeIdle { lock.signal(Self.workCondition) }
+                    lock.unlock()
+                }
             } else {
                 let next = acquireSegment(hasher: localHasher)
                 if available > 0 { next.base.update(from: current.base + pos, count: available) }
                 next.length = available
                 next.fileOffset = current.fileOffset + UInt64(pos)
-                seal(current)
+                seal(current, count: count, end: pos)
                 current = next
                 pos = 0
                 count = 0
+                unpublishedBytes = 0
                 try fill(current, from: &source, eof: &eof)
             }
         }
-        seal(current)
+        seal(current, count: count, end: pos)
         let total = current.fileOffset + UInt64(pos)
         drain(hasher: localHasher)
         return IngestResult(
@@ -167,8 +183,11 @@ final class IngestPipeline {
         }
     }
 
-    private func seal(_ s: Segment) {
+    /// Publishes the segment's last chunks and marks it complete.
+    private func seal(_ s: Segment, count: Int, end: Int) {
         lock.lock()
+        s.published = count
+        s.publishedEnd = end
         s.sealed = true
         if idleWorkers > 0 { lock.broadcast(Self.workCondition) }
         lock.unlock()
@@ -258,9 +277,15 @@ final class IngestPipeline {
         while digestCursor < inFlight.count {
             let s = inFlight[digestCursor]
             if s.digestNext < s.published {
-                let i = s.digestNext
-                s.digestNext += 1
-                return .digest(s, i)
+                let first = s.digestNext
+                var end = first + 1
+                var bytes = s.lengths[first]
+                while end < s.published && bytes < Self.digestGrab {
+                    bytes += s.lengths[end]
+                    end += 1
+                }
+                s.digestNext = end
+                return .digest(s, first, end)
             }
             if s.sealed && digestCursor + 1 < inFlight.count { digestCursor += 1 } else { break }
         }
@@ -270,9 +295,11 @@ final class IngestPipeline {
     /// Does the work, without the lock.
     private func perform(_ job: Job, hasher: SHA256) {
         switch job {
-        case .digest(let s, let i):
-            s.digests[i] = hasher.hash(
-                UnsafeRawBufferPointer(start: s.base + s.starts[i], count: s.lengths[i]))
+        case .digest(let s, let first, let end):
+            for i in first..<end {
+                s.digests[i] = hasher.hash(
+                    UnsafeRawBufferPointer(start: s.base + s.starts[i], count: s.lengths[i]))
+            }
         case .blob(let s, let start, let end):
             blobHasher.update(UnsafeRawBufferPointer(start: s.base + start, count: end - start))
         }
@@ -282,9 +309,9 @@ final class IngestPipeline {
     private func complete(_ job: Job) {
         let s: Segment
         switch job {
-        case .digest(let seg, _):
+        case .digest(let seg, let first, let end):
             s = seg
-            s.digestsDone += 1
+            s.digestsDone += end - first
         case .blob(let seg, _, let end):
             s = seg
             s.blobDone = end

@@ -127,6 +127,8 @@ final class Catalog: @unchecked Sendable {
                     );
                     """)
         }
+        // GC and scrub state (issue 5; see Store+GC.swift, Store+Scrub.swift, docs/STORE.md).
+        m.registerMigration("v2-gc-scrub") { db in try Catalog.createMaintenanceTables(db) }
         return m
     }
 

@@ -130,6 +130,8 @@ extension Store {
             try tree.validate()
             for r in recipes { try r.validate() }
         } catch { throw .invalidObject(error) }
+        // Read before any check: a GC delete after this makes the final transaction re-check.
+        let epoch = try gcEpoch()
         var given: [Digest: Recipe] = [:]
         for r in recipes { given[r.blobDigest] = r }
         let files = tree.entries.filter { $0.kind == .file }
@@ -164,7 +166,15 @@ extension Store {
         let missingChunks = try missing(Array(wanted))
         if !missingChunks.isEmpty { return .missing(missingChunks.sorted()) }
 
-        for r in newRecipes.values.sorted(by: { $0.blobDigest < $1.blobDigest }) { try verifyBlob(r) }
+        for r in newRecipes.values.sorted(by: { $0.blobDigest < $1.blobDigest }) {
+            do { try verifyBlob(r) } catch {
+                // A GC may have collected a chunk since the check above: answer with what is missing.
+                guard case .chunkNotFound = error else { throw error }
+                let gone = try missing(Array(wanted))
+                if !gone.isEmpty { return .missing(gone.sorted()) }
+                throw error
+            }
+        }
 
         var objects: [(Digest, [UInt8])] = []
         var rows: [(blob: Digest, recipe: Digest, size: UInt64)] = []
@@ -182,7 +192,14 @@ extension Store {
         let totalSize = tree.totalSize
         let fileCount = files.count
         let touched = Array(wanted)
-        try catalog.write { db in
+        let reused = Array(known.keys)
+        MaintenanceTestHooks.beforeCommitFinal?()
+        let raced: [Digest]? = try catalog.write { db in
+            if let missing = try self.gcRecheckCommit(
+                db, epoch: epoch, chunks: touched, reusedBlobs: reused, objects: objects)
+            {
+                return missing
+            }
             let ins = try db.cachedStatement(
                 sql: "INSERT OR IGNORE INTO blobs (blob, recipe, size, created) VALUES (?, ?, ?, ?)")
             for r in rows { try ins.execute(arguments: [r.blob.data, r.recipe.data, Int64(r.size), now]) }
@@ -192,7 +209,10 @@ extension Store {
             let touch = try db.cachedStatement(
                 sql: "UPDATE chunks SET touched = ? WHERE digest = ? AND touched < ?")
             for d in touched { try touch.execute(arguments: [now, d.data, now - 60_000]) }
+            try Store.gcNoteRoot(db, tree: treeDigest)
+            return nil
         }
+        if let raced { return .missing(raced) }
         return .committed(tree: treeDigest)
     }
 

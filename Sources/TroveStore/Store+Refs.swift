@@ -156,6 +156,7 @@ extension Store {
                 try Bool.fetchOne(db, sql: "SELECT 1 FROM trees WHERE digest = ?", arguments: [tree.data])
                     ?? false
             else { throw StoreError.invalidCommit("tree \(tree) was not committed; commit it first") }
+            try Store.gcNoteRoot(db, tree: tree)
             for p in parents {
                 guard
                     try Bool.fetchOne(

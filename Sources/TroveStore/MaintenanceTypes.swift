@@ -1,0 +1,122 @@
+import Foundation
+import TroveCore
+
+/// Why a GC or scrub did not run or did not finish.
+public enum MaintenanceError: Error, CustomStringConvertible, Equatable {
+    /// Another GC or scrub is running on this store (one maintenance job at a time).
+    case busy(running: String)
+    /// GC refused to continue because it could not prove what is reachable.
+    case unsafe(String)
+    /// A store failure.
+    case store(StoreError)
+
+    public var description: String {
+        switch self {
+        case .busy(let r):
+            "a \(r) is already running on this store; wait for it to finish and run this again"
+        case .unsafe(let m): "GC stopped without deleting anything more: \(m)"
+        case .store(let e): "\(e)"
+        }
+    }
+}
+
+/// Tunables for one GC run.
+public struct GCOptions: Sendable {
+    /// Report what would be freed; change nothing.
+    public var dryRun: Bool
+    /// Chunks, blobs and trees touched or created within this many seconds are kept.
+    public var graceSeconds: Int64
+    /// Packs whose live bytes fell below this share of their size are rewritten.
+    public var rewriteThreshold: Double
+    /// Seconds between switching the index away from a pack and deleting the file, so readers
+    /// that located a chunk just before the switch can still read it.
+    public var packRemovalDelay: Double
+    /// Rows deleted per catalog transaction (bounds how long a push waits for the write lock).
+    public var batchSize: Int
+
+    public init(
+        dryRun: Bool = false, graceSeconds: Int64 = 86_400, rewriteThreshold: Double = 0.5,
+        packRemovalDelay: Double = 30, batchSize: Int = 2000
+    ) {
+        self.dryRun = dryRun
+        self.graceSeconds = graceSeconds
+        self.rewriteThreshold = rewriteThreshold
+        self.packRemovalDelay = packRemovalDelay
+        self.batchSize = batchSize
+    }
+}
+
+/// What a GC run found and did (or, for a dry run, would do). Byte counts: `chunkBytesFreed`
+/// is stored (compressed) chunk bytes dropped from the index; `diskBytesFreed` is pack file
+/// bytes deleted minus pack bytes written by rewrites (what `df` sees).
+public struct GCReport: Sendable, Codable, Equatable {
+    public var dryRun = false
+    public var graceSeconds: Int64 = 0
+    /// Rows touched or created before this time (ms since the epoch) were collectable.
+    public var cutoff: Int64 = 0
+    public var startedAt: Int64 = 0
+    public var liveLeases = 0
+    public var liveChunks = 0
+    public var liveBlobs = 0
+    public var liveTrees = 0
+    public var candidateChunks = 0
+    public var candidateBlobs = 0
+    public var candidateTrees = 0
+    public var chunksFreed = 0
+    public var chunkBytesFreed: Int64 = 0
+    public var rawBytesFreed: Int64 = 0
+    public var blobsFreed = 0
+    public var treesFreed = 0
+    public var objectsFreed = 0
+    public var packsRewritten = 0
+    public var packsDeleted = 0
+    public var packBytesDeleted: Int64 = 0
+    public var packBytesWritten: Int64 = 0
+    public var diskBytesFreed: Int64 = 0
+    /// Packs left alone because a record failed its check while copying (run a scrub).
+    public var packsSkippedDamaged: [String] = []
+    /// Packs retired but not yet deleted (a later GC deletes them).
+    public var packsPendingRemoval = 0
+    /// Milliseconds per phase: mark, candidates, sweep, rewrite, remove, total.
+    public var durationsMs: [String: Int64] = [:]
+    public var notes: [String] = []
+
+    public init() {}
+
+    /// The report as JSON (sorted keys).
+    public func json(pretty: Bool = false) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
+        return (try? e.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
+
+/// Hooks for crash and race tests. Not for production use.
+public enum MaintenanceTestHooks {
+    /// Called with a phase name at each GC phase boundary ("mark", "candidates", "sweep-trees",
+    /// "sweep-blobs", "sweep-chunks", "objects", "rewrite", "switch", "remove", "done").
+    nonisolated(unsafe) public static var gcPhase: ((String) -> Void)?
+    /// Called by `commit` after its checks, before its final catalog transaction.
+    nonisolated(unsafe) public static var beforeCommitFinal: (() -> Void)?
+}
+
+/// One maintenance job (GC or scrub) per store at a time, in this process (a store is open
+/// in one process only).
+enum MaintenanceLock {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var running: [ObjectIdentifier: String] = [:]
+
+    static func acquire(_ store: Store, _ job: String) throws(MaintenanceError) {
+        let current: String? = lock.withLock {
+            let id = ObjectIdentifier(store)
+            if let r = running[id] { return r }
+            running[id] = job
+            return nil
+        }
+        if let current { throw .busy(running: current) }
+    }
+
+    static func release(_ store: Store) {
+        lock.withLock { _ = running.removeValue(forKey: ObjectIdentifier(store)) }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import GRDB
+import TroveCore
+
+/// How commits and new versions stay safe while a GC deletes (docs/STORE.md, "GC").
+///
+/// Every GC delete runs in a catalog write transaction that first checks `gc_roots` is empty
+/// and bumps `gc_state.epoch`. A commit reads the epoch before its checks (chunks indexed,
+/// blobs committed, objects written); in its final transaction, if the epoch moved, it redoes
+/// those checks there (SQLite serialises write transactions, so nothing can be deleted between
+/// that re-check and the commit's inserts). Commits and new versions also log their tree in
+/// `gc_roots` while a GC is active, and the GC marks those trees before its next delete. So a
+/// commit either sees everything it needs still present (and protected from then on) or
+/// answers `.missing` — it never registers a tree whose chunks were deleted (I2).
+extension Store {
+    /// The GC epoch (read before a commit's checks).
+    func gcEpoch() throws(StoreError) -> Int64 {
+        try catalog.read { db in try Store.gcEpoch(db) }
+    }
+
+    static func gcEpoch(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT epoch FROM gc_state WHERE id = 1") ?? 0
+    }
+
+    /// Inside a write transaction: logs `tree` as a GC root if a GC is active.
+    static func gcNoteRoot(_ db: Database, tree: Digest) throws {
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO gc_roots (tree)
+                SELECT ? WHERE (SELECT active FROM gc_state WHERE id = 1) = 1
+                """, arguments: [tree.data])
+    }
+
+    /// Inside a commit's final write transaction: if a GC deleted anything since `epoch`,
+    /// re-checks that the new recipes' chunks are indexed (returns the missing ones), that the
+    /// reused blobs are still committed, and that the object files exist (rewriting any a GC
+    /// removed and taking them off the GC's list).
+    func gcRecheckCommit(
+        _ db: Database, epoch: Int64, chunks: [Digest], reusedBlobs: [Digest], objects: [(Digest, [UInt8])]
+    ) throws -> [Digest]? {
+        guard try Store.gcEpoch(db) != epoch else { return nil }
+        let chunkQuery = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE digest = ?")
+        var missing: [Digest] = []
+        for d in chunks where try Bool.fetchOne(chunkQuery, arguments: [d.data]) != true {
+            missing.append(d)
+        }
+        if !missing.isEmpty { return missing.sorted() }
+        let blobQuery = try db.cachedStatement(sql: "SELECT 1 FROM blobs WHERE blob = ?")
+        for b in reusedBlobs where try Bool.fetchOne(blobQuery, arguments: [b.data]) != true {
+            throw StoreError.invalidCommit(
+                "blob \(b) was garbage-collected while this commit ran; push again (it will be re-sent)")
+        }
+        var rewrite: [(Digest, [UInt8])] = []
+        for (d, bytes) in objects {
+            try db.execute(sql: "DELETE FROM gc_doomed_objects WHERE digest = ?", arguments: [d.data])
+            if !FileIO.exists(objectPath(d)) { rewrite.append((d, bytes)) }
+        }
+        if !rewrite.isEmpty { try writeObjects(rewrite) }
+        return nil
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import GRDB
+import TroveCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Pack rewriting and removal for GC (docs/STORE.md, "GC").
+///
+/// A sparse pack's live records are copied into a new pack, segment by segment: each segment is
+/// `fdatasync`ed before the index rows move to it (one transaction per segment), so every index
+/// entry always points into a durable, sealed segment (I3). The output pack is registered as
+/// `open` while it is written, so a crash leaves it to recovery (torn tail cut, sealed). A pack
+/// with no indexed chunk left is retired; after `packRemovalDelay` its catalog row is deleted
+/// (its name goes to `gc_dead_packs`) and then the file is unlinked. A crash between the two
+/// leaves a file recovery re-registers: extra garbage the next GC collects, never lost data.
+extension Store {
+    /// Segments of the rewrite output are cut at about this many stored bytes.
+    static let rewriteSegmentBytes = 8 << 20
+
+    func rewritePacks(threshold: Double, report: inout GCReport) throws {
+        let packs: [(id: Int64, name: String, size: Int64, chunks: Int, stored: Int64)] = try catalog.read {
+            db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, name, size, chunks, stored_bytes FROM packs
+                    WHERE state = 1 AND id NOT IN (SELECT pack FROM gc_retired_packs) ORDER BY id
+                    """
+            ).map { ($0["id"], $0["name"], $0["size"], $0["chunks"], $0["stored_bytes"]) }
+        }
+        var output: GroupCommit.Writer? = nil
+        defer { if let w = output { close(w.fd) } }
+        for p in packs {
+            if p.chunks == 0 {
+                try retireIfEmpty(pack: p.id, name: p.name)
+                continue
+            }
+            let live = p.stored + Int64(p.chunks * PackFormat.recordHeaderSize)
+            guard Double(live) < threshold * Double(p.size) else { continue }
+            if output == nil { output = try createPack() }
+            let ok = try copyLiveRecords(from: p.id, name: p.name, into: &output!, report: &report)
+            if !ok {
+                report.packsSkippedDamaged.append(p.name)
+                continue
+            }
+            report.packsRewritten += 1
+            try retireIfEmpty(pack: p.id, name: p.name)
+            if output!.size >= options.packSize {
+                try sealOutput(output!)
+                close(output!.fd)
+                output = nil
+            }
+        }
+        if let w = output {
+            try sealOutput(w)
+            phase2("switch")
+        }
+    }
+
+    private func phase2(_ name: String) { MaintenanceTestHooks.gcPhase?(name) }
+
+    private func sealOutput(_ w: GroupCommit.Writer) throws {
+        let (id, size) = (w.id, w.size)
+        try catalog.write { db in try Store.refreshPackCounters(db, pack: id, size: size, state: 1) }
+    }
+
+    /// Copies the records the index still points at in `pack` into `w`. Returns false (moving
+    /// nothing more) if a record fails its CRC-32C check.
+    private func copyLiveRecords(
+        from pack: Int64, name: String, into w: inout GroupCommit.Writer, report: inout GCReport
+    ) throws -> Bool {
+        let entries: [PackEntry] = try catalog.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT digest, offset, stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY offset",
+                arguments: [pack]
+            ).compactMap { r in
+                guard let d = Digest(data: r["digest"]),
+                    let c = Codec(rawValue: UInt8(clamping: r["codec"] as Int))
+                else { return nil }
+                return PackEntry(
+                    digest: d, offset: r["offset"], rawLength: r["raw_len"], codec: c,
+                    storedLength: r["stored_len"])
+            }
+        }
+        var i = 0
+        while i < entries.count {
+            var group: [(digest: Digest, codec: Codec, rawLength: Int, stored: [UInt8], crc: UInt32)] = []
+            var bytes = 0
+            while i < entries.count && (group.isEmpty || bytes < Store.rewriteSegmentBytes) {
+                let e = entries[i]
+                let stored: [UInt8]
+                do { stored = try readRecord(pack: pack, entry: e) } catch {
+                    if case .corruptData = error { return false }
+                    throw error
+                }
+                group.append((e.digest, e.codec, e.rawLength, stored, CRC32C.checksum(stored)))
+                bytes += stored.count
+                i += 1
+            }
+            let (segment, placed) = PackFormat.segment(group, start: w.size)
+            do {
+                try FileIO.pwriteAll(w.fd, segment, at: w.size, w.path)
+                guard fdatasync(w.fd) == 0 else {
+                    throw StoreError.io(op: "fdatasync", path: w.path, errno: errno)
+                }
+            } catch let e as StoreError {
+                throw fail(e)
+            }
+            w.size += segment.count
+            report.packBytesWritten += Int64(segment.count)
+            let (out, newSize) = (w.id, w.size)
+            phase2("switch")
+            try catalog.write { db in
+                try db.execute(sql: "UPDATE packs SET size = ? WHERE id = ?", arguments: [newSize, out])
+                let move = try db.cachedStatement(
+                    sql: "UPDATE chunks SET pack = ?, offset = ? WHERE digest = ? AND pack = ?")
+                for e in placed { try move.execute(arguments: [out, e.offset, e.digest.data, pack]) }
+                try Store.refreshPackCounters(db, pack: out, size: newSize, state: 0)
+                let size =
+                    try Int.fetchOne(db, sql: "SELECT size FROM packs WHERE id = ?", arguments: [pack]) ?? 0
+                try Store.refreshPackCounters(db, pack: pack, size: size, state: 1)
+            }
+        }
+        return true
+    }
+
+    /// Retires `pack` if no index entry points into it any more.
+    private func retireIfEmpty(pack: Int64, name: String) throws {
+        let now = Clock.nowMillis()
+        try catalog.write { db in
+            guard
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunks WHERE pack = ?", arguments: [pack])
+                    == 0
+            else { return }
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO gc_retired_packs (pack, name, retired_at) VALUES (?, ?, ?)",
+                arguments: [pack, name, now])
+        }
+    }
+
+    /// Deletes retired packs whose delay has passed (waiting for it if `wait`): catalog row
+    /// first, then the file.
+    func removeRetiredPacks(delay: Double, wait: Bool, report: inout GCReport) throws {
+        let retired: [(id: Int64, name: String, at: Int64)] = try catalog.read { db in
+            try Row.fetchAll(db, sql: "SELECT pack, name, retired_at FROM gc_retired_packs ORDER BY pack").map
+            {
+                ($0["pack"], $0["name"], $0["retired_at"])
+            }
+        }
+        guard !retired.isEmpty else { return }
+        let delayMs = Int64(max(0, delay) * 1000)
+        if wait, let latest = retired.map(\.at).max() {
+            let due = latest + delayMs
+            let now = Clock.nowMillis()
+            if due > now { usleep(useconds_t(min(due - now, 600_000) * 1000)) }
+        }
+        let now = Clock.nowMillis()
+        var removed: [(Int64, String)] = []
+        for r in retired where r.at + delayMs <= now {
+            try catalog.write { db in
+                try db.execute(sql: "DELETE FROM gc_retired_packs WHERE pack = ?", arguments: [r.id])
+                // Re-used meanwhile (should not happen: sealed packs are never appended to)? Keep it.
+                guard
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunks WHERE pack = ?", arguments: [r.id])
+                        == 0
+                else { return }
+                try db.execute(sql: "DELETE FROM packs WHERE id = ?", arguments: [r.id])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO gc_dead_packs (name) VALUES (?)", arguments: [r.name])
+                removed.append((r.id, r.name))
+            }
+        }
+        stateLock.withLock {
+            for (id, _) in removed {
+                packNames.removeValue(forKey: id)
+                readHandles.removeValue(forKey: id)
+            }
+        }
+        report.packsPendingRemoval = retired.count - removed.count
+        try removeDeadPacks(&report)
+    }
+
+    /// Unlinks pack files whose catalog row is gone (unless recovery re-registered the name).
+    func removeDeadPacks(_ report: inout GCReport) throws {
+        let names: [String] = try catalog.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM gc_dead_packs")
+        }
+        var dirs = Set<String>()
+        for name in names {
+            let registered = try catalog.read { db in
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM packs WHERE name = ?", arguments: [name]) == true
+            }
+            if !registered {
+                let path = packPath(name)
+                var st = stat()
+                if stat(path, &st) == 0 {
+                    if unlink(path) == 0 {
+                        report.packsDeleted += 1
+                        report.packBytesDeleted += Int64(st.st_size)
+                        dirs.insert(FileIO.parent(of: path))
+                    }
+                }
+            }
+            try catalog.write { db in
+                try db.execute(sql: "DELETE FROM gc_dead_packs WHERE name = ?", arguments: [name])
+            }
+        }
+        for d in dirs { try? FileIO.fsyncDirectory(d) }
+    }
+}

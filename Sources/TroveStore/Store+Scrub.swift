@@ -1,0 +1,596 @@
+import Foundation
+import GRDB
+import TroveCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Integrity scrub (docs/STORE.md, "Scrub"; docs/OPERATIONS.md): re-reads packs (records,
+/// CRC-32C, decompression, SHA-256, trailers, index ↔ trailer agreement), objects (hash, parse,
+/// references), and versions. Positively damaged chunks and objects are quarantined: taken out
+/// of the index (so HAS reports them missing and the next push of that content stores them
+/// again), copied to `quarantine/`, and the blobs and trees that need them are un-committed so
+/// a re-push re-sends and re-verifies them. Missing data is only reported unless `repair`.
+extension Store {
+    /// Runs a scrub. Throws `.busy` if a GC or scrub is running, `.store` if it cannot run.
+    public func scrub(_ options: ScrubOptions = ScrubOptions()) throws(MaintenanceError) -> ScrubReport {
+        try MaintenanceLock.acquire(self, "scrub")
+        defer { MaintenanceLock.release(self) }
+        do {
+            var s = Scrubber(store: self, options: options)
+            return try s.run()
+        } catch let e as MaintenanceError {
+            throw e
+        } catch let e as StoreError {
+            throw .store(e)
+        } catch {
+            throw .store(.catalog("\(error)"))
+        }
+    }
+
+    /// Takes a chunk out of service: copies what was read to quarantine/, records it, deletes
+    /// its index row (if it still points at `pack`/`offset`) and bumps the GC epoch.
+    func quarantineChunk(
+        _ d: Digest, pack: Int64, packName: String, offset: Int, bytes: [UInt8]?, reason: String
+    ) throws {
+        var file: String? = nil
+        if let bytes {
+            let name = "chunk-\(d.hex)-\(packName)-\(offset)"
+            let path = root + "/quarantine/" + name
+            if (try? FileIO.writeDurably(bytes, to: path, tmpDir: tmpDir)) != nil { file = name }
+        }
+        let now = Clock.nowMillis()
+        try catalog.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql:
+                        "SELECT stored_len, raw_len FROM chunks WHERE digest = ? AND pack = ? AND offset = ?",
+                    arguments: [d.data, pack, offset])
+            else { return }
+            try db.execute(sql: "DELETE FROM chunks WHERE digest = ?", arguments: [d.data])
+            try db.execute(
+                sql: """
+                    UPDATE packs SET chunks = chunks - 1, raw_bytes = raw_bytes - ?, stored_bytes = stored_bytes - ?
+                    WHERE id = ?
+                    """, arguments: [row["raw_len"] as Int64, row["stored_len"] as Int64, pack])
+            try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
+            try db.execute(
+                sql: """
+                    INSERT INTO quarantine (kind, digest, pack, offset, reason, file, at)
+                    VALUES ('chunk', ?, ?, ?, ?, ?, ?)
+                    """, arguments: [d.data, packName, offset, reason, file, now])
+        }
+    }
+
+    /// Moves a damaged object file to quarantine/ and records it.
+    func quarantineObject(_ d: Digest, reason: String) throws {
+        let name = "object-\(d.hex)-\(Clock.nowMillis())"
+        let src = objectPath(d)
+        let moved = rename(src, root + "/quarantine/" + name) == 0
+        if moved {
+            try? FileIO.fsyncDirectory(root + "/quarantine")
+            try? FileIO.fsyncDirectory(FileIO.parent(of: src))
+        }
+        let now = Clock.nowMillis()
+        try catalog.write { db in
+            try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
+            try db.execute(
+                sql: "INSERT INTO quarantine (kind, digest, reason, file, at) VALUES ('object', ?, ?, ?, ?)",
+                arguments: [d.data, reason, moved ? name : nil, now])
+        }
+    }
+
+    /// What scrub has quarantined so far, newest first: (kind, digest, reason).
+    public func quarantineList() throws(StoreError) -> [(kind: String, digest: Digest, reason: String)] {
+        try catalog.read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, digest, reason FROM quarantine ORDER BY id DESC")
+                .compactMap {
+                    guard let d = Digest(data: $0["digest"]) else { return nil }
+                    return ($0["kind"], d, $0["reason"])
+                }
+        }
+    }
+}
+
+/// A stable 64-bit hash (FNV-1a) for slicing.
+func stableHash(_ s: String) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in s.utf8 {
+        h ^= UInt64(b)
+        h = h &* 0x100_0000_01b3
+    }
+    return h
+}
+
+/// One scrub run.
+struct Scrubber {
+    let store: Store
+    let options: ScrubOptions
+    var report = ScrubReport()
+    var runID: Int64 = 0
+    var done = Set<String>()
+    var rng = SystemRandomNumberGenerator()
+    let sha = SHA256()
+    let decompressor: ChunkDecompressor
+    var started = Clock.nowMillis()
+    /// Chunks removed from the index by this run; objects quarantined or found missing.
+    var goneChunks = Set<Digest>()
+    var badObjects = Set<Digest>()
+
+    init(store: Store, options: ScrubOptions) {
+        self.store = store
+        self.options = options
+        decompressor = ChunkDecompressor(maxRawLength: store.options.maxChunkSize)
+    }
+
+    var catalog: Catalog { store.catalog }
+
+    func inSlice(_ key: String) -> Bool {
+        guard case .slice(let i, let n) = options.scope, n > 1 else { return true }
+        return Int(stableHash(key) % UInt64(n)) == i - 1
+    }
+
+    mutating func sampled() -> Bool {
+        guard case .sample(let ppm) = options.scope else { return true }
+        return Int.random(in: 0..<1_000_000, using: &rng) < ppm
+    }
+
+    mutating func finding(
+        _ kind: String, _ subject: String, pack: String? = nil, offset: Int? = nil, _ detail: String,
+        action: String
+    ) {
+        report.findings.append(
+            ScrubFinding(
+                kind: kind, subject: subject, pack: pack, offset: offset, detail: detail, action: action))
+    }
+
+    mutating func throttle(_ bytes: Int) {
+        report.bytesRead += Int64(bytes)
+        guard options.rateBytesPerSecond > 0 else { return }
+        let due = started + report.bytesRead * 1000 / options.rateBytesPerSecond
+        let now = Clock.nowMillis()
+        if due > now + 5 { usleep(useconds_t(min(due - now, 10_000) * 1000)) }
+    }
+
+    mutating func run() throws -> ScrubReport {
+        report.mode = options.scope.description
+        report.repair = options.repair
+        report.startedAt = started
+        try beginOrResume()
+        let packs: [(id: Int64, name: String, size: Int, state: Int)] = try catalog.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, name, size, state FROM packs
+                    WHERE id NOT IN (SELECT pack FROM gc_retired_packs) ORDER BY name
+                    """
+            ).map { ($0["id"], $0["name"], $0["size"], $0["state"]) }
+        }
+        for p in packs where inSlice(p.name) {
+            let unit = "pack:" + p.name
+            if done.contains(unit) {
+                report.unitsSkipped += 1
+                continue
+            }
+            try checkPack(id: p.id, name: p.name, size: p.size, sealed: p.state == 1)
+            try markDone(unit)
+        }
+        for shard in FileIO.list(store.objectsDir).sorted() where inSlice("objects:" + shard) {
+            let unit = "objects:" + shard
+            if done.contains(unit) {
+                report.unitsSkipped += 1
+                continue
+            }
+            try checkObjectShard(shard)
+            try markDone(unit)
+        }
+        try checkRows()
+        try checkVersions()
+        if !goneChunks.isEmpty || !badObjects.isEmpty
+            || report.findings.contains(where: { $0.kind.hasSuffix("dangling") })
+        {
+            try uncommitAndName()
+        }
+        report.damagedChunks = Array(Set(report.damagedChunks)).sorted()
+        report.damagedObjects = Array(Set(report.damagedObjects)).sorted()
+        try catalog.write { db in
+            try db.execute(
+                sql: "UPDATE scrub_runs SET finished = ? WHERE id = ?", arguments: [Clock.nowMillis(), runID])
+            try db.execute(sql: "DELETE FROM scrub_done WHERE run = ?", arguments: [runID])
+        }
+        report.complete = true
+        report.durationMs = Clock.nowMillis() - started
+        return report
+    }
+
+    /// Continues the last unfinished run of the same mode (not for samples), else starts one.
+    mutating func beginOrResume() throws {
+        let mode = options.scope.description
+        let resumable: Bool = if case .sample = options.scope { false } else { true }
+        let now = started
+        let (id, units): (Int64, [String]) = try catalog.write { db in
+            if resumable,
+                let id = try Int64.fetchOne(
+                    db,
+                    sql:
+                        "SELECT id FROM scrub_runs WHERE mode = ? AND finished IS NULL ORDER BY id DESC LIMIT 1",
+                    arguments: [mode])
+            {
+                return (
+                    id,
+                    try String.fetchAll(db, sql: "SELECT unit FROM scrub_done WHERE run = ?", arguments: [id])
+                )
+            }
+            try db.execute(
+                sql: "INSERT INTO scrub_runs (mode, started) VALUES (?, ?)", arguments: [mode, now])
+            return (db.lastInsertedRowID, [])
+        }
+        runID = id
+        done = Set(units)
+        report.resumed = !units.isEmpty
+    }
+
+    mutating func markDone(_ unit: String) throws {
+        let id = runID
+        try catalog.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO scrub_done (run, unit) VALUES (?, ?)", arguments: [id, unit])
+        }
+    }
+
+    // MARK: Packs
+
+    mutating func checkPack(id: Int64, name: String, size: Int, sealed: Bool) throws {
+        report.packsChecked += 1
+        let path = store.packPath(name)
+        let rows: [PackEntry] = try catalog.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT digest, offset, stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY offset",
+                arguments: [id]
+            ).map {
+                PackEntry(
+                    digest: Digest(data: $0["digest"]) ?? .zero, offset: $0["offset"],
+                    rawLength: $0["raw_len"],
+                    codec: Codec(rawValue: UInt8(clamping: $0["codec"] as Int)) ?? .raw,
+                    storedLength: $0["stored_len"])
+            }
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            finding(
+                "pack-missing", name, pack: name,
+                "\(path) cannot be opened (\(String(cString: strerror(errno))))",
+                action: options.repair ? "index-rows-dropped" : "reported")
+            for r in rows { try missingChunk(r, packID: id, pack: name, "its pack file is missing") }
+            return
+        }
+        defer { close(fd) }
+        let fileSize = (try? FileIO.fileSize(fd, path)) ?? 0
+        if fileSize < size || (sealed && fileSize != size) {
+            finding(
+                "pack-damaged", name, pack: name, "file is \(fileSize) bytes, the catalog says \(size)",
+                action: "reported")
+        }
+        var trailer: [Int: PackEntry]? = nil
+        do {
+            let entries = try PackScanner.readTrailers(fd, path, size: min(size, fileSize))
+            var map: [Int: PackEntry] = [:]
+            for e in entries { map[e.offset] = e }
+            trailer = map
+            // Pack → index: trailer records nothing indexes here (GC garbage, not damage).
+            let indexed = Set(rows.map(\.digest))
+            report.unindexedRecords += entries.filter { !indexed.contains($0.digest) }.count
+        } catch {
+            finding("pack-damaged", name, pack: name, "trailers: \(error)", action: "reported")
+        }
+        var reader = BlockReader(fd: fd, path: path, fileSize: fileSize)
+        for r in rows {
+            guard sampled() else { continue }
+            report.chunksChecked += 1
+            if let trailer, trailer[r.offset] != r {
+                try mismatch(r, packID: id, pack: name, "no matching trailer entry at offset \(r.offset)")
+                continue
+            }
+            let len = PackFormat.recordHeaderSize + r.storedLength
+            guard r.storedLength <= PackFormat.maxRecordLength, r.offset + len <= fileSize else {
+                try missingChunk(
+                    r, packID: id, pack: name, "record at \(r.offset) runs past the end of the file")
+                continue
+            }
+            let record: [UInt8]
+            do { record = try reader.read(at: r.offset, count: len) } catch {
+                try missingChunk(r, packID: id, pack: name, "cannot read: \(error)")
+                continue
+            }
+            throttle(len)
+            if let problem = verify(record, r) {
+                try corruptChunk(
+                    r, packID: id, pack: name, Array(record.dropFirst(PackFormat.recordHeaderSize)), problem)
+            }
+        }
+    }
+
+    /// Checks a record's header, CRC-32C, decompression and SHA-256. Returns the problem, if any.
+    func verify(_ record: [UInt8], _ e: PackEntry) -> String? {
+        let headerOK: Bool = record.withUnsafeBytes { b in
+            b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == e.digest
+                && Int(b.beU32(36)) == e.rawLength
+                && b[40] == e.codec.rawValue && Int(b.beU32(41)) == e.storedLength
+        }
+        guard headerOK else { return "record header does not match the index" }
+        let crcOK: Bool = record.withUnsafeBytes { b in
+            CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[PackFormat.recordHeaderSize...]))
+                == b.beU32(45)
+        }
+        guard crcOK else { return "CRC-32C mismatch" }
+        let stored = record[PackFormat.recordHeaderSize...]
+        let actual: Digest
+        if e.codec == .raw {
+            guard stored.count == e.rawLength else { return "raw length mismatch" }
+            actual = stored.withUnsafeBytes { sha.hash($0) }
+        } else {
+            do {
+                let raw = try decompressor.decompress(stored, codec: e.codec, rawLength: e.rawLength)
+                actual = raw.withUnsafeBytes { sha.hash($0) }
+            } catch { return "does not decompress: \(error)" }
+        }
+        return actual == e.digest ? nil : "content hashes to \(actual)"
+    }
+
+    mutating func corruptChunk(_ e: PackEntry, packID: Int64, pack: String, _ bytes: [UInt8], _ why: String)
+        throws
+    {
+        finding("chunk-corrupt", e.digest.prefixed, pack: pack, offset: e.offset, why, action: "quarantined")
+        report.damagedChunks.append(e.digest.prefixed)
+        try store.quarantineChunk(
+            e.digest, pack: packID, packName: pack, offset: e.offset, bytes: bytes, reason: why)
+        report.quarantined += 1
+        goneChunks.insert(e.digest)
+    }
+
+    mutating func missingChunk(_ e: PackEntry, packID: Int64, pack: String, _ why: String) throws {
+        finding(
+            "chunk-missing", e.digest.prefixed, pack: pack, offset: e.offset, why,
+            action: options.repair ? "index-row-dropped" : "reported")
+        report.damagedChunks.append(e.digest.prefixed)
+        if options.repair {
+            try store.quarantineChunk(
+                e.digest, pack: packID, packName: pack, offset: e.offset, bytes: nil, reason: why)
+            report.quarantined += 1
+            goneChunks.insert(e.digest)
+        }
+    }
+
+    mutating func mismatch(_ e: PackEntry, packID: Int64, pack: String, _ why: String) throws {
+        finding(
+            "index-mismatch", e.digest.prefixed, pack: pack, offset: e.offset, why,
+            action: options.repair ? "index-row-dropped" : "reported")
+        report.damagedChunks.append(e.digest.prefixed)
+        if options.repair {
+            try store.quarantineChunk(
+                e.digest, pack: packID, packName: pack, offset: e.offset, bytes: nil, reason: why)
+            report.quarantined += 1
+            goneChunks.insert(e.digest)
+        }
+    }
+
+    // MARK: Objects
+
+    mutating func checkObjectShard(_ shard: String) throws {
+        for rest in FileIO.list(store.objectsDir + "/" + shard).sorted() {
+            guard let d = Digest(hex: shard + rest) else { continue }
+            guard sampled() else { continue }
+            report.objectsChecked += 1
+            let bytes: [UInt8]
+            do { bytes = try store.readObject(d) } catch {
+                finding("object-corrupt", d.prefixed, "\(error)", action: "quarantined")
+                report.damagedObjects.append(d.prefixed)
+                try store.quarantineObject(d, reason: "\(error)")
+                report.quarantined += 1
+                badObjects.insert(d)
+                continue
+            }
+            throttle(bytes.count)
+            if let r = try? Recipe(canonical: bytes) {
+                // Committed recipes must reference indexed chunks with matching lengths (I2).
+                let committed = try catalog.read { db in
+                    try Bool.fetchOne(db, sql: "SELECT 1 FROM blobs WHERE recipe = ?", arguments: [d.data])
+                        == true
+                }
+                guard committed else { continue }
+                let gone = try store.missing(r.chunks.map(\.digest))
+                if !gone.isEmpty {
+                    finding(
+                        "recipe-dangling", d.prefixed,
+                        "recipe of blob \(r.blobDigest) references \(gone.count) chunk(s) not in the index, "
+                            + "e.g. \(gone[0])", action: "uncommitted")
+                }
+            } else if let t = try? Tree(canonical: bytes) {
+                let committed = try catalog.read { db in
+                    try Bool.fetchOne(db, sql: "SELECT 1 FROM trees WHERE digest = ?", arguments: [d.data])
+                        == true
+                }
+                guard committed else { continue }
+                let blobs = Set(t.entries.compactMap(\.blob))
+                let uncommitted = try catalog.read { db in
+                    try blobs.filter {
+                        try Bool.fetchOne(db, sql: "SELECT 1 FROM blobs WHERE blob = ?", arguments: [$0.data])
+                            != true
+                    }
+                }
+                if let b = uncommitted.first {
+                    finding(
+                        "tree-dangling", d.prefixed,
+                        "\(uncommitted.count) file blob(s) have no committed recipe, e.g. \(b)",
+                        action: "uncommitted")
+                }
+            } else {
+                finding("object-corrupt", d.prefixed, "neither a recipe nor a tree", action: "quarantined")
+                report.damagedObjects.append(d.prefixed)
+                try store.quarantineObject(d, reason: "neither a recipe nor a tree")
+                report.quarantined += 1
+                badObjects.insert(d)
+            }
+        }
+    }
+
+    /// Catalog rows → object files (the slice's share of them).
+    mutating func checkRows() throws {
+        var last = Data()
+        while true {
+            let page: [(blob: Data, recipe: Data)] = try catalog.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT blob, recipe FROM blobs WHERE blob > ? ORDER BY blob LIMIT 5000",
+                    arguments: [last]
+                ).map { ($0["blob"], $0["recipe"]) }
+            }
+            guard let end = page.last else { break }
+            for p in page {
+                guard let r = Digest(data: p.recipe), !badObjects.contains(r),
+                    inSlice("objects:" + String(r.hex.prefix(2)))
+                else { continue }
+                if !FileIO.exists(store.objectPath(r)) {
+                    finding(
+                        "object-missing", r.prefixed,
+                        "recipe of committed blob \(Digest(data: p.blob) ?? .zero)",
+                        action: options.repair ? "uncommitted" : "reported")
+                    report.damagedObjects.append(r.prefixed)
+                    if options.repair { badObjects.insert(r) }
+                }
+            }
+            last = end.blob
+        }
+        let trees: [Data] = try catalog.read { db in try Data.fetchAll(db, sql: "SELECT digest FROM trees") }
+        for t in trees {
+            guard let d = Digest(data: t), !badObjects.contains(d),
+                inSlice("objects:" + String(d.hex.prefix(2)))
+            else { continue }
+            if !FileIO.exists(store.objectPath(d)) {
+                finding(
+                    "object-missing", d.prefixed, "committed tree",
+                    action: options.repair ? "uncommitted" : "reported")
+                report.damagedObjects.append(d.prefixed)
+                if options.repair { badObjects.insert(d) }
+            }
+        }
+    }
+
+    /// Every live version resolves to a committed, present tree (I1).
+    mutating func checkVersions() throws {
+        let versions = try store.listVersions()
+        for v in versions {
+            report.versionsChecked += 1
+            let committed = try store.hasTree(v.tree)
+            if !committed || !FileIO.exists(store.objectPath(v.tree)) {
+                finding(
+                    "version-broken", "\(v.name):\(v.version)",
+                    "tree \(v.tree) is \(committed ? "committed but its object is missing" : "not committed") "
+                        + "(damaged earlier; re-push the same content to heal it)", action: "reported")
+            }
+        }
+    }
+
+    // MARK: Consequences
+
+    /// Finds the blobs whose recipes need a chunk that is no longer indexed (or whose recipe
+    /// object is gone), the trees that need those blobs, and the live versions of those trees;
+    /// un-commits those blobs and trees (so HAS reports them missing and a re-push re-sends and
+    /// re-verifies them) and names the affected versions and paths in the report.
+    mutating func uncommitAndName() throws {
+        var affectedBlobs = Set<Digest>()
+        var last = Data()
+        while true {
+            let page: [(blob: Data, recipe: Data)] = try catalog.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT blob, recipe FROM blobs WHERE blob > ? ORDER BY blob LIMIT 2000",
+                    arguments: [last]
+                ).map { ($0["blob"], $0["recipe"]) }
+            }
+            guard let end = page.last else { break }
+            for p in page {
+                guard let b = Digest(data: p.blob), let r = Digest(data: p.recipe) else { continue }
+                if badObjects.contains(r) {
+                    affectedBlobs.insert(b)
+                    continue
+                }
+                guard let recipe = try? store.readRecipe(object: r) else { continue }
+                let gone = try store.missing(recipe.chunks.map(\.digest))
+                if !gone.isEmpty || recipe.chunks.contains(where: { goneChunks.contains($0.digest) }) {
+                    affectedBlobs.insert(b)
+                }
+            }
+            last = end.blob
+        }
+        var affectedTrees: [Digest: [String]] = [:]
+        let trees: [Data] = try catalog.read { db in try Data.fetchAll(db, sql: "SELECT digest FROM trees") }
+        var treeList = trees.compactMap(Digest.init(data:))
+        // Live versions whose tree row is gone still name their paths.
+        treeList += try store.listVersions().map(\.tree)
+        for t in Set(treeList) {
+            if badObjects.contains(t) {
+                affectedTrees[t] = ["(tree object damaged)"]
+                continue
+            }
+            guard let tree = try? store.readTree(t) else { continue }
+            let paths = tree.entries.filter { $0.blob.map(affectedBlobs.contains) ?? false }.map(\.path)
+            if !paths.isEmpty { affectedTrees[t] = paths }
+        }
+        let blobList = affectedBlobs
+        let treeKeys = Array(affectedTrees.keys)
+        let (nb, nt): (Int, Int) = try catalog.write { db in
+            var nb = 0
+            var nt = 0
+            try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
+            for b in blobList {
+                try db.execute(sql: "DELETE FROM blobs WHERE blob = ?", arguments: [b.data])
+                nb += db.changesCount
+            }
+            for t in treeKeys {
+                try db.execute(sql: "DELETE FROM trees WHERE digest = ?", arguments: [t.data])
+                nt += db.changesCount
+            }
+            return (nb, nt)
+        }
+        report.uncommittedBlobs = nb
+        report.uncommittedTrees = nt
+        for v in try store.listVersions() {
+            guard let paths = affectedTrees[v.tree] else { continue }
+            report.affectedVersions.append(
+                AffectedVersion(
+                    name: v.name, version: v.version, paths: Array(paths.sorted().prefix(100)),
+                    affectedFiles: paths.count))
+        }
+        report.affectedVersions.sort { ($0.name, $0.version) < ($1.name, $1.version) }
+    }
+}
+
+/// Sequential reads of a pack in large blocks (one `pread` per few MiB, not per record).
+struct BlockReader {
+    let fd: Int32
+    let path: String
+    let fileSize: Int
+    var buffer: [UInt8] = []
+    var start = 0
+    static let blockSize = 4 << 20
+
+    init(fd: Int32, path: String, fileSize: Int) {
+        self.fd = fd
+        self.path = path
+        self.fileSize = fileSize
+    }
+
+    mutating func read(at offset: Int, count: Int) throws(StoreError) -> [UInt8] {
+        if offset < start || offset + count > start + buffer.count {
+            let n = min(max(count, BlockReader.blockSize), fileSize - offset)
+            guard n >= count else { throw .corruptData(what: path, detail: "short file") }
+            buffer = try FileIO.pread(fd, count: n, at: offset, path)
+            start = offset
+        }
+        let s = offset - start
+        return Array(buffer[s..<(s + count)])
+    }
+}

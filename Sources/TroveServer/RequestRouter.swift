@@ -75,10 +75,8 @@ final class RequestRouter: @unchecked Sendable {
         case .aliasHistory(let m): return try aliasHistory(m, grant)
         case .aliasRemove(let m): return .single(try aliasRemove(m, grant))
         case .retire(let m): return .single(try retire(m, grant))
-        case .gc, .scrub:
-            try require(grant, .admin)
-            throw ServerError(
-                .badRequest, "\(message.type) is not available in this troved yet; upgrade the server")
+        case .gc(let m): return try gc(m, grant)
+        case .scrub(let m): return try scrub(m, grant)
         default:
             throw ServerError(.protocolViolation, "\(message.type) is not a request a client may send here")
         }

@@ -7,7 +7,7 @@ struct TroveCommand: ParsableCommand {
         abstract: "Push, pull and inspect artifacts in a Trove store.",
         subcommands: [
             PushCommand.self, PullCommand.self, CatCommand.self, LsCommand.self, ShowCommand.self, StatCommand.self,
-            ChunkCommand.self, MountCommand.self,
+            ChunkCommand.self, MountCommand.self, RmCommand.self, GcCommand.self, ScrubCommand.self,
         ]
     )
 }

@@ -31,11 +31,15 @@ public final class Progress {
         draw(force: true)
     }
 
-    /// Adds `bytes` to the work done.
+    /// Adds `bytes` to the work done. Thread-safe.
     public func advance(by bytes: UInt64) {
-        done += bytes
-        draw(force: false)
+        lock.withLock {
+            done += bytes
+            draw(force: false)
+        }
     }
+
+    private let lock = Lock()
 
     /// Clears the line.
     public func finish() {

@@ -1,3 +1,4 @@
+import Dispatch
 import NIOCore
 import TroveCore
 import TroveProtocol
@@ -159,11 +160,14 @@ public final class Pusher {
         let lease = begun.lease
         onLease?(lease)
 
-        let uploader = Uploader(
-            connections: [connection] + uploadConnections, lease: lease, files: local.files,
-            locations: locations,
-            window: window,
-            progress: progress)
+        // One uploader per connection, each on its own thread for new chunks (reading,
+        // compressing and encoding in parallel); the first also sends objects and repairs.
+        let uploaders = ([connection] + uploadConnections).map {
+            Uploader(
+                connections: [$0], lease: lease, files: local.files, locations: locations, window: window,
+                progress: progress)
+        }
+        let uploader = uploaders[0]
 
         // 3. What does the server lack?
         let treePresent = try has(kind: .tree, [treeDigest], lease: lease)[0]
@@ -190,7 +194,7 @@ public final class Pusher {
             progress?.start(phase: "sending", total: missingBytes)
             progress?.deduplicated =
                 uniqueBytes == 0 ? 0 : Double(uniqueBytes - missingBytes) / Double(uniqueBytes)
-            try uploader.putChunks(missingChunks)
+            try Uploader.putChunksInParallel(missingChunks, uploaders)
             var objects: [(ContentKind, Digest, [UInt8])] = missingRecipes.map {
                 (.recipe, $0, recipes[$0]!.canonicalBytes)
             }
@@ -256,10 +260,12 @@ public final class Pusher {
         result.created = created.created
         _ = try? connection.call(.endPush(.init(lease: lease)))
         progress?.finish()
-        result.chunksSent = uploader.chunksSent
-        result.rawBytesSent = uploader.rawBytesSent
-        result.chunkBytesSent = uploader.chunkBytesSent
-        result.objectBytesSent = uploader.objectBytesSent
+        for u in uploaders {
+            result.chunksSent += u.chunksSent
+            result.rawBytesSent += u.rawBytesSent
+            result.chunkBytesSent += u.chunkBytesSent
+            result.objectBytesSent += u.objectBytesSent
+        }
         return result
     }
 
@@ -339,6 +345,30 @@ final class Uploader {
     }
 
     deinit { if let f = openFile { close(f.fd) } }
+
+    /// Uploads `digests` split into contiguous parts, one per uploader, each on its own thread.
+    static func putChunksInParallel(_ digests: [Digest], _ uploaders: [Uploader]) throws(ClientError) {
+        if uploaders.count == 1 || digests.count < 2 * uploaders.count {
+            try uploaders[0].putChunks(digests)
+            return
+        }
+        let n = uploaders.count
+        let per = (digests.count + n - 1) / n
+        var results = [Result<Void, ClientError>](repeating: .success(()), count: n)
+        let lock = Lock()
+        DispatchQueue.concurrentPerform(iterations: n) { i in
+            let part = Array(digests[min(i * per, digests.count)..<min((i + 1) * per, digests.count)])
+            let r: Result<Void, ClientError>
+            do throws(ClientError) {
+                try uploaders[i].putChunks(part)
+                r = .success(())
+            } catch {
+                r = .failure(error)
+            }
+            lock.withLock { results[i] = r }
+        }
+        for r in results { try r.get() }
+    }
 
     /// Payload budget for one PUT_* frame.
     var budget: Int { max(64 << 10, min(connection.maxPayload, 8 << 20) - 4096) }

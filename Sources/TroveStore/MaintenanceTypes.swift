@@ -33,11 +33,17 @@ public struct GCOptions: Sendable {
     public var packRemovalDelay: Double
     /// Rows deleted per catalog transaction (bounds how long a push waits for the write lock).
     public var batchSize: Int
+    /// A live lease protects what was touched since it began minus this many seconds (the
+    /// store refreshes `touched` at most once a minute, so 60 covers a HAS whose touch was
+    /// skipped). Smaller values are still safe — a commit then answers missing and the client
+    /// re-sends — they only protect less; tests use 0 to make GC collect during pushes.
+    public var leaseSlackSeconds: Int64
 
     public init(
         dryRun: Bool = false, graceSeconds: Int64 = 86_400, rewriteThreshold: Double = 0.5,
-        packRemovalDelay: Double = 30, batchSize: Int = 2000
+        packRemovalDelay: Double = 30, batchSize: Int = 2000, leaseSlackSeconds: Int64 = 60
     ) {
+        self.leaseSlackSeconds = leaseSlackSeconds
         self.dryRun = dryRun
         self.graceSeconds = graceSeconds
         self.rewriteThreshold = rewriteThreshold

@@ -249,14 +249,25 @@ extension Store {
     /// The stored bytes of a chunk (CRC-32C checked), for sending without recompressing.
     public func readStoredChunk(_ digest: Digest) throws(StoreError) -> StoredChunk {
         guard let (pack, entry) = try locate(digest) else { throw .chunkNotFound(digest) }
-        let bytes = try readRecord(pack: pack, entry: entry)
-        return StoredChunk(codec: entry.codec, rawLength: entry.rawLength, bytes: bytes)
+        do {
+            let bytes = try readRecord(pack: pack, entry: entry)
+            return StoredChunk(codec: entry.codec, rawLength: entry.rawLength, bytes: bytes)
+        } catch {
+            // GC may have moved the chunk to a new pack since it was located: look once more.
+            guard let (p2, e2) = try locate(digest), p2 != pack else { throw error }
+            return StoredChunk(codec: e2.codec, rawLength: e2.rawLength, bytes: try readRecord(pack: p2, entry: e2))
+        }
     }
 
     /// The raw bytes of a chunk, decompressed and re-hashed (never returns bytes that fail).
     public func readChunk(_ digest: Digest) throws(StoreError) -> [UInt8] {
         guard let (pack, entry) = try locate(digest) else { throw .chunkNotFound(digest) }
-        let raw = try rawBytes(pack: pack, entry: entry)
+        let raw: [UInt8]
+        do { raw = try rawBytes(pack: pack, entry: entry) } catch {
+            // GC may have moved the chunk to a new pack since it was located: look once more.
+            guard let (p2, e2) = try locate(digest), p2 != pack else { throw error }
+            raw = try rawBytes(pack: p2, entry: e2)
+        }
         guard SHA256.hash(raw) == digest else {
             throw .corruptData(what: "chunk \(digest)", detail: "content does not hash to its digest")
         }

@@ -58,7 +58,7 @@ extension Store {
         let leases = try liveLeases()
         report.liveLeases = leases.count
         if let oldest = leases.map(\.created).min() {
-            cutoff = min(cutoff, oldest - Store.touchResolutionMillis)
+            cutoff = min(cutoff, oldest - max(0, o.leaseSlackSeconds) * 1000)
         }
         report.cutoff = cutoff
 

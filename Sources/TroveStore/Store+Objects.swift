@@ -232,7 +232,13 @@ extension Store {
                             + "stored \(entry.rawLength)")
                 }
                 // No CRC here: the blob digest over the raw bytes is the stronger check.
-                let raw = try rawBytes(pack: pack, entry: entry, checkCRC: false)
+                let raw: [UInt8]
+                do { raw = try rawBytes(pack: pack, entry: entry, checkCRC: false) } catch {
+                    // GC may have moved the chunk to a new pack since it was located: look once more.
+                    guard let (p2, e2) = try locate(c.digest) else { throw .chunkNotFound(c.digest) }
+                    guard p2 != pack else { throw error }
+                    raw = try rawBytes(pack: p2, entry: e2, checkCRC: false)
+                }
                 sha.update(raw)
             }
             start += window.count

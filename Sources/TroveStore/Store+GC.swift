@@ -254,6 +254,7 @@ extension Store {
                 }
                 if done {
                     report = local
+                    phase("sweep-batch")
                     break
                 }
                 guard attempts < 1000 else {

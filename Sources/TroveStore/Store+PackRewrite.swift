@@ -55,7 +55,7 @@ extension Store {
         }
         if let w = output {
             try sealOutput(w)
-            phase2("switch")
+            phase2("sealed")
         }
     }
 
@@ -173,6 +173,7 @@ extension Store {
                     sql: "INSERT OR IGNORE INTO gc_dead_packs (name) VALUES (?)", arguments: [r.name])
                 removed.append((r.id, r.name))
             }
+            phase2("remove-pack")
         }
         stateLock.withLock {
             for (id, _) in removed {
@@ -205,6 +206,7 @@ extension Store {
                     }
                 }
             }
+            phase2("unlinked-pack")
             try catalog.write { db in
                 try db.execute(sql: "DELETE FROM gc_dead_packs WHERE name = ?", arguments: [name])
             }

@@ -5,7 +5,7 @@
 //   TREE <hex>             commit durable
 //   VERSION <name> <ver> <tree-hex>
 //   ALIAS <name> <alias> <ver>
-// Usage: trove-torture ROOT SEED [PACK_SIZE]
+// Usage: trove-torture ROOT SEED [PACK_SIZE]; trove-torture gc-crash … (GCCrashMode.swift)
 import Foundation
 import TroveCore
 import TroveStore
@@ -40,6 +40,7 @@ func ack(_ line: String) {
 }
 
 let args = CommandLine.arguments
+if args.count >= 2 && args[1] == "gc-crash" { runGCCrashMode(Array(args.dropFirst(2))) }
 guard args.count >= 3, let seed = UInt64(args[2]) else {
     fputs("usage: trove-torture ROOT SEED [PACK_SIZE]\n", stderr)
     exit(2)

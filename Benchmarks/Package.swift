@@ -11,6 +11,7 @@ let trove = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deleting
 //   swift package benchmark                      (package-benchmark suites)
 //   swift run -c release bench-hotpath ...       (used by ../scripts/bench-hotpath)
 //   swift run -c release bench-store ...         (used by ../scripts/bench-store)
+//   swift run -c release bench-gc ...            (used by ../scripts/bench-gc)
 let package = Package(
     name: "TroveBenchmarks",
     platforms: [.macOS(.v14)],
@@ -44,6 +45,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench-store",
+            dependencies: [
+                .product(name: "TroveCore", package: trove),
+                .product(name: "TroveStore", package: trove),
+            ]
+        ),
+        .executableTarget(
+            name: "bench-gc",
             dependencies: [
                 .product(name: "TroveCore", package: trove),
                 .product(name: "TroveStore", package: trove),

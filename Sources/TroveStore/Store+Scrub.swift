@@ -112,8 +112,8 @@ struct Scrubber {
     var runID: Int64 = 0
     var done = Set<String>()
     var rng = SystemRandomNumberGenerator()
-    let sha = SHA256()
-    let decompressor: ChunkDecompressor
+    let verifier: RecordVerifier
+    static let batchBytes = 16 << 20
     var started = Clock.nowMillis()
     /// Chunks removed from the index by this run; objects quarantined or found missing.
     var goneChunks = Set<Digest>()
@@ -122,7 +122,7 @@ struct Scrubber {
     init(store: Store, options: ScrubOptions) {
         self.store = store
         self.options = options
-        decompressor = ChunkDecompressor(maxRawLength: store.options.maxChunkSize)
+        verifier = RecordVerifier(maxChunkSize: store.options.maxChunkSize)
     }
 
     var catalog: Catalog { store.catalog }
@@ -287,7 +287,8 @@ struct Scrubber {
         } catch {
             finding("pack-damaged", name, pack: name, "trailers: \(error)", action: "reported")
         }
-        var reader = BlockReader(fd: fd, path: path, fileSize: fileSize)
+        // Records to verify, in offset order; the rest are reported here.
+        var todo: [PackEntry] = []
         for r in rows {
             guard sampled() else { continue }
             report.chunksChecked += 1
@@ -301,44 +302,35 @@ struct Scrubber {
                     r, packID: id, pack: name, "record at \(r.offset) runs past the end of the file")
                 continue
             }
-            let record: [UInt8]
-            do { record = try reader.read(at: r.offset, count: len) } catch {
-                try missingChunk(r, packID: id, pack: name, "cannot read: \(error)")
+            todo.append(r)
+        }
+        // Batches of ~16 MiB: one pread each, records verified in parallel.
+        var i = 0
+        while i < todo.count {
+            let first = todo[i].offset
+            var j = i
+            var end = first
+            while j < todo.count && (j == i || end - first < Scrubber.batchBytes) {
+                end = max(end, todo[j].offset + PackFormat.recordHeaderSize + todo[j].storedLength)
+                j += 1
+            }
+            let batch = Array(todo[i..<j])
+            let buffer: [UInt8]
+            do { buffer = try FileIO.pread(fd, count: end - first, at: first, path) } catch {
+                for r in batch { try missingChunk(r, packID: id, pack: name, "cannot read: \(error)") }
+                i = j
                 continue
             }
-            throttle(len)
-            if let problem = verify(record, r) {
-                try corruptChunk(
-                    r, packID: id, pack: name, Array(record.dropFirst(PackFormat.recordHeaderSize)), problem)
+            throttle(end - first)
+            let problems = verifier.verify(buffer, base: first, batch)
+            for (k, problem) in problems.enumerated() {
+                guard let problem else { continue }
+                let r = batch[k]
+                let s = r.offset - first + PackFormat.recordHeaderSize
+                try corruptChunk(r, packID: id, pack: name, Array(buffer[s..<(s + r.storedLength)]), problem)
             }
+            i = j
         }
-    }
-
-    /// Checks a record's header, CRC-32C, decompression and SHA-256. Returns the problem, if any.
-    func verify(_ record: [UInt8], _ e: PackEntry) -> String? {
-        let headerOK: Bool = record.withUnsafeBytes { b in
-            b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == e.digest
-                && Int(b.beU32(36)) == e.rawLength
-                && b[40] == e.codec.rawValue && Int(b.beU32(41)) == e.storedLength
-        }
-        guard headerOK else { return "record header does not match the index" }
-        let crcOK: Bool = record.withUnsafeBytes { b in
-            CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[PackFormat.recordHeaderSize...]))
-                == b.beU32(45)
-        }
-        guard crcOK else { return "CRC-32C mismatch" }
-        let stored = record[PackFormat.recordHeaderSize...]
-        let actual: Digest
-        if e.codec == .raw {
-            guard stored.count == e.rawLength else { return "raw length mismatch" }
-            actual = stored.withUnsafeBytes { sha.hash($0) }
-        } else {
-            do {
-                let raw = try decompressor.decompress(stored, codec: e.codec, rawLength: e.rawLength)
-                actual = raw.withUnsafeBytes { sha.hash($0) }
-            } catch { return "does not decompress: \(error)" }
-        }
-        return actual == e.digest ? nil : "content hashes to \(actual)"
     }
 
     mutating func corruptChunk(_ e: PackEntry, packID: Int64, pack: String, _ bytes: [UInt8], _ why: String)
@@ -565,32 +557,5 @@ struct Scrubber {
                     affectedFiles: paths.count))
         }
         report.affectedVersions.sort { ($0.name, $0.version) < ($1.name, $1.version) }
-    }
-}
-
-/// Sequential reads of a pack in large blocks (one `pread` per few MiB, not per record).
-struct BlockReader {
-    let fd: Int32
-    let path: String
-    let fileSize: Int
-    var buffer: [UInt8] = []
-    var start = 0
-    static let blockSize = 4 << 20
-
-    init(fd: Int32, path: String, fileSize: Int) {
-        self.fd = fd
-        self.path = path
-        self.fileSize = fileSize
-    }
-
-    mutating func read(at offset: Int, count: Int) throws(StoreError) -> [UInt8] {
-        if offset < start || offset + count > start + buffer.count {
-            let n = min(max(count, BlockReader.blockSize), fileSize - offset)
-            guard n >= count else { throw .corruptData(what: path, detail: "short file") }
-            buffer = try FileIO.pread(fd, count: n, at: offset, path)
-            start = offset
-        }
-        let s = offset - start
-        return Array(buffer[s..<(s + count)])
     }
 }

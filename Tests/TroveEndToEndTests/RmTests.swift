@@ -60,3 +60,40 @@ struct RmTests {
         #expect(try server.trove(["rm", "models/churn"]).status == 2)
     }
 }
+
+@Suite("admin scope")
+struct AdminScopeTests {
+    static let secrets = [
+        "writer": "w-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "admin": "a-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+    ]
+
+    static var config: String {
+        func hash(_ name: String) -> String { SHA256.hash(Array(secrets[name]!.utf8)).hex }
+        return """
+            [tokens.writer]
+            sha256 = "\(hash("writer"))"
+            scope = "write"
+
+            [tokens.admin]
+            sha256 = "\(hash("admin"))"
+            scope = "admin"
+            """
+    }
+
+    static func token(_ name: String) -> [String: String] { ["TROVE_TOKEN": "\(name):\(secrets[name]!)"] }
+
+    @Test func rmGcAndScrubNeedAdmin() throws {
+        let server = try TestServer(config: AdminScopeTests.config)
+        let dir = try TemporaryDirectory()
+        let f = try dir.write("a.bin", ClientE2E.random(seed: 511, count: 100_000))
+        #expect(
+            try server.trove(["push", f, "a:1"], environment: AdminScopeTests.token("writer")).status == 0)
+        for args in [["rm", "a:1"], ["gc"], ["scrub"]] {
+            let denied = try server.trove(args, environment: AdminScopeTests.token("writer"))
+            #expect(denied.status == 6, "\(args): \(denied)")
+            #expect(denied.stderr.contains("admin"), "\(denied)")
+            let allowed = try server.trove(args, environment: AdminScopeTests.token("admin"))
+            #expect(allowed.status == 0, "\(args): \(allowed)")
+        }
+    }
+}

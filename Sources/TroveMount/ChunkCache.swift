@@ -95,14 +95,18 @@ public final class ChunkCache: @unchecked Sendable {
 
     /// Splits `chunks` (distinct) into those the caller must fetch (now marked in flight) and
     /// those another reader is already fetching.
-    func claim(_ chunks: [RecipeChunk]) -> (mine: [RecipeChunk], others: [RecipeChunk]) {
+    /// With `includeDisk`, chunks held only on disk are claimed too (read-ahead loads them into
+    /// memory with ``loadFromDisk(_:)``, then ``fulfil(_:_:)``).
+    func claim(_ chunks: [RecipeChunk], includeDisk: Bool = false) -> (
+        mine: [RecipeChunk], others: [RecipeChunk]
+    ) {
         monitor.withLock {
             var mine: [RecipeChunk] = []
             var others: [RecipeChunk] = []
             for c in chunks {
                 if inflight.contains(c.digest) {
                     others.append(c)
-                } else if memory[c.digest] == nil && disk[c.digest] == nil {
+                } else if memory[c.digest] == nil && (includeDisk || disk[c.digest] == nil) {
                     inflight.insert(c.digest)
                     mine.append(c)
                 }
@@ -121,6 +125,16 @@ public final class ChunkCache: @unchecked Sendable {
             monitor.broadcast()
         }
         for (c, b) in zip(chunks, bytes) { store(c.digest, b) }
+    }
+
+    /// The chunk's verified bytes from the disk tier (not inserted in memory), or nil.
+    func loadFromDisk(_ chunk: RecipeChunk) -> [UInt8]? {
+        let onDisk: Bool = monitor.withLock {
+            guard disk[chunk.digest] != nil else { return false }
+            diskOrder.touch(chunk.digest)
+            return true
+        }
+        return onDisk ? readVerified(chunk) : nil
     }
 
     /// Releases in-flight marks of chunks whose fetch failed.

@@ -52,8 +52,10 @@ public final class ClientBackend: MountBackend, @unchecked Sendable {
 
     public var maxChunksPerRequest: Int { 256 }
 
+    /// A listing retries for at most 2 s: while troved is away the mount keeps its previous
+    /// listing rather than blocking lookups.
     public func listVersions() throws(MountError) -> [MountedVersion] {
-        try withRemote { (r) throws(ClientError) in
+        try withRemote(retryWindow: min(2, retryWindow)) { (r) throws(ClientError) in
             try r.listVersions(prefix: "").filter { !$0.retired }.map {
                 MountedVersion(
                     name: $0.name, version: $0.version, tree: $0.tree, createdAt: $0.createdAt,
@@ -83,8 +85,10 @@ public final class ClientBackend: MountBackend, @unchecked Sendable {
 
     /// Runs `body` on a connection, reconnecting and retrying while the failure is a broken or
     /// refused connection (or a retryable server error) and the retry window is open.
-    private func withRemote<T>(_ body: (Remote) throws(ClientError) -> T) throws(MountError) -> T {
-        let deadline = monotonicSeconds() + retryWindow
+    private func withRemote<T>(retryWindow: Double? = nil, _ body: (Remote) throws(ClientError) -> T)
+        throws(MountError) -> T
+    {
+        let deadline = monotonicSeconds() + (retryWindow ?? self.retryWindow)
         var pause = 0.05
         while true {
             var conn: Connection? = nil

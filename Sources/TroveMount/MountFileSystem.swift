@@ -38,16 +38,19 @@ public final class MountFileSystem: @unchecked Sendable {
     private var layoutOrder = LRUList<Digest>()
     private var handles: [UInt64: OpenFile] = [:]
     private var nextHandle: UInt64 = 1
+    private let prefetcher = WorkerPool(threads: 2)
 
     /// An open file: its layout and where the last read on it ended (to detect sequential reads).
     final class OpenFile: @unchecked Sendable {
         let layout: FileLayout
         var lastEnd: UInt64 = 0
+        /// Read-ahead has been scheduled up to here.
+        var prefetchedUntil: UInt64 = 0
         init(layout: FileLayout) { self.layout = layout }
     }
 
     /// Creates the file system and fetches the first listing (so a bad server or token fails here).
-    public init(backend: MountBackend, cache: ChunkCache, listingTTL: Double = 2, readahead: Int = 4 << 20)
+    public init(backend: MountBackend, cache: ChunkCache, listingTTL: Double = 2, readahead: Int = 8 << 20)
         throws(MountError)
     {
         self.backend = backend
@@ -235,19 +238,30 @@ public final class MountFileSystem: @unchecked Sendable {
         guard offset < layout.size, buffer.count > 0 else { return 0 }
         let end = min(layout.size, offset + UInt64(buffer.count))
         let covering = layout.chunks(covering: offset..<end)
-        let sequential: Bool = monitor.withLock {
-            let s = file.lastEnd == offset
-            file.lastEnd = end
-            return s
+        // A read near where the last one ended (kernel read-ahead may reorder a little) counts as
+        // sequential: the next `readahead` bytes are then fetched in the background, in batches,
+        // ahead of the reader, once less than half of that window remains.
+        let window: Range<UInt64>? = monitor.withLock {
+            let slack: UInt64 = 1 << 20
+            let sequential = offset <= file.lastEnd + slack && offset + slack >= file.lastEnd
+            file.lastEnd = sequential ? max(file.lastEnd, end) : end
+            if !sequential { file.prefetchedUntil = end }
+            guard sequential, readahead > 0, file.prefetchedUntil < end + UInt64(readahead / 2) else {
+                return nil
+            }
+            let from = max(file.prefetchedUntil, end)
+            file.prefetchedUntil = end + UInt64(readahead)
+            let upper = min(layout.size, file.prefetchedUntil)
+            return from < upper ? from..<upper : nil
         }
-        var ahead = covering.upperBound
-        if sequential && readahead > 0 {
-            let limit = end + UInt64(readahead)
-            while ahead < layout.recipe.chunks.count && layout.offsets[ahead] < limit { ahead += 1 }
+        if let window, !window.isEmpty {
+            let ahead = layout.chunks(covering: window)
+            let first = max(ahead.lowerBound, covering.upperBound)
+            if first < ahead.upperBound {
+                schedulePrefetch(Array(layout.recipe.chunks[first..<ahead.upperBound]))
+            }
         }
-        let bytes = try chunks(
-            Array(layout.recipe.chunks[covering]),
-            prefetch: Array(layout.recipe.chunks[covering.upperBound..<ahead]))
+        let bytes = try chunks(Array(layout.recipe.chunks[covering]))
         var written = 0
         for (k, i) in covering.enumerated() {
             let start = layout.offsets[i]
@@ -261,19 +275,53 @@ public final class MountFileSystem: @unchecked Sendable {
         return written
     }
 
-    /// The verified bytes of `wanted` (in order), from the cache or the backend; `prefetch` chunks
-    /// are fetched in the same requests when missing and only cached.
-    func chunks(_ wanted: [RecipeChunk], prefetch: [RecipeChunk]) throws(MountError) -> [[UInt8]] {
+    /// Claims the chunks of a read-ahead window (those neither in memory nor being fetched) and
+    /// queues their loading (from disk, verified) or fetching (from the backend) in batches.
+    private func schedulePrefetch(_ chunks: [RecipeChunk]) {
+        let (mine, _) = cache.claim(chunks, includeDisk: true)
+        let maxCount = max(1, backend.maxChunksPerRequest)
+        var start = 0
+        while start < mine.count {
+            var end = start
+            var bytes = 0
+            while end < mine.count && end - start < maxCount && (bytes < 1 << 20 || end == start) {
+                bytes += Int(mine[end].length)
+                end += 1
+            }
+            let batch = Array(mine[start..<end])
+            prefetcher.submit { [self] in prefetch(batch) }
+            start = end
+        }
+    }
+
+    /// Loads claimed chunks into the cache: from disk when there (re-hashed), else from the
+    /// backend. On failure the claims are released and readers fetch for themselves.
+    private func prefetch(_ batch: [RecipeChunk]) {
+        var remote: [RecipeChunk] = []
+        for c in batch {
+            if let b = cache.loadFromDisk(c) { cache.fulfil([c], [b]) } else { remote.append(c) }
+        }
+        guard !remote.isEmpty else { return }
+        do throws(MountError) {
+            let got = try backend.chunks(remote)
+            guard got.count == remote.count else { throw .integrity(detail: "short chunk batch") }
+            cache.fulfil(remote, got)
+        } catch {
+            cache.abandon(remote)
+        }
+    }
+
+    /// The verified bytes of `wanted` (in order), from the cache or the backend.
+    func chunks(_ wanted: [RecipeChunk]) throws(MountError) -> [[UInt8]] {
         var found: [Digest: [UInt8]] = [:]
         var missing: [RecipeChunk] = []
         var seen = Set<Digest>()
         for c in wanted where seen.insert(c.digest).inserted {
+            // A chunk being read ahead is waited for rather than fetched (or hashed) twice.
+            cache.waitUntilSettled(c.digest)
             if let b = cache.lookup(c) { found[c.digest] = b } else { missing.append(c) }
         }
         if !missing.isEmpty {
-            for c in prefetch where seen.insert(c.digest).inserted && !cache.contains(c.digest) {
-                missing.append(c)
-            }
             let (mine, others) = cache.claim(missing)
             let batch = max(1, backend.maxChunksPerRequest)
             var start = 0

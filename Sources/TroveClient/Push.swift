@@ -79,6 +79,9 @@ public final class Pusher {
     public var ingestThreads = 2
     /// Requests in flight for HAS and PUT_CHUNKS.
     public var window = 8
+    /// PUT_CHUNKS requests in flight per connection (each up to 8 MiB; troved buffers at most
+    /// 16 MiB per connection anyway, so more would only sit in this process).
+    public var putWindow = 4
 
     /// Further connections to the same server used to upload chunks in parallel (the server
     /// handles one request at a time per connection, so two connections use two server cores).
@@ -164,7 +167,7 @@ public final class Pusher {
         // compressing and encoding in parallel); the first also sends objects and repairs.
         let uploaders = ([connection] + uploadConnections).map {
             Uploader(
-                connections: [$0], lease: lease, files: local.files, locations: locations, window: window,
+                connections: [$0], lease: lease, files: local.files, locations: locations, window: putWindow,
                 progress: progress)
         }
         let uploader = uploaders[0]

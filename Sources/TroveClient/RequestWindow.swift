@@ -1,14 +1,15 @@
+import NIOCore
 import TroveProtocol
 
 /// Keeps up to `limit` requests outstanding on a connection (pipelining) and runs each
-/// response's handler, in request order, as it is collected.
+/// response's handler, in request order, as it is collected. A response is released as soon as
+/// its handler has run, so memory is bounded by the window, not by the transfer.
 ///
 /// Not thread-safe: use from one thread.
 struct RequestWindow {
     let connection: Connection
     let limit: Int
-    private var inFlight: [(PendingResponse, ([Message]) throws(ClientError) -> Void)] = []
-    private var head = 0
+    private var inFlight = CircularBuffer<(PendingResponse, ([Message]) throws(ClientError) -> Void)>()
 
     init(connection: Connection, limit: Int) {
         self.connection = connection
@@ -16,7 +17,7 @@ struct RequestWindow {
     }
 
     /// Number of requests sent and not yet handled.
-    var outstanding: Int { inFlight.count - head }
+    var outstanding: Int { inFlight.count }
 
     /// Sends `message`; when the window is full, first waits for (and handles) the oldest response.
     mutating func send(
@@ -29,13 +30,7 @@ struct RequestWindow {
 
     /// Waits for and handles the oldest outstanding response.
     mutating func completeOldest() throws(ClientError) {
-        guard outstanding > 0 else { return }
-        let (pending, handler) = inFlight[head]
-        head += 1
-        if head > 64, head * 2 > inFlight.count {
-            inFlight.removeFirst(head)
-            head = 0
-        }
+        guard let (pending, handler) = inFlight.popFirst() else { return }
         let frames = try pending.wait()
         try handler(frames)
     }

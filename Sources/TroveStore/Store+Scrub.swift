@@ -242,11 +242,21 @@ struct Scrubber {
 
     // MARK: Packs
 
-    mutating func checkPack(id: Int64, name: String, size: Int, sealed: Bool) throws {
+    mutating func checkPack(id: Int64, name: String, size listedSize: Int, sealed listedSealed: Bool) throws {
         report.packsChecked += 1
         let path = store.packPath(name)
+        // Size, state and index entries from one snapshot: a pack being appended to gains
+        // segments (and entries) while we look.
+        var size = listedSize
+        var sealed = listedSealed
         let rows: [PackEntry] = try catalog.read { db in
-            try Row.fetchAll(
+            if let p = try Row.fetchOne(
+                db, sql: "SELECT size, state FROM packs WHERE id = ?", arguments: [id])
+            {
+                size = p["size"]
+                sealed = (p["state"] as Int) == 1
+            }
+            return try Row.fetchAll(
                 db,
                 sql:
                     "SELECT digest, offset, stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY offset",

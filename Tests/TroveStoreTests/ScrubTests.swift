@@ -218,4 +218,29 @@ struct ScrubTests {
             try store.scrub(ScrubOptions(scope: .sample(partsPerMillion: 1_000_000))).chunksChecked == all)
         #expect(try store.scrub(ScrubOptions(scope: .sample(partsPerMillion: 1))).chunksChecked < all)
     }
+
+    @Test("no false positives while pushes append to the open pack")
+    func cleanWhilePushing() throws {
+        let root = tempStorePath("scrub")
+        defer { cleanup(root) }
+        let (store, _) = try populate(root, files: 2)
+        let stop = NSLock()
+        nonisolated(unsafe) var done = false
+        nonisolated(unsafe) var pushes = 0
+        let writer = Thread {
+            var rng = TestRandom(seed: 5)
+            while !stop.withLock({ done }) {
+                _ = try? store.putChunks(makeBlob(rng.bytes(24 << 10)).chunks)
+                pushes += 1
+            }
+        }
+        writer.start()
+        for _ in 0..<5 {
+            let r = try store.scrub()
+            #expect(r.clean, "\(r.findings.prefix(3))")
+        }
+        stop.withLock { done = true }
+        while writer.isExecuting { usleep(1000) }
+        #expect(pushes > 0)
+    }
 }

@@ -22,6 +22,13 @@ func now() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
+/// CPU seconds (user + system) used by this process so far.
+func cpuSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+}
+
 func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()
     return s.isEmpty ? 0 : s[s.count / 2]
@@ -56,18 +63,20 @@ final class Counter: @unchecked Sendable {
 }
 
 /// One ingest run; returns (ingest, store, commit) seconds.
-func ingestOnce(file: String, base: String, threads: Int, codec: Codec) -> (
-    Double, Double, Double, StoreStats
-) {
+func ingestOnce(
+    file: String, base: String, threads: Int, codec: Codec
+) -> (Double, Double, Double, StoreStats, [Double]) {
     let root = freshRoot(base)
     defer { try? FileManager.default.removeItem(atPath: root) }
     let store: Store
     do { store = try Store.create(at: root) } catch { fail("\(error)") }
     let params = store.config.chunking.parameters
+    let c0 = cpuSeconds()
     let t0 = now()
     let result: IngestResult
     do { result = try Ingest.file(at: file, parameters: params, threads: 2) } catch { fail("\(error)") }
     let t1 = now()
+    let c1 = cpuSeconds()
     // Batches of consecutive chunks of about 4 MiB.
     var batches: [Range<Int>] = []
     var start = 0
@@ -134,6 +143,7 @@ func ingestOnce(file: String, base: String, threads: Int, codec: Codec) -> (
     group.wait()
     if failures.take() > 0 { fail("store phase failed") }
     let t2 = now()
+    let c2 = cpuSeconds()
     let recipe = Recipe(
         blobDigest: result.blobDigest, size: result.size,
         chunks: result.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) })
@@ -145,8 +155,9 @@ func ingestOnce(file: String, base: String, threads: Int, codec: Codec) -> (
         }
     } catch { fail("commit: \(error)") }
     let t3 = now()
+    let c3 = cpuSeconds()
     let stats = (try? store.stats())!
-    return (t1 - t0, t2 - t1, t3 - t2, stats)
+    return (t1 - t0, t2 - t1, t3 - t2, stats, [c1 - c0, c2 - c1, c3 - c2])
 }
 
 func runIngest() {
@@ -162,10 +173,12 @@ func runIngest() {
     var totals: [Double] = []
     var phases: [(Double, Double, Double)] = []
     var last: StoreStats? = nil
+    var cpu: [[Double]] = []
     for _ in 0..<runs {
-        let (a, b, c, s) = ingestOnce(file: file, base: base, threads: threads, codec: codec)
+        let (a, b, c, s, u) = ingestOnce(file: file, base: base, threads: threads, codec: codec)
         totals.append(a + b + c)
         phases.append((a, b, c))
+        cpu.append(u)
         last = s
     }
     let size = Double((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? UInt64) ?? 0)
@@ -175,6 +188,11 @@ func runIngest() {
     print(String(format: "ingest_pass_gbps %.3f", gb / median(phases.map(\.0))))
     print(String(format: "store_phase_gbps %.3f", gb / median(phases.map(\.1))))
     print(String(format: "commit_verify_gbps %.3f", gb / median(phases.map(\.2))))
+    // CPU seconds per GB (less sensitive to a busy machine than wall-clock).
+    print(String(format: "cpu_seconds_per_gb_ingest_pass %.3f", median(cpu.map { $0[0] }) / gb))
+    print(String(format: "cpu_seconds_per_gb_store_phase %.3f", median(cpu.map { $0[1] }) / gb))
+    print(String(format: "cpu_seconds_per_gb_commit %.3f", median(cpu.map { $0[2] }) / gb))
+    print(String(format: "cpu_seconds_per_gb_total %.3f", median(cpu.map { $0.reduce(0, +) }) / gb))
     if let s = last {
         print(String(format: "compression_ratio %.3f", s.compressionRatio))
         print("chunks \(s.chunkCount) packs \(s.packCount) pack_bytes \(s.packBytes)")

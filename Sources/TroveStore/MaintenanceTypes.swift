@@ -100,10 +100,11 @@ public struct GCReport: Sendable, Codable, Equatable {
 /// Hooks for crash and race tests. Not for production use.
 public enum MaintenanceTestHooks {
     /// Called with a phase name at each GC phase boundary ("mark", "candidates", "sweep-trees",
-    /// "sweep-blobs", "sweep-chunks", "objects", "rewrite", "switch", "remove", "done").
-    nonisolated(unsafe) public static var gcPhase: ((String) -> Void)?
+    /// "sweep-blobs", "sweep-chunks", "sweep-batch", "objects", "rewrite", "switch", "sealed",
+    /// "remove", "remove-pack", "unlinked-pack", "done"), with the store running the GC.
+    nonisolated(unsafe) public static var gcPhase: ((Store, String) -> Void)?
     /// Called by `commit` after its checks, before its final catalog transaction.
-    nonisolated(unsafe) public static var beforeCommitFinal: (() -> Void)?
+    nonisolated(unsafe) public static var beforeCommitFinal: ((Store) -> Void)?
 }
 
 /// One maintenance job (GC or scrub) per store at a time, in this process (a store is open

@@ -34,7 +34,7 @@ extension Store {
     }
 
     private func phase(_ name: String) {
-        MaintenanceTestHooks.gcPhase?(name)
+        MaintenanceTestHooks.gcPhase?(self, name)
     }
 
     private func runGC(_ o: GCOptions) throws -> GCReport {

@@ -193,7 +193,7 @@ extension Store {
         let fileCount = files.count
         let touched = Array(wanted)
         let reused = Array(known.keys)
-        MaintenanceTestHooks.beforeCommitFinal?()
+        MaintenanceTestHooks.beforeCommitFinal?(self)
         let raced: [Digest]? = try catalog.write { db in
             if let missing = try self.gcRecheckCommit(
                 db, epoch: epoch, chunks: touched, reusedBlobs: reused, objects: objects)

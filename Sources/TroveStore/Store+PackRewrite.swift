@@ -59,7 +59,7 @@ extension Store {
         }
     }
 
-    private func phase2(_ name: String) { MaintenanceTestHooks.gcPhase?(name) }
+    private func phase2(_ name: String) { MaintenanceTestHooks.gcPhase?(self, name) }
 
     private func sealOutput(_ w: GroupCommit.Writer) throws {
         let (id, size) = (w.id, w.size)

@@ -31,7 +31,7 @@ func runGCCrashMode(_ args: [String]) -> Never {
         }.start()
     } else {
         nonisolated(unsafe) var seen = 0
-        MaintenanceTestHooks.gcPhase = { p in
+        MaintenanceTestHooks.gcPhase = { _, p in
             guard p == phase else { return }
             seen += 1
             if seen == n {

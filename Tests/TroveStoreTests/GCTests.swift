@@ -31,6 +31,13 @@ func verifyTreeReadable(_ store: Store, _ tree: Digest) throws {
 /// GC options for tests: no grace, no pack-removal delay.
 let immediateGC = GCOptions(graceSeconds: 0, packRemovalDelay: 0)
 
+/// A GC with no grace, started at least 2 ms after whatever the test did last (timestamps are
+/// milliseconds, and rows created in the GC's first millisecond are not collectable).
+func gcNow(_ store: Store) throws -> GCReport {
+    usleep(2000)
+    return try store.collectGarbage(immediateGC)
+}
+
 @Suite("GC", .serialized)
 struct GCTests {
     func makeStore(packSize: Int = 256 << 10) throws -> (Store, String) {
@@ -55,12 +62,12 @@ struct GCTests {
         let chunksBefore = try store.stats().chunkCount
 
         // Nothing unreachable yet.
-        let r0 = try store.collectGarbage(immediateGC)
+        let r0 = try gcNow(store)
         #expect(r0.chunksFreed == 0)
         #expect(try store.stats().chunkCount == chunksBefore)
 
         try store.retireVersion(name: "m", version: "1", actor: "t")
-        let r = try store.collectGarbage(immediateGC)
+        let r = try gcNow(store)
         #expect(r.chunksFreed == 600 / 4)
         #expect(r.blobsFreed == 1)
         #expect(r.treesFreed == 1)
@@ -73,7 +80,7 @@ struct GCTests {
         #expect(try !store.hasTree(ta))
 
         // Converges: a second run frees nothing.
-        let again = try store.collectGarbage(immediateGC)
+        let again = try gcNow(store)
         #expect(again.chunksFreed == 0 && again.packsRewritten == 0 && again.packsDeleted == 0)
     }
 
@@ -89,6 +96,7 @@ struct GCTests {
         let diskBefore = packDiskBytes(root)
         var o = immediateGC
         o.dryRun = true
+        usleep(2000)
         let r = try store.collectGarbage(o)
         #expect(r.dryRun)
         #expect(r.chunksFreed == 100)
@@ -98,7 +106,7 @@ struct GCTests {
         #expect(packDiskBytes(root) == diskBefore)
         #expect(try store.hasTree(ta))
         // And the real run frees what the dry run announced.
-        let real = try store.collectGarbage(immediateGC)
+        let real = try gcNow(store)
         #expect(real.chunksFreed == r.chunksFreed)
         #expect(try store.fsck().isClean)
     }
@@ -113,11 +121,11 @@ struct GCTests {
         let r = try store.collectGarbage(GCOptions(graceSeconds: 3600, packRemovalDelay: 0))
         #expect(r.chunksFreed == 0)
         let lease = try store.beginLease(name: "m", seconds: 600)
-        let r2 = try store.collectGarbage(immediateGC)
+        let r2 = try gcNow(store)
         #expect(r2.chunksFreed == 0)
         #expect(r2.liveLeases == 1)
         try store.endLease(id: lease.id)
-        let r3 = try store.collectGarbage(immediateGC)
+        let r3 = try gcNow(store)
         #expect(r3.chunksFreed == chunks.count)
         #expect(try store.missing(chunks.map(\.digest)).count == chunks.count)
     }
@@ -131,7 +139,8 @@ struct GCTests {
         let (chunks, recipe) = makeBlob(content)
         _ = try store.putChunks(chunks)  // e.g. left over from an abandoned push
         #expect(try store.missing(chunks.map(\.digest)).isEmpty)  // HAS: all present
-        _ = try store.collectGarbage(immediateGC)  // no lease, no grace: collected
+        usleep(3000)  // created strictly before the GC starts (millisecond timestamps)
+        _ = try gcNow(store)  // no lease, no grace: collected
         let tree = Tree(entries: [.file("f", blob: recipe.blobDigest, size: recipe.size)])
         guard case .missing(let m) = try store.commit(recipes: [recipe], tree: tree) else {
             Issue.record("commit must not succeed over collected chunks")
@@ -158,7 +167,7 @@ struct GCTests {
         let lease = try store.beginLease(name: "m", seconds: 600)
         #expect(try store.missing(chunks.map(\.digest)).isEmpty)
         try store.touch(chunks.map(\.digest))
-        let r = try store.collectGarbage(immediateGC)
+        let r = try gcNow(store)
         #expect(r.chunksFreed == 0)
         let tree = Tree(entries: [.file("f", blob: recipe.blobDigest, size: recipe.size)])
         guard case .committed(let t) = try store.commit(recipes: [recipe], tree: tree) else {
@@ -167,7 +176,7 @@ struct GCTests {
         }
         _ = try store.createVersion(name: "m", version: "1", tree: t, creator: "t")
         try store.endLease(id: lease.id)
-        _ = try store.collectGarbage(immediateGC)
+        _ = try gcNow(store)
         try verifyTreeReadable(store, t)
         #expect(try store.fsck(deep: true).isClean)
     }
@@ -180,8 +189,10 @@ struct GCTests {
         let (chunks, recipe) = makeBlob(rng.bytes(64 << 10))
         _ = try store.putChunks(chunks)
         let tree = Tree(entries: [.file("f", blob: recipe.blobDigest, size: recipe.size)])
+        usleep(3000)  // created strictly before the GC starts (millisecond timestamps)
         nonisolated(unsafe) var freed = 0
-        MaintenanceTestHooks.beforeCommitFinal = {
+        MaintenanceTestHooks.beforeCommitFinal = { s in
+            guard s === store else { return }
             MaintenanceTestHooks.beforeCommitFinal = nil
             freed = (try? store.collectGarbage(immediateGC))?.chunksFreed ?? -1
         }
@@ -210,8 +221,8 @@ struct GCTests {
         let recipe = try #require(try store.recipe(forBlob: SHA256.hash(content)))
         let tree2 = Tree(entries: [.file("b", blob: recipe.blobDigest, size: recipe.size)])
         nonisolated(unsafe) var committed: Digest?
-        MaintenanceTestHooks.gcPhase = { phase in
-            guard phase == "sweep-trees" else { return }
+        MaintenanceTestHooks.gcPhase = { s, phase in
+            guard s === store, phase == "sweep-trees" else { return }
             MaintenanceTestHooks.gcPhase = nil
             if case .committed(let t)? = try? store.commit(recipes: [], tree: tree2) {
                 committed = t
@@ -219,7 +230,7 @@ struct GCTests {
             }
         }
         defer { MaintenanceTestHooks.gcPhase = nil }
-        let r = try store.collectGarbage(immediateGC)
+        let r = try gcNow(store)
         let t2 = try #require(committed)
         #expect(r.chunksFreed == 0)
         try verifyTreeReadable(store, t2)
@@ -231,16 +242,16 @@ struct GCTests {
         let (store, root) = try makeStore()
         defer { cleanup(root) }
         nonisolated(unsafe) var second: MaintenanceError?
-        MaintenanceTestHooks.gcPhase = { phase in
-            guard phase == "mark" else { return }
+        MaintenanceTestHooks.gcPhase = { s, phase in
+            guard s === store, phase == "mark" else { return }
             MaintenanceTestHooks.gcPhase = nil
             do { _ = try store.collectGarbage(immediateGC) } catch { second = error as? MaintenanceError }
         }
         defer { MaintenanceTestHooks.gcPhase = nil }
-        _ = try store.collectGarbage(immediateGC)
+        _ = try gcNow(store)
         #expect(second == .busy(running: "GC"))
         // And the lock is released afterwards.
-        _ = try store.collectGarbage(immediateGC)
+        _ = try gcNow(store)
     }
 
     @Test("sparse packs are rewritten: disk space returns, survivors stay readable")
@@ -268,7 +279,7 @@ struct GCTests {
         }
         for (n, v) in drop { try store.retireVersion(name: n, version: v, actor: "t") }
         let before = packDiskBytes(root)
-        let r = try store.collectGarbage(immediateGC)
+        let r = try gcNow(store)
         #expect(r.packsRewritten >= 1)
         #expect(r.diskBytesFreed > 0)
         #expect(packDiskBytes(root) <= before - Int(r.diskBytesFreed) + 4096)

@@ -84,9 +84,11 @@ final class MemorySampler: @unchecked Sendable {
 
 func maxRSSKB() -> Int {
     var u = rusage()
-    getrusage(RUSAGE_SELF, &u)
+    getrusage(RUSAGE_SELF.rawValue, &u)
     return u.ru_maxrss
 }
+
+func warn(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
 
 func option(_ args: [String], _ name: String) -> String? {
     guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
@@ -106,7 +108,7 @@ func now() -> Double {
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {
-    fputs("usage: bench-gc populate|populate-bytes|gc|scrub ROOT [options]\n", stderr)
+    warn("usage: bench-gc populate|populate-bytes|gc|scrub ROOT [options]\n")
     exit(2)
 }
 let root = args[2]
@@ -149,7 +151,7 @@ do {
             if files.count == perVersion || made == n {
                 guard case .committed(let t) = try store.commit(recipes: recipes, tree: Tree(entries: files))
                 else {
-                    fputs("commit reported missing chunks\n", stderr)
+                    warn("commit reported missing chunks\n")
                     exit(1)
                 }
                 _ = try store.createVersion(
@@ -238,10 +240,10 @@ do {
             "rawGBps": Double(st.uniqueRawBytes) / seconds / 1e9, "peakRssAnonKB": sampler.peakAnonKB,
         ])
     default:
-        fputs("unknown command \(args[1])\n", stderr)
+        warn("unknown command \(args[1])\n")
         exit(2)
     }
 } catch {
-    fputs("bench-gc: \(error)\n", stderr)
+    warn("bench-gc: \(error)\n")
     exit(1)
 }

@@ -65,6 +65,8 @@ public struct PushResult: Sendable {
     public var bytesDeduplicated: UInt64
     /// Paths skipped (neither file, directory nor symlink).
     public var skipped: [String]
+    /// True when the push resumed the lease of an earlier, interrupted push.
+    public var resumedLease = false
 
     /// Everything sent: chunk data plus objects.
     public var bytesSent: UInt64 { chunkBytesSent + objectBytesSent }
@@ -77,6 +79,8 @@ public final class Pusher {
     let progress: Progress?
     /// Threads for the ingest pass.
     public var ingestThreads = 2
+    /// Stat cache: unchanged files (same size, mtime, ctime, inode) are not re-read. Nil: read all.
+    public var statCache: StatCache?
     /// Requests in flight for HAS and PUT_CHUNKS.
     public var window = 8
     /// PUT_CHUNKS requests in flight per connection (each up to 8 MiB; troved buffers at most
@@ -120,10 +124,19 @@ public final class Pusher {
         results.reserveCapacity(local.files.count)
         for (index, file) in local.files.enumerated() {
             let r: IngestResult
-            do {
-                r = try Ingest.file(at: file.diskPath, parameters: params, threads: ingestThreads)
-            } catch {
-                throw .ingest(detail: "cannot read \(file.diskPath): \(error)")
+            let cacheKey = statCache == nil ? "" : StatCache.key(file.diskPath)
+            let stamp = statCache == nil ? nil : FileStamp(path: file.diskPath)
+            if let stamp, let hit = statCache?.lookup(path: cacheKey, stamp: stamp) {
+                r = hit
+            } else {
+                do {
+                    r = try Ingest.file(at: file.diskPath, parameters: params, threads: ingestThreads)
+                } catch {
+                    throw .ingest(detail: "cannot read \(file.diskPath): \(error)")
+                }
+                if let stamp, stamp.size == r.size {
+                    statCache?.store(path: cacheKey, stamp: stamp, result: r)
+                }
             }
             results.append(r)
             entries.append(.file(file.treePath, blob: r.blobDigest, size: r.size, mode: file.mode))
@@ -138,6 +151,7 @@ public final class Pusher {
             }
             progress?.advance(by: r.size)
         }
+        try? statCache?.save()
         let tree = Tree(entries: entries)
         do { try tree.validate() } catch {
             throw .usage(detail: "cannot build a tree from \(request.path): \(error)")
@@ -161,6 +175,7 @@ public final class Pusher {
             if case .pushBegun(let b) = m { return b } else { return nil }
         }
         let lease = begun.lease
+        result.resumedLease = begun.resumed
         onLease?(lease)
 
         // One uploader per connection, each on its own thread for new chunks (reading,

@@ -29,12 +29,22 @@ struct PushCommand: ParsableCommand {
     var meta: [String] = []
 
     @Option(
+        name: .customLong("meta-file"),
+        help: "Metadata from a flat JSON object of string, number and boolean values.")
+    var metaFile: String?
+
+    @Option(
         name: .customLong("parent"),
         help: "Parent version REF (repeatable), e.g. the dataset a model was trained on.")
     var parents: [String] = []
 
     @Option(name: .long, help: "A message describing this version.")
     var message: String = ""
+
+    @Flag(
+        name: .customLong("no-cache"),
+        help: "Read every file (ignore the stat cache in $TROVE_CACHE_DIR or ~/.cache/trove).")
+    var noCache = false
 
     @Flag(help: "Print one JSON document instead of text.")
     var json = false
@@ -44,7 +54,8 @@ struct PushCommand: ParsableCommand {
     func run() throws {
         try runClient { () throws(ClientError) in
             let (name, version) = try PushCommand.parseTarget(ref)
-            let metadata = try PushCommand.parseMetadata(meta)
+            var metadata = try PushCommand.parseMetadata(meta)
+            if let metaFile { metadata = try MetaFile.merge(metadata, MetaFile.load(metaFile)) }
             for p in parents {
                 do { _ = try Ref(parsing: p) } catch { throw .usage(detail: "invalid --parent: \(error)") }
             }
@@ -57,6 +68,12 @@ struct PushCommand: ParsableCommand {
             defer { for c in extra { c.close() } }
             let pusher = Pusher(connection: conn, progress: Progress.forTerminal())
             pusher.uploadConnections = extra
+            let environment = ProcessInfo.processInfo.environment
+            if !noCache, environment["TROVE_NO_STAT_CACHE"] == nil,
+                let dir = StatCache.defaultDirectory(environment: environment)
+            {
+                pusher.statCache = StatCache(directory: dir, parameters: conn.chunkerParameters)
+            }
             let leases = LeaseState(
                 server: conn.address, name: name, version: version,
                 environment: ProcessInfo.processInfo.environment)
@@ -84,9 +101,10 @@ struct PushCommand: ParsableCommand {
                     "chunksSent": r.chunksSent, "rawBytesSent": r.rawBytesSent,
                     "chunkBytesSent": r.chunkBytesSent,
                     "objectBytesSent": r.objectBytesSent, "bytesSent": r.bytesSent,
-                    "bytesDeduplicated": r.bytesDeduplicated,
+                    "bytesDeduplicated": r.bytesDeduplicated, "resumedLease": r.resumedLease,
                 ]
                 if let b = r.blob { o["blob"] = b.prefixed }
+                o["filesFromCache"] = pusher.statCache?.hits ?? 0
                 printJSON(o)
             } else {
                 print("\(r.created ? "pushed" : "unchanged") \(r.name):\(r.version)")

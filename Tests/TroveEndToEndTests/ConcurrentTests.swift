@@ -41,6 +41,8 @@ struct ConcurrentTests {
         let p = Process()
         p.executableURL = try CLI.binary("trove")
         p.arguments = ["push", path, "big:1", "--server", server.address]
+        let state = dir.url.appendingPathComponent("state").path
+        p.environment = ProcessInfo.processInfo.environment.merging(["XDG_STATE_HOME": state]) { $1 }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -64,9 +66,17 @@ struct ConcurrentTests {
         }
 
         // The re-run completes and sends only what the killed push had not stored.
-        let (rerun, j) = try ClientE2E.json(server, ["push", path, "big:1"])
+        let (rerun, j) = try ClientE2E.json(
+            server, ["push", path, "big:1"], environment: ["XDG_STATE_HOME": state])
+        // A completed push forgets its lease.
+        let leftover = (try? FileManager.default.contentsOfDirectory(atPath: state + "/trove/leases")) ?? []
+        #expect(leftover.isEmpty, "\(leftover)")
         #expect(rerun.status == 0, "\(rerun)")
-        if killedMidway { #expect(ClientE2E.int(j["rawBytesSent"]) < data.count) }
+        if killedMidway {
+            #expect(ClientE2E.int(j["rawBytesSent"]) < data.count)
+            // The killed push's lease was remembered (under XDG_STATE_HOME) and resumed.
+            #expect(j["resumedLease"] as? Bool == true, "\(rerun)")
+        }
         let cat = try server.trove(["cat", "big:1"])
         #expect([UInt8](cat.stdoutData) == data)
     }

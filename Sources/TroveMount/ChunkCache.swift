@@ -295,19 +295,24 @@ public final class ChunkCache: @unchecked Sendable {
         }
         defer { close(fd) }
         let n = Int(chunk.length)
-        var bytes = [UInt8](repeating: 0, count: n)
         var got = 0
-        let extra = bytes.withUnsafeMutableBytes { b -> Bool in
+        var noTrailingBytes = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: n) { b, count in
             while got < n {
                 let r = pread(fd, b.baseAddress! + got, n - got, off_t(got))
                 if r < 0 && errno == EINTR { continue }
-                if r <= 0 { return false }
+                if r <= 0 { break }
                 got += r
             }
-            var probe: UInt8 = 0
-            return pread(fd, &probe, 1, off_t(n)) == 0
+            if got == n {
+                var probe: UInt8 = 0
+                noTrailingBytes = pread(fd, &probe, 1, off_t(n)) == 0
+                count = n
+            } else {
+                count = 0
+            }
         }
-        guard got == n, extra, SHA256.hash(bytes) == chunk.digest else {
+        guard got == n, noTrailingBytes, SHA256.hash(bytes) == chunk.digest else {
             forget(chunk.digest, unlinkFile: true)
             return nil
         }

@@ -14,6 +14,11 @@ struct LsCommand: ParsableCommand {
     @Argument(help: "Name prefix, e.g. models or models/churn.")
     var prefix: String = ""
 
+    @Option(
+        name: .customLong("where"),
+        help: "Only versions whose metadata KEY has text VALUE (repeatable; all must match).")
+    var filters: [String] = []
+
     @Flag(help: "Print one JSON document instead of text.")
     var json = false
 
@@ -23,7 +28,14 @@ struct LsCommand: ParsableCommand {
         try runClient { () throws(ClientError) in
             let conn = try client.connect()
             defer { conn.close() }
-            let versions = try Remote(connection: conn).listVersions(prefix: prefix)
+            var wheres: [MetadataFilter] = []
+            for f in filters {
+                guard let eq = f.firstIndex(of: "="), eq != f.startIndex else {
+                    throw .usage(detail: "invalid --where \"\(f)\": expected KEY=VALUE")
+                }
+                wheres.append(MetadataFilter(key: String(f[..<eq]), value: String(f[f.index(after: eq)...])))
+            }
+            let versions = try Remote(connection: conn).listVersions(prefix: prefix, filters: wheres)
             if json {
                 printJSON(versions.map(VersionJSON.object))
                 return

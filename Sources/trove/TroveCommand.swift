@@ -8,6 +8,7 @@ struct TroveCommand: ParsableCommand {
         subcommands: [
             PushCommand.self, PullCommand.self, CatCommand.self, LsCommand.self, ShowCommand.self, StatCommand.self,
             ChunkCommand.self, MountCommand.self, RmCommand.self, GcCommand.self, ScrubCommand.self,
+            LogCommand.self, AliasCommand.self, LineageCommand.self, DiffCommand.self,
         ]
     )
 }

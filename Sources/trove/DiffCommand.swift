@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import TroveClient
+import TroveCore
+import TroveProtocol
+
+/// `trove diff A B`: files added, removed, changed and unchanged between two versions.
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract:
+            "Compare two versions: files added, removed, changed (size change, bytes shared), unchanged.",
+        discussion: """
+            Files are compared by blob digest; for changed files the recipes are fetched to count the \
+            bytes of the new file made of chunks the old file also has (what a pull of B next to A \
+            would not transfer again).
+            """)
+
+    @Argument(help: "Old ref (NAME:VERSION, NAME:ALIAS or NAME@sha256:HEX).") var a: String
+    @Argument(help: "New ref.") var b: String
+    @Flag(help: "Print one JSON document instead of text.") var json = false
+    @OptionGroup var client: ClientOptions
+
+    func run() throws {
+        try runClient { () throws(ClientError) in
+            let conn = try client.connect()
+            defer { conn.close() }
+            let (_, _, d) = try Remote(connection: conn).diff(a, b)
+            let shared = d.changed.reduce(UInt64(0)) { $0 + $1.sharedBytes }
+            if json {
+                func entry(_ e: TreeEntry) -> [String: Any] {
+                    ["path": e.path, "type": Self.kind(e.kind), "size": e.size]
+                }
+                printJSON([
+                    "a": a, "b": b,
+                    "added": d.added.map(entry), "removed": d.removed.map(entry),
+                    "changed": d.changed.map { c -> [String: Any] in
+                        [
+                            "path": c.path, "sizeBefore": c.sizeBefore, "sizeAfter": c.sizeAfter,
+                            "sizeChange": c.sizeChange, "sharedBytes": c.sharedBytes, "modeOnly": c.modeOnly,
+                            "typeBefore": Self.kind(c.kindBefore), "typeAfter": Self.kind(c.kindAfter),
+                        ]
+                    },
+                    "unchanged": d.unchanged.count,
+                    "totals": [
+                        "added": d.added.count, "removed": d.removed.count, "changed": d.changed.count,
+                        "unchanged": d.unchanged.count, "bytesBefore": d.bytesBefore,
+                        "bytesAfter": d.bytesAfter,
+                        "addedBytes": d.added.reduce(UInt64(0)) { $0 + $1.size },
+                        "removedBytes": d.removed.reduce(UInt64(0)) { $0 + $1.size },
+                        "changedSharedBytes": shared,
+                    ] as [String: Any],
+                ])
+                return
+            }
+            for e in d.added { print("A  \(e.path)  (\(e.size) bytes)") }
+            for e in d.removed { print("D  \(e.path)  (\(e.size) bytes)") }
+            for c in d.changed {
+                if c.modeOnly {
+                    print("M  \(c.path)  (mode only)")
+                } else {
+                    let sign = c.sizeChange >= 0 ? "+" : ""
+                    print(
+                        "M  \(c.path)  \(c.sizeBefore) -> \(c.sizeAfter) bytes (\(sign)\(c.sizeChange)), "
+                            + "\(c.sharedBytes) bytes shared")
+                }
+            }
+            print(
+                "\(d.added.count) added, \(d.removed.count) removed, \(d.changed.count) changed, "
+                    + "\(d.unchanged.count) unchanged; \(Progress.bytes(d.bytesBefore)) -> "
+                    + "\(Progress.bytes(d.bytesAfter)); changed files share \(Progress.bytes(shared))")
+        }
+    }
+
+    static func kind(_ k: TreeEntryKind) -> String {
+        switch k {
+        case .file: "file"
+        case .symlink: "symlink"
+        case .directory: "directory"
+        }
+    }
+}

@@ -10,7 +10,10 @@ struct ChunkCommand: ParsableCommand {
         abstract: "Split files into content-defined chunks (FastCDC 2020) and print their SHA-256 digests.",
         discussion: """
             Default output, per file: one line per chunk, OFFSET<TAB>LENGTH<TAB>SHA256HEX, then \
-            FILE<TAB>sha256:<blob digest><TAB><N> chunks (the blob digest is what sha256sum prints). \
+            FILE<TAB>sha256:<blob digest><TAB><N> chunks (the blob digest is what sha256sum prints), \
+            followed by <TAB>zip, <TAB>safetensors or <TAB>tar when the file's container structure forced \
+            chunk boundaries (--formats auto, the default; --formats none is plain FastCDC; a list such as \
+            --formats zip,tar enables only those). \
             --summary prints only the per-file line. With two or more files a final line \
             "shared: N of M bytes (P%)" says how many bytes of the later files are covered by chunks \
             already seen in earlier files (P has one decimal). --json prints one JSON document instead.
@@ -34,6 +37,10 @@ struct ChunkCommand: ParsableCommand {
     @Option(help: "Normalization level 0-3 (higher: chunk sizes closer to the average).")
     var normalization: String = "1"
 
+    @Option(
+        help: "Container formats whose structure forces chunk boundaries: auto, none, or a list (zip,tar,...).")
+    var formats: String = "auto"
+
     @Flag(help: "Print only the per-file summary line (and the shared line).")
     var summary = false
 
@@ -42,13 +49,15 @@ struct ChunkCommand: ParsableCommand {
 
     func run() throws {
         let parameters = try validatedParameters()
+        let policy: FormatPolicy
+        do { policy = try FormatPolicy(parsing: formats) } catch { Self.fail("--formats: \(error)", code: 2) }
         let threads = Swift.min(4, Swift.max(1, ProcessInfo.processInfo.activeProcessorCount))
-        var report = ChunkReport(parameters: parameters)
+        var report = ChunkReport(parameters: parameters, formats: policy)
         let out = OutputBuffer()
         for path in files {
             let result: IngestResult
             do {
-                result = try Ingest.file(at: path, parameters: parameters, threads: threads)
+                result = try Ingest.file(at: path, parameters: parameters, threads: threads, formats: policy)
             } catch {
                 out.flush()
                 Self.fail("\(error)", code: 1)
@@ -58,7 +67,8 @@ struct ChunkCommand: ParsableCommand {
                 if !summary {
                     for c in result.chunks { out.append("\(c.offset)\t\(c.length)\t\(c.digest.hex)\n") }
                 }
-                out.append("\(path)\t\(result.blobDigest.prefixed)\t\(result.chunks.count) chunks\n")
+                let format = result.format.map { "\t\($0.rawValue)" } ?? ""
+                out.append("\(path)\t\(result.blobDigest.prefixed)\t\(result.chunks.count) chunks\(format)\n")
                 out.flush()
             }
         }
@@ -100,6 +110,7 @@ struct ChunkCommand: ParsableCommand {
 /// What `trove chunk` found, file by file, and the cross-file sharing.
 struct ChunkReport {
     let parameters: ChunkerParameters
+    let formats: FormatPolicy
     private(set) var files: [(path: String, result: IngestResult)] = []
     private var seen = Set<Digest>()
     /// Bytes of files after the first covered by chunks seen in earlier files.
@@ -107,7 +118,10 @@ struct ChunkReport {
     /// Total bytes of files after the first.
     private(set) var laterBytes: UInt64 = 0
 
-    init(parameters: ChunkerParameters) { self.parameters = parameters }
+    init(parameters: ChunkerParameters, formats: FormatPolicy) {
+        self.parameters = parameters
+        self.formats = formats
+    }
 
     mutating func add(path: String, result: IngestResult) {
         if !files.isEmpty {
@@ -136,6 +150,7 @@ struct ChunkReport {
             let size: UInt64
             let blob: String
             let chunkCount: Int
+            let format: String?
             let chunks: [ChunkJSON]?
         }
         struct SharedJSON: Encodable {
@@ -148,6 +163,7 @@ struct ChunkReport {
         }
         struct Document: Encodable {
             let parameters: ParametersJSON
+            let formats: String
             let files: [FileJSON]
             let shared: SharedJSON?
         }
@@ -155,10 +171,11 @@ struct ChunkReport {
             parameters: ParametersJSON(
                 min: parameters.min, avg: parameters.avg, max: parameters.max,
                 normalization: parameters.normalization),
+            formats: formats.description,
             files: files.map { f in
                 FileJSON(
                     path: f.path, size: f.result.size, blob: f.result.blobDigest.prefixed,
-                    chunkCount: f.result.chunks.count,
+                    chunkCount: f.result.chunks.count, format: f.result.format?.rawValue,
                     chunks: includeChunks
                         ? f.result.chunks.map {
                             ChunkJSON(offset: $0.offset, length: $0.length, sha256: $0.digest.hex)

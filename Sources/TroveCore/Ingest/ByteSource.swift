@@ -39,6 +39,9 @@ public final class FileByteSource: ByteSource {
 
     deinit { if ownsDescriptor { close(fd) } }
 
+    /// The descriptor (for `pread`-based container detection before the sequential pass).
+    public var descriptor: Int32 { fd }
+
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IngestError) -> Int {
         guard buffer.count > 0 else { return 0 }
         while true {

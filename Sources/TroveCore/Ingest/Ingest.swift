@@ -15,33 +15,42 @@ public enum Ingest {
     ///   - threads: threads in total, the calling thread included; 1 does everything inline.
     ///   - bufferSize: bytes per read buffer, at least `parameters.max`; nil picks automatically.
     ///   - blobDigest: false skips the whole-input digest (`IngestResult.blobDigest` is then zero).
+    ///   - formats: container formats whose structure forces boundaries (`BoundaryPlanner`); the
+    ///     file's headers are read with `pread` before the sequential pass. `.none` is plain FastCDC.
     public static func file(
         at path: String, parameters: ChunkerParameters = .default, threads: Int = 2,
-        bufferSize: Int? = nil, blobDigest: Bool = true
+        bufferSize: Int? = nil, blobDigest: Bool = true, formats: FormatPolicy = .none
     ) throws(IngestError) -> IngestResult {
         try parameters.validateForIngest()
         let source = try FileByteSource(path: path)
+        var plan = BoundaryPlan.plain
+        if !formats.isNone {
+            plan = try BoundaryPlanner.plan(
+                FileRandomAccess(descriptor: source.descriptor, path: path), policy: formats)
+        }
         return try run(
             source: source, parameters: parameters, threads: threads, bufferSize: bufferSize,
-            blobDigest: blobDigest)
+            blobDigest: blobDigest, plan: plan)
     }
 
     /// Ingests in-memory bytes through the same pipeline as `file` (they are copied into the
     /// pipeline's buffers in reads of at most `maxRead` bytes, to exercise short reads).
     public static func bytes(
         _ data: [UInt8], parameters: ChunkerParameters = .default, threads: Int = 2,
-        bufferSize: Int? = nil, blobDigest: Bool = true, maxRead: Int = .max
+        bufferSize: Int? = nil, blobDigest: Bool = true, maxRead: Int = .max, formats: FormatPolicy = .none
     ) throws(IngestError) -> IngestResult {
         try parameters.validateForIngest()
+        let plan = try BoundaryPlanner.plan(MemoryRandomAccess(data), policy: formats)
         return try run(
             source: MemoryByteSource(data, maxRead: maxRead), parameters: parameters, threads: threads,
-            bufferSize: bufferSize, blobDigest: blobDigest)
+            bufferSize: bufferSize, blobDigest: blobDigest, plan: plan)
     }
 
-    /// Ingests any byte source through the parallel pipeline.
+    /// Ingests any byte source through the parallel pipeline; `plan` forces boundaries (its cuts
+    /// must be strictly increasing) and its format is reported in the result.
     public static func run<Source: ByteSource>(
         source: Source, parameters: ChunkerParameters = .default, threads: Int = 2,
-        bufferSize: Int? = nil, blobDigest: Bool = true
+        bufferSize: Int? = nil, blobDigest: Bool = true, plan: BoundaryPlan = .plain
     ) throws(IngestError) -> IngestResult {
         let chunker: FastCDC
         do { chunker = try FastCDC(parameters) } catch { throw .parameters(error) }
@@ -51,12 +60,14 @@ public enum Ingest {
         }
         let pipeline = IngestPipeline(
             chunker: chunker, segmentSize: size, threads: Swift.max(1, threads), blobDigest: blobDigest)
-        return try pipeline.run(source: source)
+        var result = try pipeline.run(source: source, cuts: plan.cuts)
+        result.format = plan.format
+        return result
     }
 
     /// The slow, obvious reference: reads the whole file into memory, then `serial(bytes:)`.
     public static func serial(
-        at path: String, parameters: ChunkerParameters = .default
+        at path: String, parameters: ChunkerParameters = .default, formats: FormatPolicy = .none
     ) throws(IngestError) -> IngestResult {
         let source = try FileByteSource(path: path)
         var data: [UInt8] = []
@@ -67,16 +78,20 @@ public enum Ingest {
             if n == 0 { break }
             data.append(contentsOf: block[0..<n])
         }
-        return try serial(bytes: data, parameters: parameters)
+        return try serial(bytes: data, parameters: parameters, formats: formats)
     }
 
-    /// The slow, obvious reference: `ReferenceFastCDC` over the whole input, then one SHA-256 per
-    /// chunk and one over everything, on the calling thread.
+    /// The slow, obvious reference: `ReferenceFastCDC` over the whole input (or over each segment
+    /// between the forced cuts `formats` finds), then one SHA-256 per chunk and one over
+    /// everything, on the calling thread.
     public static func serial(
-        bytes data: [UInt8], parameters: ChunkerParameters = .default
+        bytes data: [UInt8], parameters: ChunkerParameters = .default, formats: FormatPolicy = .none
     ) throws(IngestError) -> IngestResult {
+        let plan = try BoundaryPlanner.plan(MemoryRandomAccess(data), policy: formats)
         let lengths: [Int]
-        do { lengths = try ReferenceFastCDC.lengths(of: data, parameters: parameters) } catch {
+        do {
+            lengths = try BoundaryPlanner.referenceLengths(of: data, cuts: plan.cuts, parameters: parameters)
+        } catch {
             throw .parameters(error)
         }
         var chunks: [ChunkRef] = []
@@ -86,7 +101,8 @@ public enum Ingest {
                 ChunkRef(offset: UInt64(offset), length: n, digest: SHA256.hash(data[offset..<offset + n])))
             offset += n
         }
-        return IngestResult(size: UInt64(data.count), blobDigest: SHA256.hash(data), chunks: chunks)
+        return IngestResult(
+            size: UInt64(data.count), blobDigest: SHA256.hash(data), chunks: chunks, format: plan.format)
     }
 }
 

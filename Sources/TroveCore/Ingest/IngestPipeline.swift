@@ -112,7 +112,10 @@ final class IngestPipeline {
         for _ in 0..<count { free.append(Segment(capacity: segmentSize, minChunk: chunker.minSize)) }
     }
 
-    func run<Source: ByteSource>(source: Source) throws(IngestError) -> IngestResult {
+    /// Chunks and hashes `source`. `cuts` are forced boundaries (strictly increasing offsets):
+    /// FastCDC runs inside each segment between them as if it were a whole input; offsets at or
+    /// past the end of the input are ignored.
+    func run<Source: ByteSource>(source: Source, cuts: [UInt64] = []) throws(IngestError) -> IngestResult {
         var source = source
         var workers: [JoinableThread] = []
         for _ in 1..<threads {
@@ -134,11 +137,29 @@ final class IngestPipeline {
         var pos = 0
         var count = 0
         var unpublishedBytes = 0
+        var cutIndex = 0
+        var nextCut = cuts.first ?? .max
         while true {
             let available = current.length - pos
             if available == 0 && eof { break }
-            if available >= maxChunk || eof {
-                let n = chunker.cut(current.base + pos, count: available)
+            // A forced cut within reach ends the input for this chunk (no chunk crosses it).
+            var limit = available
+            var forced = false
+            if nextCut != .max {
+                let here = current.fileOffset + UInt64(pos)
+                while nextCut <= here {
+                    cutIndex += 1
+                    nextCut = cutIndex < cuts.count ? cuts[cutIndex] : .max
+                }
+                if nextCut - here <= UInt64(available) {
+                    limit = Int(nextCut - here)
+                    forced = true
+                }
+            }
+            // Forced cuts can make chunks shorter than `min`: a full chunk table moves on to the
+            // next segment (never happens without forced cuts).
+            if (available >= maxChunk || eof || forced) && count < current.slotCapacity {
+                let n = chunker.cut(current.base + pos, count: limit)
                 current.starts[count] = pos
                 current.lengths[count] = n
                 count += 1
@@ -154,6 +175,7 @@ final class IngestPipeline {
                     lock.unlock()
                 }
             } else {
+                // Not enough bytes for a maximum chunk (or no free chunk slot): carry the tail over.
                 let next = acquireSegment(hasher: localHasher)
                 if available > 0 { next.base.update(from: current.base + pos, count: available) }
                 next.length = available

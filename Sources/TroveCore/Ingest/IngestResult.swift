@@ -23,10 +23,13 @@ public struct IngestResult: Sendable, Hashable {
     public var blobDigest: Digest
     /// Chunks in input order; they tile the input exactly.
     public var chunks: [ChunkRef]
+    /// The container format whose structure forced boundaries, or nil for plain FastCDC.
+    public var format: ContainerFormat?
 
-    public init(size: UInt64, blobDigest: Digest, chunks: [ChunkRef]) {
+    public init(size: UInt64, blobDigest: Digest, chunks: [ChunkRef], format: ContainerFormat? = nil) {
         self.size = size
         self.blobDigest = blobDigest
         self.chunks = chunks
+        self.format = format
     }
 }

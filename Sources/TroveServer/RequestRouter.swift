@@ -175,7 +175,7 @@ final class RequestRouter: @unchecked Sendable {
     func putObjects(_ m: Message.PutObjects, _ grant: Grant) throws(ServerError) -> Message {
         try require(grant, .write)
         try touchLease(m.lease)
-        var completed: UInt32 = 0
+        var complete: [VerifiedObject] = []
         for part in m.parts {
             guard part.kind != .chunk else { throw ServerError(.badRequest, "PUT_OBJECTS carries recipes and trees, not chunks") }
             guard part.totalLength <= limits.maxObjectLength else {
@@ -193,10 +193,28 @@ final class RequestRouter: @unchecked Sendable {
                 guard let whole = try appendPart(part, lease: m.lease) else { continue }
                 bytes = whole
             }
-            try acceptObject(kind: part.kind, digest: part.digest, bytes: bytes, lease: m.lease)
-            completed += 1
+            complete.append(try verifyObject(kind: part.kind, digest: part.digest, bytes: bytes))
         }
-        return .putObjectsOK(.init(completed: completed))
+        // One durable write for the whole request: a file fsync each, one fsync per shard directory.
+        let digests = try s { () throws(StoreError) in try store.storeObjects(canonical: complete.map(\.bytes)) }
+        try leases.with(m.lease, now: Clock.nowMillis()) { e throws(ServerError) in
+            for (object, stored) in zip(complete, digests) {
+                switch object.kind {
+                case .tree: e.trees.insert(object.key)
+                case .recipe: e.recipes[object.key] = stored
+                case .chunk: break
+                }
+            }
+        }
+        return .putObjectsOK(.init(completed: UInt32(complete.count)))
+    }
+
+    /// A complete object that decoded and matched the digest it was sent under.
+    struct VerifiedObject {
+        var kind: ContentKind
+        /// The tree digest, or the blob digest a recipe rebuilds.
+        var key: Digest
+        var bytes: [UInt8]
     }
 
     /// Appends a part to its staging file; returns the whole object when the last part arrived.
@@ -233,16 +251,15 @@ final class RequestRouter: @unchecked Sendable {
         return [UInt8](data)
     }
 
-    /// Verifies a complete object and stores it durably ahead of its commit.
-    func acceptObject(kind: ContentKind, digest: Digest, bytes: [UInt8], lease: LeaseID) throws(ServerError) {
+    /// Checks a complete object: a tree must hash to its digest and parse; a recipe must parse and
+    /// rebuild the blob it is sent under.
+    func verifyObject(kind: ContentKind, digest: Digest, bytes: [UInt8]) throws(ServerError) -> VerifiedObject {
         switch kind {
         case .tree:
             guard SHA256.hash(bytes) == digest else {
                 throw ServerError(.integrity, "tree bytes do not hash to \(digest); resend the tree")
             }
             do { try Tree(canonical: bytes).validate() } catch { throw ServerError(.badRequest, "tree \(digest) is invalid: \(error)") }
-            _ = try s { () throws(StoreError) in try store.storeObject(canonical: bytes) }
-            try leases.with(lease, now: Clock.nowMillis()) { e throws(ServerError) in _ = e.trees.insert(digest) }
         case .recipe:
             let recipe: Recipe
             do {
@@ -252,11 +269,10 @@ final class RequestRouter: @unchecked Sendable {
             guard recipe.blobDigest == digest else {
                 throw ServerError(.badRequest, "recipe sent as blob \(digest) rebuilds blob \(recipe.blobDigest)")
             }
-            let objectDigest = try s { () throws(StoreError) in try store.storeObject(canonical: bytes) }
-            try leases.with(lease, now: Clock.nowMillis()) { e throws(ServerError) in e.recipes[digest] = objectDigest }
         case .chunk:
             throw ServerError(.badRequest, "PUT_OBJECTS carries recipes and trees, not chunks")
         }
+        return VerifiedObject(kind: kind, key: digest, bytes: bytes)
     }
 
     func commit(_ m: Message.Commit, _ grant: Grant) throws(ServerError) -> Response {

@@ -10,14 +10,14 @@ extension Store {
         tmpDir + "/staging-" + name
     }
 
-    /// Writes a recipe or tree object durably (tmp → fsync → rename → fsync dir) without
-    /// registering it: the objects table only learns of it at `commit`. Returns its digest.
-    /// Already-present objects are not rewritten.
+    /// Writes recipe or tree objects durably (tmp → fsync → rename, then one fsync per shard
+    /// directory touched) without registering them: the catalog only learns of them at `commit`.
+    /// Already-present objects are not rewritten. Returns their digests, in order.
     @discardableResult
-    public func storeObject(canonical bytes: [UInt8]) throws(StoreError) -> Digest {
-        let d = SHA256.hash(bytes)
-        try writeObjects([(d, bytes)])
-        return d
+    public func storeObjects(canonical objects: [[UInt8]]) throws(StoreError) -> [Digest] {
+        let pairs = objects.map { (SHA256.hash($0), $0) }
+        try writeObjects(pairs)
+        return pairs.map(\.0)
     }
 
     /// Whether an object file exists (committed or stored ahead of a commit).

@@ -71,21 +71,38 @@ extension Store {
     private func copyLiveRecords(
         from pack: Int64, name: String, into w: inout GroupCommit.Writer, report: inout GCReport
     ) throws -> Bool {
-        let entries: [PackEntry] = try catalog.read { db in
-            try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT digest, offset, stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY offset",
-                arguments: [pack]
-            ).compactMap { r in
-                guard let d = Digest(data: r["digest"]),
-                    let c = Codec(rawValue: UInt8(clamping: r["codec"] as Int))
-                else { return nil }
-                return PackEntry(
-                    digest: d, offset: r["offset"], rawLength: r["raw_len"], codec: c,
-                    storedLength: r["stored_len"])
+        // Pages of index entries in (pack, digest) index order: memory stays bounded by the page
+        // and one segment, however many tiny records a pack holds.
+        var last = Data()
+        while true {
+            let entries: [PackEntry] = try catalog.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT digest, offset, stored_len, raw_len, codec FROM chunks
+                        WHERE pack = ? AND digest > ? ORDER BY digest LIMIT 4096
+                        """,
+                    arguments: [pack, last]
+                ).compactMap { r in
+                    guard let d = Digest(data: r["digest"]),
+                        let c = Codec(rawValue: UInt8(clamping: r["codec"] as Int))
+                    else { return nil }
+                    return PackEntry(
+                        digest: d, offset: r["offset"], rawLength: r["raw_len"], codec: c,
+                        storedLength: r["stored_len"])
+                }
             }
+            guard let end = entries.last else { return true }
+            last = end.digest.data
+            guard try copyRecords(entries, from: pack, into: &w, report: &report) else { return false }
         }
+    }
+
+    /// Copies `entries` (records of `pack`) into `w` as segments of about 8 MiB, each made
+    /// durable before the index rows move to it. False if a record fails its CRC-32C check.
+    private func copyRecords(
+        _ entries: [PackEntry], from pack: Int64, into w: inout GroupCommit.Writer, report: inout GCReport
+    ) throws -> Bool {
         var i = 0
         while i < entries.count {
             var group: [(digest: Digest, codec: Codec, rawLength: Int, stored: [UInt8], crc: UInt32)] = []
@@ -118,11 +135,22 @@ extension Store {
                 try db.execute(sql: "UPDATE packs SET size = ? WHERE id = ?", arguments: [newSize, out])
                 let move = try db.cachedStatement(
                     sql: "UPDATE chunks SET pack = ?, offset = ? WHERE digest = ? AND pack = ?")
-                for e in placed { try move.execute(arguments: [out, e.offset, e.digest.data, pack]) }
-                try Store.refreshPackCounters(db, pack: out, size: newSize, state: 0)
-                let size =
-                    try Int.fetchOne(db, sql: "SELECT size FROM packs WHERE id = ?", arguments: [pack]) ?? 0
-                try Store.refreshPackCounters(db, pack: pack, size: size, state: 1)
+                var (n, raw, stored) = (0, 0, 0)
+                for e in placed {
+                    try move.execute(arguments: [out, e.offset, e.digest.data, pack])
+                    guard db.changesCount > 0 else { continue }
+                    n += 1
+                    raw += e.rawLength
+                    stored += e.storedLength
+                }
+                // Counters move with the rows (incrementally: no scan of the pack per segment).
+                for (id, sign) in [(out, 1), (pack, -1)] {
+                    try db.execute(
+                        sql: """
+                            UPDATE packs SET chunks = chunks + ?, raw_bytes = raw_bytes + ?,
+                              stored_bytes = stored_bytes + ? WHERE id = ?
+                            """, arguments: [sign * n, sign * raw, sign * stored, id])
+                }
             }
         }
         return true

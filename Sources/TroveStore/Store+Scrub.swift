@@ -466,8 +466,7 @@ struct Scrubber {
             }
             last = end.blob
         }
-        let trees: [Data] = try catalog.read { db in try Data.fetchAll(db, sql: "SELECT digest FROM trees") }
-        for t in trees {
+        for t in try allTrees() {
             guard let d = Digest(data: t), !badObjects.contains(d),
                 inSlice("objects:" + String(d.hex.prefix(2)))
             else { continue }
@@ -478,6 +477,22 @@ struct Scrubber {
                 report.damagedObjects.append(d.prefixed)
                 if options.repair { badObjects.insert(d) }
             }
+        }
+    }
+
+    /// Digests of all committed trees, read in pages (32 bytes each in memory).
+    func allTrees() throws -> [Data] {
+        var out: [Data] = []
+        var last = Data()
+        while true {
+            let page = try catalog.read { db in
+                try Data.fetchAll(
+                    db, sql: "SELECT digest FROM trees WHERE digest > ? ORDER BY digest LIMIT 10000",
+                    arguments: [last])
+            }
+            guard let end = page.last else { return out }
+            out += page
+            last = end
         }
     }
 
@@ -528,9 +543,8 @@ struct Scrubber {
             last = end.blob
         }
         var affectedTrees: [Digest: [String]] = [:]
-        let trees: [Data] = try catalog.read { db in try Data.fetchAll(db, sql: "SELECT digest FROM trees") }
-        var treeList = trees.compactMap(Digest.init(data:))
-        // Live versions whose tree row is gone still name their paths.
+        // Committed trees, and live versions' trees (whose row a damage may have removed).
+        var treeList = try allTrees().compactMap(Digest.init(data:))
         treeList += try store.listVersions().map(\.tree)
         for t in Set(treeList) {
             if badObjects.contains(t) {

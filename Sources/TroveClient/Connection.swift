@@ -30,6 +30,9 @@ public final class Connection {
             normalization: Int(hello.normalization))
     }
 
+    /// The store's format policy (forced boundaries for containers), as announced in HELLO_OK.
+    public var formatPolicy: FormatPolicy { hello.formats }
+
     /// The negotiated limits.
     public var limits: SessionLimits { hello.limits }
 

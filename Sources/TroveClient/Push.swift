@@ -130,7 +130,9 @@ public final class Pusher {
                 r = hit
             } else {
                 do {
-                    r = try Ingest.file(at: file.diskPath, parameters: params, threads: ingestThreads)
+                    r = try Ingest.file(
+                        at: file.diskPath, parameters: params, threads: ingestThreads,
+                        formats: connection.formatPolicy)
                 } catch {
                     throw .ingest(detail: "cannot read \(file.diskPath): \(error)")
                 }

@@ -82,10 +82,13 @@ public final class StatCache {
 
     /// Opens (reads) the cache for `parameters` in `directory`; a missing or damaged file gives an
     /// empty cache.
-    public init(directory: URL, parameters: ChunkerParameters) {
+    public init(directory: URL, parameters: ChunkerParameters, formats: FormatPolicy = .none) {
         self.parameters = parameters
+        // The format policy changes the chunks too: one file per (parameters, policy).
+        let policy = formats.isNone ? "" : "-" + formats.description.replacingOccurrences(of: ",", with: "+")
         url = directory.appendingPathComponent(
-            "stat-\(parameters.min)-\(parameters.avg)-\(parameters.max)-\(parameters.normalization).cache")
+            "stat-\(parameters.min)-\(parameters.avg)-\(parameters.max)-\(parameters.normalization)"
+                + "\(policy).cache")
         if let data = FileManager.default.contents(atPath: url.path) {
             entries = Self.decode([UInt8](data)) ?? [:]
         }

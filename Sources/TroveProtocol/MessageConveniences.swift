@@ -15,6 +15,27 @@ extension Message.ErrorReply {
     }
 }
 
+extension FormatPolicy {
+    /// The wire form: bit 0 zip, bit 1 safetensors, bit 2 tar.
+    public var wireBits: UInt8 {
+        (formats.contains(.zip) ? 1 : 0) | (formats.contains(.safetensors) ? 2 : 0)
+            | (formats.contains(.tar) ? 4 : 0)
+    }
+
+    /// From the wire form; other bits set are a protocol error.
+    public init(wireBits bits: UInt8) throws(ProtocolError) {
+        guard bits & ~0x07 == 0 else {
+            throw .invalidValue(
+                field: "HelloOK.formats", detail: "unknown format bits \(bits) (1 zip, 2 safetensors, 4 tar)")
+        }
+        var set = Set<ContainerFormat>()
+        if bits & 1 != 0 { set.insert(.zip) }
+        if bits & 2 != 0 { set.insert(.safetensors) }
+        if bits & 4 != 0 { set.insert(.tar) }
+        self.init(formats: set)
+    }
+}
+
 extension Message.HelloOK {
     /// The store's chunker parameters.
     public var chunkerParameters: ChunkerParameters {

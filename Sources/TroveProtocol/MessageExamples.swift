@@ -33,7 +33,13 @@ extension Message {
                     chunkMin: 16 << 10,
                     chunkAvg: 64 << 10, chunkMax: 256 << 10, normalization: 1, preferredCodec: .zstd,
                     codecs: [.raw, .zstd, .lz4], limits: .default, serverNonce: Array(0..<32),
-                    authRequired: true)),
+                    authRequired: true, formats: .auto)),
+            .helloOK(
+                HelloOK(
+                    server: "troved/0.1.0", storeID: "6f1c2a4e-5b7d-4c1e-9a3f-0d2e8b7c6a51",
+                    chunkMin: 16 << 10, chunkAvg: 64 << 10, chunkMax: 256 << 10, normalization: 1,
+                    preferredCodec: .zstd, codecs: [.raw], limits: .default, serverNonce: Array(0..<32),
+                    authRequired: false, formats: FormatPolicy(formats: [.tar]))),
             .auth(Auth(tokenName: "ci", clientNonce: Array(32..<64), proof: d1)),
             .authOK(
                 AuthOK(tokenName: "ci", scope: .write, prefixes: ["models", "datasets/"], serverProof: d2)),

@@ -57,12 +57,16 @@ extension Message {
         public var serverNonce: [UInt8]
         /// Whether AUTH must follow; when false the session has admin scope on every name.
         public var authRequired: Bool
+        /// The store's format policy: containers whose structure forces chunk boundaries
+        /// (part of the chunking policy, fixed at init; `.none` for stores created before it).
+        public var formats: FormatPolicy
 
         public init(
             server: String, storeID: String, chunkMin: UInt32, chunkAvg: UInt32, chunkMax: UInt32,
             normalization: UInt8, preferredCodec: Codec, codecs: [Codec], limits: SessionLimits,
-            serverNonce: [UInt8], authRequired: Bool
+            serverNonce: [UInt8], authRequired: Bool, formats: FormatPolicy = .none
         ) {
+            self.formats = formats
             self.server = server
             self.storeID = storeID
             self.chunkMin = chunkMin
@@ -89,6 +93,7 @@ extension Message {
             limits.encode(into: &buffer)
             buffer.writeBytes(serverNonce)
             buffer.writeWireBool(authRequired)
+            buffer.writeWireU8(formats.wireBits)
         }
 
         public init(from r: inout WireReader) throws(ProtocolError) {
@@ -105,6 +110,7 @@ extension Message {
             limits = try SessionLimits(from: &r)
             serverNonce = try r.fixedBytes(ProtocolLimits.nonceLength, "HelloOK.serverNonce")
             authRequired = try r.bool("HelloOK.authRequired")
+            formats = try FormatPolicy(wireBits: try r.u8("HelloOK.formats"))
         }
     }
 

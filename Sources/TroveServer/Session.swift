@@ -159,7 +159,7 @@ final class Session: ChannelInboundHandler {
             server: "troved/\(TroveServer.version)", storeID: store.config.storeID, chunkMin: UInt32(c.min),
             chunkAvg: UInt32(c.avg), chunkMax: UInt32(c.max), normalization: UInt8(c.normalization),
             preferredCodec: store.config.codec, codecs: [.zstd, .lz4, .raw], limits: shared.router.limits,
-            serverNonce: nonce, authRequired: authRequired)
+            serverNonce: nonce, authRequired: authRequired, formats: store.config.formats)
         write(.helloOK(ok), requestID: frame.requestID, last: true)
         if authRequired {
             state = .auth(serverNonce: nonce)

@@ -33,11 +33,15 @@ public struct StoreConfig: Sendable, Equatable {
     public var level: Int
     /// Creation time, seconds since the epoch.
     public var created: Int64
+    /// Containers whose structure forces chunk boundaries (`chunking.formats`). New stores use
+    /// `.auto`; a `trove.toml` without the key (stores created before) means `.none`.
+    public var formats: FormatPolicy
 
     public init(
         storeID: String = StoreConfig.makeUUID(), chunking: StoreChunking = .default, codec: Codec = .zstd,
-        level: Int = 3, created: Int64 = Clock.nowSeconds()
+        level: Int = 3, created: Int64 = Clock.nowSeconds(), formats: FormatPolicy = .auto
     ) {
+        self.formats = formats
         self.storeID = storeID
         self.format = StoreConfig.formatVersion
         self.chunking = chunking
@@ -72,6 +76,7 @@ public struct StoreConfig: Sendable, Equatable {
         avg = \(chunking.avg)
         max = \(chunking.max)
         normalization = \(chunking.normalization)
+        formats = "\(formats)"
 
         [compression]
         codec = "\(codec)"
@@ -115,9 +120,18 @@ public struct StoreConfig: Sendable, Equatable {
         guard (1...19).contains(level) else {
             throw .corruptConfig(path: path, detail: "compression.level must be 1...19")
         }
+        var formats = FormatPolicy.none
+        if let value = root["chunking"]?["formats"] {
+            guard let text = value.string, let policy = try? FormatPolicy(parsing: text) else {
+                throw .corruptConfig(
+                    path: path,
+                    detail: "chunking.formats must be \"auto\", \"none\" or a list of zip, safetensors, tar")
+            }
+            formats = policy
+        }
         var c = StoreConfig(
             storeID: id, chunking: chunking, codec: codec, level: Int(level),
-            created: try int("store", "created"))
+            created: try int("store", "created"), formats: formats)
         c.format = format
         return c
     }

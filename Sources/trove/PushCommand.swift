@@ -72,7 +72,8 @@ struct PushCommand: ParsableCommand {
             if !noCache, environment["TROVE_NO_STAT_CACHE"] == nil,
                 let dir = StatCache.defaultDirectory(environment: environment)
             {
-                pusher.statCache = StatCache(directory: dir, parameters: conn.chunkerParameters)
+                pusher.statCache = StatCache(
+                    directory: dir, parameters: conn.chunkerParameters, formats: conn.formatPolicy)
             }
             let leases = LeaseState(
                 server: conn.address, name: name, version: version,

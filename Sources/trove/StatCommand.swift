@@ -38,7 +38,7 @@ struct StatCommand: ParsableCommand {
                     "overallRatio": ratio(s.logicalBytes, s.storedBytes),
                     "chunker": [
                         "min": s.chunkMin, "avg": s.chunkAvg, "max": s.chunkMax,
-                        "normalization": s.normalization,
+                        "normalization": s.normalization, "formats": conn.formatPolicy.description,
                     ],
                 ])
                 return
@@ -58,6 +58,7 @@ struct StatCommand: ParsableCommand {
             print(
                 "chunker      min \(s.chunkMin), avg \(s.chunkAvg), max \(s.chunkMax), normalization \(s.normalization)"
             )
+            print("formats      \(conn.formatPolicy)")
         }
     }
 }

@@ -68,6 +68,10 @@ public final class StatCache {
 
     static let magic: [UInt8] = Array("TROVESC1".utf8)
 
+    /// Bump when the client's chunking changes for the same parameters (e.g. format-aware cut
+    /// points), so chunk lists cached by an older client are not reused.
+    public static let chunkingVersion = 1
+
     /// The cache directory: `$TROVE_CACHE_DIR`, else `$XDG_CACHE_HOME/trove`, else `~/.cache/trove`.
     public static func defaultDirectory(environment: [String: String]) -> URL? {
         if let d = environment["TROVE_CACHE_DIR"], !d.isEmpty { return URL(fileURLWithPath: d) }
@@ -87,7 +91,7 @@ public final class StatCache {
         // The format policy changes the chunks too: one file per (parameters, policy).
         let policy = formats.isNone ? "" : "-" + formats.description.replacingOccurrences(of: ",", with: "+")
         url = directory.appendingPathComponent(
-            "stat-\(parameters.min)-\(parameters.avg)-\(parameters.max)-\(parameters.normalization)"
+            "stat-v\(Self.chunkingVersion)-\(parameters.min)-\(parameters.avg)-\(parameters.max)-\(parameters.normalization)"
                 + "\(policy).cache")
         if let data = FileManager.default.contents(atPath: url.path) {
             entries = Self.decode([UInt8](data)) ?? [:]

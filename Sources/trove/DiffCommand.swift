@@ -53,8 +53,8 @@ struct DiffCommand: ParsableCommand {
                 ])
                 return
             }
-            for e in d.added { print("A  \(e.path)  (\(e.size) bytes)") }
-            for e in d.removed { print("D  \(e.path)  (\(e.size) bytes)") }
+            for e in d.added { print("A  \(Self.describe(e))") }
+            for e in d.removed { print("D  \(Self.describe(e))") }
             for c in d.changed {
                 if c.modeOnly {
                     print("M  \(c.path)  (mode only)")
@@ -69,6 +69,15 @@ struct DiffCommand: ParsableCommand {
                 "\(d.added.count) added, \(d.removed.count) removed, \(d.changed.count) changed, "
                     + "\(d.unchanged.count) unchanged; \(Progress.bytes(d.bytesBefore)) -> "
                     + "\(Progress.bytes(d.bytesAfter)); changed files share \(Progress.bytes(shared))")
+        }
+    }
+
+    /// `path  (N bytes)` for a file, `path/` for a directory, `path -> target` for a symlink.
+    static func describe(_ e: TreeEntry) -> String {
+        switch e.kind {
+        case .file: "\(e.path)  (\(e.size) bytes)"
+        case .directory: "\(e.path)/"
+        case .symlink: "\(e.path) -> \(e.target ?? "")"
         }
     }
 

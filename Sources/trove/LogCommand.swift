@@ -20,12 +20,12 @@ struct LogCommand: ParsableCommand {
             let conn = try client.connect()
             defer { conn.close() }
             let versions = try Remote(connection: conn).log(name: name, includeRetired: all)
+            guard !versions.isEmpty else {
+                throw .notFound(detail: "\(name) has no versions; see `trove ls`")
+            }
             if json {
                 printJSON(versions.map(VersionJSON.object))
                 return
-            }
-            guard !versions.isEmpty else {
-                throw .notFound(detail: "\(name) has no versions; see `trove ls`")
             }
             for (i, v) in versions.enumerated() {
                 if i > 0 { print("") }

@@ -34,6 +34,7 @@ struct LogTests {
         #expect(all.lines.contains("models/m:1 [retired]"), "\(all)")
 
         #expect(try server.trove(["log", "models/none"]).status == 3)
+        #expect(try server.trove(["log", "models/none", "--json"]).status == 3)
         #expect(try server.trove(["log", "bad name"]).status == 2)
     }
 }

@@ -427,11 +427,20 @@ struct LiveMarker {
         }
     }
 
+    func isQuarantined(_ d: Digest) throws(StoreError) -> Bool {
+        try store.catalog.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM quarantine WHERE digest = ?", arguments: [d.data])
+                == true
+        }
+    }
+
     mutating func markTree(_ t: Digest) throws {
         if pendingTrees.contains(t) { return }
         if try isLive("gc_live_trees", t) { return }
         let tree: Tree
         do { tree = try store.readTree(t) } catch {
+            // Damage a scrub already quarantined: nothing more to protect (a re-push heals it).
+            if try isQuarantined(t) { return }
             throw MaintenanceError.unsafe(
                 "tree \(t) (of a live version or a recent commit) cannot be read (\(error)); "
                     + "run `trove scrub`, then re-push or retire the versions it names")
@@ -451,6 +460,7 @@ struct LiveMarker {
         guard let recipeDigest = try store.recipeDigest(forBlob: b) else { return }
         let recipe: Recipe
         do { recipe = try store.readRecipe(object: recipeDigest) } catch {
+            if try isQuarantined(recipeDigest) { return }
             throw MaintenanceError.unsafe(
                 "the recipe of blob \(b) cannot be read (\(error)); run `trove scrub` first")
         }

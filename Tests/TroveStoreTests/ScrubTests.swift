@@ -243,4 +243,21 @@ struct ScrubTests {
         while writer.isExecuting { usleep(1000) }
         #expect(pushes > 0)
     }
+
+    @Test("GC refuses while a live tree is unreadable, and runs once scrub has quarantined it")
+    func gcAfterQuarantinedTree() throws {
+        let root = tempStorePath("scrub")
+        defer { cleanup(root) }
+        let (store, versions) = try populate(root, files: 3)
+        let path = store.objectPath(versions[1].0)
+        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        try flipByte(path, at: size - 2)
+        usleep(2000)
+        #expect(throws: MaintenanceError.self) { try store.collectGarbage(immediateGC) }
+        let r = try store.scrub()
+        #expect(r.damagedObjects == [versions[1].0.prefixed])
+        #expect(r.affectedVersions.map(\.version) == ["1"])
+        _ = try store.collectGarbage(immediateGC)
+        for i in [0, 2] { try verifyTreeReadable(store, versions[i].0) }
+    }
 }

@@ -62,6 +62,8 @@ public final class StatCache {
     let parameters: ChunkerParameters
     var entries: [String: Entry] = [:]
     private var dirty = false
+    /// Paths looked up or stored by this run.
+    private var used = Set<String>()
     /// Hits and misses of this run.
     public private(set) var hits = 0
     public private(set) var misses = 0
@@ -105,6 +107,7 @@ public final class StatCache {
 
     /// The cached ingest result for `path` if its stamp is unchanged and not racy.
     public func lookup(path: String, stamp: FileStamp) -> IngestResult? {
+        used.insert(path)
         guard let e = entries[path], e.stamp == stamp,
             stamp.mtimeNs < e.confirmedNs - Self.racyWindowNs
         else {
@@ -125,18 +128,25 @@ public final class StatCache {
     /// Records what reading `path` (with stamp `stamp`, taken before reading) produced.
     public func store(path: String, stamp: FileStamp, result: IngestResult) {
         let chunks = result.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) }
+        used.insert(path)
         entries[path] = Entry(stamp: stamp, blob: result.blobDigest, chunks: chunks, confirmedNs: 0)
         dirty = true
     }
 
     /// Writes the cache (atomically) if anything changed. Entries written now are stamped with
     /// the current time, which makes files modified just before it "racy" until a later write.
+    /// Entries of files that no longer exist are dropped.
     public func save() throws {
         let now = Self.nowNs()
         var changed = dirty
         for (k, e) in entries where e.confirmedNs == 0 {
             // Entries read this run are confirmed now (racy ones were re-read, so stored again).
             entries[k]?.confirmedNs = now
+            changed = true
+        }
+        // Forget files that no longer exist (other runs' entries only; this run's were just seen).
+        for k in entries.keys where !used.contains(k) && access(k, F_OK) != 0 && errno == ENOENT {
+            entries[k] = nil
             changed = true
         }
         guard changed else { return }

@@ -116,4 +116,30 @@ struct StatCacheTests {
         try Data(bytes.prefix(20)).write(to: c.url)
         #expect(StatCache(directory: dir.url, parameters: params).lookup(path: "/old", stamp: old) == nil)
     }
+
+    @Test func entriesOfVanishedFilesAreDropped() throws {
+        let dir = try TemporaryDirectory("trove-cache")
+        let params = ChunkerParameters.default
+        let blob = SHA256.hash([1])
+        let result = IngestResult(
+            size: 1, blobDigest: blob, chunks: [ChunkRef(offset: 0, length: 1, digest: blob)])
+        let gone = try dir.write("gone.bin", [1])
+        let kept = try dir.write("kept.bin", [1])
+        for f in [gone, kept] { try StatCacheTests.setMtime(f, 1_600_000_000) }
+        let goneStamp = try #require(FileStamp(path: gone))
+        let keptStamp = try #require(FileStamp(path: kept))
+        let c = StatCache(directory: dir.url, parameters: params)
+        c.store(path: gone, stamp: goneStamp, result: result)
+        c.store(path: kept, stamp: keptStamp, result: result)
+        try c.save()
+        try FileManager.default.removeItem(atPath: gone)
+        // A later run that touches neither still saves (it stores another file) and prunes.
+        let other = try dir.write("other.bin", [1])
+        let d = StatCache(directory: dir.url, parameters: params)
+        d.store(path: other, stamp: try #require(FileStamp(path: other)), result: result)
+        try d.save()
+        let e = StatCache(directory: dir.url, parameters: params)
+        #expect(e.lookup(path: gone, stamp: goneStamp) == nil)
+        #expect(e.lookup(path: kept, stamp: keptStamp)?.blobDigest == blob)
+    }
 }

@@ -12,6 +12,7 @@ let trove = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deleting
 //   swift run -c release bench-hotpath ...       (used by ../scripts/bench-hotpath)
 //   swift run -c release bench-store ...         (used by ../scripts/bench-store)
 //   swift run -c release bench-gc ...            (used by ../scripts/bench-gc)
+//   swift run -c release bench-formats ...       (format-aware boundaries, docs/FORMATS.md)
 let package = Package(
     name: "TroveBenchmarks",
     platforms: [.macOS(.v14)],
@@ -49,6 +50,10 @@ let package = Package(
                 .product(name: "TroveCore", package: trove),
                 .product(name: "TroveStore", package: trove),
             ]
+        ),
+        .executableTarget(
+            name: "bench-formats",
+            dependencies: [.product(name: "TroveCore", package: trove)]
         ),
         .executableTarget(
             name: "bench-gc",

@@ -282,15 +282,23 @@ final class RequestRouter: @unchecked Sendable {
         guard store.hasObject(m.tree) || staged.1.contains(m.tree) else {
             return .single(.commitMissing(.init(chunks: [], objects: [ObjectRef(kind: .tree, digest: m.tree)])))
         }
-        let tree = try s { () throws(StoreError) in try store.readTree(m.tree) }
+        let tree: Tree
+        do {
+            tree = try store.readTree(m.tree)
+        } catch .objectNotFound {
+            // A GC removed an uncommitted upload since PUT_OBJECTS: ask for it again.
+            return .single(.commitMissing(.init(chunks: [], objects: [ObjectRef(kind: .tree, digest: m.tree)])))
+        } catch {
+            throw ServerError(error)
+        }
         var recipes: [Recipe] = []
         var missingObjects: [ObjectRef] = []
         var seen = Set<Digest>()
         for entry in tree.entries where entry.kind == .file {
             guard let blob = entry.blob, seen.insert(blob).inserted else { continue }
             if try s({ () throws(StoreError) in try store.recipeDigest(forBlob: blob) }) != nil { continue }
-            if let object = staged.0[blob] {
-                recipes.append(try s { () throws(StoreError) in try store.readRecipe(object: object) })
+            if let object = staged.0[blob], let recipe = try stagedRecipe(object) {
+                recipes.append(recipe)
             } else {
                 missingObjects.append(ObjectRef(kind: .recipe, digest: blob))
             }
@@ -310,6 +318,13 @@ final class RequestRouter: @unchecked Sendable {
                 ListStream(chunks, perFrame: ProtocolLimits.maxDigestsPerRequest) {
                     .commitMissing(.init(chunks: $0, objects: []))
                 })
+        }
+    }
+
+    /// A recipe stored ahead of its commit, or nil if a GC removed it since (the client resends).
+    func stagedRecipe(_ object: Digest) throws(ServerError) -> Recipe? {
+        do { return try store.readRecipe(object: object) } catch .objectNotFound { return nil } catch {
+            throw ServerError(error)
         }
     }
 

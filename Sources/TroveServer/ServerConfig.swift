@@ -26,6 +26,8 @@ public struct ServerConfig: Sendable {
     public var shutdownGraceSeconds = 30
     /// Chunking for a store created by this start (ignored for an existing store).
     public var chunking = ChunkerParameters.default
+    /// Format policy (container-aware chunk boundaries) for a store created by this start.
+    public var formats = FormatPolicy.auto
     /// Codec and level for a store created by this start.
     public var codec: Codec = .zstd
     public var level = 3
@@ -148,6 +150,11 @@ public struct ServerConfig: Sendable {
                     case "chunk_avg": avg = try reader.size(v, "store.chunk_avg", 1...Int.max)
                     case "chunk_max": max = try reader.size(v, "store.chunk_max", 1...Int.max)
                     case "normalization": norm = try reader.int(v, "store.normalization", 0...3)
+                    case "formats":
+                        let text = try reader.string(v, "store.formats")
+                        do { c.formats = try FormatPolicy(parsing: text) } catch {
+                            throw ConfigError("\(path): store.formats: \(error)")
+                        }
                     default: throw ConfigError("\(path): unknown key store.\(k)")
                     }
                 }

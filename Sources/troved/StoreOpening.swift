@@ -21,7 +21,7 @@ func openOrCreateStore(_ config: ServerConfig) throws -> (Store, created: Bool) 
     let c = config.chunking
     let storeConfig = StoreConfig(
         chunking: StoreChunking(min: c.min, avg: c.avg, max: c.max, normalization: c.normalization),
-        codec: config.codec, level: config.level)
+        codec: config.codec, level: config.level, formats: config.formats)
     _ = try Store.create(at: root, config: storeConfig, options: options)
     return (try Store.open(at: root, options: options), true)
 }

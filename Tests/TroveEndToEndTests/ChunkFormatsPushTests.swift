@@ -73,4 +73,12 @@ struct ChunkFormatsPushTests {
         #expect(ClientE2E.int(j2["chunks"]) == (try Ingest.serial(bytes: bytes)).chunks.count)
         #expect(ClientE2E.int(j2["rawBytesSent"]) > stored + 200 * 70)
     }
+
+    @Test func trovedConfigChoosesThePolicyAtInit() throws {
+        let server = try TestServer(config: "[store]\nformats = \"zip,tar\"\n")
+        let toml = try String(contentsOf: server.root.appendingPathComponent("trove.toml"), encoding: .utf8)
+        #expect(toml.contains("formats = \"zip,tar\""))
+        let stat = try server.trove(["stat"])
+        #expect(stat.lines.contains("formats      zip,tar"), "\(stat)")
+    }
 }

@@ -38,7 +38,7 @@ struct ChunkCommand: ParsableCommand {
     var normalization: String = "1"
 
     @Option(
-        help: "Container formats whose structure forces chunk boundaries: auto, none, or a list (zip,tar,...).")
+        help: "Containers whose structure forces chunk boundaries: auto, none, or a list (zip,tar,...).")
     var formats: String = "auto"
 
     @Flag(help: "Print only the per-file summary line (and the shared line).")

@@ -247,8 +247,8 @@ func runThroughput(dir: String, size: Int, runs: Int) throws {
         print(
             name
                 + String(
-                    format: "\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f", median(off), median(on), median(on) / median(off),
-                    median(cpuOn) / median(cpuOff), median(detect))
+                    format: "\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f", median(off), median(on),
+                    median(on) / median(off), median(cpuOn) / median(cpuOff), median(detect))
                 + "\t\(chunksOff)\t\(chunksOn)\t\(format)")
         fflush(nil)
     }

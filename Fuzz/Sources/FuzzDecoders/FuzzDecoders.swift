@@ -11,6 +11,7 @@ import TroveProtocol
 //   2  one message payload: next byte = frame type, rest = payload
 //   3  Recipe(canonical:)   (TroveCore, owned by the store engineer)
 //   4  Tree(canonical:)     (TroveCore, owned by the store engineer)
+//   5  container boundary planner (ZIP/ZIP64, safetensors, tar): next byte picks the format set
 //
 // To add a decoder: add a case below, a seed in `writeSeeds`, and a line in docs/FUZZING.md.
 //
@@ -18,7 +19,7 @@ import TroveProtocol
 // - a decoded message re-encodes to exactly the bytes it came from (one encoding per value);
 // - a decoded canonical object re-encodes to exactly its input.
 
-private let targetCount: UInt8 = 5
+private let targetCount: UInt8 = 6
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -30,7 +31,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 1: fuzzStream(input, preamble: false)
     case 2: fuzzMessage(input)
     case 3: fuzzRecipe(input)
-    default: fuzzTree(input)
+    case 4: fuzzTree(input)
+    default: fuzzContainers(input)
     }
     return 0
 }
@@ -68,6 +70,24 @@ private func checkRoundTrip(_ type: MessageType, _ payload: ByteBuffer) {
     message.encode(into: &again)
     if again != payload {
         fatalError("\(type) decoded from \(Array(payload.readableBytesView)) re-encodes differently")
+    }
+}
+
+/// The boundary planner on hostile containers: it must not trap or read outside the input, and a
+/// plan's cuts must be strictly increasing and inside the input.
+private func fuzzContainers(_ input: UnsafeBufferPointer<UInt8>) {
+    guard let selector = input.first else { return }
+    let all = ContainerFormat.allCases
+    let formats = Set(all.enumerated().filter { selector & (1 << $0.offset) != 0 }.map(\.element))
+    let bytes = Array(input[1...])
+    let policy = formats.isEmpty ? FormatPolicy.auto : FormatPolicy(formats: formats)
+    guard let plan = try? BoundaryPlanner.plan(MemoryRandomAccess(bytes), policy: policy) else {
+        fatalError("the planner threw on an in-memory input (only read errors may throw)")
+    }
+    var previous: UInt64 = 0
+    for cut in plan.cuts {
+        if cut <= previous || cut >= UInt64(bytes.count) { fatalError("cut \(cut) out of order or outside \(bytes.count)") }
+        previous = cut
     }
 }
 
@@ -120,6 +140,22 @@ private func writeSeeds(to dir: String) {
         if frame.readableBytes + stream.readableBytes < 4096 { stream.writeBuffer(&frame) }
     }
     seed(0, [7] + Array(stream.readableBytesView))
+    // Containers: a minimal safetensors file and a one-member ustar archive (selector 0 = auto).
+    let header = Array(#"{"t":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#.utf8)
+    var st = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header
+    st += [1, 2, 3, 4]
+    seed(5, [0] + st)
+    var tar = [UInt8](repeating: 0, count: 512)
+    for (i, b) in Array("a.txt".utf8).enumerated() { tar[i] = b }
+    for (i, b) in Array("0000644\u{0}0000000\u{0}0000000\u{0}00000000004\u{0}00000000000\u{0}".utf8).enumerated() {
+        tar[100 + i] = b
+    }
+    for (i, b) in Array("ustar\u{0}00".utf8).enumerated() { tar[257 + i] = b }
+    for i in 148..<156 { tar[i] = 0x20 }
+    let sum = tar.reduce(0) { $0 + Int($1) }
+    for (i, b) in Array(String(format: "%06o\u{0} ", sum).utf8).enumerated() { tar[148 + i] = b }
+    tar += Array("data".utf8) + [UInt8](repeating: 0, count: 508 + 1024)
+    seed(5, [0] + tar)
     let chunk = RecipeChunk(digest: SHA256.hash(Array("c".utf8)), length: 3)
     seed(
         3,

@@ -4,18 +4,27 @@ public enum AuthProof {
     public static func key(secret: String) -> Digest { SHA256.hash(Array(secret.utf8)) }
 
     /// The client's proof: HMAC(key, "trove-auth-v1 client" ‖ server nonce ‖ client nonce ‖ name).
-    public static func client(key: Digest, serverNonce: [UInt8], clientNonce: [UInt8], name: String) -> Digest {
-        mac(label: "trove-auth-v1 client", key: key, serverNonce: serverNonce, clientNonce: clientNonce, name: name)
+    public static func client(key: Digest, serverNonce: [UInt8], clientNonce: [UInt8], name: String) -> Digest
+    {
+        mac(
+            label: "trove-auth-v1 client", key: key, serverNonce: serverNonce, clientNonce: clientNonce,
+            name: name)
     }
 
     /// The server's proof back, so the client knows the server holds the key too.
-    public static func server(key: Digest, serverNonce: [UInt8], clientNonce: [UInt8], name: String) -> Digest {
-        mac(label: "trove-auth-v1 server", key: key, serverNonce: serverNonce, clientNonce: clientNonce, name: name)
+    public static func server(key: Digest, serverNonce: [UInt8], clientNonce: [UInt8], name: String) -> Digest
+    {
+        mac(
+            label: "trove-auth-v1 server", key: key, serverNonce: serverNonce, clientNonce: clientNonce,
+            name: name)
     }
 
-    private static func mac(label: String, key: Digest, serverNonce: [UInt8], clientNonce: [UInt8], name: String)
+    private static func mac(
+        label: String, key: Digest, serverNonce: [UInt8], clientNonce: [UInt8], name: String
+    )
         -> Digest
     {
-        HMACSHA256.mac(key: key.bytes, message: Array(label.utf8) + serverNonce + clientNonce + Array(name.utf8))
+        HMACSHA256.mac(
+            key: key.bytes, message: Array(label.utf8) + serverNonce + clientNonce + Array(name.utf8))
     }
 }

@@ -111,7 +111,9 @@ public final class ChunkCompressor {
             }
         }
         if produced < 0 || produced > limit { return try body(.raw, input) }
-        return try output.withUnsafeBytes { try body(codec, UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
+        return try output.withUnsafeBytes {
+            try body(codec, UnsafeRawBufferPointer(rebasing: $0[0..<produced]))
+        }
     }
 
     /// Compresses `input` into a new array, returning the codec actually used.
@@ -147,7 +149,9 @@ public final class ChunkDecompressor {
             guard stored.count == rawLength else {
                 throw .lengthMismatch(codec: .raw, declared: rawLength, actual: stored.count)
             }
-            if rawLength > 0 { output.baseAddress!.copyMemory(from: stored.baseAddress!, byteCount: rawLength) }
+            if rawLength > 0 {
+                output.baseAddress!.copyMemory(from: stored.baseAddress!, byteCount: rawLength)
+            }
         case .zstd:
             guard stored.count > 0 else { throw .corrupt(codec: .zstd, detail: "empty stream") }
             let declared = ZSTD_getFrameContentSize(stored.baseAddress, stored.count)
@@ -155,7 +159,8 @@ public final class ChunkDecompressor {
             if declared == UInt64.max - 1 { throw .corrupt(codec: .zstd, detail: "bad frame header") }
             if declared != UInt64.max && declared != UInt64(rawLength) {
                 throw .lengthMismatch(
-                    codec: .zstd, declared: rawLength, actual: declared > UInt64(Int.max) ? nil : Int(declared))
+                    codec: .zstd, declared: rawLength,
+                    actual: declared > UInt64(Int.max) ? nil : Int(declared))
             }
             let n = ZSTD_decompressDCtx(dctx, output.baseAddress, rawLength, stored.baseAddress, stored.count)
             if ZSTD_isError(n) != 0 {
@@ -175,20 +180,26 @@ public final class ChunkDecompressor {
                 output.baseAddress?.assumingMemoryBound(to: CChar.self),
                 Int32(stored.count), Int32(rawLength))
             if n < 0 { throw .corrupt(codec: .lz4, detail: "malformed or longer than declared") }
-            guard Int(n) == rawLength else { throw .lengthMismatch(codec: .lz4, declared: rawLength, actual: Int(n)) }
+            guard Int(n) == rawLength else {
+                throw .lengthMismatch(codec: .lz4, declared: rawLength, actual: Int(n))
+            }
         }
     }
 
     /// Decodes `stored` into a new array of exactly `rawLength` bytes.
-    public func decompress<C: ContiguousByteStorage>(_ stored: C, codec: Codec, rawLength: Int) throws(CodecError) -> [UInt8] {
+    public func decompress<C: ContiguousByteStorage>(_ stored: C, codec: Codec, rawLength: Int)
+        throws(CodecError) -> [UInt8]
+    {
         guard rawLength >= 0, rawLength <= maxRawLength else {
             throw .tooLarge(declared: rawLength, limit: maxRawLength)
         }
         var out = [UInt8](repeating: 0, count: rawLength)
         let result: Result<Void, CodecError> = stored.withUnsafeBytes { s in
             out.withUnsafeMutableBytes { o in
-                do throws(CodecError) { try decompress(s, codec: codec, into: o); return .success(()) }
-                catch { return .failure(error) }
+                do throws(CodecError) {
+                    try decompress(s, codec: codec, into: o)
+                    return .success(())
+                } catch { return .failure(error) }
             }
         }
         try result.get()

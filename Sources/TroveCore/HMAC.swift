@@ -36,7 +36,9 @@ public enum SecureRandom {
     public static func bytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         out.withUnsafeMutableBytes { p in
-            precondition(RAND_bytes(p.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(count)) == 1, "RAND_bytes failed")
+            precondition(
+                RAND_bytes(p.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(count)) == 1,
+                "RAND_bytes failed")
         }
         return out
     }

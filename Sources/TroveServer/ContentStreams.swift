@@ -46,14 +46,17 @@ final class ChunkStream: ResponseStream {
                 let dec = decompressor ?? ChunkDecompressor()
                 decompressor = dec
                 do { bytes = try dec.decompress(bytes, codec: codec, rawLength: stored.rawLength) } catch {
-                    throw ServerError(.integrity, "stored chunk \(d) does not decode: \(error); run `trove scrub`")
+                    throw ServerError(
+                        .integrity, "stored chunk \(d) does not decode: \(error); run `trove scrub`")
                 }
                 codec = .raw
             }
             let size = bytes.count + recordOverhead
             if !chunks.isEmpty && used + size > budget { break }
             chunks.append(
-                ChunkPayload(digest: d, rawLength: UInt32(stored.rawLength), codec: codec, data: ByteBuffer(bytes: bytes)))
+                ChunkPayload(
+                    digest: d, rawLength: UInt32(stored.rawLength), codec: codec,
+                    data: ByteBuffer(bytes: bytes)))
             used += size
             position += 1
         }
@@ -117,7 +120,8 @@ final class ObjectStream: ResponseStream {
             let room = budget - used - recordOverhead
             if room <= 0 { break }
             let n = min(room, bytes.count - offset)
-            if n < bytes.count - offset && !parts.isEmpty && n < budget / 4 { break }  // start big objects in a fresh frame
+            // Start big objects in a fresh frame.
+            if n < bytes.count - offset && !parts.isEmpty && n < budget / 4 { break }
             parts.append(
                 ObjectPart(
                     kind: kind, digest: d, totalLength: UInt64(bytes.count), offset: UInt64(offset),

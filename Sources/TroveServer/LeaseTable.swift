@@ -33,18 +33,24 @@ final class LeaseTable: @unchecked Sendable {
     /// Registers (or refreshes) a lease.
     func register(_ id: LeaseID, name: String, expires: Int64) {
         lock.withLock {
-            if let e = entries[id] { e.expires = expires } else { entries[id] = Entry(name: name, expires: expires) }
+            if let e = entries[id] {
+                e.expires = expires
+            } else {
+                entries[id] = Entry(name: name, expires: expires)
+            }
         }
     }
 
     /// Runs `body` on a live lease's entry; throws `lease-expired` when it is unknown or expired.
-    func with<R>(_ id: LeaseID, now: Int64, _ body: (Entry) throws(ServerError) -> R) throws(ServerError) -> R {
+    func with<R>(_ id: LeaseID, now: Int64, _ body: (Entry) throws(ServerError) -> R) throws(ServerError) -> R
+    {
         lock.lock()
         defer { lock.unlock() }
         guard let e = entries[id], e.expires > now else {
             entries[id] = nil
             throw ServerError(
-                .leaseExpired, "push lease \(id) is unknown or expired: send BEGIN_PUSH again (stored data is kept)")
+                .leaseExpired,
+                "push lease \(id) is unknown or expired: send BEGIN_PUSH again (stored data is kept)")
         }
         return try body(e)
     }

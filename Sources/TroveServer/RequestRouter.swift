@@ -31,12 +31,14 @@ final class RequestRouter: @unchecked Sendable {
         guard grant.allows(scope) else {
             throw ServerError(
                 .permissionDenied,
-                "token '\(grant.actor)' has scope \(grant.scope) but this needs \(scope); ask an admin for a token with \(scope)")
+                "token '\(grant.actor)' has scope \(grant.scope) but this needs \(scope); ask an admin for a token with \(scope)"
+            )
         }
         if let name, !grant.covers(name: name) {
             throw ServerError(
                 .permissionDenied,
-                "token '\(grant.actor)' may only touch names under \(grant.prefixes.joined(separator: ", ")), not '\(name)'")
+                "token '\(grant.actor)' may only touch names under \(grant.prefixes.joined(separator: ", ")), not '\(name)'"
+            )
         }
     }
 
@@ -50,7 +52,8 @@ final class RequestRouter: @unchecked Sendable {
 
     func checkCount(_ n: Int, _ limit: UInt32, _ what: String) throws(ServerError) {
         guard n <= Int(limit) else {
-            throw ServerError(.limitExceeded, "\(n) \(what) in one request; the limit announced in HELLO_OK is \(limit)")
+            throw ServerError(
+                .limitExceeded, "\(n) \(what) in one request; the limit announced in HELLO_OK is \(limit)")
         }
     }
 
@@ -91,15 +94,23 @@ final class RequestRouter: @unchecked Sendable {
         try require(grant, .write, name: m.name)
         let now = Clock.nowMillis()
         if let resume = m.resume {
-            let alive = (try? leases.with(resume, now: now) { e throws(ServerError) in e.name == m.name }) ?? false
-            if alive, let lease = try s({ () throws(StoreError) in try store.renewLease(id: resume.description, seconds: leaseSeconds()) }) {
+            let alive =
+                (try? leases.with(resume, now: now) { e throws(ServerError) in e.name == m.name }) ?? false
+            if alive,
+                let lease = try s({ () throws(StoreError) in
+                    try store.renewLease(id: resume.description, seconds: leaseSeconds())
+                })
+            {
                 leases.register(resume, name: m.name, expires: lease.expires)
                 return .pushBegun(.init(lease: resume, expiresAt: lease.expires, resumed: true))
             }
         }
-        let lease = try s { () throws(StoreError) in try store.beginLease(name: m.name, seconds: leaseSeconds()) }
+        let lease = try s { () throws(StoreError) in
+            try store.beginLease(name: m.name, seconds: leaseSeconds())
+        }
         guard let id = LeaseID(hex: lease.id) else {
-            throw ServerError(.internalError, "store issued a lease id that is not 32 hex digits: \(lease.id)")
+            throw ServerError(
+                .internalError, "store issued a lease id that is not 32 hex digits: \(lease.id)")
         }
         leases.register(id, name: m.name, expires: lease.expires)
         return .pushBegun(.init(lease: id, expiresAt: lease.expires, resumed: false))
@@ -116,7 +127,9 @@ final class RequestRouter: @unchecked Sendable {
             return stale
         }
         if renew {
-            _ = try s { () throws(StoreError) in try store.renewLease(id: id.description, seconds: leaseSeconds()) }
+            _ = try s { () throws(StoreError) in
+                try store.renewLease(id: id.description, seconds: leaseSeconds())
+            }
         }
     }
 
@@ -132,13 +145,15 @@ final class RequestRouter: @unchecked Sendable {
             let have = m.digests.filter { !missing.contains($0) }
             if !have.isEmpty { try s { () throws(StoreError) in try store.touch(have) } }
         case .recipe:
-            let staged = try leases.with(m.lease, now: Clock.nowMillis()) { e throws(ServerError) in e.recipes }
+            let staged = try leases.with(m.lease, now: Clock.nowMillis()) { e throws(ServerError) in e.recipes
+            }
             present = []
             for d in m.digests {
                 if staged[d] != nil {
                     present.append(true)
                 } else {
-                    present.append(try s { () throws(StoreError) in try store.recipeDigest(forBlob: d) } != nil)
+                    present.append(
+                        try s { () throws(StoreError) in try store.recipeDigest(forBlob: d) } != nil)
                 }
             }
         case .tree:
@@ -160,7 +175,9 @@ final class RequestRouter: @unchecked Sendable {
         try checkCount(m.chunks.count, limits.maxChunksPerPut, "chunks")
         try touchLease(m.lease)
         let inputs = m.chunks.map {
-            ChunkInput(digest: $0.digest, codec: $0.codec, rawLength: Int($0.rawLength), bytes: Array($0.data.readableBytesView))
+            ChunkInput(
+                digest: $0.digest, codec: $0.codec, rawLength: Int($0.rawLength),
+                bytes: Array($0.data.readableBytesView))
         }
         let result = try s { () throws(StoreError) in try store.putChunks(inputs) }
         if let bad = result.rejected.first {
@@ -177,14 +194,20 @@ final class RequestRouter: @unchecked Sendable {
         try touchLease(m.lease)
         var complete: [VerifiedObject] = []
         for part in m.parts {
-            guard part.kind != .chunk else { throw ServerError(.badRequest, "PUT_OBJECTS carries recipes and trees, not chunks") }
+            guard part.kind != .chunk else {
+                throw ServerError(.badRequest, "PUT_OBJECTS carries recipes and trees, not chunks")
+            }
             guard part.totalLength <= limits.maxObjectLength else {
                 throw ServerError(
-                    .limitExceeded, "object \(part.digest) is \(part.totalLength) bytes; the limit is \(limits.maxObjectLength)")
+                    .limitExceeded,
+                    "object \(part.digest) is \(part.totalLength) bytes; the limit is \(limits.maxObjectLength)"
+                )
             }
             let len = UInt64(part.data.readableBytes)
             guard part.offset &+ len <= part.totalLength, part.offset <= part.totalLength else {
-                throw ServerError(.badRequest, "object part \(part.offset)+\(len) runs past its total length \(part.totalLength)")
+                throw ServerError(
+                    .badRequest,
+                    "object part \(part.offset)+\(len) runs past its total length \(part.totalLength)")
             }
             let bytes: [UInt8]
             if part.offset == 0 && len == part.totalLength {
@@ -196,7 +219,9 @@ final class RequestRouter: @unchecked Sendable {
             complete.append(try verifyObject(kind: part.kind, digest: part.digest, bytes: bytes))
         }
         // One durable write for the whole request: a file fsync each, one fsync per shard directory.
-        let digests = try s { () throws(StoreError) in try store.storeObjects(canonical: complete.map(\.bytes)) }
+        let digests = try s { () throws(StoreError) in
+            try store.storeObjects(canonical: complete.map(\.bytes))
+        }
         try leases.with(m.lease, now: Clock.nowMillis()) { e throws(ServerError) in
             for (object, stored) in zip(complete, digests) {
                 switch object.kind {
@@ -221,14 +246,20 @@ final class RequestRouter: @unchecked Sendable {
     func appendPart(_ part: ObjectPart, lease: LeaseID) throws(ServerError) -> [UInt8]? {
         let key = LeaseTable.ObjectKey(kind: part.kind, digest: part.digest)
         let path = store.stagingPath("\(lease)-\(part.kind)-\(part.digest.hex)")
-        let have = try leases.with(lease, now: Clock.nowMillis()) { e throws(ServerError) in e.partial[key] ?? 0 }
+        let have = try leases.with(lease, now: Clock.nowMillis()) { e throws(ServerError) in
+            e.partial[key] ?? 0
+        }
         guard part.offset == have || part.offset == 0 else {
             throw ServerError(
-                .badRequest, "object \(part.digest): part at offset \(part.offset), expected \(have) (or 0 to restart)")
+                .badRequest,
+                "object \(part.digest): part at offset \(part.offset), expected \(have) (or 0 to restart)")
         }
         let flags = part.offset == 0 ? (O_WRONLY | O_CREAT | O_TRUNC) : (O_WRONLY | O_APPEND)
         let fd = open(path, flags | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ServerError(.internalError, "cannot open staging file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw ServerError(
+                .internalError, "cannot open staging file \(path): \(String(cString: strerror(errno)))")
+        }
         let ok = part.data.withUnsafeReadableBytes { raw -> Bool in
             var off = 0
             while off < raw.count {
@@ -239,27 +270,35 @@ final class RequestRouter: @unchecked Sendable {
             return true
         }
         close(fd)
-        guard ok else { throw ServerError(.internalError, "cannot write staging file \(path): \(String(cString: strerror(errno)))") }
+        guard ok else {
+            throw ServerError(
+                .internalError, "cannot write staging file \(path): \(String(cString: strerror(errno)))")
+        }
         let now = part.offset + UInt64(part.data.readableBytes)
         try leases.with(lease, now: Clock.nowMillis()) { e throws(ServerError) in e.partial[key] = now }
         guard now == part.totalLength else { return nil }
         try leases.with(lease, now: Clock.nowMillis()) { e throws(ServerError) in e.partial[key] = nil }
         defer { unlink(path) }
-        guard let data = FileManager.default.contents(atPath: path), UInt64(data.count) == part.totalLength else {
-            throw ServerError(.internalError, "staging file \(path) is not the expected \(part.totalLength) bytes")
+        guard let data = FileManager.default.contents(atPath: path), UInt64(data.count) == part.totalLength
+        else {
+            throw ServerError(
+                .internalError, "staging file \(path) is not the expected \(part.totalLength) bytes")
         }
         return [UInt8](data)
     }
 
     /// Checks a complete object: a tree must hash to its digest and parse; a recipe must parse and
     /// rebuild the blob it is sent under.
-    func verifyObject(kind: ContentKind, digest: Digest, bytes: [UInt8]) throws(ServerError) -> VerifiedObject {
+    func verifyObject(kind: ContentKind, digest: Digest, bytes: [UInt8]) throws(ServerError) -> VerifiedObject
+    {
         switch kind {
         case .tree:
             guard SHA256.hash(bytes) == digest else {
                 throw ServerError(.integrity, "tree bytes do not hash to \(digest); resend the tree")
             }
-            do { try Tree(canonical: bytes).validate() } catch { throw ServerError(.badRequest, "tree \(digest) is invalid: \(error)") }
+            do { try Tree(canonical: bytes).validate() } catch {
+                throw ServerError(.badRequest, "tree \(digest) is invalid: \(error)")
+            }
         case .recipe:
             let recipe: Recipe
             do {
@@ -267,7 +306,8 @@ final class RequestRouter: @unchecked Sendable {
                 try recipe.validate()
             } catch { throw ServerError(.badRequest, "recipe for blob \(digest) is invalid: \(error)") }
             guard recipe.blobDigest == digest else {
-                throw ServerError(.badRequest, "recipe sent as blob \(digest) rebuilds blob \(recipe.blobDigest)")
+                throw ServerError(
+                    .badRequest, "recipe sent as blob \(digest) rebuilds blob \(recipe.blobDigest)")
             }
         case .chunk:
             throw ServerError(.badRequest, "PUT_OBJECTS carries recipes and trees, not chunks")
@@ -278,16 +318,20 @@ final class RequestRouter: @unchecked Sendable {
     func commit(_ m: Message.Commit, _ grant: Grant) throws(ServerError) -> Response {
         try require(grant, .write)
         try touchLease(m.lease)
-        let staged = try leases.with(m.lease, now: Clock.nowMillis()) { e throws(ServerError) in (e.recipes, e.trees) }
+        let staged = try leases.with(m.lease, now: Clock.nowMillis()) { e throws(ServerError) in
+            (e.recipes, e.trees)
+        }
         guard store.hasObject(m.tree) || staged.1.contains(m.tree) else {
-            return .single(.commitMissing(.init(chunks: [], objects: [ObjectRef(kind: .tree, digest: m.tree)])))
+            return .single(
+                .commitMissing(.init(chunks: [], objects: [ObjectRef(kind: .tree, digest: m.tree)])))
         }
         let tree: Tree
         do {
             tree = try store.readTree(m.tree)
         } catch .objectNotFound {
             // A GC removed an uncommitted upload since PUT_OBJECTS: ask for it again.
-            return .single(.commitMissing(.init(chunks: [], objects: [ObjectRef(kind: .tree, digest: m.tree)])))
+            return .single(
+                .commitMissing(.init(chunks: [], objects: [ObjectRef(kind: .tree, digest: m.tree)])))
         } catch {
             throw ServerError(error)
         }
@@ -312,7 +356,8 @@ final class RequestRouter: @unchecked Sendable {
         switch try s({ () throws(StoreError) in try store.commit(recipes: recipes, tree: tree) }) {
         case .committed(let digest):
             let files = tree.entries.filter { $0.kind == .file }.count
-            return .single(.commitOK(.init(tree: digest, files: UInt32(clamping: files), totalSize: tree.totalSize)))
+            return .single(
+                .commitOK(.init(tree: digest, files: UInt32(clamping: files), totalSize: tree.totalSize)))
         case .missing(let chunks):
             return .stream(
                 ListStream(chunks, perFrame: ProtocolLimits.maxDigestsPerRequest) {
@@ -339,10 +384,13 @@ final class RequestRouter: @unchecked Sendable {
         var parents: [VersionKey] = []
         for p in m.parents {
             let ref: Ref
-            do { ref = try Ref(parsing: p) } catch { throw ServerError(.badRequest, "parent '\(p)': \(error)") }
+            do { ref = try Ref(parsing: p) } catch {
+                throw ServerError(.badRequest, "parent '\(p)': \(error)")
+            }
             let resolved = try s { () throws(StoreError) in try store.resolve(ref) }
             guard let v = resolved.version else {
-                throw ServerError(.badRequest, "parent '\(p)' must name a version (NAME:VERSION or an alias), not a digest")
+                throw ServerError(
+                    .badRequest, "parent '\(p)' must name a version (NAME:VERSION or an alias), not a digest")
             }
             parents.append(VersionKey(name: resolved.name, version: v))
         }
@@ -355,17 +403,24 @@ final class RequestRouter: @unchecked Sendable {
         }
         let info = outcome.info
         if case .created = outcome {
-            logger.info("version created", metadata: ["ref": "\(m.name):\(m.version)", "tree": "\(m.tree)", "by": "\(grant.actor)"])
+            logger.info(
+                "version created",
+                metadata: ["ref": "\(m.name):\(m.version)", "tree": "\(m.tree)", "by": "\(grant.actor)"])
         }
         let created: Bool = if case .created = outcome { true } else { false }
-        return .versionCreated(.init(name: info.name, version: info.version, tree: info.tree, createdAt: info.created, created: created))
+        return .versionCreated(
+            .init(
+                name: info.name, version: info.version, tree: info.tree, createdAt: info.created,
+                created: created))
     }
 
     func endPush(_ m: Message.EndPush, _ grant: Grant) throws(ServerError) -> Message {
         try require(grant, .write)
         let entry = leases.remove(m.lease)
         if let entry {
-            for key in entry.partial.keys { unlink(store.stagingPath("\(m.lease)-\(key.kind)-\(key.digest.hex)")) }
+            for key in entry.partial.keys {
+                unlink(store.stagingPath("\(m.lease)-\(key.kind)-\(key.digest.hex)"))
+            }
         }
         try s { () throws(StoreError) in try store.endLease(id: m.lease.description) }
         return .pushEnded(.init(released: entry != nil))
@@ -377,13 +432,17 @@ final class RequestRouter: @unchecked Sendable {
         TroveProtocol.VersionInfo(
             name: v.name, version: v.version, tree: v.tree, createdAt: v.created,
             creator: v.creator == "anonymous" ? nil : v.creator, message: v.message,
-            metadata: v.metadata.sorted { $0.key < $1.key }.map { MetadataEntry(key: $0.key, value: .string($0.value)) },
+            metadata: v.metadata.sorted { $0.key < $1.key }.map {
+                MetadataEntry(key: $0.key, value: .string($0.value))
+            },
             parents: v.parents.map(\.description), retired: v.retired != nil, aliases: aliases)
     }
 
     func aliasMap(_ name: String) throws(ServerError) -> [String: [String]] {
         var out: [String: [String]] = [:]
-        for a in try s({ () throws(StoreError) in try store.aliases(name: name) }) { out[a.version, default: []].append(a.alias) }
+        for a in try s({ () throws(StoreError) in try store.aliases(name: name) }) {
+            out[a.version, default: []].append(a.alias)
+        }
         return out
     }
 
@@ -395,7 +454,9 @@ final class RequestRouter: @unchecked Sendable {
         let r = try s { () throws(StoreError) in try store.resolve(ref) }
         var info: TroveProtocol.VersionInfo?
         if let version = r.version {
-            guard let v = try s({ () throws(StoreError) in try store.version(name: r.name, version: version) }) else {
+            guard
+                let v = try s({ () throws(StoreError) in try store.version(name: r.name, version: version) })
+            else {
                 throw ServerError(.notFound, "\(r.name):\(version) does not exist")
             }
             if v.retired != nil { throw ServerError(.retired, "\(r.name):\(version) is retired") }
@@ -407,11 +468,14 @@ final class RequestRouter: @unchecked Sendable {
     func getObjects(_ m: Message.GetObjects, _ grant: Grant) throws(ServerError) -> Response {
         try require(grant, .read)
         try checkCount(m.digests.count, limits.maxDigestsPerRequest, "digests")
-        guard m.kind != .chunk else { throw ServerError(.badRequest, "GET_OBJECTS fetches recipes and trees; use GET_CHUNKS") }
+        guard m.kind != .chunk else {
+            throw ServerError(.badRequest, "GET_OBJECTS fetches recipes and trees; use GET_CHUNKS")
+        }
         return .stream(ObjectStream(router: self, kind: m.kind, digests: m.digests))
     }
 
-    func getChunks(_ m: Message.GetChunks, _ grant: Grant, codecs: Set<Codec>) throws(ServerError) -> Response {
+    func getChunks(_ m: Message.GetChunks, _ grant: Grant, codecs: Set<Codec>) throws(ServerError) -> Response
+    {
         try require(grant, .read)
         try checkCount(m.digests.count, limits.maxDigestsPerRequest, "digests")
         return .stream(ChunkStream(router: self, digests: m.digests, codecs: codecs))
@@ -434,9 +498,12 @@ final class RequestRouter: @unchecked Sendable {
     func listVersions(_ m: Message.ListVersions, _ grant: Grant) throws(ServerError) -> Response {
         try require(grant, .read)
         let prefix = m.prefix.hasSuffix("/") ? String(m.prefix.dropLast()) : m.prefix
-        var all = try s { () throws(StoreError) in try store.listVersions(prefix: prefix, includeRetired: m.includeRetired) }
+        var all = try s { () throws(StoreError) in
+            try store.listVersions(prefix: prefix, includeRetired: m.includeRetired)
+        }
         all = all.filter { v in
-            (prefix.isEmpty || v.name == prefix || v.name.hasPrefix(prefix + "/")) && grant.covers(name: v.name)
+            (prefix.isEmpty || v.name == prefix || v.name.hasPrefix(prefix + "/"))
+                && grant.covers(name: v.name)
                 && matches(v, m.filters)
         }
         if m.limit > 0 { all = Array(all.prefix(Int(m.limit))) }
@@ -446,7 +513,9 @@ final class RequestRouter: @unchecked Sendable {
     func log(_ m: Message.Log, _ grant: Grant) throws(ServerError) -> Response {
         try validName(m.name)
         try require(grant, .read, name: m.name)
-        var all = try s { () throws(StoreError) in try store.listVersions(prefix: m.name, includeRetired: m.includeRetired) }
+        var all = try s { () throws(StoreError) in
+            try store.listVersions(prefix: m.name, includeRetired: m.includeRetired)
+        }
         all = all.filter { $0.name == m.name }.sorted { ($0.created, $0.version) > ($1.created, $1.version) }
         if m.limit > 0 { all = Array(all.prefix(Int(m.limit))) }
         return try versionList(all)
@@ -460,7 +529,8 @@ final class RequestRouter: @unchecked Sendable {
         return .stats(
             .init(
                 storeID: store.config.storeID, logicalBytes: st.logicalBytes, uniqueBytes: st.uniqueRawBytes,
-                storedBytes: st.storedChunkBytes, chunkCount: UInt64(st.chunkCount), packCount: UInt64(st.packCount),
+                storedBytes: st.storedChunkBytes, chunkCount: UInt64(st.chunkCount),
+                packCount: UInt64(st.packCount),
                 objectCount: UInt64(counts.objects), versionCount: UInt64(st.versionCount),
                 aliasCount: UInt64(counts.aliases), chunkMin: UInt32(c.min), chunkAvg: UInt32(c.avg),
                 chunkMax: UInt32(c.max), normalization: UInt8(c.normalization)))
@@ -482,10 +552,15 @@ final class RequestRouter: @unchecked Sendable {
         try validTag(m.version, "version")
         try require(grant, .write, name: m.name)
         try s { () throws(StoreError) in
-            try store.setAlias(name: m.name, alias: m.alias, version: m.version, expect: storeExpectation(m.expect), actor: grant.actor)
+            try store.setAlias(
+                name: m.name, alias: m.alias, version: m.version, expect: storeExpectation(m.expect),
+                actor: grant.actor)
         }
-        let last = try s { () throws(StoreError) in try store.aliasHistory(name: m.name, alias: m.alias) }.last
-        logger.info("alias moved", metadata: ["alias": "\(m.name):\(m.alias)", "to": "\(m.version)", "by": "\(grant.actor)"])
+        let last = try s { () throws(StoreError) in try store.aliasHistory(name: m.name, alias: m.alias) }
+            .last
+        logger.info(
+            "alias moved",
+            metadata: ["alias": "\(m.name):\(m.alias)", "to": "\(m.version)", "by": "\(grant.actor)"])
         return .aliasSetOK(.init(name: m.name, alias: m.alias, version: m.version, previous: last?.from))
     }
 
@@ -493,7 +568,8 @@ final class RequestRouter: @unchecked Sendable {
         try validName(m.name)
         try require(grant, .read, name: m.name)
         let list = try s { () throws(StoreError) in try store.aliases(name: m.name) }.map {
-            TroveProtocol.AliasInfo(alias: $0.alias, version: $0.version, movedAt: $0.updated, movedBy: $0.updatedBy)
+            TroveProtocol.AliasInfo(
+                alias: $0.alias, version: $0.version, movedAt: $0.updated, movedBy: $0.updatedBy)
         }
         return .stream(ListStream(list, perFrame: 10_000) { .aliases(.init(aliases: $0)) })
     }
@@ -502,7 +578,8 @@ final class RequestRouter: @unchecked Sendable {
         try validName(m.name)
         try validTag(m.alias, "alias")
         try require(grant, .read, name: m.name)
-        var moves = try s { () throws(StoreError) in try store.aliasHistory(name: m.name, alias: m.alias) }.reversed()
+        var moves = try s { () throws(StoreError) in try store.aliasHistory(name: m.name, alias: m.alias) }
+            .reversed()
             .map { AliasEvent(alias: $0.alias, from: $0.from, to: $0.to, at: $0.at, by: $0.actor) }
         if m.limit > 0 { moves = Array(moves.prefix(Int(m.limit))) }
         return .stream(ListStream(moves, perFrame: 10_000) { .aliasHistoryList(.init(events: $0)) })
@@ -512,18 +589,24 @@ final class RequestRouter: @unchecked Sendable {
         try validName(m.name)
         try validTag(m.alias, "alias")
         try require(grant, .write, name: m.name)
-        if case .absent = m.expect { throw ServerError(.badRequest, "ALIAS_RM with expectation 'absent' cannot succeed") }
+        if case .absent = m.expect {
+            throw ServerError(.badRequest, "ALIAS_RM with expectation 'absent' cannot succeed")
+        }
         var expect = storeExpectation(m.expect)
         var previous: String
         if case .version(let v) = m.expect {
             previous = v
         } else {
-            guard let current = try s({ () throws(StoreError) in try store.aliases(name: m.name) }).first(where: { $0.alias == m.alias })
+            guard
+                let current = try s({ () throws(StoreError) in try store.aliases(name: m.name) }).first(
+                    where: { $0.alias == m.alias })
             else { throw ServerError(.notFound, "alias \(m.name):\(m.alias) does not exist") }
             previous = current.version
             expect = .version(current.version)
         }
-        try s { () throws(StoreError) in try store.removeAlias(name: m.name, alias: m.alias, expect: expect, actor: grant.actor) }
+        try s { () throws(StoreError) in
+            try store.removeAlias(name: m.name, alias: m.alias, expect: expect, actor: grant.actor)
+        }
         return .aliasRemoved(.init(name: m.name, alias: m.alias, previous: previous))
     }
 
@@ -532,7 +615,9 @@ final class RequestRouter: @unchecked Sendable {
         try validTag(m.version, "version")
         try require(grant, .admin, name: m.name)
         let detached = try aliasMap(m.name)[m.version] ?? []
-        try s { () throws(StoreError) in try store.retireVersion(name: m.name, version: m.version, actor: grant.actor, force: m.force) }
+        try s { () throws(StoreError) in
+            try store.retireVersion(name: m.name, version: m.version, actor: grant.actor, force: m.force)
+        }
         logger.notice("version retired", metadata: ["ref": "\(m.name):\(m.version)", "by": "\(grant.actor)"])
         return .retired(.init(name: m.name, version: m.version, detachedAliases: m.force ? detached : []))
     }

@@ -55,7 +55,8 @@ public struct ServerConfig: Sendable {
         var host: Substring
         var portText: Substring
         if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":")
+            else {
                 throw ConfigError("listen address '\(text)' is not [IPV6]:PORT")
             }
             host = text[text.index(after: text.startIndex)..<close]
@@ -91,17 +92,21 @@ public struct ServerConfig: Sendable {
                         c.host = l.host
                         c.port = l.port
                     case "insecure": c.insecure = try reader.bool(v, "server.insecure")
-                    case "max_connections": c.maxConnections = try reader.int(v, "server.max_connections", 1...1_000_000)
+                    case "max_connections":
+                        c.maxConnections = try reader.int(v, "server.max_connections", 1...1_000_000)
                     case "max_connections_per_token":
-                        c.maxConnectionsPerToken = try reader.int(v, "server.max_connections_per_token", 1...1_000_000)
-                    case "worker_threads": c.workerThreads = try reader.int(v, "server.worker_threads", 1...256)
+                        c.maxConnectionsPerToken = try reader.int(
+                            v, "server.max_connections_per_token", 1...1_000_000)
+                    case "worker_threads":
+                        c.workerThreads = try reader.int(v, "server.worker_threads", 1...256)
                     case "shutdown_grace_seconds":
                         c.shutdownGraceSeconds = try reader.int(v, "server.shutdown_grace_seconds", 0...3600)
                     case "log_level":
                         c.logLevel = try reader.string(v, "server.log_level")
                         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
                         guard levels.contains(c.logLevel) else {
-                            throw ConfigError("\(path): server.log_level must be one of \(levels.joined(separator: ", "))")
+                            throw ConfigError(
+                                "\(path): server.log_level must be one of \(levels.joined(separator: ", "))")
                         }
                     default: throw ConfigError("\(path): unknown key server.\(k)")
                     }
@@ -112,21 +117,30 @@ public struct ServerConfig: Sendable {
                     switch k {
                     case "max_frame":
                         c.limits.maxFramePayload = UInt32(
-                            try reader.size(v, "limits.max_frame", 64 << 10...ProtocolLimits.absoluteMaxPayload))
+                            try reader.size(
+                                v, "limits.max_frame", 64 << 10...ProtocolLimits.absoluteMaxPayload))
                     case "max_digests_per_request":
                         c.limits.maxDigestsPerRequest = UInt32(
-                            try reader.int(v, "limits.max_digests_per_request", 1...ProtocolLimits.maxDigestsPerRequest))
+                            try reader.int(
+                                v, "limits.max_digests_per_request", 1...ProtocolLimits.maxDigestsPerRequest))
                     case "max_chunks_per_put":
                         c.limits.maxChunksPerPut = UInt32(
-                            try reader.int(v, "limits.max_chunks_per_put", 1...ProtocolLimits.maxChunksPerFrame))
-                    case "max_in_flight": c.limits.maxInFlight = UInt32(try reader.int(v, "limits.max_in_flight", 1...1024))
-                    case "max_object": c.limits.maxObjectLength = UInt64(try reader.size(v, "limits.max_object", 1 << 20...1 << 30))
+                            try reader.int(
+                                v, "limits.max_chunks_per_put", 1...ProtocolLimits.maxChunksPerFrame))
+                    case "max_in_flight":
+                        c.limits.maxInFlight = UInt32(try reader.int(v, "limits.max_in_flight", 1...1024))
+                    case "max_object":
+                        c.limits.maxObjectLength = UInt64(
+                            try reader.size(v, "limits.max_object", 1 << 20...1 << 30))
                     case "handshake_timeout_ms":
-                        c.limits.handshakeTimeoutMillis = UInt32(try reader.int(v, "limits.handshake_timeout_ms", 100...600_000))
+                        c.limits.handshakeTimeoutMillis = UInt32(
+                            try reader.int(v, "limits.handshake_timeout_ms", 100...600_000))
                     case "idle_timeout_ms":
-                        c.limits.idleTimeoutMillis = UInt32(try reader.int(v, "limits.idle_timeout_ms", 1000...86_400_000))
+                        c.limits.idleTimeoutMillis = UInt32(
+                            try reader.int(v, "limits.idle_timeout_ms", 1000...86_400_000))
                     case "lease_ttl_seconds":
-                        c.limits.leaseTTLSeconds = UInt32(try reader.int(v, "limits.lease_ttl_seconds", 10...604_800))
+                        c.limits.leaseTTLSeconds = UInt32(
+                            try reader.int(v, "limits.lease_ttl_seconds", 10...604_800))
                     default: throw ConfigError("\(path): unknown key limits.\(k)")
                     }
                 }
@@ -159,14 +173,17 @@ public struct ServerConfig: Sendable {
                     }
                 }
                 c.chunking = ChunkerParameters(min: min, avg: avg, max: max, normalization: norm)
-                do { try c.chunking.validate() } catch { throw ConfigError("\(path): [store] chunking: \(error)") }
+                do { try c.chunking.validate() } catch {
+                    throw ConfigError("\(path): [store] chunking: \(error)")
+                }
             case "tokens":
                 let t = try reader.table(value, "tokens")
                 for (name, v) in t.sorted(by: { $0.key < $1.key }) {
                     c.tokens.append(try reader.token(name: name, v))
                 }
             default:
-                throw ConfigError("\(path): unknown section or key '\(key)' (known: server, limits, store, tokens)")
+                throw ConfigError(
+                    "\(path): unknown section or key '\(key)' (known: server, limits, store, tokens)")
             }
         }
         return c
@@ -182,7 +199,8 @@ public struct ServerConfig: Sendable {
         }
         if Int(limits.maxFramePayload) < chunking.max + 4096 {
             throw ConfigError(
-                "limits.max_frame (\(limits.maxFramePayload)) must be at least chunk_max + 4096 (\(chunking.max + 4096))")
+                "limits.max_frame (\(limits.maxFramePayload)) must be at least chunk_max + 4096 (\(chunking.max + 4096))"
+            )
         }
     }
 }
@@ -198,23 +216,30 @@ private struct TableReader {
     let path: String
 
     func table(_ v: TOMLValue, _ key: String) throws(ConfigError) -> [String: TOMLValue] {
-        guard let t = v.table else { throw ConfigError("\(path): [\(key)] must be a table, not \(v.typeName)") }
+        guard let t = v.table else {
+            throw ConfigError("\(path): [\(key)] must be a table, not \(v.typeName)")
+        }
         return t
     }
 
     func string(_ v: TOMLValue, _ key: String) throws(ConfigError) -> String {
-        guard let s = v.string else { throw ConfigError("\(path): \(key) must be a string, not \(v.typeName)") }
+        guard let s = v.string else {
+            throw ConfigError("\(path): \(key) must be a string, not \(v.typeName)")
+        }
         return s
     }
 
     func bool(_ v: TOMLValue, _ key: String) throws(ConfigError) -> Bool {
-        guard let b = v.bool else { throw ConfigError("\(path): \(key) must be true or false, not \(v.typeName)") }
+        guard let b = v.bool else {
+            throw ConfigError("\(path): \(key) must be true or false, not \(v.typeName)")
+        }
         return b
     }
 
     func int(_ v: TOMLValue, _ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
         guard let i = v.integer, let n = Int(exactly: i), range.contains(n) else {
-            throw ConfigError("\(path): \(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            throw ConfigError(
+                "\(path): \(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return n
     }
@@ -225,7 +250,8 @@ private struct TableReader {
         if let i = v.integer { n = Int(exactly: i) } else if let s = v.string { n = try? ByteSize.parse(s) }
         guard let n, range.contains(n) else {
             throw ConfigError(
-                "\(path): \(key) must be a size (bytes, or a string like \"8MiB\") in \(range.lowerBound)...\(range.upperBound)")
+                "\(path): \(key) must be a size (bytes, or a string like \"8MiB\") in \(range.lowerBound)...\(range.upperBound)"
+            )
         }
         return n
     }
@@ -265,8 +291,12 @@ private struct TableReader {
             default: throw ConfigError("\(path): unknown key \(key).\(k) (known: sha256, scope, prefixes)")
             }
         }
-        guard let hash else { throw ConfigError("\(path): \(key) needs sha256 = \"<SHA-256 of the secret>\"") }
-        guard let scope else { throw ConfigError("\(path): \(key) needs scope = \"read\" | \"write\" | \"admin\"") }
+        guard let hash else {
+            throw ConfigError("\(path): \(key) needs sha256 = \"<SHA-256 of the secret>\"")
+        }
+        guard let scope else {
+            throw ConfigError("\(path): \(key) needs scope = \"read\" | \"write\" | \"admin\"")
+        }
         return TokenSpec(name: name, key: hash, scope: scope, prefixes: prefixes)
     }
 }

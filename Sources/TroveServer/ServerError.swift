@@ -15,7 +15,9 @@ public struct ServerError: Error, CustomStringConvertible {
     public var description: String { "\(code.name): \(message)" }
 
     /// The ERROR message for this failure.
-    var reply: Message { .error(.init(code: code, retryable: code.isRetryable, message: String(message.prefix(4000)))) }
+    var reply: Message {
+        .error(.init(code: code, retryable: code.isRetryable, message: String(message.prefix(4000))))
+    }
 
     /// Maps a store failure to the protocol's error codes.
     init(_ e: StoreError) {

@@ -59,15 +59,19 @@ final class Session: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         registered = shared.register(self, eventLoop: context.eventLoop)
         let limits = shared.router.limits
-        handshakeTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(limits.handshakeTimeoutMillis))) {
+        handshakeTimer = context.eventLoop.scheduleTask(
+            in: .milliseconds(Int64(limits.handshakeTimeoutMillis))
+        ) {
             [weak self] in
             guard let self, case .ready = self.state else {
-                self?.closeWithError(.timeout, "handshake not completed within \(limits.handshakeTimeoutMillis) ms")
+                self?.closeWithError(
+                    .timeout, "handshake not completed within \(limits.handshakeTimeoutMillis) ms")
                 return
             }
         }
         let period = TimeAmount.milliseconds(Int64(max(250, limits.idleTimeoutMillis / 4)))
-        idleTask = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
+        idleTask = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) {
+            [weak self] _ in
             self?.checkIdle()
         }
         context.read()
@@ -142,11 +146,14 @@ final class Session: ChannelInboundHandler {
             return
         }
         if !registered {
-            closeWithError(.busy, "troved has too many connections (\(shared.config.maxConnections)); retry later", requestID: frame.requestID)
+            closeWithError(
+                .busy, "troved has too many connections (\(shared.config.maxConnections)); retry later",
+                requestID: frame.requestID)
             return
         }
         if draining {
-            closeWithError(.shuttingDown, "troved is shutting down; retry shortly", requestID: frame.requestID)
+            closeWithError(
+                .shuttingDown, "troved is shutting down; retry shortly", requestID: frame.requestID)
             return
         }
         codecs = Set(hello.codecs).union([.raw])
@@ -171,28 +178,38 @@ final class Session: ChannelInboundHandler {
 
     private func handleAuth(_ frame: Frame, serverNonce: [UInt8]) {
         guard case .auth(let auth)? = try? frame.message() else {
-            closeWithError(.authRequired, "authenticate with AUTH before \(frame.type); this server requires a token", requestID: frame.requestID)
+            closeWithError(
+                .authRequired, "authenticate with AUTH before \(frame.type); this server requires a token",
+                requestID: frame.requestID)
             return
         }
         guard let token = shared.config.tokens.first(where: { $0.name == auth.tokenName }),
             HMACSHA256.equal(
                 auth.proof,
-                AuthProof.client(key: token.key, serverNonce: serverNonce, clientNonce: auth.clientNonce, name: token.name))
+                AuthProof.client(
+                    key: token.key, serverNonce: serverNonce, clientNonce: auth.clientNonce, name: token.name)
+            )
         else {
             logger.notice("authentication failed", metadata: ["token": "\(auth.tokenName)"])
-            closeWithError(.authFailed, "unknown token or wrong secret; check --token-file / TROVE_TOKEN", requestID: frame.requestID)
+            closeWithError(
+                .authFailed, "unknown token or wrong secret; check --token-file / TROVE_TOKEN",
+                requestID: frame.requestID)
             return
         }
         guard shared.countToken(token.name) else {
             closeWithError(
-                .busy, "token '\(token.name)' already has \(shared.config.maxConnectionsPerToken) connections; retry later",
+                .busy,
+                "token '\(token.name)' already has \(shared.config.maxConnectionsPerToken) connections; retry later",
                 requestID: frame.requestID)
             return
         }
         countedToken = token.name
-        let proof = AuthProof.server(key: token.key, serverNonce: serverNonce, clientNonce: auth.clientNonce, name: token.name)
+        let proof = AuthProof.server(
+            key: token.key, serverNonce: serverNonce, clientNonce: auth.clientNonce, name: token.name)
         write(
-            .authOK(.init(tokenName: token.name, scope: token.scope, prefixes: token.prefixes, serverProof: proof)),
+            .authOK(
+                .init(tokenName: token.name, scope: token.scope, prefixes: token.prefixes, serverProof: proof)
+            ),
             requestID: frame.requestID, last: true)
         logger[metadataKey: "token"] = "\(token.name)"
         becomeReady(Grant(tokenName: token.name, scope: token.scope, prefixes: token.prefixes))
@@ -218,7 +235,9 @@ final class Session: ChannelInboundHandler {
         }
         guard let frame = queue.popFirst() else { return }
         queuedBytes -= frame.payload.readableBytes
-        if stalled && !draining && queue.count < Int(shared.router.limits.maxInFlight) && queuedBytes < Session.maxQueuedBytes {
+        if stalled && !draining && queue.count < Int(shared.router.limits.maxInFlight)
+            && queuedBytes < Session.maxQueuedBytes
+        {
             stalled = false
             context.read()
         }
@@ -284,7 +303,9 @@ final class Session: ChannelInboundHandler {
     private func fail(_ error: Error, requestID: UInt32, request: MessageType?) {
         let e = (error as? ServerError) ?? ServerError(.internalError, "\(error)")
         if e.code == .internalError || e.code == .readOnly || e.code == .integrity {
-            logger.error("request failed", metadata: ["request": "\(request.map { "\($0)" } ?? "stream")", "error": "\(e)"])
+            logger.error(
+                "request failed",
+                metadata: ["request": "\(request.map { "\($0)" } ?? "stream")", "error": "\(e)"])
         } else {
             logger.debug("request refused", metadata: ["error": "\(e)"])
         }
@@ -307,7 +328,8 @@ final class Session: ChannelInboundHandler {
 
     private func write(_ m: Message, requestID: UInt32, last: Bool) {
         guard let context else { return }
-        context.writeAndFlush(wrapOutboundOut(Envelope(m, requestID: requestID, flags: last ? [] : .more)), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(Envelope(m, requestID: requestID, flags: last ? [] : .more)), promise: nil)
     }
 
     /// Sends an ERROR (request id 0 unless given) and closes the connection.

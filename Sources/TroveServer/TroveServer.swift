@@ -110,13 +110,15 @@ public final class TroveServer: Service, @unchecked Sendable {
             .childChannelOption(ChannelOptions.autoRead, value: false)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(
-                ChannelOptions.writeBufferWaterMark, value: .init(low: 512 << 10, high: 2 << 20))
+                ChannelOptions.writeBufferWaterMark, value: .init(low: 512 << 10, high: 2 << 20)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let state = FrameCodecState()
                     let peer = channel.remoteAddress?.description ?? "?"
                     try channel.pipeline.syncOperations.addTroveFrameCodec(state: state)
-                    try channel.pipeline.syncOperations.addHandler(Session(shared: shared, codecState: state, peer: peer))
+                    try channel.pipeline.syncOperations.addHandler(
+                        Session(shared: shared, codecState: state, peer: peer))
                 }
             }
         let channel: Channel
@@ -132,14 +134,17 @@ public final class TroveServer: Service, @unchecked Sendable {
             "listening",
             metadata: [
                 "address": "\(config.host):\(port)", "root": "\(store.root)",
-                "auth": "\(config.tokens.isEmpty ? "open (no tokens configured)" : "\(config.tokens.count) token(s)")",
+                "auth":
+                    "\(config.tokens.isEmpty ? "open (no tokens configured)" : "\(config.tokens.count) token(s)")",
             ])
         onReady(config.host, port)
-        let sweeper = group.next().scheduleRepeatedTask(initialDelay: .seconds(60), delay: .seconds(60)) { [store] _ in
+        let sweeper = group.next().scheduleRepeatedTask(initialDelay: .seconds(60), delay: .seconds(60)) {
+            [store] _ in
             for id in router.leases.expire(now: Clock.nowMillis()) {
                 let prefix = "staging-\(id)-"
                 let tmp = store.root + "/tmp"
-                for f in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] where f.hasPrefix(prefix) {
+                for f in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
+                where f.hasPrefix(prefix) {
                     unlink(tmp + "/" + f)
                 }
             }

@@ -17,13 +17,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Store root (default ./trove-data; created on first start).")
     var root: String?
 
-    @Option(name: .long, help: "Address to listen on, HOST:PORT (default 127.0.0.1:7420; port 0 picks a free one).")
+    @Option(
+        name: .long,
+        help: "Address to listen on, HOST:PORT (default 127.0.0.1:7420; port 0 picks a free one).")
     var listen: String?
 
     @Flag(name: .long, help: "Allow open access (no tokens) on a non-loopback address.")
     var insecure = false
 
-    @Option(name: .long, help: "Write the bound HOST:PORT to this file once listening (for scripts and tests).")
+    @Option(
+        name: .long, help: "Write the bound HOST:PORT to this file once listening (for scripts and tests).")
     var portFile: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -52,7 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         guard let level = Logger.Level(rawValue: cfg.logLevel) else {
-            printError("troved: unknown log level '\(cfg.logLevel)' (trace, debug, info, notice, warning, error, critical)")
+            printError(
+                "troved: unknown log level '\(cfg.logLevel)' (trace, debug, info, notice, warning, error, critical)"
+            )
             throw ExitCode(2)
         }
         LoggingSystem.bootstrap { label in
@@ -66,13 +71,18 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             let (s, created) = try openOrCreateStore(cfg)
             store = s
-            if created { logger.notice("created a new store", metadata: ["root": "\(cfg.root)", "id": "\(s.config.storeID)"]) }
+            if created {
+                logger.notice(
+                    "created a new store", metadata: ["root": "\(cfg.root)", "id": "\(s.config.storeID)"])
+            }
         } catch {
             printError("troved: cannot open the store at \(cfg.root): \(error)")
             throw ExitCode(1)
         }
         if Int(cfg.limits.maxFramePayload) < store.config.chunking.max + 4096 {
-            printError("troved: limits.max_frame must be at least the store's chunk_max + 4096 (\(store.config.chunking.max + 4096))")
+            printError(
+                "troved: limits.max_frame must be at least the store's chunk_max + 4096 (\(store.config.chunking.max + 4096))"
+            )
             throw ExitCode(2)
         }
         if cfg.tokens.isEmpty {
@@ -89,7 +99,8 @@ struct ServeCommand: AsyncParsableCommand {
             onStopping: { SystemdNotify.send("STOPPING=1") })
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         do {
             try await group.run()
         } catch {

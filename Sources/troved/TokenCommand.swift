@@ -28,7 +28,9 @@ struct TokenCommand: ParsableCommand {
             }
             for p in prefixes where !p.isEmpty {
                 let trimmed = p.hasSuffix("/") ? String(p.dropLast()) : p
-                do { try Names.validateName(trimmed) } catch { throw ValidationError("--prefix \(p): \(error)") }
+                do { try Names.validateName(trimmed) } catch {
+                    throw ValidationError("--prefix \(p): \(error)")
+                }
             }
         }
 

@@ -58,7 +58,8 @@ struct ServerHostileClientTests {
         }
         // A well-framed HELLO whose payload is garbage (count larger than the payload).
         var b = ByteBuffer()
-        Frame(type: .hello, requestID: 1, payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xFF, 1])).write(into: &b)
+        Frame(type: .hello, requestID: 1, payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xFF, 1])).write(
+            into: &b)
         let c = try RawConnection(server.address)
         c.sendPreamble()
         c.send(Array(b.readableBytesView))
@@ -100,7 +101,9 @@ struct ServerHostileClientTests {
         let b = try RawConnection(server.address)
         let helloB = try #require(b.hello())
         let nonce = SecureRandom.bytes(32)
-        let wrong = AuthProof.client(key: AuthProof.key(secret: "guess"), serverNonce: helloB.serverNonce, clientNonce: nonce, name: "ci")
+        let wrong = AuthProof.client(
+            key: AuthProof.key(secret: "guess"), serverNonce: helloB.serverNonce, clientNonce: nonce,
+            name: "ci")
         b.send(.auth(.init(tokenName: "ci", clientNonce: nonce, proof: wrong)), requestID: 2)
         expectError(b, .authFailed)
         #expect(b.isClosedByServer())
@@ -108,14 +111,18 @@ struct ServerHostileClientTests {
         // The right proof: AUTH_OK with a server proof the client can check; read scope only.
         let c = try RawConnection(server.address)
         let helloC = try #require(c.hello())
-        let proof = AuthProof.client(key: key, serverNonce: helloC.serverNonce, clientNonce: nonce, name: "ci")
+        let proof = AuthProof.client(
+            key: key, serverNonce: helloC.serverNonce, clientNonce: nonce, name: "ci")
         c.send(.auth(.init(tokenName: "ci", clientNonce: nonce, proof: proof)), requestID: 2)
         guard case .authOK(let ok)? = c.readMessage() else {
             Issue.record("expected AUTH_OK:\n\(server.log())")
             return
         }
         #expect(ok.scope == .read)
-        #expect(ok.serverProof == AuthProof.server(key: key, serverNonce: helloC.serverNonce, clientNonce: nonce, name: "ci"))
+        #expect(
+            ok.serverProof
+                == AuthProof.server(key: key, serverNonce: helloC.serverNonce, clientNonce: nonce, name: "ci")
+        )
         c.send(.beginPush(.init(name: "models/x")), requestID: 3)
         expectError(c, .permissionDenied)
         c.send(.stat(.init()), requestID: 4)

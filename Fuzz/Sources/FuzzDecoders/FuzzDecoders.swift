@@ -86,7 +86,9 @@ private func fuzzContainers(_ input: UnsafeBufferPointer<UInt8>) {
     }
     var previous: UInt64 = 0
     for cut in plan.cuts {
-        if cut <= previous || cut >= UInt64(bytes.count) { fatalError("cut \(cut) out of order or outside \(bytes.count)") }
+        if cut <= previous || cut >= UInt64(bytes.count) {
+            fatalError("cut \(cut) out of order or outside \(bytes.count)")
+        }
         previous = cut
     }
 }
@@ -147,7 +149,9 @@ private func writeSeeds(to dir: String) {
     seed(5, [0] + st)
     var tar = [UInt8](repeating: 0, count: 512)
     for (i, b) in Array("a.txt".utf8).enumerated() { tar[i] = b }
-    for (i, b) in Array("0000644\u{0}0000000\u{0}0000000\u{0}00000000004\u{0}00000000000\u{0}".utf8).enumerated() {
+    for (i, b) in Array("0000644\u{0}0000000\u{0}0000000\u{0}00000000004\u{0}00000000000\u{0}".utf8)
+        .enumerated()
+    {
         tar[100 + i] = b
     }
     for (i, b) in Array("ustar\u{0}00".utf8).enumerated() { tar[257 + i] = b }

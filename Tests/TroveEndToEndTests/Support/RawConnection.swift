@@ -13,14 +13,18 @@ final class RawConnection {
     /// Connects to `address` (`HOST:PORT`).
     init(_ address: String) throws {
         let parts = address.split(separator: ":")
-        guard parts.count == 2, let port = UInt16(parts[1]) else { throw CLIError(description: "bad address \(address)") }
+        guard parts.count == 2, let port = UInt16(parts[1]) else {
+            throw CLIError(description: "bad address \(address)")
+        }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
         inet_pton(AF_INET, String(parts[0]), &addr.sin_addr)
         let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard r == 0 else { throw CLIError(description: "connect to \(address) failed: errno \(errno)") }
         var tv = timeval(tv_sec: 10, tv_usec: 0)
@@ -57,7 +61,9 @@ final class RawConnection {
                 inbox.moveReaderIndex(forwardBy: Preamble.size)
                 sawPreamble = true
             }
-            if sawPreamble, let f = try? Frame.parse(&inbox, maxPayload: ProtocolLimits.absoluteMaxPayload) { return f }
+            if sawPreamble, let f = try? Frame.parse(&inbox, maxPayload: ProtocolLimits.absoluteMaxPayload) {
+                return f
+            }
             var buf = [UInt8](repeating: 0, count: 65536)
             let n = recv(fd, &buf, buf.count, 0)
             if n <= 0 { return nil }

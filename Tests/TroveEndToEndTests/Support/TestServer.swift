@@ -61,7 +61,8 @@ final class TestServer {
                 return
             }
             if !p.isRunning {
-                throw CLIError(description: "troved exited with \(p.terminationStatus) before listening:\n\(log())")
+                throw CLIError(
+                    description: "troved exited with \(p.terminationStatus) before listening:\n\(log())")
             }
             usleep(10_000)
         }

@@ -19,6 +19,29 @@ extension Remote {
         ).wait()
         var out: [[UInt8]] = []
         out.reserveCapacity(wanted.count)
+        for p in try Remote.chunkPayloads(frames) {
+            guard out.count < wanted.count else {
+                throw .protocolViolation(detail: "GET_CHUNKS returned more chunks than asked for")
+            }
+            let want = wanted[out.count]
+            guard p.digest == want.digest, p.rawLength == want.length, p.codec == .raw,
+                p.data.readableBytes == Int(want.length)
+            else {
+                throw .integrity(
+                    detail: "the server sent chunk \(p.digest) where \(want.digest) was expected")
+            }
+            out.append(Array(p.data.readableBytesView))
+        }
+        guard out.count == wanted.count else {
+            throw .protocolViolation(detail: "GET_CHUNKS for \(wanted.count) chunks returned \(out.count)")
+        }
+        return out
+    }
+
+    /// The chunks of a `GET_CHUNKS` response's frames, in order; a chunk the server lacks (absent
+    /// or quarantined) fails the whole response.
+    static func chunkPayloads(_ frames: [Message]) throws(ClientError) -> [ChunkPayload] {
+        var got: [ChunkPayload] = []
         for f in frames {
             guard case .chunks(let c) = f else {
                 throw .protocolViolation(detail: "GET_CHUNKS answered with \(f.type)")
@@ -28,23 +51,8 @@ extension Remote {
                     detail: "the server is missing chunk \(m) (absent or quarantined); "
                         + "the version is damaged — re-push it or run `trove scrub`")
             }
-            for p in c.chunks {
-                guard out.count < wanted.count else {
-                    throw .protocolViolation(detail: "GET_CHUNKS returned more chunks than asked for")
-                }
-                let want = wanted[out.count]
-                guard p.digest == want.digest, p.rawLength == want.length, p.codec == .raw,
-                    p.data.readableBytes == Int(want.length)
-                else {
-                    throw .integrity(
-                        detail: "the server sent chunk \(p.digest) where \(want.digest) was expected")
-                }
-                out.append(Array(p.data.readableBytesView))
-            }
+            got += c.chunks
         }
-        guard out.count == wanted.count else {
-            throw .protocolViolation(detail: "GET_CHUNKS for \(wanted.count) chunks returned \(out.count)")
-        }
-        return out
+        return got
     }
 }

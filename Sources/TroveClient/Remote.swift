@@ -235,18 +235,7 @@ final class ChunkStream {
                     try verifier.transform(m)
                 }
             ) { [self] (frames) throws(ClientError) in
-                var got: [ChunkPayload] = []
-                for f in frames {
-                    guard case .chunks(let c) = f else {
-                        throw .protocolViolation(detail: "GET_CHUNKS answered with \(f.type)")
-                    }
-                    if let m = c.missing.first {
-                        throw .integrity(
-                            detail: "the server is missing chunk \(m) (absent or quarantined); "
-                                + "the version is damaged — re-push it or run `trove scrub`")
-                    }
-                    got += c.chunks
-                }
+                let got = try Remote.chunkPayloads(frames)
                 guard got.count == asked.count else {
                     throw .protocolViolation(
                         detail: "GET_CHUNKS for \(asked.count) chunks returned \(got.count)")

@@ -355,21 +355,20 @@ struct Scrubber {
     }
 
     mutating func missingChunk(_ e: PackEntry, packID: Int64, pack: String, _ why: String) throws {
-        finding(
-            "chunk-missing", e.digest.prefixed, pack: pack, offset: e.offset, why,
-            action: options.repair ? "index-row-dropped" : "reported")
-        report.damagedChunks.append(e.digest.prefixed)
-        if options.repair {
-            try store.quarantineChunk(
-                e.digest, pack: packID, packName: pack, offset: e.offset, bytes: nil, reason: why)
-            report.quarantined += 1
-            goneChunks.insert(e.digest)
-        }
+        try unreadableChunk("chunk-missing", e, packID: packID, pack: pack, why)
     }
 
     mutating func mismatch(_ e: PackEntry, packID: Int64, pack: String, _ why: String) throws {
+        try unreadableChunk("index-mismatch", e, packID: packID, pack: pack, why)
+    }
+
+    /// A chunk whose bytes cannot be trusted or found: reported, and with `--repair` its index
+    /// row is dropped (quarantined without bytes).
+    mutating func unreadableChunk(_ kind: String, _ e: PackEntry, packID: Int64, pack: String, _ why: String)
+        throws
+    {
         finding(
-            "index-mismatch", e.digest.prefixed, pack: pack, offset: e.offset, why,
+            kind, e.digest.prefixed, pack: pack, offset: e.offset, why,
             action: options.repair ? "index-row-dropped" : "reported")
         report.damagedChunks.append(e.digest.prefixed)
         if options.repair {

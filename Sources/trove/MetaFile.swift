@@ -9,7 +9,10 @@ enum MetaFile {
 
     /// A JSON scalar; anything else (object, array, null) fails to decode.
     enum Scalar: Decodable {
-        case bool(Bool), integer(Int64), number(Double), string(String)
+        case bool(Bool)
+        case integer(Int64)
+        case number(Double)
+        case string(String)
 
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()

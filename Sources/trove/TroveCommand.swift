@@ -6,7 +6,8 @@ struct TroveCommand: ParsableCommand {
         commandName: "trove",
         abstract: "Push, pull and inspect artifacts in a Trove store.",
         subcommands: [
-            PushCommand.self, PullCommand.self, CatCommand.self, LsCommand.self, ShowCommand.self, StatCommand.self,
+            PushCommand.self, PullCommand.self, CatCommand.self, LsCommand.self, ShowCommand.self,
+            StatCommand.self,
             ChunkCommand.self, MountCommand.self, RmCommand.self, GcCommand.self, ScrubCommand.self,
             LogCommand.self, AliasCommand.self, LineageCommand.self, DiffCommand.self,
         ]

@@ -1,6 +1,12 @@
 import Testing
+
 @testable import TroveCore
-@Test func digestHexRoundTrip() { let d = SHA256.hash(Array("abc".utf8)); #expect(d.hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"); #expect(Digest(hex: d.hex) == d) }
+
+@Test func digestHexRoundTrip() {
+    let d = SHA256.hash(Array("abc".utf8))
+    #expect(d.hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    #expect(Digest(hex: d.hex) == d)
+}
 
 @Test func crc32cKnownValues() {
     // RFC 3720 B.4 test vectors and the standard check value.

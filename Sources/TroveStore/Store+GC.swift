@@ -55,7 +55,7 @@ extension Store {
         // so (for G ≥ 1 min) another minute is added. Live leases protect everything touched
         // since the oldest began (minus the same minute).
         var cutoff = t0 - grace - min(grace, Store.touchResolutionMillis)
-        let leases = try liveLeases()
+        let leases = try liveUploads(now: t0)
         report.liveLeases = leases.count
         if let oldest = leases.map(\.created).min() {
             cutoff = min(cutoff, oldest - max(0, o.leaseSlackSeconds) * 1000)

@@ -238,21 +238,6 @@ extension Store {
         }
     }
 
-    /// Versions whose name starts with `prefix` (all when empty), newest first.
-    public func listVersions(prefix: String = "", includeRetired: Bool = false) throws(StoreError)
-        -> [VersionInfo]
-    {
-        try catalog.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM versions WHERE substr(name, 1, ?) = ?"
-                    + (includeRetired ? "" : " AND retired IS NULL")
-                    + " ORDER BY created DESC, name, version",
-                arguments: [prefix.count, prefix]
-            ).map { try Store.versionInfo(db, $0) }
-        }
-    }
-
     /// Versions that list `parent` among their parents (downstream lineage).
     public func children(of parent: VersionKey) throws(StoreError) -> [VersionKey] {
         try catalog.read { db in
@@ -270,15 +255,17 @@ extension Store {
     /// Points `name:alias` at `version` (a live version of the same name), atomically, if the
     /// alias currently satisfies `expect`; otherwise `.aliasConflict` with its current target.
     /// Every move is recorded in the alias history and the ref log. Setting it to where it
-    /// already points is a no-op.
+    /// already points is a no-op. Returns where it pointed before (read in the same
+    /// transaction), `nil` if it did not exist.
+    @discardableResult
     public func setAlias(
         name: String, alias: String, version: String, expect: AliasExpectation = .any, actor: String
-    ) throws(StoreError) {
+    ) throws(StoreError) -> String? {
         try checkWritable()
         try Store.validate(name: name, tag: alias, what: "alias")
         try Store.validate(name: name, tag: version, what: "version")
         let now = Clock.nowMillis()
-        try catalog.write { db in
+        return try catalog.write { db in
             if try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM versions WHERE name = ? AND version = ?", arguments: [name, alias])
                 ?? false
@@ -304,7 +291,7 @@ extension Store {
             case .version(let v):
                 if current != v { throw StoreError.aliasConflict(name: name, alias: alias, current: current) }
             }
-            if current == version { return }
+            if current == version { return current }
             try db.execute(
                 sql: """
                     INSERT INTO aliases (name, alias, version, updated, updated_by) VALUES (?, ?, ?, ?, ?)
@@ -319,6 +306,7 @@ extension Store {
                 db, at: now, actor: actor, op: "alias.set", name: name, tag: alias, from: current,
                 to: version,
                 detail: "")
+            return current
         }
     }
 

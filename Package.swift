@@ -103,7 +103,8 @@ let package = Package(
 
         .testTarget(name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
         .testTarget(
-            name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore"],
+            name: "TroveStoreTests",
+            dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(
             name: "TroveProtocolTests",

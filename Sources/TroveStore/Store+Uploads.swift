@@ -137,8 +137,10 @@ extension Store {
         }
     }
 
-    /// Ends session `id` (its state, staging files and lease row); whether it was live.
-    func endUpload(_ id: String) throws(StoreError) -> Bool {
+    /// Ends session `id` (its state, staging files and lease row), live or not; returns whether
+    /// it was live. Ending an unknown or ended session is a no-op.
+    @discardableResult
+    public func endUpload(_ id: String) throws(StoreError) -> Bool {
         try uploads.withLock { (live) throws(StoreError) -> Bool in
             let s = live.removeValue(forKey: id)
             if let s { removeStagingFiles(id, s) }

@@ -173,7 +173,7 @@ enum CLI {
 }
 
 /// A temporary directory removed when the value is released.
-final class TemporaryDirectory {
+final class TemporaryDirectory: Sendable {
     let url: URL
     var path: String { url.path }
 

@@ -1,8 +1,7 @@
 import Dispatch
 import Glibc
 import Synchronization
-// Until TroveClient declares `Connection` Sendable (it is thread-safe: pipelined requests from any thread).
-@preconcurrency import TroveClient
+import TroveClient
 import TroveCore
 import TroveProtocol
 

@@ -28,8 +28,11 @@ struct LineageCommand: ParsableCommand {
             if depth < 0 { throw .usage(detail: "--depth must be 0 (unlimited) or more") }
             let conn = try client.connect()
             defer { conn.close() }
-            let root = try Remote(connection: conn).lineage(
-                of: ref, direction: down ? .down : .up, depth: depth)
+            var found: LineageNode?
+            try NotFound.explaining([(nil, ref)], connection: conn) { () throws(ClientError) in
+                found = try Remote(connection: conn).lineage(of: ref, direction: down ? .down : .up, depth: depth)
+            }
+            guard let root = found else { return }
             if json {
                 printJSON(Self.object(root))
                 return

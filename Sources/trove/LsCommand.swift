@@ -57,7 +57,7 @@ enum VersionJSON {
             "createdMillis": v.createdAt, "message": v.message, "parents": v.parents, "aliases": v.aliases,
             "retired": v.retired, "metadata": metadata(v.metadata),
         ]
-        o["creator"] = v.creator ?? NSNull()
+        o["creator"] = Actor.json(v.creator)
         return o
     }
 

@@ -40,7 +40,11 @@ struct RmCommand: ParsableCommand {
             } catch { throw .usage(detail: "'\(ref)': \(error)") }
             let conn = try client.connect()
             defer { conn.close() }
-            let r = try Remote(connection: conn).retire(name: name, version: version, force: force)
+            var done: Message.Retired?
+            try NotFound.explaining([(nil, ref)], connection: conn) { () throws(ClientError) in
+                done = try Remote(connection: conn).retire(name: name, version: version, force: force)
+            }
+            guard let r = done else { return }
             if json {
                 printJSON(["name": r.name, "version": r.version, "detachedAliases": r.detachedAliases])
                 return

@@ -68,7 +68,8 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
             let text = ClientError.explainConnect(address: address, detail: detail)
             return debug ? "\(text) [\(detail)]" : text
         case .connectionClosed(let detail):
-            return "the connection to troved closed: \(detail); retry (an interrupted push resumes where it stopped)"
+            return
+                "the connection to troved closed: \(detail); retry (an interrupted push resumes where it stopped)"
         case .protocolViolation(let detail):
             if let answered = ClientError.notTroved(detail) {
                 let text =
@@ -79,7 +80,8 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
             return "troved broke the protocol: \(detail); check that client and server versions match "
                 + "(`trove --version`, `troved --version`)"
         case .integrity(let detail):
-            return "integrity check failed: \(detail); nothing was written in place. Run `trove scrub` on the server"
+            return
+                "integrity check failed: \(detail); nothing was written in place. Run `trove scrub` on the server"
         case .unsafeTree(let detail):
             return "refusing an unsafe tree: \(detail)"
         case .notFound(let detail):
@@ -94,7 +96,8 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
             return detail
         case .destinationNotEmpty(let path, let entries, let count):
             let more = count > entries.count ? " and \(count - entries.count) more" : ""
-            return "\(path) is not empty (in the way: \(entries.joined(separator: ", "))\(more)); nothing was "
+            return
+                "\(path) is not empty (in the way: \(entries.joined(separator: ", "))\(more)); nothing was "
                 + "written. Pull into a new or empty directory, or pass --force to replace its contents with "
                 + "exactly the version, or --merge to write the version over it and keep other files"
         case .interrupted(let detail):
@@ -113,7 +116,8 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
         case .badRequest:
             return "troved refused the request: \(m)"
         case .authRequired:
-            return m.contains("token") ? m : "troved requires a token: \(m); pass --token-file FILE or set TROVE_TOKEN"
+            return m.contains("token")
+                ? m : "troved requires a token: \(m); pass --token-file FILE or set TROVE_TOKEN"
         case .authFailed:
             return "authentication failed: \(m); check the token (--token-file / TROVE_TOKEN, NAME:SECRET)"
         case .permissionDenied:
@@ -125,9 +129,11 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
         case .staleExpectation:
             return "\(m); re-read with `trove alias ls NAME` and decide again"
         case .integrity:
-            return "troved found damaged data: \(m); run `trove scrub`, then push the content again to heal it"
+            return
+                "troved found damaged data: \(m); run `trove scrub`, then push the content again to heal it"
         case .leaseExpired:
-            return "the push lease expired: \(m); run the same push again (nothing already stored is sent twice)"
+            return
+                "the push lease expired: \(m); run the same push again (nothing already stored is sent twice)"
         case .busy:
             return "troved is busy: \(m); retry in a moment"
         case .readOnly:
@@ -167,7 +173,8 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
             return "cannot reach troved at \(address): network unreachable. Check the address (\(hint))"
         }
         if d.contains("resolve") || d.contains("name") || d.contains("unknown host") {
-            return "cannot reach troved at \(address): the host name does not resolve. Check the address (\(hint))"
+            return
+                "cannot reach troved at \(address): the host name does not resolve. Check the address (\(hint))"
         }
         return "cannot reach troved at \(address): \(detail) — is it running? (\(hint))"
     }
@@ -178,7 +185,9 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
         guard detail.contains("did not start with a Trove preamble") else { return nil }
         // The preamble error shows the first five bytes in hex: `magic is ["48", "54", "54", "50", "2f"]`.
         var bytes: [UInt8] = []
-        if let open = detail.firstRange(of: "magic is ["), let close = detail[open.upperBound...].firstIndex(of: "]") {
+        if let open = detail.firstRange(of: "magic is ["),
+            let close = detail[open.upperBound...].firstIndex(of: "]")
+        {
             bytes = detail[open.upperBound..<close].split(separator: ",").compactMap {
                 UInt8($0.filter { $0 != " " && $0 != "\"" }, radix: 16)
             }

@@ -95,7 +95,8 @@ public final class Puller {
             defer { writer.cleanUp() }
             try writer.prepareRoot()
             try job.makeParents(writer)
-            var result = try write(job, info: info, total: tree.totalSize, resume: nil) { (e) throws(ClientError) in
+            var result = try write(job, info: info, total: tree.totalSize, resume: nil) {
+                (e) throws(ClientError) in
                 try writer.createTemp(for: e.path)
             }
             for (temp, e) in zip(result.temps, fileEntries) { try writer.commit(temp: temp, to: e.path) }
@@ -114,7 +115,8 @@ public final class Puller {
             let writer = SafeWriter(root: target.stage)
             try job.makeParents(writer)
             let resume = try job.verifyExisting(writer)
-            let written = try write(job, info: info, total: tree.totalSize, resume: resume) { (e) throws(ClientError) in
+            let written = try write(job, info: info, total: tree.totalSize, resume: resume) {
+                (e) throws(ClientError) in
                 try writer.openInPlace(e.path)
             }
             result = written.pull
@@ -199,13 +201,16 @@ public final class Puller {
                 throw .integrity(
                     detail: "\(e.path): the assembled content hashes to \(digest), expected \(e.blob!)")
             }
-            guard ftruncate(fd, off_t(e.size)) == 0 else { throw .io(path: path, operation: "truncate", errno: errno) }
+            guard ftruncate(fd, off_t(e.size)) == 0 else {
+                throw .io(path: path, operation: "truncate", errno: errno)
+            }
             fchmod(fd, mode_t(e.mode & 0o7777))
             written += offset
         }
         let bytesFetched = order.reduce(UInt64(0)) { $0 + UInt64($1.length) }
         let pull = PullResult(
-            info: info, files: job.files.count, symlinks: 0, bytesWritten: written, chunksFetched: order.count,
+            info: info, files: job.files.count, symlinks: 0, bytesWritten: written,
+            chunksFetched: order.count,
             bytesFetched: bytesFetched, chunksReused: resume.verified.count, bytesReused: resume.bytes)
         return (pull, paths)
     }

@@ -61,7 +61,9 @@ struct PullTarget {
             }
             return
         }
-        guard mkdir(stage, 0o700) == 0 else { throw .io(path: stage, operation: "create directory", errno: errno) }
+        guard mkdir(stage, 0o700) == 0 else {
+            throw .io(path: stage, operation: "create directory", errno: errno)
+        }
     }
 
     /// Removes the stage and everything in it.
@@ -97,8 +99,12 @@ struct PullTarget {
             return ([], [])
         }
         let (replaced, removed) = try report(tree: tree)
-        let aside = PullTarget.join(destination, PullTarget.asidePrefix + SecureRandom.bytes(6).map { String($0, radix: 16) }.joined())
-        guard mkdir(aside, 0o700) == 0 else { throw .io(path: aside, operation: "create directory", errno: errno) }
+        let aside = PullTarget.join(
+            destination, PullTarget.asidePrefix + SecureRandom.bytes(6).map { String($0, radix: 16) }.joined()
+        )
+        guard mkdir(aside, 0o700) == 0 else {
+            throw .io(path: aside, operation: "create directory", errno: errno)
+        }
         var movedAside: [String] = []
         var movedIn: [String] = []
         func rollBack() {
@@ -183,7 +189,9 @@ struct PullTarget {
     static func sameContent(_ a: String, _ b: String) -> Bool {
         var sa = stat()
         var sb = stat()
-        guard lstat(a, &sa) == 0, lstat(b, &sb) == 0, sa.st_mode & S_IFMT == sb.st_mode & S_IFMT else { return false }
+        guard lstat(a, &sa) == 0, lstat(b, &sb) == 0, sa.st_mode & S_IFMT == sb.st_mode & S_IFMT else {
+            return false
+        }
         switch sa.st_mode & S_IFMT {
         case S_IFLNK: return linkTarget(a) == linkTarget(b)
         case S_IFREG:
@@ -210,7 +218,9 @@ struct PullTarget {
 
     static func linkTarget(_ path: String) -> String? {
         var buf = [UInt8](repeating: 0, count: 4097)
-        let n = buf.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) }
+        let n = buf.withUnsafeMutableBytes {
+            readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096)
+        }
         return n < 0 ? nil : String(decoding: buf[0..<n], as: UTF8.self)
     }
 
@@ -240,7 +250,9 @@ struct PullTarget {
         }
     }
 
-    static func join(_ dir: String, _ name: String) -> String { dir.hasSuffix("/") ? dir + name : dir + "/" + name }
+    static func join(_ dir: String, _ name: String) -> String {
+        dir.hasSuffix("/") ? dir + name : dir + "/" + name
+    }
 
     /// Parent directory and last component of a path (`out` → `.`, `out`).
     static func split(_ path: String) -> (String, String) {

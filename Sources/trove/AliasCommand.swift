@@ -33,6 +33,7 @@ struct AliasSetCommand: ParsableCommand {
     @Option(help: "Only move the alias if it currently points at this version.") var expect: String?
     @Flag(help: "Print one JSON document instead of text.") var json = false
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -41,7 +42,8 @@ struct AliasSetCommand: ParsableCommand {
             let conn = try client.connect()
             defer { conn.close() }
             var moved: Message.AliasSetOK?
-            try NotFound.explaining([(nil, "\(name):\(version)")], connection: conn) { () throws(ClientError) in
+            try NotFound.explaining([(nil, "\(name):\(version)")], connection: conn) {
+                () throws(ClientError) in
                 do throws(ClientError) {
                     moved = try Remote(connection: conn).setAlias(
                         name: name, alias: alias, version: version, expect: expect)
@@ -84,6 +86,7 @@ struct AliasLsCommand: ParsableCommand {
     @Argument(help: "Artifact name.") var name: String
     @Flag(help: "Print one JSON document instead of text.") var json = false
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -118,6 +121,7 @@ struct AliasHistoryCommand: ParsableCommand {
     var target: [String]
     @Flag(help: "Print one JSON document instead of text.") var json = false
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -140,7 +144,8 @@ struct AliasHistoryCommand: ParsableCommand {
                 return
             }
             for e in events {
-                print("\(isoTime(e.at))\t\(Actor.text(e.by))\t\(e.from ?? "(none)") -> \(e.to ?? "(removed)")")
+                print(
+                    "\(isoTime(e.at))\t\(Actor.text(e.by))\t\(e.from ?? "(none)") -> \(e.to ?? "(removed)")")
             }
         }
     }
@@ -156,6 +161,7 @@ struct AliasRmCommand: ParsableCommand {
     var target: [String]
     @Flag(help: "Print one JSON document instead of text.") var json = false
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -181,7 +187,9 @@ enum AliasTarget {
     /// Splits `words` into name, alias and the `then.count` arguments that follow (named in
     /// `then` for the usage message).
     static func parse(_ words: [String], then: [String]) throws(ClientError) -> (String, String, [String]) {
-        let usage = (["NAME ALIAS"] + then).joined(separator: " ") + " or " + (["NAME:ALIAS"] + then)
+        let usage =
+            (["NAME ALIAS"] + then).joined(separator: " ") + " or "
+            + (["NAME:ALIAS"] + then)
             .joined(separator: " ")
         let name: String
         let alias: String

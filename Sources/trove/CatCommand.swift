@@ -26,6 +26,7 @@ struct CatCommand: ParsableCommand {
     var range: String?
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in

@@ -15,9 +15,6 @@ struct ClientOptions: ParsableArguments {
         help: "File holding the token as NAME:SECRET (default: $TROVE_TOKEN).")
     var tokenFile: String?
 
-    @Flag(help: "Show protocol details in error messages (the request and the wire error code).")
-    var debug = false
-
     /// The server address from --server, TROVE_SERVER or the default.
     func address() throws(ClientError) -> ServerAddress {
         if let server { return try ServerAddress(parsing: server) }
@@ -60,6 +57,15 @@ struct ClientOptions: ParsableArguments {
     }
 }
 
+/// `--debug` for every client command but `mount` (which has its own `--debug`, FUSE tracing,
+/// and shows protocol details with it too): error messages name the request and wire code.
+struct DebugOption: ParsableArguments {
+    @Flag(
+        name: .customLong("debug"),
+        help: "Show protocol details in error messages (the request and wire error code).")
+    var enabled = false
+}
+
 /// Whether error messages show protocol details (`--debug` anywhere on the command line, or
 /// `TROVE_DEBUG=1`).
 let debugErrors =
@@ -97,7 +103,9 @@ extension ParsableCommand {
                 names = path
                 return true
             }
-            return c.configuration.subcommands.contains { find($0, path + [$0.configuration.commandName ?? ""]) }
+            return c.configuration.subcommands.contains {
+                find($0, path + [$0.configuration.commandName ?? ""])
+            }
         }
         _ = find(TroveCommand.self, [])
         return names.joined(separator: " ")

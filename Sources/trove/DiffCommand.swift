@@ -20,6 +20,7 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: "New ref.") var b: String
     @Flag(help: "Print one JSON document instead of text.") var json = false
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in

@@ -21,6 +21,7 @@ struct LineageCommand: ParsableCommand {
     @Option(help: "Maximum depth (0: unlimited).") var depth: Int = 0
     @Flag(help: "Print one JSON document instead of text.") var json = false
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -30,7 +31,8 @@ struct LineageCommand: ParsableCommand {
             defer { conn.close() }
             var found: LineageNode?
             try NotFound.explaining([(nil, ref)], connection: conn) { () throws(ClientError) in
-                found = try Remote(connection: conn).lineage(of: ref, direction: down ? .down : .up, depth: depth)
+                found = try Remote(connection: conn).lineage(
+                    of: ref, direction: down ? .down : .up, depth: depth)
             }
             guard let root = found else { return }
             if json {

@@ -14,6 +14,7 @@ struct LogCommand: ParsableCommand {
     @Flag(help: "Include retired versions.") var all = false
     @Flag(help: "Print one JSON document instead of text.") var json = false
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in

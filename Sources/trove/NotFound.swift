@@ -27,7 +27,8 @@ enum NotFound {
     /// Runs `body`; when it fails because something does not exist, finds which of `refs`
     /// (label, reference) is missing and says so with suggestions. Other errors pass unchanged.
     static func explaining(
-        _ refs: [(label: String?, ref: String)], connection: Connection, _ body: () throws(ClientError) -> Void
+        _ refs: [(label: String?, ref: String)], connection: Connection,
+        _ body: () throws(ClientError) -> Void
     ) throws(ClientError) {
         do {
             try body()
@@ -37,7 +38,8 @@ enum NotFound {
             for (label, ref) in refs {
                 do { _ = try remote.resolve(ref) } catch {
                     if error.serverCode == .notFound {
-                        throw .notFound(detail: describe(ref: ref, option: label, remote: remote) + debugDetail(error))
+                        throw .notFound(
+                            detail: describe(ref: ref, option: label, remote: remote) + debugDetail(error))
                     }
                 }
             }

@@ -43,6 +43,7 @@ struct PullCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -57,7 +58,9 @@ struct PullCommand: ParsableCommand {
             puller.mode = force ? .force : merge ? .merge : .exact
             Interrupt.install()
             // Test hook: behave as if Ctrl-C came after N chunks were fetched.
-            let stopAfter = ProcessInfo.processInfo.environment["TROVE_TEST_INTERRUPT_AFTER_CHUNKS"].flatMap { Int($0) }
+            let stopAfter = ProcessInfo.processInfo.environment["TROVE_TEST_INTERRUPT_AFTER_CHUNKS"].flatMap {
+                Int($0)
+            }
             puller.shouldStop = { fetched in Interrupt.requested || stopAfter.map { fetched >= $0 } ?? false }
             var pulled: PullResult?
             try NotFound.explaining([(nil, ref)], connection: conn) { () throws(ClientError) in
@@ -74,8 +77,10 @@ struct PullCommand: ParsableCommand {
                     "name": r.info.name, "tree": r.info.tree.prefixed, "files": r.files,
                     "symlinks": r.symlinks,
                     "bytesWritten": r.bytesWritten, "chunksFetched": r.chunksFetched,
-                    "bytesFetched": r.bytesFetched, "chunksReused": r.chunksReused, "bytesReused": r.bytesReused,
-                    "destination": dest, "mode": puller.mode.rawValue, "replaced": r.replaced, "removed": r.removed,
+                    "bytesFetched": r.bytesFetched, "chunksReused": r.chunksReused,
+                    "bytesReused": r.bytesReused,
+                    "destination": dest, "mode": puller.mode.rawValue, "replaced": r.replaced,
+                    "removed": r.removed,
                 ]
                 if let v = r.info.version { o["version"] = v.version }
                 if let a = r.info.resolvedAlias { o["alias"] = a }
@@ -87,11 +92,14 @@ struct PullCommand: ParsableCommand {
                     "\(r.files) file\(r.files == 1 ? "" : "s"), \(Progress.bytes(r.bytesWritten)); fetched "
                     + "\(r.chunksFetched) chunks, \(Progress.bytes(r.bytesFetched))"
                 if r.chunksReused > 0 {
-                    line += "; resumed: \(r.chunksReused) chunks (\(Progress.bytes(r.bytesReused))) kept from the interrupted pull"
+                    line +=
+                        "; resumed: \(r.chunksReused) chunks (\(Progress.bytes(r.bytesReused))) kept from the interrupted pull"
                 }
                 print(line)
                 if puller.mode == .force {
-                    print("replaced \(r.replaced.count) file\(r.replaced.count == 1 ? "" : "s"), removed \(r.removed.count)")
+                    print(
+                        "replaced \(r.replaced.count) file\(r.replaced.count == 1 ? "" : "s"), removed \(r.removed.count)"
+                    )
                     for p in r.replaced { print("  replaced  \(p)") }
                     for p in r.removed { print("  removed   \(p)") }
                 }

@@ -50,6 +50,7 @@ struct PushCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -102,7 +103,8 @@ struct PushCommand: ParsableCommand {
             leases.clear()
             if !r.created {
                 try PushCommand.checkSameRecord(
-                    conn, name: name, version: version, message: message, metadata: metadata, parents: parentKeys)
+                    conn, name: name, version: version, message: message, metadata: metadata,
+                    parents: parentKeys)
             }
             for s in r.skipped { note("trove: skipped \(s) (not a file, directory or symlink)") }
             if json {
@@ -131,7 +133,9 @@ struct PushCommand: ParsableCommand {
                     + "of \(r.chunks) chunks, \(Progress.bytes(r.bytesSent)) on the wire; "
                     + "\(Progress.bytes(r.bytesDeduplicated)) already on the server"
                 if r.resumedLease { line += " (this push resumed an interrupted one)" }
-                if repeated > 0 { line += "; \(Progress.bytes(repeated)) repeated within this push (stored once)" }
+                if repeated > 0 {
+                    line += "; \(Progress.bytes(repeated)) repeated within this push (stored once)"
+                }
                 print(line)
             }
         }
@@ -144,7 +148,9 @@ struct PushCommand: ParsableCommand {
         _ conn: Connection, name: String, version: String, message: String, metadata: [MetadataEntry],
         parents: [String]
     ) throws(ClientError) {
-        guard let existing = try Remote(connection: conn).resolve("\(name):\(version)").version else { return }
+        guard let existing = try Remote(connection: conn).resolve("\(name):\(version)").version else {
+            return
+        }
         var differs: [String] = []
         if existing.message != message {
             differs.append("--message (it has \"\(existing.message)\", this push said \"\(message)\")")

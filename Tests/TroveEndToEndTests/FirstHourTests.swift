@@ -38,7 +38,9 @@ struct FirstHourTests {
     }
 
     @Test func argumentErrorsExit2WithTheUsageLine() throws {
-        for args in [["push"], ["pull", "--bogus", "x:1"], ["ls", "--where"], ["alias", "set", "a"], ["gc", "x"]] {
+        for args in [
+            ["push"], ["pull", "--bogus", "x:1"], ["ls", "--where"], ["alias", "set", "a"], ["gc", "x"],
+        ] {
             let r = try CLI.trove(args)
             #expect(r.status == 2, "\(args): \(r)")
             #expect(r.stderr.contains("Usage:"), "\(args): \(r)")
@@ -76,7 +78,9 @@ struct FirstHourTests {
         let (server, dir) = try Self.populated()
         let typo = try server.trove(["show", "demo/model:3"])
         #expect(typo.status == 3, "\(typo)")
-        #expect(typo.stderr.contains("demo/model:3 does not exist; nearest: demo/model:1, demo/model:2"), "\(typo)")
+        #expect(
+            typo.stderr.contains("demo/model:3 does not exist; nearest: demo/model:1, demo/model:2"),
+            "\(typo)")
         #expect(!typo.stderr.contains("GET_REF"), "\(typo)")
         let debug = try server.trove(["show", "demo/model:3", "--debug"])
         #expect(debug.status == 3 && debug.stderr.contains("GET_REF"), "\(debug)")
@@ -137,7 +141,9 @@ struct FirstHourTests {
         let v1 = dir.url.appendingPathComponent("v1/model.bin").path
         let same = try server.trove(["push", v1, "demo/model:1", "--meta", "stage=a"])
         #expect(same.status == 0, "\(same)")
-        for extra in [["--meta", "stage=b"], ["--message", "other"], ["--meta", "stage=a", "--parent", "demo/model:2"]] {
+        for extra in [
+            ["--meta", "stage=b"], ["--message", "other"], ["--meta", "stage=a", "--parent", "demo/model:2"],
+        ] {
             let r = try server.trove(["push", v1, "demo/model:1"] + extra)
             #expect(r.status == 4, "\(extra): \(r)")
             #expect(r.stderr.contains("already exists with the same content but other metadata"), "\(r)")

@@ -30,7 +30,9 @@ struct ProgressTests {
         close(fd)
         // At least the 4 MiB just read (other threads' reads can only add, capped at the total).
         let line = progress.currentLine()
-        let percent = line.split(separator: "]").last.flatMap { Int($0.split(separator: "%")[0].trimmingCharacters(in: .whitespaces)) }
+        let percent = line.split(separator: "]").last.flatMap {
+            Int($0.split(separator: "%")[0].trimmingCharacters(in: .whitespaces))
+        }
         #expect((percent ?? 0) >= 50, "\(line)")
     }
 
@@ -44,7 +46,9 @@ struct ProgressTests {
         let handle = try FileHandle(forWritingTo: out)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        p.arguments = ["-q", "-e", "-c", "'\(try CLI.binary("trove").path)' push '\(file)' demo/p:1", "/dev/null"]
+        p.arguments = [
+            "-q", "-e", "-c", "'\(try CLI.binary("trove").path)' push '\(file)' demo/p:1", "/dev/null",
+        ]
         p.environment = ProcessInfo.processInfo.environment.merging(server.environment) { $1 }
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = handle
@@ -54,7 +58,9 @@ struct ProgressTests {
         try handle.close()
         let text = try String(contentsOf: out, encoding: .utf8)
         #expect(p.terminationStatus == 0, "\(text)")
-        for phase in ["hashing    [", "sending    [", "committing", "already on the server", "pushed demo/p:1"] {
+        for phase in [
+            "hashing    [", "sending    [", "committing", "already on the server", "pushed demo/p:1",
+        ] {
             #expect(text.contains(phase), "\(phase): \(text)")
         }
     }

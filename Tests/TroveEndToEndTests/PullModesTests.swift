@@ -87,7 +87,8 @@ struct PullModesTests {
     @Test func anInterruptedPullLeavesDestAsItWasAndResumesFromWhatItKept() throws {
         let (server, dir, src) = try Self.setUp()
         // How many chunks a full pull fetches.
-        let (full, fj) = try ClientE2E.json(server, ["pull", "p/tree:1", dir.url.appendingPathComponent("full").path])
+        let (full, fj) = try ClientE2E.json(
+            server, ["pull", "p/tree:1", dir.url.appendingPathComponent("full").path])
         #expect(full.status == 0, "\(full)")
         let total = ClientE2E.int(fj["chunksFetched"])
         #expect(total > 10, "\(fj)")
@@ -97,10 +98,13 @@ struct PullModesTests {
         try dir.write("dest/keep.txt", Array("keep".utf8))
         let before = try PullTests.snapshot(dest)
         let stopped = try server.trove(
-            ["pull", "p/tree:1", dest.path, "--force"], environment: ["TROVE_TEST_INTERRUPT_AFTER_CHUNKS": "6"])
+            ["pull", "p/tree:1", dest.path, "--force"],
+            environment: ["TROVE_TEST_INTERRUPT_AFTER_CHUNKS": "6"])
         #expect(stopped.status == 130, "\(stopped)")
         #expect(stopped.stderr.contains("interrupted: kept "), "\(stopped)")
-        #expect(stopped.stderr.contains("(\(dest.path) is unchanged). Run the same command again to resume"), "\(stopped)")
+        #expect(
+            stopped.stderr.contains("(\(dest.path) is unchanged). Run the same command again to resume"),
+            "\(stopped)")
         let stage = try #require(try Self.leftovers(dest).first)
         #expect(try PullTests.snapshot(dest).filter { !$0.key.hasPrefix(".trove-") } == before)
 

@@ -57,7 +57,9 @@ public enum BuildInfo {
             return v
         }
         // ELF64 (class 2), little-endian (data 1).
-        guard let h = bytes(0, 64), h[0..<4] == [0x7F, 0x45, 0x4C, 0x46], h[4] == 2, h[5] == 1 else { return nil }
+        guard let h = bytes(0, 64), h[0..<4] == [0x7F, 0x45, 0x4C, 0x46], h[4] == 2, h[5] == 1 else {
+            return nil
+        }
         let phoff = int(h, 32, 8)
         let phentsize = int(h, 54, 2)
         let phnum = int(h, 56, 2)
@@ -76,8 +78,10 @@ public enum BuildInfo {
                 let next = descAt + (descSize + 3) & ~3
                 guard next <= notes.count else { break }
                 if type == 3, nameSize == 4, notes[nameAt..<nameAt + 4] == [0x47, 0x4E, 0x55, 0] {
-                    return notes[descAt..<descAt + descSize].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }
-                        .joined()
+                    return notes[descAt..<descAt + descSize].map {
+                        ($0 < 16 ? "0" : "") + String($0, radix: 16)
+                    }
+                    .joined()
                 }
                 at = next
             }

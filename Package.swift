@@ -45,9 +45,10 @@ let package = Package(
             dependencies: [
                 "TroveCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
             name: "TroveProtocol",
@@ -101,7 +102,10 @@ let package = Package(
         .executableTarget(name: "trove-torture", dependencies: ["TroveStore", "TroveCore"]),
 
         .testTarget(name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
-        .testTarget(name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore"]),
+        .testTarget(
+            name: "TroveStoreTests",
+            dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(
             name: "TroveProtocolTests",
             dependencies: [

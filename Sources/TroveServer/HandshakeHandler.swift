@@ -88,7 +88,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func hello(_ frame: Frame, context: ChannelHandlerContext) {
-        guard case .hello(let hello)? = try? frame.message() else {
+        guard let hello = (try? frame.message())?.as(Message.Hello.self) else {
             connection.closeWithError(
                 context: context, .protocolViolation, "the first frame must be HELLO, got \(frame.type)")
             return
@@ -115,7 +115,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var codecs: Set<Codec> = [.raw]
 
     private func auth(_ frame: Frame, serverNonce: [UInt8], context: ChannelHandlerContext) {
-        guard case .auth(let auth)? = try? frame.message() else {
+        guard let auth = (try? frame.message())?.as(Message.Auth.self) else {
             connection.closeWithError(
                 context: context, .authRequired,
                 "authenticate with AUTH before \(frame.type); this server requires a token",

@@ -116,7 +116,7 @@ final class RequestDispatcher: ChannelInboundHandler {
         switch frame.type {
         case .ping:
             connection.release(frame)
-            if case .ping(let p)? = try? frame.message() {
+            if let p = (try? frame.message())?.as(Message.Ping.self) {
                 slot.work = .frame(encode(.pong(.init(nonce: p.nonce)), requestID: frame.requestID))
             } else {
                 slot.work = .violation("PING payload does not decode")

@@ -39,7 +39,7 @@ struct HandshakeHandlerTests {
         func hello() throws -> Message.HelloOK {
             try channel.writeInbound(frame(.hello(.init(client: "test", codecs: [.zstd])), id: 1))
             let out = try writtenFrames(channel)
-            guard case .helloOK(let ok)? = try out.first?.message() else {
+            guard let ok = (try out.first?.message())?.as(Message.HelloOK.self) else {
                 Issue.record("expected HELLO_OK, got \(out)")
                 throw CancellationError()
             }
@@ -85,7 +85,7 @@ struct HandshakeHandlerTests {
             key: Self.key, serverNonce: ok.serverNonce, clientNonce: nonce, name: "ci")
         try rig.channel.writeInbound(
             frame(.auth(.init(tokenName: "ci", clientNonce: nonce, proof: proof)), id: 2))
-        guard case .authOK(let a)? = try writtenFrames(rig.channel).first?.message() else {
+        guard let a = (try writtenFrames(rig.channel).first?.message())?.as(Message.AuthOK.self) else {
             Issue.record("expected AUTH_OK")
             return
         }
@@ -98,7 +98,7 @@ struct HandshakeHandlerTests {
     }
 
     func expectClosed(_ rig: Rig, with code: ErrorCode) throws {
-        guard case .error(let e)? = try writtenFrames(rig.channel).last?.message() else {
+        guard let e = (try writtenFrames(rig.channel).last?.message())?.as(Message.ErrorReply.self) else {
             Issue.record("expected ERROR \(code.name)")
             return
         }

@@ -127,7 +127,7 @@ struct RequestDispatcherTests {
         rig.finish()
         let out = try writtenFrames(rig.channel)
         #expect(out.map(\.requestID) == [1, 2])
-        guard case .error(let e) = try out[0].message() else {
+        guard let e = (try out[0].message()).as(Message.ErrorReply.self) else {
             Issue.record("expected ERROR")
             return
         }
@@ -137,7 +137,7 @@ struct RequestDispatcherTests {
         try rig.send(.hello, id: 3)
         let violation = try writtenFrames(rig.channel)
         #expect(violation.count == 1)
-        guard case .error(let v)? = try violation.first?.message() else {
+        guard let v = (try violation.first?.message())?.as(Message.ErrorReply.self) else {
             Issue.record("expected ERROR")
             return
         }
@@ -155,7 +155,7 @@ struct RequestDispatcherTests {
         rig.finish()
         let out = try writtenFrames(rig.channel)
         #expect(out.map(\.requestID) == [1, 0])
-        guard case .error(let e)? = try out.last?.message() else {
+        guard let e = (try out.last?.message())?.as(Message.ErrorReply.self) else {
             Issue.record("expected ERROR")
             return
         }
@@ -175,7 +175,7 @@ struct RequestDispatcherTests {
         _ = try writtenFrames(rig.channel)
         try rig.channel.pipeline.syncOperations.fireUserInboundEventTriggered(
             IdleStateHandler.IdleStateEvent.all)
-        guard case .error(let e)? = try writtenFrames(rig.channel).first?.message() else {
+        guard let e = (try writtenFrames(rig.channel).first?.message())?.as(Message.ErrorReply.self) else {
             Issue.record("expected ERROR")
             return
         }
@@ -197,7 +197,7 @@ struct RequestDispatcherTests {
         var b = bytes
         let f = try #require(try Frame.parse(&b, maxPayload: ProtocolLimits.absoluteMaxPayload))
         #expect(f.requestID == 4)
-        guard case .error(let e) = try f.message() else {
+        guard let e = (try f.message()).as(Message.ErrorReply.self) else {
             Issue.record("expected ERROR")
             return
         }

@@ -39,7 +39,6 @@ let package = Package(
             name: "TroveCore",
             dependencies: [
                 "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C",
-                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .target(

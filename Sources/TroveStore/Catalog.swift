@@ -129,6 +129,8 @@ final class Catalog: @unchecked Sendable {
         }
         // GC and scrub state (issue 5; see Store+GC.swift, Store+Scrub.swift, docs/STORE.md).
         m.registerMigration("v2-gc-scrub") { db in try Catalog.createMaintenanceTables(db) }
+        // Buckets (the S3 API; see BucketSchema.swift).
+        m.registerMigration("v3-buckets") { db in try Catalog.createBucketTables(db) }
         return m
     }
 

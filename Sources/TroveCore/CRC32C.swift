@@ -1,22 +1,29 @@
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum on pack records and
 /// protocol frames. Slicing-by-8 table implementation.
 public enum CRC32C {
-    static let tables: [[UInt32]] = {
+    /// Slicing-by-8 tables of a reflected CRC-32 polynomial, flattened (8 × 256 entries).
+    public static func tables(polynomial: UInt32) -> [UInt32] {
         var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for i in 0..<256 {
             var c = UInt32(i)
-            for _ in 0..<8 { c = (c & 1) != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
+            for _ in 0..<8 { c = (c & 1) != 0 ? (c >> 1) ^ polynomial : c >> 1 }
             t[0][i] = c
         }
         for i in 0..<256 {
             for k in 1..<8 { t[k][i] = (t[k - 1][i] >> 8) ^ t[0][Int(t[k - 1][i] & 0xFF)] }
         }
-        return t
-    }()
-    static let flat: [UInt32] = tables.flatMap { $0 }
+        return t.flatMap { $0 }
+    }
+    static let flat: [UInt32] = tables(polynomial: 0x82F6_3B78)
 
     /// Extends `crc` (the value returned by a previous call, or 0 to start) with `buffer`.
     public static func update(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
+        slicingBy8(crc, buffer, flat)
+    }
+
+    /// Extends `crc` with `buffer` using `flat` tables from `tables(polynomial:)` (any reflected
+    /// CRC-32, e.g. 0xEDB88320 for the CRC-32 of zlib and S3's `x-amz-checksum-crc32`).
+    public static func slicingBy8(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer, _ flat: [UInt32]) -> UInt32 {
         var c = ~crc
         var n = buffer.count
         guard n > 0, var p = buffer.baseAddress else { return crc }

@@ -1,45 +1,13 @@
 import Foundation
 import TroveCore
 
-/// CRC-32 (ISO-HDLC, reflected polynomial 0xEDB88320) for `x-amz-checksum-crc32`;
-/// slicing-by-8 like `CRC32C`.
+/// CRC-32 (ISO-HDLC, reflected polynomial 0xEDB88320) for `x-amz-checksum-crc32`, with
+/// TroveCore's slicing-by-8 CRC code.
 enum CRC32 {
-    static let flat: [UInt32] = {
-        var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
-        for i in 0..<256 {
-            var c = UInt32(i)
-            for _ in 0..<8 { c = (c & 1) != 0 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
-            t[0][i] = c
-        }
-        for i in 0..<256 {
-            for k in 1..<8 { t[k][i] = (t[k - 1][i] >> 8) ^ t[0][Int(t[k - 1][i] & 0xFF)] }
-        }
-        return t.flatMap { $0 }
-    }()
+    static let flat = CRC32C.tables(polynomial: 0xEDB8_8320)
 
     static func update(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
-        var c = ~crc
-        var n = buffer.count
-        guard n > 0, var p = buffer.baseAddress else { return crc }
-        flat.withUnsafeBufferPointer { tp in
-            let t = tp.baseAddress!
-            while n >= 8 {
-                let v = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) ^ UInt64(c)
-                c =
-                    t[7 * 256 + Int(v & 0xFF)] ^ t[6 * 256 + Int((v >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((v >> 16) & 0xFF)] ^ t[4 * 256 + Int((v >> 24) & 0xFF)]
-                    ^ t[3 * 256 + Int((v >> 32) & 0xFF)] ^ t[2 * 256 + Int((v >> 40) & 0xFF)]
-                    ^ t[1 * 256 + Int((v >> 48) & 0xFF)] ^ t[Int(v >> 56)]
-                p += 8
-                n -= 8
-            }
-            while n > 0 {
-                c = t[Int((c ^ UInt32(p.load(as: UInt8.self))) & 0xFF)] ^ (c >> 8)
-                p += 1
-                n -= 1
-            }
-        }
-        return ~c
+        CRC32C.slicingBy8(crc, buffer, flat)
     }
 }
 

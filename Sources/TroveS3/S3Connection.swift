@@ -11,6 +11,9 @@ final class S3Connection {
     /// Whether the current request's head asked for `100 Continue`.
     private var expectsContinue = false
     private var head: HTTPRequestHead?
+    /// The inbound stream failed (an HTTP parse error): NIO's error handler has answered 400 if
+    /// it could and the channel is closing, so nothing more may be written.
+    private(set) var broken = false
 
     init(
         inbound: NIOAsyncChannelInboundStream<HTTPServerRequestPart>,
@@ -22,7 +25,7 @@ final class S3Connection {
 
     /// The next request head; nil when the client closed. Stray body parts are skipped.
     func nextHead() async throws -> HTTPRequestHead? {
-        while let part = try await inbound.next() {
+        while let part = try await nextPart() {
             if case .head(let h) = part {
                 head = h
                 bodyDone = false
@@ -31,6 +34,13 @@ final class S3Connection {
             }
         }
         return nil
+    }
+
+    private func nextPart() async throws -> HTTPServerRequestPart? {
+        do { return try await inbound.next() } catch {
+            broken = true
+            throw error
+        }
     }
 
     private func sendContinueIfAsked() async throws {
@@ -45,7 +55,7 @@ final class S3Connection {
         guard !bodyDone else { return nil }
         try await sendContinueIfAsked()
         while true {
-            guard let part = try await inbound.next() else {
+            guard let part = try await nextPart() else {
                 throw S3Error.incompleteBody("the connection ended before the body was complete; nothing was stored")
             }
             switch part {

@@ -55,6 +55,10 @@ final class S3Handler: Sendable {
             failure = S3Error.from(e)
         } catch is CancellationError {
             return false
+        } catch where conn.broken {
+            // A parse error in the body: NIO's error handler answered; nothing more to write.
+            logger.debug("S3 request ended by a protocol error", metadata: ["request": "\(head.method) \(head.uri)", "error": "\(error)"])
+            return false
         } catch let e as IOError {
             throw e
         } catch let e as ChannelError {
@@ -62,6 +66,7 @@ final class S3Handler: Sendable {
         } catch {
             failure = S3Error.internalError("\(error)")
         }
+        if conn.broken { return false }
         if failure.status.code >= 500 {
             logger.error("S3 request failed", metadata: ["request": "\(head.method) \(head.uri)", "error": "\(failure)"])
         } else {

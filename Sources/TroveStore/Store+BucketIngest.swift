@@ -183,12 +183,8 @@ extension Store {
             try putBucketObject(upload.bucket, object, condition: condition)
             try abortMultipartUpload(id)
             return object
-        } catch let e as BucketError {
-            throw e
-        } catch let e as StoreError {
-            throw .store(e)
         } catch {
-            throw .store(.catalog("\(error)"))
+            throw Store.bucketError(error)
         }
     }
 

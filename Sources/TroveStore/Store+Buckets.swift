@@ -237,12 +237,17 @@ extension Store {
     func bucketCatalog<T>(write: Bool = false, _ body: (Database) throws -> T) throws(BucketError) -> T {
         do {
             return write ? try catalog.pool.write(body) : try catalog.pool.read(body)
-        } catch let e as BucketError {
-            throw e
-        } catch let e as StoreError {
-            throw .store(e)
         } catch {
-            throw .store(.catalog("\(error)"))
+            throw Store.bucketError(error)
+        }
+    }
+
+    /// Any error of a bucket operation as a `BucketError`.
+    static func bucketError(_ error: any Error) -> BucketError {
+        switch error {
+        case let e as BucketError: e
+        case let e as StoreError: .store(e)
+        default: .store(.catalog("\(error)"))
         }
     }
 }

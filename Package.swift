@@ -46,9 +46,10 @@ let package = Package(
             dependencies: [
                 "TroveCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
             name: "TroveProtocol",
@@ -103,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "troved",
             dependencies: [
-                "TroveServer", "TroveStore", "TroveCore", "TroveS3",
+                "TroveServer", "TroveStore", "TroveProtocol", "TroveCore", "TroveS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -114,7 +115,10 @@ let package = Package(
         .executableTarget(name: "trove-torture", dependencies: ["TroveStore", "TroveCore"]),
 
         .testTarget(name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
-        .testTarget(name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore"]),
+        .testTarget(
+            name: "TroveStoreTests",
+            dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(
             name: "TroveProtocolTests",
             dependencies: [

@@ -13,13 +13,13 @@ extension Remote {
     public func fetchChunks(_ wanted: [RecipeChunk]) throws(ClientError) -> [[UInt8]] {
         guard !wanted.isEmpty else { return [] }
         let verifier = ChunkVerifier()
-        let frames = try connection.send(
-            .getChunks(.init(digests: wanted.map(\.digest))),
+        let reply = try connection.send(
+            Message.GetChunks(digests: wanted.map(\.digest)),
             transform: { (m) throws(ClientError) in try verifier.transform(m) }
         ).wait()
         var out: [[UInt8]] = []
         out.reserveCapacity(wanted.count)
-        for p in try Remote.chunkPayloads(frames) {
+        for p in try Remote.chunkPayloads(reply) {
             guard out.count < wanted.count else {
                 throw .protocolViolation(detail: "GET_CHUNKS returned more chunks than asked for")
             }
@@ -38,21 +38,14 @@ extension Remote {
         return out
     }
 
-    /// The chunks of a `GET_CHUNKS` response's frames, in order; a chunk the server lacks (absent
-    /// or quarantined) fails the whole response.
-    static func chunkPayloads(_ frames: [Message]) throws(ClientError) -> [ChunkPayload] {
-        var got: [ChunkPayload] = []
-        for f in frames {
-            guard case .chunks(let c) = f else {
-                throw .protocolViolation(detail: "GET_CHUNKS answered with \(f.type)")
-            }
-            if let m = c.missing.first {
-                throw .integrity(
-                    detail: "the server is missing chunk \(m) (absent or quarantined); "
-                        + "the version is damaged — re-push it or run `trove scrub`")
-            }
-            got += c.chunks
+    /// The chunks of a `GET_CHUNKS` response, in order; a chunk the server lacks (absent or
+    /// quarantined) fails the whole response.
+    static func chunkPayloads(_ reply: Message.Chunks) throws(ClientError) -> [ChunkPayload] {
+        if let m = reply.missing.first {
+            throw .integrity(
+                detail: "the server is missing chunk \(m) (absent or quarantined); "
+                    + "the version is damaged — re-push it or run `trove scrub`")
         }
-        return got
+        return reply.chunks
     }
 }

@@ -1,15 +1,22 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 import TroveCore
 import TroveProtocol
 
-/// One authenticated connection to troved, used from ordinary (non-event-loop) threads.
+/// One authenticated connection to troved. Thread-safe: any thread may send on it.
 ///
-/// Requests are sent with ``send(_:)``, which returns at once with a ``PendingResponse``; several
-/// may be outstanding (pipelining, up to ``SessionLimits/maxInFlight``); responses arrive in
-/// request order. ``call(_:)`` sends and waits. Multi-frame responses are collected until the
-/// frame without the `MORE` flag; an `ERROR` frame fails the request with ``ClientError/server``.
-public final class Connection {
+/// ``send(_:transform:)`` sends a request and returns at once with a ``PendingReply`` (a future);
+/// several may be outstanding (pipelining, up to ``SessionLimits/maxInFlight``) and responses
+/// arrive in request order. ``call(_:)`` sends and waits: `connection.call(request)` returns the
+/// request's typed ``WireRequest/Reply``, the frames of a multi-frame response merged; an `ERROR`
+/// frame fails the request with ``ClientError/server(code:message:request:)``.
+///
+/// Every connection runs on the process-wide `MultiThreadedEventLoopGroup.singleton`. The
+/// blocking forms (``open(to:credentials:clientName:)``, ``call(_:)``, ``PendingReply/wait()``)
+/// are a thin facade for the CLI's and the mount's worker threads; never call them on an event
+/// loop. Async code uses ``PendingReply/get()``.
+public final class Connection: Sendable {
     /// What the server announced in `HELLO_OK`.
     public let hello: Message.HelloOK
     /// What the server granted in `AUTH_OK` (nil for open access).
@@ -17,18 +24,12 @@ public final class Connection {
     /// The address connected to.
     public let address: ServerAddress
 
-    private let group: MultiThreadedEventLoopGroup
-    private let channel: Channel
-    private let handler: ResponseHandler
-    private var nextID: UInt32 = 1
-    private let idLock = Lock()
+    private let channel: any Channel
+    /// The next request id; taken together with queueing the request so ids go out in order.
+    private let nextID: Mutex<UInt32>
 
     /// The store's chunker parameters, as announced in HELLO_OK.
-    public var chunkerParameters: ChunkerParameters {
-        ChunkerParameters(
-            min: Int(hello.chunkMin), avg: Int(hello.chunkAvg), max: Int(hello.chunkMax),
-            normalization: Int(hello.normalization))
-    }
+    public var chunkerParameters: ChunkerParameters { hello.chunkerParameters }
 
     /// The store's format policy (forced boundaries for containers), as announced in HELLO_OK.
     public var formatPolicy: FormatPolicy { hello.formats }
@@ -42,78 +43,63 @@ public final class Connection {
     }
 
     /// Connects, exchanges preambles, sends HELLO and, when the server requires it (or
-    /// `credentials` are given and the server asks for them), authenticates.
+    /// `credentials` are given and the server asks for them), authenticates. Blocks.
     public static func open(
         to address: ServerAddress, credentials: Credentials?, clientName: String = "trove/0.1.0"
     ) throws(ClientError) -> Connection {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let state = FrameCodecState()
-        let handler = ResponseHandler()
-        let bootstrap = ClientBootstrap(group: group)
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let state = FrameCodecState()
                     try channel.pipeline.syncOperations.addTroveFrameCodec(state: state)
-                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.addHandler(ResponseHandler(codecState: state))
                 }
             }
-        let channel: Channel
+        let channel: any Channel
         do {
             channel = try bootstrap.connect(host: address.host, port: address.port).wait()
         } catch {
-            try? group.syncShutdownGracefully()
             throw .cannotConnect(address: address.description, detail: Self.describe(error))
         }
         do {
-            let conn = try Connection.handshake(
-                channel: channel, group: group, handler: handler, state: state, address: address,
-                credentials: credentials, clientName: clientName)
-            return conn
+            return try handshake(
+                channel: channel, address: address, credentials: credentials, clientName: clientName)
         } catch {
             channel.close(promise: nil)
-            try? group.syncShutdownGracefully()
             throw error
         }
     }
 
     private init(
-        hello: Message.HelloOK, grant: Message.AuthOK?, address: ServerAddress,
-        group: MultiThreadedEventLoopGroup, channel: Channel, handler: ResponseHandler, nextID: UInt32
+        hello: Message.HelloOK, grant: Message.AuthOK?, address: ServerAddress, channel: any Channel,
+        nextID: UInt32
     ) {
         self.hello = hello
         self.grant = grant
         self.address = address
-        self.group = group
         self.channel = channel
-        self.handler = handler
-        self.nextID = nextID
+        self.nextID = Mutex(nextID)
     }
 
     private static func handshake(
-        channel: Channel, group: MultiThreadedEventLoopGroup, handler: ResponseHandler,
-        state: FrameCodecState,
-        address: ServerAddress, credentials: Credentials?, clientName: String
+        channel: any Channel, address: ServerAddress, credentials: Credentials?, clientName: String
     ) throws(ClientError) -> Connection {
-        func exchange(_ m: Message, id: UInt32) throws(ClientError) -> Message {
-            let p = ResponseHandler.submit(channel: channel, handler: handler, message: m, id: id)
-            let frames = try PendingResponse(future: p, request: m.type.description).wait()
-            guard let first = frames.first, frames.count == 1 else {
-                throw .protocolViolation(detail: "a handshake response spanned several frames")
-            }
-            return first
+        func exchange<R: WireRequest>(_ request: R, id: UInt32) throws(ClientError) -> R.Reply {
+            try PendingReply<R.Reply>(
+                ResponseHandler.submit(Message(request), id: id, transform: nil, on: channel),
+                request: "\(R.type)"
+            ).wait()
         }
         // A server that accepts the connection but never answers must not hang the client.
         let watchdog = channel.eventLoop.scheduleTask(in: .seconds(30)) {
-            handler.abandon(
-                .connectionClosed(detail: "troved at \(address) did not complete the handshake within 30 s"),
-                channel: channel)
+            channel.pipeline.fireErrorCaught(
+                ClientError.connectionClosed(
+                    detail: "troved at \(address) did not complete the handshake within 30 s"))
         }
         defer { watchdog.cancel() }
-        let helloReply = try exchange(.hello(.init(client: clientName, codecs: [.zstd, .lz4, .raw])), id: 1)
-        guard case .helloOK(let hello) = helloReply else {
-            throw .protocolViolation(detail: "expected HELLO_OK, got \(helloReply.type)")
-        }
+        let hello = try exchange(Message.Hello(client: clientName, codecs: [.zstd, .lz4, .raw]), id: 1)
         var grant: Message.AuthOK? = nil
         var nextID: UInt32 = 2
         if hello.authRequired {
@@ -128,12 +114,9 @@ public final class Connection {
             let clientNonce = SecureRandom.bytes(ProtocolLimits.nonceLength)
             let proof = AuthProof.client(
                 key: key, serverNonce: hello.serverNonce, clientNonce: clientNonce, name: credentials.name)
-            let reply = try exchange(
-                .auth(.init(tokenName: credentials.name, clientNonce: clientNonce, proof: proof)), id: 2)
+            let ok = try exchange(
+                Message.Auth(tokenName: credentials.name, clientNonce: clientNonce, proof: proof), id: 2)
             nextID = 3
-            guard case .authOK(let ok) = reply else {
-                throw .protocolViolation(detail: "expected AUTH_OK, got \(reply.type)")
-            }
             let expected = AuthProof.server(
                 key: key, serverNonce: hello.serverNonce, clientNonce: clientNonce, name: credentials.name)
             guard HMACSHA256.equal(expected, ok.serverProof) else {
@@ -145,41 +128,48 @@ public final class Connection {
         }
         let cap = min(Int(hello.limits.maxFramePayload), ProtocolLimits.absoluteMaxPayload)
         do {
-            try channel.eventLoop.submit { state.maxPayload = max(cap, ProtocolLimits.preAuthMaxPayload) }
-                .wait()
+            try channel.triggerUserOutboundEvent(
+                ResponseHandler.RaiseFrameCap(maxPayload: max(cap, ProtocolLimits.preAuthMaxPayload))
+            ).wait()
         } catch {
             throw .connectionClosed(detail: describe(error))
         }
-        return Connection(
-            hello: hello, grant: grant, address: address, group: group, channel: channel, handler: handler,
-            nextID: nextID)
+        return Connection(hello: hello, grant: grant, address: address, channel: channel, nextID: nextID)
     }
 
-    /// Sends a request without waiting for its answer. Thread-safe; requests are sent in call order.
+    /// Sends a request without waiting for its answer; requests go out in call order.
     ///
     /// - Parameter transform: run on the connection's event loop on each response message as it
     ///   arrives (e.g. to verify chunks off the caller's thread); an error it throws fails the
     ///   request and closes the connection.
-    public func send(_ message: Message, transform: ResponseTransform? = nil) -> PendingResponse {
-        // The id is taken and the request queued under one lock so ids go out in order.
-        let future: EventLoopFuture<[Message]> = idLock.withLock {
-            let id = nextID
-            nextID = nextID == UInt32.max ? 1 : nextID + 1
-            return ResponseHandler.submit(
-                channel: channel, handler: handler, message: message, id: id, transform: transform)
-        }
-        return PendingResponse(future: future, request: message.type.description)
+    public func send<R: WireRequest>(
+        _ request: R, transform: ResponseTransform? = nil
+    ) -> PendingReply<R.Reply> {
+        PendingReply(submit(Message(request), transform: transform), request: "\(R.type)")
     }
 
-    /// Sends a request and waits for all frames of its response.
+    /// Sends a request and waits for its reply (blocking facade; see the type's documentation).
+    public func call<R: WireRequest>(_ request: R) throws(ClientError) -> R.Reply {
+        try send(request).wait()
+    }
+
+    /// Sends any message and waits for the frames of its response, undecoded (for tools and
+    /// tests; requests normally go through ``call(_:)``).
     public func call(_ message: Message) throws(ClientError) -> [Message] {
-        try send(message).wait()
+        try PendingReply<RawFrames>(submit(message, transform: nil), request: "\(message.type)").wait().frames
     }
 
-    /// Closes the connection and stops its event loop.
+    private func submit(_ message: Message, transform: ResponseTransform?) -> EventLoopFuture<[Message]> {
+        nextID.withLock { id in
+            let future = ResponseHandler.submit(message, id: id, transform: transform, on: channel)
+            id = id == UInt32.max ? 1 : id + 1
+            return future
+        }
+    }
+
+    /// Closes the connection (blocks until it is closed).
     public func close() {
         _ = try? channel.close().wait()
-        try? group.syncShutdownGracefully()
     }
 
     static func describe(_ error: any Error) -> String {
@@ -200,141 +190,53 @@ public final class Connection {
 }
 
 /// Runs on the event loop on each response message of one request (see ``Connection/send(_:transform:)``).
-public typealias ResponseTransform = (Message) throws(ClientError) -> Message
+public typealias ResponseTransform = @Sendable (Message) throws(ClientError) -> Message
 
-/// A request that was sent; ``wait()`` blocks until its response has fully arrived.
-public struct PendingResponse {
-    let future: EventLoopFuture<[Message]>
+/// A request that was sent: its reply, once every frame has arrived, decoded as `Reply`.
+public struct PendingReply<Reply: WireResponse>: Sendable {
+    /// The response's frames (decoded messages, in order).
+    public let frames: EventLoopFuture<[Message]>
     let request: String
 
-    /// Waits for the response frames (decoded messages, in order).
-    public func wait() throws(ClientError) -> [Message] {
-        do {
-            return try future.wait()
-        } catch let e as ClientError {
+    init(_ frames: EventLoopFuture<[Message]>, request: String) {
+        self.frames = frames
+        self.request = request
+    }
+
+    /// Waits for the reply (blocking facade; never call on an event loop).
+    public func wait() throws(ClientError) -> Reply {
+        let result: Result<[Message], any Error>
+        do { result = .success(try frames.wait()) } catch { result = .failure(error) }
+        return try decode(result)
+    }
+
+    /// The reply, once it has arrived.
+    public func get() async throws(ClientError) -> Reply {
+        let result: Result<[Message], any Error>
+        do { result = .success(try await frames.get()) } catch { result = .failure(error) }
+        return try decode(result)
+    }
+
+    private func decode(_ result: Result<[Message], any Error>) throws(ClientError) -> Reply {
+        switch result {
+        case .success(let frames):
+            do { return try Reply(frames: frames) } catch {
+                throw .protocolViolation(detail: "\(request) got an unexpected answer: \(error)")
+            }
+        case .failure(let e as ClientError):
             if case .server(let code, let message, let r) = e, r.isEmpty {
                 throw .server(code: code, message: message, request: request)
             }
             throw e
-        } catch {
-            throw .connectionClosed(detail: Connection.describe(error))
+        case .failure(let e):
+            throw .connectionClosed(detail: Connection.describe(e))
         }
     }
 }
 
-/// Matches response frames to outstanding requests (in order) on the event loop.
-final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = Frame
-    typealias OutboundOut = Envelope
-
-    private struct Outstanding {
-        var id: UInt32
-        var promise: EventLoopPromise<[Message]>
-        var messages: [Message]
-        var transform: ResponseTransform?
-    }
-
-    private var queue = CircularBuffer<Outstanding>()
-    private var failure: ClientError?
-
-    static func submit(
-        channel: Channel, handler: ResponseHandler, message: Message, id: UInt32,
-        transform: ResponseTransform? = nil
-    ) -> EventLoopFuture<[Message]> {
-        let loop = channel.eventLoop
-        let promise = loop.makePromise(of: [Message].self)
-        loop.execute {
-            if let failure = handler.failure {
-                promise.fail(failure)
-                return
-            }
-            handler.queue.append(Outstanding(id: id, promise: promise, messages: [], transform: transform))
-            channel.writeAndFlush(Envelope(message, requestID: id), promise: nil)
-        }
-        return promise.futureResult
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        if frame.requestID == 0 {
-            var reason = "the server sent a connection-level frame of type \(frame.type)"
-            if case .error(let e)? = try? frame.message() {
-                fail(.server(code: e.code, message: e.message, request: ""), context: context)
-                return
-            }
-            reason += " it could not decode"
-            fail(.protocolViolation(detail: reason), context: context)
-            return
-        }
-        guard var head = queue.first else {
-            fail(
-                .protocolViolation(
-                    detail: "a response (id \(frame.requestID)) arrived with nothing outstanding"),
-                context: context)
-            return
-        }
-        guard head.id == frame.requestID else {
-            fail(
-                .protocolViolation(
-                    detail: "response id \(frame.requestID) does not match the oldest request \(head.id)"),
-                context: context)
-            return
-        }
-        var message: Message
-        do {
-            message = try frame.message()
-        } catch {
-            fail(.protocolViolation(detail: "\(error)"), context: context)
-            return
-        }
-        if let transform = head.transform {
-            if case .error = message {
-            } else {
-                do throws(ClientError) {
-                    message = try transform(message)
-                } catch {
-                    fail(error, context: context)
-                    return
-                }
-            }
-        }
-        if case .error(let e) = message {
-            queue.removeFirst()
-            head.promise.fail(ClientError.server(code: e.code, message: e.message, request: ""))
-            return
-        }
-        if frame.flags.contains(.more) {
-            queue[queue.startIndex].messages.append(message)
-            return
-        }
-        queue.removeFirst()
-        head.messages.append(message)
-        head.promise.succeed(head.messages)
-    }
-
-    /// Fails everything outstanding with `error` and closes the channel (on the event loop).
-    func abandon(_ error: ClientError, channel: Channel) {
-        if failure == nil { failure = error }
-        while let o = queue.popFirst() { o.promise.fail(failure!) }
-        channel.close(promise: nil)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let p = error as? ProtocolError {
-            fail(.protocolViolation(detail: p.description), context: context)
-        } else {
-            fail(.connectionClosed(detail: Connection.describe(error)), context: context)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        fail(.connectionClosed(detail: "troved closed the connection"), context: nil)
-        context.fireChannelInactive()
-    }
-
-    private func fail(_ error: ClientError, context: ChannelHandlerContext?) {
-        if failure == nil { failure = error }
-        while let o = queue.popFirst() { o.promise.fail(failure!) }
-        context?.close(promise: nil)
-    }
+/// The frames of a response as they came, for ``Connection/call(_:)-(Message)``.
+struct RawFrames: WireResponse {
+    static var messageTypes: [MessageType] { [] }
+    static var mayContinue: Bool { true }
+    var frames: [Message]
 }

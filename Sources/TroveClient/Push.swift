@@ -170,12 +170,7 @@ public final class Pusher {
             objectBytesSent: 0, bytesDeduplicated: 0, skipped: local.skipped)
 
         // 2. Lease.
-        let begun = try expect(
-            connection.call(.beginPush(.init(name: request.name, resume: resume))), "BEGIN_PUSH"
-        ) {
-            (m: Message) -> Message.PushBegun? in
-            if case .pushBegun(let b) = m { return b } else { return nil }
-        }
+        let begun = try connection.call(Message.BeginPush(name: request.name, resume: resume))
         let lease = begun.lease
         result.resumedLease = begun.resumed
         onLease?(lease)
@@ -226,20 +221,16 @@ public final class Pusher {
         }
 
         // 4. Commit, uploading whatever the server still reports missing.
+        progress?.start(phase: "committing", total: 0)
         var attempts = 0
         while true {
             attempts += 1
-            let frames = try connection.call(.commit(.init(lease: lease, tree: treeDigest)))
-            if case .commitOK? = frames.last { break }
-            var missingChunks: [Digest] = []
-            var missingObjects: [ObjectRef] = []
-            for f in frames {
-                guard case .commitMissing(let m) = f else {
-                    throw .protocolViolation(detail: "COMMIT answered with \(f.type)")
-                }
-                missingChunks += m.chunks
-                missingObjects += m.objects
-            }
+            guard
+                case .missing(let missing) = try connection.call(
+                    Message.Commit(lease: lease, tree: treeDigest))
+            else { break }
+            let missingChunks = missing.chunks
+            let missingObjects = missing.objects
             guard attempts < 4, !(missingChunks.isEmpty && missingObjects.isEmpty) else {
                 throw .protocolViolation(
                     detail: "COMMIT still reports \(missingChunks.count) chunks and \(missingObjects.count) "
@@ -267,18 +258,12 @@ public final class Pusher {
         _ = sentObjects
 
         // 5. The version.
-        let created = try expect(
-            connection.call(
-                .createVersion(
-                    .init(
-                        lease: lease, name: request.name, version: request.version, tree: treeDigest,
-                        message: request.message, metadata: request.metadata, parents: request.parents))),
-            "CREATE_VERSION"
-        ) { (m: Message) -> Message.VersionCreated? in
-            if case .versionCreated(let v) = m { return v } else { return nil }
-        }
+        let created = try connection.call(
+            Message.CreateVersion(
+                lease: lease, name: request.name, version: request.version, tree: treeDigest,
+                message: request.message, metadata: request.metadata, parents: request.parents))
         result.created = created.created
-        _ = try? connection.call(.endPush(.init(lease: lease)))
+        _ = try? connection.call(Message.EndPush(lease: lease))
         progress?.finish()
         for u in uploaders {
             result.chunksSent += u.chunksSent
@@ -300,11 +285,9 @@ public final class Pusher {
             let end = min(start + batch, digests.count)
             let s = start
             let slice = Array(digests[start..<end])
-            try w.send(.has(.init(lease: lease, kind: kind, digests: slice))) {
-                (frames) throws(ClientError) in
-                guard frames.count == 1, case .hasResult(let r) = frames[0],
-                    r.present.present.count == slice.count
-                else {
+            try w.send(Message.Has(lease: lease, kind: kind, digests: slice)) {
+                (r) throws(ClientError) in
+                guard r.present.present.count == slice.count else {
                     throw .protocolViolation(detail: "HAS for \(slice.count) digests got a malformed answer")
                 }
                 for (i, p) in r.present.present.enumerated() { out[s + i] = p }
@@ -314,17 +297,6 @@ public final class Pusher {
         try w.drain()
         return out
     }
-}
-
-/// Extracts the single expected response of a request.
-func expect<T>(_ frames: [Message], _ request: String, _ pick: (Message) -> T?) throws(ClientError) -> T {
-    guard frames.count == 1, let v = pick(frames[0]) else {
-        throw .protocolViolation(
-            detail:
-                "\(request) got an unexpected answer (\(frames.map { $0.type.description }.joined(separator: ", ")))"
-        )
-    }
-    return v
 }
 
 /// Reads chunks from the local files, compresses them and uploads them in batches.
@@ -409,11 +381,8 @@ final class Uploader {
             let wire = UInt64(batchBytes)
             let w = nextWindow
             nextWindow = (nextWindow + 1) % windows.count
-            try windows[w].send(.putChunks(.init(lease: lease, chunks: batch))) {
-                [self] (frames) throws(ClientError) in
-                guard frames.count == 1, case .putChunksOK = frames[0] else {
-                    throw .protocolViolation(detail: "PUT_CHUNKS got an unexpected answer")
-                }
+            try windows[w].send(Message.PutChunks(lease: lease, chunks: batch)) {
+                [self] _ throws(ClientError) in
                 chunksSent += count
                 rawBytesSent += raw
                 chunkBytesSent += wire
@@ -492,11 +461,8 @@ final class Uploader {
         func flush() throws(ClientError) {
             guard !parts.isEmpty else { return }
             let bytes = UInt64(used)
-            try w.send(.putObjects(.init(lease: lease, parts: parts))) {
-                [self] (frames) throws(ClientError) in
-                guard frames.count == 1, case .putObjectsOK = frames[0] else {
-                    throw .protocolViolation(detail: "PUT_OBJECTS got an unexpected answer")
-                }
+            try w.send(Message.PutObjects(lease: lease, parts: parts)) {
+                [self] _ throws(ClientError) in
                 objectBytesSent += bytes
             }
             parts = []

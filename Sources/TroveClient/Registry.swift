@@ -9,29 +9,14 @@ extension Remote {
         -> [VersionInfo]
     {
         try Self.validate(name: name)
-        let frames = try connection.call(
-            .log(.init(name: name, includeRetired: includeRetired, limit: limit)))
-        var out: [VersionInfo] = []
-        for f in frames {
-            guard case .versionList(let l) = f else {
-                throw .protocolViolation(detail: "LOG answered with \(f.type)")
-            }
-            out += l.versions
-        }
-        return out
+        return try connection.call(Message.Log(name: name, includeRetired: includeRetired, limit: limit))
+            .versions
     }
 
     /// ALIAS_LIST: the aliases of `name` (alias, version, when and by whom it last moved).
     public func aliases(name: String) throws(ClientError) -> [AliasInfo] {
         try Self.validate(name: name)
-        var out: [AliasInfo] = []
-        for f in try connection.call(.aliasList(.init(name: name))) {
-            guard case .aliases(let a) = f else {
-                throw .protocolViolation(detail: "ALIAS_LIST answered with \(f.type)")
-            }
-            out += a.aliases
-        }
-        return out
+        return try connection.call(Message.AliasList(name: name)).aliases
     }
 
     /// ALIAS_SET by compare-and-swap. With `expect == nil` the current value is read first
@@ -53,35 +38,22 @@ extension Remote {
         } else {
             expectation = .absent
         }
-        let m = Message.aliasSet(.init(name: name, alias: alias, version: version, expect: expectation))
-        return try expect(connection.call(m), "ALIAS_SET") {
-            if case .aliasSetOK(let r) = $0 { return r } else { return nil }
-        }
+        return try connection.call(
+            Message.AliasSet(name: name, alias: alias, version: version, expect: expectation))
     }
 
     /// ALIAS_HISTORY: every move of `name:alias`, newest first (removals have `to == nil`).
     public func aliasHistory(name: String, alias: String) throws(ClientError) -> [AliasEvent] {
         try Self.validate(name: name)
         try Self.validate(tag: alias, what: "alias")
-        var out: [AliasEvent] = []
-        for f in try connection.call(.aliasHistory(.init(name: name, alias: alias, limit: 0))) {
-            guard case .aliasHistoryList(let h) = f else {
-                throw .protocolViolation(detail: "ALIAS_HISTORY answered with \(f.type)")
-            }
-            out += h.events
-        }
-        return out
+        return try connection.call(Message.AliasHistory(name: name, alias: alias, limit: 0)).events
     }
 
     /// ALIAS_RM: removes `name:alias` (recorded in its history); fails with `not-found` if absent.
     public func removeAlias(name: String, alias: String) throws(ClientError) -> Message.AliasRemoved {
         try Self.validate(name: name)
         try Self.validate(tag: alias, what: "alias")
-        return try expect(
-            connection.call(.aliasRemove(.init(name: name, alias: alias, expect: .any))), "ALIAS_RM"
-        ) {
-            if case .aliasRemoved(let r) = $0 { return r } else { return nil }
-        }
+        return try connection.call(Message.AliasRemove(name: name, alias: alias, expect: .any))
     }
 
     static func validate(name: String) throws(ClientError) {

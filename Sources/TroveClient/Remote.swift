@@ -18,10 +18,7 @@ public struct Remote {
         do { parsed = try Ref(parsing: ref) } catch {
             throw .usage(detail: "\(error)")
         }
-        return try expect(connection.call(.getRef(.init(ref: parsed.description))), "GET_REF") {
-            (m: Message) -> Message.RefInfo? in
-            if case .refInfo(let r) = m { return r } else { return nil }
-        }
+        return try connection.call(Message.GetRef(ref: parsed.description))
     }
 
     /// Fetches and verifies the tree with digest `digest` (SHA-256 of its bytes, canonical parse).
@@ -77,38 +74,33 @@ public struct Remote {
         while start < unique.count {
             let end = min(start + batch, unique.count)
             let asked = Set(unique[start..<end])
-            try w.send(.getObjects(.init(kind: kind, digests: Array(unique[start..<end])))) {
-                (frames) throws(ClientError) in
-                for f in frames {
-                    guard case .objects(let o) = f else {
-                        throw .protocolViolation(detail: "GET_OBJECTS answered with \(f.type)")
+            try w.send(Message.GetObjects(kind: kind, digests: Array(unique[start..<end]))) {
+                (o) throws(ClientError) in
+                for m in o.missing where asked.contains(m.digest) {
+                    throw .integrity(detail: "the server does not have \(kind) \(m.digest)")
+                }
+                for p in o.parts {
+                    guard p.kind == kind, asked.contains(p.digest), out[p.digest] == nil else {
+                        throw .protocolViolation(
+                            detail: "GET_OBJECTS returned an object that was not asked for")
                     }
-                    for m in o.missing where asked.contains(m.digest) {
-                        throw .integrity(detail: "the server does not have \(kind) \(m.digest)")
+                    guard p.totalLength <= Remote.maxObjectInMemory else {
+                        throw .integrity(
+                            detail: "\(kind) \(p.digest) is \(p.totalLength) bytes, over the 1 GiB limit")
                     }
-                    for p in o.parts {
-                        guard p.kind == kind, asked.contains(p.digest), out[p.digest] == nil else {
-                            throw .protocolViolation(
-                                detail: "GET_OBJECTS returned an object that was not asked for")
-                        }
-                        guard p.totalLength <= Remote.maxObjectInMemory else {
-                            throw .integrity(
-                                detail: "\(kind) \(p.digest) is \(p.totalLength) bytes, over the 1 GiB limit")
-                        }
-                        var acc = partial[p.digest] ?? (p.totalLength, [])
-                        guard acc.total == p.totalLength, p.offset == UInt64(acc.bytes.count),
-                            p.offset + UInt64(p.data.readableBytes) <= p.totalLength
-                        else {
-                            throw .protocolViolation(detail: "object parts of \(p.digest) are out of order")
-                        }
-                        if acc.bytes.isEmpty { acc.bytes.reserveCapacity(Int(p.totalLength)) }
-                        acc.bytes += p.data.readableBytesView
-                        if UInt64(acc.bytes.count) == acc.total {
-                            out[p.digest] = acc.bytes
-                            partial[p.digest] = nil
-                        } else {
-                            partial[p.digest] = acc
-                        }
+                    var acc = partial[p.digest] ?? (p.totalLength, [])
+                    guard acc.total == p.totalLength, p.offset == UInt64(acc.bytes.count),
+                        p.offset + UInt64(p.data.readableBytes) <= p.totalLength
+                    else {
+                        throw .protocolViolation(detail: "object parts of \(p.digest) are out of order")
+                    }
+                    if acc.bytes.isEmpty { acc.bytes.reserveCapacity(Int(p.totalLength)) }
+                    acc.bytes += p.data.readableBytesView
+                    if UInt64(acc.bytes.count) == acc.total {
+                        out[p.digest] = acc.bytes
+                        partial[p.digest] = nil
+                    } else {
+                        partial[p.digest] = acc
                     }
                 }
             }
@@ -131,7 +123,7 @@ final class ChunkVerifier {
     private let allocator = ByteBufferAllocator()
 
     func transform(_ message: Message) throws(ClientError) -> Message {
-        guard case .chunks(var c) = message else { return message }
+        guard var c = message.as(Message.Chunks.self) else { return message }
         for i in c.chunks.indices {
             let p = c.chunks[i]
             let n = Int(p.rawLength)
@@ -168,7 +160,7 @@ final class ChunkVerifier {
             }
             c.chunks[i] = ChunkPayload(digest: p.digest, rawLength: p.rawLength, codec: .raw, data: raw)
         }
-        return .chunks(c)
+        return Message(c)
     }
 }
 
@@ -230,12 +222,12 @@ final class ChunkStream {
             let verifier = verifiers[w]
             sentTo.append(w)
             try windows[w].send(
-                .getChunks(.init(digests: asked)),
+                Message.GetChunks(digests: asked),
                 transform: { (m) throws(ClientError) in
                     try verifier.transform(m)
                 }
-            ) { [self] (frames) throws(ClientError) in
-                let got = try Remote.chunkPayloads(frames)
+            ) { [self] (chunks) throws(ClientError) in
+                let got = try Remote.chunkPayloads(chunks)
                 guard got.count == asked.count else {
                     throw .protocolViolation(
                         detail: "GET_CHUNKS for \(asked.count) chunks returned \(got.count)")
@@ -296,22 +288,13 @@ extension Remote {
             let p = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
             do { try Names.validateName(p) } catch { throw .usage(detail: "invalid prefix: \(error)") }
         }
-        let frames = try connection.call(
-            .listVersions(.init(prefix: prefix, filters: filters, includeRetired: includeRetired, limit: 0)))
-        var out: [VersionInfo] = []
-        for f in frames {
-            guard case .versionList(let l) = f else {
-                throw .protocolViolation(detail: "LIST_VERSIONS answered with \(f.type)")
-            }
-            out += l.versions
-        }
-        return out
+        return try connection.call(
+            Message.ListVersions(prefix: prefix, filters: filters, includeRetired: includeRetired, limit: 0)
+        ).versions
     }
 
     /// STAT.
     public func stats() throws(ClientError) -> Message.Stats {
-        try expect(connection.call(.stat(.init())), "STAT") { (m: Message) -> Message.Stats? in
-            if case .stats(let s) = m { return s } else { return nil }
-        }
+        try connection.call(Message.Stat())
     }
 }

@@ -5,11 +5,12 @@ import TroveProtocol
 /// response's handler, in request order, as it is collected. A response is released as soon as
 /// its handler has run, so memory is bounded by the window, not by the transfer.
 ///
-/// Not thread-safe: use from one thread.
+/// Not thread-safe: use from one thread (it blocks that thread while it waits for a reply).
 struct RequestWindow {
     let connection: Connection
     let limit: Int
-    private var inFlight = CircularBuffer<(PendingResponse, ([Message]) throws(ClientError) -> Void)>()
+    /// Per outstanding request: wait for its reply and run its handler.
+    private var inFlight = CircularBuffer<() -> Result<Void, ClientError>>()
 
     init(connection: Connection, limit: Int) {
         self.connection = connection
@@ -19,20 +20,26 @@ struct RequestWindow {
     /// Number of requests sent and not yet handled.
     var outstanding: Int { inFlight.count }
 
-    /// Sends `message`; when the window is full, first waits for (and handles) the oldest response.
-    mutating func send(
-        _ message: Message, transform: ResponseTransform? = nil,
-        _ handler: @escaping ([Message]) throws(ClientError) -> Void
+    /// Sends `request`; when the window is full, first waits for (and handles) the oldest response.
+    mutating func send<R: WireRequest>(
+        _ request: R, transform: ResponseTransform? = nil,
+        _ handler: @escaping (R.Reply) throws(ClientError) -> Void
     ) throws(ClientError) {
         while outstanding >= limit { try completeOldest() }
-        inFlight.append((connection.send(message, transform: transform), handler))
+        let pending = connection.send(request, transform: transform)
+        inFlight.append {
+            do throws(ClientError) {
+                return .success(try handler(try pending.wait()))
+            } catch {
+                return .failure(error)
+            }
+        }
     }
 
     /// Waits for and handles the oldest outstanding response.
     mutating func completeOldest() throws(ClientError) {
-        guard let (pending, handler) = inFlight.popFirst() else { return }
-        let frames = try pending.wait()
-        try handler(frames)
+        guard let complete = inFlight.popFirst() else { return }
+        try complete().get()
     }
 
     /// Waits for and handles every outstanding response.

@@ -45,55 +45,28 @@ extension Message.HelloOK {
 }
 
 extension MessageType {
+    /// The message struct carried by frames of this type.
+    public var bodyType: any WireMessage.Type {
+        // The registry covers every type (checked by a test); ErrorReply is a safe stand-in.
+        Message.bodyTypes[self] ?? Message.ErrorReply.self
+    }
+
+    /// For a request, its struct; nil for responses.
+    public var requestType: (any WireRequest.Type)? { bodyType as? any WireRequest.Type }
+
+    /// Who may send a request of this type; nil for responses.
+    public var access: Access? { requestType?.access }
+
     /// For a request, the response types that may answer it (besides `ERROR`); empty for responses.
     public var responseTypes: Set<MessageType> {
-        switch self {
-        case .commit: [.commitOK, .commitMissing]
-        case .log: [.versionList]
-        default:
-            if isRequest, let r = MessageType(rawValue: rawValue | 0x80) { [r] } else { [] }
-        }
+        guard let requestType else { return [] }
+        func replyTypes<R: WireRequest>(_: R.Type) -> [MessageType] { R.Reply.messageTypes }
+        return Set(replyTypes(requestType))
     }
 
     /// Whether a response of this type may span several frames (the `MORE` flag).
-    public var mayContinue: Bool {
-        switch self {
-        case .objects, .chunks, .commitMissing, .versionList, .aliases, .aliasHistoryList, .gcReport,
-            .scrubReport:
-            true
-        default: false
-        }
-    }
+    public var mayContinue: Bool { bodyType is any MultiFrameResponse.Type }
 
     /// The scope a request needs; nil for HELLO, AUTH and PING (and for responses).
-    public var requiredScope: AccessScope? {
-        switch self {
-        case .hello, .auth, .ping: nil
-        case .getRef, .getObjects, .getChunks, .listVersions, .log, .stat, .aliasList, .aliasHistory: .read
-        case .beginPush, .has, .putChunks, .putObjects, .commit, .createVersion, .endPush, .aliasSet,
-            .aliasRemove:
-            .write
-        case .retire, .gc, .scrub: .admin
-        default: nil
-        }
-    }
-}
-
-extension Message {
-    /// The artifact name a request is about, which a token's prefixes must cover; nil when the
-    /// request is not about one name (content-addressed reads, STAT, GC, SCRUB, LIST_VERSIONS
-    /// whose results the server filters instead). GET_REF's name is inside its ref string.
-    public var scopedName: String? {
-        switch self {
-        case .beginPush(let m): m.name
-        case .createVersion(let m): m.name
-        case .log(let m): m.name
-        case .aliasSet(let m): m.name
-        case .aliasList(let m): m.name
-        case .aliasHistory(let m): m.name
-        case .aliasRemove(let m): m.name
-        case .retire(let m): m.name
-        default: nil
-        }
-    }
+    public var requiredScope: AccessScope? { access?.scope }
 }

@@ -28,6 +28,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidValue(field: String, detail: String)
     /// Bytes were left over after the last field of a message.
     case trailingBytes(message: String, count: Int)
+    /// A response's frames were not of the type(s) that answer the request.
+    case unexpectedResponse(expected: String, got: [MessageType])
 
     public var description: String {
         switch self {
@@ -57,6 +59,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
             "invalid \(field): \(detail)"
         case .trailingBytes(let message, let count):
             "\(count) unexpected bytes after the end of a \(message) message"
+        case .unexpectedResponse(let expected, let got):
+            "expected \(expected) in answer, got \(got.isEmpty ? "no frame" : got.map(\.description).joined(separator: ", "))"
         }
     }
 }

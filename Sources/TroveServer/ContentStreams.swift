@@ -9,7 +9,7 @@ private let messageOverhead = 1024
 
 /// CHUNKS frames for a GET_CHUNKS: chunks in request order, each frame filled up to the frame
 /// cap, built only when the connection asks for the next frame.
-final class ChunkStream: ResponseStream {
+final class ChunkFrames: ResponseStream {
     private let router: RequestRouter
     private let digests: [Digest]
     private let codecs: Set<Codec>
@@ -65,7 +65,7 @@ final class ChunkStream: ResponseStream {
 }
 
 /// OBJECTS frames for a GET_OBJECTS: whole objects when they fit, else consecutive parts.
-final class ObjectStream: ResponseStream {
+final class ObjectFrames: ResponseStream {
     private let router: RequestRouter
     private let kind: ContentKind
     private let digests: [Digest]

@@ -141,7 +141,7 @@ final class Session: ChannelInboundHandler {
     // MARK: Handshake
 
     private func handleHello(_ frame: Frame) {
-        guard case .hello(let hello)? = try? frame.message() else {
+        guard let hello = (try? frame.message())?.as(Message.Hello.self) else {
             closeWithError(.protocolViolation, "the first frame must be HELLO, got \(frame.type)")
             return
         }
@@ -177,7 +177,7 @@ final class Session: ChannelInboundHandler {
     }
 
     private func handleAuth(_ frame: Frame, serverNonce: [UInt8]) {
-        guard case .auth(let auth)? = try? frame.message() else {
+        guard let auth = (try? frame.message())?.as(Message.Auth.self) else {
             closeWithError(
                 .authRequired, "authenticate with AUTH before \(frame.type); this server requires a token",
                 requestID: frame.requestID)
@@ -249,12 +249,12 @@ final class Session: ChannelInboundHandler {
             return
         }
         let id = frame.requestID
-        switch message {
-        case .ping(let p):
+        switch message.body {
+        case let p as Message.Ping:
             write(.pong(.init(nonce: p.nonce)), requestID: id, last: true)
             pump()
             return
-        case .hello, .auth:
+        case is Message.Hello, is Message.Auth:
             closeWithError(.protocolViolation, "\(message.type) is only allowed once, at the start")
             return
         default:

@@ -1,7 +1,7 @@
 import GRDB
 
 extension Catalog {
-    /// Tables for buckets, the S3 face of the store (migration "v3-buckets", additive).
+    /// Tables for buckets, the S3 face of the store (migration "v4-buckets", additive).
     ///
     /// - `buckets`: name → creation time and write-once flag.
     /// - `bucket_objects`: (bucket, key) → blob digest, size, ETag, content type, user metadata

@@ -18,7 +18,7 @@ struct ServerHostileClientTests {
     }
 
     func expectError(_ c: RawConnection, _ code: ErrorCode) {
-        guard case .error(let e)? = c.readMessage() else {
+        guard let e = c.readMessage()?.as(Message.ErrorReply.self) else {
             Issue.record("expected ERROR \(code.name)")
             return
         }
@@ -114,7 +114,7 @@ struct ServerHostileClientTests {
         let proof = AuthProof.client(
             key: key, serverNonce: helloC.serverNonce, clientNonce: nonce, name: "ci")
         c.send(.auth(.init(tokenName: "ci", clientNonce: nonce, proof: proof)), requestID: 2)
-        guard case .authOK(let ok)? = c.readMessage() else {
+        guard let ok = c.readMessage()?.as(Message.AuthOK.self) else {
             Issue.record("expected AUTH_OK:\n\(server.log())")
             return
         }
@@ -126,7 +126,7 @@ struct ServerHostileClientTests {
         c.send(.beginPush(.init(name: "models/x")), requestID: 3)
         expectError(c, .permissionDenied)
         c.send(.stat(.init()), requestID: 4)
-        guard case .stats? = c.readMessage() else {
+        guard c.readMessage()?.as(Message.Stats.self) != nil else {
             Issue.record("expected STATS after a refused request")
             return
         }

@@ -89,7 +89,7 @@ final class RawConnection {
     func hello() -> Message.HelloOK? {
         sendPreamble()
         send(.hello(.init(client: "raw-test", codecs: [.zstd, .raw])), requestID: 1)
-        guard case .helloOK(let ok)? = readMessage() else { return nil }
+        guard let ok = readMessage()?.as(Message.HelloOK.self) else { return nil }
         return ok
     }
 }

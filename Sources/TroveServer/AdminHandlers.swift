@@ -3,21 +3,31 @@ import TroveCore
 import TroveProtocol
 import TroveStore
 
-/// GC and SCRUB (PROTOCOL.md §11): run to completion on the worker thread, then answer with the
-/// JSON report split across frames (`MORE`) and a status.
+/// Administration (PROTOCOL.md §11): RETIRE; GC and SCRUB run to completion on the worker
+/// thread, then answer with the JSON report split across frames (`MORE`) and a status.
 extension RequestRouter {
     /// JSON text per frame (well under the frame cap).
     static let reportChunk = 512 << 10
 
-    func gc(_ m: Message.GC, _ grant: Grant) throws(ServerError) -> Response {
-        try require(grant, .admin)
+    func retire(_ m: Message.Retire, _ caller: Caller) throws(ServerError) -> Message.Retired {
+        try validTag(m.version, "version")
+        let detached = try aliasMap(m.name)[m.version] ?? []
+        try s { () throws(StoreError) in
+            try store.retireVersion(name: m.name, version: m.version, actor: caller.actor, force: m.force)
+        }
+        logger.notice(
+            "version retired", metadata: ["ref": "\(m.name):\(m.version)", "by": "\(caller.actor)"])
+        return .init(name: m.name, version: m.version, detachedAliases: m.force ? detached : [])
+    }
+
+    func gc(_ m: Message.GC, _ caller: Caller) throws(ServerError) -> Response {
         let grace = Int64(clamping: m.graceSeconds ?? 86_400)
         // Old packs are deleted after a short delay so in-flight reads finish; with --grace 0
         // the operator asked for space back now, so the delay is the grace (0).
         let options = GCOptions(
             dryRun: m.dryRun, graceSeconds: grace, packRemovalDelay: Double(min(grace, 30)))
         logger.notice(
-            "gc started", metadata: ["dryRun": "\(m.dryRun)", "grace": "\(grace)s", "by": "\(grant.actor)"])
+            "gc started", metadata: ["dryRun": "\(m.dryRun)", "grace": "\(grace)s", "by": "\(caller.actor)"])
         let report: GCReport
         do { report = try store.collectGarbage(options) } catch {
             switch error {
@@ -38,8 +48,7 @@ extension RequestRouter {
             })
     }
 
-    func scrub(_ m: Message.Scrub, _ grant: Grant) throws(ServerError) -> Response {
-        try require(grant, .admin)
+    func scrub(_ m: Message.Scrub, _ caller: Caller) throws(ServerError) -> Response {
         let scope: ScrubScope =
             switch m.mode {
             case .full: .full
@@ -49,7 +58,7 @@ extension RequestRouter {
         let options = ScrubOptions(
             scope: scope, rateBytesPerSecond: Int64(clamping: m.rateBytesPerSecond), repair: m.repair)
         logger.notice(
-            "scrub started", metadata: ["mode": "\(scope)", "repair": "\(m.repair)", "by": "\(grant.actor)"])
+            "scrub started", metadata: ["mode": "\(scope)", "repair": "\(m.repair)", "by": "\(caller.actor)"])
         let status: ReportStatus
         let json: String
         do {

@@ -49,6 +49,8 @@ public struct S3Config: Sendable {
     public var idleTimeoutSeconds: Int64 = 120
     /// Threads doing store work.
     public var workerThreads = 4
+    /// Multipart uploads older than this are aborted (checked hourly and at start).
+    public var multipartMaxAgeSeconds: Int64 = 7 * 86_400
     /// Buckets created write-once when first used through the config (`[s3] write_once`).
     public var writeOnceBuckets: [String] = []
 

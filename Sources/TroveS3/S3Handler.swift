@@ -147,7 +147,10 @@ final class S3Handler: Sendable {
 
     /// Runs blocking store work on the thread pool.
     func work<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await pool.runIfActive(body)
+        let activity = ConnectionActivity.current
+        activity?.busy.add(1, ordering: .relaxed)
+        defer { activity?.busy.subtract(1, ordering: .relaxed) }
+        return try await pool.runIfActive(body)
     }
 
     func xmlResponse(_ conn: S3Connection, _ r: S3Request, _ xml: String, status: HTTPResponseStatus = .ok) async throws {

@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
+import TroveCore
 import TroveStore
 
 /// The S3 listener: HTTP/1.1 on SwiftNIO (NIOHTTP1 with async channels), path-style
@@ -36,7 +37,7 @@ public final class S3Server: Service, Sendable {
         pool.start()
         let handler = S3Handler(store: store, config: config, pool: pool, logger: logger)
         let idle = config.idleTimeoutSeconds
-        let server: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+        let server: NIOAsyncChannel<(NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, ConnectionActivity), Never>
         do {
             server = try await ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 256)
@@ -47,11 +48,15 @@ public final class S3Server: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         let ops = channel.pipeline.syncOperations
                         try ops.configureHTTPServerPipeline(withErrorHandling: true)
-                        try ops.addHandler(IdleStateHandler(readTimeout: .seconds(idle)))
-                        try ops.addHandler(IdleCloser())
-                        return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                            wrappingChannelSynchronously: channel,
-                            configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
+                        let activity = ConnectionActivity()
+                        try ops.addHandler(IdleStateHandler(allTimeout: .seconds(idle)))
+                        try ops.addHandler(IdleCloser(activity: activity))
+                        return (
+                            try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                                wrappingChannelSynchronously: channel,
+                                configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8))),
+                            activity
+                        )
                     }
                 }
         } catch {
@@ -67,14 +72,24 @@ public final class S3Server: Service, Sendable {
                 "auth": "\(config.openAccess ? "open (no tokens configured)" : "\(config.credentials.count) credential(s)")",
             ])
         onReady(config.host, port)
+        let store = self.store
+        let logger = self.logger
+        let maxAge = config.multipartMaxAgeSeconds
+        let loop = group.next()
+        let expiry = loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(0), delay: .hours(1)) { _ in
+            pool.runIfActive(eventLoop: loop) {
+                let n = try store.expireMultipartUploads(startedBefore: Clock.nowMillis() - maxAge * 1000)
+                if n > 0 { logger.notice("aborted abandoned multipart uploads", metadata: ["count": "\(n)"]) }
+            }
+        }
         let active = Atomic<Int>(0)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { tasks in
                 try? await server.executeThenClose { inbound in
-                    for try await connection in inbound {
+                    for try await (connection, activity) in inbound {
                         active.add(1, ordering: .relaxed)
                         tasks.addTask {
-                            await handler.serve(connection)
+                            await ConnectionActivity.$current.withValue(activity) { await handler.serve(connection) }
                             active.subtract(1, ordering: .relaxed)
                         }
                     }
@@ -88,6 +103,7 @@ public final class S3Server: Service, Sendable {
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
         }
+        expiry.cancel()
         try? await pool.shutdownGracefully()
         try? await group.shutdownGracefully()
         logger.info("S3 listener stopped")
@@ -99,13 +115,25 @@ public struct S3StartError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// Closes a connection whose client sent nothing for the idle timeout (slow or stuck clients).
+/// Counts the store work in progress for one connection: while troved itself is busy (ingesting a
+/// large body, completing a multipart upload), a quiet connection is not idle.
+final class ConnectionActivity: Sendable {
+    @TaskLocal static var current: ConnectionActivity?
+    let busy = Atomic<Int>(0)
+}
+
+/// Closes a connection on which nothing was read or written for the idle timeout while troved
+/// was waiting for the client (slow or stuck clients, a stalled download).
 final class IdleCloser: ChannelInboundHandler, Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
+    let activity: ConnectionActivity
+
+    init(activity: ConnectionActivity) { self.activity = activity }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let e = event as? IdleStateHandler.IdleStateEvent, e == .read {
+        if let e = event as? IdleStateHandler.IdleStateEvent, e == .all {
+            if activity.busy.load(ordering: .relaxed) > 0 { return }
             context.close(promise: nil)
             return
         }

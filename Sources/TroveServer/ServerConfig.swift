@@ -39,6 +39,8 @@ public struct ServerConfig: Sendable {
     public var s3Listen: String?
     /// Buckets created write-once at start if missing (`[s3] write_once`); see docs/S3.md.
     public var s3WriteOnce: [String] = []
+    /// Multipart uploads older than this many seconds are aborted (`[s3] multipart_max_age`).
+    public var s3MultipartMaxAge = 7 * 86_400
 
     /// The reference limits, with the object cap matched to what the store will read back.
     public static let defaultLimits: SessionLimits = {
@@ -189,7 +191,10 @@ public struct ServerConfig: Sendable {
                     case "write_once":
                         guard let a = v.stringArray else { throw ConfigError("\(path): s3.write_once must be an array of bucket names") }
                         c.s3WriteOnce = a
-                    default: throw ConfigError("\(path): unknown key s3.\(k) (known: listen, write_once)")
+                    case "multipart_max_age":
+                        c.s3MultipartMaxAge = try reader.int(v, "s3.multipart_max_age", 3600...365 * 86_400)
+                    default:
+                        throw ConfigError("\(path): unknown key s3.\(k) (known: listen, write_once, multipart_max_age)")
                     }
                 }
             case "tokens":

@@ -188,6 +188,20 @@ extension Store {
         }
     }
 
+    /// Aborts uploads started before `cutoff` (milliseconds since the epoch): abandoned uploads
+    /// stop holding their parts' chunks. Returns how many were removed.
+    @discardableResult
+    public func expireMultipartUploads(startedBefore cutoff: Int64) throws(BucketError) -> Int {
+        try bucketCatalog(write: true) { db in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM multipart_uploads WHERE created < ?", arguments: [cutoff])
+            for id in ids {
+                try db.execute(sql: "DELETE FROM multipart_parts WHERE upload = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM multipart_uploads WHERE id = ?", arguments: [id])
+            }
+            return ids.count
+        }
+    }
+
     static func upload(from row: Row) -> MultipartUpload {
         MultipartUpload(
             id: row["id"], bucket: row["bucket"], key: row["key"], contentType: row["content_type"],

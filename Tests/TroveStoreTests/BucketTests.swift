@@ -106,5 +106,10 @@ struct BucketTests {
         #expect(throws: BucketError.noSuchUpload(u.id)) { try store.multipartParts(u.id) }
         _ = try gcNow(store)
         #expect(try content(store, o.blob) == p1 + p2)
+        // Abandoned uploads are aborted by age.
+        let old = try store.createMultipartUpload("mpu", key: "old", contentType: nil, metadata: [:])
+        #expect(try store.expireMultipartUploads(startedBefore: old.created) == 0)
+        #expect(try store.expireMultipartUploads(startedBefore: old.created + 1) == 1)
+        #expect(throws: BucketError.noSuchUpload(old.id)) { try store.multipartParts(old.id) }
     }
 }

@@ -185,6 +185,67 @@ enum S3Scripts {
         put = reader.generate_presigned_url("put_object", Params={"Bucket": "shared", "Key": "p"}, ExpiresIn=300)
         status, body = http_status(put, data=b"p", method="PUT")
         assert status == 403 and b"AccessDenied" in body, body
+
+        # aws-chunked bodies with chained chunk signatures, with and without a signed trailer.
+        import hmac, zlib
+        hostport = EP.split("//", 1)[1]
+        EMPTY = hashlib.sha256(b"").hexdigest()
+        def mac(k, m):
+            return hmac.new(k, m.encode(), hashlib.sha256)
+        def chunked_put(key_id, secret, path, payload, trailer=False, tamper=False):
+            amz = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            scope = amz[:8] + "/us-east-1/s3/aws4_request"
+            mode = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" + ("-TRAILER" if trailer else "")
+            h = {"host": hostport, "x-amz-content-sha256": mode, "x-amz-date": amz, "content-encoding": "aws-chunked",
+                 "x-amz-decoded-content-length": str(len(payload))}
+            if trailer:
+                h["x-amz-trailer"] = "x-amz-checksum-crc32"
+            names = sorted(h)
+            canon = "\n".join(["PUT", path, "", "".join("%s:%s\n" % (n, h[n]) for n in names), ";".join(names), mode])
+            key = ("AWS4" + secret).encode()
+            for part in [amz[:8], "us-east-1", "s3", "aws4_request"]:
+                key = mac(key, part).digest()
+            sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope, hashlib.sha256(canon.encode()).hexdigest()])
+            prev = mac(key, sts).hexdigest()
+            h["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+                key_id, scope, ";".join(names), prev)
+            body = b""
+            for piece in [payload[i:i + 65536] for i in range(0, len(payload), 65536)] + [b""]:
+                sig = mac(key, "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz, scope, prev, EMPTY,
+                                          hashlib.sha256(piece).hexdigest()])).hexdigest()
+                if tamper and piece:
+                    piece = piece[:-1] + bytes([piece[-1] ^ 1])
+                body += b"%x;chunk-signature=%s\r\n" % (len(piece), sig.encode())
+                body += piece + b"\r\n" if piece else b""
+                prev = sig
+            if trailer:
+                crc = base64.b64encode(zlib.crc32(payload).to_bytes(4, "big")).decode()
+                line = "x-amz-checksum-crc32:%s\n" % crc
+                tsig = mac(key, "\n".join(["AWS4-HMAC-SHA256-TRAILER", amz, scope, prev,
+                                           hashlib.sha256(line.encode()).hexdigest()])).hexdigest()
+                body += ("x-amz-checksum-crc32:%s\r\nx-amz-trailer-signature:%s\r\n\r\n" % (crc, tsig)).encode()
+            else:
+                body += b"\r\n"
+            h["content-length"] = str(len(body))
+            del h["host"]
+            return raw_put(path, h, body)
+        def raw_put(path, h, body):
+            req = urllib.request.Request(EP + path, data=body, method="PUT", headers=h)
+            try:
+                with urllib.request.urlopen(req) as r:
+                    return r.status, r.read()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read()
+        payload = os.urandom(200000)
+        for trailer in (False, True):
+            key = "team-a/chunked-%d" % trailer
+            st = chunked_put(E["ADMIN_KEY"], E["ADMIN_SECRET"], "/shared/" + key, payload, trailer=trailer)
+            assert st[0] == 200, st
+            assert admin.get_object(Bucket="shared", Key=key)["Body"].read() == payload
+            bad = key + "-tampered"
+            st = chunked_put(E["ADMIN_KEY"], E["ADMIN_SECRET"], "/shared/" + bad, payload, trailer=trailer, tamper=True)
+            assert st[0] == 403 and b"SignatureDoesNotMatch" in st[1], st
+            expect_error("NoSuchKey", admin.get_object, Bucket="shared", Key=bad)
         print("ALL OK")
         """#
 

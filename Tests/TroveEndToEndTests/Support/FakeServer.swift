@@ -72,7 +72,7 @@ extension CLI {
         let writeEnd = FileHandle(fileDescriptor: fds[1], closeOnDealloc: true)
         let scratch = try TemporaryDirectory("trove-pipe")
         let errURL = scratch.url.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let errHandle = try FileHandle(forWritingTo: errURL)
         defer { try? errHandle.close() }
         let process = Process()

@@ -134,6 +134,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "TroveServerTests",
+            dependencies: [
+                "TroveServer", "TroveProtocol", "TroveCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "TroveEndToEndTests",
             dependencies: [
                 "TroveCore", "TroveProtocol", "TroveClient", "TroveMount",

@@ -41,7 +41,7 @@ extension S3Handler {
         let expect = BodySink.Expectations(
             sha256: sha, contentMD5: r.header("content-md5"), checksum: checksum, chunked: chunked,
             signing: a.chunkSigning, decodedLength: chunked ? decoded : nil, limit: config.maxObjectSize)
-        let sink = try BodySink(path: store.stagingPath("s3-\(r.requestID)"), expect: expect)
+        let sink = try BodySink(path: store.bucketStagingPath(r.requestID), expect: expect)
         defer { sink.discard() }
         var pending = ByteBuffer()
         while var part = try await conn.nextBodyPart() {

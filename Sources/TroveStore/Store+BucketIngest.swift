@@ -10,6 +10,12 @@ extension Store {
         Tree(entries: [.file("object", blob: blob, size: size)])
     }
 
+    /// A path in the store's `tmp/` for an S3 body being received (`tmp/` is emptied on open, so a
+    /// crash leaves nothing behind).
+    public func bucketStagingPath(_ name: String) -> String {
+        tmpDir + "/s3-" + name
+    }
+
     /// Chunks the file at `path` (FastCDC with the store's parameters and format policy), stores
     /// the chunks the store lacks durably in packs (compressed with the store's codec, through
     /// `putChunks`), and commits the blob. Memory stays bounded by a batch (~4 MiB) and the

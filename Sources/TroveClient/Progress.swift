@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -6,15 +8,25 @@
 
 /// A one-line progress display on standard error: phase, bytes done of total, rate, ETA and the
 /// share deduplicated. Only created when standard error is a terminal (``Progress/forTerminal()``).
-public final class Progress {
-    private var phase = ""
-    private var total: UInt64 = 0
-    private var done: UInt64 = 0
-    private var started = 0.0
-    private var lastDraw = 0.0
-    private var drawn = false
+/// Thread-safe: the display state lives inside one `Mutex`.
+public final class Progress: Sendable {
+    private struct State {
+        var phase = ""
+        var total: UInt64 = 0
+        var done: UInt64 = 0
+        var started = 0.0
+        var lastDraw = 0.0
+        var drawn = false
+        var deduplicated: Double?
+    }
+
+    private let state = Mutex(State())
+
     /// Share (0…1) of the content the server already had, shown when set.
-    public var deduplicated: Double?
+    public var deduplicated: Double? {
+        get { state.withLock { $0.deduplicated } }
+        set { state.withLock { $0.deduplicated = newValue } }
+    }
 
     /// A progress display when standard error is a terminal, else nil (silent).
     public static func forTerminal() -> Progress? { isatty(2) != 0 ? Progress() : nil }
@@ -23,47 +35,51 @@ public final class Progress {
 
     /// Starts a phase with a known total in bytes.
     public func start(phase: String, total: UInt64) {
-        self.phase = phase
-        self.total = total
-        done = 0
-        started = Progress.now()
-        lastDraw = 0
-        draw(force: true)
-    }
-
-    /// Adds `bytes` to the work done. Thread-safe.
-    public func advance(by bytes: UInt64) {
-        lock.withLock {
-            done += bytes
-            draw(force: false)
+        state.withLock { s in
+            s.phase = phase
+            s.total = total
+            s.done = 0
+            s.started = Progress.now()
+            s.lastDraw = 0
+            Progress.draw(&s, force: true)
         }
     }
 
-    private let lock = Lock()
+    /// Adds `bytes` to the work done.
+    public func advance(by bytes: UInt64) {
+        state.withLock { s in
+            s.done += bytes
+            Progress.draw(&s, force: false)
+        }
+    }
 
     /// Clears the line.
     public func finish() {
-        if drawn { write("\r\u{1B}[2K") }
-        drawn = false
+        state.withLock { s in
+            if s.drawn { Progress.write("\r\u{1B}[2K") }
+            s.drawn = false
+        }
     }
 
-    private func draw(force: Bool) {
+    private static func draw(_ s: inout State, force: Bool) {
         let t = Progress.now()
-        guard force || t - lastDraw >= 0.2 else { return }
-        lastDraw = t
-        let elapsed = max(t - started, 0.001)
-        let rate = Double(done) / elapsed
-        var line = "\(phase) \(Progress.bytes(done)) / \(Progress.bytes(total))"
+        guard force || t - s.lastDraw >= 0.2 else { return }
+        s.lastDraw = t
+        let elapsed = max(t - s.started, 0.001)
+        let rate = Double(s.done) / elapsed
+        var line = "\(s.phase) \(Progress.bytes(s.done)) / \(Progress.bytes(s.total))"
         if elapsed > 0.3 {
             line += "  \(Progress.bytes(UInt64(rate)))/s"
-            if rate > 0, total > done { line += "  ETA \(Progress.duration(Double(total - done) / rate))" }
+            if rate > 0, s.total > s.done {
+                line += "  ETA \(Progress.duration(Double(s.total - s.done) / rate))"
+            }
         }
-        if let d = deduplicated { line += "  \(Int((d * 100).rounded()))% deduplicated" }
+        if let d = s.deduplicated { line += "  \(Int((d * 100).rounded()))% deduplicated" }
         write("\r\u{1B}[2K" + line)
-        drawn = true
+        s.drawn = true
     }
 
-    private func write(_ s: String) {
+    private static func write(_ s: String) {
         var s = s
         s.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
     }

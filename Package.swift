@@ -45,9 +45,10 @@ let package = Package(
             dependencies: [
                 "TroveCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
             name: "TroveProtocol",
@@ -92,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "troved",
             dependencies: [
-                "TroveServer", "TroveStore", "TroveCore",
+                "TroveServer", "TroveStore", "TroveProtocol", "TroveCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,7 +104,10 @@ let package = Package(
         .executableTarget(name: "trove-torture", dependencies: ["TroveStore", "TroveCore"]),
 
         .testTarget(name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
-        .testTarget(name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore"]),
+        .testTarget(
+            name: "TroveStoreTests",
+            dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(
             name: "TroveProtocolTests",
             dependencies: [

@@ -26,9 +26,14 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
     case io(path: String, operation: String, errno: Int32)
     /// A local file could not be ingested.
     case ingest(detail: String)
+    /// A pull's destination holds files and neither `--force` nor `--merge` was given: the first
+    /// `entries` of the `count` names in the way.
+    case destinationNotEmpty(path: String, entries: [String], count: Int)
+    /// The user stopped the command (Ctrl-C); `detail` says what was kept and how to resume.
+    case interrupted(detail: String)
 
     /// The `trove` exit code: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict, 5 integrity,
-    /// 6 authentication or permission denied.
+    /// 6 authentication or permission denied, 130 interrupted (Ctrl-C).
     public var exitCode: Int32 {
         switch self {
         case .server(let code, _, _): code.exitCode
@@ -37,6 +42,8 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
         case .notFound: 3
         case .usage: 2
         case .authentication: 6
+        case .destinationNotEmpty: 4
+        case .interrupted: 130
         }
     }
 
@@ -46,31 +53,152 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
         return nil
     }
 
-    public var description: String {
+    /// The message `trove` prints: what failed, why, and what to do, in the user's words (no
+    /// protocol message names).
+    public var description: String { message(debug: false) }
+
+    /// ``description``; with `debug`, the request and wire error code are appended
+    /// (`[GET_REF → not-found]`), for bug reports.
+    public func message(debug: Bool) -> String {
         switch self {
         case .server(let code, let message, let request):
-            "\(request) failed: \(message) (\(code.name))"
+            let text = ClientError.explain(code: code, message: message)
+            return debug ? "\(text) [\(request.isEmpty ? "connection" : request) → \(code.name)]" : text
         case .cannotConnect(let address, let detail):
-            "cannot reach troved at \(address): \(detail) — is it running? (--server / TROVE_SERVER)"
+            let text = ClientError.explainConnect(address: address, detail: detail)
+            return debug ? "\(text) [\(detail)]" : text
         case .connectionClosed(let detail):
-            "the connection to troved closed: \(detail); retry (an interrupted push resumes where it stopped)"
+            return
+                "the connection to troved closed: \(detail); retry (an interrupted push resumes where it stopped)"
         case .protocolViolation(let detail):
-            "troved broke the protocol: \(detail); check that client and server versions match"
+            if let answered = ClientError.notTroved(detail) {
+                let text =
+                    "the server is not troved: \(answered); check --server / TROVE_SERVER "
+                    + "(troved listens on port 7420 by default)"
+                return debug ? "\(text) [\(detail)]" : text
+            }
+            return "troved broke the protocol: \(detail); check that client and server versions match "
+                + "(`trove --version`, `troved --version`)"
         case .integrity(let detail):
-            "integrity check failed: \(detail); nothing was written in place. Run `trove scrub` on the server"
+            return
+                "integrity check failed: \(detail); nothing was written in place. Run `trove scrub` on the server"
         case .unsafeTree(let detail):
-            "refusing an unsafe tree: \(detail)"
+            return "refusing an unsafe tree: \(detail)"
         case .notFound(let detail):
-            detail
+            return detail
         case .usage(let detail):
-            detail
+            return detail
         case .authentication(let detail):
-            "authentication failed: \(detail)"
+            return "authentication failed: \(detail)"
         case .io(let path, let operation, let errno):
-            "cannot \(operation) \(path): \(String(cString: strerror(errno)))"
+            return "cannot \(operation) \(path): \(String(cString: strerror(errno)))"
         case .ingest(let detail):
-            detail
+            return detail
+        case .destinationNotEmpty(let path, let entries, let count):
+            let more = count > entries.count ? " and \(count - entries.count) more" : ""
+            return
+                "\(path) is not empty (in the way: \(entries.joined(separator: ", "))\(more)); nothing was "
+                + "written. Pull into a new or empty directory, or pass --force to replace its contents with "
+                + "exactly the version, or --merge to write the version over it and keep other files"
+        case .interrupted(let detail):
+            return "interrupted: \(detail)"
         }
+    }
+
+    /// The user's words for a server `ERROR`: the server's message (which names the version, alias
+    /// or limit involved) and what to do next, per code.
+    public static func explain(code: ErrorCode, message: String) -> String {
+        let m = message.isEmpty ? "no detail given" : message
+        switch code {
+        case .protocolViolation:
+            return "troved refused a malformed request: \(m); check that client and server versions match "
+                + "(`trove --version`, `troved --version`)"
+        case .badRequest:
+            return "troved refused the request: \(m)"
+        case .authRequired:
+            return m.contains("token")
+                ? m : "troved requires a token: \(m); pass --token-file FILE or set TROVE_TOKEN"
+        case .authFailed:
+            return "authentication failed: \(m); check the token (--token-file / TROVE_TOKEN, NAME:SECRET)"
+        case .permissionDenied:
+            return "permission denied: \(m); ask an admin for a token with the needed scope or name prefix"
+        case .notFound:
+            return "\(m); see `trove ls` for what exists"
+        case .conflict:
+            return m
+        case .staleExpectation:
+            return "\(m); re-read with `trove alias ls NAME` and decide again"
+        case .integrity:
+            return
+                "troved found damaged data: \(m); run `trove scrub`, then push the content again to heal it"
+        case .leaseExpired:
+            return
+                "the push lease expired: \(m); run the same push again (nothing already stored is sent twice)"
+        case .busy:
+            return "troved is busy: \(m); retry in a moment"
+        case .readOnly:
+            return "the store is read-only after a disk failure: \(m); an operator must fix the disk, "
+                + "run `troved fsck` and restart troved"
+        case .limitExceeded:
+            return "over a server limit: \(m)"
+        case .shuttingDown:
+            return "troved is shutting down (\(m)); retry when it is back"
+        case .timeout:
+            return "troved closed the connection after a timeout: \(m); retry"
+        case .retired:
+            return "\(m); retired versions are no longer served (`trove log NAME --all` lists them)"
+        case .inUse:
+            return "\(m) (`trove alias ls NAME` lists the aliases)"
+        case .internalError:
+            return "troved failed: \(m); this is a server-side problem, see troved's log"
+        case .unknown(let v):
+            return "troved answered with error code \(v), which this trove does not know: \(m); "
+                + "upgrade trove (`trove --version`)"
+        }
+    }
+
+    /// What a connection failure means for the user: refused, timed out, unknown host.
+    static func explainConnect(address: String, detail: String) -> String {
+        let d = detail.lowercased()
+        let hint = "--server / TROVE_SERVER"
+        if d.contains("refused") || d.contains("errno: 111") {
+            return "cannot reach troved at \(address): connection refused — nothing listens there. "
+                + "Is troved running? Start it with `troved`, or point \(hint) at the right address"
+        }
+        if d.contains("timed out") || d.contains("timeout") {
+            return "cannot reach troved at \(address): connection timed out — no answer within 10 s. "
+                + "Check the host and port (\(hint)) and any firewall in between"
+        }
+        if d.contains("unreachable") {
+            return "cannot reach troved at \(address): network unreachable. Check the address (\(hint))"
+        }
+        if d.contains("resolve") || d.contains("name") || d.contains("unknown host") {
+            return
+                "cannot reach troved at \(address): the host name does not resolve. Check the address (\(hint))"
+        }
+        return "cannot reach troved at \(address): \(detail) — is it running? (\(hint))"
+    }
+
+    /// When a connection failed on the first bytes the server sent (not the Trove preamble): what
+    /// answered instead, e.g. "an HTTP server answered"; nil for other protocol violations.
+    static func notTroved(_ detail: String) -> String? {
+        guard detail.contains("did not start with a Trove preamble") else { return nil }
+        // The preamble error shows the first five bytes in hex: `magic is ["48", "54", "54", "50", "2f"]`.
+        var bytes: [UInt8] = []
+        if let open = detail.firstRange(of: "magic is ["),
+            let close = detail[open.upperBound...].firstIndex(of: "]")
+        {
+            bytes = detail[open.upperBound..<close].split(separator: ",").compactMap {
+                UInt8($0.filter { $0 != " " && $0 != "\"" }, radix: 16)
+            }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        if text.hasPrefix("HTTP") { return "an HTTP server answered" }
+        if text.hasPrefix("SSH-") { return "an SSH server answered" }
+        if bytes.count == 5, bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            return "something else answered (it sent \"\(text)…\")"
+        }
+        return "something else answered (it did not send the Trove preamble)"
     }
 }
 

@@ -222,6 +222,7 @@ public final class Pusher {
         }
 
         // 4. Commit, uploading whatever the server still reports missing.
+        progress?.start(phase: "committing", total: 0)
         var attempts = 0
         while true {
             attempts += 1

@@ -31,6 +31,8 @@ public struct ServerError: Error, CustomStringConvertible {
             case .aliasConflict: .staleExpectation
             case .versionRetired: .retired
             case .versionAliased: .inUse
+            case .uploadExpired: .leaseExpired
+            case .uploadCorrupt: .integrity
             case .notAStore, .alreadyExists, .corruptConfig, .unsupportedFormat, .io, .catalog: .internalError
             }
         self.init(code, e.description)

@@ -7,7 +7,7 @@ import TroveCore
 ///
 /// `synchronous = FULL` makes every committed write transaction durable (the WAL is fsynced at
 /// commit); with `NORMAL` a commit acknowledged before a power loss could roll back.
-final class Catalog: @unchecked Sendable {
+final class Catalog: Sendable {
     let pool: DatabasePool
     let path: String
 
@@ -129,6 +129,8 @@ final class Catalog: @unchecked Sendable {
         }
         // GC and scrub state (issue 5; see Store+GC.swift, Store+Scrub.swift, docs/STORE.md).
         m.registerMigration("v2-gc-scrub") { db in try Catalog.createMaintenanceTables(db) }
+        // Listing and log in pages, newest first (Store+VersionQuery.swift).
+        m.registerMigration("v3-version-order") { db in try Catalog.createVersionOrderIndexes(db) }
         return m
     }
 

@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -45,37 +47,27 @@ enum FileIO {
         return Int(st.st_size)
     }
 
+    /// The errno of a swift-system failure.
+    static func code(_ error: any Error) -> Int32 { (error as? Errno)?.rawValue ?? EIO }
+
+    /// Writes all of `buf` at `offset` (swift-system retries EINTR and short writes).
     static func pwriteAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer, at offset: Int, _ path: String)
         throws(StoreError)
     {
-        var done = 0
-        while done < buf.count {
-            let n = pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(op: "write", path: path, errno: errno)
-            }
-            done += n
+        do { _ = try FileDescriptor(rawValue: fd).writeAll(toAbsoluteOffset: Int64(offset), buf) } catch {
+            throw .io(op: "write", path: path, errno: code(error))
         }
     }
 
     static func pwriteAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int, _ path: String) throws(StoreError) {
-        let err: StoreError? = bytes.withUnsafeBytes { b in
-            do throws(StoreError) { try pwriteAll(fd, b, at: offset, path) } catch { return error }
-            return nil
+        do { _ = try FileDescriptor(rawValue: fd).writeAll(toAbsoluteOffset: Int64(offset), bytes) } catch {
+            throw .io(op: "write", path: path, errno: code(error))
         }
-        if let err { throw err }
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws(StoreError) {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(op: "write", path: path, errno: errno)
-            }
-            done += n
+        do { _ = try FileDescriptor(rawValue: fd).writeAll(bytes) } catch {
+            throw .io(op: "write", path: path, errno: code(error))
         }
     }
 
@@ -83,12 +75,16 @@ enum FileIO {
     static func preadAll(_ fd: Int32, _ buf: UnsafeMutableRawBufferPointer, at offset: Int, _ path: String)
         throws(StoreError)
     {
+        let file = FileDescriptor(rawValue: fd)
         var done = 0
         while done < buf.count {
-            let n = Glibc.pread(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(op: "read", path: path, errno: errno)
+            let n: Int
+            do {
+                n = try file.read(
+                    fromAbsoluteOffset: Int64(offset + done), into: UnsafeMutableRawBufferPointer(rebasing: buf[done...]),
+                    retryOnInterrupt: true)
+            } catch {
+                throw .io(op: "read", path: path, errno: code(error))
             }
             if n == 0 {
                 throw .corruptData(

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TroveCore
 
 /// Why a GC or scrub did not run or did not finish.
@@ -99,22 +100,33 @@ public struct GCReport: Sendable, Codable, Equatable {
 
 /// Hooks for crash and race tests. Not for production use.
 public enum MaintenanceTestHooks {
+    private struct Hooks {
+        var gcPhase: (@Sendable (Store, String) -> Void)?
+        var beforeCommitFinal: (@Sendable (Store) -> Void)?
+    }
+    private static let hooks = Mutex(Hooks())
+
     /// Called with a phase name at each GC phase boundary ("mark", "candidates", "sweep-trees",
     /// "sweep-blobs", "sweep-chunks", "sweep-batch", "objects", "rewrite", "switch", "sealed",
     /// "remove", "remove-pack", "unlinked-pack", "done"), with the store running the GC.
-    nonisolated(unsafe) public static var gcPhase: ((Store, String) -> Void)?
+    public static var gcPhase: (@Sendable (Store, String) -> Void)? {
+        get { hooks.withLock { $0.gcPhase } }
+        set { hooks.withLock { $0.gcPhase = newValue } }
+    }
     /// Called by `commit` after its checks, before its final catalog transaction.
-    nonisolated(unsafe) public static var beforeCommitFinal: ((Store) -> Void)?
+    public static var beforeCommitFinal: (@Sendable (Store) -> Void)? {
+        get { hooks.withLock { $0.beforeCommitFinal } }
+        set { hooks.withLock { $0.beforeCommitFinal = newValue } }
+    }
 }
 
 /// One maintenance job (GC or scrub) per store at a time, in this process (a store is open
 /// in one process only).
 enum MaintenanceLock {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var running: [ObjectIdentifier: String] = [:]
+    private static let running = Mutex<[ObjectIdentifier: String]>([:])
 
     static func acquire(_ store: Store, _ job: String) throws(MaintenanceError) {
-        let current: String? = lock.withLock {
+        let current: String? = running.withLock { running in
             let id = ObjectIdentifier(store)
             if let r = running[id] { return r }
             running[id] = job
@@ -124,6 +136,6 @@ enum MaintenanceLock {
     }
 
     static func release(_ store: Store) {
-        lock.withLock { _ = running.removeValue(forKey: ObjectIdentifier(store)) }
+        running.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(store)) }
     }
 }

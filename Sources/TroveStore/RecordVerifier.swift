@@ -3,13 +3,20 @@ import TroveCore
 
 /// Verifies pack records (header vs index entry, CRC-32C, decompression, SHA-256) on up to
 /// `workers` threads, each with its own hasher, decompressor and output buffer.
-final class RecordVerifier: @unchecked Sendable {
+final class RecordVerifier: Sendable {
     let workers: Int
-    private let states: [(SHA256, ChunkDecompressor)]
+    let maxChunkSize: Int
+    /// A worker's hasher and decompressor, reused across calls.
+    final class WorkerState {
+        let sha = SHA256()
+        let dec: ChunkDecompressor
+        init(maxChunkSize: Int) { dec = ChunkDecompressor(maxRawLength: maxChunkSize) }
+    }
+    private let states = Pool<WorkerState>()
 
     init(maxChunkSize: Int, workers: Int = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))) {
         self.workers = workers
-        states = (0..<workers).map { _ in (SHA256(), ChunkDecompressor(maxRawLength: maxChunkSize)) }
+        self.maxChunkSize = maxChunkSize
     }
 
     /// Problems per entry (nil = intact). `buffer` holds the file bytes from offset `base`.
@@ -18,9 +25,14 @@ final class RecordVerifier: @unchecked Sendable {
         let n = workers
         buffer.withUnsafeBytes { all in
             out.withUnsafeMutableBufferPointer { results in
-                let results = results
+                // Workers read the shared input and write disjoint result slots (worker w owns
+                // indices w, w+n, …); both buffers outlive `concurrentPerform`.
+                nonisolated(unsafe) let all = all
+                nonisolated(unsafe) let results = results
                 DispatchQueue.concurrentPerform(iterations: min(n, entries.count)) { w in
-                    let (sha, dec) = states[w]
+                    let state = states.take { WorkerState(maxChunkSize: maxChunkSize) }
+                    defer { states.put(state) }
+                    let (sha, dec) = (state.sha, state.dec)
                     var scratch: [UInt8] = []
                     var k = w
                     while k < entries.count {

@@ -149,8 +149,8 @@ extension Store {
 
     /// Leader work: one segment, one fsync, one index transaction for all `batches`.
     func flush(_ batches: [GroupCommit.Batch]) {
-        func failAll(_ e: StoreError) { for b in batches { b.error = e } }
-        if let f = stateLock.withLock({ failure }) { return failAll(.readOnly(reason: f)) }
+        func failAll(_ e: StoreError) { for b in batches { b.fail(e) } }
+        if let f = state.withLock({ $0.failure }) { return failAll(.readOnly(reason: f)) }
         do {
             var seen = Set<Digest>()
             var records: [VerifiedChunk] = []
@@ -171,8 +171,12 @@ extension Store {
                 records.map { ($0.digest, $0.codec, $0.rawLength, $0.stored, $0.crc) }, start: w.size)
             do {
                 try FileIO.pwriteAll(w.fd, bytes, at: w.size, w.path)
-                guard !failNextSyncForTesting, fdatasync(w.fd) == 0 else {
-                    if failNextSyncForTesting {
+                let injected = state.withLock { s in
+                    defer { s.failNextSync = false }
+                    return s.failNextSync
+                }
+                guard !injected, fdatasync(w.fd) == 0 else {
+                    if injected {
                         throw StoreError.io(op: "fdatasync", path: w.path, errno: EIO)
                     }
                     throw StoreError.io(op: "fdatasync", path: w.path, errno: errno)
@@ -208,7 +212,7 @@ extension Store {
                           stored_bytes = stored_bytes + ? WHERE id = ?
                         """, arguments: [newSize, seal ? 1 : 0, entries.count, raw, st, packID])
             }
-            for e in entries { owner[e.digest]?.stored += 1 }
+            for e in entries { owner[e.digest]?.addStored(1) }
             if seal {
                 commit.closeWriter()
             } else {
@@ -241,7 +245,7 @@ extension Store {
                 arguments: [name, PackFormat.headerSize, now])
             return db.lastInsertedRowID
         }
-        stateLock.withLock { packNames[id] = name }
+        state.withLock { $0.packNames[id] = name }
         let fd = try FileIO.open(path, O_RDWR)
         return GroupCommit.Writer(id: id, name: name, path: path, fd: fd, size: PackFormat.headerSize)
     }

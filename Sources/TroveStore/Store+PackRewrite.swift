@@ -203,10 +203,10 @@ extension Store {
             }
             phase2("remove-pack")
         }
-        stateLock.withLock {
+        state.withLock { s in
             for (id, _) in removed {
-                packNames.removeValue(forKey: id)
-                readHandles.removeValue(forKey: id)
+                s.packNames.removeValue(forKey: id)
+                s.readHandles.removeValue(forKey: id)
             }
         }
         report.packsPendingRemoval = retired.count - removed.count

@@ -238,21 +238,6 @@ extension Store {
         }
     }
 
-    /// Versions whose name starts with `prefix` (all when empty), newest first.
-    public func listVersions(prefix: String = "", includeRetired: Bool = false) throws(StoreError)
-        -> [VersionInfo]
-    {
-        try catalog.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM versions WHERE substr(name, 1, ?) = ?"
-                    + (includeRetired ? "" : " AND retired IS NULL")
-                    + " ORDER BY created DESC, name, version",
-                arguments: [prefix.count, prefix]
-            ).map { try Store.versionInfo(db, $0) }
-        }
-    }
-
     /// Versions that list `parent` among their parents (downstream lineage).
     public func children(of parent: VersionKey) throws(StoreError) -> [VersionKey] {
         try catalog.read { db in
@@ -270,15 +255,17 @@ extension Store {
     /// Points `name:alias` at `version` (a live version of the same name), atomically, if the
     /// alias currently satisfies `expect`; otherwise `.aliasConflict` with its current target.
     /// Every move is recorded in the alias history and the ref log. Setting it to where it
-    /// already points is a no-op.
+    /// already points is a no-op. Returns where it pointed before (read in the same
+    /// transaction), `nil` if it did not exist.
+    @discardableResult
     public func setAlias(
         name: String, alias: String, version: String, expect: AliasExpectation = .any, actor: String
-    ) throws(StoreError) {
+    ) throws(StoreError) -> String? {
         try checkWritable()
         try Store.validate(name: name, tag: alias, what: "alias")
         try Store.validate(name: name, tag: version, what: "version")
         let now = Clock.nowMillis()
-        try catalog.write { db in
+        return try catalog.write { db in
             if try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM versions WHERE name = ? AND version = ?", arguments: [name, alias])
                 ?? false
@@ -304,7 +291,7 @@ extension Store {
             case .version(let v):
                 if current != v { throw StoreError.aliasConflict(name: name, alias: alias, current: current) }
             }
-            if current == version { return }
+            if current == version { return current }
             try db.execute(
                 sql: """
                     INSERT INTO aliases (name, alias, version, updated, updated_by) VALUES (?, ?, ?, ?, ?)
@@ -319,6 +306,7 @@ extension Store {
                 db, at: now, actor: actor, op: "alias.set", name: name, tag: alias, from: current,
                 to: version,
                 detail: "")
+            return current
         }
     }
 
@@ -416,52 +404,6 @@ extension Store {
                         what: "version \(name):\(version)", detail: "bad tree digest")
                 }
                 return ResolvedRef(name: name, version: version, alias: alias, tree: tree)
-            }
-        }
-    }
-
-    // MARK: Leases
-
-    /// Starts a push lease for `name` lasting `seconds`.
-    public func beginLease(name: String, seconds: Int64) throws(StoreError) -> Lease {
-        try checkWritable()
-        let now = Clock.nowMillis()
-        let lease = Lease(id: FileIO.randomHex(16), name: name, created: now, expires: now + seconds * 1000)
-        try catalog.write { db in
-            try db.execute(
-                sql: "INSERT INTO leases (id, name, created, expires) VALUES (?, ?, ?, ?)",
-                arguments: [lease.id, lease.name, lease.created, lease.expires])
-        }
-        return lease
-    }
-
-    /// Extends a lease; `nil` if it does not exist.
-    public func renewLease(id: String, seconds: Int64) throws(StoreError) -> Lease? {
-        try checkWritable()
-        let now = Clock.nowMillis()
-        return try catalog.write { db in
-            try db.execute(
-                sql: "UPDATE leases SET expires = ? WHERE id = ?", arguments: [now + seconds * 1000, id])
-            return try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE id = ?", arguments: [id]).map {
-                Lease(id: $0["id"], name: $0["name"], created: $0["created"], expires: $0["expires"])
-            }
-        }
-    }
-
-    /// Ends a lease (no-op if absent).
-    public func endLease(id: String) throws(StoreError) {
-        try checkWritable()
-        try catalog.write { db in try db.execute(sql: "DELETE FROM leases WHERE id = ?", arguments: [id]) }
-    }
-
-    /// Leases that have not expired.
-    public func liveLeases() throws(StoreError) -> [Lease] {
-        let now = Clock.nowMillis()
-        return try catalog.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM leases WHERE expires > ? ORDER BY created", arguments: [now]
-            ).map {
-                Lease(id: $0["id"], name: $0["name"], created: $0["created"], expires: $0["expires"])
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TroveCore
 
 #if canImport(Glibc)
@@ -11,8 +12,9 @@ import TroveCore
 /// Thread safety: every public method may be called from any thread concurrently. Methods block
 /// (file and SQLite I/O); call them off event loops. Concurrent `putChunks` callers share
 /// fsyncs (group commit). One process at a time may open a store (an exclusive lock on
-/// `trove.toml` is held while open).
-public final class Store: @unchecked Sendable {
+/// `trove.toml` is held while open). Mutable state lives in `Mutex`es: `state` (packs, read
+/// handles, read-only flag), `uploads` (upload sessions), the group commit's own.
+public final class Store: Sendable {
     /// The root directory.
     public let root: String
     /// The configuration fixed at init.
@@ -21,19 +23,12 @@ public final class Store: @unchecked Sendable {
 
     let catalog: Catalog
     let lockFD: Int32
-    let stateLock = NSLock()
-    /// Set after a durability failure; every write then throws `.readOnly`.
-    var failure: String?
-    /// Pack id → file name, for every pack the catalog knows.
-    var packNames: [Int64: String] = [:]
-    /// Open read descriptors by pack id.
-    var readHandles: [Int64: PackHandle] = [:]
+    /// Pack bookkeeping and the read-only flag.
+    let state = Mutex(StoreState())
+    /// Live upload sessions by lease id (see Store+Uploads.swift): the one lock of uploads.
+    let uploads = Mutex<[String: UploadState]>([:])
     /// Most pack descriptors kept open for reads.
     static let maxOpenPacks = 128
-    /// Fault injection for tests: the next pack fsync fails with EIO.
-    var failNextSyncForTesting = false
-    /// Shard directories known to exist durably.
-    var knownDirectories = Set<String>()
     let commit = GroupCommit()
     let decompressors = Pool<ChunkDecompressor>()
 
@@ -107,30 +102,36 @@ public final class Store: @unchecked Sendable {
     }
 
     /// `true` after a durability failure: reads work, writes throw `.readOnly`.
-    public var isReadOnly: Bool { stateLock.withLock { failure != nil } }
+    public var isReadOnly: Bool { state.withLock { $0.failure != nil } }
 
     func checkWritable() throws(StoreError) {
-        if let f = stateLock.withLock({ failure }) { throw .readOnly(reason: f) }
+        if let f = state.withLock({ $0.failure }) { throw .readOnly(reason: f) }
     }
 
     /// Switches to read-only after a failed write or fsync on a data path.
     func fail(_ error: StoreError) -> StoreError {
-        stateLock.withLock { if failure == nil { failure = "\(error)" } }
+        state.withLock { if $0.failure == nil { $0.failure = "\(error)" } }
         return error
+    }
+
+    /// Fault injection for tests: the next pack fsync fails with EIO.
+    var failNextSyncForTesting: Bool {
+        get { state.withLock { $0.failNextSync } }
+        set { state.withLock { $0.failNextSync = newValue } }
     }
 
     /// Makes sure the shard directory holding `path` exists durably (mkdir + fsync of its
     /// parent the first time).
     func ensureDirectory(of path: String) throws(StoreError) {
         let dir = FileIO.parent(of: path)
-        if stateLock.withLock({ knownDirectories.contains(dir) }) { return }
+        if state.withLock({ $0.knownDirectories.contains(dir) }) { return }
         if !FileIO.isDirectory(dir) {
             do {
                 try FileIO.mkdir(dir)
                 try FileIO.fsyncDirectory(FileIO.parent(of: dir))
             } catch { throw fail(error) }
         }
-        stateLock.withLock { _ = knownDirectories.insert(dir) }
+        state.withLock { _ = $0.knownDirectories.insert(dir) }
     }
 
     func packPath(_ name: String) -> String { packsDir + "/" + name.prefix(2) + "/" + name + ".pack" }
@@ -155,7 +156,7 @@ public final class Store: @unchecked Sendable {
             }
             return out
         }
-        stateLock.withLock { for (n, v) in known { packNames[v.id] = n } }
+        state.withLock { for (n, v) in known { $0.packNames[v.id] = n } }
         for shard in FileIO.list(packsDir).sorted() {
             for file in FileIO.list(packsDir + "/" + shard).sorted() where file.hasSuffix(".pack") {
                 let name = String(file.dropLast(5))
@@ -212,7 +213,7 @@ public final class Store: @unchecked Sendable {
             try Store.refreshPackCounters(db, pack: pid, size: finalSize, state: 1)
             return pid
         }
-        stateLock.withLock { packNames[newID] = name }
+        state.withLock { $0.packNames[newID] = name }
     }
 
     static func refreshPackCounters(_ db: Database, pack: Int64, size: Int, state: Int) throws {
@@ -231,18 +232,18 @@ public final class Store: @unchecked Sendable {
     /// A read handle for a pack. Handles are reference-counted: evicting one from the cache
     /// never closes a descriptor another thread is still reading from.
     func readHandle(pack: Int64) throws(StoreError) -> PackHandle {
-        stateLock.lock()
-        defer { stateLock.unlock() }
-        guard let name = packNames[pack] else {
-            throw .corruptData(what: "pack #\(pack)", detail: "unknown pack")
+        try state.withLock { (s) throws(StoreError) -> PackHandle in
+            guard let name = s.packNames[pack] else {
+                throw .corruptData(what: "pack #\(pack)", detail: "unknown pack")
+            }
+            if let h = s.readHandles[pack] { return h }
+            let path = packPath(name)
+            let fd = try FileIO.open(path, O_RDONLY)
+            if s.readHandles.count >= Store.maxOpenPacks { s.readHandles.removeAll() }
+            let h = PackHandle(fd: fd, path: path)
+            s.readHandles[pack] = h
+            return h
         }
-        if let h = readHandles[pack] { return h }
-        let path = packPath(name)
-        let fd = try FileIO.open(path, O_RDONLY)
-        if readHandles.count >= Store.maxOpenPacks { readHandles.removeAll() }
-        let h = PackHandle(fd: fd, path: path)
-        readHandles[pack] = h
-        return h
     }
 
     /// Reads and checks one record: tag, digest, lengths, codec and CRC-32C of the stored bytes.
@@ -272,8 +273,22 @@ public final class Store: @unchecked Sendable {
     }
 }
 
+/// The store's mutable bookkeeping, guarded by `Store.state`.
+struct StoreState {
+    /// Set after a durability failure; every write then throws `.readOnly`.
+    var failure: String?
+    /// Pack id → file name, for every pack the catalog knows.
+    var packNames: [Int64: String] = [:]
+    /// Open read descriptors by pack id.
+    var readHandles: [Int64: PackHandle] = [:]
+    /// Shard directories known to exist durably.
+    var knownDirectories = Set<String>()
+    /// Fault injection for tests: the next pack fsync fails with EIO.
+    var failNextSync = false
+}
+
 /// An open pack file descriptor, closed when the last reader lets go of it.
-final class PackHandle: @unchecked Sendable {
+final class PackHandle: Sendable {
     let fd: Int32
     let path: String
 
@@ -285,18 +300,20 @@ final class PackHandle: @unchecked Sendable {
     deinit { close(fd) }
 }
 
-/// A tiny thread-safe object pool (decompressors are not thread-safe and costly to create).
-final class Pool<T: AnyObject>: @unchecked Sendable {
-    private var items: [T] = []
-    private let lock = NSLock()
+/// A tiny thread-safe object pool (decompressors are not thread-safe and costly to create):
+/// an item is used by one thread at a time, between `take` and `put`.
+final class Pool<T: AnyObject>: Sendable {
+    /// `@unchecked Sendable`: an idle item is reachable only through the `items` Mutex, and a
+    /// taken one only by the thread that took it.
+    private struct Idle: @unchecked Sendable { let item: T }
+    private let items = Mutex<[Idle]>([])
 
     func take(_ make: () -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return items.popLast() ?? make()
+        items.withLock { $0.popLast() }?.item ?? make()
     }
 
     func put(_ item: T) {
-        lock.withLock { if items.count < 16 { items.append(item) } }
+        let idle = Idle(item: item)
+        items.withLock { if $0.count < 16 { $0.append(idle) } }
     }
 }

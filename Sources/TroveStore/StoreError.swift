@@ -44,6 +44,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case invalidArgument(String)
     /// A catalog (SQLite) failure.
     case catalog(String)
+    /// The upload session (push lease) is unknown, expired or ended.
+    case uploadExpired(id: String)
+    /// Bytes uploaded under a session do not match the digest they were sent under.
+    case uploadCorrupt(String)
 
     public var description: String {
         switch self {
@@ -76,6 +80,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "blob content hashes to \(a), not the declared \(e); the push is corrupt"
         case .invalidArgument(let m): "invalid argument: \(m)"
         case .catalog(let m): "catalog error: \(m)"
+        case .uploadExpired(let id):
+            "push lease \(id) is unknown or expired: send BEGIN_PUSH again (stored data is kept)"
+        case .uploadCorrupt(let m):
+            "\(m); the client's data or the network corrupted it — retry the push"
         }
     }
 }

@@ -26,13 +26,16 @@ struct CatCommand: ParsableCommand {
     var range: String?
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
             let r = try range.map { (t) throws(ClientError) in try ByteRange(parsing: t) }
             let conn = try client.connect()
             defer { conn.close() }
-            try Catter(connection: conn).cat(ref: ref, path: path, range: r, to: 1)
+            try NotFound.explaining([(nil, ref)], connection: conn) { () throws(ClientError) in
+                try Catter(connection: conn).cat(ref: ref, path: path, range: r, to: 1)
+            }
         }
     }
 }

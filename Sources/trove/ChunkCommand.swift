@@ -102,7 +102,7 @@ struct ChunkCommand: ParsableCommand {
     }
 
     private static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("trove chunk: \(message)\n".utf8))
+        Output.err("trove chunk: \(message)\n")
         Foundation.exit(code)
     }
 }
@@ -201,7 +201,7 @@ final class OutputBuffer {
 
     func flush() {
         guard !bytes.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(bytes))
+        Output.out(bytes: bytes)
         bytes.removeAll(keepingCapacity: true)
     }
 }

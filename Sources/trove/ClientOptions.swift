@@ -57,15 +57,58 @@ struct ClientOptions: ParsableArguments {
     }
 }
 
-/// Runs a client command body: a ``ClientError`` is printed as `trove: error: …` on standard
-/// error and becomes the process exit code (0 ok, 1 error, 2 usage, 3 not found, 4 conflict,
-/// 5 integrity, 6 authentication or permission denied).
-func runClient(_ body: () throws(ClientError) -> Void) throws {
-    do {
-        try body()
-    } catch {
-        FileHandle.standardError.write(Data("trove: error: \(error)\n".utf8))
-        throw ExitCode(error.exitCode)
+/// `--debug` for every client command but `mount` (which has its own `--debug`, FUSE tracing,
+/// and shows protocol details with it too): error messages name the request and wire code.
+struct DebugOption: ParsableArguments {
+    @Flag(
+        name: .customLong("debug"),
+        help: "Show protocol details in error messages (the request and wire error code).")
+    var enabled = false
+}
+
+/// Whether error messages show protocol details (`--debug` anywhere on the command line, or
+/// `TROVE_DEBUG=1`).
+let debugErrors =
+    CommandLine.arguments.contains("--debug") || ProcessInfo.processInfo.environment["TROVE_DEBUG"] == "1"
+
+extension ParsableCommand {
+    /// Runs a client command body: a ``ClientError`` is printed as `trove: error: …` on standard
+    /// error (a usage error with the command's usage line) and becomes the process exit code (0 ok,
+    /// 1 error, 2 usage, 3 not found, 4 conflict, 5 integrity, 6 authentication or permission
+    /// denied, 130 interrupted). A closed standard output (the reader of a pipe stopped early)
+    /// ends the command quietly with exit 0.
+    func runClient(_ body: () throws(ClientError) -> Void) throws {
+        do {
+            try body()
+        } catch {
+            if case .io(let path, _, let code) = error, path == "standard output", code == EPIPE {
+                Output.stdoutFailed(EPIPE)
+            }
+            Output.flush()
+            var text = "trove: error: \(error.message(debug: debugErrors))\n"
+            if case .usage = error {
+                text += "Usage: " + TroveCommand.usageString(for: Self.self) + "\n"
+                text += "  See 'trove \(Self.commandPath) --help' for more information.\n"
+            }
+            Output.err(text)
+            throw ExitCode(error.exitCode)
+        }
+    }
+
+    /// `alias set` for AliasSetCommand: the words after `trove`.
+    static var commandPath: String {
+        var names: [String] = []
+        func find(_ c: ParsableCommand.Type, _ path: [String]) -> Bool {
+            if ObjectIdentifier(c) == ObjectIdentifier(Self.self) {
+                names = path
+                return true
+            }
+            return c.configuration.subcommands.contains {
+                find($0, path + [$0.configuration.commandName ?? ""])
+            }
+        }
+        _ = find(TroveCommand.self, [])
+        return names.joined(separator: " ")
     }
 }
 
@@ -75,13 +118,12 @@ func printJSON(_ value: Any) {
         (try? JSONSerialization.data(
             withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
         ?? Data("{}".utf8)
-    FileHandle.standardOutput.write(data)
-    FileHandle.standardOutput.write(Data("\n".utf8))
+    Output.out(bytes: Array(data) + [0x0A])
 }
 
 /// Writes a line to standard error.
 func note(_ s: String) {
-    FileHandle.standardError.write(Data((s + "\n").utf8))
+    Output.err(s + "\n")
 }
 
 /// ISO-8601 UTC text for milliseconds since the epoch.

@@ -20,12 +20,17 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: "New ref.") var b: String
     @Flag(help: "Print one JSON document instead of text.") var json = false
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
             let conn = try client.connect()
             defer { conn.close() }
-            let (_, _, d) = try Remote(connection: conn).diff(a, b)
+            var found: TreeDiff?
+            try NotFound.explaining([(nil, a), (nil, b)], connection: conn) { () throws(ClientError) in
+                found = try Remote(connection: conn).diff(a, b).2
+            }
+            guard let d = found else { return }
             let shared = d.changed.reduce(UInt64(0)) { $0 + $1.sharedBytes }
             if json {
                 func entry(_ e: TreeEntry) -> [String: Any] {

@@ -26,6 +26,7 @@ struct GcCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in

@@ -21,6 +21,7 @@ struct LineageCommand: ParsableCommand {
     @Option(help: "Maximum depth (0: unlimited).") var depth: Int = 0
     @Flag(help: "Print one JSON document instead of text.") var json = false
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -28,8 +29,12 @@ struct LineageCommand: ParsableCommand {
             if depth < 0 { throw .usage(detail: "--depth must be 0 (unlimited) or more") }
             let conn = try client.connect()
             defer { conn.close() }
-            let root = try Remote(connection: conn).lineage(
-                of: ref, direction: down ? .down : .up, depth: depth)
+            var found: LineageNode?
+            try NotFound.explaining([(nil, ref)], connection: conn) { () throws(ClientError) in
+                found = try Remote(connection: conn).lineage(
+                    of: ref, direction: down ? .down : .up, depth: depth)
+            }
+            guard let root = found else { return }
             if json {
                 printJSON(Self.object(root))
                 return

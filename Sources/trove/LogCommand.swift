@@ -14,6 +14,7 @@ struct LogCommand: ParsableCommand {
     @Flag(help: "Include retired versions.") var all = false
     @Flag(help: "Print one JSON document instead of text.") var json = false
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -21,7 +22,7 @@ struct LogCommand: ParsableCommand {
             defer { conn.close() }
             let versions = try Remote(connection: conn).log(name: name, includeRetired: all)
             guard !versions.isEmpty else {
-                throw .notFound(detail: "\(name) has no versions; see `trove ls`")
+                throw .notFound(detail: NotFound.unknownName(name, remote: Remote(connection: conn)))
             }
             if json {
                 printJSON(versions.map(VersionJSON.object))
@@ -33,7 +34,7 @@ struct LogCommand: ParsableCommand {
                 if !v.aliases.isEmpty { head += " (\(v.aliases.sorted().joined(separator: ", ")))" }
                 if v.retired { head += " [retired]" }
                 print(head)
-                print("  created  \(isoTime(v.createdAt)) by \(v.creator ?? "-")")
+                print("  created  \(isoTime(v.createdAt)) by \(Actor.text(v.creator))")
                 print("  tree     \(v.tree.prefixed)")
                 if !v.parents.isEmpty { print("  parents  \(v.parents.joined(separator: ", "))") }
                 if !v.message.isEmpty { print("  message  \(v.message)") }

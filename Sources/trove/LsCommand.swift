@@ -23,6 +23,7 @@ struct LsCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -57,7 +58,7 @@ enum VersionJSON {
             "createdMillis": v.createdAt, "message": v.message, "parents": v.parents, "aliases": v.aliases,
             "retired": v.retired, "metadata": metadata(v.metadata),
         ]
-        o["creator"] = v.creator ?? NSNull()
+        o["creator"] = Actor.json(v.creator)
         return o
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TroveClient
 import TroveCore
 
@@ -9,11 +10,17 @@ struct PullCommand: ParsableCommand {
         commandName: "pull",
         abstract: "Pull NAME:VERSION, NAME:ALIAS or NAME@sha256:HEX into a directory.",
         discussion: """
-            Writes the tree under DEST (default: the current directory). Every chunk and every file's \
-            blob digest is verified before a file is renamed into place; nothing is written outside \
-            DEST: absolute paths, '..', and symlinks that resolve outside DEST are refused (exit 5) \
-            before anything is written, and existing symlinks in DEST are never written through. \
-            --allow-external-symlinks creates links pointing outside DEST anyway (as links only).
+            DEST (default: the current directory) must be absent or empty: afterwards it holds exactly \
+            the version. A non-empty DEST is refused (exit 4, naming what is in the way) unless --force \
+            (replace its contents: the result is exactly the version; files replaced and removed are \
+            reported) or --merge (write the version over it, keeping other files). The tree is built in \
+            a stage directory and switched into place only when every chunk and every file's blob digest \
+            verified, so a failure leaves DEST as it was; an interrupted pull (Ctrl-C, a broken \
+            connection) keeps the stage, and running the same command again verifies it chunk by chunk \
+            and fetches only the rest. Nothing is written outside DEST: absolute paths, '..', and symlinks \
+            that resolve outside DEST are refused (exit 5) before anything is written, and existing \
+            symlinks in DEST are never written through. --allow-external-symlinks creates links pointing \
+            outside DEST anyway (as links only).
             """)
 
     @Argument(help: "NAME:VERSION, NAME:ALIAS or NAME@sha256:HEX.")
@@ -21,6 +28,12 @@ struct PullCommand: ParsableCommand {
 
     @Argument(help: "Destination directory (created if missing; default: current directory).")
     var dest: String = "."
+
+    @Flag(help: "Replace DEST's contents so that it holds exactly the version.")
+    var force = false
+
+    @Flag(help: "Write the version over DEST's contents, keeping files that are not in the version.")
+    var merge = false
 
     @Flag(
         name: .customLong("allow-external-symlinks"), help: "Create symlinks whose targets lie outside DEST.")
@@ -30,9 +43,11 @@ struct PullCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
+            if force && merge { throw .usage(detail: "give --force or --merge, not both") }
             let conn = try client.connect()
             defer { conn.close() }
             let extra = client.extraConnections(1)
@@ -40,7 +55,18 @@ struct PullCommand: ParsableCommand {
             let puller = Puller(connection: conn, progress: Progress.forTerminal())
             puller.extraConnections = extra
             puller.allowExternalSymlinks = allowExternalSymlinks
-            let r = try puller.pull(ref: ref, into: dest)
+            puller.mode = force ? .force : merge ? .merge : .exact
+            Interrupt.install()
+            // Test hook: behave as if Ctrl-C came after N chunks were fetched.
+            let stopAfter = ProcessInfo.processInfo.environment["TROVE_TEST_INTERRUPT_AFTER_CHUNKS"].flatMap {
+                Int($0)
+            }
+            puller.shouldStop = { fetched in Interrupt.requested || stopAfter.map { fetched >= $0 } ?? false }
+            var pulled: PullResult?
+            try NotFound.explaining([(nil, ref)], connection: conn) { () throws(ClientError) in
+                pulled = try puller.pull(ref: ref, into: dest)
+            }
+            guard let r = pulled else { return }
             let resolved =
                 r.info.version.map { "\($0.name):\($0.version)" } ?? "\(r.info.name)@\(r.info.tree.prefixed)"
             if let alias = r.info.resolvedAlias, !json {
@@ -51,8 +77,10 @@ struct PullCommand: ParsableCommand {
                     "name": r.info.name, "tree": r.info.tree.prefixed, "files": r.files,
                     "symlinks": r.symlinks,
                     "bytesWritten": r.bytesWritten, "chunksFetched": r.chunksFetched,
-                    "bytesFetched": r.bytesFetched,
-                    "destination": dest,
+                    "bytesFetched": r.bytesFetched, "chunksReused": r.chunksReused,
+                    "bytesReused": r.bytesReused,
+                    "destination": dest, "mode": puller.mode.rawValue, "replaced": r.replaced,
+                    "removed": r.removed,
                 ]
                 if let v = r.info.version { o["version"] = v.version }
                 if let a = r.info.resolvedAlias { o["alias"] = a }
@@ -60,10 +88,37 @@ struct PullCommand: ParsableCommand {
             } else {
                 print("pulled \(resolved) into \(dest)")
                 print("tree \(r.info.tree.prefixed)")
-                print(
-                    "\(r.files) file\(r.files == 1 ? "" : "s"), \(Progress.bytes(r.bytesWritten)); fetched \(r.chunksFetched) "
-                        + "chunks, \(Progress.bytes(r.bytesFetched))")
+                var line =
+                    "\(r.files) file\(r.files == 1 ? "" : "s"), \(Progress.bytes(r.bytesWritten)); fetched "
+                    + "\(r.chunksFetched) chunks, \(Progress.bytes(r.bytesFetched))"
+                if r.chunksReused > 0 {
+                    line +=
+                        "; resumed: \(r.chunksReused) chunks (\(Progress.bytes(r.bytesReused))) kept from the interrupted pull"
+                }
+                print(line)
+                if puller.mode == .force {
+                    print(
+                        "replaced \(r.replaced.count) file\(r.replaced.count == 1 ? "" : "s"), removed \(r.removed.count)"
+                    )
+                    for p in r.replaced { print("  replaced  \(p)") }
+                    for p in r.removed { print("  removed   \(p)") }
+                }
             }
+        }
+    }
+}
+
+/// Ctrl-C during a long command: the first SIGINT asks the command to stop at the next safe point
+/// (it then says what it kept and how to resume); a second one exits at once.
+enum Interrupt {
+    private static let flag = Atomic<Bool>(false)
+
+    /// Whether Ctrl-C was pressed.
+    static var requested: Bool { flag.load(ordering: .relaxed) }
+
+    static func install() {
+        signal(SIGINT) { _ in
+            if Interrupt.flag.exchange(true, ordering: .relaxed) { _exit(130) }
         }
     }
 }

@@ -50,6 +50,7 @@ struct PushCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -64,6 +65,12 @@ struct PushCommand: ParsableCommand {
             }
             let conn = try client.connect()
             defer { conn.close() }
+            // Parents must exist: say which one does not before uploading anything.
+            var parentKeys: [String] = []
+            for p in parents {
+                let info = try NotFound.resolve(Remote(connection: conn), p, option: "--parent")
+                parentKeys.append(info.version.map { "\($0.name):\($0.version)" } ?? p)
+            }
             let extra = client.extraConnections(1)
             defer { for c in extra { c.close() } }
             let pusher = Pusher(connection: conn, progress: Progress.forTerminal())
@@ -94,6 +101,11 @@ struct PushCommand: ParsableCommand {
                 throw error
             }
             leases.clear()
+            if !r.created {
+                try PushCommand.checkSameRecord(
+                    conn, name: name, version: version, message: message, metadata: metadata,
+                    parents: parentKeys)
+            }
             for s in r.skipped { note("trove: skipped \(s) (not a file, directory or symlink)") }
             if json {
                 var o: [String: Any] = [
@@ -102,7 +114,8 @@ struct PushCommand: ParsableCommand {
                     "chunksSent": r.chunksSent, "rawBytesSent": r.rawBytesSent,
                     "chunkBytesSent": r.chunkBytesSent,
                     "objectBytesSent": r.objectBytesSent, "bytesSent": r.bytesSent,
-                    "bytesDeduplicated": r.bytesDeduplicated, "resumedLease": r.resumedLease,
+                    "bytesDeduplicated": r.bytesDeduplicated, "bytesAlreadyOnServer": r.bytesDeduplicated,
+                    "resumedLease": r.resumedLease,
                 ]
                 if let b = r.blob { o["blob"] = b.prefixed }
                 o["filesFromCache"] = pusher.statCache?.hits ?? 0
@@ -111,12 +124,55 @@ struct PushCommand: ParsableCommand {
                 print("\(r.created ? "pushed" : "unchanged") \(r.name):\(r.version)")
                 print("tree \(r.tree.prefixed)")
                 if let b = r.blob { print("\(b.prefixed)  \(LocalName.base(path))") }
-                print(
+                // "Already on the server": chunks the server had (other versions, or an interrupted
+                // run of this push); "repeated": content occurring more than once in this push.
+                let unique = r.bytesDeduplicated + r.rawBytesSent
+                let repeated = r.logicalBytes > unique ? r.logicalBytes - unique : 0
+                var line =
                     "\(r.files) file\(r.files == 1 ? "" : "s"), \(Progress.bytes(r.logicalBytes)); sent \(r.chunksSent) "
-                        + "of \(r.chunks) chunks, \(Progress.bytes(r.bytesSent)) on the wire; "
-                        + "\(Progress.bytes(r.bytesDeduplicated)) deduplicated")
+                    + "of \(r.chunks) chunks, \(Progress.bytes(r.bytesSent)) on the wire; "
+                    + "\(Progress.bytes(r.bytesDeduplicated)) already on the server"
+                if r.resumedLease { line += " (this push resumed an interrupted one)" }
+                if repeated > 0 {
+                    line += "; \(Progress.bytes(repeated)) repeated within this push (stored once)"
+                }
+                print(line)
             }
         }
+    }
+
+    /// A re-push of content that is already `NAME:VERSION` is a no-op only when the message,
+    /// metadata and parents are the same too: they are part of the immutable version, so other
+    /// values are a conflict (exit 4), never silently dropped.
+    static func checkSameRecord(
+        _ conn: Connection, name: String, version: String, message: String, metadata: [MetadataEntry],
+        parents: [String]
+    ) throws(ClientError) {
+        guard let existing = try Remote(connection: conn).resolve("\(name):\(version)").version else {
+            return
+        }
+        var differs: [String] = []
+        if existing.message != message {
+            differs.append("--message (it has \"\(existing.message)\", this push said \"\(message)\")")
+        }
+        func text(_ m: [MetadataEntry]) -> [String] { m.map { "\($0.key)=\($0.value.description)" }.sorted() }
+        if text(existing.metadata) != text(metadata) {
+            let has = text(existing.metadata).joined(separator: " ")
+            let said = text(metadata).joined(separator: " ")
+            differs.append("--meta (it has [\(has)], this push said [\(said)])")
+        }
+        if existing.parents.sorted() != parents.sorted() {
+            differs.append(
+                "--parent (it has [\(existing.parents.joined(separator: " "))], this push said "
+                    + "[\(parents.joined(separator: " "))])")
+        }
+        guard !differs.isEmpty else { return }
+        throw .server(
+            code: .conflict,
+            message: "\(name):\(version) already exists with the same content but other metadata: "
+                + differs.joined(separator: "; ")
+                + ". Metadata is part of an immutable version: push a new version to change it",
+            request: "CREATE_VERSION")
     }
 
     static func parseTarget(_ text: String) throws(ClientError) -> (String, String) {

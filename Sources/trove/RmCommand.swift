@@ -26,6 +26,7 @@ struct RmCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
@@ -40,7 +41,11 @@ struct RmCommand: ParsableCommand {
             } catch { throw .usage(detail: "'\(ref)': \(error)") }
             let conn = try client.connect()
             defer { conn.close() }
-            let r = try Remote(connection: conn).retire(name: name, version: version, force: force)
+            var done: Message.Retired?
+            try NotFound.explaining([(nil, ref)], connection: conn) { () throws(ClientError) in
+                done = try Remote(connection: conn).retire(name: name, version: version, force: force)
+            }
+            guard let r = done else { return }
             if json {
                 printJSON(["name": r.name, "version": r.version, "detachedAliases": r.detachedAliases])
                 return

@@ -33,6 +33,7 @@ struct ScrubCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func mode() throws(ClientError) -> ScrubMode {
         if sample != nil && slice != nil { throw .usage(detail: "use --sample or --slice, not both") }

@@ -17,13 +17,14 @@ struct ShowCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var client: ClientOptions
+    @OptionGroup var debugOption: DebugOption
 
     func run() throws {
         try runClient { () throws(ClientError) in
             let conn = try client.connect()
             defer { conn.close() }
             let remote = Remote(connection: conn)
-            let info = try remote.resolve(ref)
+            let info = try NotFound.resolve(remote, ref)
             let tree = try remote.tree(info.tree)
             let files = tree.entries.filter { $0.kind == .file }
             if json {
@@ -56,7 +57,7 @@ struct ShowCommand: ParsableCommand {
                     "\(v.name):\(v.version)\(info.resolvedAlias.map { " (via alias \($0))" } ?? "")"
                         + (v.retired ? " [retired]" : ""))
                 print("tree     \(info.tree.prefixed)")
-                print("created  \(isoTime(v.createdAt))\(v.creator.map { " by \($0)" } ?? "")")
+                print("created  \(isoTime(v.createdAt)) by \(Actor.text(v.creator))")
                 if !v.message.isEmpty { print("message  \(v.message)") }
                 if !v.aliases.isEmpty { print("aliases  \(v.aliases.joined(separator: ", "))") }
                 if !v.parents.isEmpty { print("parents  \(v.parents.joined(separator: ", "))") }

@@ -1,4 +1,5 @@
 import ArgumentParser
 import TroveCore
 
-TroveCommand.main()
+Output.ignoreBrokenPipe()
+Entry.run(TroveCommand.self, arguments: Array(CommandLine.arguments.dropFirst()))

@@ -90,8 +90,14 @@ struct HostileTests {
         try FileManager.default.createSymbolicLink(
             atPath: dest.appendingPathComponent("sub").path, withDestinationPath: outside.path)
 
-        let r = try server.trove(["pull", "h:2", dest.path])
+        let r = try server.trove(["pull", "h:2", dest.path, "--merge"])
         #expect(r.status == 5, "\(r)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path).isEmpty)
+        // --force replaces the symlink itself (moved aside, then removed) and never follows it.
+        let forced = try server.trove(["pull", "h:2", dest.path, "--force"])
+        #expect(forced.status == 0, "\(forced)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path).isEmpty)
+        #expect(try FileManager.default.attributesOfItem(atPath: dest.appendingPathComponent("sub").path)[.type]
+            as? FileAttributeType == .typeDirectory)
     }
 }

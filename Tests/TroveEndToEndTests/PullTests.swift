@@ -89,8 +89,10 @@ struct PullTests {
         #expect(pull.status == 0, "\(pull)")
         #expect(try ClientE2E.read(cwd.appendingPathComponent("blob.bin").path) == data)
 
-        // Pulling again over an existing copy replaces it with identical bytes.
-        let again = try server.trove(["pull", "files/one:1", cwd.path])
+        // Pulling again into the now non-empty directory is refused; --merge writes over the copy.
+        let refused = try server.trove(["pull", "files/one:1", cwd.path])
+        #expect(refused.status == 4, "\(refused)")
+        let again = try server.trove(["pull", "files/one:1", cwd.path, "--merge"])
         #expect(again.status == 0, "\(again)")
         #expect(try ClientE2E.read(cwd.appendingPathComponent("blob.bin").path) == data)
     }

@@ -90,7 +90,7 @@ struct PushTests {
 
         let conflict = try server.trove(["push", b, "x:1"])
         #expect(conflict.status == 4, "\(conflict)")
-        #expect(conflict.stderr.contains("conflict"), "\(conflict)")
+        #expect(conflict.stderr.contains("already exists with tree"), "\(conflict)")
 
         let (same, j) = try ClientE2E.json(server, ["push", a, "x:1"])
         #expect(same.status == 0, "\(same)")

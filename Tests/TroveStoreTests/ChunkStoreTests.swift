@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TroveCore
 
@@ -92,18 +93,17 @@ struct ChunkStoreTests {
             return (0..<perThread).map { _ in chunkInput(rng.bytes(2000)) }
                 + (0..<5).map { _ in chunkInput(shared.bytes(700)) }
         }
-        let errors = NSLock()
-        var failures: [String] = []
-        var storedTotal = 0
+        let tally = Mutex((failures: [String](), stored: 0))
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             do {
                 var stored = 0
                 for i in stride(from: 0, to: all[t].count, by: 5) {
                     stored += try store.putChunks(Array(all[t][i..<min(i + 5, all[t].count)])).stored
                 }
-                errors.withLock { storedTotal += stored }
-            } catch { errors.withLock { failures.append("\(error)") } }
+                tally.withLock { $0.stored += stored }
+            } catch { tally.withLock { $0.failures.append("\(error)") } }
         }
+        let (failures, storedTotal) = tally.withLock { ($0.failures, $0.stored) }
         #expect(failures.isEmpty)
         #expect(storedTotal == threads * perThread + 5)
         #expect(try store.missing(all.flatMap { $0.map(\.digest) }).isEmpty)
@@ -118,7 +118,7 @@ struct ChunkStoreTests {
         let store = try Store.create(at: root)
         var rng = TestRandom(seed: 5)
         for _ in 0..<5 { _ = try store.putChunks((0..<7).map { _ in chunkInput(rng.text(3000)) }) }
-        let name = store.packNames.values.first!
+        let name = store.state.withLock { $0.packNames.values.first! }
         let path = store.packPath(name)
         let fd = open(path, O_RDONLY)
         defer { close(fd) }
@@ -155,7 +155,7 @@ struct ChunkStoreTests {
         do {
             let store = try Store.create(at: root)
             _ = try store.putChunks(raws.map { chunkInput($0) })
-            path = store.packPath(store.packNames.values.first!)
+            path = store.packPath(store.state.withLock { $0.packNames.values.first! })
             goodSize = Int(try FileManager.default.attributesOfItem(atPath: path)[.size] as! UInt64)
         }
         // Simulate a crash mid-append: half a record after the last sealed segment.

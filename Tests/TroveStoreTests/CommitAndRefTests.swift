@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TroveCore
 
@@ -164,17 +165,16 @@ struct CommitAndRefTests {
         let t = try storeFile(store, rng.bytes(100))
         for v in 0..<8 { _ = try store.createVersion(name: "m", version: "v\(v)", tree: t, creator: "a") }
         try store.setAlias(name: "m", alias: "prod", version: "v0", actor: "a")
-        let lock = NSLock()
-        var wins = 0
+        let wins = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: 7) { i in
-            if (try? store.setAlias(
-                name: "m", alias: "prod", version: "v\(i + 1)", expect: .version("v0"), actor: "t\(i)"))
-                != nil
-            {
-                lock.withLock { wins += 1 }
-            }
+            do {
+                let previous = try store.setAlias(
+                    name: "m", alias: "prod", version: "v\(i + 1)", expect: .version("v0"), actor: "t\(i)")
+                #expect(previous == "v0")
+                wins.withLock { $0 += 1 }
+            } catch {}
         }
-        #expect(wins == 1)
+        #expect(wins.withLock { $0 } == 1)
         #expect(try store.aliasHistory(name: "m", alias: "prod").count == 2)
     }
 

@@ -153,7 +153,7 @@ struct DurabilityFailureTests {
             store.failNextSyncForTesting = true
             #expect(
                 throws: StoreError.io(
-                    op: "fdatasync", path: store.packPath(store.packNames.values.first!), errno: EIO)
+                    op: "fdatasync", path: store.packPath(store.state.withLock { $0.packNames.values.first! }), errno: EIO)
             ) {
                 try store.putChunks(lost)
             }

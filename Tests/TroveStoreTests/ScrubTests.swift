@@ -22,7 +22,7 @@ struct ScrubTests {
 
     func location(_ store: Store, _ d: Digest) throws -> (path: String, offset: Int, stored: Int) {
         let (pack, entry) = try #require(try store.locate(d))
-        let name = try #require(store.stateLock.withLock { store.packNames[pack] })
+        let name = try #require(store.state.withLock { $0.packNames[pack] })
         return (store.packPath(name), entry.offset, entry.storedLength)
     }
 
@@ -192,7 +192,7 @@ struct ScrubTests {
         let (store, _) = try populate(root, files: 6)
         let packs = try store.stats().packCount
         // Simulate an interrupted run that had finished two packs.
-        let names = store.stateLock.withLock { Array(store.packNames.values) }.sorted()
+        let names = store.state.withLock { Array($0.packNames.values) }.sorted()
         try store.catalog.write { db in
             try db.execute(sql: "INSERT INTO scrub_runs (id, mode, started) VALUES (77, 'full', 1)")
             for n in names.prefix(2) {

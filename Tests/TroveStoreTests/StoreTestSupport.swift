@@ -79,3 +79,17 @@ func storeFile(_ store: Store, path: String = "data.bin", _ content: [UInt8]) th
     }
     return t
 }
+
+/// A whole recipe as an upload part (sent under the digest of the blob it rebuilds).
+func wholeObject(_ recipe: Recipe) -> ObjectPartInput {
+    let bytes = recipe.canonicalBytes
+    return ObjectPartInput(
+        kind: .recipe, digest: recipe.blobDigest, offset: 0, totalLength: UInt64(bytes.count), bytes: bytes)
+}
+
+/// A whole tree as an upload part.
+func wholeObject(_ tree: Tree) -> ObjectPartInput {
+    let bytes = tree.canonicalBytes
+    return ObjectPartInput(
+        kind: .tree, digest: SHA256.hash(bytes), offset: 0, totalLength: UInt64(bytes.count), bytes: bytes)
+}

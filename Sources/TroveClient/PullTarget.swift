@@ -1,0 +1,265 @@
+import TroveCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Where an exact pull (``PullMode/exact``, ``PullMode/force``) builds the tree and how it
+/// switches it into the destination.
+///
+/// The stage is named after the tree digest so an interrupted pull of the same version finds it
+/// again: `PARENT/.DEST.trove-pull-<16 hex>` beside a destination that does not exist yet (switched
+/// in with one `rename`), or `DEST/.trove-pull-<16 hex>` inside an existing one (an existing
+/// directory may be the current directory or a mount point, which cannot be renamed); its entries
+/// are then moved into place one `rename` each, after `--force` moved the old contents aside.
+/// Until the switch, the destination is exactly as it was.
+struct PullTarget {
+    static let stagePrefix = ".trove-pull-"
+    static let asidePrefix = ".trove-old-"
+
+    let destination: String
+    /// Whether the destination directory existed before the pull.
+    let exists: Bool
+    /// The stage directory.
+    let stage: String
+    /// Top-level names already in the destination (not counting pull stages).
+    let inTheWay: [String]
+
+    init(destination: String, tree: Digest) throws(ClientError) {
+        self.destination = destination
+        let tag = String(tree.hex.prefix(16))
+        var st = stat()
+        if stat(destination, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFDIR else {
+                throw .usage(detail: "destination \(destination) exists and is not a directory")
+            }
+            exists = true
+            stage = PullTarget.join(destination, PullTarget.stagePrefix + tag)
+            inTheWay = try PullTarget.names(in: destination).filter {
+                !$0.hasPrefix(PullTarget.stagePrefix) && !$0.hasPrefix(PullTarget.asidePrefix)
+            }.sorted()
+        } else {
+            exists = false
+            let (parent, base) = PullTarget.split(destination)
+            stage = PullTarget.join(parent, ".\(base)\(PullTarget.stagePrefix)\(tag)")
+            inTheWay = []
+        }
+    }
+
+    /// Creates the stage (and the destination's parents), or reuses the one an interrupted pull left.
+    func createStage() throws(ClientError) {
+        if !exists {
+            let (parent, _) = PullTarget.split(destination)
+            try SafeWriter(root: parent).prepareRoot()
+        }
+        var st = stat()
+        if lstat(stage, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFDIR else {
+                throw .usage(detail: "\(stage) is in the way of the pull's stage directory; remove it")
+            }
+            return
+        }
+        guard mkdir(stage, 0o700) == 0 else {
+            throw .io(path: stage, operation: "create directory", errno: errno)
+        }
+    }
+
+    /// Removes the stage and everything in it.
+    func discardStage() { PullTarget.removeTree(stage) }
+
+    /// The error to report when the pull stopped with the stage kept for a later run.
+    func kept(_ error: ClientError, files total: Int) -> ClientError {
+        var files = 0
+        var bytes: UInt64 = 0
+        for (_, e) in (try? PullTarget.walk(stage)) ?? [:] where e.kind == S_IFREG && e.size > 0 {
+            files += 1
+            bytes += e.size
+        }
+        let what =
+            "kept \(Progress.bytes(bytes)) in \(files) of \(total) file\(total == 1 ? "" : "s") in \(stage) "
+            + "(\(destination) is unchanged). Run the same command again to resume: what was kept is verified "
+            + "chunk by chunk and only the rest is fetched (or `rm -rf \(stage)` to discard it)"
+        switch error {
+        case .interrupted: return .interrupted(detail: what)
+        case .connectionClosed(let detail): return .connectionClosed(detail: "\(detail); \(what)")
+        default: return error
+        }
+    }
+
+    /// Puts the staged tree in place. With an existing destination, its old contents are moved
+    /// aside first and removed at the end; returns which of them the version replaced (same path,
+    /// other content) and which it removed (paths not in the version).
+    func switchIn(tree: Tree) throws(ClientError) -> (replaced: [String], removed: [String]) {
+        guard exists else {
+            guard rename(stage, destination) == 0 else {
+                throw .io(path: destination, operation: "move the pulled tree into place at", errno: errno)
+            }
+            return ([], [])
+        }
+        let (replaced, removed) = try report(tree: tree)
+        let aside = PullTarget.join(
+            destination, PullTarget.asidePrefix + SecureRandom.bytes(6).map { String($0, radix: 16) }.joined()
+        )
+        guard mkdir(aside, 0o700) == 0 else {
+            throw .io(path: aside, operation: "create directory", errno: errno)
+        }
+        var movedAside: [String] = []
+        var movedIn: [String] = []
+        func rollBack() {
+            for n in movedIn { rename(PullTarget.join(destination, n), PullTarget.join(stage, n)) }
+            for n in movedAside { rename(PullTarget.join(aside, n), PullTarget.join(destination, n)) }
+            rmdir(aside)
+        }
+        for n in inTheWay {
+            guard rename(PullTarget.join(destination, n), PullTarget.join(aside, n)) == 0 else {
+                let e = errno
+                rollBack()
+                throw .io(path: PullTarget.join(destination, n), operation: "move aside", errno: e)
+            }
+            movedAside.append(n)
+        }
+        for n in try PullTarget.names(in: stage) {
+            guard rename(PullTarget.join(stage, n), PullTarget.join(destination, n)) == 0 else {
+                let e = errno
+                rollBack()
+                throw .io(path: PullTarget.join(destination, n), operation: "move into place", errno: e)
+            }
+            movedIn.append(n)
+        }
+        rmdir(stage)
+        PullTarget.removeTree(aside)
+        return (replaced, removed)
+    }
+
+    /// Old non-directory entries of the destination that the version replaces with other content
+    /// or does not have.
+    private func report(tree: Tree) throws(ClientError) -> ([String], [String]) {
+        var old: [String: Entry] = [:]
+        for n in inTheWay {
+            let p = PullTarget.join(destination, n)
+            var st = stat()
+            guard lstat(p, &st) == 0 else { continue }
+            if st.st_mode & S_IFMT == S_IFDIR {
+                for (rel, e) in try PullTarget.walk(p) { old[n + "/" + rel] = e }
+            } else {
+                old[n] = Entry(kind: st.st_mode & S_IFMT, size: UInt64(st.st_size))
+            }
+        }
+        var inVersion: [String: TreeEntry] = [:]
+        for e in tree.entries { inVersion[e.path] = e }
+        var replaced: [String] = []
+        var removed: [String] = []
+        for (path, e) in old.sorted(by: { $0.key < $1.key }) where e.kind != S_IFDIR {
+            guard inVersion[path] != nil else {
+                removed.append(path)
+                continue
+            }
+            if !PullTarget.sameContent(PullTarget.join(destination, path), PullTarget.join(stage, path)) {
+                replaced.append(path)
+            }
+        }
+        return (replaced, removed)
+    }
+
+    struct Entry {
+        var kind: mode_t
+        var size: UInt64
+    }
+
+    /// Every entry under `root` (relative path → type and size), without following symlinks.
+    static func walk(_ root: String) throws(ClientError) -> [String: Entry] {
+        var out: [String: Entry] = [:]
+        func visit(_ rel: String) throws(ClientError) {
+            let dir = rel.isEmpty ? root : join(root, rel)
+            for n in try names(in: dir) {
+                let r = rel.isEmpty ? n : rel + "/" + n
+                var st = stat()
+                guard lstat(join(root, r), &st) == 0 else { continue }
+                out[r] = Entry(kind: st.st_mode & S_IFMT, size: UInt64(st.st_size))
+                if st.st_mode & S_IFMT == S_IFDIR { try visit(r) }
+            }
+        }
+        try visit("")
+        return out
+    }
+
+    /// Whether two paths hold the same thing: same type, same bytes (files) or target (links).
+    static func sameContent(_ a: String, _ b: String) -> Bool {
+        var sa = stat()
+        var sb = stat()
+        guard lstat(a, &sa) == 0, lstat(b, &sb) == 0, sa.st_mode & S_IFMT == sb.st_mode & S_IFMT else {
+            return false
+        }
+        switch sa.st_mode & S_IFMT {
+        case S_IFLNK: return linkTarget(a) == linkTarget(b)
+        case S_IFREG:
+            guard sa.st_size == sb.st_size else { return false }
+            let fa = open(a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            let fb = open(b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            defer {
+                if fa >= 0 { close(fa) }
+                if fb >= 0 { close(fb) }
+            }
+            guard fa >= 0, fb >= 0 else { return false }
+            var ba = [UInt8](repeating: 0, count: 1 << 20)
+            var bb = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let na = read(fa, &ba, ba.count)
+                let nb = read(fb, &bb, bb.count)
+                guard na == nb, na >= 0 else { return false }
+                if na == 0 { return true }
+                if ba[0..<na] != bb[0..<nb] { return false }
+            }
+        default: return true
+        }
+    }
+
+    static func linkTarget(_ path: String) -> String? {
+        var buf = [UInt8](repeating: 0, count: 4097)
+        let n = buf.withUnsafeMutableBytes {
+            readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096)
+        }
+        return n < 0 ? nil : String(decoding: buf[0..<n], as: UTF8.self)
+    }
+
+    /// The names in a directory (without `.` and `..`).
+    static func names(in dir: String) throws(ClientError) -> [String] {
+        guard let d = opendir(dir) else { throw .io(path: dir, operation: "read directory", errno: errno) }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let ent = readdir(d) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { out.append(name) }
+        }
+        return out
+    }
+
+    /// Removes `path` and everything beneath it, never following symlinks.
+    static func removeTree(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if st.st_mode & S_IFMT == S_IFDIR {
+            for n in (try? names(in: path)) ?? [] { removeTree(join(path, n)) }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    static func join(_ dir: String, _ name: String) -> String {
+        dir.hasSuffix("/") ? dir + name : dir + "/" + name
+    }
+
+    /// Parent directory and last component of a path (`out` → `.`, `out`).
+    static func split(_ path: String) -> (String, String) {
+        var p = Substring(path)
+        while p.count > 1, p.hasSuffix("/") { p.removeLast() }
+        guard let slash = p.lastIndex(of: "/") else { return (".", String(p)) }
+        let parent = p[..<slash]
+        return (parent.isEmpty ? "/" : String(parent), String(p[p.index(after: slash)...]))
+    }
+}

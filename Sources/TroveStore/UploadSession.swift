@@ -1,0 +1,210 @@
+import Foundation
+import SystemPackage
+import TroveCore
+
+/// One push in progress: a lease that protects what it touches from GC, the recipes and trees
+/// stored ahead of their commit, and the objects being uploaded in parts. Obtain one with
+/// `Store.beginUpload` (begin or resume) or `Store.upload(_:)` (by id, e.g. per request); all
+/// its state lives in the store, behind `Store.uploads`, so a caller keeps nothing but the id.
+///
+/// Every method first checks that the session is live and extends it (`.uploadExpired`
+/// otherwise); everything it acknowledges is durable on return.
+public struct UploadSession: Sendable {
+    public let store: Store
+    /// The lease id (32 hex digits).
+    public let id: String
+    /// The name the push is for.
+    public let name: String
+    /// Whether `beginUpload` resumed an existing session.
+    public let resumed: Bool
+    /// Expiry when the session was obtained (ms since the epoch); use extends it.
+    public let expiresAt: Int64
+
+    /// Checks the session is live and extends it.
+    public func touch() throws(StoreError) {
+        try store.withLiveUpload(id) { _ in }
+    }
+
+    /// Which of `digests` the store already holds: chunks in the index (refreshed, so the lease
+    /// keeps them), recipes (by blob digest) and trees committed or staged in this session.
+    public func has(_ kind: UploadKind, _ digests: [Digest]) throws(StoreError) -> [Bool] {
+        let staged = try store.withLiveUpload(id) { s in (s.recipes, s.trees) }
+        switch kind {
+        case .chunk:
+            let missing = Set(try store.missing(digests))
+            let have = digests.filter { !missing.contains($0) }
+            if !have.isEmpty { try store.touch(have) }
+            return digests.map { !missing.contains($0) }
+        case .recipe:
+            var out: [Bool] = []
+            for d in digests {
+                if staged.0[d] != nil { out.append(true) } else { out.append(try store.recipeDigest(forBlob: d) != nil) }
+            }
+            return out
+        case .tree:
+            var out: [Bool] = []
+            for d in digests {
+                if staged.1.contains(d) { out.append(true) } else { out.append(try store.hasTree(d)) }
+            }
+            return out
+        }
+    }
+
+    /// Verifies and stores chunks (see `Store.putChunks`); new chunks are protected by the lease.
+    public func putChunks(_ chunks: [ChunkInput]) throws(StoreError) -> PutChunksResult {
+        try touch()
+        return try store.putChunks(chunks)
+    }
+
+    /// Stores recipes and trees ahead of their commit: whole objects, or parts of larger ones
+    /// (appended to a staging file until the last part arrives). Each complete object must
+    /// decode and match the digest it was sent under; all of a call's complete objects are
+    /// written durably together. Returns how many objects were completed.
+    public func putObjects(_ parts: [ObjectPartInput]) throws(StoreError) -> Int {
+        try touch()
+        var complete: [(kind: UploadKind, key: Digest, bytes: [UInt8])] = []
+        for part in parts {
+            let object = UploadObjectRef(kind: part.kind, digest: part.digest)
+            guard part.kind != .chunk else {
+                throw .invalidArgument("objects are recipes and trees; chunks go through putChunks")
+            }
+            guard part.totalLength <= UInt64(store.options.maxObjectSize) else {
+                throw .invalidArgument(
+                    "\(object.kind) \(object.digest) is \(part.totalLength) bytes; the limit is \(store.options.maxObjectSize)")
+            }
+            let len = UInt64(part.bytes.count)
+            guard part.offset <= part.totalLength, part.offset + len <= part.totalLength else {
+                throw .invalidArgument(
+                    "\(object.kind) \(object.digest): part \(part.offset)+\(len) runs past its total length \(part.totalLength)")
+            }
+            let bytes: [UInt8]
+            if part.offset == 0 && len == part.totalLength {
+                bytes = part.bytes
+            } else {
+                guard let whole = try appendPart(part, object) else { continue }
+                bytes = whole
+            }
+            try UploadSession.verify(object, bytes)
+            complete.append((part.kind, part.digest, bytes))
+        }
+        // One durable write for the whole call: a file fsync each, one fsync per shard directory.
+        let stored = try store.storeObjects(canonical: complete.map(\.bytes))
+        try store.withLiveUpload(id) { s in
+            for (object, digest) in zip(complete, stored) {
+                if object.kind == .tree { s.trees.insert(object.key) } else { s.recipes[object.key] = digest }
+            }
+        }
+        return complete.count
+    }
+
+    /// Appends a part to its staging file; the whole object once the last part is in.
+    private func appendPart(_ part: ObjectPartInput, _ object: UploadObjectRef) throws(StoreError) -> [UInt8]? {
+        let path = store.stagingPath(id, object)
+        let done: Bool = try store.withLiveUpload(id) { s throws(StoreError) -> Bool in
+            let have = s.partial[object] ?? 0
+            guard part.offset == have || part.offset == 0 else {
+                throw .invalidArgument(
+                    "\(object.kind) \(object.digest): part at offset \(part.offset), expected \(have) (or 0 to restart)")
+            }
+            do {
+                let options: FileDescriptor.OpenOptions = part.offset == 0 ? [.create, .truncate] : [.create]
+                let fd = try FileDescriptor.open(
+                    FilePath(path), .writeOnly, options: options.union(.closeOnExec),
+                    permissions: [.ownerReadWrite])
+                defer { try? fd.close() }
+                _ = try fd.writeAll(toAbsoluteOffset: Int64(part.offset), part.bytes)
+            } catch {
+                throw .io(op: "write staging file", path: path, errno: (error as? Errno)?.rawValue ?? EIO)
+            }
+            let now = part.offset + UInt64(part.bytes.count)
+            s.partial[object] = now == part.totalLength ? nil : now
+            return now == part.totalLength
+        }
+        guard done else { return nil }
+        defer { unlink(path) }
+        let bytes = try FileIO.readFile(path, limit: Int(part.totalLength))
+        guard bytes.count == Int(part.totalLength) else {
+            throw .io(op: "read staging file (short)", path: path, errno: EIO)
+        }
+        return bytes
+    }
+
+    /// A tree must hash to its digest and decode; a recipe must decode and rebuild the blob it is
+    /// sent under.
+    static func verify(_ object: UploadObjectRef, _ bytes: [UInt8]) throws(StoreError) {
+        if object.kind == .tree {
+            guard SHA256.hash(bytes) == object.digest else {
+                throw .uploadCorrupt("tree bytes do not hash to \(object.digest)")
+            }
+            do { try Tree(canonical: bytes).validate() } catch { throw .invalidObject(error) }
+        } else {
+            let recipe: Recipe
+            do {
+                recipe = try Recipe(canonical: bytes)
+                try recipe.validate()
+            } catch { throw .invalidObject(error) }
+            guard recipe.blobDigest == object.digest else {
+                throw .invalidArgument("recipe sent as blob \(object.digest) rebuilds blob \(recipe.blobDigest)")
+            }
+        }
+    }
+
+    /// Commits `tree` with the recipes staged in this session: `.missingObjects` if the tree or
+    /// a new file's recipe was not uploaded (or a GC removed it since), `.missingChunks` if
+    /// chunks are missing, else durable and registered.
+    public func commit(tree digest: Digest) throws(StoreError) -> UploadCommitOutcome {
+        let staged = try store.withLiveUpload(id) { s in (s.recipes, s.trees) }
+        let treeRef = UploadObjectRef(kind: .tree, digest: digest)
+        guard staged.1.contains(digest) || store.hasObject(digest) else { return .missingObjects([treeRef]) }
+        let tree: Tree
+        do { tree = try store.readTree(digest) } catch .objectNotFound { return .missingObjects([treeRef]) }
+        var recipes: [Recipe] = []
+        var missing: [UploadObjectRef] = []
+        var seen = Set<Digest>()
+        for entry in tree.entries where entry.kind == .file {
+            guard let blob = entry.blob, seen.insert(blob).inserted else { continue }
+            if try store.recipeDigest(forBlob: blob) != nil { continue }
+            if let object = staged.0[blob], let recipe = try stagedRecipe(object) {
+                recipes.append(recipe)
+            } else {
+                missing.append(UploadObjectRef(kind: .recipe, digest: blob))
+            }
+        }
+        if !missing.isEmpty { return .missingObjects(missing) }
+        switch try store.commit(recipes: recipes, tree: tree) {
+        case .missing(let chunks):
+            return .missingChunks(chunks)
+        case .committed(let committed):
+            // Committed objects need no staging entry any more.
+            try store.withLiveUpload(id) { s in
+                s.trees.remove(digest)
+                for r in recipes { s.recipes[r.blobDigest] = nil }
+            }
+            let files = tree.entries.filter { $0.kind == .file }.count
+            return .committed(tree: committed, files: files, totalSize: tree.totalSize)
+        }
+    }
+
+    /// A recipe stored ahead of its commit, or nil if a GC removed it since (the client resends).
+    private func stagedRecipe(_ object: Digest) throws(StoreError) -> Recipe? {
+        do { return try store.readRecipe(object: object) } catch .objectNotFound { return nil }
+    }
+
+    /// Creates a version of a committed tree under this session (see `Store.createVersion`).
+    public func createVersion(
+        name: String, version: String, tree: Digest, creator: String, message: String = "",
+        metadata: [String: String] = [:], parents: [VersionKey] = []
+    ) throws(StoreError) -> VersionCreateOutcome {
+        try touch()
+        return try store.createVersion(
+            name: name, version: version, tree: tree, creator: creator, message: message, metadata: metadata,
+            parents: parents)
+    }
+
+    /// Ends the session: its staged-but-uncommitted objects are left to GC, its staging files and
+    /// lease row removed. Returns whether it was still live. Ending an ended session is a no-op.
+    @discardableResult
+    public func end() throws(StoreError) -> Bool {
+        try store.endUpload(id)
+    }
+}

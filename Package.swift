@@ -8,10 +8,10 @@ import PackageDescription
 /// Client never imports Store; only the executables configure logging.
 let package = Package(
     name: "Trove",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "trove", targets: ["trove"]),
         .executable(name: "troved", targets: ["troved"]),
+        .executable(name: "trove-mount", targets: ["trove-mount"]),
         .library(name: "TroveCore", targets: ["TroveCore"]),
         .library(name: "TroveStore", targets: ["TroveStore"]),
         .library(name: "TroveProtocol", targets: ["TroveProtocol"]),
@@ -74,21 +74,34 @@ let package = Package(
                 "TroveProtocol", "TroveCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
             name: "TroveMount",
-            dependencies: ["TroveClient", "TroveProtocol", "TroveCore", "CFuse"]
+            dependencies: [
+                "TroveClient", "TroveProtocol", "TroveCore", "CFuse",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // The CLI: no FUSE (`trove mount` runs trove-mount), so it runs on hosts without libfuse3.
         .executableTarget(
             name: "trove",
             dependencies: [
-                "TroveCore", "TroveClient", "TroveMount",
+                "TroveCore", "TroveClient", "TroveProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The FUSE helper `trove mount` runs: the only executable that links TroveMount (libfuse3).
+        .executableTarget(
+            name: "trove-mount",
+            dependencies: [
+                "TroveMount", "TroveClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
             name: "troved",
@@ -97,13 +110,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
         // Crash-test child process for TroveStoreTests (SIGKILLed at random points).
-        .executableTarget(name: "trove-torture", dependencies: ["TroveStore", "TroveCore"]),
+        .executableTarget(
+            name: "trove-torture", dependencies: ["TroveStore", "TroveCore"],
+            swiftSettings: [.swiftLanguageMode(.v6)]),
 
-        .testTarget(name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
+        .testTarget(
+            name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"],
+            swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(
             name: "TroveStoreTests",
             dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -122,7 +140,8 @@ let package = Package(
             dependencies: [
                 "TroveCore", "TroveProtocol", "TroveClient", "TroveMount",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -1,10 +1,8 @@
+import Dispatch
+import Glibc
+import Synchronization
+import SystemPackage
 import TroveCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Verified chunks shared by every reader of a mount: a small in-memory LRU in front of a bounded
 /// on-disk LRU (one file per chunk, `DIR/ab/<hex>`), plus bookkeeping so that concurrent readers
@@ -15,7 +13,12 @@ import TroveCore
 /// read back from disk is re-hashed before use; one that fails (damaged disk, a stray write) is
 /// deleted and the chunk fetched again, so a damaged cache never yields wrong bytes.
 /// The directory is locked (`flock`) for the life of the cache: two mounts cannot share one.
-public final class ChunkCache: @unchecked Sendable {
+///
+/// Concurrency: all bookkeeping lives in one `Mutex` (``State``), never held during file I/O or
+/// hashing. A reader that needs a chunk another reader is fetching waits on that chunk's
+/// `DispatchGroup` (entered when the fetch is claimed, left when it is stored or abandoned),
+/// outside the lock.
+public final class ChunkCache: Sendable {
     /// The directory, or nil when the disk tier is off (`capacity` 0).
     public let directory: String?
     /// Bound of the disk tier, bytes of chunk data.
@@ -23,16 +26,21 @@ public final class ChunkCache: @unchecked Sendable {
     /// Bound of the memory tier, bytes.
     public let memoryCapacity: Int
 
-    private let monitor = Monitor()
-    private var memory: [Digest: [UInt8]] = [:]
-    private var memoryOrder = LRUList<Digest>()
-    private var memoryBytes = 0
-    private var disk: [Digest: Int] = [:]
-    private var diskOrder = LRUList<Digest>()
-    private var diskBytes = 0
-    private var inflight = Set<Digest>()
-    private var lockFD: Int32 = -1
-    private var tmpCounter = 0
+    private let state = Mutex(State())
+    /// The open `.lock` file holding the `flock` (nil when the disk tier is off).
+    private let lockFile: FileDescriptor?
+
+    /// What the lock guards: both tiers' indexes and the chunks being fetched.
+    fileprivate struct State {
+        var memory: [Digest: [UInt8]] = [:]
+        var memoryOrder = LRUList<Digest>()
+        var memoryBytes = 0
+        var disk: [Digest: Int] = [:]
+        var diskOrder = LRUList<Digest>()
+        var diskBytes = 0
+        /// Chunks being fetched; each group is left once its chunk is stored or abandoned.
+        var inflight: [Digest: DispatchGroup] = [:]
+    }
 
     /// Opens (creating) the cache. Existing chunk files are indexed (oldest first by mtime) and
     /// trimmed to `capacity`; leftover temporary files are removed.
@@ -40,55 +48,62 @@ public final class ChunkCache: @unchecked Sendable {
         self.capacity = max(0, capacity)
         self.memoryCapacity = max(0, memoryCapacity)
         self.directory = capacity > 0 ? directory : nil
-        guard let dir = self.directory else { return }
-        try Self.makeDirectories(dir)
-        lockFD = open(dir + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lockFD >= 0 else {
-            throw .local(detail: "cannot open \(dir)/.lock: \(String(cString: strerror(errno)))")
+        guard let dir = self.directory else {
+            lockFile = nil
+            return
         }
-        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            close(lockFD)
-            lockFD = -1
+        try Self.makeDirectories(dir)
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(
+                FilePath(dir + "/.lock"), .readWrite, options: [.create, .closeOnExec],
+                permissions: FilePermissions(rawValue: 0o644))
+        } catch {
+            throw .local(detail: "cannot open \(dir)/.lock: \(error)")
+        }
+        guard flock(fd.rawValue, LOCK_EX | LOCK_NB) == 0 else {
+            try? fd.close()
             throw .local(
                 detail: "the cache directory \(dir) is in use by another trove mount; "
                     + "give each mount its own --cache-dir")
         }
+        lockFile = fd
         scan(dir)
     }
 
     deinit {
-        if lockFD >= 0 { close(lockFD) }
+        try? lockFile?.close()
     }
 
     /// Bytes of chunk data in the disk tier now.
-    public var diskUsage: Int { monitor.withLock { diskBytes } }
+    public var diskUsage: Int { state.withLock { $0.diskBytes } }
     /// Number of chunks in the disk tier now.
-    public var diskCount: Int { monitor.withLock { disk.count } }
+    public var diskCount: Int { state.withLock { $0.disk.count } }
 
     // MARK: lookups
 
     /// The chunk's verified bytes from memory or disk, or nil.
     public func lookup(_ chunk: RecipeChunk) -> [UInt8]? {
-        let onDisk: Bool = monitor.withLock {
-            if memory[chunk.digest] != nil {
-                memoryOrder.touch(chunk.digest)
-                return false
+        let (inMemory, onDisk): ([UInt8]?, Bool) = state.withLock {
+            if let bytes = $0.memory[chunk.digest] {
+                $0.memoryOrder.touch(chunk.digest)
+                return (bytes, false)
             }
-            if disk[chunk.digest] != nil {
-                diskOrder.touch(chunk.digest)
-                return true
+            if $0.disk[chunk.digest] != nil {
+                $0.diskOrder.touch(chunk.digest)
+                return (nil, true)
             }
-            return false
+            return (nil, false)
         }
-        if !onDisk { return monitor.withLock { memory[chunk.digest] } }
-        guard let bytes = readVerified(chunk) else { return nil }
-        monitor.withLock { insertMemory(chunk.digest, bytes) }
+        if let inMemory { return inMemory }
+        guard onDisk, let bytes = readVerified(chunk) else { return nil }
+        state.withLock { $0.insertMemory(chunk.digest, bytes, capacity: memoryCapacity) }
         return bytes
     }
 
     /// Whether the chunk is held (without loading it).
     public func contains(_ digest: Digest) -> Bool {
-        monitor.withLock { memory[digest] != nil || disk[digest] != nil }
+        state.withLock { $0.memory[digest] != nil || $0.disk[digest] != nil }
     }
 
     // MARK: fetch coordination
@@ -100,14 +115,16 @@ public final class ChunkCache: @unchecked Sendable {
     func claim(_ chunks: [RecipeChunk], includeDisk: Bool = false) -> (
         mine: [RecipeChunk], others: [RecipeChunk]
     ) {
-        monitor.withLock {
+        state.withLock {
             var mine: [RecipeChunk] = []
             var others: [RecipeChunk] = []
             for c in chunks {
-                if inflight.contains(c.digest) {
+                if $0.inflight[c.digest] != nil {
                     others.append(c)
-                } else if memory[c.digest] == nil && (includeDisk || disk[c.digest] == nil) {
-                    inflight.insert(c.digest)
+                } else if $0.memory[c.digest] == nil && (includeDisk || $0.disk[c.digest] == nil) {
+                    let group = DispatchGroup()
+                    group.enter()
+                    $0.inflight[c.digest] = group
                     mine.append(c)
                 }
             }
@@ -117,21 +134,23 @@ public final class ChunkCache: @unchecked Sendable {
 
     /// Stores fetched (verified) chunks, releases their in-flight marks and wakes waiters.
     func fulfil(_ chunks: [RecipeChunk], _ bytes: [[UInt8]]) {
-        monitor.withLock {
+        let settled: [DispatchGroup] = state.withLock {
+            var settled: [DispatchGroup] = []
             for (c, b) in zip(chunks, bytes) {
-                insertMemory(c.digest, b)
-                inflight.remove(c.digest)
+                $0.insertMemory(c.digest, b, capacity: memoryCapacity)
+                if let g = $0.inflight.removeValue(forKey: c.digest) { settled.append(g) }
             }
-            monitor.broadcast()
+            return settled
         }
+        for g in settled { g.leave() }
         for (c, b) in zip(chunks, bytes) { store(c.digest, b) }
     }
 
     /// The chunk's verified bytes from the disk tier (not inserted in memory), or nil.
     func loadFromDisk(_ chunk: RecipeChunk) -> [UInt8]? {
-        let onDisk: Bool = monitor.withLock {
-            guard disk[chunk.digest] != nil else { return false }
-            diskOrder.touch(chunk.digest)
+        let onDisk: Bool = state.withLock {
+            guard $0.disk[chunk.digest] != nil else { return false }
+            $0.diskOrder.touch(chunk.digest)
             return true
         }
         return onDisk ? readVerified(chunk) : nil
@@ -139,31 +158,15 @@ public final class ChunkCache: @unchecked Sendable {
 
     /// Releases in-flight marks of chunks whose fetch failed.
     func abandon(_ chunks: [RecipeChunk]) {
-        monitor.withLock {
-            for c in chunks { inflight.remove(c.digest) }
-            monitor.broadcast()
+        let settled: [DispatchGroup] = state.withLock { s in
+            chunks.compactMap { c in s.inflight.removeValue(forKey: c.digest) }
         }
+        for g in settled { g.leave() }
     }
 
     /// Waits until no reader is fetching `digest`.
     func waitUntilSettled(_ digest: Digest) {
-        monitor.withLock {
-            while inflight.contains(digest) { monitor.wait() }
-        }
-    }
-
-    // MARK: memory tier
-
-    private func insertMemory(_ d: Digest, _ bytes: [UInt8]) {
-        guard bytes.count <= memoryCapacity else { return }
-        if memory[d] == nil {
-            memory[d] = bytes
-            memoryBytes += bytes.count
-        }
-        memoryOrder.touch(d)
-        while memoryBytes > memoryCapacity, let old = memoryOrder.popOldest() {
-            memoryBytes -= memory.removeValue(forKey: old)?.count ?? 0
-        }
+        while let group = state.withLock({ $0.inflight[digest] }) { group.wait() }
     }
 
     // MARK: disk tier
@@ -219,100 +222,77 @@ public final class ChunkCache: @unchecked Sendable {
             closedir(sub)
         }
         found.sort { $0.2 < $1.2 }
-        var victims: [Digest] = []
-        monitor.withLock {
+        let victims: [Digest] = state.withLock {
             for (d, size, _) in found {
-                disk[d] = size
-                diskBytes += size
-                diskOrder.touch(d)
+                $0.disk[d] = size
+                $0.diskBytes += size
+                $0.diskOrder.touch(d)
             }
-            victims = evictDisk(needing: 0)
+            return $0.evictDisk(needing: 0, capacity: capacity)
         }
         for v in victims { unlink(path(v)) }
-    }
-
-    /// Removes least recently used entries until `extra` more bytes fit; returns their digests
-    /// (the caller unlinks the files outside the lock).
-    private func evictDisk(needing extra: Int) -> [Digest] {
-        var victims: [Digest] = []
-        while diskBytes + extra > capacity, let old = diskOrder.popOldest() {
-            diskBytes -= disk.removeValue(forKey: old) ?? 0
-            victims.append(old)
-        }
-        return victims
     }
 
     /// Writes a chunk file (temporary name, then rename) and indexes it, evicting as needed.
     private func store(_ d: Digest, _ bytes: [UInt8]) {
         guard directory != nil, bytes.count <= capacity else { return }
-        var victims: [Digest] = []
-        let reserved: Bool = monitor.withLock {
-            guard disk[d] == nil else { return false }
-            victims = evictDisk(needing: bytes.count)
-            disk[d] = bytes.count
-            diskBytes += bytes.count
-            diskOrder.touch(d)
-            tmpCounter += 1
-            return true
+        let (reserved, victims): (Bool, [Digest]) = state.withLock {
+            guard $0.disk[d] == nil else { return (false, []) }
+            let victims = $0.evictDisk(needing: bytes.count, capacity: capacity)
+            $0.disk[d] = bytes.count
+            $0.diskBytes += bytes.count
+            $0.diskOrder.touch(d)
+            return (true, victims)
         }
         for v in victims { unlink(path(v)) }
         guard reserved else { return }
         let final = path(d)
         let tmp = final + ".tmp\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        var ok = false
-        var fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        if fd < 0 && errno == ENOENT {
-            mkdir(String(final.dropLast(d.hex.count + 1)), 0o700)
-            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        func create() throws -> FileDescriptor {
+            try FileDescriptor.open(
+                FilePath(tmp), .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
+                permissions: .ownerReadWrite)
         }
-        if fd >= 0 {
-            ok = bytes.withUnsafeBytes { b in
-                var done = 0
-                while done < b.count {
-                    let n = write(fd, b.baseAddress! + done, b.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        return false
-                    }
-                    done += n
-                }
-                return true
+        do {
+            let fd: FileDescriptor
+            do { fd = try create() } catch let e as Errno where e == .noSuchFileOrDirectory {
+                mkdir(String(final.dropLast(d.hex.count + 1)), 0o700)
+                fd = try create()
             }
-            close(fd)
-            ok = ok && rename(tmp, final) == 0
-            if !ok { unlink(tmp) }
+            do {
+                _ = try fd.closeAfter { try fd.writeAll(bytes) }
+                guard rename(tmp, final) == 0 else { throw Errno(rawValue: errno) }
+            } catch {
+                unlink(tmp)
+                throw error
+            }
+        } catch {
+            forget(d, unlinkFile: false)
         }
-        if !ok { forget(d, unlinkFile: false) }
     }
 
     /// Reads a chunk file and checks its length and SHA-256; a bad file is deleted.
     private func readVerified(_ chunk: RecipeChunk) -> [UInt8]? {
-        let p = path(chunk.digest)
-        let fd = open(p, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(FilePath(path(chunk.digest)), .readOnly, options: .closeOnExec) } catch {
             forget(chunk.digest, unlinkFile: false)
             return nil
         }
-        defer { close(fd) }
+        defer { try? fd.close() }
+        // One byte more than the chunk, to see that the file holds nothing after it.
         let n = Int(chunk.length)
         var got = 0
-        var noTrailingBytes = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: n) { b, count in
-            while got < n {
-                let r = pread(fd, b.baseAddress! + got, n - got, off_t(got))
-                if r < 0 && errno == EINTR { continue }
-                if r <= 0 { break }
+        var bytes = [UInt8](repeating: 0, count: n + 1)
+        bytes.withUnsafeMutableBytes { b in
+            while got <= n,
+                let r = try? fd.read(fromAbsoluteOffset: Int64(got), into: UnsafeMutableRawBufferPointer(rebasing: b[got...])),
+                r > 0
+            {
                 got += r
             }
-            if got == n {
-                var probe: UInt8 = 0
-                noTrailingBytes = pread(fd, &probe, 1, off_t(n)) == 0
-                count = n
-            } else {
-                count = 0
-            }
         }
-        guard got == n, noTrailingBytes, SHA256.hash(bytes) == chunk.digest else {
+        bytes.removeLast()
+        guard got == n, SHA256.hash(bytes) == chunk.digest else {
             forget(chunk.digest, unlinkFile: true)
             return nil
         }
@@ -320,12 +300,38 @@ public final class ChunkCache: @unchecked Sendable {
     }
 
     private func forget(_ d: Digest, unlinkFile: Bool) {
-        monitor.withLock {
-            if let size = disk.removeValue(forKey: d) {
-                diskBytes -= size
-                diskOrder.remove(d)
+        state.withLock {
+            if let size = $0.disk.removeValue(forKey: d) {
+                $0.diskBytes -= size
+                $0.diskOrder.remove(d)
             }
         }
         if unlinkFile { unlink(path(d)) }
+    }
+}
+
+extension ChunkCache.State {
+    /// Adds verified bytes to the memory tier, evicting the least recently used beyond `capacity`.
+    mutating func insertMemory(_ d: Digest, _ bytes: [UInt8], capacity: Int) {
+        guard bytes.count <= capacity else { return }
+        if memory[d] == nil {
+            memory[d] = bytes
+            memoryBytes += bytes.count
+        }
+        memoryOrder.touch(d)
+        while memoryBytes > capacity, let old = memoryOrder.popOldest() {
+            memoryBytes -= memory.removeValue(forKey: old)?.count ?? 0
+        }
+    }
+
+    /// Removes least recently used disk entries until `extra` more bytes fit in `capacity`;
+    /// returns their digests (the caller unlinks the files outside the lock).
+    mutating func evictDisk(needing extra: Int, capacity: Int) -> [Digest] {
+        var victims: [Digest] = []
+        while diskBytes + extra > capacity, let old = diskOrder.popOldest() {
+            diskBytes -= disk.removeValue(forKey: old) ?? 0
+            victims.append(old)
+        }
+        return victims
     }
 }

@@ -1,12 +1,9 @@
+import Dispatch
+import Glibc
+import Synchronization
 import TroveClient
 import TroveCore
 import TroveProtocol
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// ``MountBackend`` over troved: a few shared connections (requests from many FUSE threads are
 /// pipelined on them), opened lazily and reopened when the daemon restarts.
@@ -16,14 +13,26 @@ import TroveProtocol
 /// ``MountError/unavailable(detail:)`` (EIO). Verification failures and server refusals are never
 /// retried. All verification is the client's (``Remote``): trees and recipes by digest, chunks by
 /// SHA-256 on arrival.
-public final class ClientBackend: MountBackend, @unchecked Sendable {
+///
+/// Concurrency: the connection slots live in one `Mutex`; a connection is opened outside it, and
+/// callers that want the same slot meanwhile wait on the opener's `DispatchGroup`.
+public final class ClientBackend: MountBackend, Sendable {
     public let address: ServerAddress
     private let credentials: Credentials?
     private let retryWindow: Double
-    private let monitor = Monitor()
-    private var slots: [Connection?]
-    private var opening: [Bool]
-    private var nextSlot = 0
+    private let slots: Mutex<Slots>
+
+    /// What the lock guards: one entry per connection, and where the next request goes.
+    private struct Slots {
+        enum Slot {
+            case empty
+            /// Being opened; the group is left when that attempt ends.
+            case opening(DispatchGroup)
+            case open(Connection)
+        }
+        var all: [Slot]
+        var next = 0
+    }
 
     /// - Parameters:
     ///   - connections: how many connections to spread requests over.
@@ -34,20 +43,23 @@ public final class ClientBackend: MountBackend, @unchecked Sendable {
         self.address = address
         self.credentials = credentials
         self.retryWindow = retryWindow
-        slots = Array(repeating: nil, count: max(1, connections))
-        opening = Array(repeating: false, count: max(1, connections))
+        slots = Mutex(Slots(all: Array(repeating: .empty, count: max(1, connections))))
     }
 
     deinit { closeAll() }
 
     /// Closes every connection (they reopen on the next request).
     public func closeAll() {
-        let all: [Connection] = monitor.withLock {
-            let c = slots.compactMap { $0 }
-            for i in slots.indices { slots[i] = nil }
-            return c
+        let open: [Connection] = slots.withLock {
+            var open: [Connection] = []
+            for i in $0.all.indices {
+                guard case .open(let c) = $0.all[i] else { continue }
+                open.append(c)
+                $0.all[i] = .empty
+            }
+            return open
         }
-        for c in all { c.close() }
+        for c in open { c.close() }
     }
 
     public var maxChunksPerRequest: Int { 256 }
@@ -111,44 +123,56 @@ public final class ClientBackend: MountBackend, @unchecked Sendable {
         }
     }
 
-    /// A connection from the next slot, opening it when the slot is empty.
+    /// A connection from the next slot, opening it when the slot is empty (or waiting for the
+    /// caller already opening it).
     private func connection() throws(ClientError) -> Connection {
-        let i: Int = monitor.withLock {
-            let i = nextSlot
-            nextSlot = (nextSlot + 1) % slots.count
+        let i = slots.withLock {
+            let i = $0.next
+            $0.next = ($0.next + 1) % $0.all.count
             return i
         }
-        let existing: Connection? = monitor.withLock {
-            while slots[i] == nil && opening[i] { monitor.wait() }
-            if let c = slots[i] { return c }
-            opening[i] = true
-            return nil
-        }
-        if let existing { return existing }
-        do throws(ClientError) {
-            let c = try Connection.open(
-                to: address, credentials: credentials, clientName: "trove-mount/0.1.0")
-            monitor.withLock {
-                slots[i] = c
-                opening[i] = false
-                monitor.broadcast()
+        while true {
+            enum Next {
+                case use(Connection)
+                case wait(DispatchGroup)
+                case open(DispatchGroup)
             }
-            return c
-        } catch {
-            monitor.withLock {
-                opening[i] = false
-                monitor.broadcast()
+            let next: Next = slots.withLock {
+                switch $0.all[i] {
+                case .open(let c): return .use(c)
+                case .opening(let g): return .wait(g)
+                case .empty:
+                    let g = DispatchGroup()
+                    g.enter()
+                    $0.all[i] = .opening(g)
+                    return .open(g)
+                }
             }
-            throw error
+            switch next {
+            case .use(let c): return c
+            case .wait(let g): g.wait()
+            case .open(let g):
+                defer { g.leave() }
+                do throws(ClientError) {
+                    let c = try Connection.open(
+                        to: address, credentials: credentials, clientName: "trove-mount/0.1.0")
+                    slots.withLock { $0.all[i] = .open(c) }
+                    return c
+                } catch {
+                    slots.withLock { $0.all[i] = .empty }
+                    throw error
+                }
+            }
         }
     }
 
     /// Drops a broken connection from its slot (if still there) and closes it.
     private func discard(_ conn: Connection) {
-        let removed: Bool = monitor.withLock {
+        let removed: Bool = slots.withLock {
             var removed = false
-            for i in slots.indices where slots[i] === conn {
-                slots[i] = nil
+            for i in $0.all.indices {
+                guard case .open(let c) = $0.all[i], c === conn else { continue }
+                $0.all[i] = .empty
                 removed = true
             }
             return removed

@@ -1,17 +1,11 @@
 import CFuse
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
+import Synchronization
 
 /// The file system the FUSE callbacks serve. libfuse callbacks are C function pointers that
 /// cannot capture context, so they reach the one mounted file system through this global
-/// (set before `fuse_new`, one mount per process).
-nonisolated(unsafe) private var served: MountFileSystem?
-/// Kernel cache timeouts, seconds (the listing TTL).
-nonisolated(unsafe) private var cacheTimeout: Double = 2
+/// (set before `fuse_new`, cleared after the loop ends; one mount per process).
+private let served = Mutex<MountFileSystem?>(nil)
 
 /// Mounts a ``MountFileSystem`` with libfuse 3 (high-level API, multithreaded loop) and serves it
 /// until unmounted (`fusermount3 -u`, `umount`) or told to stop (SIGTERM, SIGINT, SIGHUP).
@@ -48,9 +42,8 @@ public enum FuseMount {
     public static func serve(
         _ fs: MountFileSystem, at mountpoint: String, options: Options, ready: () -> Void
     ) throws(MountError) {
-        served = fs
-        cacheTimeout = fs.listingTTL
-        defer { served = nil }
+        served.withLock { $0 = fs }
+        defer { served.withLock { $0 = nil } }
         var mountOptions = "ro,default_permissions,fsname=trove,subtype=trove"
         if options.allowOther { mountOptions += ",allow_other" }
         var argvStrings = ["trove-mount", "-o", mountOptions]
@@ -122,11 +115,12 @@ private func fill(_ st: UnsafeMutablePointer<stat>, _ a: MountAttributes) {
 
 /// Runs `body`, turning a ``MountError`` into a negative errno.
 private func reply(_ body: (MountFileSystem) throws(MountError) -> Int32) -> Int32 {
-    guard let fs = served else { return -EIO }
+    guard let fs = served.withLock({ $0 }) else { return -EIO }
     do { return try body(fs) } catch {
         if case .local = error {
         } else if error.errno == EIO {
-            fputs("trove mount: \(error)\n", stderr)
+            let line = Array("trove mount: \(error)\n".utf8)
+            _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
         }
         return -error.errno
     }
@@ -136,6 +130,7 @@ private func makeFuseOperations() -> fuse_operations {
     var ops = fuse_operations()
     ops.`init` = { conn, cfg in
         if let cfg {
+            let cacheTimeout = served.withLock { $0?.listingTTL } ?? 2
             cfg.pointee.entry_timeout = cacheTimeout
             cfg.pointee.attr_timeout = cacheTimeout
             cfg.pointee.negative_timeout = 0
@@ -202,7 +197,7 @@ private func makeFuseOperations() -> fuse_operations {
         }
     }
     ops.release = { _, fi in
-        if let fi { served?.release(fi.pointee.fh) }
+        if let fi { served.withLock { $0 }?.release(fi.pointee.fh) }
         return 0
     }
     ops.statfs = { _, st in

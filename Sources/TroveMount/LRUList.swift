@@ -64,3 +64,5 @@ struct LRUList<Key: Hashable> {
         tail = i
     }
 }
+
+extension LRUList: Sendable where Key: Sendable {}

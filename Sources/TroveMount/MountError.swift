@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Why a mount operation failed, with the errno the kernel is given and a human message.
 public enum MountError: Error, CustomStringConvertible, Sendable {

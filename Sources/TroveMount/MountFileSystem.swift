@@ -1,10 +1,6 @@
+import NIOPosix
+import Synchronization
 import TroveCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The attributes of one path in the mount.
 public struct MountAttributes: Sendable, Equatable {
@@ -20,7 +16,11 @@ public struct MountAttributes: Sendable, Equatable {
 /// The read-only file system the mount serves, independent of FUSE: path lookups over the
 /// listing (refreshed after `listingTTL` seconds) and version trees, and verified byte-range reads
 /// through the shared ``ChunkCache``. Thread-safe.
-public final class MountFileSystem: @unchecked Sendable {
+///
+/// Concurrency: FUSE's threads call in and block; the shared state (listing, caches of trees and
+/// recipes, open handles) lives in one `Mutex`, never held while talking to the backend. Read-ahead
+/// runs on a `NIOThreadPool` of two threads (in submission order).
+public final class MountFileSystem: Sendable {
     public let backend: MountBackend
     public let cache: ChunkCache
     /// Seconds a listing is used before it is fetched again.
@@ -28,25 +28,45 @@ public final class MountFileSystem: @unchecked Sendable {
     /// Bytes read ahead when a handle is read sequentially.
     public let readahead: Int
 
-    private let monitor = Monitor()
-    private var namespace: Namespace
-    private var listedAt: Double
-    private var refreshing = false
-    private var indexes: [Digest: VersionIndex] = [:]
-    private var indexOrder = LRUList<Digest>()
-    private var layouts: [Digest: FileLayout] = [:]
-    private var layoutOrder = LRUList<Digest>()
-    private var handles: [UInt64: OpenFile] = [:]
-    private var nextHandle: UInt64 = 1
-    private let prefetcher = WorkerPool(threads: 2)
+    private let state: Mutex<State>
+    private let prefetcher: NIOThreadPool
+
+    /// What the lock guards.
+    private struct State {
+        var namespace: Namespace
+        var listedAt: Double
+        var refreshing = false
+        var indexes: [Digest: VersionIndex] = [:]
+        var indexOrder = LRUList<Digest>()
+        var layouts: [Digest: FileLayout] = [:]
+        var layoutOrder = LRUList<Digest>()
+        var handles: [UInt64: OpenFile] = [:]
+        var nextHandle: UInt64 = 1
+    }
 
     /// An open file: its layout and where the last read on it ended (to detect sequential reads).
-    final class OpenFile: @unchecked Sendable {
+    struct OpenFile {
         let layout: FileLayout
         var lastEnd: UInt64 = 0
         /// Read-ahead has been scheduled up to here.
         var prefetchedUntil: UInt64 = 0
-        init(layout: FileLayout) { self.layout = layout }
+
+        /// Records a read of `range`; returns the window to read ahead now, if any. A read near
+        /// where the last one ended (kernel read-ahead may reorder a little) counts as sequential:
+        /// the next `readahead` bytes are then fetched in the background, in batches, ahead of the
+        /// reader, once less than half of that window remains.
+        mutating func advance(reading range: Range<UInt64>, readahead: UInt64) -> Range<UInt64>? {
+            let (offset, end) = (range.lowerBound, range.upperBound)
+            let slack: UInt64 = 1 << 20
+            let sequential = offset <= lastEnd + slack && offset + slack >= lastEnd
+            lastEnd = sequential ? max(lastEnd, end) : end
+            if !sequential { prefetchedUntil = end }
+            guard sequential, readahead > 0, prefetchedUntil < end + readahead / 2 else { return nil }
+            let from = max(prefetchedUntil, end)
+            prefetchedUntil = end + readahead
+            let upper = min(layout.size, prefetchedUntil)
+            return from < upper ? from..<upper : nil
+        }
     }
 
     /// Creates the file system and fetches the first listing (so a bad server or token fails here).
@@ -57,8 +77,14 @@ public final class MountFileSystem: @unchecked Sendable {
         self.cache = cache
         self.listingTTL = listingTTL
         self.readahead = readahead
-        namespace = Namespace(try backend.listVersions())
-        listedAt = monotonicSeconds()
+        state = Mutex(State(namespace: Namespace(try backend.listVersions()), listedAt: monotonicSeconds()))
+        prefetcher = NIOThreadPool(numberOfThreads: 2)
+        prefetcher.start()
+    }
+
+    deinit {
+        // Queued read-ahead holds a reference to the file system, so none is left by now.
+        prefetcher.shutdownGracefully { _ in }
     }
 
     // MARK: listing
@@ -66,65 +92,59 @@ public final class MountFileSystem: @unchecked Sendable {
     /// The current namespace, refreshed when older than the TTL. When the daemon cannot be reached
     /// the previous listing stays in use (and the refresh is tried again on the next call).
     private func currentNamespace() -> Namespace {
-        let (ns, stale): (Namespace, Bool) = monitor.withLock {
-            let stale = monotonicSeconds() - listedAt >= listingTTL && !refreshing
-            if stale { refreshing = true }
-            return (namespace, stale)
+        let (ns, stale): (Namespace, Bool) = state.withLock {
+            let stale = monotonicSeconds() - $0.listedAt >= listingTTL && !$0.refreshing
+            if stale { $0.refreshing = true }
+            return ($0.namespace, stale)
         }
         guard stale else { return ns }
-        let fresh = try? backend.listVersions()
-        return monitor.withLock {
-            refreshing = false
+        let fresh = (try? backend.listVersions()).map(Namespace.init)
+        return state.withLock {
+            $0.refreshing = false
             if let fresh {
-                namespace = Namespace(fresh)
-                listedAt = monotonicSeconds()
+                $0.namespace = fresh
+                $0.listedAt = monotonicSeconds()
             } else {
                 // Do not hammer an unreachable daemon on every lookup.
-                listedAt = monotonicSeconds() - listingTTL / 2
+                $0.listedAt = monotonicSeconds() - listingTTL / 2
             }
-            return namespace
+            return $0.namespace
         }
     }
 
     private func index(_ tree: Digest) throws(MountError) -> VersionIndex {
-        if let i = monitor.withLock({ () -> VersionIndex? in
-            if let i = indexes[tree] {
-                indexOrder.touch(tree)
-                return i
-            }
-            return nil
-        }) {
+        let cached: VersionIndex? = state.withLock {
+            guard let i = $0.indexes[tree] else { return nil }
+            $0.indexOrder.touch(tree)
             return i
         }
+        if let cached { return cached }
         let built = VersionIndex(try backend.tree(tree))
-        monitor.withLock {
-            indexes[tree] = built
-            indexOrder.touch(tree)
-            while indexOrder.count > 64, let old = indexOrder.popOldest() { indexes[old] = nil }
+        state.withLock {
+            $0.indexes[tree] = built
+            $0.indexOrder.touch(tree)
+            while $0.indexOrder.count > 64, let old = $0.indexOrder.popOldest() { $0.indexes[old] = nil }
         }
         return built
     }
 
     private func layout(_ entry: TreeEntry) throws(MountError) -> FileLayout {
         let blob = entry.blob!
-        if let l = monitor.withLock({ () -> FileLayout? in
-            if let l = layouts[blob] {
-                layoutOrder.touch(blob)
-                return l
-            }
-            return nil
-        }) {
+        let cached: FileLayout? = state.withLock {
+            guard let l = $0.layouts[blob] else { return nil }
+            $0.layoutOrder.touch(blob)
             return l
         }
+        if let cached { return cached }
         let built = FileLayout(try backend.recipe(blob: blob, size: entry.size))
         guard built.size == entry.size else {
             throw .integrity(
                 detail: "the recipe of \(entry.path) covers \(built.size) bytes, the tree says \(entry.size)")
         }
-        monitor.withLock {
-            layouts[blob] = built
-            layoutOrder.touch(blob)
-            while layoutOrder.count > 4096, let old = layoutOrder.popOldest() { layouts[old] = nil }
+        state.withLock {
+            $0.layouts[blob] = built
+            $0.layoutOrder.touch(blob)
+            while $0.layoutOrder.count > 4096, let old = $0.layoutOrder.popOldest() { $0.layouts[old] = nil }
         }
         return built
     }
@@ -212,17 +232,17 @@ public final class MountFileSystem: @unchecked Sendable {
         guard case .entry(_, let e) = try target(path) else { throw .isDirectory(path: path) }
         guard e.kind == .file else { throw .notFound(path: path) }
         let file = OpenFile(layout: try layout(e))
-        return monitor.withLock {
-            let h = nextHandle
-            nextHandle += 1
-            handles[h] = file
+        return state.withLock {
+            let h = $0.nextHandle
+            $0.nextHandle += 1
+            $0.handles[h] = file
             return h
         }
     }
 
     /// Forgets a handle.
     public func release(_ handle: UInt64) {
-        _ = monitor.withLock { handles.removeValue(forKey: handle) }
+        _ = state.withLock { $0.handles.removeValue(forKey: handle) }
     }
 
     /// Reads up to `buffer.count` bytes at `offset`; returns how many (0 at or past the end).
@@ -231,28 +251,14 @@ public final class MountFileSystem: @unchecked Sendable {
     public func read(_ handle: UInt64, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
         throws(MountError) -> Int
     {
-        guard let file = monitor.withLock({ handles[handle] }) else {
+        guard let layout = state.withLock({ $0.handles[handle]?.layout }) else {
             throw .local(detail: "bad file handle")
         }
-        let layout = file.layout
         guard offset < layout.size, buffer.count > 0 else { return 0 }
         let end = min(layout.size, offset + UInt64(buffer.count))
         let covering = layout.chunks(covering: offset..<end)
-        // A read near where the last one ended (kernel read-ahead may reorder a little) counts as
-        // sequential: the next `readahead` bytes are then fetched in the background, in batches,
-        // ahead of the reader, once less than half of that window remains.
-        let window: Range<UInt64>? = monitor.withLock {
-            let slack: UInt64 = 1 << 20
-            let sequential = offset <= file.lastEnd + slack && offset + slack >= file.lastEnd
-            file.lastEnd = sequential ? max(file.lastEnd, end) : end
-            if !sequential { file.prefetchedUntil = end }
-            guard sequential, readahead > 0, file.prefetchedUntil < end + UInt64(readahead / 2) else {
-                return nil
-            }
-            let from = max(file.prefetchedUntil, end)
-            file.prefetchedUntil = end + UInt64(readahead)
-            let upper = min(layout.size, file.prefetchedUntil)
-            return from < upper ? from..<upper : nil
+        let window = state.withLock {
+            $0.handles[handle]?.advance(reading: offset..<end, readahead: UInt64(readahead)) ?? nil
         }
         if let window, !window.isEmpty {
             let ahead = layout.chunks(covering: window)
@@ -289,7 +295,9 @@ public final class MountFileSystem: @unchecked Sendable {
                 end += 1
             }
             let batch = Array(mine[start..<end])
-            prefetcher.submit { [self] in prefetch(batch) }
+            prefetcher.submit { [self] work in
+                if case .active = work { prefetch(batch) } else { cache.abandon(batch) }
+            }
             start = end
         }
     }

@@ -14,59 +14,78 @@ final class Namespace: Sendable {
     }
 
     /// A directory of names, versions and aliases.
-    final class Directory: @unchecked Sendable {
-        fileprivate(set) var children: [String: Node] = [:]
+    final class Directory: Sendable {
+        let children: [String: Node]
         /// Newest creation time below, ms (the directory's mtime).
-        fileprivate(set) var modified: Int64 = 0
+        let modified: Int64
         /// Child names in byte order (for readdir).
-        fileprivate(set) var sortedNames: [String] = []
+        let sortedNames: [String]
+
+        fileprivate init(_ draft: Draft) {
+            children = draft.children.mapValues {
+                switch $0 {
+                case .directory(let d): .directory(Directory(d))
+                case .version(let v): .version(v)
+                case .alias(let target, let v): .alias(target: target, version: v)
+                }
+            }
+            modified = draft.modified
+            sortedNames = children.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        }
     }
 
-    let root = Directory()
+    let root: Directory
 
     /// Builds the hierarchy from a listing (any order; the result does not depend on it).
     init(_ versions: [MountedVersion]) {
+        let top = Draft()
         // Versions first, so that a later nested name never replaces a version or alias.
         let sorted = versions.sorted { ($0.name, $0.version) < ($1.name, $1.version) }
         for v in sorted {
-            guard let dir = directory(for: v.name, creating: true, modified: v.createdAt) else { continue }
+            guard let dir = top.directory(for: v.name, creating: true, modified: v.createdAt) else { continue }
             if case .version = dir.children[v.version] { continue }
             dir.children[v.version] = .version(v)
         }
         for v in sorted {
-            guard let dir = directory(for: v.name, creating: false, modified: v.createdAt) else { continue }
+            guard let dir = top.directory(for: v.name, creating: false, modified: v.createdAt) else { continue }
             for a in v.aliases where dir.children[a] == nil {
                 dir.children[a] = .alias(target: v.version, version: v)
             }
         }
-        finish(root)
+        root = Directory(top)
     }
 
-    private func finish(_ dir: Directory) {
-        dir.sortedNames = dir.children.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        for case .directory(let d) in dir.children.values { finish(d) }
-    }
-
-    /// The directory of `name`, creating it when asked; nil when a version or alias occupies a
-    /// component of the name.
-    private func directory(for name: String, creating: Bool, modified: Int64) -> Directory? {
-        var dir = root
-        root.modified = max(root.modified, modified)
-        for component in name.split(separator: "/", omittingEmptySubsequences: false).map(String.init) {
-            switch dir.children[component] {
-            case .directory(let d)?:
-                dir = d
-            case nil:
-                guard creating else { return nil }
-                let d = Directory()
-                dir.children[component] = .directory(d)
-                dir = d
-            case .version?, .alias?:
-                return nil
-            }
-            dir.modified = max(dir.modified, modified)
+    /// A directory while the hierarchy is being built (then frozen into a ``Directory``).
+    fileprivate final class Draft {
+        enum Node {
+            case directory(Draft)
+            case version(MountedVersion)
+            case alias(target: String, version: MountedVersion)
         }
-        return dir
+        var children: [String: Node] = [:]
+        var modified: Int64 = 0
+
+        /// The directory of `name` below this one, creating it when asked; nil when a version or
+        /// alias occupies a component of the name.
+        func directory(for name: String, creating: Bool, modified: Int64) -> Draft? {
+            var dir = self
+            self.modified = max(self.modified, modified)
+            for component in name.split(separator: "/", omittingEmptySubsequences: false).map(String.init) {
+                switch dir.children[component] {
+                case .directory(let d)?:
+                    dir = d
+                case nil:
+                    guard creating else { return nil }
+                    let d = Draft()
+                    dir.children[component] = .directory(d)
+                    dir = d
+                case .version?, .alias?:
+                    return nil
+                }
+                dir.modified = max(dir.modified, modified)
+            }
+            return dir
+        }
     }
 
     /// Where a mount path (components below the mount point) leads.

@@ -2,7 +2,10 @@ import ArgumentParser
 import Foundation
 import TroveClient
 import TroveCore
-import TroveMount
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `trove mount MOUNTPOINT`: a read-only FUSE view of the store.
 struct MountCommand: ParsableCommand {
@@ -53,9 +56,6 @@ struct MountCommand: ParsableCommand {
     @Flag(name: .long, help: "Print libfuse's request trace (implies nothing else).")
     var debug = false
 
-    @Flag(name: .customLong("daemon-child"), help: .hidden)
-    var daemonChild = false
-
     @OptionGroup var client: ClientOptions
 
     func validate() throws {
@@ -64,9 +64,6 @@ struct MountCommand: ParsableCommand {
     }
 
     func run() throws {
-        // Before any thread exists, so every thread started later inherits the mask and the
-        // stop signals reach only the main thread (libfuse's handlers).
-        FuseMount.blockStopSignals()
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: mountpoint, isDirectory: &isDir), isDir.boolValue else {
             note("trove: error: the mount point \(mountpoint) is not an existing directory; create it first")
@@ -77,10 +74,6 @@ struct MountCommand: ParsableCommand {
             note("trove: error: invalid --cache-size \"\(cacheSize)\": \(error)")
             throw ExitCode(2)
         }
-        if !foreground && !daemonChild {
-            throw ExitCode(try runInBackground())
-        }
-        if daemonChild { _ = setsid() }
         let address: ServerAddress
         let credentials: Credentials?
         do {
@@ -90,45 +83,28 @@ struct MountCommand: ParsableCommand {
             note("trove: error: \(error)")
             throw ExitCode(error.exitCode)
         }
-        let dir = cacheDir ?? Self.defaultCacheDirectory()
-        // Fail fast on a wrong address or token (reads retry; the first contact does not).
-        do {
-            try Connection.open(to: address, credentials: credentials, clientName: "trove-mount/0.1.0")
-                .close()
-        } catch {
-            note("trove: error: \(error)")
-            throw ExitCode(error.exitCode)
-        }
-        do {
-            let backend = ClientBackend(
-                address: address, credentials: credentials, retryWindow: reconnectTimeout)
-            let cache = try ChunkCache(directory: dir, capacity: capacity)
-            let fs = try MountFileSystem(backend: backend, cache: cache, listingTTL: ttl)
-            var options = FuseMount.Options()
-            options.allowOther = allowOther
-            options.debug = debug
-            let path = URL(fileURLWithPath: mountpoint).standardizedFileURL.path
-            try FuseMount.serve(fs, at: path, options: options) {
-                if daemonChild {
-                    FileHandle.standardOutput.write(Data("ready\n".utf8))
-                    let null = open("/dev/null", O_RDWR)
-                    if null >= 0 {
-                        dup2(null, 0)
-                        dup2(null, 1)
-                        dup2(null, 2)
-                        if null > 2 { close(null) }
-                    }
-                } else {
-                    note(
-                        "trove: mounted \(address) at \(path) (cache \(capacity > 0 ? dir : "off")); "
-                            + "Ctrl-C or `fusermount3 -u \(path)` unmounts")
-                }
-            }
-            backend.closeAll()
-        } catch {
-            note("trove: error: \(error)")
+        guard let helper = MountHelper.find() else {
+            note("trove: error: \(MountHelper.missingMessage)")
             throw ExitCode(1)
         }
+        var arguments = [
+            "--server", address.description, "--cache-dir", cacheDir ?? Self.defaultCacheDirectory(),
+            "--cache-size", String(capacity), "--ttl", String(ttl),
+            "--reconnect-timeout", String(reconnectTimeout),
+        ]
+        if foreground { arguments.append("--foreground") }
+        if allowOther { arguments.append("--allow-other") }
+        if debug { arguments.append("--debug") }
+        arguments += ["--", mountpoint]
+        // The helper reads the token from the environment (never from its visible arguments).
+        if let credentials {
+            setenv("TROVE_TOKEN", "\(credentials.name):\(credentials.secret)", 1)
+        } else {
+            unsetenv("TROVE_TOKEN")
+        }
+        let reason = MountHelper.exec(helper, arguments)
+        note("trove: error: cannot run the mount helper \(helper): \(reason)")
+        throw ExitCode(1)
     }
 
     static func defaultCacheDirectory() -> String {
@@ -136,38 +112,42 @@ struct MountCommand: ParsableCommand {
         if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/trove/mount" }
         return (env["HOME"] ?? NSTemporaryDirectory()) + "/.cache/trove/mount"
     }
+}
 
-    /// Starts this command again as a detached child (`--daemon-child`) and waits until it reports
-    /// the mount ready (exit 0) or fails (its message is shown, its status returned).
-    private func runInBackground() throws -> Int32 {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        child.arguments = Array(CommandLine.arguments.dropFirst()) + ["--daemon-child"]
-        let pipe = Pipe()
-        child.standardOutput = pipe
-        child.standardError = pipe
-        child.standardInput = FileHandle.nullDevice
-        do { try child.run() } catch {
-            note("trove: error: cannot start the background mount process: \(error)")
-            return 1
+/// Locates and runs `trove-mount`, the FUSE helper executable of `trove mount` (the only one that
+/// links libfuse3, so `trove` runs on hosts without FUSE).
+enum MountHelper {
+    /// The helper's file name.
+    static let name = "trove-mount"
+
+    /// The helper next to this `trove` binary, else the first on `PATH`; nil when neither exists.
+    static func find() -> String? {
+        let fm = FileManager.default
+        let own = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        var dirs = [own.path]
+        dirs += (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        for dir in dirs where !dir.isEmpty {
+            let candidate = dir + "/" + name
+            if fm.isExecutableFile(atPath: candidate) { return candidate }
         }
-        try? pipe.fileHandleForWriting.close()
-        var output = Data()
-        let reader = pipe.fileHandleForReading
-        while true {
-            let more = reader.availableData
-            if more.isEmpty { break }
-            output += more
-            if let text = String(data: output, encoding: .utf8), text.hasPrefix("ready\n") || text == "ready"
-            {
-                note(
-                    "trove: mounted at \(mountpoint) (pid \(child.processIdentifier)); unmount with "
-                        + "`fusermount3 -u \(mountpoint)`")
-                return 0
-            }
-        }
-        child.waitUntilExit()
-        FileHandle.standardError.write(output)
-        return child.terminationStatus == 0 ? 1 : child.terminationStatus
+        return nil
+    }
+
+    /// What to tell the user when the helper is missing.
+    static var missingMessage: String {
+        let own = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        return "trove mount needs the \(name) helper, which is neither next to trove (in \(own.path)) "
+            + "nor on PATH: install \(name) (built with trove: swift build --product \(name)) next to trove, "
+            + "and FUSE 3 (apt install fuse3)"
+    }
+
+    /// Replaces this process with the helper (same pid, standard streams and signals); returns
+    /// only if that failed, with the reason.
+    static func exec(_ path: String, _ arguments: [String]) -> String {
+        let argv = ([name] + arguments).map { strdup($0) } + [nil]
+        execv(path, argv)
+        let reason = String(cString: strerror(errno))
+        for p in argv { free(p) }
+        return reason
     }
 }

@@ -97,15 +97,3 @@ struct AliasTests {
         #expect(try server.trove(["alias", "history", "r", "prod"]).lines.count == 4)
     }
 }
-
-/// A value shared between threads behind a lock.
-final class Locked<T>: @unchecked Sendable {
-    private var value: T
-    private let lock = NSLock()
-    init(_ value: T) { self.value = value }
-    func withValue<R>(_ body: (inout T) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-}

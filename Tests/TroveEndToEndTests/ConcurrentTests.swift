@@ -10,14 +10,12 @@ struct ConcurrentTests {
         let data = ClientE2E.random(seed: 81, count: 3_000_000)
         let path = try dir.write("same.bin", data)
         let clients = 4
-        let results = UnsafeMutableBufferPointer<Int32>.allocate(capacity: clients)
-        defer { results.deallocate() }
-        results.initialize(repeating: -1)
+        let results = Locked([Int32](repeating: -1, count: clients))
         DispatchQueue.concurrentPerform(iterations: clients) { i in
             let r = try? server.trove(["push", path, "same:v\(i)"])
-            results[i] = r?.status ?? -2
+            results.withValue { $0[i] = r?.status ?? -2 }
         }
-        #expect(Array(results) == Array(repeating: 0, count: clients))
+        #expect(results.withValue { $0 } == Array(repeating: 0, count: clients))
 
         let (r, j) = try ClientE2E.json(server, ["stat"])
         #expect(r.status == 0, "\(r)")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TroveClient
 import TroveCore
@@ -17,13 +18,14 @@ final class MountFixture {
     let cacheDir: String
     let pid: Int32
 
-    init(_ server: TestServer, _ extra: [String] = []) throws {
+    init(_ server: TestServer, _ extra: [String] = [], environment: [String: String] = [:]) throws {
         tmp = try TemporaryDirectory("trove-mount")
         let mnt = tmp.url.appendingPathComponent("mnt").resolvingSymlinksInPath()
         try FileManager.default.createDirectory(at: mnt, withIntermediateDirectories: true)
         mountpoint = mnt.resolvingSymlinksInPath().path
         cacheDir = tmp.url.appendingPathComponent("cache").path
-        let r = try server.trove(["mount", mountpoint, "--cache-dir", cacheDir] + extra, timeout: 60)
+        let r = try server.trove(
+            ["mount", mountpoint, "--cache-dir", cacheDir] + extra, environment: environment, timeout: 60)
         guard r.status == 0, let range = r.stderr.range(of: #"pid (\d+)"#, options: .regularExpression),
             let pid = Int32(r.stderr[range].dropFirst(4))
         else { throw CLIError(description: "trove mount failed: \(r)") }
@@ -237,8 +239,7 @@ struct MountTests {
         let bound = 1 << 20
         let m = try MountFixture(server, ["--cache-size", "1M"])
         let files = [(m.path("c/1/a.bin"), a), (m.path("c/1/b.bin"), b)]
-        let failures = NSLock()
-        var bad: [String] = []
+        let bad = Mutex<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { t in
             var rng = SplitMix64(seed: UInt64(100 + t))
             for i in 0..<40 {
@@ -247,11 +248,12 @@ struct MountTests {
                 let len = Int(rng.next() % 200_000) + 1
                 let got = MountIO.pread(path, offset: off, count: len)
                 if got != .success(Array(data[off..<min(data.count, off + len)])) {
-                    failures.withLock { bad.append("thread \(t): \(len) at \(off) in \(path): \(got)") }
+                    bad.withLock { $0.append("thread \(t): \(len) at \(off) in \(path): \(got)") }
                 }
             }
         }
-        #expect(bad.isEmpty, "\(bad.prefix(5))")
+        let failures = bad.withLock { $0 }
+        #expect(failures.isEmpty, "\(failures.prefix(5))")
         // Whole files too (they exceed the 1 MiB cache: chunks get evicted while reading).
         #expect(try mountSame(MountIO.read(files[0].0), a))
         #expect(try mountSame(MountIO.read(files[1].0), b))
@@ -343,19 +345,17 @@ struct MountTests {
 
         // troved goes away; a read of bytes not yet fetched waits, and resumes once it is back.
         server.stop()
-        final class Box: @unchecked Sendable { var result: Result<[UInt8], IOErrno>? = nil }
-        let done = NSLock()
-        let box = Box()
+        let done = Locked<Result<[UInt8], IOErrno>?>(nil)
         let reader = Thread {
             let r = MountIO.pread(file, offset: 5_000_000, count: 300_000)
-            done.withLock { box.result = r }
+            done.withValue { $0 = r }
         }
         reader.start()
         usleep(1_500_000)
         try server.start(extraArguments: ["--listen", address])
         #expect(server.address == address)
-        #expect(MountIO.eventually(40) { done.withLock { box.result != nil } })
-        #expect(mountSame(done.withLock { box.result }, .success(Array(data[5_000_000..<5_300_000]))))
+        #expect(MountIO.eventually(40) { done.withValue { $0 != nil } })
+        #expect(mountSame(done.withValue { $0 }, .success(Array(data[5_000_000..<5_300_000]))))
 
         // A second mount that gives up quickly: with troved down, an unfetched range is EIO, not bytes.
         let quick = try MountFixture(server, ["--reconnect-timeout", "1"])
@@ -394,5 +394,31 @@ struct MountTests {
         #expect(r.status != 0)
         #expect(r.stderr.contains("cannot reach troved"), "\(r.stderr)")
         #expect(!MountFixture.mounted(tmp.url.resolvingSymlinksInPath().path))
+    }
+
+    @Test func theTokenReachesTheHelperFromAFileOrTheEnvironmentNeverItsArguments() throws {
+        let server = try TestServer(config: AuthTests.config)
+        let src = try TemporaryDirectory()
+        let data = ClientE2E.random(seed: 83, count: 300_000)
+        let path = try src.write("f.bin", data)
+        #expect(try server.trove(["push", path, "models/t:1"], environment: AuthTests.token("writer")).status == 0)
+
+        // No token: refused at once (exit 6), nothing mounted.
+        let bare = try TemporaryDirectory()
+        let r = try server.trove(["mount", bare.path, "--cache-size", "0"], timeout: 60)
+        #expect(r.status == 6, "\(r)")
+        #expect(!MountFixture.mounted(bare.url.resolvingSymlinksInPath().path))
+
+        let secret = AuthTests.secrets["reader"]!
+        let tokenFile = try src.write("token", Array("reader:\(secret)\n".utf8))
+        let viaFile = try MountFixture(server, ["--token-file", tokenFile])
+        #expect(try mountSame(MountIO.read(viaFile.path("models/t/1/f.bin")), data))
+        let viaEnvironment = try MountFixture(server, environment: AuthTests.token("reader"))
+        #expect(try mountSame(MountIO.read(viaEnvironment.path("models/t/1/f.bin")), data))
+        for m in [viaFile, viaEnvironment] {
+            let cmdline = try String(contentsOfFile: "/proc/\(m.pid)/cmdline", encoding: .utf8)
+            #expect(cmdline.contains("trove-mount"), "\(cmdline)")
+            #expect(!cmdline.contains(secret), "the secret is on the mount process's command line")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TroveClient
 import TroveCore
@@ -6,56 +7,73 @@ import TroveCore
 @testable import TroveMount
 
 /// An in-memory ``MountBackend``: one version per file, counting the chunks it is asked for.
-final class FakeBackend: MountBackend, @unchecked Sendable {
-    var versions: [MountedVersion] = []
-    var trees: [Digest: Tree] = [:]
-    var recipes: [Digest: Recipe] = [:]
-    var chunkBytes: [Digest: [UInt8]] = [:]
-    private let lock = NSLock()
-    private(set) var chunkRequests: [[Digest]] = []
-    var failChunks = false
+final class FakeBackend: MountBackend, Sendable {
+    private struct State {
+        var versions: [MountedVersion] = []
+        var trees: [Digest: Tree] = [:]
+        var recipes: [Digest: Recipe] = [:]
+        var chunkBytes: [Digest: [UInt8]] = [:]
+        var chunkRequests: [[Digest]] = []
+        var failChunks = false
+    }
+    private let state = Mutex(State())
+
+    /// Digests of each ``chunks(_:)`` call, in order.
+    var chunkRequests: [[Digest]] { state.withLock { $0.chunkRequests } }
+    /// Makes ``chunks(_:)`` fail while true.
+    var failChunks: Bool {
+        get { state.withLock { $0.failChunks } }
+        set { state.withLock { $0.failChunks = newValue } }
+    }
 
     /// Adds `NAME:VERSION` holding `file.bin` = `data`, cut into chunks at pseudo-random lengths.
     @discardableResult
     func add(name: String, version: String, data: [UInt8], seed: UInt64, maxChunk: Int = 70_000) -> Recipe {
         var rng = SplitMix64(seed: seed)
         var chunks: [RecipeChunk] = []
+        var bytesByDigest: [Digest: [UInt8]] = [:]
         var at = 0
         while at < data.count {
             let n = min(data.count - at, Int(rng.next() % UInt64(maxChunk)) + 1)
             let bytes = Array(data[at..<(at + n)])
             let d = SHA256.hash(bytes)
-            chunkBytes[d] = bytes
+            bytesByDigest[d] = bytes
             chunks.append(RecipeChunk(digest: d, length: UInt32(n)))
             at += n
         }
         let blob = SHA256.hash(data)
         let recipe = Recipe(blobDigest: blob, size: UInt64(data.count), chunks: chunks)
-        recipes[blob] = recipe
         let tree = Tree(entries: [.file("file.bin", blob: blob, size: UInt64(data.count))])
         let td = SHA256.hash(tree.canonicalBytes)
-        trees[td] = tree
-        versions.append(
-            MountedVersion(name: name, version: version, tree: td, createdAt: 1_700_000_000_000, aliases: []))
+        state.withLock {
+            $0.chunkBytes.merge(bytesByDigest) { a, _ in a }
+            $0.recipes[blob] = recipe
+            $0.trees[td] = tree
+            $0.versions.append(
+                MountedVersion(name: name, version: version, tree: td, createdAt: 1_700_000_000_000, aliases: []))
+        }
         return recipe
     }
 
     var maxChunksPerRequest: Int { 16 }
-    func listVersions() throws(MountError) -> [MountedVersion] { lock.withLock { versions } }
+    func listVersions() throws(MountError) -> [MountedVersion] { state.withLock { $0.versions } }
     func tree(_ digest: Digest) throws(MountError) -> Tree {
-        guard let t = trees[digest] else { throw .notFound(path: "\(digest)") }
+        guard let t = state.withLock({ $0.trees[digest] }) else { throw .notFound(path: "\(digest)") }
         return t
     }
     func recipe(blob: Digest, size: UInt64) throws(MountError) -> Recipe {
-        guard let r = recipes[blob] else { throw .notFound(path: "\(blob)") }
+        guard let r = state.withLock({ $0.recipes[blob] }) else { throw .notFound(path: "\(blob)") }
         return r
     }
     func chunks(_ wanted: [RecipeChunk]) throws(MountError) -> [[UInt8]] {
-        lock.withLock { chunkRequests.append(wanted.map(\.digest)) }
-        if failChunks { throw .unavailable(detail: "test failure") }
-        return wanted.map { chunkBytes[$0.digest]! }
+        let (fail, bytes): (Bool, [Digest: [UInt8]]) = state.withLock {
+            $0.chunkRequests.append(wanted.map(\.digest))
+            return ($0.failChunks, $0.chunkBytes)
+        }
+        if fail { throw .unavailable(detail: "test failure") }
+        return wanted.map { bytes[$0.digest]! }
     }
-    var requestedChunkCount: Int { lock.withLock { chunkRequests.reduce(0) { $0 + $1.count } } }
+    var requestedChunkCount: Int { state.withLock { $0.chunkRequests.reduce(0) { $0 + $1.count } } }
 }
 
 @Suite("trove mount internals")
@@ -177,11 +195,10 @@ struct MountUnitTests {
         let recipe = backend.add(name: "c", version: "1", data: data, seed: 2)
         let cache = try ChunkCache(directory: nil, capacity: 0, memoryCapacity: 64 << 20)
         let fs = try MountFileSystem(backend: backend, cache: cache, listingTTL: 60, readahead: 1 << 20)
-        let lock = NSLock()
-        var bad = 0
+        let bad = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: 8) { t in
             guard let h = try? fs.open("/c/1/file.bin") else {
-                lock.withLock { bad += 1 }
+                bad.withLock { $0 += 1 }
                 return
             }
             var rng = SplitMix64(seed: UInt64(t))
@@ -191,12 +208,12 @@ struct MountUnitTests {
                 let got =
                     (try? buf.withUnsafeMutableBytes { try fs.read(h, offset: UInt64(off), into: $0) }) ?? -1
                 if got < 0 || Array(buf[..<got]) != Array(data[off..<min(data.count, off + buf.count)]) {
-                    lock.withLock { bad += 1 }
+                    bad.withLock { $0 += 1 }
                 }
             }
             fs.release(h)
         }
-        #expect(bad == 0)
+        #expect(bad.withLock { $0 } == 0)
         // The memory tier holds the whole file, so no chunk was fetched twice.
         let fetched = backend.chunkRequests.flatMap { $0 }
         #expect(fetched.count == Set(fetched).count)

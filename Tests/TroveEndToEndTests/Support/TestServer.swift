@@ -1,19 +1,20 @@
 import Foundation
+import Synchronization
 
 /// A `troved` started on a temporary store root and an ephemeral loopback port, for end-to-end
 /// tests. Stopped (SIGTERM, then SIGKILL after a grace period) when `stop()` is called or the value
-/// is released.
-final class TestServer {
+/// is released. Usable from several threads (the running process and its address live in a `Mutex`).
+final class TestServer: Sendable {
     /// The store root (kept after stop so a test can restart on it).
     let root: URL
     /// `127.0.0.1:PORT`, what `--server` / `TROVE_SERVER` take.
-    private(set) var address: String = ""
+    var address: String { state.withLock { $0.address } }
     /// Environment for `trove` commands that talk to this server.
     var environment: [String: String] { ["TROVE_SERVER": address] }
     /// Where troved's stderr (its log) goes.
     let logURL: URL
 
-    private var process: Process?
+    private let state = Mutex<(address: String, process: Process?)>(("", nil))
     private let owned: TemporaryDirectory?
     private let configPath: String?
 
@@ -53,11 +54,11 @@ final class TestServer {
         p.standardError = logHandle
         p.standardOutput = logHandle
         try p.run()
-        process = p
+        state.withLock { $0.process = p }
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), text.hasSuffix("\n") {
-                address = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                state.withLock { $0.address = text.trimmingCharacters(in: .whitespacesAndNewlines) }
                 return
             }
             if !p.isRunning {
@@ -73,13 +74,15 @@ final class TestServer {
     func log() -> String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
     /// The troved process id, while running.
-    var pid: Int32? { process?.isRunning == true ? process?.processIdentifier : nil }
+    var pid: Int32? {
+        guard let p = state.withLock({ $0.process }), p.isRunning else { return nil }
+        return p.processIdentifier
+    }
 
     /// Sends `signal` and waits for exit (SIGKILL after `grace` seconds). Returns the exit status.
     @discardableResult
     func stop(signal: Int32 = SIGTERM, grace: TimeInterval = 30) -> Int32 {
-        guard let p = process else { return 0 }
-        process = nil
+        guard let p = state.withLock({ s in defer { s.process = nil }; return s.process }) else { return 0 }
         if p.isRunning { kill(p.processIdentifier, signal) }
         let deadline = Date().addingTimeInterval(grace)
         while p.isRunning && Date() < deadline { usleep(10_000) }

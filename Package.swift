@@ -136,6 +136,15 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(
+            name: "TroveServerTests",
+            dependencies: [
+                "TroveServer", "TroveProtocol", "TroveCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "TroveEndToEndTests",
             dependencies: [
                 "TroveCore", "TroveProtocol", "TroveClient", "TroveMount",

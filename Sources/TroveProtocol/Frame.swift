@@ -82,11 +82,18 @@ public struct Frame: Equatable, Sendable {
         buffer.writeInteger(crc, endianness: .big)
     }
 
-    /// Parses one frame from the front of `buffer` if it is complete, consuming it; returns nil
-    /// (consuming nothing) when more bytes are needed. Checks the length against `maxPayload`,
-    /// the type and the flags as soon as the 10 header bytes are there, before waiting for (or
-    /// allocating) the payload.
-    public static func parse(_ buffer: inout ByteBuffer, maxPayload: Int) throws(ProtocolError) -> Frame? {
+    /// The encoded size (header, payload and checksum) of the frame at the front of `buffer`, once
+    /// its 10 header bytes are there (nil before), after the checks ``parse(_:maxPayload:)`` makes on
+    /// the header: so a receiver can account for the frame's memory before the payload arrives.
+    public static func announcedSize(_ buffer: ByteBuffer, maxPayload: Int) throws(ProtocolError) -> Int? {
+        guard let header = try checkedHeader(buffer, maxPayload: maxPayload) else { return nil }
+        return overhead + header.length
+    }
+
+    /// Checks the header at the front of `buffer` (length against the cap, type, flags).
+    private static func checkedHeader(_ buffer: ByteBuffer, maxPayload: Int) throws(ProtocolError) -> (
+        type: MessageType, flags: FrameFlags, length: Int
+    )? {
         guard buffer.readableBytes >= headerSize else { return nil }
         let r = buffer.readerIndex
         let length = Int(buffer.getInteger(at: r, endianness: .big, as: UInt32.self)!)
@@ -95,6 +102,17 @@ public struct Frame: Equatable, Sendable {
         guard let type = MessageType(rawValue: typeByte) else { throw .unknownMessageType(typeByte) }
         let flags = FrameFlags(rawValue: buffer.getInteger(at: r + 5, as: UInt8.self)!)
         guard flags.isSubset(of: .defined) else { throw .reservedFlags(flags.rawValue) }
+        return (type, flags, length)
+    }
+
+    /// Parses one frame from the front of `buffer` if it is complete, consuming it; returns nil
+    /// (consuming nothing) when more bytes are needed. Checks the length against `maxPayload`,
+    /// the type and the flags as soon as the 10 header bytes are there, before waiting for (or
+    /// allocating) the payload.
+    public static func parse(_ buffer: inout ByteBuffer, maxPayload: Int) throws(ProtocolError) -> Frame? {
+        guard let header = try checkedHeader(buffer, maxPayload: maxPayload) else { return nil }
+        let (type, flags, length) = header
+        let r = buffer.readerIndex
         guard buffer.readableBytes >= headerSize + length + trailerSize else { return nil }
         let requestID = buffer.getInteger(at: r + 6, endianness: .big, as: UInt32.self)!
         let actual = buffer.withUnsafeReadableBytes { raw in
@@ -125,6 +143,19 @@ public struct Envelope: Equatable, Sendable {
     public func write(into buffer: inout ByteBuffer) {
         Frame.write(type: message.type, flags: flags, requestID: requestID, into: &buffer) { out in
             message.encode(into: &out)
+        }
+    }
+
+    /// Appends the encoded frame to `buffer` if its payload is at most `maxPayload` bytes; otherwise
+    /// leaves `buffer` as it was and throws ``ProtocolError/frameTooLarge(length:limit:)``. A sender
+    /// uses it so that no frame above the negotiated cap ever leaves.
+    public func write(into buffer: inout ByteBuffer, maxPayload: Int) throws(ProtocolError) {
+        let start = buffer.writerIndex
+        write(into: &buffer)
+        let length = buffer.writerIndex - start - Frame.overhead
+        guard length <= maxPayload else {
+            buffer.moveWriterIndex(to: start)
+            throw .frameTooLarge(length: length, limit: maxPayload)
         }
     }
 }

@@ -11,12 +11,43 @@ public final class FrameCodecState {
     public internal(set) var negotiatedVersion: UInt8?
     /// The versions this side speaks (sent in its preamble).
     public let local: Preamble
+    /// Accounts the memory of frames being received (a server sets it; nil: no accounting).
+    public let memory: FrameMemoryAccount?
+    /// True while the decoder waits for ``memory`` to grant room for the frame whose header it
+    /// has read: the reader should not read more until the account signals the grant.
+    public internal(set) var awaitingMemory = false
+    /// Whether the frame now being received has been charged to ``memory``.
+    var chargedFrame = false
 
     /// A state starting with `maxPayload` (normally ``ProtocolLimits/preAuthMaxPayload``).
-    public init(maxPayload: Int = ProtocolLimits.preAuthMaxPayload, local: Preamble = .current) {
+    public init(
+        maxPayload: Int = ProtocolLimits.preAuthMaxPayload, local: Preamble = .current,
+        memory: FrameMemoryAccount? = nil
+    ) {
         self.maxPayload = maxPayload
         self.local = local
+        self.memory = memory
     }
+}
+
+/// Memory accounting for frames a connection receives. The decoder charges each frame's encoded
+/// size as soon as its header has arrived, before the payload is buffered; whoever consumes a
+/// decoded frame releases it (``release(frameOf:)``).
+///
+/// Called on the connection's event loop only.
+public protocol FrameMemoryAccount: AnyObject {
+    /// Asks for `bytes` (header, payload, checksum) for the frame now arriving. False: no room
+    /// now; the decoder waits, buffering nothing more, until the account signals a grant to the
+    /// connection, after which the same call succeeds.
+    func charge(_ bytes: Int) -> Bool
+    /// More bytes of the charged frame arrived (it is not complete yet).
+    func progress()
+    /// The charged frame is complete and was passed on.
+    func completed()
+    /// Returns the memory of a decoded frame whose payload is no longer needed.
+    func release(frameOf payloadLength: Int)
+    /// The connection is gone: returns everything still charged; later calls do nothing.
+    func close()
 }
 
 /// Decodes the peer's preamble, then frames, from a byte stream.
@@ -53,7 +84,26 @@ public struct FrameDecoder: ByteToMessageDecoder {
             buffer.moveReaderIndex(forwardBy: Preamble.size)
             awaitingPreamble = false
         }
-        return try Frame.parse(&buffer, maxPayload: state.maxPayload)
+        if let memory = state.memory, !state.chargedFrame {
+            guard let size = try Frame.announcedSize(buffer, maxPayload: state.maxPayload) else { return nil }
+            guard memory.charge(size) else {
+                state.awaitingMemory = true
+                return nil
+            }
+            state.awaitingMemory = false
+            state.chargedFrame = true
+            // Room for exactly this frame: the buffer then grows once, not by doubling.
+            buffer.reserveCapacity(minimumWritableBytes: size - buffer.readableBytes)
+        }
+        guard let frame = try Frame.parse(&buffer, maxPayload: state.maxPayload) else {
+            if state.chargedFrame { state.memory?.progress() }
+            return nil
+        }
+        if state.chargedFrame {
+            state.chargedFrame = false
+            state.memory?.completed()
+        }
+        return frame
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws
@@ -68,6 +118,11 @@ public struct FrameDecoder: ByteToMessageDecoder {
         throws -> DecodingState
     {
         try decode(context: context, buffer: &buffer)
+    }
+
+    /// Returns the connection's frame memory when the decoder (and its buffer) goes away.
+    public mutating func decoderRemoved(context: ChannelHandlerContext) {
+        state.memory?.close()
     }
 }
 

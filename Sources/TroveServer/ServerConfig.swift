@@ -1,6 +1,12 @@
 import TroveCore
 import TroveProtocol
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Everything `troved` is configured with: from `--config FILE` (TOML, see `etc/troved.toml`),
 /// overridden by command-line flags.
 public struct ServerConfig: Sendable {
@@ -20,6 +26,18 @@ public struct ServerConfig: Sendable {
     public var maxConnections = 256
     /// Open connections per token at most.
     public var maxConnectionsPerToken = 64
+    /// Connections still in their handshake (not yet authenticated) at most, counted apart from
+    /// `maxConnections`. When full, the oldest pending handshake (over a second old) is closed to
+    /// make room, else the new connection is closed at accept.
+    public var maxHandshakes = 64
+    /// Memory for request frames being received or waiting to run, all connections together;
+    /// past it connections wait (they stop being read). At least `limits.maxFramePayload` + 14.
+    public var receiveMemory = 256 << 20
+    /// While connections wait for `receiveMemory`, a connection whose partly received frame made
+    /// no progress for this long is closed.
+    public var frameStallMillis = 5000
+    /// Requests of one connection that may execute at once (responses stay in request order).
+    public var requestsPerConnection = 4
     /// Threads doing store work (fsync, SQLite, pack reads).
     public var workerThreads = 4
     /// Seconds a graceful shutdown waits for in-flight requests.
@@ -45,9 +63,25 @@ public struct ServerConfig: Sendable {
 
     public init() {}
 
-    /// Whether `host` is a loopback address.
+    /// Whether `host` is loopback: every address it resolves to (numerically or through the
+    /// resolver) is in 127.0.0.0/8 or is ::1 (or ::ffff:127.x.y.z). A name that does not resolve
+    /// is not loopback, so `127.evil.example` is judged by where it points, not by its text.
     public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        let addresses = LoopbackCheck.resolve(host)
+        return !addresses.isEmpty && addresses.allSatisfy(LoopbackCheck.isLoopback)
+    }
+
+    /// A warning when the configuration file at `path` can be read or written by group or others
+    /// (its token hashes are HMAC keys: whoever reads them can authenticate); nil when it is private.
+    public static func permissionWarning(path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        let mode = st.st_mode & 0o777
+        guard mode & 0o066 != 0 else { return nil }
+        return
+            "config file \(path) has mode \(String(mode, radix: 8)): group or others can read or change it, "
+            + "and its token hashes are HMAC keys that let anyone holding them authenticate; "
+            + "run `chmod 600 \(path)`"
     }
 
     /// Parses `HOST:PORT` (or `[V6]:PORT`).
@@ -97,6 +131,14 @@ public struct ServerConfig: Sendable {
                     case "max_connections_per_token":
                         c.maxConnectionsPerToken = try reader.int(
                             v, "server.max_connections_per_token", 1...1_000_000)
+                    case "max_handshakes":
+                        c.maxHandshakes = try reader.int(v, "server.max_handshakes", 1...1_000_000)
+                    case "receive_memory":
+                        c.receiveMemory = try reader.size(v, "server.receive_memory", 1 << 20...1 << 40)
+                    case "frame_stall_ms":
+                        c.frameStallMillis = try reader.int(v, "server.frame_stall_ms", 100...3_600_000)
+                    case "requests_per_connection":
+                        c.requestsPerConnection = try reader.int(v, "server.requests_per_connection", 1...64)
                     case "worker_threads":
                         c.workerThreads = try reader.int(v, "server.worker_threads", 1...256)
                     case "shutdown_grace_seconds":
@@ -196,6 +238,11 @@ public struct ServerConfig: Sendable {
                 "refusing to listen on \(host) without tokens: anyone who can reach it could read and overwrite "
                     + "the store. Add [tokens.NAME] entries to the config (see `troved token new`), listen on "
                     + "127.0.0.1, or pass --insecure if the network is trusted.")
+        }
+        if receiveMemory < Int(limits.maxFramePayload) + Frame.overhead {
+            throw ConfigError(
+                "server.receive_memory (\(receiveMemory)) must be at least limits.max_frame + 14 (\(Int(limits.maxFramePayload) + Frame.overhead)): one frame must fit"
+            )
         }
         if Int(limits.maxFramePayload) < chunking.max + 4096 {
             throw ConfigError(

@@ -7,70 +7,6 @@ import TroveCore
 import TroveProtocol
 import TroveStore
 
-/// State shared by every session of one server: the router, the worker pool, connection counts.
-final class ServerShared: @unchecked Sendable {
-    let router: RequestRouter
-    let config: ServerConfig
-    let pool: NIOThreadPool
-    let logger: Logger
-    private let lock = NSLock()
-    private var sessions: [ObjectIdentifier: (Session, EventLoop)] = [:]
-    private var perToken: [String: Int] = [:]
-    private var closedAll: [CheckedContinuation<Void, Never>] = []
-
-    init(router: RequestRouter, config: ServerConfig, pool: NIOThreadPool, logger: Logger) {
-        self.router = router
-        self.config = config
-        self.pool = pool
-        self.logger = logger
-    }
-
-    /// Registers a session; false when the server is at its connection limit.
-    func register(_ s: Session, eventLoop: EventLoop) -> Bool {
-        lock.withLock {
-            guard sessions.count < config.maxConnections else { return false }
-            sessions[ObjectIdentifier(s)] = (s, eventLoop)
-            return true
-        }
-    }
-
-    func unregister(_ s: Session, token: String?) {
-        let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
-            sessions[ObjectIdentifier(s)] = nil
-            if let token { perToken[token, default: 1] -= 1 }
-            guard sessions.isEmpty else { return [] }
-            defer { closedAll = [] }
-            return closedAll
-        }
-        for w in waiters { w.resume() }
-    }
-
-    /// Counts a connection for `token`; false when it is at its limit.
-    func countToken(_ token: String) -> Bool {
-        lock.withLock {
-            guard perToken[token, default: 0] < config.maxConnectionsPerToken else { return false }
-            perToken[token, default: 0] += 1
-            return true
-        }
-    }
-
-    /// Asks every session to finish its current request and close; waits until all are gone.
-    func drainAll() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let current: [(Session, EventLoop)] = lock.withLock {
-                if sessions.isEmpty { return [] }
-                closedAll.append(c)
-                return Array(sessions.values)
-            }
-            if current.isEmpty {
-                c.resume()
-                return
-            }
-            for (s, loop) in current { loop.execute { s.drain() } }
-        }
-    }
-}
-
 /// The Trove daemon's network service: listens, runs sessions, shuts down gracefully (no new
 /// connections, in-flight requests finish, then connections close with `shutting-down`).
 public final class TroveServer: Service, @unchecked Sendable {
@@ -102,8 +38,10 @@ public final class TroveServer: Service, @unchecked Sendable {
         let pool = NIOThreadPool(numberOfThreads: config.workerThreads)
         pool.start()
         let router = RequestRouter(store: store, config: config, logger: logger)
-        let shared = ServerShared(router: router, config: config, pool: pool, logger: logger)
         let logger = self.logger
+        let connections = ConnectionPipeline(
+            config: config, helloOK: ConnectionPipeline.helloOK(store: store, limits: config.limits),
+            executor: router, runner: pool, logger: logger)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -114,11 +52,7 @@ public final class TroveServer: Service, @unchecked Sendable {
             )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let state = FrameCodecState()
-                    let peer = channel.remoteAddress?.description ?? "?"
-                    try channel.pipeline.syncOperations.addTroveFrameCodec(state: state)
-                    try channel.pipeline.syncOperations.addHandler(
-                        Session(shared: shared, codecState: state, peer: peer))
+                    try connections.configure(channel)
                 }
             }
         let channel: Channel
@@ -138,6 +72,11 @@ public final class TroveServer: Service, @unchecked Sendable {
                     "\(config.tokens.isEmpty ? "open (no tokens configured)" : "\(config.tokens.count) token(s)")",
             ])
         onReady(config.host, port)
+        let evictions = group.next().scheduleRepeatedTask(
+            initialDelay: .seconds(1), delay: .milliseconds(500)
+        ) {
+            _ in connections.budget.evictStalled()
+        }
         let sweeper = group.next().scheduleRepeatedTask(initialDelay: .seconds(60), delay: .seconds(60)) {
             [store] _ in
             for id in router.leases.expire(now: Clock.nowMillis()) {
@@ -157,9 +96,10 @@ public final class TroveServer: Service, @unchecked Sendable {
             channel.close(promise: nil)
         }
         sweeper.cancel()
+        evictions.cancel()
         let grace = config.shutdownGraceSeconds
         await withTaskGroup(of: Void.self) { g in
-            g.addTask { await shared.drainAll() }
+            g.addTask { await connections.registry.drainAll() }
             g.addTask { try? await Task.sleep(nanoseconds: UInt64(grace) * 1_000_000_000) }
             await g.next()
             g.cancelAll()

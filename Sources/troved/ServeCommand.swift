@@ -66,6 +66,10 @@ struct ServeCommand: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "troved")
+        if let path = config, let warning = ServerConfig.permissionWarning(path: path) {
+            logger.warning("\(warning)")
+        }
+        ServeCommand.tuneProcess(logger: logger)
 
         let store: Store
         do {
@@ -107,6 +111,30 @@ struct ServeCommand: AsyncParsableCommand {
             printError("troved: \(error)")
             throw ExitCode(1)
         }
+    }
+}
+
+extension ServeCommand {
+    /// Process settings for a daemon facing many connections: the open-file limit raised to its
+    /// hard limit (every connection is a descriptor), and large allocations (frame buffers) always
+    /// mapped on their own so that freeing them returns the memory to the system at once; glibc
+    /// would otherwise raise its mmap threshold after the first such free and keep later frame
+    /// buffers in its heap after the connections that needed them are gone.
+    static func tuneProcess(logger: Logger) {
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+                logger.notice("could not raise the open-file limit", metadata: ["errno": "\(errno)"])
+            }
+        }
+        #if canImport(Glibc)
+            // mallopt(M_MMAP_THRESHOLD = -3, 256 KiB); malloc.h is not in the Glibc module.
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") {
+                _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 256 << 10)
+            }
+        #endif
     }
 }
 

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+@testable import TroveServer
+
+/// The loopback check looks at resolved addresses; the flood-control keys parse and validate;
+/// a config readable by others is reported.
+@Suite("ServerConfig")
+struct ServerConfigTests {
+    @Test("loopback is judged by resolved addresses, not by the text of the name")
+    func loopback() {
+        #expect(ServerConfig.isLoopback("127.0.0.1"))
+        #expect(ServerConfig.isLoopback("127.3.4.5"))
+        #expect(ServerConfig.isLoopback("::1"))
+        #expect(ServerConfig.isLoopback("localhost"))
+        #expect(!ServerConfig.isLoopback("127.evil.example"))
+        #expect(!ServerConfig.isLoopback("0.0.0.0"))
+        #expect(!ServerConfig.isLoopback("10.1.2.3"))
+        #expect(!ServerConfig.isLoopback("::"))
+        #expect(!ServerConfig.isLoopback("::ffff:10.0.0.1"))
+        #expect(LoopbackCheck.isLoopback([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 127, 0, 0, 1]))
+    }
+
+    @Test("without tokens, a name that merely starts with 127. is refused like any other non-loopback host")
+    func validateRefusesLookalike() {
+        var c = ServerConfig()
+        c.host = "127.evil.example"
+        #expect(throws: ConfigError.self) { try c.validate() }
+        c.host = "127.0.0.1"
+        #expect(throws: Never.self) { try c.validate() }
+    }
+
+    @Test("flood-control keys parse; receive_memory must hold one frame")
+    func floodKeys() throws {
+        let c = try ServerConfig.parse(
+            toml: """
+                [server]
+                max_handshakes = 8
+                receive_memory = "64MiB"
+                frame_stall_ms = 1500
+                requests_per_connection = 2
+                """, path: "t.toml")
+        #expect(c.maxHandshakes == 8)
+        #expect(c.receiveMemory == 64 << 20)
+        #expect(c.frameStallMillis == 1500)
+        #expect(c.requestsPerConnection == 2)
+        let small = try ServerConfig.parse(toml: "[server]\nreceive_memory = \"4MiB\"\n", path: "t.toml")
+        #expect(throws: ConfigError.self) { try small.validate() }
+    }
+
+    @Test("a config readable by group or others gets a warning; mode 600 does not")
+    func permissions() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("troved-\(UUID()).toml").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        let warning = try #require(ServerConfig.permissionWarning(path: path))
+        #expect(warning.contains("chmod 600"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        #expect(ServerConfig.permissionWarning(path: path) == nil)
+    }
+}

@@ -37,7 +37,6 @@ let package = Package(
             name: "TroveCore",
             dependencies: [
                 "CZstd", "CLZ4", "COpenSSL",
-                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .target(

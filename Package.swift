@@ -32,11 +32,13 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        // Hardware CRC-32C (SSE4.2 / ARMv8 CRC32) with run-time CPU detection; no other logic.
+        .target(name: "CTroveCRC32C"),
 
         .target(
             name: "TroveCore",
             dependencies: [
-                "CZstd", "CLZ4", "COpenSSL",
+                "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C",
             ]
         ),
         .target(

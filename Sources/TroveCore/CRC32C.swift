@@ -1,6 +1,13 @@
+import CTroveCRC32C
+
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum on pack records and
-/// protocol frames. Slicing-by-8 table implementation.
+/// protocol frames. Uses the CPU's CRC-32C instruction (x86-64 SSE4.2, AArch64 CRC32) when it
+/// has one (`CTroveCRC32C`, checked once at run time), else a slicing-by-8 table
+/// implementation (``software(_:_:)``), which the tests hold the hardware path equal to.
 public enum CRC32C {
+    /// Whether ``update(_:_:)`` uses the CPU's CRC-32C instruction.
+    public static let hardware: Bool = trove_crc32c_hw_available() != 0
+
     static let tables: [[UInt32]] = {
         var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for i in 0..<256 {
@@ -16,7 +23,16 @@ public enum CRC32C {
     static let flat: [UInt32] = tables.flatMap { $0 }
 
     /// Extends `crc` (the value returned by a previous call, or 0 to start) with `buffer`.
+    @inline(__always)
     public static func update(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
+        guard buffer.count > 0, let p = buffer.baseAddress else { return crc }
+        if hardware { return trove_crc32c_hw_update(crc, p, buffer.count) }
+        return software(crc, buffer)
+    }
+
+    /// ``update(_:_:)`` without the CPU instruction: slicing-by-8 tables (the fallback, and the
+    /// reference the hardware path is tested against).
+    public static func software(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
         var c = ~crc
         var n = buffer.count
         guard n > 0, var p = buffer.baseAddress else { return crc }

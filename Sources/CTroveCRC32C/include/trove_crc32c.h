@@ -1,0 +1,15 @@
+#ifndef TROVE_CRC32C_H
+#define TROVE_CRC32C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// 1 when this CPU has a CRC-32C instruction trove_crc32c_hw_update can use (x86-64 SSE4.2,
+/// AArch64 CRC32), else 0. Checked once, at run time.
+int trove_crc32c_hw_available(void);
+
+/// Extends `crc` (the finished CRC-32C of the bytes so far, 0 to start) with `length` bytes at
+/// `buffer`, using the CPU's CRC-32C instruction. Only call when trove_crc32c_hw_available().
+uint32_t trove_crc32c_hw_update(uint32_t crc, const void *buffer, size_t length);
+
+#endif

@@ -56,7 +56,7 @@ public struct GCOptions: Sendable {
 /// What a GC run found and did (or, for a dry run, would do). Byte counts: `chunkBytesFreed`
 /// is stored (compressed) chunk bytes dropped from the index; `diskBytesFreed` is pack file
 /// bytes deleted minus pack bytes written by rewrites (what `df` sees).
-public struct GCReport: Sendable, Codable, Equatable {
+public struct GCResult: Sendable, Codable, Equatable {
     public var dryRun = false
     public var graceSeconds: Int64 = 0
     /// Rows touched or created before this time (ms since the epoch) were collectable.

@@ -96,3 +96,19 @@ struct S3ClientTests {
         #expect(after.status == 0, "\(after)")
     }
 }
+
+/// DVC with an S3 remote on troved (dvc[s3] from `.venv-dvc`, installed by scripts/setup).
+@Suite("S3 API with DVC")
+struct S3DVCTests {
+    @Test("dvc push v1 and v2 (5 % of blocks changed) grows the store by ≤ 1.3× the changed bytes; pull; gc -c -w")
+    func dvcRemote() throws {
+        let s = try S3TestServer()
+        let work = try TemporaryDirectory("s3-dvc")
+        let dvc = try S3Clients.tool("dvc", venv: ".venv-dvc")
+        let r = try s.python(
+            S3Scripts.dvc,
+            extra: ["DVC_BIN": dvc, "STORE_ROOT": s.server.root.path, "WORK_DIR": work.path])
+        for line in r.lines where line.hasPrefix("DEDUP") { print("S3 DVC \(line)") }
+        #expect(r.status == 0 && r.stdout.contains("ALL OK"), "\(r)\n--- troved ---\n\(s.server.log().suffix(3000))")
+    }
+}

@@ -112,3 +112,37 @@ struct S3DVCTests {
         #expect(r.status == 0 && r.stdout.contains("ALL OK"), "\(r)\n--- troved ---\n\(s.server.log().suffix(3000))")
     }
 }
+
+/// The read-only `versions` bucket over versions pushed with `trove`.
+@Suite("S3 API: the versions bucket")
+struct S3VersionsBucketTests {
+    @Test("versions/NAME/VERSION/PATH and versions/NAME/ALIAS/PATH read pushed files; writes are refused")
+    func versionsBucket() throws {
+        let s = try S3TestServer()
+        let dir = try TemporaryDirectory("s3-versions")
+        try dir.write("model/weights.bin", Array(repeating: 7, count: 300_000))
+        try dir.write("model/config.json", Array("{\"layers\": 3}".utf8))
+        var r = try s.server.trove(["push", dir.path + "/model", "models/churn:1.4.0"])
+        #expect(r.status == 0, "\(r)")
+        r = try s.server.trove(["alias", "set", "models/churn", "prod", "1.4.0"])
+        #expect(r.status == 0, "\(r)")
+        let script = S3Scripts.prelude + #"""
+            c = client()
+            for tag in ["1.4.0", "prod"]:
+                g = c.get_object(Bucket="versions", Key="models/churn/%s/weights.bin" % tag)
+                assert g["Body"].read() == bytes([7]) * 300000
+            g = c.get_object(Bucket="versions", Key="models/churn/prod/weights.bin", Range="bytes=10-19")
+            assert g["Body"].read() == bytes([7]) * 10
+            assert c.get_object(Bucket="versions", Key="models/churn/1.4.0/config.json")["Body"].read() == b'{"layers": 3}'
+            keys = [o["Key"] for o in c.list_objects_v2(Bucket="versions", Prefix="models/churn/prod/")["Contents"]]
+            assert keys == ["models/churn/prod/config.json", "models/churn/prod/weights.bin"], keys
+            expect_error("NoSuchKey", c.get_object, Bucket="versions", Key="models/churn/9.9.9/weights.bin")
+            expect_error("NoSuchKey", c.get_object, Bucket="versions", Key="models/churn/1.4.0/absent")
+            expect_error("AccessDenied", c.put_object, Bucket="versions", Key="models/churn/1.4.0/x", Body=b"x")
+            expect_error("AccessDenied", c.delete_object, Bucket="versions", Key="models/churn/1.4.0/weights.bin")
+            print("ALL OK")
+            """#
+        r = try s.python(script)
+        #expect(r.status == 0 && r.stdout.contains("ALL OK"), "\(r)\n--- troved ---\n\(s.server.log().suffix(3000))")
+    }
+}

@@ -11,7 +11,7 @@ import TroveStore
 /// Handlers live by area in `PushHandlers.swift`, `CommitHandlers.swift`, `PullHandlers.swift`,
 /// `ListingHandlers.swift`, `AliasHandlers.swift` and `AdminHandlers.swift`. Every handler blocks
 /// (fsync, SQLite, pack reads) and runs on a worker thread, never on an event loop.
-final class RequestRouter: @unchecked Sendable {  // immutable; the Store locks its own state
+final class RequestRouter: Sendable {
     let store: Store
     let config: ServerConfig
     let logger: Logger

@@ -35,7 +35,15 @@ final class FakeServer {
                 accepted.withValue { $0 += 1 }
                 var buf = [UInt8](repeating: 0, count: 4096)
                 if !answer.isEmpty {
-                    _ = recv(c, &buf, buf.count, 0)
+                    // Answer once the client's first request has begun to arrive (its 8-byte
+                    // preamble and more), as an HTTP server answers a request line: the client then
+                    // fails that request with what it read, not with a write to a closed channel.
+                    var got = 0
+                    while got < 16 {
+                        let n = recv(c, &buf, buf.count, 0)
+                        if n <= 0 { break }
+                        got += n
+                    }
                     _ = answer.withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                     // Like a well-behaved server: finish writing, then read until the client hangs
                     // up (closing with unread input would reset the connection and lose the answer).

@@ -91,7 +91,8 @@ let package = Package(
             dependencies: [
                 "TroveCore", "TroveClient", "TroveProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The FUSE helper `trove mount` runs: the only executable that links TroveMount (libfuse3).
         .executableTarget(

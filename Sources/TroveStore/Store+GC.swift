@@ -57,6 +57,7 @@ extension Store {
         var cutoff = t0 - grace - min(grace, Store.touchResolutionMillis)
         let leases = try liveUploads(now: t0)
         report.liveLeases = leases.count
+        report.leases = leases.map { GCLease(name: $0.name, created: $0.created, expires: $0.expires) }
         if let oldest = leases.map(\.created).min() {
             cutoff = min(cutoff, oldest - max(0, o.leaseSlackSeconds) * 1000)
         }

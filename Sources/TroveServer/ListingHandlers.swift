@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TroveCore
 import TroveProtocol
 import TroveStore
@@ -48,46 +49,53 @@ extension RequestRouter {
 
 /// Walks a version query page by page for `versionStream`: keeps what the token may see, stops
 /// after `limit` versions (0 = all), and adds each version's aliases.
-final class VersionPages {
+final class VersionPages: Sendable {
+    private struct Walk {
+        var remaining: Int
+        var cursor: VersionCursor?
+        var done = false
+        /// Alias maps of recently listed names (versions of one name tend to come together).
+        var aliases: [String: [String: [String]]] = [:]
+    }
+
     static let pageSize = 256
     let router: RequestRouter
     let query: VersionQuery
     let grant: Grant
-    var remaining: Int
-    var cursor: VersionCursor?
-    var done = false
-    /// Alias maps of recently listed names (versions of one name tend to come together).
-    var aliases: [String: [String: [String]]] = [:]
+    private let walk: Mutex<Walk>
 
     init(router: RequestRouter, query: VersionQuery, limit: UInt32, grant: Grant) {
         self.router = router
         self.query = query
         self.grant = grant
-        remaining = limit > 0 ? Int(limit) : Int.max
+        walk = Mutex(Walk(remaining: limit > 0 ? Int(limit) : Int.max))
     }
 
     /// The next versions to send; empty at the end.
     func next() throws(ServerError) -> [VersionInfo] {
-        while !done && remaining > 0 {
-            let page = try router.s { () throws(StoreError) in
-                try router.store.versions(query, after: cursor, limit: VersionPages.pageSize)
-            }
-            done = page.count < VersionPages.pageSize
-            guard let last = page.last else { break }
-            cursor = VersionCursor(after: last)
-            let visible = page.filter { grant.covers(name: $0.name) }.prefix(remaining)
-            remaining -= visible.count
-            if visible.isEmpty { continue }
-            var out: [VersionInfo] = []
-            for v in visible {
-                if aliases[v.name] == nil {
-                    if aliases.count >= 1024 { aliases.removeAll() }
-                    aliases[v.name] = try router.aliasMap(v.name)
+        try walk.withLock { (w) throws(ServerError) -> [VersionInfo] in
+            while !w.done && w.remaining > 0 {
+                let after = w.cursor
+                let page = try router.s { () throws(StoreError) in
+                    try router.store.versions(query, after: after, limit: VersionPages.pageSize)
                 }
-                out.append(router.wireInfo(v, aliases: aliases[v.name]?[v.version] ?? []))
+                w.done = page.count < VersionPages.pageSize
+                guard let last = page.last else { break }
+                w.cursor = VersionCursor(after: last)
+                let visible = page.filter { grant.covers(name: $0.name) }.prefix(w.remaining)
+                w.remaining -= visible.count
+                if visible.isEmpty { continue }
+                var out: [VersionInfo] = []
+                for v in visible {
+                    if w.aliases[v.name] == nil {
+                        if w.aliases.count >= 1024 { w.aliases.removeAll() }
+                        w.aliases[v.name] = try router.aliasMap(v.name)
+                    }
+                    out.append(router.wireInfo(v, aliases: w.aliases[v.name]?[v.version] ?? []))
+                }
+                return out
             }
-            return out
+            return []
         }
-        return []
     }
 }

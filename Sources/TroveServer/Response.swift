@@ -1,86 +1,100 @@
 import NIOCore
+import Synchronization
 import TroveProtocol
 
 /// What a request produces: one message, or a stream of messages written one frame at a time
 /// (only when the socket can take more), which bounds the server's memory per connection.
-enum Response {
+enum Response: Sendable {
     case single(Message)
     case stream(ResponseStream)
 }
 
-/// A multi-frame response. `next()` runs on a worker thread and builds one frame's message.
-protocol ResponseStream: AnyObject {
+/// A multi-frame response. `next()` runs on a worker thread and builds one frame's message;
+/// successive calls may run on different workers, never at the same time.
+protocol ResponseStream: AnyObject, Sendable {
     /// The next message and whether it is the last frame of the response.
     func next() throws(ServerError) -> (message: Message, last: Bool)
 }
 
 /// Streams a list in frames filled up to a byte budget of encoded items (and at most
-/// `maxPerFrame` items, what the message's decoder accepts), whatever the items' sizes, so no frame exceeds
-/// the negotiated cap. Items come from `source` a page at a time (an empty page ends the list):
-/// a long listing is never all in memory.
-final class ListStream<Item>: ResponseStream {
+/// `maxPerFrame` items, what the message's decoder accepts), whatever the items' sizes, so no
+/// frame exceeds the negotiated cap. Items come from `source` a page at a time (an empty page
+/// ends the list): a long listing is never all in memory.
+final class ListStream<Item: Sendable>: ResponseStream {
+    private struct Cursor {
+        var pending: [Item]
+        var position = 0
+        var exhausted: Bool
+    }
+
     private let budget: Int
     private let maxPerFrame: Int
-    private let size: (Item) -> Int
-    private let source: () throws(ServerError) -> [Item]
-    private let make: ([Item]) -> Message
-    private var pending: [Item] = []
-    private var position = 0
-    private var exhausted = false
+    private let size: @Sendable (Item) -> Int
+    private let source: @Sendable () throws(ServerError) -> [Item]
+    private let make: @Sendable ([Item]) -> Message
+    /// Items fetched and not yet sent.
+    private let cursor: Mutex<Cursor>
 
-    init(
-        budget: Int, maxPerFrame: Int = ProtocolLimits.maxListEntriesPerFrame, size: @escaping (Item) -> Int,
-        source: @escaping () throws(ServerError) -> [Item], make: @escaping ([Item]) -> Message
+    convenience init(
+        budget: Int, maxPerFrame: Int = ProtocolLimits.maxListEntriesPerFrame,
+        size: @escaping @Sendable (Item) -> Int, source: @escaping @Sendable () throws(ServerError) -> [Item],
+        make: @escaping @Sendable ([Item]) -> Message
+    ) {
+        self.init(budget, maxPerFrame, size, source, make, initial: [], exhausted: false)
+    }
+
+    /// A list already in memory.
+    convenience init(
+        _ items: [Item], budget: Int, maxPerFrame: Int = ProtocolLimits.maxListEntriesPerFrame,
+        size: @escaping @Sendable (Item) -> Int, make: @escaping @Sendable ([Item]) -> Message
+    ) {
+        self.init(budget, maxPerFrame, size, { [] }, make, initial: items, exhausted: true)
+    }
+
+    private init(
+        _ budget: Int, _ maxPerFrame: Int, _ size: @escaping @Sendable (Item) -> Int,
+        _ source: @escaping @Sendable () throws(ServerError) -> [Item],
+        _ make: @escaping @Sendable ([Item]) -> Message, initial: [Item], exhausted: Bool
     ) {
         self.budget = budget
         self.maxPerFrame = max(1, maxPerFrame)
         self.size = size
         self.source = source
         self.make = make
-    }
-
-    /// A list already in memory.
-    convenience init(
-        _ items: [Item], budget: Int, maxPerFrame: Int = ProtocolLimits.maxListEntriesPerFrame,
-        size: @escaping (Item) -> Int, make: @escaping ([Item]) -> Message
-    ) {
-        var rest: [Item]? = items
-        self.init(
-            budget: budget, maxPerFrame: maxPerFrame, size: size,
-            source: { () throws(ServerError) -> [Item] in
-                defer { rest = nil }
-                return rest ?? []
-            }, make: make)
-    }
-
-    /// The next item without taking it; nil at the end.
-    private func peek() throws(ServerError) -> Item? {
-        while position == pending.count {
-            if exhausted { return nil }
-            pending = try source()
-            position = 0
-            if pending.isEmpty { exhausted = true }
-        }
-        return pending[position]
+        cursor = Mutex(Cursor(pending: initial, exhausted: exhausted))
     }
 
     func next() throws(ServerError) -> (message: Message, last: Bool) {
-        var frame: [Item] = []
-        var used = 0
-        while frame.count < maxPerFrame, let item = try peek() {
-            let n = size(item)
-            guard n <= budget else {
-                throw ServerError(
-                    .limitExceeded,
-                    "one list entry is \(n) bytes, more than a frame of \(budget) bytes can carry; "
-                        + "raise limits.max_frame in the server's config")
+        let (frame, last) = try cursor.withLock { (c) throws(ServerError) -> ([Item], Bool) in
+            var frame: [Item] = []
+            var used = 0
+            while frame.count < maxPerFrame, let item = try peek(&c) {
+                let n = size(item)
+                guard n <= budget else {
+                    throw ServerError(
+                        .limitExceeded,
+                        "one list entry is \(n) bytes, more than a frame of \(budget) bytes can carry; "
+                            + "raise limits.max_frame in the server's config")
+                }
+                if used + n > budget { break }
+                frame.append(item)
+                used += n
+                c.position += 1
             }
-            if used + n > budget { break }
-            frame.append(item)
-            used += n
-            position += 1
+            return (frame, try peek(&c) == nil)
         }
-        return (make(frame), try peek() == nil)
+        return (make(frame), last)
+    }
+
+    /// The next item without taking it; nil at the end.
+    private func peek(_ c: inout Cursor) throws(ServerError) -> Item? {
+        while c.position == c.pending.count {
+            if c.exhausted { return nil }
+            c.pending = try source()
+            c.position = 0
+            if c.pending.isEmpty { c.exhausted = true }
+        }
+        return c.pending[c.position]
     }
 }
 
@@ -88,13 +102,14 @@ extension ListStream where Item: WireCodable {
     /// Items measured by their encoding.
     convenience init(
         _ items: [Item], budget: Int, maxPerFrame: Int = ProtocolLimits.maxListEntriesPerFrame,
-        make: @escaping ([Item]) -> Message
+        make: @escaping @Sendable ([Item]) -> Message
     ) {
         self.init(items, budget: budget, maxPerFrame: maxPerFrame, size: { $0.wireSize }, make: make)
     }
 
     convenience init(
-        budget: Int, source: @escaping () throws(ServerError) -> [Item], make: @escaping ([Item]) -> Message
+        budget: Int, source: @escaping @Sendable () throws(ServerError) -> [Item],
+        make: @escaping @Sendable ([Item]) -> Message
     ) {
         self.init(budget: budget, size: { $0.wireSize }, source: source, make: make)
     }

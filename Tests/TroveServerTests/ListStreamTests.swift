@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import TroveCore
 import TroveProtocol
@@ -38,12 +39,14 @@ struct ListStreamTests {
             if pageSize == 0 {
                 stream = ListStream(items, budget: budget) { .aliasHistoryList(.init(events: $0)) }
             } else {
-                var rest = items[...]
+                let rest = Mutex(items[...])
                 stream = ListStream(
                     budget: budget,
                     source: { () throws(ServerError) in
-                        defer { rest = rest.dropFirst(pageSize) }
-                        return Array(rest.prefix(pageSize))
+                        rest.withLock { r in
+                            defer { r = r.dropFirst(pageSize) }
+                            return Array(r.prefix(pageSize))
+                        }
                     }
                 ) { .aliasHistoryList(.init(events: $0)) }
             }

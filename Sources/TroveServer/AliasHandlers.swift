@@ -16,7 +16,7 @@ extension RequestRouter {
     func aliasSet(_ m: Message.AliasSet, _ caller: Caller) throws(ServerError) -> Message.AliasSetOK {
         try validTag(m.alias, "alias")
         try validTag(m.version, "version")
-        // The previous target comes from the same transaction as the move.
+        // Where the alias pointed before, read in the same transaction as the move.
         let previous = try s { () throws(StoreError) in
             try store.setAlias(
                 name: m.name, alias: m.alias, version: m.version, expect: storeExpectation(m.expect),

@@ -47,12 +47,13 @@ final class S3TestServer {
 
     /// Runs a Python script (with boto3) against this server; `S3_ENDPOINT` names it.
     @discardableResult
-    func python(_ script: String, key: String = "any", secret: String = "any", extra: [String: String] = [:]) throws
-        -> CLIResult
-    {
+    func python(
+        _ script: String, key: String = "any", secret: String = "any", extra: [String: String] = [:],
+        venv: String = ".venv-s3"
+    ) throws -> CLIResult {
         let file = try scratch.write("script-\(UUID().uuidString).py", Array(script.utf8))
         return try S3Clients.run(
-            try S3Clients.tool("python"), [file], environment: environment(key: key, secret: secret).merging(extra) { $1 })
+            try S3Clients.tool("python", venv: venv), [file], environment: environment(key: key, secret: secret).merging(extra) { $1 })
     }
 }
 
@@ -63,15 +64,15 @@ enum S3Clients {
             .deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    static func tool(_ name: String) throws -> String {
-        let venv = packageRoot.appendingPathComponent(".venv-s3/bin/\(name)").path
+    static func tool(_ name: String, venv venvName: String = ".venv-s3") throws -> String {
+        let venv = packageRoot.appendingPathComponent("\(venvName)/bin/\(name)").path
         if FileManager.default.isExecutableFile(atPath: venv) { return venv }
         let fallback = name == "python" ? "python3" : name
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
             let p = "\(dir)/\(fallback)"
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
-        throw CLIError(description: "\(name) is not installed: run `bash scripts/setup` (it creates .venv-s3)")
+        throw CLIError(description: "\(name) is not installed: run `bash scripts/setup` (it creates \(venvName))")
     }
 
     static func run(_ exe: String, _ args: [String], environment: [String: String], directory: URL? = nil) throws -> CLIResult {

@@ -9,7 +9,7 @@ import TroveStore
 
 /// The Trove daemon's network service: listens, runs sessions, shuts down gracefully (no new
 /// connections, in-flight requests finish, then connections close with `shutting-down`).
-public final class TroveServer: Service, @unchecked Sendable {
+public final class TroveServer: Service, Sendable {
     /// Reported in HELLO_OK.
     public static let version = "0.1.0"
 
@@ -79,14 +79,8 @@ public final class TroveServer: Service, @unchecked Sendable {
         }
         let sweeper = group.next().scheduleRepeatedTask(initialDelay: .seconds(60), delay: .seconds(60)) {
             [store] _ in
-            for id in router.leases.expire(now: Clock.nowMillis()) {
-                let prefix = "staging-\(id)-"
-                let tmp = store.root + "/tmp"
-                for f in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
-                where f.hasPrefix(prefix) {
-                    unlink(tmp + "/" + f)
-                }
-            }
+            // Ends expired upload sessions (staging files, lease rows) on a worker, off the loop.
+            pool.submit { state in if case .active = state { _ = try? store.expireUploads() } }
         }
         await withGracefulShutdownHandler {
             try? await channel.closeFuture.get()

@@ -16,17 +16,16 @@ extension RequestRouter {
     func aliasSet(_ m: Message.AliasSet, _ caller: Caller) throws(ServerError) -> Message.AliasSetOK {
         try validTag(m.alias, "alias")
         try validTag(m.version, "version")
-        try s { () throws(StoreError) in
+        // Where the alias pointed before, read in the same transaction as the move.
+        let previous = try s { () throws(StoreError) in
             try store.setAlias(
                 name: m.name, alias: m.alias, version: m.version, expect: storeExpectation(m.expect),
                 actor: caller.actor)
         }
-        let last = try s { () throws(StoreError) in try store.aliasHistory(name: m.name, alias: m.alias) }
-            .last
         logger.info(
             "alias moved",
             metadata: ["alias": "\(m.name):\(m.alias)", "to": "\(m.version)", "by": "\(caller.actor)"])
-        return .init(name: m.name, alias: m.alias, version: m.version, previous: last?.from)
+        return .init(name: m.name, alias: m.alias, version: m.version, previous: previous)
     }
 
     func aliasList(_ m: Message.AliasList, _: Caller) throws(ServerError) -> Response {

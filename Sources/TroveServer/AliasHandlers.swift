@@ -33,7 +33,7 @@ extension RequestRouter {
             AliasInfo(
                 alias: $0.alias, version: $0.version, movedAt: $0.updated, movedBy: $0.updatedBy)
         }
-        return .stream(ListStream(list, perFrame: 10_000) { .aliases(.init(aliases: $0)) })
+        return .stream(ListStream(list, budget: listBudget) { .aliases(.init(aliases: $0)) })
     }
 
     func aliasHistory(_ m: Message.AliasHistory, _: Caller) throws(ServerError) -> Response {
@@ -42,7 +42,7 @@ extension RequestRouter {
             .reversed()
             .map { AliasEvent(alias: $0.alias, from: $0.from, to: $0.to, at: $0.at, by: $0.actor) }
         if m.limit > 0 { moves = Array(moves.prefix(Int(m.limit))) }
-        return .stream(ListStream(moves, perFrame: 10_000) { .aliasHistoryList(.init(events: $0)) })
+        return .stream(ListStream(moves, budget: listBudget) { .aliasHistoryList(.init(events: $0)) })
     }
 
     func aliasRemove(_ m: Message.AliasRemove, _ caller: Caller) throws(ServerError) -> Message.AliasRemoved {

@@ -315,7 +315,7 @@ final class Uploader {
     var chunkBytesSent: UInt64 = 0
     var objectBytesSent: UInt64 = 0
     private var openFile: (index: Int, fd: Int32)?
-    private var readBuffer: [UInt8] = []
+    private let allocator = ByteBufferAllocator()
 
     init(
         connections: [Connection], lease: LeaseID, files: [LocalFile],
@@ -417,34 +417,40 @@ final class Uploader {
             openFile = (loc.file, fd)
         }
         let fd = openFile!.fd
-        if readBuffer.count < loc.length { readBuffer = [UInt8](repeating: 0, count: loc.length) }
-        var done = 0
-        let err: Int32 = readBuffer.withUnsafeMutableBytes { buf in
+        // Read straight into the buffer that goes on the wire: raw chunks are never copied again.
+        var data = allocator.buffer(capacity: loc.length)
+        var err: Int32 = 0
+        data.writeWithUnsafeMutableBytes(minimumWritableBytes: loc.length) { buf in
+            var done = 0
             while done < loc.length {
                 let n = pread(fd, buf.baseAddress! + done, loc.length - done, off_t(loc.offset) + off_t(done))
                 if n < 0 {
                     if errno == EINTR { continue }
-                    return errno
+                    err = errno
+                    return 0
                 }
-                if n == 0 { return -1 }
+                if n == 0 {
+                    err = -1
+                    return 0
+                }
                 done += n
             }
-            return 0
+            return done
         }
         if err == -1 {
             throw .ingest(detail: "\(file.diskPath) shrank while it was being pushed; push again")
         } else if err != 0 {
             throw .io(path: file.diskPath, operation: "read", errno: err)
         }
-        return readBuffer.withUnsafeBytes { buf in
-            let raw = UnsafeRawBufferPointer(rebasing: buf[0..<loc.length])
-            if !sampler.looksCompressible(raw) {
-                var b = ByteBufferAllocator().buffer(capacity: loc.length)
-                b.writeBytes(raw)
-                return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: b)
+        return data.withUnsafeReadableBytes { raw in
+            guard sampler.looksCompressible(raw) else {
+                return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: data)
             }
             return compressor.compress(raw) { codec, stored in
-                var b = ByteBufferAllocator().buffer(capacity: stored.count)
+                if codec == .raw {
+                    return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: data)
+                }
+                var b = allocator.buffer(capacity: stored.count)
                 b.writeBytes(stored)
                 return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: codec, data: b)
             }

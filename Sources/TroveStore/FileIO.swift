@@ -1,4 +1,5 @@
 import SystemPackage
+import CTroveSyscalls
 
 #if canImport(Glibc)
     import Glibc
@@ -136,6 +137,38 @@ enum FileIO {
             throw .io(op: "rename", path: path, errno: e)
         }
         if syncDirectory { try fsyncDirectory(parent(of: path)) }
+    }
+
+    /// Writes `bytes` to a new temporary file in `tmpDir` (fsynced when `sync`); returns its path.
+    static func writeTemporary(_ bytes: [UInt8], tmpDir: String, sync: Bool) throws(StoreError) -> String {
+        let tmp = tmpDir + "/" + randomHex(16) + ".tmp"
+        let fd = try open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        defer { close(fd) }
+        do {
+            try writeAll(fd, bytes, tmp)
+            if sync { try fsync(fd, tmp) }
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+        return tmp
+    }
+
+    /// fsync of the file at `path`.
+    static func fsyncPath(_ path: String) throws(StoreError) {
+        let fd = try open(path, O_RDONLY)
+        defer { close(fd) }
+        try fsync(fd, path)
+    }
+
+    /// `syncfs` of the filesystem holding `path`: every file and directory written on it so far
+    /// is durable on return. False where the system has no syncfs (the caller fsyncs instead).
+    static func syncFileSystem(of path: String) throws(StoreError) -> Bool {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        if trove_syncfs(fd) == 0 { return true }
+        if errno == ENOSYS { return false }
+        throw .io(op: "syncfs", path: path, errno: errno)
     }
 
     static func parent(of path: String) -> String {

@@ -309,6 +309,10 @@ final class Uploader {
     let window: Int
     let progress: Progress?
     let compressor: ChunkCompressor
+    /// zstd level for chunks. Each chunk is compressed on its own (16–256 KiB): at that size
+    /// level 1 stores as little as level 3 on tabular text and logs (measured 2.94× vs 2.89× on
+    /// the CSV corpus of scripts/bench-vs-peers, 64 KiB blocks) at about twice the speed.
+    static let chunkLevel = 1
     let sampler = CompressibilitySampler()
     var chunksSent = 0
     var rawBytesSent: UInt64 = 0
@@ -332,7 +336,7 @@ final class Uploader {
         let hello = connections[0].hello
         var codec = hello.preferredCodec
         if !hello.codecs.contains(codec) && codec != .raw { codec = .raw }
-        compressor = ChunkCompressor(codec: codec)
+        compressor = ChunkCompressor(codec: codec, level: Uploader.chunkLevel)
         sampler.enabled = codec != .raw
     }
 

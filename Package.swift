@@ -58,7 +58,8 @@ let package = Package(
             dependencies: [
                 "TroveCore",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
             name: "TroveServer",
@@ -76,7 +77,8 @@ let package = Package(
                 "TroveProtocol", "TroveCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
             name: "TroveMount",
@@ -93,7 +95,8 @@ let package = Package(
             dependencies: [
                 "TroveCore", "TroveClient", "TroveProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The FUSE helper `trove mount` runs: the only executable that links TroveMount (libfuse3).
         .executableTarget(
@@ -133,7 +136,8 @@ let package = Package(
                 "TroveProtocol", "TroveCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(
             name: "TroveServerTests",

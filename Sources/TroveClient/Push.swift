@@ -1,5 +1,6 @@
 import Dispatch
 import NIOCore
+import Synchronization
 import TroveCore
 import TroveProtocol
 
@@ -350,8 +351,9 @@ final class Uploader {
         }
         let n = uploaders.count
         let per = (digests.count + n - 1) / n
-        var results = [Result<Void, ClientError>](repeating: .success(()), count: n)
-        let lock = Lock()
+        let results = Mutex([Result<Void, ClientError>](repeating: .success(()), count: n))
+        // Iteration i uses only uploaders[i], and the array itself is not mutated.
+        nonisolated(unsafe) let uploaders = uploaders
         DispatchQueue.concurrentPerform(iterations: n) { i in
             let part = Array(digests[min(i * per, digests.count)..<min((i + 1) * per, digests.count)])
             let r: Result<Void, ClientError>
@@ -361,9 +363,9 @@ final class Uploader {
             } catch {
                 r = .failure(error)
             }
-            lock.withLock { results[i] = r }
+            results.withLock { $0[i] = r }
         }
-        for r in results { try r.get() }
+        for r in results.withLock({ $0 }) { try r.get() }
     }
 
     /// Payload budget for one PUT_* frame.

@@ -28,7 +28,7 @@ extension RequestRouter {
             dryRun: m.dryRun, graceSeconds: grace, packRemovalDelay: Double(min(grace, 30)))
         logger.notice(
             "gc started", metadata: ["dryRun": "\(m.dryRun)", "grace": "\(grace)s", "by": "\(caller.actor)"])
-        let report: GCReport
+        let report: GCResult
         do { report = try store.collectGarbage(options) } catch {
             switch error {
             case .busy: throw ServerError(.busy, "\(error)")

@@ -31,7 +31,7 @@ extension RequestRouter {
 
     func aliasList(_ m: Message.AliasList, _: Caller) throws(ServerError) -> Response {
         let list = try s { () throws(StoreError) in try store.aliases(name: m.name) }.map {
-            TroveProtocol.AliasInfo(
+            AliasInfo(
                 alias: $0.alias, version: $0.version, movedAt: $0.updated, movedBy: $0.updatedBy)
         }
         return .stream(ListStream(list, perFrame: 10_000) { .aliases(.init(aliases: $0)) })

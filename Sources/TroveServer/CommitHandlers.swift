@@ -6,48 +6,18 @@ import TroveStore
 /// Push, part 2 (PROTOCOL.md §9): COMMIT and CREATE_VERSION.
 extension RequestRouter {
     func commit(_ m: Message.Commit, _: Caller) throws(ServerError) -> Response {
-        try touchLease(m.lease)
-        let staged = try leases.with(m.lease, now: Clock.nowMillis()) { e throws(ServerError) in
-            (e.recipes, e.trees)
-        }
-        guard store.hasObject(m.tree) || staged.1.contains(m.tree) else {
+        let session = try upload(m.lease)
+        switch try s({ () throws(StoreError) in try session.commit(tree: m.tree) }) {
+        case .committed(let digest, let files, let totalSize):
             return .single(
-                .commitMissing(.init(chunks: [], objects: [ObjectRef(kind: .tree, digest: m.tree)])))
-        }
-        let tree: Tree
-        do {
-            tree = try store.readTree(m.tree)
-        } catch .objectNotFound {
-            // A GC removed an uncommitted upload since PUT_OBJECTS: ask for it again.
-            return .single(
-                .commitMissing(.init(chunks: [], objects: [ObjectRef(kind: .tree, digest: m.tree)])))
-        } catch {
-            throw ServerError(error)
-        }
-        var recipes: [Recipe] = []
-        var missingObjects: [ObjectRef] = []
-        var seen = Set<Digest>()
-        for entry in tree.entries where entry.kind == .file {
-            guard let blob = entry.blob, seen.insert(blob).inserted else { continue }
-            if try s({ () throws(StoreError) in try store.recipeDigest(forBlob: blob) }) != nil { continue }
-            if let object = staged.0[blob], let recipe = try stagedRecipe(object) {
-                recipes.append(recipe)
-            } else {
-                missingObjects.append(ObjectRef(kind: .recipe, digest: blob))
-            }
-        }
-        if !missingObjects.isEmpty {
+                .commitOK(.init(tree: digest, files: UInt32(clamping: files), totalSize: totalSize)))
+        case .missingObjects(let objects):
+            let refs = objects.map { ObjectRef(kind: ContentKind($0.kind), digest: $0.digest) }
             return .stream(
-                ListStream(missingObjects, perFrame: ProtocolLimits.maxDigestsPerRequest) {
+                ListStream(refs, perFrame: ProtocolLimits.maxDigestsPerRequest) {
                     .commitMissing(.init(chunks: [], objects: $0))
                 })
-        }
-        switch try s({ () throws(StoreError) in try store.commit(recipes: recipes, tree: tree) }) {
-        case .committed(let digest):
-            let files = tree.entries.filter { $0.kind == .file }.count
-            return .single(
-                .commitOK(.init(tree: digest, files: UInt32(clamping: files), totalSize: tree.totalSize)))
-        case .missing(let chunks):
+        case .missingChunks(let chunks):
             return .stream(
                 ListStream(chunks, perFrame: ProtocolLimits.maxDigestsPerRequest) {
                     .commitMissing(.init(chunks: $0, objects: []))
@@ -55,18 +25,14 @@ extension RequestRouter {
         }
     }
 
-    /// A recipe stored ahead of its commit, or nil if a GC removed it since (the client resends).
-    func stagedRecipe(_ object: Digest) throws(ServerError) -> Recipe? {
-        do { return try store.readRecipe(object: object) } catch .objectNotFound { return nil } catch {
-            throw ServerError(error)
-        }
-    }
-
     func createVersion(_ m: Message.CreateVersion, _ caller: Caller) throws(ServerError)
         -> Message.VersionCreated
     {
         try validTag(m.version, "version")
-        if let lease = m.lease { try touchLease(lease) }
+        if let lease = m.lease {
+            let session = try upload(lease)
+            try s { () throws(StoreError) in try session.touch() }
+        }
         guard try s({ () throws(StoreError) in try store.hasTree(m.tree) }) else {
             throw ServerError(.notFound, "tree \(m.tree) is not committed; COMMIT it before CREATE_VERSION")
         }

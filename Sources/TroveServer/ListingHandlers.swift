@@ -5,13 +5,13 @@ import TroveStore
 
 /// Listing (PROTOCOL.md §11): LIST_VERSIONS, LOG, STAT.
 extension RequestRouter {
-    func matches(_ v: TroveStore.VersionInfo, _ filters: [MetadataFilter]) -> Bool {
+    func matches(_ v: VersionRecord, _ filters: [MetadataFilter]) -> Bool {
         filters.allSatisfy { v.metadata[$0.key] == $0.value }
     }
 
-    func versionList(_ versions: [TroveStore.VersionInfo]) throws(ServerError) -> Response {
+    func versionList(_ versions: [VersionRecord]) throws(ServerError) -> Response {
         var maps: [String: [String: [String]]] = [:]
-        var out: [TroveProtocol.VersionInfo] = []
+        var out: [VersionInfo] = []
         for v in versions {
             if maps[v.name] == nil { maps[v.name] = try aliasMap(v.name) }
             out.append(wireInfo(v, aliases: maps[v.name]?[v.version] ?? []))

@@ -5,8 +5,8 @@ import TroveStore
 
 /// Pull, cat and range reads (PROTOCOL.md §10): GET_REF, GET_OBJECTS, GET_CHUNKS.
 extension RequestRouter {
-    func wireInfo(_ v: TroveStore.VersionInfo, aliases: [String]) -> TroveProtocol.VersionInfo {
-        TroveProtocol.VersionInfo(
+    func wireInfo(_ v: VersionRecord, aliases: [String]) -> VersionInfo {
+        VersionInfo(
             name: v.name, version: v.version, tree: v.tree, createdAt: v.created,
             creator: v.creator == "anonymous" ? nil : v.creator, message: v.message,
             metadata: v.metadata.sorted { $0.key < $1.key }.map {
@@ -27,7 +27,7 @@ extension RequestRouter {
         let ref: Ref
         do { ref = try Ref(parsing: m.ref) } catch { throw ServerError(.badRequest, "'\(m.ref)': \(error)") }
         let r = try s { () throws(StoreError) in try store.resolve(ref) }
-        var info: TroveProtocol.VersionInfo?
+        var info: VersionInfo?
         if let version = r.version {
             guard
                 let v = try s({ () throws(StoreError) in try store.version(name: r.name, version: version) })

@@ -11,10 +11,9 @@ import TroveStore
 /// Handlers live by area in `PushHandlers.swift`, `CommitHandlers.swift`, `PullHandlers.swift`,
 /// `ListingHandlers.swift`, `AliasHandlers.swift` and `AdminHandlers.swift`. Every handler blocks
 /// (fsync, SQLite, pack reads) and runs on a worker thread, never on an event loop.
-final class RequestRouter: @unchecked Sendable {  // immutable; LeaseTable and Store lock their own state
+final class RequestRouter: @unchecked Sendable {  // immutable; the Store locks its own state
     let store: Store
     let config: ServerConfig
-    let leases = LeaseTable()
     let logger: Logger
 
     init(store: Store, config: ServerConfig, logger: Logger) {

@@ -79,14 +79,8 @@ public final class TroveServer: Service, @unchecked Sendable {
         }
         let sweeper = group.next().scheduleRepeatedTask(initialDelay: .seconds(60), delay: .seconds(60)) {
             [store] _ in
-            for id in router.leases.expire(now: Clock.nowMillis()) {
-                let prefix = "staging-\(id)-"
-                let tmp = store.root + "/tmp"
-                for f in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
-                where f.hasPrefix(prefix) {
-                    unlink(tmp + "/" + f)
-                }
-            }
+            // Ends expired upload sessions (staging files, lease rows) on a worker, off the loop.
+            pool.submit { state in if case .active = state { _ = try? store.expireUploads() } }
         }
         await withGracefulShutdownHandler {
             try? await channel.closeFuture.get()

@@ -56,13 +56,16 @@ public struct GCOptions: Sendable {
 /// What a GC run found and did (or, for a dry run, would do). Byte counts: `chunkBytesFreed`
 /// is stored (compressed) chunk bytes dropped from the index; `diskBytesFreed` is pack file
 /// bytes deleted minus pack bytes written by rewrites (what `df` sees).
-public struct GCReport: Sendable, Codable, Equatable {
+public struct GCResult: Sendable, Codable, Equatable {
     public var dryRun = false
     public var graceSeconds: Int64 = 0
     /// Rows touched or created before this time (ms since the epoch) were collectable.
     public var cutoff: Int64 = 0
     public var startedAt: Int64 = 0
     public var liveLeases = 0
+    /// The live push leases, oldest first: what they pin (everything touched since `created`)
+    /// and until when (`expires`, unless the push goes on).
+    public var leases: [GCLease] = []
     public var liveChunks = 0
     public var liveBlobs = 0
     public var liveTrees = 0
@@ -96,6 +99,16 @@ public struct GCReport: Sendable, Codable, Equatable {
         e.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
         return (try? e.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
+}
+
+/// A push lease as a GC report names it.
+public struct GCLease: Sendable, Codable, Equatable {
+    /// The name being pushed.
+    public var name: String
+    /// When the push began (ms since the epoch): data touched since then is kept.
+    public var created: Int64
+    /// When the lease expires unless the push uses it again (ms since the epoch).
+    public var expires: Int64
 }
 
 /// Hooks for crash and race tests. Not for production use.

@@ -62,7 +62,7 @@ public struct AffectedVersion: Sendable, Codable, Equatable {
 }
 
 /// What a scrub checked and found.
-public struct ScrubReport: Sendable, Codable, Equatable {
+public struct ScrubResult: Sendable, Codable, Equatable {
     public var mode = "full"
     public var repair = false
     /// True when this run continued an interrupted run of the same mode.

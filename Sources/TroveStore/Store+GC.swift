@@ -16,7 +16,7 @@ extension Store {
     /// could not be established (e.g. a live version's tree is unreadable; nothing more is
     /// deleted), `.store` for store failures. Every phase is restartable: a crash leaves extra
     /// garbage, never missing data, and the next run starts over.
-    public func collectGarbage(_ options: GCOptions = GCOptions()) throws(MaintenanceError) -> GCReport {
+    public func collectGarbage(_ options: GCOptions = GCOptions()) throws(MaintenanceError) -> GCResult {
         try MaintenanceLock.acquire(self, "GC")
         defer { MaintenanceLock.release(self) }
         do {
@@ -37,9 +37,9 @@ extension Store {
         MaintenanceTestHooks.gcPhase?(self, name)
     }
 
-    private func runGC(_ o: GCOptions) throws -> GCReport {
+    private func runGC(_ o: GCOptions) throws -> GCResult {
         try checkWritable()
-        var report = GCReport()
+        var report = GCResult()
         let t0 = Clock.nowMillis()
         var clock = t0
         func lap(_ name: String) {
@@ -57,6 +57,7 @@ extension Store {
         var cutoff = t0 - grace - min(grace, Store.touchResolutionMillis)
         let leases = try liveUploads(now: t0)
         report.liveLeases = leases.count
+        report.leases = leases.map { GCLease(name: $0.name, created: $0.created, expires: $0.expires) }
         if let oldest = leases.map(\.created).min() {
             cutoff = min(cutoff, oldest - max(0, o.leaseSlackSeconds) * 1000)
         }
@@ -123,7 +124,7 @@ extension Store {
         try insertChunkCandidates(cutoff: cutoff, page: 50_000)
         try catalog.read { db in
             for (kind, path) in [
-                (0, \GCReport.candidateChunks), (1, \.candidateBlobs), (2, \.candidateTrees),
+                (0, \GCResult.candidateChunks), (1, \.candidateBlobs), (2, \.candidateTrees),
             ] {
                 report[keyPath: path] =
                     try Int.fetchOne(
@@ -225,7 +226,7 @@ extension Store {
     /// root is waiting to be marked (else marks and retries), bumps the epoch, and deletes
     /// only rows that are still unreachable and untouched.
     private func sweep(
-        kind: Int, cutoff: Int64, batch: Int, marker: inout LiveMarker, report: inout GCReport
+        kind: Int, cutoff: Int64, batch: Int, marker: inout LiveMarker, report: inout GCResult
     ) throws {
         var last = Data()
         while true {
@@ -266,7 +267,7 @@ extension Store {
         }
     }
 
-    private static func deleteTrees(_ db: Database, _ page: [Data], cutoff: Int64, report: inout GCReport)
+    private static func deleteTrees(_ db: Database, _ page: [Data], cutoff: Int64, report: inout GCResult)
         throws
     {
         let check = try db.cachedStatement(
@@ -282,7 +283,7 @@ extension Store {
         }
     }
 
-    private static func deleteBlobs(_ db: Database, _ page: [Data], cutoff: Int64, report: inout GCReport)
+    private static func deleteBlobs(_ db: Database, _ page: [Data], cutoff: Int64, report: inout GCResult)
         throws
     {
         let check = try db.cachedStatement(
@@ -303,7 +304,7 @@ extension Store {
     }
 
     private static func deleteChunks(
-        _ db: Database, _ page: [Data], cutoff: Int64, report: inout GCReport
+        _ db: Database, _ page: [Data], cutoff: Int64, report: inout GCResult
     ) throws {
         let check = try db.cachedStatement(
             sql: """
@@ -339,7 +340,7 @@ extension Store {
     /// Unlinks object files whose rows a sweep deleted, holding the catalog write lock (a commit
     /// that needs one again takes it off the list in its own transaction, so the two never
     /// interleave).
-    func unlinkDoomedObjects(_ report: inout GCReport) throws {
+    func unlinkDoomedObjects(_ report: inout GCResult) throws {
         while true {
             let n: Int = try catalog.write { db in
                 let rows = try Data.fetchAll(db, sql: "SELECT digest FROM gc_doomed_objects LIMIT 1000")
@@ -367,7 +368,7 @@ extension Store {
     }
 
     /// Dry run: per pack, what the candidates would leave.
-    private func estimateDryRun(_ report: inout GCReport, threshold: Double) throws {
+    private func estimateDryRun(_ report: inout GCResult, threshold: Double) throws {
         try catalog.read { db in
             let rows = try Row.fetchAll(
                 db,

@@ -19,7 +19,7 @@ extension Store {
     /// Segments of the rewrite output are cut at about this many stored bytes.
     static let rewriteSegmentBytes = 8 << 20
 
-    func rewritePacks(threshold: Double, report: inout GCReport) throws {
+    func rewritePacks(threshold: Double, report: inout GCResult) throws {
         let packs: [(id: Int64, name: String, size: Int64, chunks: Int, stored: Int64)] = try catalog.read {
             db in
             try Row.fetchAll(
@@ -69,7 +69,7 @@ extension Store {
     /// Copies the records the index still points at in `pack` into `w`. Returns false (moving
     /// nothing more) if a record fails its CRC-32C check.
     private func copyLiveRecords(
-        from pack: Int64, name: String, into w: inout GroupCommit.Writer, report: inout GCReport
+        from pack: Int64, name: String, into w: inout GroupCommit.Writer, report: inout GCResult
     ) throws -> Bool {
         // Pages of index entries in (pack, digest) index order: memory stays bounded by the page
         // and one segment, however many tiny records a pack holds.
@@ -101,7 +101,7 @@ extension Store {
     /// Copies `entries` (records of `pack`) into `w` as segments of about 8 MiB, each made
     /// durable before the index rows move to it. False if a record fails its CRC-32C check.
     private func copyRecords(
-        _ entries: [PackEntry], from pack: Int64, into w: inout GroupCommit.Writer, report: inout GCReport
+        _ entries: [PackEntry], from pack: Int64, into w: inout GroupCommit.Writer, report: inout GCResult
     ) throws -> Bool {
         var i = 0
         while i < entries.count {
@@ -172,7 +172,7 @@ extension Store {
 
     /// Deletes retired packs whose delay has passed (waiting for it if `wait`): catalog row
     /// first, then the file.
-    func removeRetiredPacks(delay: Double, wait: Bool, report: inout GCReport) throws {
+    func removeRetiredPacks(delay: Double, wait: Bool, report: inout GCResult) throws {
         let retired: [(id: Int64, name: String, at: Int64)] = try catalog.read { db in
             try Row.fetchAll(db, sql: "SELECT pack, name, retired_at FROM gc_retired_packs ORDER BY pack").map
             {
@@ -214,7 +214,7 @@ extension Store {
     }
 
     /// Unlinks pack files whose catalog row is gone (unless recovery re-registered the name).
-    func removeDeadPacks(_ report: inout GCReport) throws {
+    func removeDeadPacks(_ report: inout GCResult) throws {
         let names: [String] = try catalog.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM gc_dead_packs")
         }

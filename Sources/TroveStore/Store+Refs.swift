@@ -106,7 +106,7 @@ extension Store {
         (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: String] ?? [:]
     }
 
-    static func versionInfo(_ db: Database, _ r: Row) throws -> VersionInfo {
+    static func versionInfo(_ db: Database, _ r: Row) throws -> VersionRecord {
         let name: String = r["name"]
         let version: String = r["version"]
         let parents = try Row.fetchAll(
@@ -115,7 +115,7 @@ extension Store {
                 "SELECT parent_name, parent_version FROM version_parents WHERE name = ? AND version = ? ORDER BY position",
             arguments: [name, version]
         ).map { VersionKey(name: $0["parent_name"], version: $0["parent_version"]) }
-        return VersionInfo(
+        return VersionRecord(
             name: name, version: version, tree: (r["tree"] as Data?).flatMap(Digest.init(data:)) ?? .zero,
             created: r["created"], creator: r["creator"], message: r["message"],
             metadata: decodeMetadata(r["metadata"]), parents: parents, retired: r["retired"])
@@ -180,7 +180,7 @@ extension Store {
                 db, at: now, actor: creator, op: "version.create", name: name, tag: version, from: nil,
                 to: tree.prefixed, detail: message)
             return .created(
-                VersionInfo(
+                VersionRecord(
                     name: name, version: version, tree: tree, created: now, creator: creator,
                     message: message,
                     metadata: metadata, parents: parents, retired: nil))
@@ -229,7 +229,7 @@ extension Store {
     }
 
     /// One version, or `nil`.
-    public func version(name: String, version: String) throws(StoreError) -> VersionInfo? {
+    public func version(name: String, version: String) throws(StoreError) -> VersionRecord? {
         try catalog.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT * FROM versions WHERE name = ? AND version = ?", arguments: [name, version]
@@ -341,12 +341,12 @@ extension Store {
     }
 
     /// Aliases of a name, by alias.
-    public func aliases(name: String) throws(StoreError) -> [AliasInfo] {
+    public func aliases(name: String) throws(StoreError) -> [AliasRecord] {
         try catalog.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM aliases WHERE name = ? ORDER BY alias", arguments: [name]
             ).map {
-                AliasInfo(
+                AliasRecord(
                     name: $0["name"], alias: $0["alias"], version: $0["version"], updated: $0["updated"],
                     updatedBy: $0["updated_by"])
             }

@@ -14,7 +14,7 @@ import TroveCore
 /// a re-push re-sends and re-verifies them. Missing data is only reported unless `repair`.
 extension Store {
     /// Runs a scrub. Throws `.busy` if a GC or scrub is running, `.store` if it cannot run.
-    public func scrub(_ options: ScrubOptions = ScrubOptions()) throws(MaintenanceError) -> ScrubReport {
+    public func scrub(_ options: ScrubOptions = ScrubOptions()) throws(MaintenanceError) -> ScrubResult {
         try MaintenanceLock.acquire(self, "scrub")
         defer { MaintenanceLock.release(self) }
         do {
@@ -108,7 +108,7 @@ func stableHash(_ s: String) -> UInt64 {
 struct Scrubber {
     let store: Store
     let options: ScrubOptions
-    var report = ScrubReport()
+    var report = ScrubResult()
     var runID: Int64 = 0
     var done = Set<String>()
     var rng = SystemRandomNumberGenerator()
@@ -154,7 +154,7 @@ struct Scrubber {
         if due > now + 5 { usleep(useconds_t(min(due - now, 10_000) * 1000)) }
     }
 
-    mutating func run() throws -> ScrubReport {
+    mutating func run() throws -> ScrubResult {
         report.mode = options.scope.description
         report.repair = options.repair
         report.startedAt = started

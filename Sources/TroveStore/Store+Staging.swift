@@ -4,24 +4,18 @@ import TroveCore
 
 /// Objects uploaded ahead of a commit (the protocol's PUT_OBJECTS), and counts for `stat`.
 extension Store {
-    /// Path of a staging file for a multi-part upload. Staging files live in `tmp/`, so a
-    /// restart clears them (an interrupted upload is re-sent from offset 0).
-    public func stagingPath(_ name: String) -> String {
-        tmpDir + "/staging-" + name
-    }
-
     /// Writes recipe or tree objects durably (tmp → fsync → rename, then one fsync per shard
     /// directory touched) without registering them: the catalog only learns of them at `commit`.
     /// Already-present objects are not rewritten. Returns their digests, in order.
     @discardableResult
-    public func storeObjects(canonical objects: [[UInt8]]) throws(StoreError) -> [Digest] {
+    func storeObjects(canonical objects: [[UInt8]]) throws(StoreError) -> [Digest] {
         let pairs = objects.map { (SHA256.hash($0), $0) }
         try writeObjects(pairs)
         return pairs.map(\.0)
     }
 
     /// Whether an object file exists (committed or stored ahead of a commit).
-    public func hasObject(_ digest: Digest) -> Bool {
+    func hasObject(_ digest: Digest) -> Bool {
         FileIO.exists(objectPath(digest))
     }
 

@@ -137,8 +137,10 @@ extension Store {
         }
     }
 
-    /// Ends session `id` (its state, staging files and lease row); whether it was live.
-    func endUpload(_ id: String) throws(StoreError) -> Bool {
+    /// Ends session `id` (its state, staging files and lease row), live or not; returns whether
+    /// it was live. Ending an unknown or ended session is a no-op.
+    @discardableResult
+    public func endUpload(_ id: String) throws(StoreError) -> Bool {
         try uploads.withLock { (live) throws(StoreError) -> Bool in
             let s = live.removeValue(forKey: id)
             if let s { removeStagingFiles(id, s) }
@@ -161,51 +163,4 @@ extension Store {
     private func removeStagingFiles(_ id: String, _ s: UploadState) {
         for key in s.partial.keys { unlink(stagingPath(id, key)) }
     }
-
-    // MARK: Lease rows without a session (legacy; the server moves to sessions)
-
-    /// Starts a push lease for `name` lasting `seconds`.
-    public func beginLease(name: String, seconds: Int64) throws(StoreError) -> Lease {
-        try checkWritable()
-        let now = Clock.nowMillis()
-        let lease = Lease(id: FileIO.randomHex(16), name: name, created: now, expires: now + seconds * 1000)
-        try catalog.write { db in
-            try db.execute(
-                sql: "INSERT INTO leases (id, name, created, expires) VALUES (?, ?, ?, ?)",
-                arguments: [lease.id, lease.name, lease.created, lease.expires])
-        }
-        return lease
-    }
-
-    /// Extends a lease; `nil` if it does not exist.
-    public func renewLease(id: String, seconds: Int64) throws(StoreError) -> Lease? {
-        try checkWritable()
-        let now = Clock.nowMillis()
-        return try catalog.write { db in
-            try db.execute(
-                sql: "UPDATE leases SET expires = ? WHERE id = ?", arguments: [now + seconds * 1000, id])
-            return try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE id = ?", arguments: [id]).map {
-                Lease(id: $0["id"], name: $0["name"], created: $0["created"], expires: $0["expires"])
-            }
-        }
-    }
-
-    /// Ends a lease (no-op if absent).
-    public func endLease(id: String) throws(StoreError) {
-        try checkWritable()
-        try catalog.write { db in try db.execute(sql: "DELETE FROM leases WHERE id = ?", arguments: [id]) }
-    }
-
-    /// Leases that have not expired.
-    public func liveLeases() throws(StoreError) -> [Lease] {
-        let now = Clock.nowMillis()
-        return try catalog.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM leases WHERE expires > ? ORDER BY created", arguments: [now]
-            ).map {
-                Lease(id: $0["id"], name: $0["name"], created: $0["created"], expires: $0["expires"])
-            }
-        }
-    }
-
 }

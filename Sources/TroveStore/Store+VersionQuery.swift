@@ -31,7 +31,7 @@ public struct VersionCursor: Sendable, Hashable {
     public var name: String
     public var version: String
 
-    public init(after v: VersionInfo) {
+    public init(after v: VersionRecord) {
         created = v.created
         name = v.name
         version = v.version
@@ -42,7 +42,7 @@ extension Store {
     /// Up to `limit` versions matching `query` that come after `cursor` in the query's order.
     /// Memory and time per page are bounded by the page, not by the number of versions.
     public func versions(_ query: VersionQuery, after cursor: VersionCursor? = nil, limit: Int)
-        throws(StoreError) -> [VersionInfo]
+        throws(StoreError) -> [VersionRecord]
     {
         var clauses: [String] = []
         var args: [(any DatabaseValueConvertible)?] = []
@@ -81,8 +81,8 @@ extension Store {
     }
 
     /// Every version matching `query` (all pages), in the query's order.
-    public func allVersions(_ query: VersionQuery) throws(StoreError) -> [VersionInfo] {
-        var out: [VersionInfo] = []
+    public func allVersions(_ query: VersionQuery) throws(StoreError) -> [VersionRecord] {
+        var out: [VersionRecord] = []
         var cursor: VersionCursor? = nil
         while true {
             let page = try versions(query, after: cursor, limit: 1000)
@@ -94,7 +94,7 @@ extension Store {
 
     /// Versions whose name is `prefix` or under it (all when empty), newest first.
     public func listVersions(prefix: String = "", includeRetired: Bool = false) throws(StoreError)
-        -> [VersionInfo]
+        -> [VersionRecord]
     {
         try allVersions(VersionQuery(prefix: prefix, includeRetired: includeRetired))
     }

@@ -84,7 +84,7 @@ public struct VersionKey: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A version and its metadata.
-public struct VersionInfo: Sendable, Equatable {
+public struct VersionRecord: Sendable, Equatable {
     public var name: String
     public var version: String
     public var tree: Digest
@@ -102,11 +102,11 @@ public struct VersionInfo: Sendable, Equatable {
 
 /// Result of `createVersion`.
 public enum VersionCreateOutcome: Sendable, Equatable {
-    case created(VersionInfo)
+    case created(VersionRecord)
     /// The version already existed with the same tree (a successful no-op).
-    case existing(VersionInfo)
+    case existing(VersionRecord)
 
-    public var info: VersionInfo {
+    public var info: VersionRecord {
         switch self {
         case .created(let v), .existing(let v): v
         }
@@ -124,7 +124,7 @@ public enum AliasExpectation: Sendable, Hashable {
 }
 
 /// An alias and where it points.
-public struct AliasInfo: Sendable, Equatable {
+public struct AliasRecord: Sendable, Equatable {
     public var name: String
     public var alias: String
     public var version: String
@@ -168,14 +168,6 @@ public struct ResolvedRef: Sendable, Equatable {
     /// The alias that was followed, if any.
     public var alias: String?
     public var tree: Digest
-}
-
-/// A push lease: protects a push's chunks from GC until it expires.
-public struct Lease: Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var created: Int64
-    public var expires: Int64
 }
 
 /// Store-wide figures.

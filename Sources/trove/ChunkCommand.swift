@@ -102,6 +102,7 @@ struct ChunkCommand: ParsableCommand {
     }
 
     private static func fail(_ message: String, code: Int32) -> Never {
+        Output.flush()
         Output.err("trove chunk: \(message)\n")
         Foundation.exit(code)
     }

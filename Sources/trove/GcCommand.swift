@@ -45,6 +45,14 @@ struct GcCommand: ParsableCommand {
             print(
                 "\(dryRun ? "GC dry run" : "GC") finished in \(String(format: "%.1f", Double(total) / 1000)) s "
                     + "(grace \(int("graceSeconds")) s, \(int("liveLeases")) live lease(s))")
+            let leases = r["leases"] as? [[String: Any]] ?? []
+            print("kept everything touched since \(isoTime(int("cutoff")))\(Self.keptBecause(int("graceSeconds"), leases.count))")
+            for l in leases {
+                func ms(_ k: String) -> Int64 { (l[k] as? NSNumber)?.int64Value ?? 0 }
+                print(
+                    "  push lease for \(l["name"] as? String ?? "?"): began \(isoTime(ms("created"))), "
+                        + "pins data until \(isoTime(ms("expires"))) unless the push goes on")
+            }
             print(
                 "\(verb) \(int("chunksFreed")) chunks (\(Progress.bytes(UInt64(max(0, int("chunkBytesFreed"))))) stored), "
                     + "\(int("blobsFreed")) blobs, \(int("treesFreed")) trees")
@@ -58,6 +66,16 @@ struct GcCommand: ParsableCommand {
                 )
             }
         }
+    }
+}
+
+extension GcCommand {
+    /// Why the cutoff is where it is: the grace period and/or push leases.
+    static func keptBecause(_ graceSeconds: Int64, _ leases: Int) -> String {
+        var why: [String] = []
+        if graceSeconds > 0 { why.append("the grace period of \(graceSeconds) s (--grace)") }
+        if leases > 0 { why.append("\(leases) push lease\(leases == 1 ? "" : "s") in progress, below") }
+        return why.isEmpty ? "" : " because of " + why.joined(separator: " and ")
     }
 }
 

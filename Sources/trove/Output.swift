@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -18,26 +20,44 @@ enum Output {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    /// Writes `text` to standard output (buffered by stdio); a closed pipe ends the command (exit 0).
-    static func out(_ text: String) {
-        var text = text
-        let ok = text.withUTF8 { buf in
-            buf.isEmpty || fwrite(buf.baseAddress, 1, buf.count, stdout) == buf.count
-        }
-        if !ok || ferror(stdout) != 0 { stdoutFailed(errno) }
-    }
+    /// Bytes written but not yet sent to file descriptor 1.
+    private static let pending = Mutex<[UInt8]>([])
+    /// Whether standard output is a terminal (then every line is sent at once).
+    private static let interactive = isatty(1) != 0
 
-    /// Writes raw bytes to standard output; a closed pipe ends the command (exit 0).
+    /// Writes `text` to standard output; a closed pipe ends the command (exit 0).
+    static func out(_ text: String) { out(bytes: Array(text.utf8)) }
+
+    /// Writes raw bytes to standard output, buffered (64 KiB; a line at a time on a terminal); a
+    /// closed pipe ends the command (exit 0).
     static func out(bytes: [UInt8]) {
-        let ok = bytes.withUnsafeBytes { buf in
-            buf.isEmpty || fwrite(buf.baseAddress, 1, buf.count, stdout) == buf.count
+        pending.withLock { buffer in
+            buffer += bytes
+            if buffer.count >= 1 << 16 || (interactive && bytes.contains(0x0A)) {
+                send(buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
         }
-        if !ok || ferror(stdout) != 0 { stdoutFailed(errno) }
     }
 
-    /// Flushes standard output (before exiting or before raw `write(1, …)` calls).
+    /// Sends what is buffered (before exiting, and before anything writes to fd 1 directly).
     static func flush() {
-        if fflush(stdout) != 0 { stdoutFailed(errno) }
+        pending.withLock { buffer in
+            send(buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private static func send(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buf in
+            var done = 0
+            while done < buf.count {
+                let n = write(1, buf.baseAddress! + done, buf.count - done)
+                if n < 0, errno == EINTR { continue }
+                if n < 0 { stdoutFailed(errno) }
+                done += n
+            }
+        }
     }
 
     /// Writes `text` to standard error, unbuffered; failures are ignored (there is nowhere left

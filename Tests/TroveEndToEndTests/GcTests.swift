@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TroveCore
+import TroveProtocol
 
 @Suite("trove gc")
 struct GcEndToEndTests {
@@ -60,5 +61,26 @@ struct GcEndToEndTests {
         #expect(ClientE2E.int(j["chunksFreed"]) == 0)
         #expect(ClientE2E.int(j["graceSeconds"]) == 86_400)
         #expect(try server.trove(["gc", "--grace", "soon"]).status == 2)
+    }
+
+    /// The report names the push leases that pin data, and until when.
+    @Test func reportNamesThePushLeasesThatPinData() throws {
+        let server = try TestServer()
+        let held = try RawConnection(server.address)
+        #expect(held.hello() != nil)
+        held.send(.beginPush(.init(name: "models/in-flight")), requestID: 2)
+        guard held.readMessage()?.as(Message.PushBegun.self) != nil else {
+            Issue.record("BEGIN_PUSH was not answered with PUSH_BEGUN")
+            return
+        }
+        let (r, j) = try ClientE2E.json(server, ["gc", "--grace", "0s"])
+        #expect(r.status == 0, "\(r)")
+        let leases = try #require(j["leases"] as? [[String: Any]], "\(j)")
+        #expect(leases.count == 1 && leases[0]["name"] as? String == "models/in-flight", "\(j)")
+        #expect(ClientE2E.int(leases[0]["expires"]) > ClientE2E.int(leases[0]["created"]), "\(j)")
+        let text = try server.trove(["gc", "--grace", "0s"])
+        #expect(text.stdout.contains("because of 1 push lease in progress"), "\(text)")
+        #expect(text.stdout.contains("push lease for models/in-flight: began "), "\(text)")
+        #expect(text.stdout.contains("pins data until "), "\(text)")
     }
 }

@@ -42,7 +42,7 @@ struct ProgressTests {
         let dir = try TemporaryDirectory()
         let file = try dir.write("m.bin", ClientE2E.random(seed: 141, count: 3_000_000))
         let out = dir.url.appendingPathComponent("typescript-out")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         let handle = try FileHandle(forWritingTo: out)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/script")

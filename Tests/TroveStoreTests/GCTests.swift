@@ -33,7 +33,7 @@ let immediateGC = GCOptions(graceSeconds: 0, packRemovalDelay: 0)
 
 /// A GC with no grace, started at least 2 ms after whatever the test did last (timestamps are
 /// milliseconds, and rows created in the GC's first millisecond are not collectable).
-func gcNow(_ store: Store) throws -> GCReport {
+func gcNow(_ store: Store) throws -> GCResult {
     usleep(2000)
     return try store.collectGarbage(immediateGC)
 }

@@ -79,7 +79,7 @@ struct VersionQueryTests {
         for query in [VersionQuery(), VersionQuery(prefix: "x"), VersionQuery(name: "x/b")] {
             let all = try store.allVersions(query)
             for pageSize in [1, 7, 100] {
-                var walked: [VersionInfo] = []
+                var walked: [VersionRecord] = []
                 var cursor: VersionCursor? = nil
                 while true {
                     let page = try store.versions(query, after: cursor, limit: pageSize)

@@ -31,6 +31,12 @@ final class FakeServer {
                 var buf = [UInt8](repeating: 0, count: 4096)
                 _ = recv(c, &buf, buf.count, 0)
                 _ = answer.withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                // Like a well-behaved server: finish writing, then read until the client hangs up
+                // (closing with unread input would reset the connection and lose the answer).
+                shutdown(c, Int32(SHUT_WR))
+                var tv = timeval(tv_sec: 10, tv_usec: 0)
+                setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+                while recv(c, &buf, buf.count, 0) > 0 {}
                 close(c)
             }
         }
@@ -72,7 +78,7 @@ extension CLI {
         let writeEnd = FileHandle(fileDescriptor: fds[1], closeOnDealloc: true)
         let scratch = try TemporaryDirectory("trove-pipe")
         let errURL = scratch.url.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let errHandle = try FileHandle(forWritingTo: errURL)
         defer { try? errHandle.close() }
         let process = Process()

@@ -34,8 +34,6 @@ let package = Package(
         .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // Hardware CRC-32C (SSE4.2 / ARMv8 CRC32) with run-time CPU detection; no other logic.
         .target(name: "CTroveCRC32C"),
-        // syncfs(2) for group durability of many small files; no other logic.
-        .target(name: "CTroveSyscalls"),
 
         .target(
             name: "TroveCore",
@@ -46,7 +44,7 @@ let package = Package(
         .target(
             name: "TroveStore",
             dependencies: [
-                "TroveCore", "CTroveSyscalls",
+                "TroveCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -1,5 +1,4 @@
 import SystemPackage
-import CTroveSyscalls
 
 #if canImport(Glibc)
     import Glibc
@@ -139,15 +138,12 @@ enum FileIO {
         if syncDirectory { try fsyncDirectory(parent(of: path)) }
     }
 
-    /// Writes `bytes` to a new temporary file in `tmpDir` (fsynced when `sync`); returns its path.
-    static func writeTemporary(_ bytes: [UInt8], tmpDir: String, sync: Bool) throws(StoreError) -> String {
+    /// Writes `bytes` to a new temporary file in `tmpDir` (not synced); returns its path.
+    static func writeTemporary(_ bytes: [UInt8], tmpDir: String) throws(StoreError) -> String {
         let tmp = tmpDir + "/" + randomHex(16) + ".tmp"
         let fd = try open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         defer { close(fd) }
-        do {
-            try writeAll(fd, bytes, tmp)
-            if sync { try fsync(fd, tmp) }
-        } catch {
+        do { try writeAll(fd, bytes, tmp) } catch {
             unlink(tmp)
             throw error
         }
@@ -159,16 +155,6 @@ enum FileIO {
         let fd = try open(path, O_RDONLY)
         defer { close(fd) }
         try fsync(fd, path)
-    }
-
-    /// `syncfs` of the filesystem holding `path`: every file and directory written on it so far
-    /// is durable on return. False where the system has no syncfs (the caller fsyncs instead).
-    static func syncFileSystem(of path: String) throws(StoreError) -> Bool {
-        let fd = try open(path, O_RDONLY | O_DIRECTORY)
-        defer { close(fd) }
-        if trove_syncfs(fd) == 0 { return true }
-        if errno == ENOSYS { return false }
-        throw .io(op: "syncfs", path: path, errno: errno)
     }
 
     static func parent(of path: String) -> String {

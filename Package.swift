@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "TroveProtocol", targets: ["TroveProtocol"]),
         .library(name: "TroveServer", targets: ["TroveServer"]),
         .library(name: "TroveClient", targets: ["TroveClient"]),
+        .library(name: "TroveS3", targets: ["TroveS3"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -67,6 +68,19 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The S3 API (HTTP/1.1 on NIOHTTP1): buckets over the store. Not the binary protocol.
+        .target(
+            name: "TroveS3",
+            dependencies: [
+                "TroveStore", "TroveCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -108,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "troved",
             dependencies: [
-                "TroveServer", "TroveStore", "TroveProtocol", "TroveCore",
+                "TroveServer", "TroveStore", "TroveProtocol", "TroveCore", "TroveS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -144,7 +158,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(
             name: "TroveEndToEndTests",

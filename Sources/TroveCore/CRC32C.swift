@@ -8,19 +8,20 @@ public enum CRC32C {
     /// Whether ``update(_:_:)`` uses the CPU's CRC-32C instruction.
     public static let hardware: Bool = trove_crc32c_hw_available() != 0
 
-    static let tables: [[UInt32]] = {
+    /// Slicing-by-8 tables of a reflected CRC-32 polynomial, flattened (8 × 256 entries).
+    public static func tables(polynomial: UInt32) -> [UInt32] {
         var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for i in 0..<256 {
             var c = UInt32(i)
-            for _ in 0..<8 { c = (c & 1) != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
+            for _ in 0..<8 { c = (c & 1) != 0 ? (c >> 1) ^ polynomial : c >> 1 }
             t[0][i] = c
         }
         for i in 0..<256 {
             for k in 1..<8 { t[k][i] = (t[k - 1][i] >> 8) ^ t[0][Int(t[k - 1][i] & 0xFF)] }
         }
-        return t
-    }()
-    static let flat: [UInt32] = tables.flatMap { $0 }
+        return t.flatMap { $0 }
+    }
+    static let flat: [UInt32] = tables(polynomial: 0x82F6_3B78)
 
     /// Extends `crc` (the value returned by a previous call, or 0 to start) with `buffer`.
     @inline(__always)
@@ -33,6 +34,12 @@ public enum CRC32C {
     /// ``update(_:_:)`` without the CPU instruction: slicing-by-8 tables (the fallback, and the
     /// reference the hardware path is tested against).
     public static func software(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
+        slicingBy8(crc, buffer, flat)
+    }
+
+    /// Extends `crc` with `buffer` using `flat` tables from `tables(polynomial:)` (any reflected
+    /// CRC-32, e.g. 0xEDB88320 for the CRC-32 of zlib and S3's `x-amz-checksum-crc32`).
+    public static func slicingBy8(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer, _ flat: [UInt32]) -> UInt32 {
         var c = ~crc
         var n = buffer.count
         guard n > 0, var p = buffer.baseAddress else { return crc }

@@ -61,7 +61,8 @@ final class BackpressureHandler: ChannelDuplexHandler {
         switch event {
         case is FrameMemoryGranted:
             // Let the decoder retry the frame it holds (charging it now succeeds), then read on.
-            context.pipeline.fireChannelRead(NIOAny(context.channel.allocator.buffer(capacity: 0)))
+            context.pipeline.syncOperations.fireChannelRead(
+                NIOAny(context.channel.allocator.buffer(capacity: 0)))
             readIfAllowed(context: context)
         case is DrainRequested:
             draining = true

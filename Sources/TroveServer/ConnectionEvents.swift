@@ -51,7 +51,7 @@ final class ConnectionState {
         closing = true
         let reply = Message.error(.init(code: code, retryable: code.isRetryable, message: message))
         let frame = encode(Envelope(reply, requestID: requestID), allocator: context.channel.allocator)
-        context.writeAndFlush(NIOAny(frame)).whenComplete { _ in
+        context.writeAndFlush(NIOAny(frame)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
     }

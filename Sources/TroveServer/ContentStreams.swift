@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import TroveCore
 import TroveProtocol
 import TroveStore
@@ -10,11 +11,16 @@ private let messageOverhead = 1024
 /// CHUNKS frames for a GET_CHUNKS: chunks in request order, each frame filled up to the frame
 /// cap, built only when the connection asks for the next frame.
 final class ChunkFrames: ResponseStream {
+    private struct Progress {
+        var position = 0
+        var decompressor: ChunkDecompressor?
+    }
+
     private let router: RequestRouter
     private let digests: [Digest]
     private let codecs: Set<Codec>
-    private var position = 0
-    private var decompressor: ChunkDecompressor?
+    /// Where the stream is; one frame is built at a time, on whichever worker runs `next()`.
+    private let progress = Mutex(Progress())
 
     init(router: RequestRouter, digests: [Digest], codecs: Set<Codec>) {
         self.router = router
@@ -23,19 +29,23 @@ final class ChunkFrames: ResponseStream {
     }
 
     func next() throws(ServerError) -> (message: Message, last: Bool) {
+        try progress.withLock { (p: inout Progress) throws(ServerError) in try nextFrame(&p) }
+    }
+
+    private func nextFrame(_ p: inout Progress) throws(ServerError) -> (message: Message, last: Bool) {
         let budget = Int(router.limits.maxFramePayload) - messageOverhead
         var used = 0
         var chunks: [ChunkPayload] = []
         var missing: [Digest] = []
-        while position < digests.count {
-            let d = digests[position]
+        while p.position < digests.count {
+            let d = digests[p.position]
             let stored: StoredChunk
             do {
                 stored = try router.store.readStoredChunk(d)
             } catch .chunkNotFound {
                 missing.append(d)
                 used += 32
-                position += 1
+                p.position += 1
                 continue
             } catch {
                 throw ServerError(error)
@@ -43,8 +53,8 @@ final class ChunkFrames: ResponseStream {
             var codec = stored.codec
             var bytes = stored.bytes
             if !codecs.contains(codec) {
-                let dec = decompressor ?? ChunkDecompressor()
-                decompressor = dec
+                let dec = p.decompressor ?? ChunkDecompressor()
+                p.decompressor = dec
                 do { bytes = try dec.decompress(bytes, codec: codec, rawLength: stored.rawLength) } catch {
                     throw ServerError(
                         .integrity, "stored chunk \(d) does not decode: \(error); run `trove scrub`")
@@ -58,9 +68,9 @@ final class ChunkFrames: ResponseStream {
                     digest: d, rawLength: UInt32(stored.rawLength), codec: codec,
                     data: ByteBuffer(bytes: bytes)))
             used += size
-            position += 1
+            p.position += 1
         }
-        return (.chunks(.init(chunks: chunks, missing: missing)), position >= digests.count)
+        return (.chunks(.init(chunks: chunks, missing: missing)), p.position >= digests.count)
     }
 }
 
@@ -69,9 +79,15 @@ final class ObjectFrames: ResponseStream {
     private let router: RequestRouter
     private let kind: ContentKind
     private let digests: [Digest]
-    private var position = 0
-    /// The object being sent in parts, and how far.
-    private var current: (digest: Digest, bytes: [UInt8], offset: Int)?
+
+    private struct Progress {
+        var position = 0
+        /// The object being sent in parts, and how far.
+        var current: (digest: Digest, bytes: [UInt8], offset: Int)?
+    }
+
+    /// Where the stream is; one frame is built at a time, on whichever worker runs `next()`.
+    private let progress = Mutex(Progress())
 
     init(router: RequestRouter, kind: ContentKind, digests: [Digest]) {
         self.router = router
@@ -100,23 +116,27 @@ final class ObjectFrames: ResponseStream {
     }
 
     func next() throws(ServerError) -> (message: Message, last: Bool) {
+        try progress.withLock { (p: inout Progress) throws(ServerError) in try nextFrame(&p) }
+    }
+
+    private func nextFrame(_ p: inout Progress) throws(ServerError) -> (message: Message, last: Bool) {
         let budget = Int(router.limits.maxFramePayload) - messageOverhead
         var used = 0
         var parts: [ObjectPart] = []
         var missing: [ObjectRef] = []
         while used < budget {
-            if current == nil {
-                guard position < digests.count else { break }
-                let d = digests[position]
-                position += 1
+            if p.current == nil {
+                guard p.position < digests.count else { break }
+                let d = digests[p.position]
+                p.position += 1
                 guard let bytes = try load(d) else {
                     missing.append(ObjectRef(kind: kind, digest: d))
                     used += 40
                     continue
                 }
-                current = (d, bytes, 0)
+                p.current = (d, bytes, 0)
             }
-            let (d, bytes, offset) = current!
+            let (d, bytes, offset) = p.current!
             let room = budget - used - recordOverhead
             if room <= 0 { break }
             let n = min(room, bytes.count - offset)
@@ -127,9 +147,9 @@ final class ObjectFrames: ResponseStream {
                     kind: kind, digest: d, totalLength: UInt64(bytes.count), offset: UInt64(offset),
                     data: ByteBuffer(bytes: bytes[offset..<(offset + n)])))
             used += n + recordOverhead
-            if offset + n == bytes.count { current = nil } else { current = (d, bytes, offset + n) }
+            if offset + n == bytes.count { p.current = nil } else { p.current = (d, bytes, offset + n) }
         }
-        let last = current == nil && position >= digests.count
+        let last = p.current == nil && p.position >= digests.count
         return (.objects(.init(parts: parts, missing: missing)), last)
     }
 }

@@ -53,6 +53,12 @@ public struct ServerConfig: Sendable {
     public var packSize = 64 << 20
     /// swift-log level name.
     public var logLevel = "info"
+    /// S3 listener address, `HOST:PORT` (`[s3] listen`, `--s3-listen`); nil: no S3 listener.
+    public var s3Listen: String?
+    /// Buckets created write-once at start if missing (`[s3] write_once`); see docs/S3.md.
+    public var s3WriteOnce: [String] = []
+    /// Multipart uploads older than this many seconds are aborted (`[s3] multipart_max_age`).
+    public var s3MultipartMaxAge = 7 * 86_400
 
     /// The reference limits, with the object cap matched to what the store will read back.
     public static let defaultLimits: SessionLimits = {
@@ -218,6 +224,21 @@ public struct ServerConfig: Sendable {
                 do { try c.chunking.validate() } catch {
                     throw ConfigError("\(path): [store] chunking: \(error)")
                 }
+            case "s3":
+                for (k, v) in try reader.table(value, "s3") {
+                    switch k {
+                    case "listen":
+                        c.s3Listen = try reader.string(v, "s3.listen")
+                        _ = try parseListen(c.s3Listen!)
+                    case "write_once":
+                        guard let a = v.stringArray else { throw ConfigError("\(path): s3.write_once must be an array of bucket names") }
+                        c.s3WriteOnce = a
+                    case "multipart_max_age":
+                        c.s3MultipartMaxAge = try reader.int(v, "s3.multipart_max_age", 3600...365 * 86_400)
+                    default:
+                        throw ConfigError("\(path): unknown key s3.\(k) (known: listen, write_once, multipart_max_age)")
+                    }
+                }
             case "tokens":
                 let t = try reader.table(value, "tokens")
                 for (name, v) in t.sorted(by: { $0.key < $1.key }) {
@@ -225,7 +246,7 @@ public struct ServerConfig: Sendable {
                 }
             default:
                 throw ConfigError(
-                    "\(path): unknown section or key '\(key)' (known: server, limits, store, tokens)")
+                    "\(path): unknown section or key '\(key)' (known: server, limits, store, s3, tokens)")
             }
         }
         return c

@@ -9,7 +9,7 @@ import TroveStore
 
 /// The Trove daemon's network service: listens, runs sessions, shuts down gracefully (no new
 /// connections, in-flight requests finish, then connections close with `shutting-down`).
-public final class TroveServer: Service, @unchecked Sendable {
+public final class TroveServer: Service, Sendable {
     /// Reported in HELLO_OK.
     public static let version = "0.1.0"
 

@@ -131,6 +131,8 @@ final class Catalog: Sendable {
         m.registerMigration("v2-gc-scrub") { db in try Catalog.createMaintenanceTables(db) }
         // Listing and log in pages, newest first (Store+VersionQuery.swift).
         m.registerMigration("v3-version-order") { db in try Catalog.createVersionOrderIndexes(db) }
+        // Buckets (the S3 API; see BucketSchema.swift).
+        m.registerMigration("v4-buckets") { db in try Catalog.createBucketTables(db) }
         return m
     }
 

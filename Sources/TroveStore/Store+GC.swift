@@ -95,6 +95,8 @@ extension Store {
                 .compactMap(Digest.init(data:))
         }
         for b in recentBlobs { try marker.markBlob(b) }
+        // Bucket keys and multipart parts are roots too (Store+Buckets.swift).
+        for b in try bucketRootBlobs() { try marker.markBlob(b) }
         try marker.flush()
         try drainRoots(&marker)
         try catalog.read { db in

@@ -29,6 +29,12 @@ struct ServeCommand: AsyncParsableCommand {
         name: .long, help: "Write the bound HOST:PORT to this file once listening (for scripts and tests).")
     var portFile: String?
 
+    @Option(name: .long, help: "Also serve the S3 API on HOST:PORT (off by default; docs/S3.md).")
+    var s3Listen: String?
+
+    @Option(name: .long, help: "Write the S3 listener's bound HOST:PORT to this file once listening.")
+    var s3PortFile: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
@@ -48,8 +54,10 @@ struct ServeCommand: AsyncParsableCommand {
                 cfg.port = l.port
             }
             if insecure { cfg.insecure = true }
+            if let s3Listen { cfg.s3Listen = s3Listen }
             if let logLevel { cfg.logLevel = logLevel }
             try cfg.validate()
+            try validateS3(cfg)
         } catch let e as ConfigError {
             printError("troved: \(e)")
             throw ExitCode(2)
@@ -101,9 +109,13 @@ struct ServeCommand: AsyncParsableCommand {
                 SystemdNotify.send("READY=1\nSTATUS=serving on \(host):\(port)")
             },
             onStopping: { SystemdNotify.send("STOPPING=1") })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let s3 = try makeS3Server(cfg, store: store, logger: logger, portFile: s3PortFile) {
+            services.append(.init(service: s3))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint],
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
             try await group.run()

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import TroveCore
+import TroveS3
 
 /// `troved token new NAME --scope S [--prefix P]...`: makes a token and prints its config entry.
 struct TokenCommand: ParsableCommand {
@@ -18,6 +20,9 @@ struct TokenCommand: ParsableCommand {
 
         @Option(name: .customLong("prefix"), help: "Limit the token to names under this prefix (repeatable).")
         var prefixes: [String] = []
+
+        @Flag(help: "Print one JSON object: token, s3AccessKeyId, s3SecretAccessKey, config.")
+        var json = false
 
         func validate() throws {
             guard !name.isEmpty, name.utf8.count <= 128,
@@ -38,14 +43,27 @@ struct TokenCommand: ParsableCommand {
             let secret = SecureRandom.bytes(24).map { String(format: "%02x", $0) }.joined()
             let key = AuthProof.key(secret: secret)
             let prefixList = prefixes.map { "\"\($0)\"" }.joined(separator: ", ")
+            var entry = "[tokens.\(name)]\nsha256 = \"\(key.hex)\"\nscope = \"\(scope)\"\n"
+            if !prefixes.isEmpty { entry += "prefixes = [\(prefixList)]\n" }
+            if json {
+                // The S3 secret is derived from the SHA-256 the config keeps (docs/S3.md).
+                let object: [String: String] = [
+                    "token": "\(name):\(secret)", "s3AccessKeyId": name,
+                    "s3SecretAccessKey": S3Credential.secret(fromKey: key), "config": entry,
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
             print("# Give this to the client (file for --token-file, or TROVE_TOKEN); it is shown only once:")
             print("\(name):\(secret)")
             print("")
             print("# Add this to troved.toml (it holds only the SHA-256 of the secret):")
-            print("[tokens.\(name)]")
-            print("sha256 = \"\(key.hex)\"")
-            print("scope = \"\(scope)\"")
-            if !prefixes.isEmpty { print("prefixes = [\(prefixList)]") }
+            print(entry, terminator: "")
+            print("")
+            print("# S3 credentials (access key id = token name; the secret derives from the token's):")
+            print("# s3AccessKeyId = \(name)")
+            print("# s3SecretAccessKey = \(S3Credential.secret(fromKey: key))")
         }
     }
 }

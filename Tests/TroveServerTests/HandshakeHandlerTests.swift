@@ -148,7 +148,7 @@ struct HandshakeHandlerTests {
     @Test("shutdown during the handshake closes with shutting-down")
     func drain() throws {
         let rig = try Rig(tokens: [Self.ci])
-        try rig.channel.pipeline.syncOperations.fireUserInboundEventTriggered(DrainRequested())
+        rig.channel.pipeline.syncOperations.fireUserInboundEventTriggered(DrainRequested())
         try expectClosed(rig, with: .shuttingDown)
     }
 }

@@ -25,7 +25,7 @@ struct RequestDispatcherTests {
                 connection: connection, executor: executor, runner: runner, concurrency: concurrency,
                 idleTimeoutMillis: 300_000)
             channel = try activeChannel([dispatcher])
-            try channel.pipeline.syncOperations.fireUserInboundEventTriggered(
+            channel.pipeline.syncOperations.fireUserInboundEventTriggered(
                 SessionEstablished(grant: .open, codecs: [.raw]))
         }
 
@@ -150,7 +150,7 @@ struct RequestDispatcherTests {
         let rig = try Rig(concurrency: 1)
         try rig.send(.has, id: 1)
         try rig.send(.has, id: 2)
-        try rig.channel.pipeline.syncOperations.fireUserInboundEventTriggered(DrainRequested())
+        rig.channel.pipeline.syncOperations.fireUserInboundEventTriggered(DrainRequested())
         #expect(rig.channel.isActive)
         rig.finish()
         let out = try writtenFrames(rig.channel)
@@ -168,12 +168,12 @@ struct RequestDispatcherTests {
     func idle() throws {
         let rig = try Rig()
         try rig.send(.has, id: 1)
-        try rig.channel.pipeline.syncOperations.fireUserInboundEventTriggered(
+        rig.channel.pipeline.syncOperations.fireUserInboundEventTriggered(
             IdleStateHandler.IdleStateEvent.all)
         #expect(rig.channel.isActive)
         rig.finish()
         _ = try writtenFrames(rig.channel)
-        try rig.channel.pipeline.syncOperations.fireUserInboundEventTriggered(
+        rig.channel.pipeline.syncOperations.fireUserInboundEventTriggered(
             IdleStateHandler.IdleStateEvent.all)
         guard let e = (try writtenFrames(rig.channel).first?.message())?.as(Message.ErrorReply.self) else {
             Issue.record("expected ERROR")

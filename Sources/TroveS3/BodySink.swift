@@ -1,0 +1,148 @@
+import Foundation
+import NIOCore
+import Synchronization
+import TroveCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where a PUT body goes on its way into the store: decoded (`aws-chunked`), hashed (MD5 for
+/// the ETag, SHA-256 when `x-amz-content-sha256` gives one, an `x-amz-checksum-*` algorithm when
+/// one is declared) and written to a staging file in the store's `tmp/`. Its checks run in
+/// `finish()`; a mismatch or a short body removes the file, so nothing is stored.
+final class BodySink: Sendable {
+    /// What the client declared about the body.
+    struct Expectations {
+        var sha256: Digest?
+        var contentMD5: String?
+        var checksum: (PayloadChecksum.Algorithm, String?)?
+        var chunked: Bool
+        var signing: ChunkSigning?
+        var decodedLength: UInt64?
+        var limit: UInt64
+    }
+
+    /// The checked result.
+    struct Finished {
+        var path: String
+        var size: UInt64
+        var md5: [UInt8]
+    }
+
+    private struct State {
+        var fd: Int32
+        var size: UInt64 = 0
+        let md5 = MessageDigest(.md5)
+        var sha: SHA256?
+        var checksum: PayloadChecksum?
+        var decoder: AWSChunkedDecoder?
+        var failed = false
+    }
+
+    let path: String
+    private let expect: Expectations
+    private let state: Mutex<State>
+
+    init(path: String, expect: Expectations) throws(S3Error) {
+        self.path = path
+        self.expect = expect
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw .internalError("cannot create staging file \(path): \(String(cString: strerror(errno)))")
+        }
+        var s = State(fd: fd)
+        if expect.sha256 != nil { s.sha = SHA256() }
+        if let (alg, _) = expect.checksum { s.checksum = PayloadChecksum(alg) }
+        if expect.chunked { s.decoder = AWSChunkedDecoder(signing: expect.signing) }
+        state = Mutex(s)
+    }
+
+    /// Consumes raw body bytes (blocking: call on a worker thread).
+    func write(_ buffer: ByteBuffer) throws(S3Error) {
+        let limit = expect.limit
+        let path = self.path
+        try state.withLock { (s: inout State) throws(S3Error) in
+            func consume(_ b: UnsafeRawBufferPointer) throws(S3Error) {
+                s.size += UInt64(b.count)
+                guard s.size <= limit else {
+                    throw S3Error(.badRequest, "EntityTooLarge", "the body is larger than \(limit) bytes", close: true)
+                }
+                s.md5.update(b)
+                s.sha?.update(b)
+                s.checksum?.update(b)
+                var done = 0
+                while done < b.count {
+                    let n = Glibc.write(s.fd, b.baseAddress! + done, b.count - done)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw .internalError("cannot write \(path): \(String(cString: strerror(errno)))")
+                    }
+                    done += n
+                }
+            }
+            try buffer.withUnsafeReadableBytes { (raw) throws(S3Error) in
+                if s.decoder != nil {
+                    try s.decoder!.feed(raw) { (d) throws(S3Error) in try consume(d) }
+                } else {
+                    try consume(raw)
+                }
+            }
+        }
+    }
+
+    /// Checks lengths, digests and checksums; on success the staging file holds the body.
+    func finish() throws(S3Error) -> Finished {
+        let expect = self.expect
+        return try state.withLock { (s: inout State) throws(S3Error) -> Finished in
+            close(s.fd)
+            s.fd = -1
+            if let d = s.decoder {
+                guard d.isDone else { throw AWSChunkedDecoder.framing("the body ended before its last chunk") }
+                if let n = expect.decodedLength, n != s.size {
+                    throw .incompleteBody("x-amz-decoded-content-length is \(n) but the chunks hold \(s.size) bytes")
+                }
+                if let (alg, _) = expect.checksum,
+                    let v = d.trailers.first(where: { $0.0 == alg.header })?.1
+                {
+                    try check(alg, expected: v, actual: s.checksum!.finalize())
+                } else if let (alg, value) = expect.checksum, value == nil {
+                    throw .invalidRequest("x-amz-trailer names \(alg.header) but the trailer does not carry it")
+                }
+            }
+            let md5 = s.md5.finalize()
+            if let m = expect.contentMD5 {
+                guard let want = Data(base64Encoded: m), want.count == 16 else {
+                    throw S3Error(.badRequest, "InvalidDigest", "Content-MD5 is not the base64 of 16 bytes")
+                }
+                guard Array(want) == md5 else {
+                    throw .badDigest("the Content-MD5 you specified did not match what we received; nothing was stored")
+                }
+            }
+            if let want = expect.sha256, let got = s.sha?.finalize(), got != want {
+                throw S3Error(
+                    .badRequest, "XAmzContentSHA256Mismatch",
+                    "the provided x-amz-content-sha256 does not match what was computed; nothing was stored")
+            }
+            if let (alg, v) = expect.checksum, let value = v, !expect.chunked {
+                try check(alg, expected: value, actual: s.checksum!.finalize())
+            }
+            return Finished(path: path, size: s.size, md5: md5)
+        }
+    }
+
+    private func check(_ alg: PayloadChecksum.Algorithm, expected: String, actual: String) throws(S3Error) {
+        guard expected == actual else {
+            throw .badDigest("the \(alg.header) you specified did not match the calculated checksum; nothing was stored")
+        }
+    }
+
+    /// Removes the staging file (after a failure, or once the store has the blob).
+    func discard() {
+        state.withLock { s in
+            if s.fd >= 0 { close(s.fd) }
+            s.fd = -1
+        }
+        unlink(path)
+    }
+}

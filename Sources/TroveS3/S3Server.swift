@@ -1,0 +1,142 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import TroveCore
+import TroveStore
+
+/// The S3 listener: HTTP/1.1 on SwiftNIO (NIOHTTP1 with async channels), path-style
+/// addressing. One task per connection; requests on a connection are served in order; store work
+/// runs on a thread pool; bodies stream in and out with backpressure (docs/S3.md).
+public final class S3Server: Service, Sendable {
+    private let config: S3Config
+    private let store: Store
+    private let logger: Logger
+    private let onReady: @Sendable (String, Int) -> Void
+
+    /// A listener for `store`; `onReady` gets the bound host and port.
+    public init(
+        config: S3Config, store: Store, logger: Logger, onReady: @escaping @Sendable (String, Int) -> Void = { _, _ in }
+    ) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        self.onReady = onReady
+    }
+
+    public func run() async throws {
+        for name in config.writeOnceBuckets where (try? store.bucket(name)) == nil {
+            do { _ = try store.createBucket(name, writeOnce: true) } catch {
+                throw S3StartError(description: "cannot create write-once bucket \(name): \(error)")
+            }
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+        let pool = NIOThreadPool(numberOfThreads: config.workerThreads)
+        pool.start()
+        let handler = S3Handler(store: store, config: config, pool: pool, logger: logger)
+        let idle = config.idleTimeoutSeconds
+        let server: NIOAsyncChannel<(NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, ConnectionActivity), Never>
+        do {
+            server = try await ServerBootstrap(group: group)
+                .serverChannelOption(ChannelOptions.backlog, value: 256)
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+                .bind(host: config.host, port: config.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let ops = channel.pipeline.syncOperations
+                        try ops.configureHTTPServerPipeline(withErrorHandling: true)
+                        let activity = ConnectionActivity()
+                        try ops.addHandler(IdleStateHandler(allTimeout: .seconds(idle)))
+                        try ops.addHandler(IdleCloser(activity: activity))
+                        return (
+                            try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                                wrappingChannelSynchronously: channel,
+                                configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8))),
+                            activity
+                        )
+                    }
+                }
+        } catch {
+            try? await pool.shutdownGracefully()
+            try? await group.shutdownGracefully()
+            throw S3StartError(description: "cannot listen for S3 on \(config.host):\(config.port): \(error)")
+        }
+        let port = server.channel.localAddress?.port ?? config.port
+        logger.info(
+            "S3 listening",
+            metadata: [
+                "address": "\(config.host):\(port)",
+                "auth": "\(config.openAccess ? "open (no tokens configured)" : "\(config.credentials.count) credential(s)")",
+            ])
+        onReady(config.host, port)
+        let store = self.store
+        let logger = self.logger
+        let maxAge = config.multipartMaxAgeSeconds
+        let loop = group.next()
+        let expiry = loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(0), delay: .hours(1)) { _ in
+            pool.runIfActive(eventLoop: loop) {
+                let n = try store.expireMultipartUploads(startedBefore: Clock.nowMillis() - maxAge * 1000)
+                if n > 0 { logger.notice("aborted abandoned multipart uploads", metadata: ["count": "\(n)"]) }
+            }
+        }
+        let active = Atomic<Int>(0)
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { tasks in
+                try? await server.executeThenClose { inbound in
+                    for try await (connection, activity) in inbound {
+                        active.add(1, ordering: .relaxed)
+                        tasks.addTask {
+                            await ConnectionActivity.$current.withValue(activity) { await handler.serve(connection) }
+                            active.subtract(1, ordering: .relaxed)
+                        }
+                    }
+                }
+                // No new connections: give requests in flight a few seconds, then cancel.
+                for _ in 0..<100 where active.load(ordering: .relaxed) > 0 {
+                    try? await Task.sleep(nanoseconds: 50_000_000)
+                }
+                tasks.cancelAll()
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+        expiry.cancel()
+        try? await pool.shutdownGracefully()
+        try? await group.shutdownGracefully()
+        logger.info("S3 listener stopped")
+    }
+}
+
+/// The S3 listener could not start.
+public struct S3StartError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Counts the store work in progress for one connection: while troved itself is busy (ingesting a
+/// large body, completing a multipart upload), a quiet connection is not idle.
+final class ConnectionActivity: Sendable {
+    @TaskLocal static var current: ConnectionActivity?
+    let busy = Atomic<Int>(0)
+}
+
+/// Closes a connection on which nothing was read or written for the idle timeout while troved
+/// was waiting for the client (slow or stuck clients, a stalled download).
+final class IdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    let activity: ConnectionActivity
+
+    init(activity: ConnectionActivity) { self.activity = activity }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? IdleStateHandler.IdleStateEvent, e == .all {
+            if activity.busy.load(ordering: .relaxed) > 0 { return }
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}

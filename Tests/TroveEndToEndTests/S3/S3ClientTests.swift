@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+/// The S3 API driven by real clients (aws CLI, boto3) against a real troved on loopback.
+@Suite("S3 API with real clients")
+struct S3ClientTests {
+    @Test("aws CLI: mb, cp (single and multipart), ls, ranged GET, sync, rm, rb")
+    func awsCLI() throws {
+        let s = try S3TestServer()
+        let dir = try TemporaryDirectory("s3-aws")
+        var rng = SystemRandomNumberGenerator()
+        let big = (0..<(20 << 20)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        try dir.write("big.bin", big)
+        try dir.write("tree/a.txt", Array("alpha\n".utf8))
+        try dir.write("tree/sub/b.txt", Array("beta\n".utf8))
+        var r = try s.aws(["s3", "mb", "s3://awsbucket"])
+        #expect(r.status == 0, "\(r)")
+        // 20 MiB is above the CLI's 8 MiB multipart threshold: a multipart upload.
+        r = try s.aws(["s3", "cp", dir.path + "/big.bin", "s3://awsbucket/data/big.bin"])
+        #expect(r.status == 0, "\(r)")
+        r = try s.aws(["s3", "sync", dir.path + "/tree", "s3://awsbucket/tree"])
+        #expect(r.status == 0, "\(r)")
+        r = try s.aws(["s3", "ls", "--recursive", "s3://awsbucket"])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("data/big.bin") && r.stdout.contains("tree/a.txt") && r.stdout.contains("tree/sub/b.txt"))
+        r = try s.aws(["s3", "cp", "s3://awsbucket/data/big.bin", dir.path + "/back.bin"])
+        #expect(r.status == 0, "\(r)")
+        #expect(try Data(contentsOf: dir.url.appendingPathComponent("back.bin")) == Data(big))
+        r = try s.aws([
+            "s3api", "get-object", "--bucket", "awsbucket", "--key", "data/big.bin", "--range", "bytes=1000000-1999999",
+            dir.path + "/range.bin",
+        ])
+        #expect(r.status == 0, "\(r)")
+        #expect(try Data(contentsOf: dir.url.appendingPathComponent("range.bin")) == Data(big[1_000_000..<2_000_000]))
+        r = try s.aws(["s3api", "head-object", "--bucket", "awsbucket", "--key", "data/big.bin"])
+        #expect(r.status == 0 && r.stdout.contains("-3\\\""), "multipart ETag has the -N form: \(r)")
+        r = try s.aws(["s3", "sync", "s3://awsbucket/tree", dir.path + "/tree2"])
+        #expect(r.status == 0, "\(r)")
+        #expect(try String(contentsOf: dir.url.appendingPathComponent("tree2/sub/b.txt"), encoding: .utf8) == "beta\n")
+        r = try s.aws(["s3", "rb", "s3://awsbucket"])
+        #expect(r.status != 0 && r.stderr.contains("BucketNotEmpty"), "\(r)")
+        r = try s.aws(["s3", "rm", "--recursive", "s3://awsbucket"])
+        #expect(r.status == 0, "\(r)")
+        r = try s.aws(["s3", "rb", "s3://awsbucket"])
+        #expect(r.status == 0, "\(r)")
+        r = try s.aws(["s3", "ls"])
+        #expect(r.status == 0 && !r.stdout.contains("awsbucket"), "\(r)")
+    }
+
+    @Test("boto3: put/get/range/metadata, 1,500-key pagination, copy, delete_objects, presigned, conditions")
+    func boto3Operations() throws {
+        let s = try S3TestServer()
+        let r = try s.python(S3Scripts.boto3Operations)
+        #expect(r.status == 0 && r.stdout.contains("ALL OK"), "\(r)\n--- troved ---\n\(s.server.log().suffix(3000))")
+    }
+
+    @Test("signatures and scopes: wrong secret, read token, prefix token, expired presigned URL")
+    func signatures() throws {
+        func token(_ name: String, _ scope: String, _ prefix: String? = nil) throws -> [String: String] {
+            var args = ["token", "new", name, "--scope", scope, "--json"]
+            if let prefix { args += ["--prefix", prefix] }
+            let r = try CLI.troved(args)
+            #expect(r.status == 0, "\(r)")
+            return try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: String] ?? [:]
+        }
+        let admin = try token("admin", "admin")
+        let reader = try token("reader", "read")
+        let limited = try token("limited", "write", "shared/team-a")
+        #expect(admin["s3AccessKeyId"] == "admin" && admin["s3SecretAccessKey"]?.count == 64)
+        #expect(admin["config"]?.contains("sha256 = ") == true && admin["token"]?.hasPrefix("admin:") == true)
+        // The config holds no secret: the S3 secret is not in it.
+        #expect(admin["config"]?.contains(admin["s3SecretAccessKey"] ?? "-") == false)
+        let config = [admin, reader, limited].compactMap { $0["config"] }.joined(separator: "\n")
+        let s = try S3TestServer(config: config)
+        let env: [String: String] = [
+            "ADMIN_KEY": "admin", "ADMIN_SECRET": admin["s3SecretAccessKey"] ?? "",
+            "READ_KEY": "reader", "READ_SECRET": reader["s3SecretAccessKey"] ?? "",
+            "LIMITED_KEY": "limited", "LIMITED_SECRET": limited["s3SecretAccessKey"] ?? "",
+        ]
+        let r = try s.python(S3Scripts.signatures, extra: env)
+        #expect(r.status == 0 && r.stdout.contains("ALL OK"), "\(r)\n--- troved ---\n\(s.server.log().suffix(3000))")
+        // The aws CLI with a wrong secret gets SignatureDoesNotMatch.
+        let bad = try s.aws(["s3", "ls"], key: "admin", secret: String(repeating: "0", count: 64))
+        #expect(bad.status != 0 && bad.stderr.contains("SignatureDoesNotMatch"), "\(bad)")
+        let good = try s.aws(["s3", "ls"], key: "admin", secret: admin["s3SecretAccessKey"] ?? "")
+        #expect(good.status == 0, "\(good)")
+    }
+
+    @Test("hostile HTTP: oversized headers, bad chunk framing, bodies shorter or longer than declared")
+    func hostileHTTP() throws {
+        let s = try S3TestServer()
+        let r = try s.python(S3Scripts.hostile, extra: ["S3_HOSTPORT": s.s3Address])
+        #expect(r.status == 0 && r.stdout.contains("ALL OK"), "\(r)\n--- troved ---\n\(s.server.log().suffix(3000))")
+        // Still serving.
+        let after = try s.aws(["s3", "ls"])
+        #expect(after.status == 0, "\(after)")
+    }
+}
+
+/// DVC with an S3 remote on troved (dvc[s3] from `.venv-dvc`, installed by scripts/setup).
+@Suite("S3 API with DVC")
+struct S3DVCTests {
+    @Test("dvc push v1 and v2 (5 % of blocks changed) grows the store by ≤ 1.3× the changed bytes; pull; gc -c -w")
+    func dvcRemote() throws {
+        let s = try S3TestServer()
+        let work = try TemporaryDirectory("s3-dvc")
+        let dvc = try S3Clients.tool("dvc", venv: ".venv-dvc")
+        let r = try s.python(
+            S3Scripts.dvc,
+            extra: ["DVC_BIN": dvc, "STORE_ROOT": s.server.root.path, "WORK_DIR": work.path])
+        for line in r.lines where line.hasPrefix("DEDUP") { print("S3 DVC \(line)") }
+        #expect(r.status == 0 && r.stdout.contains("ALL OK"), "\(r)\n--- troved ---\n\(s.server.log().suffix(3000))")
+    }
+}

@@ -43,11 +43,34 @@ public final class Connection: Sendable {
     }
 
     /// Connects, exchanges preambles, sends HELLO and, when the server requires it (or
-    /// `credentials` are given and the server asks for them), authenticates. Blocks.
+    /// `credentials` are given and the server asks for them), authenticates. Blocks (the
+    /// blocking facade of ``connect(to:credentials:clientName:)``).
     public static func open(
         to address: ServerAddress, credentials: Credentials?, clientName: String = "trove/0.1.0"
     ) throws(ClientError) -> Connection {
-        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        do {
+            return try opening(to: address, credentials: credentials, clientName: clientName).wait()
+        } catch {
+            throw clientError(error)
+        }
+    }
+
+    /// Connects and authenticates like ``open(to:credentials:clientName:)``, without blocking.
+    public static func connect(
+        to address: ServerAddress, credentials: Credentials?, clientName: String = "trove/0.1.0"
+    ) async throws(ClientError) -> Connection {
+        do {
+            return try await opening(to: address, credentials: credentials, clientName: clientName).get()
+        } catch {
+            throw clientError(error)
+        }
+    }
+
+    /// The connection once it is connected and authenticated.
+    static func opening(
+        to address: ServerAddress, credentials: Credentials?, clientName: String
+    ) -> EventLoopFuture<Connection> {
+        ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
@@ -57,19 +80,22 @@ public final class Connection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(ResponseHandler(codecState: state))
                 }
             }
-        let channel: any Channel
-        do {
-            channel = try bootstrap.connect(host: address.host, port: address.port).wait()
-        } catch {
-            throw .cannotConnect(address: address.description, detail: Self.describe(error))
-        }
-        do {
-            return try handshake(
-                channel: channel, address: address, credentials: credentials, clientName: clientName)
-        } catch {
-            channel.close(promise: nil)
-            throw error
-        }
+            .connect(host: address.host, port: address.port)
+            .flatMapErrorThrowing { error in
+                throw ClientError.cannotConnect(address: address.description, detail: describe(error))
+            }
+            .flatMap { channel in
+                // NIO completes the connect future just before `channelActive` runs through the
+                // pipeline (which writes the preamble): start the handshake one loop tick later.
+                channel.eventLoop.flatSubmit {
+                    handshake(
+                        channel: channel, address: address, credentials: credentials, clientName: clientName)
+                }
+                .flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
+                }
+            }
     }
 
     private init(
@@ -83,58 +109,69 @@ public final class Connection: Sendable {
         self.nextID = Mutex(nextID)
     }
 
+    /// HELLO, then AUTH when the server asks for it (checking the server's proof in turn), then
+    /// the frame cap raised to the announced maximum.
     private static func handshake(
         channel: any Channel, address: ServerAddress, credentials: Credentials?, clientName: String
-    ) throws(ClientError) -> Connection {
-        func exchange<R: WireRequest>(_ request: R, id: UInt32) throws(ClientError) -> R.Reply {
-            try PendingReply<R.Reply>(
+    ) -> EventLoopFuture<Connection> {
+        let loop = channel.eventLoop
+        @Sendable func exchange<R: WireRequest>(_ request: R, id: UInt32) -> EventLoopFuture<R.Reply> {
+            PendingReply<R.Reply>(
                 ResponseHandler.submit(Message(request), id: id, transform: nil, on: channel),
                 request: "\(R.type)"
-            ).wait()
+            ).reply
         }
         // A server that accepts the connection but never answers must not hang the client.
-        let watchdog = channel.eventLoop.scheduleTask(in: .seconds(30)) {
+        let watchdog = loop.scheduleTask(in: .seconds(30)) {
             channel.pipeline.fireErrorCaught(
                 ClientError.connectionClosed(
                     detail: "troved at \(address) did not complete the handshake within 30 s"))
         }
-        defer { watchdog.cancel() }
-        let hello = try exchange(Message.Hello(client: clientName, codecs: [.zstd, .lz4, .raw]), id: 1)
-        var grant: Message.AuthOK? = nil
-        var nextID: UInt32 = 2
-        if hello.authRequired {
+        let hello = Message.Hello(client: clientName, codecs: [.zstd, .lz4, .raw])
+        let done = exchange(hello, id: 1).flatMap {
+            hello -> EventLoopFuture<(Message.HelloOK, Message.AuthOK?)> in
+            guard hello.authRequired else { return loop.makeSucceededFuture((hello, nil)) }
             guard let credentials else {
-                throw .server(
-                    code: .authRequired,
-                    message:
-                        "troved at \(address) requires a token: pass --token-file FILE or set TROVE_TOKEN "
-                        + "(NAME:SECRET)", request: "HELLO")
+                return loop.makeFailedFuture(
+                    ClientError.server(
+                        code: .authRequired,
+                        message:
+                            "troved at \(address) requires a token: pass --token-file FILE or set TROVE_TOKEN "
+                            + "(NAME:SECRET)", request: "HELLO"))
             }
             let key = AuthProof.key(secret: credentials.secret)
             let clientNonce = SecureRandom.bytes(ProtocolLimits.nonceLength)
             let proof = AuthProof.client(
                 key: key, serverNonce: hello.serverNonce, clientNonce: clientNonce, name: credentials.name)
-            let ok = try exchange(
-                Message.Auth(tokenName: credentials.name, clientNonce: clientNonce, proof: proof), id: 2)
-            nextID = 3
-            let expected = AuthProof.server(
-                key: key, serverNonce: hello.serverNonce, clientNonce: clientNonce, name: credentials.name)
-            guard HMACSHA256.equal(expected, ok.serverProof) else {
-                throw .authentication(
-                    detail: "troved at \(address) could not prove it knows token \(credentials.name); "
-                        + "it may not be the server you meant")
+            let auth = Message.Auth(tokenName: credentials.name, clientNonce: clientNonce, proof: proof)
+            return exchange(auth, id: 2).flatMapThrowing { ok in
+                let expected = AuthProof.server(
+                    key: key, serverNonce: hello.serverNonce, clientNonce: clientNonce, name: credentials.name
+                )
+                guard HMACSHA256.equal(expected, ok.serverProof) else {
+                    throw ClientError.authentication(
+                        detail: "troved at \(address) could not prove it knows token \(credentials.name); "
+                            + "it may not be the server you meant")
+                }
+                return (hello, ok)
             }
-            grant = ok
-        }
-        let cap = min(Int(hello.limits.maxFramePayload), ProtocolLimits.absoluteMaxPayload)
-        do {
-            try channel.triggerUserOutboundEvent(
+        }.flatMap { hello, grant in
+            let cap = min(Int(hello.limits.maxFramePayload), ProtocolLimits.absoluteMaxPayload)
+            return channel.triggerUserOutboundEvent(
                 ResponseHandler.RaiseFrameCap(maxPayload: max(cap, ProtocolLimits.preAuthMaxPayload))
-            ).wait()
-        } catch {
-            throw .connectionClosed(detail: describe(error))
+            ).map {
+                Connection(
+                    hello: hello, grant: grant, address: address, channel: channel,
+                    nextID: grant == nil ? 2 : 3)
+            }
         }
-        return Connection(hello: hello, grant: grant, address: address, channel: channel, nextID: nextID)
+        done.whenComplete { _ in watchdog.cancel() }
+        return done
+    }
+
+    /// `error` as the client's error type.
+    static func clientError(_ error: any Error) -> ClientError {
+        (error as? ClientError) ?? .connectionClosed(detail: describe(error))
     }
 
     /// Sends a request without waiting for its answer; requests go out in call order.
@@ -207,17 +244,33 @@ public struct PendingReply<Reply: WireResponse>: Sendable {
     public func wait() throws(ClientError) -> Reply {
         let result: Result<[Message], any Error>
         do { result = .success(try frames.wait()) } catch { result = .failure(error) }
-        return try decode(result)
+        return try Self.decode(result, request: request)
     }
 
     /// The reply, once it has arrived.
     public func get() async throws(ClientError) -> Reply {
         let result: Result<[Message], any Error>
         do { result = .success(try await frames.get()) } catch { result = .failure(error) }
-        return try decode(result)
+        return try Self.decode(result, request: request)
     }
 
-    private func decode(_ result: Result<[Message], any Error>) throws(ClientError) -> Reply {
+    /// The reply as a future (failing with a ``ClientError``).
+    public var reply: EventLoopFuture<Reply> {
+        let request = self.request
+        let promise = frames.eventLoop.makePromise(of: Reply.self)
+        frames.whenComplete { result in
+            do throws(ClientError) {
+                promise.succeed(try Self.decode(result, request: request))
+            } catch {
+                promise.fail(error)
+            }
+        }
+        return promise.futureResult
+    }
+
+    private static func decode(_ result: Result<[Message], any Error>, request: String) throws(ClientError)
+        -> Reply
+    {
         switch result {
         case .success(let frames):
             do { return try Reply(frames: frames) } catch {

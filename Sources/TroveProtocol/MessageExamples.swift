@@ -93,6 +93,7 @@ extension Message {
             .endPush(EndPush(lease: lease)),
             .pushEnded(PushEnded(released: true)),
             .getRef(GetRef(ref: "models/churn:prod")),
+            .getRef(GetRef(ref: "models/churn:prod@2026-10-15T00:00:00Z")),
             .refInfo(RefInfo(name: "models/churn", tree: tree, version: info, resolvedAlias: "prod")),
             .refInfo(RefInfo(name: "models/churn", tree: tree, version: nil, resolvedAlias: nil)),
             .getObjects(GetObjects(kind: .recipe, digests: [d1, d2])),

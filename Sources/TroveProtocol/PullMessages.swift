@@ -13,7 +13,7 @@ extension Message {
         public static let access = Access.read(.prefix)
         public var scopedName: String? { try? Ref(parsing: ref).name }
 
-        /// `NAME:VERSION`, `NAME:ALIAS` or `NAME@sha256:HEX`.
+        /// `NAME:VERSION`, `NAME:ALIAS`, `NAME:ALIAS@TIME` or `NAME@sha256:HEX`.
         public var ref: String
 
         public init(ref: String) {

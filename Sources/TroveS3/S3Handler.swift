@@ -92,8 +92,18 @@ final class S3Handler: Sendable {
             guard r.method == .GET else { throw S3Error(.methodNotAllowed, "MethodNotAllowed", "only GET (ListBuckets) is allowed on /") }
             return try await listBuckets(r, a.principal, conn)
         }
-        if bucket == "versions" && r.method != .GET && r.method != .HEAD {
-            throw S3Error.accessDenied("the bucket 'versions' is the read-only view of versions; writes are refused")
+        if bucket == Self.versionsBucket {
+            switch (r.method, r.key) {
+            case (.GET, let key?): return try await getVersionObject(r, a.principal, key, head: false, conn)
+            case (.HEAD, let key?): return try await getVersionObject(r, a.principal, key, head: true, conn)
+            case (.GET, nil) where !r.has("location") && !r.has("uploads"):
+                return try await listVersionObjects(r, a.principal, v2: r.query["list-type"] == "2", conn)
+            case (.HEAD, nil):
+                try await conn.drainBody()
+                return try await emptyResponse(conn, r)
+            default:
+                throw S3Error.accessDenied("the bucket 'versions' is the read-only view of versions; writes are refused")
+            }
         }
         guard let key = r.key else {
             switch r.method {

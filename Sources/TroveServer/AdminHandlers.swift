@@ -43,7 +43,7 @@ extension RequestRouter {
                 "ms": "\(report.durationsMs["total"] ?? 0)",
             ])
         return .stream(
-            ListStream(RequestRouter.split(report.json()), perFrame: 1) {
+            ListStream(RequestRouter.split(report.json()), budget: listBudget, maxPerFrame: 1, size: { $0.utf8.count }) {
                 .gcReport(.init(status: .clean, json: $0.first ?? ""))
             })
     }
@@ -79,7 +79,7 @@ extension RequestRouter {
             }
         }
         return .stream(
-            ListStream(RequestRouter.split(json), perFrame: 1) {
+            ListStream(RequestRouter.split(json), budget: listBudget, maxPerFrame: 1, size: { $0.utf8.count }) {
                 .scrubReport(.init(status: status, json: $0.first ?? ""))
             })
     }

@@ -16,17 +16,16 @@ extension RequestRouter {
     func aliasSet(_ m: Message.AliasSet, _ caller: Caller) throws(ServerError) -> Message.AliasSetOK {
         try validTag(m.alias, "alias")
         try validTag(m.version, "version")
-        try s { () throws(StoreError) in
+        // Where the alias pointed before, read in the same transaction as the move.
+        let previous = try s { () throws(StoreError) in
             try store.setAlias(
                 name: m.name, alias: m.alias, version: m.version, expect: storeExpectation(m.expect),
                 actor: caller.actor)
         }
-        let last = try s { () throws(StoreError) in try store.aliasHistory(name: m.name, alias: m.alias) }
-            .last
         logger.info(
             "alias moved",
             metadata: ["alias": "\(m.name):\(m.alias)", "to": "\(m.version)", "by": "\(caller.actor)"])
-        return .init(name: m.name, alias: m.alias, version: m.version, previous: last?.from)
+        return .init(name: m.name, alias: m.alias, version: m.version, previous: previous)
     }
 
     func aliasList(_ m: Message.AliasList, _: Caller) throws(ServerError) -> Response {
@@ -34,7 +33,7 @@ extension RequestRouter {
             AliasInfo(
                 alias: $0.alias, version: $0.version, movedAt: $0.updated, movedBy: $0.updatedBy)
         }
-        return .stream(ListStream(list, perFrame: 10_000) { .aliases(.init(aliases: $0)) })
+        return .stream(ListStream(list, budget: listBudget) { .aliases(.init(aliases: $0)) })
     }
 
     func aliasHistory(_ m: Message.AliasHistory, _: Caller) throws(ServerError) -> Response {
@@ -43,7 +42,7 @@ extension RequestRouter {
             .reversed()
             .map { AliasEvent(alias: $0.alias, from: $0.from, to: $0.to, at: $0.at, by: $0.actor) }
         if m.limit > 0 { moves = Array(moves.prefix(Int(m.limit))) }
-        return .stream(ListStream(moves, perFrame: 10_000) { .aliasHistoryList(.init(events: $0)) })
+        return .stream(ListStream(moves, budget: listBudget) { .aliasHistoryList(.init(events: $0)) })
     }
 
     func aliasRemove(_ m: Message.AliasRemove, _ caller: Caller) throws(ServerError) -> Message.AliasRemoved {

@@ -14,12 +14,14 @@ extension RequestRouter {
         case .missingObjects(let objects):
             let refs = objects.map { ObjectRef(kind: ContentKind($0.kind), digest: $0.digest) }
             return .stream(
-                ListStream(refs, perFrame: ProtocolLimits.maxDigestsPerRequest) {
+                ListStream(refs, budget: listBudget, maxPerFrame: ProtocolLimits.maxDigestsPerRequest) {
                     .commitMissing(.init(chunks: [], objects: $0))
                 })
         case .missingChunks(let chunks):
             return .stream(
-                ListStream(chunks, perFrame: ProtocolLimits.maxDigestsPerRequest) {
+                ListStream(
+                    chunks, budget: listBudget, maxPerFrame: ProtocolLimits.maxDigestsPerRequest, size: { _ in 32 }
+                ) {
                     .commitMissing(.init(chunks: $0, objects: []))
                 })
         }

@@ -11,7 +11,7 @@ import TroveStore
 /// Handlers live by area in `PushHandlers.swift`, `CommitHandlers.swift`, `PullHandlers.swift`,
 /// `ListingHandlers.swift`, `AliasHandlers.swift` and `AdminHandlers.swift`. Every handler blocks
 /// (fsync, SQLite, pack reads) and runs on a worker thread, never on an event loop.
-final class RequestRouter: @unchecked Sendable {  // immutable; the Store locks its own state
+final class RequestRouter: Sendable {
     let store: Store
     let config: ServerConfig
     let logger: Logger
@@ -32,34 +32,35 @@ final class RequestRouter: @unchecked Sendable {  // immutable; the Store locks 
         return try route.run(self, message, Caller(grant: grant, codecs: codecs))
     }
 
-    /// Every request a client may send after authentication, and its handler. Each handler
-    /// takes the request and its ``Caller``; the route checks access before calling it.
+    /// Every request a client may send after authentication, and its handler: a method of the
+    /// router (`$0`) taking the request and its ``Caller``. The route checks access before
+    /// calling it.
     static let routes: [MessageType: Route] = Route.table([
         // Push (PushHandlers.swift, CommitHandlers.swift)
-        Route(Message.BeginPush.self, RequestRouter.beginPush),
-        Route(Message.Has.self, RequestRouter.has),
-        Route(Message.PutChunks.self, RequestRouter.putChunks),
-        Route(Message.PutObjects.self, RequestRouter.putObjects),
-        Route(Message.Commit.self, stream: RequestRouter.commit),
-        Route(Message.CreateVersion.self, RequestRouter.createVersion),
-        Route(Message.EndPush.self, RequestRouter.endPush),
+        Route(Message.BeginPush.self) { $0.beginPush },
+        Route(Message.Has.self) { $0.has },
+        Route(Message.PutChunks.self) { $0.putChunks },
+        Route(Message.PutObjects.self) { $0.putObjects },
+        Route(Message.Commit.self, stream: { $0.commit }),
+        Route(Message.CreateVersion.self) { $0.createVersion },
+        Route(Message.EndPush.self) { $0.endPush },
         // Pull (PullHandlers.swift)
-        Route(Message.GetRef.self, RequestRouter.getRef),
-        Route(Message.GetObjects.self, stream: RequestRouter.getObjects),
-        Route(Message.GetChunks.self, stream: RequestRouter.getChunks),
+        Route(Message.GetRef.self) { $0.getRef },
+        Route(Message.GetObjects.self, stream: { $0.getObjects }),
+        Route(Message.GetChunks.self, stream: { $0.getChunks }),
         // Listing (ListingHandlers.swift)
-        Route(Message.ListVersions.self, stream: RequestRouter.listVersions),
-        Route(Message.Log.self, stream: RequestRouter.log),
-        Route(Message.Stat.self, RequestRouter.stat),
+        Route(Message.ListVersions.self, stream: { $0.listVersions }),
+        Route(Message.Log.self, stream: { $0.log }),
+        Route(Message.Stat.self) { $0.stat },
         // Aliases (AliasHandlers.swift)
-        Route(Message.AliasSet.self, RequestRouter.aliasSet),
-        Route(Message.AliasList.self, stream: RequestRouter.aliasList),
-        Route(Message.AliasHistory.self, stream: RequestRouter.aliasHistory),
-        Route(Message.AliasRemove.self, RequestRouter.aliasRemove),
+        Route(Message.AliasSet.self) { $0.aliasSet },
+        Route(Message.AliasList.self, stream: { $0.aliasList }),
+        Route(Message.AliasHistory.self, stream: { $0.aliasHistory }),
+        Route(Message.AliasRemove.self) { $0.aliasRemove },
         // Administration (AdminHandlers.swift)
-        Route(Message.Retire.self, RequestRouter.retire),
-        Route(Message.GC.self, stream: RequestRouter.gc),
-        Route(Message.Scrub.self, stream: RequestRouter.scrub),
+        Route(Message.Retire.self) { $0.retire },
+        Route(Message.GC.self, stream: { $0.gc }),
+        Route(Message.Scrub.self, stream: { $0.scrub }),
     ])
 }
 

@@ -24,7 +24,7 @@ public struct ServerError: Error, CustomStringConvertible {
         let code: ErrorCode =
             switch e {
             case .readOnly: .readOnly
-            case .chunkNotFound, .objectNotFound, .refNotFound: .notFound
+            case .chunkNotFound, .objectNotFound, .refNotFound, .aliasNotSetAt: .notFound
             case .corruptData, .blobMismatch: .integrity
             case .invalidObject, .invalidName, .invalidArgument, .invalidCommit: .badRequest
             case .versionConflict, .tagInUse: .conflict

@@ -374,6 +374,8 @@ extension Store {
         case .digest(let name, let d):
             guard try hasTree(d) else { throw .refNotFound(ref.description) }
             return ResolvedRef(name: name, version: nil, alias: nil, tree: d)
+        case .aliasAt(let name, let alias, let at):
+            return try resolve(name: name, alias: alias, at: at)
         case .tag(let name, let tag):
             return try catalog.read { db in
                 var alias: String? = nil
@@ -391,21 +393,26 @@ extension Store {
                     alias = tag
                     version = v
                 }
-                guard
-                    let r = try Row.fetchOne(
-                        db, sql: "SELECT tree, retired FROM versions WHERE name = ? AND version = ?",
-                        arguments: [name, version])
-                else { throw StoreError.refNotFound(ref.description) }
-                if (r["retired"] as Int64?) != nil {
-                    throw StoreError.versionRetired(name: name, version: version)
-                }
-                guard let tree = (r["tree"] as Data?).flatMap(Digest.init(data:)) else {
-                    throw StoreError.corruptData(
-                        what: "version \(name):\(version)", detail: "bad tree digest")
-                }
+                let tree = try Store.liveTree(db, name: name, version: version, ref: ref)
                 return ResolvedRef(name: name, version: version, alias: alias, tree: tree)
             }
         }
+    }
+
+    /// The tree of the live version `name:version` (`ref` names what was asked for in errors).
+    static func liveTree(_ db: Database, name: String, version: String, ref: Ref) throws -> Digest {
+        guard
+            let r = try Row.fetchOne(
+                db, sql: "SELECT tree, retired FROM versions WHERE name = ? AND version = ?",
+                arguments: [name, version])
+        else { throw StoreError.refNotFound(ref.description) }
+        if (r["retired"] as Int64?) != nil {
+            throw StoreError.versionRetired(name: name, version: version)
+        }
+        guard let tree = (r["tree"] as Data?).flatMap(Digest.init(data:)) else {
+            throw StoreError.corruptData(what: "version \(name):\(version)", detail: "bad tree digest")
+        }
+        return tree
     }
 
     // MARK: Stats

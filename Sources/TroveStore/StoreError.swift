@@ -26,6 +26,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case invalidName(NameError)
     /// A version or alias does not exist.
     case refNotFound(String)
+    /// A time-travel reference (`NAME:ALIAS@TIME`) names a moment when the alias pointed nowhere;
+    /// `detail` says when it first pointed somewhere.
+    case aliasNotSetAt(ref: String, detail: String)
     /// The version exists with a different tree (versions are immutable).
     case versionConflict(name: String, version: String, existing: Digest)
     /// The tag is already used by the other kind (a version vs an alias) in this name.
@@ -66,6 +69,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .invalidObject(let e): "invalid object: \(e)"
         case .invalidName(let e): "\(e)"
         case .refNotFound(let r): "\(r) does not exist"
+        case .aliasNotSetAt(let r, let d): "\(r) does not resolve: \(d)"
         case .versionConflict(let n, let v, let d):
             "\(n):\(v) already exists with tree \(d); versions are immutable, choose a new version"
         case .tagInUse(let n, let t, let u):

@@ -46,7 +46,9 @@ struct GcCommand: ParsableCommand {
                 "\(dryRun ? "GC dry run" : "GC") finished in \(String(format: "%.1f", Double(total) / 1000)) s "
                     + "(grace \(int("graceSeconds")) s, \(int("liveLeases")) live lease(s))")
             let leases = r["leases"] as? [[String: Any]] ?? []
-            print("kept everything touched since \(isoTime(int("cutoff")))\(Self.keptBecause(int("graceSeconds"), leases.count))")
+            print(
+                "kept everything touched since \(isoTime(int("cutoff")))\(Self.keptBecause(int("graceSeconds"), leases.count))"
+            )
             for l in leases {
                 func ms(_ k: String) -> Int64 { (l[k] as? NSNumber)?.int64Value ?? 0 }
                 print(

@@ -64,14 +64,17 @@ enum VersionJSON {
 
     static func metadata(_ entries: [MetadataEntry]) -> [String: Any] {
         var m: [String: Any] = [:]
-        for e in entries {
-            switch e.value {
-            case .string(let s): m[e.key] = s
-            case .integer(let i): m[e.key] = i
-            case .number(let d): m[e.key] = d
-            case .bool(let b): m[e.key] = b
-            }
-        }
+        for e in entries { m[e.key] = value(e.value) }
         return m
+    }
+
+    /// A metadata value as its JSON type (string, number, boolean).
+    static func value(_ v: MetadataValue) -> Any {
+        switch v {
+        case .string(let s): s
+        case .integer(let i): i
+        case .number(let d): d
+        case .bool(let b): b
+        }
     }
 }

@@ -102,6 +102,7 @@ struct MountCommand: ParsableCommand {
         } else {
             unsetenv("TROVE_TOKEN")
         }
+        Output.flush()  // exec drops whatever this process still buffers
         let reason = MountHelper.exec(helper, arguments)
         note("trove: error: cannot run the mount helper \(helper): \(reason)")
         throw ExitCode(1)

@@ -14,7 +14,7 @@ enum NotFound {
         do {
             return try remote.resolve(ref)
         } catch {
-            guard error.serverCode == .notFound else { throw error }
+            guard error.serverCode == .notFound, !isTimeTravel(ref) else { throw error }
             throw .notFound(detail: describe(ref: ref, option: option, remote: remote) + debugDetail(error))
         }
     }
@@ -37,6 +37,7 @@ enum NotFound {
             let remote = Remote(connection: connection)
             for (label, ref) in refs {
                 do { _ = try remote.resolve(ref) } catch {
+                    if error.serverCode == .notFound && isTimeTravel(ref) { throw error }
                     if error.serverCode == .notFound {
                         throw .notFound(
                             detail: describe(ref: ref, option: label, remote: remote) + debugDetail(error))
@@ -45,6 +46,11 @@ enum NotFound {
             }
             throw error
         }
+    }
+
+    /// `NAME:ALIAS@TIME`: the server's message already says when the alias pointed somewhere.
+    static func isTimeTravel(_ ref: String) -> Bool {
+        if case .aliasAt? = try? Ref(parsing: ref) { true } else { false }
     }
 
     /// `NAME` has no versions: the message, with the nearest existing names.

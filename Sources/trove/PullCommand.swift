@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import TroveClient
 import TroveCore
 
@@ -48,6 +47,10 @@ struct PullCommand: ParsableCommand {
     func run() throws {
         try runClient { () throws(ClientError) in
             if force && merge { throw .usage(detail: "give --force or --merge, not both") }
+            Interrupt.install(
+                message:
+                    "\ntrove: interrupted: \(dest) is unchanged. A pull stopped while fetching keeps what "
+                    + "it verified in a stage directory; running the same command again resumes from it\n")
             let conn = try client.connect()
             defer { conn.close() }
             let extra = client.extraConnections(1)
@@ -56,12 +59,15 @@ struct PullCommand: ParsableCommand {
             puller.extraConnections = extra
             puller.allowExternalSymlinks = allowExternalSymlinks
             puller.mode = force ? .force : merge ? .merge : .exact
-            Interrupt.install()
             // Test hook: behave as if Ctrl-C came after N chunks were fetched.
             let stopAfter = ProcessInfo.processInfo.environment["TROVE_TEST_INTERRUPT_AFTER_CHUNKS"].flatMap {
                 Int($0)
             }
-            puller.shouldStop = { fetched in Interrupt.requested || stopAfter.map { fetched >= $0 } ?? false }
+            puller.shouldStop = { fetched in
+                // From the first chunk on, Ctrl-C stops at the next chunk and reports what was kept.
+                Interrupt.cooperative = true
+                return Interrupt.requested || stopAfter.map { fetched >= $0 } ?? false
+            }
             var pulled: PullResult?
             try NotFound.explaining([(nil, ref)], connection: conn) { () throws(ClientError) in
                 pulled = try puller.pull(ref: ref, into: dest)
@@ -104,21 +110,6 @@ struct PullCommand: ParsableCommand {
                     for p in r.removed { print("  removed   \(p)") }
                 }
             }
-        }
-    }
-}
-
-/// Ctrl-C during a long command: the first SIGINT asks the command to stop at the next safe point
-/// (it then says what it kept and how to resume); a second one exits at once.
-enum Interrupt {
-    private static let flag = Atomic<Bool>(false)
-
-    /// Whether Ctrl-C was pressed.
-    static var requested: Bool { flag.load(ordering: .relaxed) }
-
-    static func install() {
-        signal(SIGINT) { _ in
-            if Interrupt.flag.exchange(true, ordering: .relaxed) { _exit(130) }
         }
     }
 }

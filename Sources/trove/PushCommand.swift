@@ -63,6 +63,11 @@ struct PushCommand: ParsableCommand {
             guard message.utf8.count <= ProtocolLimits.maxMessageLength else {
                 throw .usage(detail: "--message is longer than \(ProtocolLimits.maxMessageLength) bytes")
             }
+            Interrupt.install(
+                message:
+                    "\ntrove: interrupted: no version was created. Chunks the server already stored stay "
+                    + "there, held by the push lease (about an hour); run the same command again to resume "
+                    + "without sending them again\n")
             let conn = try client.connect()
             defer { conn.close() }
             // Parents must exist: say which one does not before uploading anything.

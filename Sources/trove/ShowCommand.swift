@@ -10,7 +10,7 @@ struct ShowCommand: ParsableCommand {
         commandName: "show",
         abstract: "Show a version: tree entries with sizes, metadata, parents, creation, message, aliases.")
 
-    @Argument(help: "NAME:VERSION, NAME:ALIAS or NAME@sha256:HEX.")
+    @Argument(help: "NAME:VERSION, NAME:ALIAS, NAME:ALIAS@TIME (where the alias pointed then) or NAME@sha256:HEX.")
     var ref: String
 
     @Flag(help: "Print one JSON document instead of text.")

@@ -142,3 +142,50 @@ struct PullModesTests {
         #expect(try Self.leftovers(dir.url).isEmpty)
     }
 }
+
+/// Ctrl-C (a real SIGINT) while a command waits on the server: it says what was kept and how to
+/// resume, and exits 130. The server accepts and never answers, so the command is certainly
+/// waiting (its handler is installed before it connects) when the signal comes.
+@Suite("Ctrl-C")
+struct InterruptTests {
+    static func interrupt(_ args: [String]) throws -> CLIResult {
+        let silent = try FakeServer(answer: [])
+        let dir = try TemporaryDirectory("trove-sigint")
+        let err = dir.url.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        let errHandle = try FileHandle(forWritingTo: err)
+        let p = Process()
+        p.executableURL = try CLI.binary("trove")
+        p.arguments = args + ["--server", silent.address]
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = errHandle
+        try p.run()
+        let deadline = Date().addingTimeInterval(60)
+        while silent.accepted.withValue({ $0 }) == 0 && p.isRunning && Date() < deadline { usleep(5000) }
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        try errHandle.close()
+        return CLIResult(
+            status: p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus,
+            stdoutData: Data(), stderrData: try Data(contentsOf: err), timedOut: false)
+    }
+
+    @Test func pushSaysNothingIsLostAndHowToResume() throws {
+        let dir = try TemporaryDirectory()
+        let f = try dir.write("f.bin", ClientE2E.random(seed: 151, count: 10_000))
+        let r = try Self.interrupt(["push", f, "x/y:1"])
+        #expect(r.status == 130, "\(r)")
+        #expect(r.stderr.contains("interrupted: no version was created"), "\(r)")
+        #expect(r.stderr.contains("run the same command again to resume"), "\(r)")
+    }
+
+    @Test func pullSaysDestIsUnchanged() throws {
+        let dir = try TemporaryDirectory()
+        let dest = dir.url.appendingPathComponent("out").path
+        let r = try Self.interrupt(["pull", "x/y:1", dest])
+        #expect(r.status == 130, "\(r)")
+        #expect(r.stderr.contains("interrupted: \(dest) is unchanged"), "\(r)")
+        #expect(!FileManager.default.fileExists(atPath: dest))
+    }
+}

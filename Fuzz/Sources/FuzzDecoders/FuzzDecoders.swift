@@ -12,6 +12,7 @@ import TroveProtocol
 //   3  Recipe(canonical:)   (TroveCore, owned by the store engineer)
 //   4  Tree(canonical:)     (TroveCore, owned by the store engineer)
 //   5  container boundary planner (ZIP/ZIP64, safetensors, tar): next byte picks the format set
+//   6  Ref(parsing:) on the input as UTF-8 (NAME:TAG, NAME:ALIAS@TIME, NAME@sha256:HEX)
 //
 // To add a decoder: add a case below, a seed in `writeSeeds`, and a line in docs/FUZZING.md.
 //
@@ -19,7 +20,7 @@ import TroveProtocol
 // - a decoded message re-encodes to exactly the bytes it came from (one encoding per value);
 // - a decoded canonical object re-encodes to exactly its input.
 
-private let targetCount: UInt8 = 6
+private let targetCount: UInt8 = 7
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -32,7 +33,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 2: fuzzMessage(input)
     case 3: fuzzRecipe(input)
     case 4: fuzzTree(input)
-    default: fuzzContainers(input)
+    case 5: fuzzContainers(input)
+    default: fuzzRef(input)
     }
     return 0
 }
@@ -90,6 +92,15 @@ private func fuzzContainers(_ input: UnsafeBufferPointer<UInt8>) {
             fatalError("cut \(cut) out of order or outside \(bytes.count)")
         }
         previous = cut
+    }
+}
+
+/// A reference that parses prints as text that parses to the same reference.
+private func fuzzRef(_ input: UnsafeBufferPointer<UInt8>) {
+    let text = String(decoding: input, as: UTF8.self)
+    guard let ref = try? Ref(parsing: text) else { return }
+    guard let again = try? Ref(parsing: ref.description), again == ref else {
+        fatalError("Ref \(text) prints as \(ref.description), which does not parse back to it")
     }
 }
 
@@ -170,5 +181,8 @@ private func writeSeeds(to dir: String) {
         .symlink("d/link", target: "a.bin"),
     ])
     seed(4, tree.canonicalBytes)
+    for ref in ["models/churn:prod@2026-10-15", "m:prod@2026-10-15T16:30:00.125+02:00", "m:1.4.0"] {
+        seed(6, Array(ref.utf8))
+    }
     print("wrote \(n) seeds to \(dir)")
 }

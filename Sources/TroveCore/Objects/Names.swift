@@ -67,17 +67,29 @@ public enum NameError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// A reference to a tree: `NAME:TAG` (a version or an alias) or `NAME@sha256:HEX`.
+/// A reference to a tree: `NAME:TAG` (a version or an alias), `NAME:ALIAS@TIME` (where an alias
+/// pointed at a moment) or `NAME@sha256:HEX`.
 public enum Ref: Sendable, Hashable, CustomStringConvertible {
     /// `NAME:TAG`, where the tag is a version or an alias.
     case tag(name: String, tag: String)
     /// `NAME@sha256:HEX`: a tree digest directly.
     case digest(name: String, digest: Digest)
+    /// `NAME:ALIAS@TIME`: the version the alias pointed at at `at` (milliseconds since the epoch),
+    /// from its history. TIME is RFC 3339 (see `RefTime`).
+    case aliasAt(name: String, alias: String, at: Int64)
 
     /// Parses and validates a reference.
     public init(parsing s: String) throws(NameError) {
         if let at = s.firstIndex(of: "@") {
             let name = String(s[..<at])
+            if let colon = name.lastIndex(of: ":") {
+                let n = String(name[..<colon])
+                let alias = String(name[name.index(after: colon)...])
+                try Names.validateName(n)
+                try Names.validateTag(alias, what: "alias")
+                self = .aliasAt(name: n, alias: alias, at: try RefTime.parse(s[s.index(after: at)...]))
+                return
+            }
             try Names.validateName(name)
             guard let d = Digest(prefixed: s[s.index(after: at)...]) else {
                 throw .invalid(what: "reference", value: s, reason: "expected NAME@sha256:<64 hex digits>")
@@ -86,7 +98,7 @@ public enum Ref: Sendable, Hashable, CustomStringConvertible {
             return
         }
         guard let colon = s.lastIndex(of: ":") else {
-            throw .invalid(what: "reference", value: s, reason: "expected NAME:TAG or NAME@sha256:HEX")
+            throw .invalid(what: "reference", value: s, reason: "expected NAME:TAG, NAME:ALIAS@TIME or NAME@sha256:HEX")
         }
         let name = String(s[..<colon])
         let tag = String(s[s.index(after: colon)...])
@@ -98,7 +110,7 @@ public enum Ref: Sendable, Hashable, CustomStringConvertible {
     /// The artifact name.
     public var name: String {
         switch self {
-        case .tag(let n, _), .digest(let n, _): n
+        case .tag(let n, _), .digest(let n, _), .aliasAt(let n, _, _): n
         }
     }
 
@@ -106,6 +118,7 @@ public enum Ref: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .tag(let n, let t): "\(n):\(t)"
         case .digest(let n, let d): "\(n)@\(d.prefixed)"
+        case .aliasAt(let n, let a, let t): "\(n):\(a)@\(RefTime.format(t))"
         }
     }
 }

@@ -47,12 +47,13 @@ final class S3TestServer {
 
     /// Runs a Python script (with boto3) against this server; `S3_ENDPOINT` names it.
     @discardableResult
-    func python(_ script: String, key: String = "any", secret: String = "any", extra: [String: String] = [:]) throws
-        -> CLIResult
-    {
+    func python(
+        _ script: String, key: String = "any", secret: String = "any", extra: [String: String] = [:],
+        venv: String = ".venv-s3"
+    ) throws -> CLIResult {
         let file = try scratch.write("script-\(UUID().uuidString).py", Array(script.utf8))
         return try S3Clients.run(
-            try S3Clients.tool("python"), [file], environment: environment(key: key, secret: secret).merging(extra) { $1 })
+            try S3Clients.tool("python", venv: venv), [file], environment: environment(key: key, secret: secret).merging(extra) { $1 })
     }
 }
 

@@ -1,13 +1,16 @@
 import Foundation
 
 /// A TCP listener on loopback that is not troved: it answers every connection with fixed bytes
-/// (e.g. an HTTP response) and closes it. For testing what `trove` says when --server points at
-/// the wrong service.
+/// (e.g. an HTTP response) and closes it, or, with an empty answer, accepts and stays silent
+/// (a client then waits in its handshake). For testing what `trove` says when --server points at
+/// the wrong service, and what Ctrl-C does while a command waits.
 final class FakeServer {
     /// `127.0.0.1:PORT`.
     let address: String
     private let fd: Int32
     private let thread: Thread
+    /// Connections accepted so far.
+    let accepted = Locked(0)
 
     init(answer: [UInt8]) throws {
         let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -24,17 +27,29 @@ final class FakeServer {
         guard bound else { throw CLIError(description: "cannot listen on loopback: errno \(errno)") }
         fd = s
         address = "127.0.0.1:\(UInt16(bigEndian: addr.sin_port))"
+        let accepted = self.accepted
         thread = Thread {
             while true {
                 let c = accept(s, nil, nil)
                 if c < 0 { return }
+                accepted.withValue { $0 += 1 }
                 var buf = [UInt8](repeating: 0, count: 4096)
-                _ = recv(c, &buf, buf.count, 0)
-                _ = answer.withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                // Like a well-behaved server: finish writing, then read until the client hangs up
-                // (closing with unread input would reset the connection and lose the answer).
-                shutdown(c, Int32(SHUT_WR))
-                var tv = timeval(tv_sec: 10, tv_usec: 0)
+                if !answer.isEmpty {
+                    // Answer once the client's first request has begun to arrive (its 8-byte
+                    // preamble and more), as an HTTP server answers a request line: the client then
+                    // fails that request with what it read, not with a write to a closed channel.
+                    var got = 0
+                    while got < 16 {
+                        let n = recv(c, &buf, buf.count, 0)
+                        if n <= 0 { break }
+                        got += n
+                    }
+                    _ = answer.withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    // Like a well-behaved server: finish writing, then read until the client hangs
+                    // up (closing with unread input would reset the connection and lose the answer).
+                    shutdown(c, Int32(SHUT_WR))
+                }
+                var tv = timeval(tv_sec: 60, tv_usec: 0)
                 setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
                 while recv(c, &buf, buf.count, 0) > 0 {}
                 close(c)

@@ -209,6 +209,11 @@ public final class Connection: Sendable {
         _ = try? channel.close().wait()
     }
 
+    /// A connection dropped without ``close()`` does not keep its socket open.
+    deinit {
+        channel.close(promise: nil)
+    }
+
     static func describe(_ error: any Error) -> String {
         if let e = error as? ClientError { return e.description }
         if let e = error as? IOError { return e.description }

@@ -61,8 +61,8 @@ extension RequestRouter {
             }
             parents.append(VersionKey(name: resolved.name, version: v))
         }
-        var metadata: [String: String] = [:]
-        for e in m.metadata { metadata[e.key] = e.value.description }
+        var metadata: [String: MetadataValue] = [:]
+        for e in m.metadata { metadata[e.key] = e.value }
         let outcome = try s { () throws(StoreError) in
             try store.createVersion(
                 name: m.name, version: m.version, tree: m.tree, creator: caller.actor, message: m.message,

@@ -31,6 +31,8 @@ public final class Store: Sendable {
     static let maxOpenPacks = 128
     let commit = GroupCommit()
     let decompressors = Pool<ChunkDecompressor>()
+    /// Decompressors for object files (limit `maxObjectSize`), reused across reads.
+    let objectDecompressors = Pool<ChunkDecompressor>()
 
     var tmpDir: String { root + "/tmp" }
     var packsDir: String { root + "/packs" }

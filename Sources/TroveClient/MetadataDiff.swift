@@ -1,4 +1,5 @@
 import Foundation
+import TroveCore
 import TroveProtocol
 
 /// The difference between the metadata of two versions, by key: added, removed, changed (with
@@ -21,8 +22,8 @@ public struct MetadataDiff: Sendable, Equatable {
                 s += " (\(MetadataDiff.signed(delta, like: [before, after]))"
                 if let relative { s += ", " + MetadataDiff.percent(relative) }
                 s += ")"
-            } else if MetadataDiff.typeName(before) != MetadataDiff.typeName(after) {
-                s += " (\(MetadataDiff.typeName(before)) → \(MetadataDiff.typeName(after)))"
+            } else if before.kind != after.kind {
+                s += " (\(before.kind) → \(after.kind))"
             }
             return s
         }
@@ -62,29 +63,11 @@ public struct MetadataDiff: Sendable, Equatable {
             c.delta = overflow ? .number(Double(j) - Double(i)) : .integer(r)
             if i != 0 { c.relative = (Double(j) - Double(i)) / abs(Double(i)) }
         default:
-            guard let u = number(x), let v = number(y) else { return c }
+            guard let u = x.numeric, let v = y.numeric else { return c }
             c.delta = .number(v - u)
             if u != 0 { c.relative = (v - u) / abs(u) }
         }
         return c
-    }
-
-    /// The value as a `Double` if it is a number.
-    public static func number(_ v: MetadataValue) -> Double? {
-        switch v {
-        case .integer(let i): Double(i)
-        case .number(let d): d
-        case .string, .bool: nil
-        }
-    }
-
-    /// `string`, `number` or `boolean` (integers are numbers).
-    public static func typeName(_ v: MetadataValue) -> String {
-        switch v {
-        case .string: "string"
-        case .integer, .number: "number"
-        case .bool: "boolean"
-        }
     }
 
     /// The value as text; a string that would read as another type is quoted.
@@ -102,7 +85,7 @@ public struct MetadataDiff: Sendable, Equatable {
         case .number(let d): sign = d >= 0 ? "+" : "-"
         case .string, .bool: return delta.description
         }
-        let d = abs(number(delta) ?? 0)
+        let d = abs(delta.numeric ?? 0)
         var decimals = 0
         for o in operands {
             let t = o.description

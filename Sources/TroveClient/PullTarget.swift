@@ -96,6 +96,7 @@ struct PullTarget {
             guard rename(stage, destination) == 0 else {
                 throw .io(path: destination, operation: "move the pulled tree into place at", errno: errno)
             }
+            removeStaleStages()
             return ([], [])
         }
         let (replaced, removed) = try report(tree: tree)
@@ -130,7 +131,24 @@ struct PullTarget {
         }
         rmdir(stage)
         PullTarget.removeTree(aside)
+        removeStaleStages()
         return (replaced, removed)
+    }
+
+    /// After a successful switch, the stages that interrupted pulls of other versions into the
+    /// same destination left behind: DEST now holds what the user last asked for, so they can no
+    /// longer be resumed into it.
+    private func removeStaleStages() {
+        let (dir, prefix): (String, String) =
+            exists
+            ? (destination, PullTarget.stagePrefix)
+            : (
+                PullTarget.split(destination).0,
+                ".\(PullTarget.split(destination).1)\(PullTarget.stagePrefix)"
+            )
+        for n in (try? PullTarget.names(in: dir)) ?? [] where n.hasPrefix(prefix) {
+            PullTarget.removeTree(PullTarget.join(dir, n))
+        }
     }
 
     /// Old non-directory entries of the destination that the version replaces with other content

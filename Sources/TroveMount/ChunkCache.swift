@@ -261,7 +261,18 @@ public final class ChunkCache: Sendable {
             }
             do {
                 _ = try fd.closeAfter { try fd.writeAll(bytes) }
-                guard rename(tmp, final) == 0 else { throw Errno(rawValue: errno) }
+                // Rename under the lock, and only while the chunk is still indexed: another
+                // insert may have evicted it while this one wrote (it unlinked a file that did
+                // not exist yet), and renaming then would leave an unindexed file past the bound.
+                let renamed: Int32? = state.withLock {
+                    guard $0.disk[d] != nil else { return nil }
+                    return rename(tmp, final) == 0 ? 0 : errno
+                }
+                guard let renamed else {
+                    unlink(tmp)
+                    return
+                }
+                guard renamed == 0 else { throw Errno(rawValue: renamed) }
             } catch {
                 unlink(tmp)
                 throw error

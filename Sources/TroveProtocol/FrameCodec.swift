@@ -16,8 +16,8 @@ public final class FrameCodecState {
     /// True while the decoder waits for ``memory`` to grant room for the frame whose header it
     /// has read: the reader should not read more until the account signals the grant.
     public internal(set) var awaitingMemory = false
-    /// Whether the frame now being received has been charged to ``memory``.
-    var chargedFrame = false
+    /// Whether the frame now being received has been charged to ``memory`` (it is partly received).
+    public internal(set) var chargedFrame = false
 
     /// A state starting with `maxPayload` (normally ``ProtocolLimits/preAuthMaxPayload``).
     public init(
@@ -44,6 +44,10 @@ public protocol FrameMemoryAccount: AnyObject {
     func progress()
     /// The charged frame is complete and was passed on.
     func completed()
+    /// The reader stopped reading while the charged frame is partly received (its own
+    /// backpressure, not the peer's silence): the frame must not count as stalled until reading
+    /// resumes, which the reader signals with ``progress()``.
+    func paused()
     /// Returns the memory of a decoded frame whose payload is no longer needed.
     func release(frameOf payloadLength: Int)
     /// The connection is gone: returns everything still charged; later calls do nothing.

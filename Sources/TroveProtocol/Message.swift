@@ -61,7 +61,7 @@ public struct Message: Equatable, Sendable, CustomStringConvertible {
         // Pull
         GetRef.self, RefInfo.self, GetObjects.self, Objects.self, GetChunks.self, Chunks.self,
         // Listing and statistics
-        ListVersions.self, Log.self, VersionList.self, Stat.self, Stats.self,
+        ListVersions.self, Log.self, VersionList.self, Stat.self, Stats.self, QueryVersions.self,
         // Aliases
         AliasSet.self, AliasSetOK.self, AliasList.self, Aliases.self, AliasHistory.self,
         AliasHistoryList.self, AliasRemove.self, AliasRemoved.self,

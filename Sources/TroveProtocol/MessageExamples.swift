@@ -92,6 +92,15 @@ extension Message {
                     created: true)),
             .endPush(EndPush(lease: lease)),
             .pushEnded(PushEnded(released: true)),
+            .queryVersions(
+                QueryVersions(
+                    prefix: "models",
+                    conditions: [
+                        MetadataCondition(key: "auc", op: .ge, value: .number(0.9)),
+                        MetadataCondition(key: "validated", op: .eq, value: .bool(true)),
+                    ], sort: VersionSort(key: "auc", descending: true), includeRetired: false, limit: 0)),
+            .queryVersions(
+                QueryVersions(prefix: "", conditions: [], sort: nil, includeRetired: true, limit: 5)),
             .getRef(GetRef(ref: "models/churn:prod")),
             .getRef(GetRef(ref: "models/churn:prod@2026-10-15T00:00:00Z")),
             .refInfo(RefInfo(name: "models/churn", tree: tree, version: info, resolvedAlias: "prod")),

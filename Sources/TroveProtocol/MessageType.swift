@@ -17,6 +17,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case listVersions = 0x23
     case log = 0x24
     case stat = 0x25
+    case queryVersions = 0x26
     case aliasSet = 0x30
     case aliasList = 0x31
     case aliasHistory = 0x32
@@ -72,6 +73,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .listVersions: "LIST_VERSIONS"
         case .log: "LOG"
         case .stat: "STAT"
+        case .queryVersions: "QUERY_VERSIONS"
         case .aliasSet: "ALIAS_SET"
         case .aliasList: "ALIAS_LIST"
         case .aliasHistory: "ALIAS_HISTORY"

@@ -125,28 +125,9 @@ extension Codec: WireCodable {
     }
 }
 
-/// The typed value of a metadata entry: tag `u8` then the value.
-public enum MetadataValue: WireCodable, Hashable, CustomStringConvertible {
-    /// Tag 0: a `string` (≤ 4096 bytes).
-    case string(String)
-    /// Tag 1: an `i64`.
-    case integer(Int64)
-    /// Tag 2: a finite IEEE-754 double as its `u64` bit pattern.
-    case number(Double)
-    /// Tag 3: a `bool`.
-    case bool(Bool)
-
-    /// The text that `where KEY=VALUE` filters compare against: strings as they are, integers in
-    /// decimal, numbers in Swift's shortest round-trip form, booleans `true`/`false`.
-    public var description: String {
-        switch self {
-        case .string(let s): s
-        case .integer(let i): String(i)
-        case .number(let d): d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
-        case .bool(let b): b ? "true" : "false"
-        }
-    }
-
+/// A metadata value on the wire: tag `u8` then the value — 0 `string` (≤ 4096 bytes), 1 `i64`,
+/// 2 a finite IEEE-754 double as its `u64` bit pattern, 3 `bool`. (The type is TroveCore's.)
+extension MetadataValue: WireCodable {
     public func encode(into buffer: inout ByteBuffer) {
         switch self {
         case .string(let s):

@@ -85,9 +85,15 @@ final class BackpressureHandler: ChannelDuplexHandler {
     }
 
     private func readIfAllowed(context: ChannelHandlerContext) {
-        guard !readPending, !draining, context.channel.isActive, !codec.awaitingMemory,
-            outstanding.count < maxInFlight, outstandingBytes < maxQueuedBytes
-        else { return }
+        guard !readPending, !draining, context.channel.isActive, !codec.awaitingMemory else { return }
+        guard outstanding.count < maxInFlight, outstandingBytes < maxQueuedBytes else {
+            // The server, not the client, holds up a partly received frame: while it does, the
+            // frame must not count as stalled (a busy server would otherwise evict its clients).
+            if codec.chargedFrame { codec.memory?.paused() }
+            return
+        }
+        // Reading (again): a partly received frame's stall clock runs from now.
+        if codec.chargedFrame { codec.memory?.progress() }
         readPending = true
         context.read()
     }

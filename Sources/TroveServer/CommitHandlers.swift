@@ -7,7 +7,10 @@ import TroveStore
 extension RequestRouter {
     func commit(_ m: Message.Commit, _: Caller) throws(ServerError) -> Response {
         let session = try upload(m.lease)
-        switch try s({ () throws(StoreError) in try session.commit(tree: m.tree) }) {
+        let outcome = try underLease(m.lease) { () throws(ServerError) in
+            try s { () throws(StoreError) in try session.commit(tree: m.tree) }
+        }
+        switch outcome {
         case .committed(let digest, let files, let totalSize):
             return .single(
                 .commitOK(.init(tree: digest, files: UInt32(clamping: files), totalSize: totalSize)))
@@ -28,6 +31,13 @@ extension RequestRouter {
     }
 
     func createVersion(_ m: Message.CreateVersion, _ caller: Caller) throws(ServerError)
+        -> Message.VersionCreated
+    {
+        guard let lease = m.lease else { return try createVersionUnderLease(m, caller) }
+        return try underLease(lease) { () throws(ServerError) in try createVersionUnderLease(m, caller) }
+    }
+
+    private func createVersionUnderLease(_ m: Message.CreateVersion, _ caller: Caller) throws(ServerError)
         -> Message.VersionCreated
     {
         try validTag(m.version, "version")
@@ -51,8 +61,8 @@ extension RequestRouter {
             }
             parents.append(VersionKey(name: resolved.name, version: v))
         }
-        var metadata: [String: String] = [:]
-        for e in m.metadata { metadata[e.key] = e.value.description }
+        var metadata: [String: MetadataValue] = [:]
+        for e in m.metadata { metadata[e.key] = e.value }
         let outcome = try s { () throws(StoreError) in
             try store.createVersion(
                 name: m.name, version: m.version, tree: m.tree, creator: caller.actor, message: m.message,

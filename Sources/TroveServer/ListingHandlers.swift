@@ -81,7 +81,7 @@ final class VersionPages: Sendable {
                 }
                 w.done = page.count < VersionPages.pageSize
                 guard let last = page.last else { break }
-                w.cursor = VersionCursor(after: last)
+                w.cursor = VersionCursor(after: last, sort: query.sort)
                 let visible = page.filter { grant.covers(name: $0.name) }.prefix(w.remaining)
                 w.remaining -= visible.count
                 if visible.isEmpty { continue }

@@ -10,7 +10,7 @@ extension RequestRouter {
             name: v.name, version: v.version, tree: v.tree, createdAt: v.created,
             creator: v.creator == "anonymous" ? nil : v.creator, message: v.message,
             metadata: v.metadata.sorted { $0.key < $1.key }.map {
-                MetadataEntry(key: $0.key, value: .string($0.value))
+                MetadataEntry(key: $0.key, value: $0.value)
             },
             parents: v.parents.map(\.description), retired: v.retired != nil, aliases: aliases)
     }

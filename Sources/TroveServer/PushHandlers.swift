@@ -13,6 +13,27 @@ extension RequestRouter {
         try s { () throws(StoreError) in try store.upload(lease.description) }
     }
 
+    /// Runs a request under a push lease. A failure the push cannot resume from (a version
+    /// conflict, a bad or oversized request, a missing parent, a read-only store) ends the lease
+    /// there, so it no longer keeps data from GC for its whole life; a retryable one (integrity,
+    /// busy, an expired lease) leaves it for the client to resume.
+    func underLease<T>(_ lease: LeaseID, _ body: () throws(ServerError) -> T) throws(ServerError) -> T {
+        do {
+            return try body()
+        } catch {
+            switch error.code {
+            case .conflict, .badRequest, .limitExceeded, .notFound, .retired, .permissionDenied, .readOnly:
+                if (try? store.endUpload(lease.description)) == true {
+                    logger.info(
+                        "push lease ended by a failed request",
+                        metadata: ["lease": "\(lease)", "error": "\(error.code.name)"])
+                }
+            default: break
+            }
+            throw error
+        }
+    }
+
     func beginPush(_ m: Message.BeginPush, _: Caller) throws(ServerError) -> Message.PushBegun {
         let session = try s { () throws(StoreError) in
             try store.beginUpload(
@@ -26,13 +47,19 @@ extension RequestRouter {
     }
 
     func has(_ m: Message.Has, _: Caller) throws(ServerError) -> Message.HasResult {
-        try checkCount(m.digests.count, limits.maxDigestsPerRequest, "digests")
-        let session = try upload(m.lease)
-        let present = try s { () throws(StoreError) in try session.has(UploadKind(m.kind), m.digests) }
-        return .init(present: PresenceBitmap(present))
+        try underLease(m.lease) { () throws(ServerError) in
+            try checkCount(m.digests.count, limits.maxDigestsPerRequest, "digests")
+            let session = try upload(m.lease)
+            let present = try s { () throws(StoreError) in try session.has(UploadKind(m.kind), m.digests) }
+            return .init(present: PresenceBitmap(present))
+        }
     }
 
     func putChunks(_ m: Message.PutChunks, _: Caller) throws(ServerError) -> Message.PutChunksOK {
+        try underLease(m.lease) { () throws(ServerError) in try putChunksUnderLease(m) }
+    }
+
+    private func putChunksUnderLease(_ m: Message.PutChunks) throws(ServerError) -> Message.PutChunksOK {
         try checkCount(m.chunks.count, limits.maxChunksPerPut, "chunks")
         let session = try upload(m.lease)
         let inputs = m.chunks.map {
@@ -51,6 +78,10 @@ extension RequestRouter {
     }
 
     func putObjects(_ m: Message.PutObjects, _: Caller) throws(ServerError) -> Message.PutObjectsOK {
+        try underLease(m.lease) { () throws(ServerError) in try putObjectsUnderLease(m) }
+    }
+
+    private func putObjectsUnderLease(_ m: Message.PutObjects) throws(ServerError) -> Message.PutObjectsOK {
         let session = try upload(m.lease)
         var parts: [ObjectPartInput] = []
         for part in m.parts {

@@ -91,8 +91,8 @@ final class ReceiveBudget: Sendable {
         state.withLock { $0.holders[id]?.partialSince = .now() }
     }
 
-    /// The frame of `id` is complete.
-    func completed(_ id: Int) {
+    /// The frame of `id` is complete, or the server stopped reading it: its stall clock stops.
+    func stopStallClock(_ id: Int) {
         state.withLock { $0.holders[id]?.partialSince = nil }
     }
 
@@ -182,7 +182,11 @@ final class ConnectionMemory: FrameMemoryAccount {
     }
 
     func completed() {
-        if !closed { budget.completed(id) }
+        if !closed { budget.stopStallClock(id) }
+    }
+
+    func paused() {
+        if !closed { budget.stopStallClock(id) }
     }
 
     func release(frameOf payloadLength: Int) {

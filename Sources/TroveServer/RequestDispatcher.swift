@@ -367,8 +367,8 @@ enum RequestOrder {
     /// barrier: these may run concurrently with each other. Every other type is a barrier (the
     /// safe default for a type added later).
     static let concurrent: Set<MessageType> = [
-        .ping, .has, .putChunks, .getRef, .getObjects, .getChunks, .listVersions, .log, .stat, .aliasList,
-        .aliasHistory,
+        .ping, .has, .putChunks, .getRef, .getObjects, .getChunks, .listVersions, .queryVersions, .log,
+        .stat, .aliasList, .aliasHistory,
     ]
 
     /// Whether `type` waits for every earlier request of its connection and holds back later ones.

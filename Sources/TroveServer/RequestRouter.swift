@@ -50,6 +50,7 @@ final class RequestRouter: Sendable {
         Route(Message.GetChunks.self, stream: { $0.getChunks }),
         // Listing (ListingHandlers.swift)
         Route(Message.ListVersions.self, stream: { $0.listVersions }),
+        Route(Message.QueryVersions.self, stream: { $0.queryVersions }),
         Route(Message.Log.self, stream: { $0.log }),
         Route(Message.Stat.self) { $0.stat },
         // Aliases (AliasHandlers.swift)

@@ -109,6 +109,17 @@ public struct GCLease: Sendable, Codable, Equatable {
     public var created: Int64
     /// When the lease expires unless the push uses it again (ms since the epoch).
     public var expires: Int64
+    /// Unreferenced chunks (and their stored bytes) touched since the lease began that GC keeps
+    /// only because of leases: what this lease would keep by itself. The oldest lease's figure is
+    /// what all of them pin together.
+    public var pinnedChunks = 0
+    public var pinnedBytes: Int64 = 0
+
+    public init(name: String, created: Int64, expires: Int64) {
+        self.name = name
+        self.created = created
+        self.expires = expires
+    }
 }
 
 /// Hooks for crash and race tests. Not for production use.

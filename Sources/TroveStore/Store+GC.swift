@@ -55,6 +55,7 @@ extension Store {
         // so (for G ≥ 1 min) another minute is added. Live leases protect everything touched
         // since the oldest began (minus the same minute).
         var cutoff = t0 - grace - min(grace, Store.touchResolutionMillis)
+        let unleasedCutoff = cutoff
         let leases = try liveUploads(now: t0)
         report.liveLeases = leases.count
         report.leases = leases.map { GCLease(name: $0.name, created: $0.created, expires: $0.expires) }
@@ -134,6 +135,7 @@ extension Store {
                     ?? 0
             }
         }
+        try measureLeasePins(&report, cutoff: unleasedCutoff, slack: max(0, o.leaseSlackSeconds) * 1000)
         lap("candidates")
 
         if o.dryRun {

@@ -83,27 +83,35 @@ extension Store {
         } catch { throw .invalidName(error) }
     }
 
-    static func encodeMetadata(_ m: [String: String]) throws(StoreError) -> String {
+    static func encodeMetadata(_ m: [String: MetadataValue]) throws(StoreError) -> String {
         guard m.count <= MetadataLimits.maxEntries else {
             throw .invalidArgument("more than \(MetadataLimits.maxEntries) metadata entries")
         }
         for (k, v) in m {
+            let valueBytes = if case .string(let s) = v { s.utf8.count } else { 0 }
             guard !k.isEmpty, k.utf8.count <= MetadataLimits.maxKeyBytes,
-                v.utf8.count <= MetadataLimits.maxValueBytes
+                valueBytes <= MetadataLimits.maxValueBytes
             else {
                 throw .invalidArgument(
                     "metadata key \"\(k.prefix(40))\" must be 1...\(MetadataLimits.maxKeyBytes) bytes and its value "
                         + "≤ \(MetadataLimits.maxValueBytes) bytes")
             }
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: m, options: [.sortedKeys]) else {
-            throw .invalidArgument("metadata cannot be encoded")
+        if case .number(let d)? = m.values.first(where: { $0.numeric?.isFinite == false }) {
+            throw .invalidArgument("metadata number \(d) is not finite")
         }
-        return String(decoding: data, as: UTF8.self)
+        return MetadataJSON.encode(m)
+    }
+
+    static func decodeMetadata(_ s: String) -> [String: MetadataValue] { MetadataJSON.decode(s) }
+
+    /// String-only metadata (S3 user metadata), in the same JSON form.
+    static func encodeMetadata(_ m: [String: String]) throws(StoreError) -> String {
+        try encodeMetadata(m.mapValues { MetadataValue.string($0) })
     }
 
     static func decodeMetadata(_ s: String) -> [String: String] {
-        (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: String] ?? [:]
+        MetadataJSON.decode(s).mapValues(\.description)
     }
 
     static func versionInfo(_ db: Database, _ r: Row) throws -> VersionRecord {
@@ -126,7 +134,7 @@ extension Store {
     /// with a different tree it is `.versionConflict`. Durable (ref log included) on return.
     public func createVersion(
         name: String, version: String, tree: Digest, creator: String, message: String = "",
-        metadata: [String: String] = [:], parents: [VersionKey] = []
+        metadata: [String: MetadataValue] = [:], parents: [VersionKey] = []
     ) throws(StoreError) -> VersionCreateOutcome {
         try checkWritable()
         try Store.validate(name: name, tag: version, what: "version")

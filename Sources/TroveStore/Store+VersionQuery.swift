@@ -3,7 +3,8 @@ import GRDB
 import TroveCore
 
 /// Which versions a listing wants. Everything is filtered in SQL: the name prefix as an index
-/// range (`name >= 'p/' AND name < 'p0'`), metadata through `json_each`.
+/// range (`name >= 'p/' AND name < 'p0'`), metadata conditions and sorting through `json_each`
+/// (Store+MetadataQuery.swift).
 public struct VersionQuery: Sendable, Equatable {
     /// Names equal to this or under it (`a/b` matches `a/b` and `a/b/c`, not `a/bc`); "" for all.
     /// A trailing `/` is ignored.
@@ -11,17 +12,32 @@ public struct VersionQuery: Sendable, Equatable {
     /// Only this name (a log), instead of a prefix.
     public var name: String?
     public var includeRetired: Bool
-    /// Metadata entries every version must have (key → value, compared as text).
+    /// Metadata entries every version must have (key → value, matching the value's text form:
+    /// the same as an `=` condition).
     public var metadata: [String: String]
+    /// Conditions every version must meet (`auc>=0.9`, `validated=true`); see `MetadataCondition`.
+    public var conditions: [MetadataCondition]
+    /// Order by this metadata key first (versions without it last), then as below.
+    public var sort: MetadataSort?
     /// Order: newest first; ties by name then version ascending for a listing, by version
     /// descending for a log (`name` set).
     public init(
-        prefix: String = "", name: String? = nil, includeRetired: Bool = false, metadata: [String: String] = [:]
+        prefix: String = "", name: String? = nil, includeRetired: Bool = false, metadata: [String: String] = [:],
+        conditions: [MetadataCondition] = [], sort: MetadataSort? = nil
     ) {
         self.prefix = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
         self.name = name
         self.includeRetired = includeRetired
         self.metadata = metadata
+        self.conditions = conditions
+        self.sort = sort
+    }
+
+    /// `metadata` and `conditions` together.
+    var allConditions: [MetadataCondition] {
+        metadata.sorted(by: { $0.key < $1.key }).map {
+            MetadataCondition(key: $0.key, op: .eq, value: MetadataValue(literal: $0.value))
+        } + conditions
     }
 }
 
@@ -30,11 +46,15 @@ public struct VersionCursor: Sendable, Hashable {
     public var created: Int64
     public var name: String
     public var version: String
+    /// The sort key's value of that version in a sorted listing (NULL if it has none).
+    public var sortValue: DatabaseValue
 
-    public init(after v: VersionRecord) {
+    /// The cursor after `v`; pass the query's `sort` for a sorted listing.
+    public init(after v: VersionRecord, sort: MetadataSort? = nil) {
         created = v.created
         name = v.name
         version = v.version
+        sortValue = sort.flatMap { v.metadata[$0.key] }.flatMap { MetadataSQL.atom($0)?.databaseValue } ?? .null
     }
 }
 
@@ -55,20 +75,37 @@ extension Store {
             args += [query.prefix, query.prefix + "/", query.prefix + "0"]
         }
         if !query.includeRetired { clauses.append("retired IS NULL") }
-        for (key, value) in query.metadata.sorted(by: { $0.key < $1.key }) {
-            clauses.append(
-                "EXISTS (SELECT 1 FROM json_each(versions.metadata) j WHERE j.key = ? AND j.value = ?)")
-            args += [key, value]
+        let conditions = query.allConditions
+        if cursor == nil && (query.sort != nil || conditions.contains { $0.op.isOrdering }) {
+            try checkComparable(
+                query, scope: clauses.map { $0 + " AND " }.joined(), args: args)
+        }
+        for c in conditions {
+            let (clause, a) = MetadataSQL.clause(c)
+            clauses.append(clause)
+            args += a
         }
         // Newest first; ties by (name, version) ascending, or descending for a log.
         let log = query.name != nil
         if let c = cursor {
             let cmp = log ? "<" : ">"
-            clauses.append(
-                "(created < ? OR (created = ? AND (name \(cmp) ? OR (name = ? AND version \(cmp) ?))))")
-            args += [c.created, c.created, c.name, c.name, c.version]
+            let tie = "(created < ? OR (created = ? AND (name \(cmp) ? OR (name = ? AND version \(cmp) ?))))"
+            let tieArgs: MetadataSQL.Args = [c.created, c.created, c.name, c.name, c.version]
+            if let s = query.sort {
+                let (clause, a) = MetadataSQL.after(s, value: c.sortValue, tie: tie, tieArgs: tieArgs)
+                clauses.append(clause)
+                args += a
+            } else {
+                clauses.append(tie)
+                args += tieArgs
+            }
         }
-        let order = log ? "created DESC, name DESC, version DESC" : "created DESC, name, version"
+        var order = log ? "created DESC, name DESC, version DESC" : "created DESC, name, version"
+        if let s = query.sort {
+            let (o, a) = MetadataSQL.order(s)
+            order = o + ", " + order
+            args += a
+        }
         let sql =
             "SELECT * FROM versions"
             + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
@@ -88,7 +125,7 @@ extension Store {
             let page = try versions(query, after: cursor, limit: 1000)
             out += page
             guard let last = page.last, page.count == 1000 else { return out }
-            cursor = VersionCursor(after: last)
+            cursor = VersionCursor(after: last, sort: query.sort)
         }
     }
 

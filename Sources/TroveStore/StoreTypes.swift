@@ -92,7 +92,8 @@ public struct VersionRecord: Sendable, Equatable {
     public var created: Int64
     public var creator: String
     public var message: String
-    public var metadata: [String: String]
+    /// Typed values (a store written before typed metadata holds strings).
+    public var metadata: [String: MetadataValue]
     public var parents: [VersionKey]
     /// When it was retired (ms since the epoch), or `nil` if live.
     public var retired: Int64?

@@ -193,7 +193,7 @@ public struct UploadSession: Sendable {
     /// Creates a version of a committed tree under this session (see `Store.createVersion`).
     public func createVersion(
         name: String, version: String, tree: Digest, creator: String, message: String = "",
-        metadata: [String: String] = [:], parents: [VersionKey] = []
+        metadata: [String: MetadataValue] = [:], parents: [VersionKey] = []
     ) throws(StoreError) -> VersionCreateOutcome {
         try touch()
         return try store.createVersion(

@@ -16,8 +16,18 @@ struct LsCommand: ParsableCommand {
 
     @Option(
         name: .customLong("where"),
-        help: "Only versions whose metadata KEY has text VALUE (repeatable; all must match).")
+        help: ArgumentHelp(
+            "Only versions whose metadata meets KEY=VALUE, KEY!=VALUE, KEY<VALUE, KEY<=VALUE, KEY>VALUE or "
+                + "KEY>=VALUE (repeatable; all must hold).",
+            discussion: "VALUE is a number (0.9), true/false, or text (\"12\" in quotes is text). = also "
+                + "matches the value's text form; orderings compare numbers numerically and text by bytes, "
+                + "and refuse keys holding other types."))
     var filters: [String] = []
+
+    @Option(
+        name: .customLong("sort"), parsing: .unconditional,
+        help: "Order by metadata KEY ascending, or -KEY descending (versions without it last).")
+    var sort: String?
 
     @Flag(help: "Print one JSON document instead of text.")
     var json = false
@@ -29,14 +39,25 @@ struct LsCommand: ParsableCommand {
         try runClient { () throws(ClientError) in
             let conn = try client.connect()
             defer { conn.close() }
-            var wheres: [MetadataFilter] = []
+            var conditions: [MetadataCondition] = []
             for f in filters {
-                guard let eq = f.firstIndex(of: "="), eq != f.startIndex else {
-                    throw .usage(detail: "invalid --where \"\(f)\": expected KEY=VALUE")
+                guard let c = MetadataCondition(parsing: f) else {
+                    throw .usage(
+                        detail: "invalid --where \"\(f)\": expected KEY=VALUE, KEY!=VALUE, KEY<VALUE, KEY<=VALUE, "
+                            + "KEY>VALUE or KEY>=VALUE")
                 }
-                wheres.append(MetadataFilter(key: String(f[..<eq]), value: String(f[f.index(after: eq)...])))
+                conditions.append(c)
             }
-            let versions = try Remote(connection: conn).listVersions(prefix: prefix, filters: wheres)
+            var order: VersionSort?
+            if let sort {
+                let key = sort.hasPrefix("-") ? String(sort.dropFirst()) : sort
+                guard !key.isEmpty, key.utf8.count <= ProtocolLimits.maxMetadataKeyLength else {
+                    throw .usage(detail: "invalid --sort \"\(sort)\": expected KEY or -KEY")
+                }
+                order = VersionSort(key: key, descending: sort.hasPrefix("-"))
+            }
+            let versions = try Remote(connection: conn).queryVersions(
+                prefix: prefix, conditions: conditions, sort: order)
             if json {
                 printJSON(versions.map(VersionJSON.object))
                 return

@@ -1,5 +1,6 @@
 import Foundation
 import TroveClient
+import TroveCore
 import TroveProtocol
 
 /// `--meta-file FILE.json`: a flat JSON object of string, number and boolean values.

@@ -95,4 +95,41 @@ struct DiffTests {
         #expect(TreeDiff.sharedBytes(old, new) == 20)
         #expect(TreeDiff.sharedBytes(new, new) == 35)
     }
+
+    @Test func comparesMetadataBeforeFilesAndAlone() throws {
+        let server = try TestServer()
+        let dir = try TemporaryDirectory()
+        let f = try dir.write("m.bin", ClientE2E.random(seed: 931, count: 10_000))
+        let m1 = try dir.write("m1.json", Array(#"{"auc": 0.912, "epochs": 12, "old": true, "git": "abc123"}"#.utf8))
+        let m2 = try dir.write("m2.json", Array(#"{"auc": 0.931, "epochs": 15, "lr": 0.001, "git": "def456"}"#.utf8))
+        #expect(try server.trove(["push", f, "m:1", "--meta-file", m1]).status == 0)
+        #expect(try server.trove(["push", f, "m:2", "--meta-file", m2]).status == 0)
+
+        let text = try server.trove(["diff", "m:1", "m:2"])
+        #expect(text.status == 0, "\(text)")
+        #expect(
+            Array(text.lines.prefix(8)) == [
+                "metadata", "A  lr = 0.001", "D  old = true", "M  auc 0.912 → 0.931 (+0.019, +2.1 %)",
+                "M  epochs 12 → 15 (+3, +25.0 %)", "M  git abc123 → def456",
+                "metadata: 1 added, 1 removed, 3 changed, 0 unchanged", "files",
+            ], "\(text)")
+        #expect(text.lines.last?.hasPrefix("0 added, 0 removed, 0 changed, 1 unchanged") == true, "\(text)")
+
+        let only = try server.trove(["diff", "m:1", "m:2", "--meta-only"])
+        #expect(only.status == 0 && only.lines.count == 7 && !only.stdout.contains("files"), "\(only)")
+
+        let (r, j) = try ClientE2E.json(server, ["diff", "m:1", "m:2"])
+        #expect(r.status == 0, "\(r)")
+        let meta = try #require(j["metadata"] as? [String: Any])
+        let changed = try #require(meta["changed"] as? [[String: Any]])
+        #expect(changed.map { $0["key"] as? String } == ["auc", "epochs", "git"])
+        #expect((changed[0]["before"] as? NSNumber)?.doubleValue == 0.912)
+        #expect((changed[1]["delta"] as? NSNumber)?.intValue == 3)
+        #expect(abs(((changed[0]["relative"] as? NSNumber)?.doubleValue ?? 0) - 0.019 / 0.912) < 1e-9)
+        #expect((meta["added"] as? [[String: Any]])?.first?["key"] as? String == "lr")
+        #expect(ClientE2E.int((j["totals"] as? [String: Any])?["unchanged"]) == 1)
+        let (ro, jo) = try ClientE2E.json(server, ["diff", "m:1", "m:2", "--meta-only"])
+        #expect(ro.status == 0 && jo["totals"] == nil && jo["metadata"] != nil, "\(ro)")
+        #expect(try server.trove(["diff", "m:1", "m:9", "--meta-only"]).status == 3)
+    }
 }

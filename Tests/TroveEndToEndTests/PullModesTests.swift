@@ -127,6 +127,21 @@ struct PullModesTests {
         #expect(try Self.leftovers(dest).isEmpty)
     }
 
+    @Test func aPullOfAnotherVersionRemovesTheStagesOfInterruptedOnes() throws {
+        let (server, dir, _) = try Self.setUp()
+        let other = try dir.write("other/x.bin", ClientE2E.random(seed: 161, count: 100_000))
+        #expect(try server.trove(["push", other, "p/tree:2"]).status == 0)
+        let dest = dir.url.appendingPathComponent("d")
+        let stopped = try server.trove(
+            ["pull", "p/tree:1", dest.path], environment: ["TROVE_TEST_INTERRUPT_AFTER_CHUNKS": "2"])
+        #expect(stopped.status == 130, "\(stopped)")
+        #expect(try Self.leftovers(dir.url).count == 1)
+        let r = try server.trove(["pull", "p/tree:2", dest.path])
+        #expect(r.status == 0, "\(r)")
+        #expect(try Self.leftovers(dir.url).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dest.path) == ["x.bin"])
+    }
+
     @Test func anInterruptedPullIntoANewDirectoryResumesToo() throws {
         let (server, dir, src) = try Self.setUp()
         let dest = dir.url.appendingPathComponent("fresh")

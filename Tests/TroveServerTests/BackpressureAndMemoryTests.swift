@@ -137,4 +137,43 @@ struct BackpressureAndMemoryTests {
         _ = try channel.finish()
         #expect(budget.usage.used == 0)
     }
+
+    @Test("a partial frame the server stopped reading (its own backpressure) is not evicted as stalled")
+    func pausedFrameIsNotStalled() throws {
+        let budget = ReceiveBudget(limit: 200 << 10, stall: .seconds(5))
+        let evicted = Mutex(0)
+        let channel = EmbeddedChannel()
+        let memory = ConnectionMemory(
+            budget: budget, wake: {}, evict: { evicted.withLock { $0 += 1 } })
+        let codec = FrameCodecState(maxPayload: 1 << 20, memory: memory)
+        try channel.pipeline.syncOperations.addHandlers([
+            ByteToMessageHandler(FrameDecoder(state: codec, expectPreamble: false)),
+            BackpressureHandler(codec: codec, maxInFlight: 1), Recorder(),
+        ])
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+
+        // A small request (now outstanding: the limit of 1) and the first 4 KiB of a large one.
+        var bytes = ByteBuffer()
+        frame(.ping(.init(nonce: 1)), id: 1).write(into: &bytes)
+        var large = ByteBuffer()
+        Frame(type: .putChunks, requestID: 2, payload: ByteBuffer(repeating: 7, count: 100 << 10)).write(
+            into: &large)
+        bytes.writeImmutableBuffer(large.readSlice(length: 4096)!)
+        try channel.writeInbound(bytes)
+        channel.pipeline.fireChannelReadComplete()
+        #expect(codec.chargedFrame, "the large frame is charged and partly received")
+
+        // Someone waits for memory; the server, not the client, holds up the partial frame.
+        let other = budget.open(evict: {})
+        let charged = budget.charge(other, 150 << 10, wake: {})
+        #expect(!charged)
+        budget.evictStalled(now: .now() + .seconds(60))
+        #expect(evicted.withLock { $0 } == 0, "a frame the server stopped reading is not stalled")
+
+        // Reading resumes: from now on the client must keep sending.
+        channel.pipeline.triggerUserOutboundEvent(RequestFinished(), promise: nil)
+        budget.evictStalled(now: .now() + .seconds(60))
+        #expect(evicted.withLock { $0 } == 1, "once read again, a silent client is stalled")
+        _ = try? channel.finish()
+    }
 }

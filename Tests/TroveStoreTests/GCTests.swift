@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TroveCore
 
@@ -124,6 +125,11 @@ struct GCTests {
         let r2 = try gcNow(store)
         #expect(r2.chunksFreed == 0)
         #expect(r2.liveLeases == 1)
+        // The report says what the lease pins: these unreferenced chunks, and their bytes.
+        let pin = try #require(r2.leases.first)
+        #expect(pin.name == "m" && pin.expires > pin.created)
+        #expect(pin.pinnedChunks == chunks.count)
+        #expect(pin.pinnedBytes == Int64(chunks.map(\.bytes.count).reduce(0, +)))
         #expect(try upload.end())
         let r3 = try gcNow(store)
         #expect(r3.chunksFreed == chunks.count)
@@ -190,15 +196,16 @@ struct GCTests {
         _ = try store.putChunks(chunks)
         let tree = Tree(entries: [.file("f", blob: recipe.blobDigest, size: recipe.size)])
         usleep(3000)  // created strictly before the GC starts (millisecond timestamps)
-        nonisolated(unsafe) var freed = 0
+        let freed = Mutex(0)
         MaintenanceTestHooks.beforeCommitFinal = { s in
             guard s === store else { return }
             MaintenanceTestHooks.beforeCommitFinal = nil
-            freed = (try? store.collectGarbage(immediateGC))?.chunksFreed ?? -1
+            let n = (try? store.collectGarbage(immediateGC))?.chunksFreed ?? -1
+            freed.withLock { $0 = n }
         }
         defer { MaintenanceTestHooks.beforeCommitFinal = nil }
         let outcome = try store.commit(recipes: [recipe], tree: tree)
-        #expect(freed == chunks.count)
+        #expect(freed.withLock { $0 } == chunks.count)
         guard case .missing(let m) = outcome else {
             Issue.record("commit registered a tree whose chunks were collected")
             return
@@ -220,18 +227,18 @@ struct GCTests {
         // While GC is between mark and sweep, a new tree reusing the old blob is committed.
         let recipe = try #require(try store.recipe(forBlob: SHA256.hash(content)))
         let tree2 = Tree(entries: [.file("b", blob: recipe.blobDigest, size: recipe.size)])
-        nonisolated(unsafe) var committed: Digest?
+        let committed = Mutex<Digest?>(nil)
         MaintenanceTestHooks.gcPhase = { s, phase in
             guard s === store, phase == "sweep-trees" else { return }
             MaintenanceTestHooks.gcPhase = nil
             if case .committed(let t)? = try? store.commit(recipes: [], tree: tree2) {
-                committed = t
+                committed.withLock { $0 = t }
                 _ = try? store.createVersion(name: "m", version: "2", tree: t, creator: "t")
             }
         }
         defer { MaintenanceTestHooks.gcPhase = nil }
         let r = try gcNow(store)
-        let t2 = try #require(committed)
+        let t2 = try #require(committed.withLock { $0 })
         #expect(r.chunksFreed == 0)
         try verifyTreeReadable(store, t2)
         #expect(try store.fsck(deep: true).isClean)
@@ -241,15 +248,17 @@ struct GCTests {
     func busy() throws {
         let (store, root) = try makeStore()
         defer { cleanup(root) }
-        nonisolated(unsafe) var second: MaintenanceError?
+        let second = Mutex<MaintenanceError?>(nil)
         MaintenanceTestHooks.gcPhase = { s, phase in
             guard s === store, phase == "mark" else { return }
             MaintenanceTestHooks.gcPhase = nil
-            do { _ = try store.collectGarbage(immediateGC) } catch { second = error as? MaintenanceError }
+            do { _ = try store.collectGarbage(immediateGC) } catch {
+                second.withLock { $0 = error as? MaintenanceError }
+            }
         }
         defer { MaintenanceTestHooks.gcPhase = nil }
         _ = try gcNow(store)
-        #expect(second == .busy(running: "GC"))
+        #expect(second.withLock { $0 } == .busy(running: "GC"))
         // And the lock is released afterwards.
         _ = try gcNow(store)
     }

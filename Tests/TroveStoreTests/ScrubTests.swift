@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TroveCore
 
@@ -224,14 +225,13 @@ struct ScrubTests {
         let root = tempStorePath("scrub")
         defer { cleanup(root) }
         let (store, _) = try populate(root, files: 2)
-        let stop = NSLock()
-        nonisolated(unsafe) var done = false
-        nonisolated(unsafe) var pushes = 0
+        let writerState = Mutex((done: false, stopped: false, pushes: 0))
         let writer = Thread {
+            defer { writerState.withLock { $0.stopped = true } }
             var rng = TestRandom(seed: 5)
-            while !stop.withLock({ done }) {
+            while !writerState.withLock({ $0.done }) {
                 _ = try? store.putChunks(makeBlob(rng.bytes(24 << 10)).chunks)
-                pushes += 1
+                writerState.withLock { $0.pushes += 1 }
             }
         }
         writer.start()
@@ -239,9 +239,9 @@ struct ScrubTests {
             let r = try store.scrub()
             #expect(r.clean, "\(r.findings.prefix(3))")
         }
-        stop.withLock { done = true }
-        while writer.isExecuting { usleep(1000) }
-        #expect(pushes > 0)
+        writerState.withLock { $0.done = true }
+        while !writerState.withLock({ $0.stopped }) { usleep(1000) }
+        #expect(writerState.withLock { $0.pushes } > 0)
     }
 
     @Test("GC refuses while a live tree is unreadable, and runs once scrub has quarantined it")

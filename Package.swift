@@ -42,7 +42,8 @@ let package = Package(
             name: "TroveCore",
             dependencies: [
                 "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C", "CTroveAllocator",
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
             name: "TroveStore",
@@ -83,7 +84,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
             name: "TroveClient",

@@ -82,20 +82,20 @@ public final class S3Server: Service, Sendable {
                 if n > 0 { logger.notice("aborted abandoned multipart uploads", metadata: ["count": "\(n)"]) }
             }
         }
-        let active = Atomic<Int>(0)
+        let active = ActiveConnections()
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { tasks in
                 try? await server.executeThenClose { inbound in
                     for try await (connection, activity) in inbound {
-                        active.add(1, ordering: .relaxed)
+                        active.count.add(1, ordering: .relaxed)
                         tasks.addTask {
                             await ConnectionActivity.$current.withValue(activity) { await handler.serve(connection) }
-                            active.subtract(1, ordering: .relaxed)
+                            active.count.subtract(1, ordering: .relaxed)
                         }
                     }
                 }
                 // No new connections: give requests in flight a few seconds, then cancel.
-                for _ in 0..<100 where active.load(ordering: .relaxed) > 0 {
+                for _ in 0..<100 where active.count.load(ordering: .relaxed) > 0 {
                     try? await Task.sleep(nanoseconds: 50_000_000)
                 }
                 tasks.cancelAll()
@@ -108,6 +108,11 @@ public final class S3Server: Service, Sendable {
         try? await group.shutdownGracefully()
         logger.info("S3 listener stopped")
     }
+}
+
+/// Connections being served, shared by the tasks that serve them.
+final class ActiveConnections: Sendable {
+    let count = Atomic<Int>(0)
 }
 
 /// The S3 listener could not start.

@@ -35,11 +35,13 @@ let package = Package(
         .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // Hardware CRC-32C (SSE4.2 / ARMv8 CRC32) with run-time CPU detection; no other logic.
         .target(name: "CTroveCRC32C"),
+        // mallopt(3) settings for the transfer path (executables call it through TroveCore).
+        .target(name: "CTroveAllocator"),
 
         .target(
             name: "TroveCore",
             dependencies: [
-                "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C",
+                "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C", "CTroveAllocator",
             ]
         ),
         .target(

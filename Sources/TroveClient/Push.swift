@@ -310,13 +310,17 @@ final class Uploader {
     let window: Int
     let progress: Progress?
     let compressor: ChunkCompressor
+    /// zstd level for chunks. Each chunk is compressed on its own (16–256 KiB): at that size
+    /// level 1 stores as little as level 3 on tabular text and logs (measured 2.94× vs 2.89× on
+    /// the CSV corpus of scripts/bench-vs-peers, 64 KiB blocks) at about twice the speed.
+    static let chunkLevel = 1
     let sampler = CompressibilitySampler()
     var chunksSent = 0
     var rawBytesSent: UInt64 = 0
     var chunkBytesSent: UInt64 = 0
     var objectBytesSent: UInt64 = 0
     private var openFile: (index: Int, fd: Int32)?
-    private var readBuffer: [UInt8] = []
+    private let allocator = ByteBufferAllocator()
 
     init(
         connections: [Connection], lease: LeaseID, files: [LocalFile],
@@ -333,7 +337,7 @@ final class Uploader {
         let hello = connections[0].hello
         var codec = hello.preferredCodec
         if !hello.codecs.contains(codec) && codec != .raw { codec = .raw }
-        compressor = ChunkCompressor(codec: codec)
+        compressor = ChunkCompressor(codec: codec, level: Uploader.chunkLevel)
         sampler.enabled = codec != .raw
     }
 
@@ -419,34 +423,40 @@ final class Uploader {
             openFile = (loc.file, fd)
         }
         let fd = openFile!.fd
-        if readBuffer.count < loc.length { readBuffer = [UInt8](repeating: 0, count: loc.length) }
-        var done = 0
-        let err: Int32 = readBuffer.withUnsafeMutableBytes { buf in
+        // Read straight into the buffer that goes on the wire: raw chunks are never copied again.
+        var data = allocator.buffer(capacity: loc.length)
+        var err: Int32 = 0
+        data.writeWithUnsafeMutableBytes(minimumWritableBytes: loc.length) { buf in
+            var done = 0
             while done < loc.length {
                 let n = pread(fd, buf.baseAddress! + done, loc.length - done, off_t(loc.offset) + off_t(done))
                 if n < 0 {
                     if errno == EINTR { continue }
-                    return errno
+                    err = errno
+                    return 0
                 }
-                if n == 0 { return -1 }
+                if n == 0 {
+                    err = -1
+                    return 0
+                }
                 done += n
             }
-            return 0
+            return done
         }
         if err == -1 {
             throw .ingest(detail: "\(file.diskPath) shrank while it was being pushed; push again")
         } else if err != 0 {
             throw .io(path: file.diskPath, operation: "read", errno: err)
         }
-        return readBuffer.withUnsafeBytes { buf in
-            let raw = UnsafeRawBufferPointer(rebasing: buf[0..<loc.length])
-            if !sampler.looksCompressible(raw) {
-                var b = ByteBufferAllocator().buffer(capacity: loc.length)
-                b.writeBytes(raw)
-                return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: b)
+        return data.withUnsafeReadableBytes { raw in
+            guard sampler.looksCompressible(raw) else {
+                return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: data)
             }
             return compressor.compress(raw) { codec, stored in
-                var b = ByteBufferAllocator().buffer(capacity: stored.count)
+                if codec == .raw {
+                    return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: data)
+                }
+                var b = allocator.buffer(capacity: stored.count)
                 b.writeBytes(stored)
                 return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: codec, data: b)
             }

@@ -12,7 +12,8 @@ import TroveCore
 /// symlink instead of following it).
 final class SafeWriter {
     let root: String
-    private var created: [String] = []
+    /// Temporaries not yet renamed into place (a set: a pull of many files renames each once).
+    private var created = Set<String>()
     private var checkedDirs = Set<String>()
 
     init(root: String) { self.root = root }
@@ -78,7 +79,7 @@ final class SafeWriter {
             let p = full(temp)
             let fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if fd >= 0 {
-                created.append(p)
+                created.insert(p)
                 return (fd, p)
             }
             if errno != EEXIST { throw .io(path: p, operation: "create", errno: errno) }
@@ -108,7 +109,7 @@ final class SafeWriter {
     func commit(temp: String, to rel: String) throws(ClientError) {
         let p = full(rel)
         guard rename(temp, p) == 0 else { throw .io(path: p, operation: "rename into place", errno: errno) }
-        created.removeAll { $0 == temp }
+        created.remove(temp)
     }
 
     func symlink(_ target: String, at rel: String) throws(ClientError) {

@@ -138,6 +138,25 @@ enum FileIO {
         if syncDirectory { try fsyncDirectory(parent(of: path)) }
     }
 
+    /// Writes `bytes` to a new temporary file in `tmpDir` (not synced); returns its path.
+    static func writeTemporary(_ bytes: [UInt8], tmpDir: String) throws(StoreError) -> String {
+        let tmp = tmpDir + "/" + randomHex(16) + ".tmp"
+        let fd = try open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        defer { close(fd) }
+        do { try writeAll(fd, bytes, tmp) } catch {
+            unlink(tmp)
+            throw error
+        }
+        return tmp
+    }
+
+    /// fsync of the file at `path`.
+    static func fsyncPath(_ path: String) throws(StoreError) {
+        let fd = try open(path, O_RDONLY)
+        defer { close(fd) }
+        try fsync(fd, path)
+    }
+
     static func parent(of path: String) -> String {
         guard let i = path.lastIndex(of: "/") else { return "." }
         return String(path[..<i])

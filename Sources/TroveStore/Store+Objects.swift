@@ -28,27 +28,39 @@ enum ObjectFile {
 
 extension Store {
     /// Writes objects durably (tmp → fsync → rename → fsync of each touched directory).
-    /// Objects already present are skipped.
+    /// Objects already present are skipped. All temporaries are written before the first fsync:
+    /// the first fsync's journal commit then carries every one of them, and the fsyncs after it
+    /// find their files already committed (a push of 20 000 small files: one journal commit
+    /// instead of 20 000).
     func writeObjects(_ objects: [(Digest, [UInt8])]) throws(StoreError) {
         try checkWritable()
         let compressor = ChunkCompressor(codec: config.codec == .raw ? .raw : .zstd, level: config.level)
+        var pending: [(tmp: String, path: String)] = []
         var dirs = Set<String>()
+        defer { for p in pending { unlink(p.tmp) } }
         for (digest, canonical) in objects {
             let path = objectPath(digest)
             // An existing object is kept only if it reads back intact (else it is replaced).
             if FileIO.exists(path), (try? readObject(digest)) != nil { continue }
             try ensureDirectory(of: path)
-            do {
-                try FileIO.writeDurably(
-                    ObjectFile.encode(canonical, compressor: compressor), to: path, tmpDir: tmpDir,
-                    syncDirectory: false)
-            } catch {
+            let bytes = ObjectFile.encode(canonical, compressor: compressor)
+            do { pending.append((try FileIO.writeTemporary(bytes, tmpDir: tmpDir), path)) } catch {
                 throw fail(error)
             }
             dirs.insert(FileIO.parent(of: path))
         }
-        for d in dirs.sorted() {
-            do { try FileIO.fsyncDirectory(d) } catch { throw fail(error) }
+        do throws(StoreError) {
+            // Durable contents first, then the names (a crash in between leaves only temporaries).
+            for p in pending { try FileIO.fsyncPath(p.tmp) }
+            for p in pending {
+                guard rename(p.tmp, p.path) == 0 else {
+                    throw StoreError.io(op: "rename", path: p.path, errno: errno)
+                }
+            }
+            pending = []
+            for d in dirs.sorted() { try FileIO.fsyncDirectory(d) }
+        } catch {
+            throw fail(error)
         }
     }
 
@@ -64,7 +76,8 @@ extension Store {
         guard rawLen <= UInt64(options.maxObjectSize) else {
             throw .corruptData(what: "object \(digest)", detail: "declared size \(rawLen) too large")
         }
-        let dec = ChunkDecompressor(maxRawLength: options.maxObjectSize)
+        let dec = objectDecompressors.take { ChunkDecompressor(maxRawLength: options.maxObjectSize) }
+        defer { objectDecompressors.put(dec) }
         let canonical: [UInt8]
         do {
             canonical = try dec.decompress(

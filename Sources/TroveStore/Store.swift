@@ -31,6 +31,8 @@ public final class Store: Sendable {
     static let maxOpenPacks = 128
     let commit = GroupCommit()
     let decompressors = Pool<ChunkDecompressor>()
+    /// Decompressors for object files (limit `maxObjectSize`), reused across reads.
+    let objectDecompressors = Pool<ChunkDecompressor>()
 
     var tmpDir: String { root + "/tmp" }
     var packsDir: String { root + "/packs" }
@@ -72,7 +74,7 @@ public final class Store: Sendable {
         }
         let config = try StoreConfig.parse(text, path: configPath)
         let fd = try FileIO.open(configPath, O_RDONLY)
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        guard lockExclusively(fd) else {
             close(fd)
             throw .io(op: "lock (is another troved using this store?)", path: configPath, errno: EWOULDBLOCK)
         }
@@ -86,6 +88,18 @@ public final class Store: Sendable {
         let store = Store(root: root, config: config, options: options, catalog: catalog, lockFD: fd)
         try store.recover()
         return store
+    }
+
+    /// Takes the store's exclusive lock, retrying for up to a second: a process being spawned
+    /// elsewhere in this process holds a copy of every descriptor until its `exec` closes the
+    /// close-on-exec ones, which on a loaded machine can outlast the previous holder's close.
+    private static func lockExclusively(_ fd: Int32) -> Bool {
+        for attempt in 0..<50 {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK || errno == EINTR, attempt < 49 else { return false }
+            usleep(20_000)
+        }
+        return false
     }
 
     init(root: String, config: StoreConfig, options: StoreOptions, catalog: Catalog, lockFD: Int32) {

@@ -39,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        Allocator.tuneForTransfers()
         var cfg = ServerConfig()
         do {
             if let path = config {

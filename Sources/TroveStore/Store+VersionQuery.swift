@@ -96,6 +96,10 @@ extension Store {
                 clauses.append(clause)
                 args += a
             } else {
+                // `created <= c` first: a bound the index range can use, so a page starts at the
+                // cursor instead of re-reading (and re-filtering) every version before it.
+                clauses.insert("created <= ?", at: 0)
+                args.insert(c.created, at: 0)
                 clauses.append(tie)
                 args += tieArgs
             }

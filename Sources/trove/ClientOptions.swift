@@ -126,10 +126,8 @@ func note(_ s: String) {
     Output.err(s + "\n")
 }
 
-/// ISO-8601 UTC text for milliseconds since the epoch.
+/// ISO-8601 UTC text for milliseconds since the epoch, whole seconds (`2026-10-15T14:30:00Z`).
+/// Without a date formatter per call: listings print one per version.
 func isoTime(_ ms: Int64) -> String {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime]
-    f.timeZone = TimeZone(identifier: "UTC")
-    return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    RefTime.format(ms, milliseconds: false)
 }

@@ -57,3 +57,18 @@ struct RefTimeTests {
         }
     }
 }
+
+@Suite("RefTime.format without milliseconds")
+struct RefTimeWholeSecondsTests {
+    /// The listing form agrees with Foundation's internet date-time in UTC (seconds truncated).
+    @Test func agreesWithISO8601DateFormatter() {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        f.timeZone = TimeZone(identifier: "UTC")
+        for ms: Int64 in [0, 999, 1_000, 1_792_022_400_123, 1_792_022_459_999, 253_402_300_799_999] {
+            #expect(
+                RefTime.format(ms, milliseconds: false) == f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000)),
+                "\(ms)")
+        }
+    }
+}

@@ -86,8 +86,9 @@ public enum RefTime {
     }
 
     /// RFC 3339 UTC text for `millis` since the epoch: `2026-10-15T14:30:00Z`, with `.mmm` when
-    /// the milliseconds are not zero. `parse(format(t)) == t` for years 1…9999.
-    public static func format(_ millis: Int64) -> String {
+    /// the milliseconds are not zero (and `milliseconds` is true; else they are dropped).
+    /// `parse(format(t)) == t` for years 1…9999.
+    public static func format(_ millis: Int64, milliseconds: Bool = true) -> String {
         let ms = ((millis % 1000) + 1000) % 1000
         let secs = (millis - ms) / 1000
         let sod = ((secs % 86_400) + 86_400) % 86_400
@@ -97,7 +98,7 @@ public enum RefTime {
             return String(repeating: "0", count: max(0, n - s.count)) + s
         }
         var out = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(sod / 3600, 2)):\(pad(sod / 60 % 60, 2)):\(pad(sod % 60, 2))"
-        if ms != 0 { out += "." + pad(ms, 3) }
+        if ms != 0 && milliseconds { out += "." + pad(ms, 3) }
         return out + "Z"
     }
 

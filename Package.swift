@@ -42,8 +42,7 @@ let package = Package(
             name: "TroveCore",
             dependencies: [
                 "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C", "CTroveAllocator",
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         .target(
             name: "TroveStore",
@@ -52,16 +51,14 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "SystemPackage", package: "swift-system"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         .target(
             name: "TroveProtocol",
             dependencies: [
                 "TroveCore",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         .target(
             name: "TroveServer",
@@ -71,8 +68,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         // The S3 API (HTTP/1.1 on NIOHTTP1): buckets over the store. Not the binary protocol.
         .target(
@@ -84,8 +80,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         .target(
             name: "TroveClient",
@@ -93,8 +88,7 @@ let package = Package(
                 "TroveProtocol", "TroveCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         .target(
             name: "TroveMount",
@@ -102,8 +96,7 @@ let package = Package(
                 "TroveClient", "TroveProtocol", "TroveCore", "CFuse",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         // The CLI: no FUSE (`trove mount` runs trove-mount), so it runs on hosts without libfuse3.
         .executableTarget(
@@ -111,8 +104,7 @@ let package = Package(
             dependencies: [
                 "TroveCore", "TroveClient", "TroveProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         // The FUSE helper `trove mount` runs: the only executable that links TroveMount (libfuse3).
         .executableTarget(
@@ -120,8 +112,7 @@ let package = Package(
             dependencies: [
                 "TroveMount", "TroveClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         .executableTarget(
             name: "troved",
@@ -130,30 +121,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
 
         // Crash-test child process for TroveStoreTests (SIGKILLed at random points).
         .executableTarget(
-            name: "trove-torture", dependencies: ["TroveStore", "TroveCore"],
-            swiftSettings: [.swiftLanguageMode(.v6)]),
+            name: "trove-torture", dependencies: ["TroveStore", "TroveCore"]),
 
         .testTarget(
-            name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"],
-            swiftSettings: [.swiftLanguageMode(.v6)]),
+            name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
         .testTarget(
             name: "TroveStoreTests",
-            dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")],
-            swiftSettings: [.swiftLanguageMode(.v6)]),
+            dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TroveProtocolTests",
             dependencies: [
                 "TroveProtocol", "TroveCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         .testTarget(
             name: "TroveServerTests",
@@ -162,17 +148,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         .testTarget(
             name: "TroveEndToEndTests",
             dependencies: [
                 "TroveCore", "TroveProtocol", "TroveClient", "TroveMount",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

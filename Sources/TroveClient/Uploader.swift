@@ -1,0 +1,215 @@
+import Dispatch
+import NIOCore
+import Synchronization
+import TroveCore
+import TroveProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Reads chunks from the local files, compresses them and uploads them in batches.
+final class Uploader {
+    let connection: Connection
+    let connections: [Connection]
+    let lease: LeaseID
+    let files: [LocalFile]
+    let locations: [Digest: Pusher.ChunkLocation]
+    let window: Int
+    let progress: Progress?
+    let compressor: ChunkCompressor
+    /// zstd level for chunks. Each chunk is compressed on its own (16–256 KiB): at that size
+    /// level 1 stores as little as level 3 on tabular text and logs (measured 2.94× vs 2.89× on
+    /// the CSV corpus of scripts/bench-vs-peers, 64 KiB blocks) at about twice the speed.
+    static let chunkLevel = 1
+    let sampler = CompressibilitySampler()
+    var chunksSent = 0
+    var rawBytesSent: UInt64 = 0
+    var chunkBytesSent: UInt64 = 0
+    var objectBytesSent: UInt64 = 0
+    private var openFile: (index: Int, fd: Int32)?
+    private let allocator = ByteBufferAllocator()
+
+    init(
+        connections: [Connection], lease: LeaseID, files: [LocalFile],
+        locations: [Digest: Pusher.ChunkLocation],
+        window: Int, progress: Progress?
+    ) {
+        self.connection = connections[0]
+        self.connections = connections
+        self.lease = lease
+        self.files = files
+        self.locations = locations
+        self.window = window
+        self.progress = progress
+        let hello = connections[0].hello
+        var codec = hello.preferredCodec
+        if !hello.codecs.contains(codec) && codec != .raw { codec = .raw }
+        compressor = ChunkCompressor(codec: codec, level: Uploader.chunkLevel)
+        sampler.enabled = codec != .raw
+    }
+
+    deinit { if let f = openFile { close(f.fd) } }
+
+    /// Uploads `digests` split into contiguous parts, one per uploader, each on its own thread.
+    static func putChunksInParallel(_ digests: [Digest], _ uploaders: [Uploader]) throws(ClientError) {
+        if uploaders.count == 1 || digests.count < 2 * uploaders.count {
+            try uploaders[0].putChunks(digests)
+            return
+        }
+        let n = uploaders.count
+        let per = (digests.count + n - 1) / n
+        let results = Mutex([Result<Void, ClientError>](repeating: .success(()), count: n))
+        // Iteration i uses only uploaders[i], and the array itself is not mutated.
+        nonisolated(unsafe) let uploaders = uploaders
+        DispatchQueue.concurrentPerform(iterations: n) { i in
+            let part = Array(digests[min(i * per, digests.count)..<min((i + 1) * per, digests.count)])
+            let r: Result<Void, ClientError>
+            do throws(ClientError) {
+                try uploaders[i].putChunks(part)
+                r = .success(())
+            } catch {
+                r = .failure(error)
+            }
+            results.withLock { $0[i] = r }
+        }
+        for r in results.withLock({ $0 }) { try r.get() }
+    }
+
+    /// Payload budget for one PUT_* frame.
+    var budget: Int { max(64 << 10, min(connection.maxPayload, 8 << 20) - 4096) }
+
+    func putChunks(_ digests: [Digest]) throws(ClientError) {
+        if digests.isEmpty { return }
+        let maxCount = max(1, min(Int(connection.limits.maxChunksPerPut), ProtocolLimits.maxChunksPerFrame))
+        let budget = self.budget
+        var windows = connections.map { RequestWindow(connection: $0, limit: window) }
+        var nextWindow = 0
+        var batch: [ChunkPayload] = []
+        var batchBytes = 64
+        var batchRaw: UInt64 = 0
+        func flush() throws(ClientError) {
+            guard !batch.isEmpty else { return }
+            let count = batch.count
+            let raw = batchRaw
+            let wire = UInt64(batchBytes)
+            let w = nextWindow
+            nextWindow = (nextWindow + 1) % windows.count
+            try windows[w].send(Message.PutChunks(lease: lease, chunks: batch)) {
+                [self] _ throws(ClientError) in
+                chunksSent += count
+                rawBytesSent += raw
+                chunkBytesSent += wire
+                progress?.advance(by: raw)
+            }
+            batch = []
+            batchBytes = 64
+            batchRaw = 0
+        }
+        for d in digests {
+            guard let loc = locations[d] else {
+                throw .protocolViolation(detail: "no local copy of chunk \(d)")
+            }
+            let payload = try read(loc, digest: d)
+            let size = payload.data.readableBytes + 48
+            if !batch.isEmpty && (batch.count >= maxCount || batchBytes + size > budget) { try flush() }
+            batch.append(payload)
+            batchBytes += size
+            batchRaw += UInt64(loc.length)
+        }
+        try flush()
+        for i in windows.indices { try windows[i].drain() }
+    }
+
+    private func read(_ loc: Pusher.ChunkLocation, digest: Digest) throws(ClientError) -> ChunkPayload {
+        let file = files[loc.file]
+        if openFile?.index != loc.file {
+            if let f = openFile { close(f.fd) }
+            openFile = nil
+            let fd = open(file.diskPath, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw .io(path: file.diskPath, operation: "open", errno: errno) }
+            openFile = (loc.file, fd)
+        }
+        let fd = openFile!.fd
+        // Read straight into the buffer that goes on the wire: raw chunks are never copied again.
+        var data = allocator.buffer(capacity: loc.length)
+        var err: Int32 = 0
+        data.writeWithUnsafeMutableBytes(minimumWritableBytes: loc.length) { buf in
+            var done = 0
+            while done < loc.length {
+                let n = pread(fd, buf.baseAddress! + done, loc.length - done, off_t(loc.offset) + off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    err = errno
+                    return 0
+                }
+                if n == 0 {
+                    err = -1
+                    return 0
+                }
+                done += n
+            }
+            return done
+        }
+        if err == -1 {
+            throw .ingest(detail: "\(file.diskPath) shrank while it was being pushed; push again")
+        } else if err != 0 {
+            throw .io(path: file.diskPath, operation: "read", errno: err)
+        }
+        return data.withUnsafeReadableBytes { raw in
+            guard sampler.looksCompressible(raw) else {
+                return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: data)
+            }
+            return compressor.compress(raw) { codec, stored in
+                if codec == .raw {
+                    return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: data)
+                }
+                var b = allocator.buffer(capacity: stored.count)
+                b.writeBytes(stored)
+                return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: codec, data: b)
+            }
+        }
+    }
+
+    /// Uploads objects (recipes, trees), several per request, large ones in consecutive parts.
+    func putObjects(_ objects: [(ContentKind, Digest, [UInt8])]) throws(ClientError) {
+        if objects.isEmpty { return }
+        let budget = self.budget
+        var w = RequestWindow(connection: connection, limit: window)
+        var parts: [ObjectPart] = []
+        var used = 64
+        func flush() throws(ClientError) {
+            guard !parts.isEmpty else { return }
+            let bytes = UInt64(used)
+            try w.send(Message.PutObjects(lease: lease, parts: parts)) {
+                [self] _ throws(ClientError) in
+                objectBytesSent += bytes
+            }
+            parts = []
+            used = 64
+        }
+        for (kind, digest, bytes) in objects {
+            var offset = 0
+            repeat {
+                let room = budget - used - 64
+                if room < 4096 || parts.count >= 65_536 {
+                    try flush()
+                    continue
+                }
+                let n = min(room, bytes.count - offset)
+                var b = ByteBufferAllocator().buffer(capacity: n)
+                b.writeBytes(bytes[offset..<offset + n])
+                parts.append(
+                    ObjectPart(
+                        kind: kind, digest: digest, totalLength: UInt64(bytes.count), offset: UInt64(offset),
+                        data: b))
+                used += n + 64
+                offset += n
+            } while offset < bytes.count
+        }
+        try flush()
+        try w.drain()
+    }
+}

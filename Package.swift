@@ -42,6 +42,7 @@ let package = Package(
             name: "TroveCore",
             dependencies: [
                 "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C", "CTroveAllocator",
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .target(
@@ -78,6 +79,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -88,6 +90,7 @@ let package = Package(
                 "TroveProtocol", "TroveCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .target(
@@ -104,6 +107,7 @@ let package = Package(
             dependencies: [
                 "TroveCore", "TroveClient", "TroveProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // The FUSE helper `trove mount` runs: the only executable that links TroveMount (libfuse3).

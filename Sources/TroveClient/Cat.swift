@@ -1,3 +1,4 @@
+import SystemPackage
 import TroveCore
 import TroveProtocol
 
@@ -170,14 +171,10 @@ public final class Catter {
     }
 
     static func writeAll(_ fd: Int32, _ data: UnsafeRawBufferPointer) throws(ClientError) {
-        var done = 0
-        while done < data.count {
-            let n = write(fd, data.baseAddress! + done, data.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: "standard output", operation: "write to", errno: errno)
-            }
-            done += n
+        do {
+            try FileDescriptor(rawValue: fd).writeFully(data)
+        } catch {
+            throw .io(path: "standard output", operation: "write to", errno: error.rawValue)
         }
     }
 }

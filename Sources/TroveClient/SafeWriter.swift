@@ -1,3 +1,4 @@
+import SystemPackage
 import TroveCore
 
 #if canImport(Glibc)
@@ -136,29 +137,22 @@ final class SafeWriter {
     static func pwriteFully(_ fd: Int32, _ data: UnsafeRawBufferPointer, at offset: UInt64, path: String)
         throws(ClientError)
     {
-        var done = 0
-        while done < data.count {
-            let n = pwrite(fd, data.baseAddress! + done, data.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: path, operation: "write", errno: errno)
-            }
-            done += n
+        do {
+            try FileDescriptor(rawValue: fd).writeFully(toAbsoluteOffset: Int64(offset), data)
+        } catch {
+            throw .io(path: path, operation: "write", errno: error.rawValue)
         }
     }
 
     static func preadFully(_ fd: Int32, _ out: UnsafeMutableRawBufferPointer, at offset: UInt64, path: String)
         throws(ClientError)
     {
-        var done = 0
-        while done < out.count {
-            let n = pread(fd, out.baseAddress! + done, out.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: path, operation: "read", errno: errno)
-            }
-            if n == 0 { throw .io(path: path, operation: "read (unexpected end)", errno: EIO) }
-            done += n
+        let n: Int
+        do {
+            n = try FileDescriptor(rawValue: fd).readFully(fromAbsoluteOffset: Int64(offset), into: out)
+        } catch {
+            throw .io(path: path, operation: "read", errno: error.rawValue)
         }
+        if n < out.count { throw .io(path: path, operation: "read (unexpected end)", errno: EIO) }
     }
 }

@@ -1,3 +1,4 @@
+import SystemPackage
 import Dispatch
 import NIOCore
 import Synchronization
@@ -137,21 +138,19 @@ final class Uploader {
         var data = allocator.buffer(capacity: loc.length)
         var err: Int32 = 0
         data.writeWithUnsafeMutableBytes(minimumWritableBytes: loc.length) { buf in
-            var done = 0
-            while done < loc.length {
-                let n = pread(fd, buf.baseAddress! + done, loc.length - done, off_t(loc.offset) + off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    err = errno
-                    return 0
-                }
-                if n == 0 {
+            let target = UnsafeMutableRawBufferPointer(rebasing: buf[..<loc.length])
+            do {
+                let n = try FileDescriptor(rawValue: fd).readFully(
+                    fromAbsoluteOffset: Int64(loc.offset), into: target)
+                guard n == loc.length else {
                     err = -1
                     return 0
                 }
-                done += n
+                return n
+            } catch {
+                err = (error as? Errno)?.rawValue ?? EIO
+                return 0
             }
-            return done
         }
         if err == -1 {
             throw .ingest(detail: "\(file.diskPath) shrank while it was being pushed; push again")

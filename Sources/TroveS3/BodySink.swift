@@ -1,3 +1,4 @@
+import SystemPackage
 import Foundation
 import NIOCore
 import Synchronization
@@ -71,14 +72,10 @@ final class BodySink: Sendable {
                 s.md5.update(b)
                 s.sha?.update(b)
                 s.checksum?.update(b)
-                var done = 0
-                while done < b.count {
-                    let n = Glibc.write(s.fd, b.baseAddress! + done, b.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw .internalError("cannot write \(path): \(String(cString: strerror(errno)))")
-                    }
-                    done += n
+                do {
+                    try FileDescriptor(rawValue: s.fd).writeFully(b)
+                } catch {
+                    throw .internalError("cannot write \(path): \(error)")
                 }
             }
             try buffer.withUnsafeReadableBytes { (raw) throws(S3Error) in

@@ -1,3 +1,4 @@
+import SystemPackage
 import Synchronization
 
 #if canImport(Glibc)
@@ -50,13 +51,7 @@ enum Output {
 
     private static func send(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { buf in
-            var done = 0
-            while done < buf.count {
-                let n = write(1, buf.baseAddress! + done, buf.count - done)
-                if n < 0, errno == EINTR { continue }
-                if n < 0 { stdoutFailed(errno) }
-                done += n
-            }
+            do { try FileDescriptor.standardOutput.writeFully(buf) } catch { stdoutFailed((error as? Errno)?.rawValue ?? EIO) }
         }
     }
 
@@ -65,13 +60,7 @@ enum Output {
     static func err(_ text: String) {
         var text = text
         text.withUTF8 { buf in
-            var done = 0
-            while done < buf.count {
-                let n = write(2, buf.baseAddress! + done, buf.count - done)
-                if n < 0, errno == EINTR { continue }
-                if n <= 0 { return }
-                done += n
-            }
+            try? FileDescriptor.standardError.writeFully(UnsafeRawBufferPointer(buf))
         }
     }
 

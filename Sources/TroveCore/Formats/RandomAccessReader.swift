@@ -1,3 +1,4 @@
+import SystemPackage
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -31,18 +32,11 @@ public struct FileRandomAccess: RandomAccessReader {
 
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(IngestError) -> Int
     {
-        var done = 0
-        while done < buffer.count {
-            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            if n > 0 {
-                done += n
-            } else if n == 0 {
-                break
-            } else if errno != EINTR {
-                throw .read(path: path, errno: errno)
-            }
+        do {
+            return try FileDescriptor(rawValue: fd).readFully(fromAbsoluteOffset: Int64(offset), into: buffer)
+        } catch {
+            throw .read(path: path, errno: error.rawValue)
         }
-        return done
     }
 }
 

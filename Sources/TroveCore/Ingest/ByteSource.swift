@@ -1,3 +1,4 @@
+import SystemPackage
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -10,7 +11,7 @@ public protocol ByteSource {
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(IngestError) -> Int
 }
 
-/// Reads a file sequentially through a descriptor (plain `read(2)`, retrying on EINTR).
+/// Reads a file sequentially through a descriptor (swift-system, which retries interrupted reads).
 public final class FileByteSource: ByteSource {
     /// The path, for error messages.
     public let path: String
@@ -20,10 +21,11 @@ public final class FileByteSource: ByteSource {
     /// Opens `path` read-only.
     public init(path: String) throws(IngestError) {
         self.path = path
-        var fd: Int32
-        repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
-        guard fd >= 0 else { throw .open(path: path, errno: errno) }
-        self.fd = fd
+        do {
+            fd = try FileDescriptor.open(path, .readOnly, options: .closeOnExec, retryOnInterrupt: true).rawValue
+        } catch {
+            throw .open(path: path, errno: (error as? Errno)?.rawValue ?? EIO)
+        }
         ownsDescriptor = true
         #if os(Linux)
             _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
@@ -44,15 +46,10 @@ public final class FileByteSource: ByteSource {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IngestError) -> Int {
         guard buffer.count > 0 else { return 0 }
-        while true {
-            #if canImport(Glibc)
-                let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            #else
-                let n = Darwin.read(fd, buffer.baseAddress, buffer.count)
-            #endif
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            throw .read(path: path, errno: errno)
+        do {
+            return try FileDescriptor(rawValue: fd).read(into: buffer, retryOnInterrupt: true)
+        } catch {
+            throw .read(path: path, errno: (error as? Errno)?.rawValue ?? EIO)
         }
     }
 }

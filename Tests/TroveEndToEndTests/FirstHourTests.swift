@@ -45,6 +45,11 @@ struct FirstHourTests {
             #expect(r.status == 2, "\(args): \(r)")
             #expect(r.stderr.contains("Usage:"), "\(args): \(r)")
         }
+        for args in [["--bogus"], ["serve", "--listen"], ["token", "new"], ["fsck", "--deep", "extra"]] {
+            let r = try CLI.troved(args)
+            #expect(r.status == 2, "troved \(args): \(r)")
+            #expect(r.stderr.contains("Usage:"), "troved \(args): \(r)")
+        }
         // NAME:ALIAS with a missing version is a usage error of the command itself.
         let noVersion = try CLI.trove(["alias", "set", "a:prod"])
         #expect(noVersion.status == 2, "\(noVersion)")

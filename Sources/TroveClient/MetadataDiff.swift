@@ -90,7 +90,9 @@ public struct MetadataDiff: Sendable, Equatable {
         for o in operands {
             let t = o.description
             if t.contains("e") || t.contains("E") { return sign + String(format: "%.4g", d) }
-            if let dot = t.firstIndex(of: ".") { decimals = max(decimals, t.distance(from: dot, to: t.endIndex) - 1) }
+            if let dot = t.firstIndex(of: ".") {
+                decimals = max(decimals, t.distance(from: dot, to: t.endIndex) - 1)
+            }
         }
         return sign + String(format: "%.\(min(decimals, 17))f", d)
     }

@@ -7,7 +7,8 @@ extension Remote {
     /// closes the connection; plain `KEY=VALUE` filters without a sort go through
     /// `listVersions`, which every server understands.
     public func queryVersions(
-        prefix: String, conditions: [MetadataCondition], sort: VersionSort? = nil, includeRetired: Bool = false
+        prefix: String, conditions: [MetadataCondition], sort: VersionSort? = nil,
+        includeRetired: Bool = false
     ) throws(ClientError) -> [VersionInfo] {
         if !prefix.isEmpty {
             let p = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
@@ -15,7 +16,8 @@ extension Remote {
         }
         if sort == nil && conditions.allSatisfy({ $0.op == .eq }) {
             return try listVersions(
-                prefix: prefix, filters: conditions.map { MetadataFilter(key: $0.key, value: $0.value.description) },
+                prefix: prefix,
+                filters: conditions.map { MetadataFilter(key: $0.key, value: $0.value.description) },
                 includeRetired: includeRetired)
         }
         return try connection.call(

@@ -1,7 +1,7 @@
-import SystemPackage
 import Dispatch
 import NIOCore
 import Synchronization
+import SystemPackage
 import TroveCore
 import TroveProtocol
 
@@ -163,7 +163,8 @@ final class Uploader {
             }
             return compressor.compress(raw) { codec, stored in
                 if codec == .raw {
-                    return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: data)
+                    return ChunkPayload(
+                        digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: data)
                 }
                 var b = allocator.buffer(capacity: stored.count)
                 b.writeBytes(stored)

@@ -39,7 +39,8 @@ public enum CRC32C {
 
     /// Extends `crc` with `buffer` using `flat` tables from `tables(polynomial:)` (any reflected
     /// CRC-32, e.g. 0xEDB88320 for the CRC-32 of zlib and S3's `x-amz-checksum-crc32`).
-    public static func slicingBy8(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer, _ flat: [UInt32]) -> UInt32 {
+    public static func slicingBy8(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer, _ flat: [UInt32]) -> UInt32
+    {
         var c = ~crc
         var n = buffer.count
         guard n > 0, var p = buffer.baseAddress else { return crc }

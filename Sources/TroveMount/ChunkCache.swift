@@ -285,7 +285,9 @@ public final class ChunkCache: Sendable {
     /// Reads a chunk file and checks its length and SHA-256; a bad file is deleted.
     private func readVerified(_ chunk: RecipeChunk) -> [UInt8]? {
         let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(FilePath(path(chunk.digest)), .readOnly, options: .closeOnExec) } catch {
+        do {
+            fd = try FileDescriptor.open(FilePath(path(chunk.digest)), .readOnly, options: .closeOnExec)
+        } catch {
             forget(chunk.digest, unlinkFile: false)
             return nil
         }
@@ -296,7 +298,8 @@ public final class ChunkCache: Sendable {
         var bytes = [UInt8](repeating: 0, count: n + 1)
         bytes.withUnsafeMutableBytes { b in
             while got <= n,
-                let r = try? fd.read(fromAbsoluteOffset: Int64(got), into: UnsafeMutableRawBufferPointer(rebasing: b[got...])),
+                let r = try? fd.read(
+                    fromAbsoluteOffset: Int64(got), into: UnsafeMutableRawBufferPointer(rebasing: b[got...])),
                 r > 0
             {
                 got += r

@@ -110,7 +110,7 @@ extension Message {
     /// GC finished (possibly several frames: concatenate `json`).
     ///
     /// Frame type `GC_REPORT`; see PROTOCOL.md.
-    public struct GCReport: MultiFrameResponse {
+    public struct GCReport: JSONReportResponse {
         public static let type = MessageType.gcReport
 
         /// 0 clean, 2 incomplete.
@@ -121,21 +121,6 @@ extension Message {
         public init(status: ReportStatus, json: String) {
             self.status = status
             self.json = json
-        }
-
-        public func encode(into buffer: inout ByteBuffer) {
-            status.encode(into: &buffer)
-            buffer.writeWireString(json)
-        }
-
-        public init(from r: inout WireReader) throws(ProtocolError) {
-            status = try ReportStatus(from: &r)
-            json = try r.string("GCReport.json", max: ProtocolLimits.absoluteMaxPayload)
-        }
-
-        public mutating func merge(_ next: Self) {
-            json += next.json
-            status = next.status
         }
     }
 
@@ -176,7 +161,7 @@ extension Message {
     /// Scrub finished (possibly several frames: concatenate `json`).
     ///
     /// Frame type `SCRUB_REPORT`; see PROTOCOL.md.
-    public struct ScrubReport: MultiFrameResponse {
+    public struct ScrubReport: JSONReportResponse {
         public static let type = MessageType.scrubReport
 
         /// 0 clean, 1 damage found, 2 incomplete.
@@ -187,21 +172,6 @@ extension Message {
         public init(status: ReportStatus, json: String) {
             self.status = status
             self.json = json
-        }
-
-        public func encode(into buffer: inout ByteBuffer) {
-            status.encode(into: &buffer)
-            buffer.writeWireString(json)
-        }
-
-        public init(from r: inout WireReader) throws(ProtocolError) {
-            status = try ReportStatus(from: &r)
-            json = try r.string("ScrubReport.json", max: ProtocolLimits.absoluteMaxPayload)
-        }
-
-        public mutating func merge(_ next: Self) {
-            json += next.json
-            status = next.status
         }
     }
 }
@@ -214,4 +184,30 @@ extension Message {
     public static func gcReport(_ m: GCReport) -> Message { Message(m) }
     public static func scrub(_ m: Scrub) -> Message { Message(m) }
     public static func scrubReport(_ m: ScrubReport) -> Message { Message(m) }
+}
+
+/// A report streamed as JSON fragments (GC_REPORT, SCRUB_REPORT): each frame carries the status
+/// and the next fragment; the client concatenates the fragments and keeps the last status.
+public protocol JSONReportResponse: MultiFrameResponse {
+    var status: ReportStatus { get set }
+    var json: String { get set }
+    init(status: ReportStatus, json: String)
+}
+
+extension JSONReportResponse {
+    public func encode(into buffer: inout ByteBuffer) {
+        status.encode(into: &buffer)
+        buffer.writeWireString(json)
+    }
+
+    public init(from r: inout WireReader) throws(ProtocolError) {
+        let status = try ReportStatus(from: &r)
+        let json = try r.string("\(Self.self).json", max: ProtocolLimits.absoluteMaxPayload)
+        self.init(status: status, json: json)
+    }
+
+    public mutating func merge(_ next: Self) {
+        json += next.json
+        status = next.status
+    }
 }

@@ -1,4 +1,5 @@
 import SystemPackage
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -22,7 +23,8 @@ public final class FileByteSource: ByteSource {
     public init(path: String) throws(IngestError) {
         self.path = path
         do {
-            fd = try FileDescriptor.open(path, .readOnly, options: .closeOnExec, retryOnInterrupt: true).rawValue
+            fd = try FileDescriptor.open(path, .readOnly, options: .closeOnExec, retryOnInterrupt: true)
+                .rawValue
         } catch {
             throw .open(path: path, errno: (error as? Errno)?.rawValue ?? EIO)
         }

@@ -131,7 +131,8 @@ public struct MetadataCondition: Sendable, Hashable, CustomStringConvertible {
     /// 12 and the string "12"); orderings compare numbers numerically and strings by bytes, and
     /// refuse values of another kind.
     public enum Op: UInt8, Sendable, CaseIterable, CustomStringConvertible {
-        case eq = 0, ne, lt, le, gt, ge
+        case eq = 0
+        case ne, lt, le, gt, ge
 
         public var description: String {
             switch self {
@@ -166,7 +167,8 @@ public struct MetadataCondition: Sendable, Hashable, CustomStringConvertible {
         let rest = s[i...]
         let ops: [(String, Op)] = [("!=", .ne), ("<=", .le), (">=", .ge), ("=", .eq), ("<", .lt), (">", .gt)]
         guard let (text, op) = ops.first(where: { rest.hasPrefix($0.0) }) else { return nil }
-        self.init(key: String(s[..<i]), op: op, value: MetadataValue(literal: String(rest.dropFirst(text.count))))
+        self.init(
+            key: String(s[..<i]), op: op, value: MetadataValue(literal: String(rest.dropFirst(text.count))))
     }
 
     public var description: String { "\(key)\(op)\(value.description)" }

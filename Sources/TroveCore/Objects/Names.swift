@@ -98,7 +98,8 @@ public enum Ref: Sendable, Hashable, CustomStringConvertible {
             return
         }
         guard let colon = s.lastIndex(of: ":") else {
-            throw .invalid(what: "reference", value: s, reason: "expected NAME:TAG, NAME:ALIAS@TIME or NAME@sha256:HEX")
+            throw .invalid(
+                what: "reference", value: s, reason: "expected NAME:TAG, NAME:ALIAS@TIME or NAME@sha256:HEX")
         }
         let name = String(s[..<colon])
         let tag = String(s[s.index(after: colon)...])

@@ -60,7 +60,9 @@ public enum RefTime {
                         n += 1
                         i += 1
                     }
-                    guard (1...9).contains(n) else { throw fail("a fraction of a second needs 1 to 9 digits") }
+                    guard (1...9).contains(n) else {
+                        throw fail("a fraction of a second needs 1 to 9 digits")
+                    }
                     for _ in min(n, 3)..<3 { millis *= 10 }
                 }
             }
@@ -97,7 +99,8 @@ public enum RefTime {
             let s = String(v)
             return String(repeating: "0", count: max(0, n - s.count)) + s
         }
-        var out = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(sod / 3600, 2)):\(pad(sod / 60 % 60, 2)):\(pad(sod % 60, 2))"
+        var out =
+            "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(sod / 3600, 2)):\(pad(sod / 60 % 60, 2)):\(pad(sod % 60, 2))"
         if ms != 0 && milliseconds { out += "." + pad(ms, 3) }
         return out + "Z"
     }

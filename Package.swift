@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "TroveServer", targets: ["TroveServer"]),
         .library(name: "TroveClient", targets: ["TroveClient"]),
         .library(name: "TroveS3", targets: ["TroveS3"]),
+        .library(name: "TroveObjectStorage", targets: ["TroveObjectStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -84,6 +85,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Packs on S3-compatible object storage: a small SigV4 client (HTTP/1.1 on NIOHTTP1) and
+        // the S3 implementation of the Store's PackStorage seam.
+        .target(
+            name: "TroveObjectStorage",
+            dependencies: [
+                "TroveStore", "TroveCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         .target(
             name: "TroveClient",
             dependencies: [
@@ -137,6 +150,9 @@ let package = Package(
         .testTarget(
             name: "TroveStoreTests",
             dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "TroveObjectStorageTests",
+            dependencies: ["TroveObjectStorage", "TroveStore", "TroveCore"]),
         .testTarget(
             name: "TroveProtocolTests",
             dependencies: [

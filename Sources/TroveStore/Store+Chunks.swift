@@ -186,7 +186,17 @@ extension Store {
                 throw fail(e)
             }
             w.size += bytes.count
-            let seal = w.size >= options.packSize
+            // Remote pack storage: each group commit seals its pack and stores it there before
+            // anything is indexed or acknowledged (an upload failure acknowledges nothing; the
+            // next open's recovery stores and indexes the segment).
+            let seal = w.size >= options.packSize || packStorage.isRemote
+            if packStorage.isRemote {
+                do { try packStorage.storeSealed(name: w.name, localPath: w.path) } catch {
+                    commit.writer = w
+                    commit.closeWriter()
+                    throw error
+                }
+            }
             let now = Clock.nowMillis()
             let newSize = w.size
             let packID = w.id
@@ -214,6 +224,7 @@ extension Store {
             }
             for e in entries { owner[e.digest]?.addStored(1) }
             if seal {
+                commit.writer = w  // a pack created by this flush is not current yet: close its fd too
                 commit.closeWriter()
             } else {
                 commit.writer = w

@@ -51,6 +51,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case uploadExpired(id: String)
     /// Bytes uploaded under a session do not match the digest they were sent under.
     case uploadCorrupt(String)
+    /// The pack storage (an object store) failed; nothing was acknowledged, retry later.
+    case packStorage(String)
 
     public var description: String {
         switch self {
@@ -88,6 +90,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "push lease \(id) is unknown or expired: send BEGIN_PUSH again (stored data is kept)"
         case .uploadCorrupt(let m):
             "\(m); the client's data or the network corrupted it — retry the push"
+        case .packStorage(let m): "pack storage failed: \(m); nothing was acknowledged, retry once it is healthy"
         }
     }
 }

@@ -11,15 +11,18 @@ public struct StoreOptions: Sendable {
     /// SQLite memory-map window for the catalog (default 1 GiB of address space; the pages are
     /// page cache, reclaimable, not heap). 0 disables it.
     public var catalogMmapBytes: Int = 1 << 30
+    /// Where sealed packs live; nil: the store's packs/ directory (`LocalPackStorage`).
+    public var packStorage: (any PackStorage)? = nil
 
     public init(
         packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20,
-        catalogMmapBytes: Int = 1 << 30
+        catalogMmapBytes: Int = 1 << 30, packStorage: (any PackStorage)? = nil
     ) {
         self.packSize = packSize
         self.maxChunkSize = maxChunkSize
         self.maxObjectSize = maxObjectSize
         self.catalogMmapBytes = catalogMmapBytes
+        self.packStorage = packStorage
     }
 }
 

@@ -125,6 +125,13 @@ public final class S3Client: Sendable {
         return out
     }
 
+    /// Checks that the bucket answers signed requests (one ListObjectsV2 page of one key).
+    public func probe(prefix: String) throws(S3ClientError) {
+        let query = [("list-type", "2"), ("prefix", prefix), ("max-keys", "1")]
+        let r = try perform("ListObjectsV2", key: "", label: prefix, method: .GET, query: query, maxBody: 1 << 20)
+        guard r.status == 200 else { throw failure("ListObjectsV2", key: prefix, r) }
+    }
+
     // MARK: Requests
 
     /// Signs and sends one request, retrying what may succeed on another attempt.

@@ -52,7 +52,11 @@ public final class S3PackStorage: PackStorage {
             // A retry after a lost answer, or recovery storing it again: the same bytes are fine.
             let info: S3ObjectInfo?
             do { info = try client.head(key: key(name)) } catch { throw .packStorage("\(error)") }
-            guard let info, info.size == bytes.count, info.metadata["sha256"] == sha else {
+            // An object uploaded by other means (a migration) carries no SHA-256: compare bytes.
+            let same =
+                info?.metadata["sha256"].map { $0 == sha }
+                ?? ((try? client.get(key: key(name))).map { SHA256.hash($0).hex == sha } ?? false)
+            guard let info, info.size == bytes.count, same else {
                 throw .packStorage(
                     "object \(key(name)) already exists with other content (\(info?.size ?? -1) bytes); "
                         + "two stores share this bucket and prefix, or the object was changed outside Trove")

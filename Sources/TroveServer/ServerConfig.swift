@@ -10,8 +10,10 @@ import TroveProtocol
 /// Everything `troved` is configured with: from `--config FILE` (TOML, see `etc/troved.toml`),
 /// overridden by command-line flags.
 public struct ServerConfig: Sendable {
-    /// Store root; created on first start.
+    /// Store root; created on first start. With packs in S3 it is the local working area.
     public var root: String = "./trove-data"
+    /// `[storage]`: where packs live.
+    public var storage = StorageSettings()
     /// Address to listen on.
     public var host: String = "127.0.0.1"
     /// Port (0: any free port, reported through `--port-file`).
@@ -239,6 +241,7 @@ public struct ServerConfig: Sendable {
                         throw ConfigError("\(path): unknown key s3.\(k) (known: listen, write_once, multipart_max_age)")
                     }
                 }
+            case "storage": c.storage = try StorageSettings.parse(value, reader)
             case "tokens":
                 let t = try reader.table(value, "tokens")
                 for (name, v) in t.sorted(by: { $0.key < $1.key }) {
@@ -246,7 +249,7 @@ public struct ServerConfig: Sendable {
                 }
             default:
                 throw ConfigError(
-                    "\(path): unknown section or key '\(key)' (known: server, limits, store, s3, tokens)")
+                    "\(path): unknown section or key '\(key)' (known: server, limits, store, storage, s3, tokens)")
             }
         }
         return c
@@ -280,7 +283,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Typed access to TOML values with messages that name the key.
-private struct TableReader {
+struct TableReader {
     let path: String
 
     func table(_ v: TOMLValue, _ key: String) throws(ConfigError) -> [String: TOMLValue] {

@@ -157,6 +157,21 @@ extension Message {
             .scrub(Scrub(mode: .slice(index: 3, count: 7), rateBytesPerSecond: 50 << 20, repair: true)),
             .scrub(Scrub(mode: .sample(partsPerMillion: 10_000), rateBytesPerSecond: 0, repair: false)),
             .scrubReport(ScrubReport(status: .damageFound, json: #"{"damaged":[]}"#)),
+            .bindKey(
+                BindKey(
+                    lease: lease, bucket: "lfs-churn", key: "objects/\(d1.hex)", blob: d1, createBucket: true)
+            ),
+            .bindKey(
+                BindKey(
+                    lease: nil, bucket: "lfs-churn", key: "objects/\(d2.hex)", blob: d2, createBucket: false)),
+            .keyBound(
+                KeyBound(
+                    bucket: "lfs-churn", key: "objects/\(d1.hex)", blob: d1, size: 64 << 20, created: true)),
+            .lookupKey(LookupKey(bucket: "lfs-churn", key: "objects/\(d1.hex)")),
+            .keyInfo(
+                KeyInfo(
+                    bucket: "lfs-churn", key: "objects/\(d1.hex)", blob: d1, size: 64 << 20,
+                    mtime: 1_767_225_600_000)),
         ]
     }
 }

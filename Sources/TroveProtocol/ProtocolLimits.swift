@@ -19,6 +19,8 @@ public enum ProtocolLimits {
     public static let maxObjectLength: UInt64 = 1 << 40
     /// An artifact name (UTF-8 bytes).
     public static let maxNameLength = 255
+    /// A bucket name (S3's rules: 3–63 bytes).
+    public static let maxBucketLength = 63
     /// A version or alias tag.
     public static let maxTagLength = 128
     /// A reference string (`NAME:TAG` or `NAME@sha256:HEX`).

@@ -9,7 +9,7 @@ import TroveStore
 /// then runs the handler — one call into the store — whose reply goes back to the session.
 ///
 /// Handlers live by area in `PushHandlers.swift`, `CommitHandlers.swift`, `PullHandlers.swift`,
-/// `ListingHandlers.swift`, `AliasHandlers.swift` and `AdminHandlers.swift`. Every handler blocks
+/// `ListingHandlers.swift`, `AliasHandlers.swift`, `AdminHandlers.swift` and `BucketKeyHandlers.swift`. Every handler blocks
 /// (fsync, SQLite, pack reads) and runs on a worker thread, never on an event loop.
 final class RequestRouter: Sendable {
     let store: Store
@@ -62,6 +62,9 @@ final class RequestRouter: Sendable {
         Route(Message.Retire.self) { $0.retire },
         Route(Message.GC.self, stream: { $0.gc }),
         Route(Message.Scrub.self, stream: { $0.scrub }),
+        // Bucket keys (BucketKeyHandlers.swift)
+        Route(Message.BindKey.self) { $0.bindKey },
+        Route(Message.LookupKey.self) { $0.lookupKey },
     ])
 }
 

@@ -44,7 +44,7 @@ extension Message {
 
         public init(from r: inout WireReader) throws(ProtocolError) {
             lease = try r.optional("BindKey.lease") { r throws(ProtocolError) in try LeaseID(from: &r) }
-            bucket = try r.string("BindKey.bucket", max: ProtocolLimits.maxBucketLength)
+            bucket = try r.string("BindKey.bucket", max: ProtocolLimits.maxBucketNameLength)
             key = try r.string("BindKey.key", max: ProtocolLimits.maxNameLength)
             blob = try r.digest("BindKey.blob")
             createBucket = try r.bool("BindKey.createBucket")
@@ -85,7 +85,7 @@ extension Message {
         }
 
         public init(from r: inout WireReader) throws(ProtocolError) {
-            bucket = try r.string("KeyBound.bucket", max: ProtocolLimits.maxBucketLength)
+            bucket = try r.string("KeyBound.bucket", max: ProtocolLimits.maxBucketNameLength)
             key = try r.string("KeyBound.key", max: ProtocolLimits.maxNameLength)
             blob = try r.digest("KeyBound.blob")
             size = try r.u64("KeyBound.size")
@@ -119,7 +119,7 @@ extension Message {
         }
 
         public init(from r: inout WireReader) throws(ProtocolError) {
-            bucket = try r.string("LookupKey.bucket", max: ProtocolLimits.maxBucketLength)
+            bucket = try r.string("LookupKey.bucket", max: ProtocolLimits.maxBucketNameLength)
             key = try r.string("LookupKey.key", max: ProtocolLimits.maxNameLength)
         }
     }
@@ -158,7 +158,7 @@ extension Message {
         }
 
         public init(from r: inout WireReader) throws(ProtocolError) {
-            bucket = try r.string("KeyInfo.bucket", max: ProtocolLimits.maxBucketLength)
+            bucket = try r.string("KeyInfo.bucket", max: ProtocolLimits.maxBucketNameLength)
             key = try r.string("KeyInfo.key", max: ProtocolLimits.maxNameLength)
             blob = try r.digest("KeyInfo.blob")
             size = try r.u64("KeyInfo.size")

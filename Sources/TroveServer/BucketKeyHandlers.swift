@@ -30,17 +30,4 @@ extension RequestRouter {
         }
         return .init(bucket: m.bucket, key: m.key, blob: object.blob, size: object.size, mtime: object.mtime)
     }
-
-    /// Runs a bucket call, mapping its failure to a protocol error.
-    func b<T>(_ body: () throws(BucketError) -> T) throws(ServerError) -> T {
-        do { return try body() } catch {
-            switch error {
-            case .store(let e): throw ServerError(e)
-            case .noSuchBucket, .noSuchKey, .noSuchUpload: throw ServerError(.notFound, error.description)
-            case .invalidBucketName, .invalidPart: throw ServerError(.badRequest, error.description)
-            case .writeOnce, .bucketExists, .bucketNotEmpty: throw ServerError(.conflict, error.description)
-            case .preconditionFailed: throw ServerError(.staleExpectation, error.description)
-            }
-        }
-    }
 }

@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import TroveCore
 import TroveStore
+import TroveWeb
 
 /// Serves S3 requests: authentication, routing to the operations (S3Handler+*.swift), errors as
 /// S3 XML documents.
@@ -13,6 +14,8 @@ final class S3Handler: Sendable {
     let pool: NIOThreadPool
     let logger: Logger
     let auth: S3Authenticator
+    /// The web view under `/_ui/` (S3Handler+UI.swift).
+    let ui: WebUI
 
     init(store: Store, config: S3Config, pool: NIOThreadPool, logger: Logger) {
         self.store = store
@@ -20,6 +23,7 @@ final class S3Handler: Sendable {
         self.pool = pool
         self.logger = logger
         auth = S3Authenticator(config: config)
+        ui = WebUI(store: store)
     }
 
     /// Serves one connection until the client closes it or a request leaves it unusable.
@@ -28,7 +32,7 @@ final class S3Handler: Sendable {
             try await channel.executeThenClose { inbound, outbound in
                 let conn = S3Connection(inbound: inbound, outbound: outbound)
                 while let head = try await conn.nextHead() {
-                    let keep = try await handle(head, conn)
+                    let keep = try await Self.isUIPath(head.uri) ? serveUI(head, conn) : handle(head, conn)
                     if !keep { break }
                 }
             }

@@ -31,13 +31,13 @@ enum WebTemplates {
         .ok{color:#067647;font-weight:600}.pager{margin:10px 0}svg a rect{fill:#fff;stroke:#1f5fbf}
         svg a:hover rect{fill:#e7eefc}svg a.current rect{fill:#1f5fbf}svg a.current text{fill:#fff}
         svg text{font:12px ui-monospace,Menlo,Consolas,monospace;fill:#1d232b}svg path{fill:none;stroke:#8a94a3;stroke-width:1.4}
-        .scroll{overflow-x:auto;background:#fff;border:1px solid #e3e6ea;padding:6px}
+        .scroll{overflow-x:auto;background:#fff;border:1px solid #e3e6ea;padding:6px}table.kv th{width:130px}
         """
 
     static let layout = """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-        <title>{{title}} · Trove</title><style>\(style)</style></head>
+        <link rel="icon" href="data:,"><title>{{title}} · Trove</title><style>\(style)</style></head>
         <body><header><a class="brand" href="/_ui/">Trove</a><a href="/_ui/">Versions</a><a href="/_ui/diff">Compare</a>
         <a href="/_ui/store">Store</a>{{#readOnly}}<span class="ro">store is read-only</span>{{/readOnly}}
         <span class="who">{{#signedIn}}token <b>{{viewer}}</b>{{/signedIn}}{{^signedIn}}open access (loopback, no tokens){{/signedIn}}{{#limited}} · limited to {{prefixes}}{{/limited}}</span></header>

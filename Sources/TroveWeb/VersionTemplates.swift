@@ -4,13 +4,13 @@ enum VersionTemplates {
         <h1 id="title"><a href="{{nameHref}}">{{name}}</a>:{{version}}</h1>
         {{#hasViaAlias}}<p class="muted">reached through the alias {{viaAlias}}</p>{{/hasViaAlias}}
         {{#isRetired}}<p class="bad">Retired at {{retired}}: its data may be collected by GC.</p>{{/isRetired}}
-        <div class="card"><table><tr><th>created</th><td class="mono">{{created}}</td></tr><tr><th>creator</th><td id="creator">{{creator}}</td></tr>
+        <div class="card"><table class="kv"><tr><th>created</th><td class="mono">{{created}}</td></tr><tr><th>creator</th><td id="creator">{{creator}}</td></tr>
         <tr><th>message</th><td class="msg" id="message">{{#hasMessage}}{{message}}{{/hasMessage}}{{^hasMessage}}<span class="muted">(none)</span>{{/hasMessage}}</td></tr>
         <tr><th>tree</th><td class="mono">{{tree}}</td></tr><tr><th>size</th><td>{{totalSize}} in {{fileCount}} entries</td></tr>
         <tr><th>aliases here</th><td id="aliases">{{#aliases}}<a class="pill" href="{{href}}">{{alias}}</a>{{/aliases}}{{^hasAliases}}<span class="muted">none</span>{{/hasAliases}}</td></tr></table></div>
         <h2>Lineage</h2>
         {{#lineage}}{{>lineage}}{{/lineage}}
-        <table><tr><th>parents</th><td id="parents">{{#parents}}<a class="pill parent" href="{{href}}">{{ref}}</a>{{/parents}}{{^hasParents}}<span class="muted">none</span>{{/hasParents}}{{#hasParentsHidden}} <span class="note">+{{parentsHidden}} outside your token's prefixes</span>{{/hasParentsHidden}}</td></tr>
+        <table class="kv"><tr><th>parents</th><td id="parents">{{#parents}}<a class="pill parent" href="{{href}}">{{ref}}</a>{{/parents}}{{^hasParents}}<span class="muted">none</span>{{/hasParents}}{{#hasParentsHidden}} <span class="note">+{{parentsHidden}} outside your token's prefixes</span>{{/hasParentsHidden}}</td></tr>
         <tr><th>children</th><td id="children">{{#children}}<a class="pill child" href="{{href}}">{{ref}}</a>{{/children}}{{^hasChildren}}<span class="muted">none</span>{{/hasChildren}}{{#hasChildrenHidden}} <span class="note">+{{childrenHidden}} outside your token's prefixes</span>{{/hasChildrenHidden}}</td></tr></table>
         <h2>Metadata</h2>
         {{#hasMetadata}}<table id="metadata"><thead><tr><th>key</th><th>value</th><th>type</th></tr></thead><tbody>

@@ -64,7 +64,7 @@ public struct WebResponse: Sendable {
     public static let securityHeaders: [(String, String)] = [
         (
             "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         ),
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),

@@ -6,7 +6,9 @@ import Testing
 @Suite("web view over HTTP")
 struct WebUITests {
     /// data/raw:1 → models/m:1 → models/m:2, with `<script>` in a path, metadata and a message.
-    static func seed(_ s: S3TestServer, _ dir: TemporaryDirectory, env: [String: String] = [:]) throws -> [UInt8] {
+    static func seed(
+        _ s: S3TestServer, _ dir: TemporaryDirectory, env: [String: String] = [:], beforeSecondMove: () -> Void = {}
+    ) throws -> [UInt8] {
         let model = ClientE2E.random(seed: 2001, count: 300_000)
         _ = try dir.write("raw/data.bin", ClientE2E.random(seed: 2000, count: 200_000))
         _ = try dir.write("m1/model.bin", model)
@@ -26,6 +28,7 @@ struct WebUITests {
             ["alias", "set", "models/m", "prod", "2"],
         ]
         for args in steps {
+            if args == steps.last { beforeSecondMove() }
             let r = try s.server.trove(args, environment: env)
             #expect(r.status == 0, "\(args): \(r)")
         }

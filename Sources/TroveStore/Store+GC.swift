@@ -40,7 +40,7 @@ extension Store {
                 try? gcFinish()
                 recordMaintenance("gc", ok: false, report: "\(error)")
             }
-            throw .store(.catalog("\(error)"))
+            throw .store(catalog.failure(error))
         }
     }
 
@@ -51,6 +51,8 @@ extension Store {
     private func runGC(_ o: GCOptions) throws -> GCResult {
         try checkWritable()
         var report = GCResult()
+        if !o.dryRun, let note = Store.releaseReserveIfShort(root: root) { report.notes.append(note) }
+
         let t0 = Clock.nowMillis()
         var clock = t0
         func lap(_ name: String) {
@@ -179,6 +181,8 @@ extension Store {
         try gcFinish()
         phase("done")
         report.diskBytesFreed = report.packBytesDeleted - report.packBytesWritten
+        maintainReserve()
+        if let note = takeDiskNote() { report.notes.append(note) }
         report.durationsMs["total"] = Clock.nowMillis() - t0
         return report
     }

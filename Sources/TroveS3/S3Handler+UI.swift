@@ -74,6 +74,9 @@ extension S3Handler {
         let request = WebRequest(path: path, query: query, viewer: viewer, downloadURL: download)
         let ui = self.ui
         let page = try await work { ui.respond(request) }
+        if page.status >= 500 {
+            logger.error("web view page failed", metadata: ["request": "\(head.method) \(head.uri)", "status": "\(page.status)"])
+        }
         try await send(HTTPResponseStatus(statusCode: page.status), page.body, type: page.contentType)
         return keep
     }

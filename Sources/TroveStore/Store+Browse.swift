@@ -10,18 +10,8 @@ public struct NameSummary: Sendable, Equatable {
     public var latest: Int64
 }
 
-/// A bucket with its object count and logical size.
-public struct BucketSummary: Sendable, Equatable {
-    public var name: String
-    public var objects: Int
-    /// Sum of the objects' sizes (before deduplication).
-    public var bytes: UInt64
-    public var writeOnce: Bool
-    public var created: Int64
-}
-
-/// Queries the read-only web view (TroveWeb) needs beyond the registry's: names in pages, bucket
-/// sizes. Each is one SQL statement bounded by its `limit`.
+/// The names index of the read-only web view (TroveWeb): names in pages, one SQL statement bounded
+/// by its `limit`.
 extension Store {
     /// Up to `limit` names with live versions, `prefix` or under it ("" for all), in name order,
     /// after `after` (keyset paging).
@@ -46,23 +36,6 @@ extension Store {
         return try catalog.read { db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map {
                 NameSummary(name: $0["name"], versions: $0["n"], latest: $0["latest"])
-            }
-        }
-    }
-
-    /// Every bucket with its object count and summed object sizes, by name.
-    public func bucketSummaries() throws(StoreError) -> [BucketSummary] {
-        try catalog.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT b.name, b.created, b.write_once, COUNT(o.key) AS n, COALESCE(SUM(o.size), 0) AS bytes
-                    FROM buckets b LEFT JOIN bucket_objects o ON o.bucket = b.name GROUP BY b.name ORDER BY b.name
-                    """
-            ).map {
-                BucketSummary(
-                    name: $0["name"], objects: $0["n"], bytes: UInt64($0["bytes"] as Int64),
-                    writeOnce: ($0["write_once"] as Int64) != 0, created: $0["created"])
             }
         }
     }

@@ -28,11 +28,11 @@ extension WebUI {
         }
         context["jobs"] = jobs.sorted { ($0["kind"] as! String) < ($1["kind"] as! String) }
         let buckets: [[String: Any]] = try store.bucketSummaries().filter { b in
-            r.viewer.covers(b.name) || r.viewer.prefixes.contains { $0.hasPrefix(b.name + "/") }
+            r.viewer.covers(b.info.name) || r.viewer.prefixes.contains { $0.hasPrefix(b.info.name + "/") }
         }.map {
             [
-                "name": $0.name, "objects": $0.objects, "size": WebFormat.bytes($0.bytes), "writeOnce": $0.writeOnce,
-                "created": WebFormat.time($0.created),
+                "name": $0.info.name, "objects": $0.keys, "size": WebFormat.bytes($0.bytes),
+                "writeOnce": $0.info.writeOnce, "created": WebFormat.time($0.info.created),
             ]
         }
         context["buckets"] = buckets

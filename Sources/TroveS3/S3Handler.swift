@@ -32,7 +32,7 @@ final class S3Handler: Sendable {
             try await channel.executeThenClose { inbound, outbound in
                 let conn = S3Connection(inbound: inbound, outbound: outbound)
                 while let head = try await conn.nextHead() {
-                    let keep = try await Self.isUIPath(head.uri) ? serveUI(head, conn) : handle(head, conn)
+                    let keep = try await handle(head, conn)
                     if !keep { break }
                 }
             }
@@ -44,6 +44,9 @@ final class S3Handler: Sendable {
     /// Handles one request; false when the connection must close.
     private func handle(_ head: HTTPRequestHead, _ conn: S3Connection) async throws -> Bool {
         let requestID = hexString(SecureRandom.bytes(8)).uppercased()
+        // Other APIs on this listener, by path prefix, before S3 parsing.
+        if head.uri.hasPrefix(LFSRoute.prefix) { return try await serveLFS(head, conn, requestID: requestID) }
+        if Self.isUIPath(head.uri) { return try await serveUI(head, conn) }
         var failure: S3Error
         do {
             let request = try S3Request(head: head, requestID: requestID)

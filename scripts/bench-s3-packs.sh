@@ -35,11 +35,12 @@ TOML
 head -c $((size << 20)) /dev/urandom >"$work/data.bin"
 mkdir -p "$work/src" && mv "$work/data.bin" "$work/src/"
 
-start_troved() { # name config -> address
+start_troved() { # name config: starts troved, exports TROVE_SERVER, sets TROVED_PID
+  rm -f "$work/$1.port"
   "$bin/troved" --root "$work/$1" --config "$2" --listen 127.0.0.1:0 --port-file "$work/$1.port" >>"$work/$1.log" 2>&1 &
-  pids+=($!)
+  TROVED_PID=$!; pids+=($TROVED_PID)
   for _ in $(seq 1 600); do [ -s "$work/$1.port" ] && break; sleep 0.1; done
-  cat "$work/$1.port"
+  export TROVE_SERVER="$(cat "$work/$1.port")"
 }
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 row() { printf "%-28s %7.2f s %8.1f MiB/s\n" "$1" "$2" "$(echo "$size / $2" | bc -l)"; }
@@ -47,16 +48,15 @@ row() { printf "%-28s %7.2f s %8.1f MiB/s\n" "$1" "$2" "$(echo "$size / $2" | bc
 for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$s3port/" && break; sleep 0.2; done
 echo "file: $size MiB random (incompressible); binaries: $bin; $(uptime | sed 's/.*load/load/')"
 for mode in local s3; do
-  rm -f "$work/$mode.port"
-  addr=$(start_troved "$mode" "$work/$mode.toml")
-  export TROVE_SERVER="$addr"
+  start_troved "$mode" "$work/$mode.toml"
   row "$mode: push" "$(secs "$bin/trove" push "$work/src" bench/file:1)"
   row "$mode: pull (packs cached)" "$(secs "$bin/trove" pull bench/file:1 "$work/out-$mode-1")"
   cmp "$work/src/data.bin" "$work/out-$mode-1/data.bin"
+  [ "$mode" = s3 ] && echo "s3: $(find "$work/s3/packs" -name '*.pack' | wc -l) packs cached locally after the push"
   if [ "$mode" = s3 ]; then
-    kill "${pids[-1]}"; sleep 1
-    rm -rf "$work/s3/packs"; mkdir -p "$work/s3/packs"; rm -f "$work/s3.port"
-    addr=$(start_troved s3 "$work/s3.toml"); export TROVE_SERVER="$addr"
+    kill "$TROVED_PID"; wait "$TROVED_PID" 2>/dev/null || true
+    rm -rf "$work/s3/packs"; mkdir -p "$work/s3/packs"
+    start_troved s3 "$work/s3.toml"
     row "s3: pull (no local packs)" "$(secs "$bin/trove" pull bench/file:1 "$work/out-s3-2")"
     cmp "$work/src/data.bin" "$work/out-s3-2/data.bin"
   fi

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TroveCore
 import TroveObjectStorage
@@ -221,5 +222,70 @@ struct S3PackStorageTests {
         try cache.install(name: name, bytes: [4, 5, 6])
         #expect(throws: StoreError.self) { try s.storage.storeSealed(name: name, localPath: cache.path(name)) }
         #expect(try S3Client(config: s.client!.config).get(key: "store/packs/ff/\(name).pack") == [1, 2, 3])
+    }
+}
+
+/// A pack storage whose uploads fail while `failing` is set (an object store outage), around a
+/// real one.
+final class OutagePackStorage: PackStorage {
+    let inner: any PackStorage
+    /// Whether uploads fail now, in its Mutex.
+    let failing = Mutex(false)
+
+    init(_ inner: any PackStorage) { self.inner = inner }
+
+    var isRemote: Bool { inner.isRemote }
+    func storeSealed(name: String, localPath: String) throws(StoreError) {
+        if failing.withLock({ $0 }) { throw .packStorage("S3 PUT refused: HTTP 503 SlowDown (injected outage)") }
+        try inner.storeSealed(name: name, localPath: localPath)
+    }
+    func read(name: String, offset: Int, count: Int) throws(StoreError) -> [UInt8] {
+        try inner.read(name: name, offset: offset, count: count)
+    }
+    func localFile(name: String) throws(StoreError) -> String { try inner.localFile(name: name) }
+    func exists(name: String) throws(StoreError) -> Bool { try inner.exists(name: name) }
+    func list() throws(StoreError) -> [String] { try inner.list() }
+    func delete(name: String) throws(StoreError) -> Int64 { try inner.delete(name: name) }
+}
+
+@Suite("S3 pack storage outages", .serialized)
+struct S3PackStorageOutageTests {
+    @Test func anUploadThatFailsAcknowledgesNothingAndRecoveryStoresItLater() throws {
+        let client = try SeaweedFS.client(bucket: "outage")
+        let root = NSTemporaryDirectory() + "trove-outage-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        func storage() throws -> OutagePackStorage {
+            OutagePackStorage(
+                try S3PackStorage(
+                    client: client, prefix: "", cacheDirectory: root + "/packs", tmpDirectory: root + "/tmp",
+                    cacheBytes: 1 << 30))
+        }
+        let flaky = try storage()
+        var store: Store? = try Store.create(at: root, options: StoreOptions(packStorage: flaky))
+        let pieces = (0..<8).map { testBytes(4096, seed: 100 + UInt64($0)) }
+        let chunks = pieces.map { ChunkInput(digest: SHA256.hash($0), codec: .raw, rawLength: 4096, bytes: $0) }
+        let digests = chunks.map(\.digest)
+
+        flaky.failing.withLock { $0 = true }
+        #expect(throws: StoreError.packStorage("S3 PUT refused: HTTP 503 SlowDown (injected outage)")) {
+            try store!.putChunks(chunks)
+        }
+        #expect(try store!.missing(digests) == digests)  // nothing acknowledged, nothing indexed
+        #expect(!store!.isReadOnly)  // an outage is not a durability failure
+        #expect(try client.list(prefix: "packs/").isEmpty)
+
+        // The object store is back: the client's retry is stored and acknowledged.
+        flaky.failing.withLock { $0 = false }
+        #expect(try store!.putChunks(Array(chunks.prefix(4))).stored == 4)
+        #expect(try store!.missing(digests) == Array(digests.suffix(4)))
+
+        // The segment written during the outage is still on the local disk: the next open
+        // stores it and indexes its chunks.
+        store = nil
+        store = try Store.open(at: root, options: StoreOptions(packStorage: try storage()))
+        #expect(try store!.missing(digests).isEmpty)
+        #expect(try client.list(prefix: "packs/").count == (try store!.stats().packCount))
+        for (d, p) in zip(digests, pieces) { #expect(try store!.readChunk(d) == p) }
+        #expect(try store!.fsck(deep: true).isClean)
     }
 }

@@ -133,6 +133,8 @@ final class Catalog: Sendable {
         m.registerMigration("v3-version-order") { db in try Catalog.createVersionOrderIndexes(db) }
         // Buckets (the S3 API; see BucketSchema.swift).
         m.registerMigration("v4-buckets") { db in try Catalog.createBucketTables(db) }
+        // Small recipes as rows instead of files (Store+InlineObjects.swift).
+        m.registerMigration("v5-inline-objects") { db in try Catalog.createInlineObjectTable(db) }
         return m
     }
 

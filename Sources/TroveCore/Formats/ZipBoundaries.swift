@@ -24,7 +24,8 @@ enum ZipBoundaries {
         var eocd = -1
         var i = tailLength - 22
         while i >= 0 {
-            if t.le(i, 4) == eocdSignature, i + 22 + Int(t.le(i + 20, 2)) == tailLength {
+            // The first byte alone rules out almost every position (a scan of up to 64 KiB per file).
+            if t[t.startIndex + i] == 0x50, t.le(i, 4) == eocdSignature, i + 22 + Int(t.le(i + 20, 2)) == tailLength {
                 eocd = i
                 break
             }

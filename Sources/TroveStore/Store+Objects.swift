@@ -31,6 +31,7 @@ extension Store {
     /// transaction; the others files (`writeObjectFiles`). Objects already present are kept.
     func writeObjects(_ objects: [(Digest, [UInt8])]) throws(StoreError) {
         try checkWritable()
+        try checkSpace(objects.reduce(0) { $0 + $1.1.count })
         let inline = objects.filter { InlineObjects.accepts($0.1) }
         try writeObjectFiles(objects.filter { !InlineObjects.accepts($0.1) })
         guard !inline.isEmpty else { return }
@@ -62,10 +63,18 @@ extension Store {
         do throws(StoreError) {
             // Durable contents first, then the names (a crash in between leaves only temporaries).
             for p in pending { try FileIO.fsyncPath(p.tmp) }
-            for p in pending {
-                guard rename(p.tmp, p.path) == 0 else {
-                    throw StoreError.io(op: "rename", path: p.path, errno: errno)
+            var moved = 0
+            do {
+                for p in pending {
+                    try FileIO.rename(p.tmp, p.path)
+                    moved += 1
                 }
+            } catch {
+                // A full directory: the names already moved must still be durable (a later
+                // push skips an object that exists), then the request fails.
+                pending.removeFirst(moved)
+                for d in dirs.sorted() { try FileIO.fsyncDirectory(d) }
+                throw error
             }
             pending = []
             for d in dirs.sorted() { try FileIO.fsyncDirectory(d) }
@@ -252,6 +261,7 @@ extension Store {
         objects.append((treeDigest, treeBytes))
         // Files first (durable before the rows that need them); small recipes go into the
         // final transaction itself, together with the rows that reference them.
+        try checkSpace(objects.reduce(0) { $0 + $1.1.count })
         let inline = objects.filter { InlineObjects.accepts($0.1) }
         try writeObjectFiles(objects.filter { !InlineObjects.accepts($0.1) })
         let now = Clock.nowMillis()

@@ -7,17 +7,36 @@ import TroveCore
 
 /// Small recipes are catalog rows; trees and large recipes stay files; recipe files of stores
 /// written before the `objects` table (or by `writeObjectFiles`) still read, check and collect.
+/// Flips a bit near the end of an object kept in the catalog (its row's bytes).
+func damageInlineObject(_ store: Store, _ d: Digest) throws {
+    var row = try #require(try store.inlineObjectBytes(d), "object \(d) is not a catalog row")
+    row[row.count - 3] ^= 0x20
+    let damaged = Data(row)
+    try store.catalog.write { db in
+        try db.execute(sql: "UPDATE objects SET data = ? WHERE digest = ?", arguments: [damaged, d.data])
+    }
+}
+
 @Suite("Objects kept in the catalog")
 struct InlineObjectTests {
+    /// A store holding version m:1 of one file of `size` random bytes: its content, tree and recipe.
+    func storeWithVersion(_ root: String, seed: UInt64, size: Int) throws -> (
+        store: Store, content: [UInt8], tree: Digest, recipe: Digest
+    ) {
+        let store = try Store.create(at: root)
+        var rng = TestRandom(seed: seed)
+        let content = rng.bytes(size)
+        let tree = try storeFile(store, content)
+        _ = try store.createVersion(name: "m", version: "1", tree: tree, creator: "t")
+        let recipe = try #require(try store.recipeDigest(forBlob: SHA256.hash(content)))
+        return (store, content, tree, recipe)
+    }
+
     @Test("a small recipe is a row, its tree a file; both read back and fsck is clean")
     func smallRecipeIsARow() throws {
         let root = tempStorePath("inline")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
-        var rng = TestRandom(seed: 5)
-        let content = rng.bytes(20_000)
-        let tree = try storeFile(store, content)
-        let recipe = try #require(try store.recipeDigest(forBlob: SHA256.hash(content)))
+        let (store, content, tree, recipe) = try storeWithVersion(root, seed: 5, size: 20_000)
         #expect(!FileManager.default.fileExists(atPath: store.objectPath(recipe)))
         #expect(try store.inlineObjectBytes(recipe) != nil)
         #expect(FileManager.default.fileExists(atPath: store.objectPath(tree)))
@@ -54,15 +73,11 @@ struct InlineObjectTests {
     func recipeFileOfAnOlderStore() throws {
         let root = tempStorePath("inline")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
-        var rng = TestRandom(seed: 7)
-        let content = rng.bytes(30_000)
-        let tree = try storeFile(store, content)
-        _ = try store.createVersion(name: "m", version: "1", tree: tree, creator: "t")
+        let (store, _, _, recipe) = try storeWithVersion(root, seed: 7, size: 30_000)
+        var rng = TestRandom(seed: 70)
         let keep = try storeFile(store, path: "other.bin", rng.bytes(10_000))
         _ = try store.createVersion(name: "m", version: "2", tree: keep, creator: "t")
         // Move the recipe from its row to a file, as an older troved wrote it.
-        let recipe = try #require(try store.recipeDigest(forBlob: SHA256.hash(content)))
         let canonical = try store.readObject(recipe)
         try store.writeObjectFiles([(recipe, canonical)])
         _ = try store.catalog.write { db in try Store.deleteInlineObject(db, recipe.data) }
@@ -84,12 +99,7 @@ struct InlineObjectTests {
     func gcRemovesRows() throws {
         let root = tempStorePath("inline")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
-        var rng = TestRandom(seed: 8)
-        let content = rng.bytes(12_000)
-        let tree = try storeFile(store, content)
-        _ = try store.createVersion(name: "m", version: "1", tree: tree, creator: "t")
-        let recipe = try #require(try store.recipeDigest(forBlob: SHA256.hash(content)))
+        let (store, _, _, recipe) = try storeWithVersion(root, seed: 8, size: 12_000)
         try store.retireVersion(name: "m", version: "1", actor: "t")
         let r = try gcNow(store)
         #expect(r.objectsFreed == 2)
@@ -101,18 +111,8 @@ struct InlineObjectTests {
     func damagedRow() throws {
         let root = tempStorePath("inline")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
-        var rng = TestRandom(seed: 9)
-        let content = rng.bytes(9000)
-        let tree = try storeFile(store, content)
-        _ = try store.createVersion(name: "m", version: "1", tree: tree, creator: "t")
-        let recipe = try #require(try store.recipeDigest(forBlob: SHA256.hash(content)))
-        var row = try #require(try store.inlineObjectBytes(recipe))
-        row[row.count - 1] ^= 0x01
-        let damaged = Data(row)
-        try store.catalog.write { db in
-            try db.execute(sql: "UPDATE objects SET data = ? WHERE digest = ?", arguments: [damaged, recipe.data])
-        }
+        let (store, content, tree, recipe) = try storeWithVersion(root, seed: 9, size: 9000)
+        try damageInlineObject(store, recipe)
         #expect(throws: StoreError.self) { try store.readObject(recipe) }
         let report = try store.fsck()
         #expect(report.violations.contains { $0.kind == .objectCorrupt && $0.subject == recipe.prefixed })

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Synchronization
 import Testing
 import TroveCore
@@ -45,12 +44,7 @@ struct ScrubTests {
             try flipByte(path, at: size - 3)
             return
         }
-        var row = try #require(try store.inlineObjectBytes(d), "object \(d) is neither a file nor a row")
-        row[row.count - 3] ^= 0x20
-        let damaged = Data(row)
-        try store.catalog.write { db in
-            try db.execute(sql: "UPDATE objects SET data = ? WHERE digest = ?", arguments: [damaged, d.data])
-        }
+        try damageInlineObject(store, d)
     }
 
     @Test("a clean store scrubs clean, including after GC left unindexed records")

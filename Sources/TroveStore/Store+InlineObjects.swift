@@ -37,7 +37,7 @@ enum InlineObjects {
 }
 
 extension Catalog {
-    /// Migration `v5-inline-objects`: small recipes as rows (see `InlineObjects`).
+    /// Migration `v6-inline-objects`: small recipes as rows (see `InlineObjects`).
     static func createInlineObjectTable(_ db: Database) throws {
         try db.execute(
             sql: """

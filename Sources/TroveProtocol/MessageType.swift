@@ -25,6 +25,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case retire = 0x40
     case gc = 0x41
     case scrub = 0x42
+    case leaseList = 0x43
+    case leaseEnd = 0x44
 
     case helloOK = 0x81
     case authOK = 0x82
@@ -48,6 +50,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case retired = 0xC0
     case gcReport = 0xC1
     case scrubReport = 0xC2
+    case leases = 0xC3
+    case leaseEnded = 0xC4
     case commitMissing = 0xF4
     case error = 0xFF
 
@@ -81,6 +85,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .retire: "RETIRE"
         case .gc: "GC"
         case .scrub: "SCRUB"
+        case .leaseList: "LEASE_LIST"
+        case .leaseEnd: "LEASE_END"
         case .helloOK: "HELLO_OK"
         case .authOK: "AUTH_OK"
         case .pong: "PONG"
@@ -103,6 +109,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .retired: "RETIRED"
         case .gcReport: "GC_REPORT"
         case .scrubReport: "SCRUB_REPORT"
+        case .leases: "LEASES"
+        case .leaseEnded: "LEASE_ENDED"
         case .commitMissing: "COMMIT_MISSING"
         case .error: "ERROR"
         }

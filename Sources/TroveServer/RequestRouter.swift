@@ -62,6 +62,9 @@ final class RequestRouter: Sendable {
         Route(Message.Retire.self) { $0.retire },
         Route(Message.GC.self, stream: { $0.gc }),
         Route(Message.Scrub.self, stream: { $0.scrub }),
+        // Push leases (LeaseHandlers.swift)
+        Route(Message.LeaseList.self) { $0.leaseList },
+        Route(Message.LeaseEnd.self) { $0.leaseEnd },
     ])
 }
 

@@ -12,6 +12,7 @@ struct TroveCommand: ParsableCommand {
             PushCommand.self, PullCommand.self, CatCommand.self, LsCommand.self, ShowCommand.self,
             StatCommand.self,
             ChunkCommand.self, MountCommand.self, RmCommand.self, GcCommand.self, ScrubCommand.self,
+            LeaseCommand.self,
             LogCommand.self, AliasCommand.self, LineageCommand.self, DiffCommand.self,
         ]
     )

@@ -27,6 +27,11 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case scrub = 0x42
     case leaseList = 0x43
     case leaseEnd = 0x44
+    case bucketList = 0x50
+    case bucketCreate = 0x51
+    case bucketRemove = 0x52
+    case bucketKeys = 0x53
+    case snapshot = 0x54
 
     case helloOK = 0x81
     case authOK = 0x82
@@ -52,6 +57,11 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case scrubReport = 0xC2
     case leases = 0xC3
     case leaseEnded = 0xC4
+    case buckets = 0xD0
+    case bucketCreated = 0xD1
+    case bucketRemoved = 0xD2
+    case keyList = 0xD3
+    case snapshotOK = 0xD4
     case commitMissing = 0xF4
     case error = 0xFF
 
@@ -87,6 +97,11 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .scrub: "SCRUB"
         case .leaseList: "LEASE_LIST"
         case .leaseEnd: "LEASE_END"
+        case .bucketList: "BUCKET_LIST"
+        case .bucketCreate: "BUCKET_CREATE"
+        case .bucketRemove: "BUCKET_RM"
+        case .bucketKeys: "BUCKET_KEYS"
+        case .snapshot: "SNAPSHOT"
         case .helloOK: "HELLO_OK"
         case .authOK: "AUTH_OK"
         case .pong: "PONG"
@@ -111,6 +126,11 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .scrubReport: "SCRUB_REPORT"
         case .leases: "LEASES"
         case .leaseEnded: "LEASE_ENDED"
+        case .buckets: "BUCKETS"
+        case .bucketCreated: "BUCKET_CREATED"
+        case .bucketRemoved: "BUCKET_REMOVED"
+        case .keyList: "KEY_LIST"
+        case .snapshotOK: "SNAPSHOT_OK"
         case .commitMissing: "COMMIT_MISSING"
         case .error: "ERROR"
         }

@@ -9,8 +9,9 @@ import TroveStore
 /// then runs the handler — one call into the store — whose reply goes back to the session.
 ///
 /// Handlers live by area in `PushHandlers.swift`, `CommitHandlers.swift`, `PullHandlers.swift`,
-/// `ListingHandlers.swift`, `AliasHandlers.swift` and `AdminHandlers.swift`. Every handler blocks
-/// (fsync, SQLite, pack reads) and runs on a worker thread, never on an event loop.
+/// `ListingHandlers.swift`, `AliasHandlers.swift`, `AdminHandlers.swift` and
+/// `BucketHandlers.swift`. Every handler blocks (fsync, SQLite, pack reads) and runs on a worker
+/// thread, never on an event loop.
 final class RequestRouter: Sendable {
     let store: Store
     let config: ServerConfig
@@ -65,6 +66,12 @@ final class RequestRouter: Sendable {
         // Push leases (LeaseHandlers.swift)
         Route(Message.LeaseList.self) { $0.leaseList },
         Route(Message.LeaseEnd.self) { $0.leaseEnd },
+        // Buckets (BucketHandlers.swift)
+        Route(Message.BucketList.self, stream: { $0.bucketList }),
+        Route(Message.BucketCreate.self) { $0.bucketCreate },
+        Route(Message.BucketRemove.self) { $0.bucketRemove },
+        Route(Message.BucketKeys.self, stream: { $0.bucketKeys }),
+        Route(Message.Snapshot.self) { $0.snapshot },
     ])
 }
 

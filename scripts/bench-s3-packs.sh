@@ -32,6 +32,7 @@ access_key_id = "bench"
 secret_access_key_file = "$work/secret"
 TOML
 : >"$work/local.toml"
+chmod 600 "$work/local.toml" "$work/s3.toml" "$work/secret"
 head -c $((size << 20)) /dev/urandom >"$work/data.bin"
 mkdir -p "$work/src" && mv "$work/data.bin" "$work/src/"
 

@@ -85,6 +85,10 @@ struct TrovedOnS3Tests {
             secret_access_key_file = "\(dir)/secret"
             """
         try text.write(toFile: dir + "/troved.toml", atomically: true, encoding: .utf8)
+        // troved refuses a config others can read (it may hold token hashes and key paths).
+        for f in ["troved.toml", "secret"] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/" + f)
+        }
         return dir + "/troved.toml"
     }
 

@@ -237,6 +237,8 @@ extension Store {
     func bucketCatalog<T>(write: Bool = false, _ body: (Database) throws -> T) throws(BucketError) -> T {
         do {
             return write ? try catalog.pool.write(body) : try catalog.pool.read(body)
+        } catch let e as DatabaseError {
+            throw .store(catalog.failure(e))
         } catch {
             throw Store.bucketError(error)
         }

@@ -25,7 +25,7 @@ extension Store {
         } catch let e as StoreError {
             throw .store(e)
         } catch {
-            throw .store(.catalog("\(error)"))
+            throw .store(catalog.failure(error))
         }
     }
 

@@ -6,12 +6,25 @@ import TroveCore
 /// real one (Trove's protocol); tests use fakes.
 public protocol LFSObjectMover: AnyObject {
     /// Stores the file at `path` as object `oid` (`size` bytes); `progress(bytesSoFar)` may be
-    /// called as bytes are acknowledged. Returns a one-line summary for the log.
+    /// called as bytes are acknowledged. Returns what it did, for the log and the `complete` event.
     func upload(oid: String, size: UInt64, path: String, progress: @escaping @Sendable (UInt64) -> Void)
-        throws(ClientError) -> String
+        throws(ClientError) -> LFSUploadReport
     /// Fetches object `oid` (`size` bytes) into a local file, verified; returns its path.
     func download(oid: String, size: UInt64, progress: @escaping @Sendable (UInt64) -> Void)
         throws(ClientError) -> String
+}
+
+/// What one upload did: a line for the log, and counters (`rawBytesSent`, `wireBytesSent`,
+/// `alreadyOnServer`) that the `complete` event carries under `trove` (git-lfs ignores the field;
+/// `GIT_TRANSFER_TRACE=1` prints it).
+public struct LFSUploadReport: Sendable, Equatable {
+    public var summary: String
+    public var counters: [String: UInt64]
+
+    public init(summary: String, counters: [String: UInt64] = [:]) {
+        self.summary = summary
+        self.counters = counters
+    }
 }
 
 /// A git-lfs standalone custom transfer agent (git-lfs docs/custom-transfers.md): one JSON
@@ -103,9 +116,11 @@ public final class LFSAgent {
                     fail(oid, code: 2, "upload of \(oid) names no path")
                     return
                 }
-                let summary = try store!.upload(oid: oid, size: size, path: path, progress: report)
-                log("trove lfs-agent: upload \(oid): \(summary)")
-                send(["event": "complete", "oid": oid])
+                let done = try store!.upload(oid: oid, size: size, path: path, progress: report)
+                log("trove lfs-agent: upload \(oid): \(done.summary)")
+                var complete: [String: Any] = ["event": "complete", "oid": oid]
+                if !done.counters.isEmpty { complete["trove"] = done.counters }
+                send(complete)
             } else {
                 let path = try store!.download(oid: oid, size: size, progress: report)
                 log("trove lfs-agent: download \(oid): \(size) bytes verified")

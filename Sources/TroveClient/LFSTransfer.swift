@@ -54,14 +54,16 @@ public final class LFSTransfer: LFSObjectMover {
     public func upload(
         oid: String, size: UInt64, path: String, progress report: @escaping @Sendable (UInt64) -> Void
     )
-        throws(ClientError) -> String
+        throws(ClientError) -> LFSUploadReport
     {
         guard let digest = LFSNames.digest(oid: oid) else {
             throw .usage(detail: "'\(oid)' is not a git-lfs oid (64 lowercase hex digits)")
         }
         if let info = try lookup(oid), info.blob == digest {
             report(size)
-            return "already stored (\(info.size) bytes), 0 bytes sent"
+            return LFSUploadReport(
+                summary: "already stored (\(info.size) bytes), 0 bytes sent",
+                counters: ["rawBytesSent": 0, "wireBytesSent": 0, "alreadyOnServer": info.size])
         }
         let name = bucket + "/" + LFSNames.key(oid: oid)
         let leases = LeaseState(server: server, name: name, version: "lfs", environment: environment)
@@ -84,9 +86,14 @@ public final class LFSTransfer: LFSObjectMover {
         report(size)
         rawBytesSent += result.rawBytesSent
         wireBytesSent += result.bytesSent
-        return "\(result.logicalBytes) bytes, \(result.chunks) chunks, \(result.chunksSent) sent: "
-            + "rawBytesSent=\(result.rawBytesSent) wireBytesSent=\(result.bytesSent) "
-            + "alreadyOnServer=\(result.bytesDeduplicated)\(result.resumedLease ? " (resumed)" : "")"
+        return LFSUploadReport(
+            summary: "\(result.logicalBytes) bytes, \(result.chunks) chunks, \(result.chunksSent) sent: "
+                + "rawBytesSent=\(result.rawBytesSent) wireBytesSent=\(result.bytesSent) "
+                + "alreadyOnServer=\(result.bytesDeduplicated)\(result.resumedLease ? " (resumed)" : "")",
+            counters: [
+                "rawBytesSent": result.rawBytesSent, "wireBytesSent": result.bytesSent,
+                "alreadyOnServer": result.bytesDeduplicated,
+            ])
     }
 
     public func download(oid: String, size: UInt64, progress report: @escaping @Sendable (UInt64) -> Void)

@@ -6,7 +6,8 @@ import TroveCore
 
 /// `trove lfs-agent`: the git-lfs standalone custom transfer agent (docs/GIT-LFS.md). git-lfs
 /// starts it (configured by `trove lfs install`) and talks JSON lines on its standard input and
-/// output; diagnostics go to standard error when GIT_TRACE is set and to $TROVE_LFS_LOG.
+/// output; upload counters go in its `complete` events and, with one line per transfer, to
+/// $TROVE_LFS_LOG.
 struct LfsAgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lfs-agent",
@@ -16,8 +17,8 @@ struct LfsAgentCommand: ParsableCommand {
             Speaks git-lfs's custom transfer protocol on standard input and output. Uploads send only \
             the chunks the store lacks and resume after an interruption; downloads verify every chunk and \
             the object's SHA-256. Objects live at objects/OID of the bucket (default lfs-<repository \
-            directory name>). Each transfer is logged (bytes sent, already on the server) on standard \
-            error when GIT_TRACE is set, and appended to the file $TROVE_LFS_LOG if set.
+            directory name>). Each upload's counters (bytes sent, already on the server) travel in its \
+            complete event (shown by GIT_TRACE=1 GIT_TRANSFER_TRACE=1) and are logged to $TROVE_LFS_LOG if set.
             """)
 
     @Option(help: "Bucket holding the repository's objects (default: lfs-<repository directory name>).")
@@ -27,13 +28,14 @@ struct LfsAgentCommand: ParsableCommand {
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
-        let logFile = env["TROVE_LFS_LOG"].flatMap { $0.isEmpty ? nil : $0 }
-        let trace = env["GIT_TRACE"].map { !$0.isEmpty && $0 != "0" && $0.lowercased() != "false" } ?? false
+        // git-lfs hides an agent's standard error and strips GIT_TRACE from its environment:
+        // the counters travel in the `complete` events (GIT_TRANSFER_TRACE=1 shows them).
+        let files = [env["TROVE_LFS_LOG"]].compactMap { $0 }.filter { !$0.isEmpty }
         let logLock = Mutex(())
         let log: @Sendable (String) -> Void = { line in
             logLock.withLock { _ in
-                if trace { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-                if let logFile, let h = FileHandle(forWritingAtPath: logFile) ?? Self.create(logFile) {
+                for file in files {
+                    guard let h = FileHandle(forWritingAtPath: file) ?? Self.create(file) else { continue }
                     h.seekToEndOfFile()
                     h.write(Data((line + "\n").utf8))
                     try? h.close()

@@ -38,9 +38,20 @@ struct GitLFSAgentTests {
         }
         try Data(model).write(to: repo.appendingPathComponent("model.safetensors"))
         try world.run(["commit", "-q", "-a", "-m", "v2"], in: repo)
-        try world.run(["push", "-q", "origin", "main"], in: repo)
+        // GIT_TRACE with GIT_TRANSFER_TRACE: the agent's complete event, with its counters, is in git's trace.
+        let trace = world.dir.url.appendingPathComponent("trace").path
+        try world.run(
+            ["push", "-q", "origin", "main"], in: repo, env: ["GIT_TRACE": trace, "GIT_TRANSFER_TRACE": "1"])
         let v2 = LFSFixtures.oid(model)
+        let traced = try String(contentsOfFile: trace, encoding: .utf8)
+        let event = try #require(
+            traced.split(separator: "\n").last { $0.contains(#""event":"complete","oid":"\#(v2)""#) }.map(
+                String.init),
+            "no complete event for v2 in the GIT_TRACE output")
         let second = try #require(world.uploads(of: v2).last, "no upload logged for v2 in \(world.logPath)")
+        #expect(
+            GitLFSWorld.number("rawBytesSent", in: event.replacingOccurrences(of: "\":", with: "="))
+                == GitLFSWorld.number("rawBytesSent", in: second), "\(event)")
         let sent = try #require(GitLFSWorld.number("rawBytesSent", in: second))
         let wire = try #require(GitLFSWorld.number("wireBytesSent", in: second))
         let changed = UInt64(changedBlocks.count * Self.mib)

@@ -77,6 +77,13 @@ struct GitLFSBatchTests {
         try world.trove(
             ["lfs", "install", "--server", world.server.server.address, "--bucket", "lfs-models"],
             in: viaAgent)
+        // A token whose prefixes do not cover the bucket is refused over the binary protocol too.
+        let refused = try world.run(
+            ["lfs", "pull"], in: viaAgent, env: ["TROVE_TOKEN": "other:\(Self.secrets["other"]!)"],
+            check: false)
+        #expect(
+            refused.status != 0 && refused.stderr.contains("may only touch names under lfs-elsewhere"),
+            "\(refused)")
         try world.run(["lfs", "pull"], in: viaAgent, env: ["TROVE_TOKEN": "dev:\(Self.secrets["dev"]!)"])
         #expect(try world.sha256(viaAgent.appendingPathComponent("model.safetensors")) == oid)
     }

@@ -11,13 +11,13 @@ struct LFSAgentProtocolTests {
     final class FakeMover: LFSObjectMover {
         var uploads: [String] = []
         func upload(oid: String, size: UInt64, path: String, progress: @escaping @Sendable (UInt64) -> Void)
-            throws(ClientError) -> String
+            throws(ClientError) -> LFSUploadReport
         {
             if path == "/missing" { throw .io(path: path, operation: "open", errno: ENOENT) }
             progress(size / 2)
             progress(size)
             uploads.append(oid)
-            return "ok"
+            return LFSUploadReport(summary: "ok", counters: ["rawBytesSent": 7])
         }
         func download(oid: String, size: UInt64, progress: @escaping @Sendable (UInt64) -> Void)
             throws(ClientError) -> String
@@ -61,6 +61,7 @@ struct LFSAgentProtocolTests {
         #expect(
             out[3]["event"] as? String == "complete" && out[3]["oid"] as? String == oidA
                 && out[3]["error"] == nil)
+        #expect((out[3]["trove"] as? [String: Any])?["rawBytesSent"] as? Int == 7)
         #expect(mover.uploads == [oidA], "nothing after terminate is handled")
     }
 

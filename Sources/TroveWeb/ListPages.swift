@@ -33,7 +33,7 @@ extension WebUI {
             let found = try store.names(prefix: prefix, after: after, limit: pageSize + 1)
             names = found.prefix(pageSize).map {
                 [
-                    "name": $0.name, "href": WebFormat.nameLink($0.name), "versions": $0.versions,
+                    "name": $0.name, "href": WebFormat.nameLink($0.name), "versions": $0.moreVersions ? "\($0.versions)+" : "\($0.versions)",
                     "latest": WebFormat.time($0.latest),
                 ]
             }

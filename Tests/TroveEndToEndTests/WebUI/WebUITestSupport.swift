@@ -86,9 +86,11 @@ enum WebClient {
 
 /// Tokens made by `troved token new --json`: (client token `NAME:SECRET`, config entry).
 enum WebTokens {
-    static func make(_ name: String, _ scope: String, prefix: String? = nil) throws -> (token: String, config: String) {
+    static func make(_ name: String, _ scope: String, prefix: String? = nil, prefixes: [String] = []) throws
+        -> (token: String, config: String)
+    {
         var args = ["token", "new", name, "--scope", scope, "--json"]
-        if let prefix { args += ["--prefix", prefix] }
+        for p in (prefix.map { [$0] } ?? []) + prefixes { args += ["--prefix", p] }
         let r = try CLI.troved(args)
         guard r.status == 0, let o = try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: String],
             let token = o["token"], let config = o["config"]

@@ -82,11 +82,17 @@ struct WebUITests {
         #expect(diff.text.contains("id=\"sharing\"") && diff.text.contains("1 removed") && diff.text.contains("1 changed"))
         #expect(diff.text.contains("epochs") && diff.text.contains("0.95 (number)"))
 
+        let never = try get("/_ui/store")
+        #expect(never.text.components(separatedBy: "never (since this store").count - 1 == 2, "\(never)")
         let gc = try s.server.trove(["gc", "--grace", "0s"])
         #expect(gc.status == 0, "\(gc)")
+        let scrub = try s.server.trove(["scrub"])
+        #expect(scrub.status == 0, "\(scrub)")
         let store = try get("/_ui/store")
         #expect(store.text.contains("id=\"stats\"") && store.text.contains("Writable."))
         #expect(store.text.contains("<td>GC</td>") && store.text.contains("<span class=\"ok\">ok</span> freed"), "\(store)")
+        #expect(store.text.contains("<td>Scrub</td>") && store.text.contains("<span class=\"ok\">ok</span> clean: checked"), "\(store)")
+        #expect(!store.text.contains("never (since this store"), "\(store)")
 
         _ = try get("/_ui/nothing-here", status: 404)
         _ = try get("/_ui/version?name=models/m&version=9", status: 404)
@@ -136,7 +142,8 @@ struct WebUITests {
     func tokens() throws {
         let admin = try WebTokens.make("admin", "admin")
         let reader = try WebTokens.make("reader", "read", prefix: "team-a")
-        let s = try S3TestServer(config: admin.config + "\n" + reader.config)
+        let two = try WebTokens.make("two", "read", prefixes: ["team-a", "team-b"])
+        let s = try S3TestServer(config: [admin.config, reader.config, two.config].joined(separator: "\n"))
         let dir = try TemporaryDirectory("webui-tokens")
         let bytes = ClientE2E.random(seed: 2200, count: 20_000)
         let f = try dir.write("f.bin", bytes)
@@ -170,6 +177,12 @@ struct WebUITests {
         #expect(file.status == 200 && file.body == bytes, "\(file.status)")
         let tampered = try WebClient.get(a, link.replacingOccurrences(of: "model/1/", with: "model/2/"))
         #expect(tampered.status == 403, "\(tampered)")
+        // A token with two prefixes: the list starts at the first and offers both.
+        let both = try WebClient.get(a, "/_ui/", headers: WebClient.basic(two.token))
+        #expect(both.status == 200 && both.text.contains("Versions under team-a") && !both.text.contains("team-b/data:"))
+        #expect(both.links(class: "pill") == ["/_ui/?prefix=team-a", "/_ui/?prefix=team-b"], "\(both)")
+        let second = try WebClient.get(a, "/_ui/?prefix=team-b", headers: WebClient.basic(two.token))
+        #expect(second.status == 200 && second.text.contains("team-b/data"), "\(second)")
         let adminView = try WebClient.get(a, "/_ui/version?name=team-b/data&version=1", headers: WebClient.basic(admin.token))
         #expect(adminView.status == 200 && adminView.text.contains("team-a/model:1"), "\(adminView)")
     }

@@ -116,6 +116,7 @@ struct TLSTests {
         let config = try dir.write(
             "troved.toml",
             Array("[tokens.ci]\nsha256 = \"\(String(repeating: "ab", count: 32))\"\nscope = \"admin\"\n".utf8))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: config)
         let root = dir.url.appendingPathComponent("store").path
         let binary = try CLI.troved(["--config", config, "--root", root, "--listen", "0.0.0.0:0"])
         #expect(binary.status == 2, "\(binary)")

@@ -23,6 +23,7 @@ let package = Package(
             dependencies: [
                 .product(name: "TroveProtocol", package: trove),
                 .product(name: "TroveCore", package: trove),
+                .product(name: "TroveS3", package: trove),
             ],
             path: "Sources/FuzzDecoders"
         )

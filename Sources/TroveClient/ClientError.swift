@@ -151,6 +151,8 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
             return "\(m) (`trove alias ls NAME` lists the aliases)"
         case .internalError:
             return "troved failed: \(m); this is a server-side problem, see troved's log"
+        case .noSpace:
+            return "troved's disk is full: \(m)"
         case .unknown(let v):
             return "troved answered with error code \(v), which this trove does not know: \(m); "
                 + "upgrade trove (`trove --version`)"

@@ -142,11 +142,7 @@ extension Message {
             buffer.writeWireString(name)
             buffer.writeWireString(version)
             buffer.writeWireDigest(tree)
-            buffer.writeWireString(message)
-            buffer.writeWireCount(metadata.count)
-            for e in metadata { e.encode(into: &buffer) }
-            buffer.writeWireCount(parents.count)
-            for e in parents { buffer.writeWireString(e) }
+            buffer.writeWireDescription(message: message, metadata: metadata, parents: parents)
         }
 
         public init(from r: inout WireReader) throws(ProtocolError) {
@@ -154,14 +150,7 @@ extension Message {
             name = try r.string("CreateVersion.name", max: ProtocolLimits.maxNameLength)
             version = try r.string("CreateVersion.version", max: ProtocolLimits.maxTagLength)
             tree = try r.digest("CreateVersion.tree")
-            message = try r.string("CreateVersion.message", max: ProtocolLimits.maxMessageLength)
-            metadata = try r.list(
-                "CreateVersion.metadata", max: ProtocolLimits.maxMetadataEntries, minElementSize: 6
-            ) { r throws(ProtocolError) in try MetadataEntry(from: &r) }
-            parents = try r.list("CreateVersion.parents", max: ProtocolLimits.maxParents, minElementSize: 4) {
-                r throws(ProtocolError) in
-                try r.string("CreateVersion.parents", max: ProtocolLimits.maxRefLength)
-            }
+            (message, metadata, parents) = try r.versionDescription("CreateVersion")
         }
     }
 

@@ -41,6 +41,9 @@ public enum ErrorCode: Hashable, Sendable, CustomStringConvertible {
     case inUse
     /// The server failed in a way that is not the client's fault.
     case internalError
+    /// The server's disk is full (or at its free-space floor): nothing of the request was kept,
+    /// the store stays writable; an operator frees space (retire + GC) and the request can be sent again.
+    case noSpace
     /// A code this side does not know.
     case unknown(UInt16)
 
@@ -65,6 +68,7 @@ public enum ErrorCode: Hashable, Sendable, CustomStringConvertible {
         case .retired: 16
         case .inUse: 17
         case .internalError: 18
+        case .noSpace: 19
         case .unknown(let v): v
         }
     }
@@ -73,7 +77,7 @@ public enum ErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let allDefined: [ErrorCode] = [
         .protocolViolation, .badRequest, .authRequired, .authFailed, .permissionDenied, .notFound,
         .conflict, .staleExpectation, .integrity, .leaseExpired, .busy, .readOnly, .limitExceeded,
-        .shuttingDown, .timeout, .retired, .inUse, .internalError,
+        .shuttingDown, .timeout, .retired, .inUse, .internalError, .noSpace,
     ]
 
     /// The code for a wire value; unknown values become ``unknown(_:)``.
@@ -122,6 +126,7 @@ public enum ErrorCode: Hashable, Sendable, CustomStringConvertible {
         case .retired: "retired"
         case .inUse: "in-use"
         case .internalError: "internal"
+        case .noSpace: "no-space"
         case .unknown(let v): "unknown-\(v)"
         }
     }

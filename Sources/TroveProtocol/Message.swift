@@ -4,8 +4,8 @@ import NIOCore
 /// in a frame: a message struct (``body``, e.g. ``Message/Hello``) that knows its frame type.
 ///
 /// The structs, grouped by area, are in `HandshakeMessages.swift`, `PushMessages.swift`,
-/// `CommitMessages.swift`, `PullMessages.swift`, `ListingMessages.swift`, `AliasMessages.swift`
-/// and `AdminMessages.swift`; PROTOCOL.md §6 lists the same fields.
+/// `CommitMessages.swift`, `PullMessages.swift`, `ListingMessages.swift`, `AliasMessages.swift`,
+/// `AdminMessages.swift`, `BucketMessages.swift` and `BucketKeyMessages.swift`; PROTOCOL.md §6 lists the same fields.
 ///
 /// Adding a message: a case in ``MessageType`` (code and name), the struct in its area's file
 /// (conforming to ``WireRequest`` or a response protocol, which declares its frame type, and for
@@ -67,6 +67,11 @@ public struct Message: Equatable, Sendable, CustomStringConvertible {
         AliasHistoryList.self, AliasRemove.self, AliasRemoved.self,
         // Administration
         Retire.self, Retired.self, GC.self, GCReport.self, Scrub.self, ScrubReport.self,
+        // Buckets (the S3 face of the store)
+        BucketList.self, Buckets.self, BucketCreate.self, BucketCreated.self, BucketRemove.self,
+        BucketRemoved.self, BucketKeys.self, KeyList.self, Snapshot.self, SnapshotOK.self,
+        // Bucket keys bound to pushed blobs (git-lfs)
+        BindKey.self, KeyBound.self, LookupKey.self, KeyInfo.self,
     ]
 
     /// ``registry`` keyed by frame type.

@@ -157,6 +157,58 @@ extension Message {
             .scrub(Scrub(mode: .slice(index: 3, count: 7), rateBytesPerSecond: 50 << 20, repair: true)),
             .scrub(Scrub(mode: .sample(partsPerMillion: 10_000), rateBytesPerSecond: 0, repair: false)),
             .scrubReport(ScrubReport(status: .damageFound, json: #"{"damaged":[]}"#)),
+            .bucketList(BucketList()),
+            .buckets(
+                Buckets(buckets: [
+                    BucketRecord(
+                        name: "dvc", createdAt: 1_767_225_600_000, writeOnce: false, keys: 1500, bytes: 3 << 30),
+                    BucketRecord(name: "backups", createdAt: -1, writeOnce: true, keys: 0, bytes: 0),
+                ])),
+            .bucketCreate(BucketCreate(bucket: "backups", writeOnce: true)),
+            .bucketCreated(
+                BucketCreated(
+                    bucket: BucketRecord(
+                        name: "backups", createdAt: 1_767_225_600_000, writeOnce: true, keys: 0, bytes: 0))),
+            .bucketRemove(BucketRemove(bucket: "scratch")),
+            .bucketRemoved(BucketRemoved(bucket: "scratch")),
+            .bucketKeys(BucketKeys(bucket: "dvc", prefix: "files/md5/", after: "files/md5/0a", limit: 1000)),
+            .bucketKeys(BucketKeys(bucket: "dvc", prefix: "", after: nil, limit: 0)),
+            .keyList(
+                KeyList(keys: [
+                    BucketKeyRecord(
+                        key: "files/md5/0a/1b2c", size: 1 << 20, etag: "9e107d9d372bb6826bd81d3542a419d6",
+                        modifiedAt: 1_767_225_600_000, blob: d1),
+                    BucketKeyRecord(key: "big.bin", size: 0, etag: "c4ca4238a0b923820dcc509a6f75849b-3",
+                        modifiedAt: -1, blob: d2),
+                ])),
+            .snapshot(
+                Snapshot(
+                    bucket: "mlflow", prefix: "experiments/churn/run-7/artifacts/model", name: "models/churn",
+                    version: "1.5.0", message: "from MLflow run 7", metadata: meta,
+                    parents: ["datasets/customers:2026-11-01"])),
+            .snapshot(
+                Snapshot(
+                    bucket: "dvc", prefix: "", name: "datasets/raw", version: "1", message: "", metadata: [],
+                    parents: [])),
+            .snapshotOK(
+                SnapshotOK(
+                    name: "models/churn", version: "1.5.0", tree: tree, createdAt: 1_767_225_600_000,
+                    created: true, files: 3, totalSize: 5 << 20)),
+            .bindKey(
+                BindKey(
+                    lease: lease, bucket: "lfs-churn", key: "objects/\(d1.hex)", blob: d1, createBucket: true)
+            ),
+            .bindKey(
+                BindKey(
+                    lease: nil, bucket: "lfs-churn", key: "objects/\(d2.hex)", blob: d2, createBucket: false)),
+            .keyBound(
+                KeyBound(
+                    bucket: "lfs-churn", key: "objects/\(d1.hex)", blob: d1, size: 64 << 20, created: true)),
+            .lookupKey(LookupKey(bucket: "lfs-churn", key: "objects/\(d1.hex)")),
+            .keyInfo(
+                KeyInfo(
+                    bucket: "lfs-churn", key: "objects/\(d1.hex)", blob: d1, size: 64 << 20,
+                    mtime: 1_767_225_600_000)),
         ]
     }
 }

@@ -25,6 +25,13 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case retire = 0x40
     case gc = 0x41
     case scrub = 0x42
+    case bucketList = 0x50
+    case bucketCreate = 0x51
+    case bucketRemove = 0x52
+    case bucketKeys = 0x53
+    case snapshot = 0x54
+    case bindKey = 0x60
+    case lookupKey = 0x61
 
     case helloOK = 0x81
     case authOK = 0x82
@@ -48,6 +55,13 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case retired = 0xC0
     case gcReport = 0xC1
     case scrubReport = 0xC2
+    case buckets = 0xD0
+    case bucketCreated = 0xD1
+    case bucketRemoved = 0xD2
+    case keyList = 0xD3
+    case snapshotOK = 0xD4
+    case keyBound = 0xE0
+    case keyInfo = 0xE1
     case commitMissing = 0xF4
     case error = 0xFF
 
@@ -81,6 +95,13 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .retire: "RETIRE"
         case .gc: "GC"
         case .scrub: "SCRUB"
+        case .bucketList: "BUCKET_LIST"
+        case .bucketCreate: "BUCKET_CREATE"
+        case .bucketRemove: "BUCKET_RM"
+        case .bucketKeys: "BUCKET_KEYS"
+        case .snapshot: "SNAPSHOT"
+        case .bindKey: "BIND_KEY"
+        case .lookupKey: "LOOKUP_KEY"
         case .helloOK: "HELLO_OK"
         case .authOK: "AUTH_OK"
         case .pong: "PONG"
@@ -103,6 +124,13 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .retired: "RETIRED"
         case .gcReport: "GC_REPORT"
         case .scrubReport: "SCRUB_REPORT"
+        case .buckets: "BUCKETS"
+        case .bucketCreated: "BUCKET_CREATED"
+        case .bucketRemoved: "BUCKET_REMOVED"
+        case .keyList: "KEY_LIST"
+        case .snapshotOK: "SNAPSHOT_OK"
+        case .keyBound: "KEY_BOUND"
+        case .keyInfo: "KEY_INFO"
         case .commitMissing: "COMMIT_MISSING"
         case .error: "ERROR"
         }

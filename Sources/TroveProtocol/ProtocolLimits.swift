@@ -43,6 +43,12 @@ public enum ProtocolLimits {
     public static let maxErrorMessageLength = 4096
     /// Entries in one VERSION_LIST, ALIASES or ALIAS_HISTORY_LIST frame.
     public static let maxListEntriesPerFrame = 100_000
+    /// A bucket name (S3's rule: 3–63 of `a-z 0-9 . -`).
+    public static let maxBucketNameLength = 63
+    /// A bucket key, and a key prefix (S3's limit).
+    public static let maxKeyLength = 1024
+    /// A bucket object's ETag (hex MD5, or `HEX-N` for multipart).
+    public static let maxETagLength = 128
     /// Codecs listed in HELLO/HELLO_OK.
     public static let maxCodecs = 16
     /// Bytes of each side's authentication nonce.

@@ -190,11 +190,7 @@ public struct VersionInfo: WireCodable {
         buffer.writeWireDigest(tree)
         buffer.writeWireI64(createdAt)
         buffer.writeWireOptional(creator) { buffer, v in buffer.writeWireString(v) }
-        buffer.writeWireString(message)
-        buffer.writeWireCount(metadata.count)
-        for e in metadata { e.encode(into: &buffer) }
-        buffer.writeWireCount(parents.count)
-        for e in parents { buffer.writeWireString(e) }
+        buffer.writeWireDescription(message: message, metadata: metadata, parents: parents)
         buffer.writeWireBool(retired)
         buffer.writeWireCount(aliases.count)
         for e in aliases { buffer.writeWireString(e) }
@@ -208,13 +204,7 @@ public struct VersionInfo: WireCodable {
         creator = try r.optional("VersionInfo.creator") { r throws(ProtocolError) in
             try r.string("VersionInfo.creator", max: ProtocolLimits.maxIdentifierLength)
         }
-        message = try r.string("VersionInfo.message", max: ProtocolLimits.maxMessageLength)
-        metadata = try r.list(
-            "VersionInfo.metadata", max: ProtocolLimits.maxMetadataEntries, minElementSize: 6
-        ) { r throws(ProtocolError) in try MetadataEntry(from: &r) }
-        parents = try r.list("VersionInfo.parents", max: ProtocolLimits.maxParents, minElementSize: 4) {
-            r throws(ProtocolError) in try r.string("VersionInfo.parents", max: ProtocolLimits.maxRefLength)
-        }
+        (message, metadata, parents) = try r.versionDescription("VersionInfo")
         retired = try r.bool("VersionInfo.retired")
         aliases = try r.list(
             "VersionInfo.aliases", max: ProtocolLimits.maxListEntriesPerFrame, minElementSize: 4
@@ -298,5 +288,34 @@ public struct AliasEvent: WireCodable {
         by = try r.optional("AliasEvent.by") { r throws(ProtocolError) in
             try r.string("AliasEvent.by", max: ProtocolLimits.maxIdentifierLength)
         }
+    }
+}
+
+extension ByteBuffer {
+    /// What describes a version (VersionInfo, CREATE_VERSION, SNAPSHOT), in wire order: the
+    /// message, the metadata entries, the parent refs.
+    mutating func writeWireDescription(message: String, metadata: [MetadataEntry], parents: [String]) {
+        writeWireString(message)
+        writeWireCount(metadata.count)
+        for e in metadata { e.encode(into: &self) }
+        writeWireCount(parents.count)
+        for e in parents { writeWireString(e) }
+    }
+}
+
+extension WireReader {
+    /// Reads what ``ByteBuffer/writeWireDescription(message:metadata:parents:)`` wrote; `owner`
+    /// names the message in errors (`CreateVersion.metadata`).
+    mutating func versionDescription(_ owner: String) throws(ProtocolError)
+        -> (message: String, metadata: [MetadataEntry], parents: [String])
+    {
+        let message = try string("\(owner).message", max: ProtocolLimits.maxMessageLength)
+        let metadata = try list("\(owner).metadata", max: ProtocolLimits.maxMetadataEntries, minElementSize: 6) {
+            r throws(ProtocolError) in try MetadataEntry(from: &r)
+        }
+        let parents = try list("\(owner).parents", max: ProtocolLimits.maxParents, minElementSize: 4) {
+            r throws(ProtocolError) in try r.string("\(owner).parents", max: ProtocolLimits.maxRefLength)
+        }
+        return (message, metadata, parents)
     }
 }

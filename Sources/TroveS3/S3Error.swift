@@ -46,6 +46,7 @@ public struct S3Error: Error, CustomStringConvertible, Equatable {
         case .preconditionFailed: S3Error(.preconditionFailed, "PreconditionFailed", e.description)
         case .writeOnce: S3Error(.forbidden, "AccessDenied", e.description)
         case .invalidPart: S3Error(.badRequest, "InvalidPart", e.description)
+        case .invalidSnapshot: S3Error(.badRequest, "InvalidRequest", e.description)
         case .store(let s): from(s)
         }
     }
@@ -53,7 +54,7 @@ public struct S3Error: Error, CustomStringConvertible, Equatable {
     /// The S3 error for a store failure.
     static func from(_ e: StoreError) -> S3Error {
         switch e {
-        case .readOnly: S3Error(.serviceUnavailable, "ServiceUnavailable", e.description)
+        case .readOnly, .noSpace: S3Error(.serviceUnavailable, "ServiceUnavailable", e.description)
         default: internalError(e.description)
         }
     }

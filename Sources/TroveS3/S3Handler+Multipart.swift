@@ -54,15 +54,7 @@ extension S3Handler {
         try require(p, .write, bucket + "/" + key)
         let body = try await conn.readSmallBody(limit: 4 << 20)
         _ = try await upload(id, bucket: bucket, key: key)
-        let xml = String(decoding: body.readableBytesView, as: UTF8.self)
-        var parts: [(number: Int, etag: String)] = []
-        for rec in try XMLScanner.records(xml, container: "Part", fields: ["PartNumber", "ETag"]) {
-            guard let n = rec["PartNumber"].flatMap({ Int($0) }), let e = rec["ETag"] else {
-                throw S3Error.malformedXML("each <Part> needs <PartNumber> and <ETag>")
-            }
-            parts.append((n, Self.unquote(e)))
-        }
-        guard !parts.isEmpty else { throw S3Error.malformedXML("CompleteMultipartUpload lists no parts") }
+        let parts = try S3Decoders.completeParts(Array(body.readableBytesView))
         // ETag: MD5 of the parts' binary MD5s, then "-N".
         var md5s: [UInt8] = []
         for (_, e) in parts {

@@ -233,14 +233,10 @@ extension S3Handler {
     func deleteObjects(_ r: S3Request, _ p: Principal, _ bucket: String, _ conn: S3Connection) async throws {
         guard p.access >= .write else { throw S3Error.accessDenied("deleting needs write scope") }
         let body = try await conn.readSmallBody(limit: 2 << 20)
-        let xml = String(decoding: body.readableBytesView, as: UTF8.self)
-        let records = try XMLScanner.records(xml, container: "Object", fields: ["Key"])
-        guard records.count <= 1000 else { throw S3Error.malformedXML("DeleteObjects takes at most 1000 keys") }
-        let quiet = try XMLScanner.value(xml, "Quiet")?.lowercased() == "true"
+        let (requested, quiet) = try S3Decoders.deleteKeys(Array(body.readableBytesView))
         var allowed: [String] = []
         var errors: [(String, S3Error)] = []
-        for rec in records {
-            guard let k = rec["Key"] else { throw S3Error.malformedXML("an <Object> lacks its <Key>") }
+        for k in requested {
             if p.covers(bucket + "/" + k) { allowed.append(k) } else {
                 errors.append((k, .accessDenied("outside the token's prefixes")))
             }

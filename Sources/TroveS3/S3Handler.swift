@@ -40,6 +40,8 @@ final class S3Handler: Sendable {
     /// Handles one request; false when the connection must close.
     private func handle(_ head: HTTPRequestHead, _ conn: S3Connection) async throws -> Bool {
         let requestID = hexString(SecureRandom.bytes(8)).uppercased()
+        // Other APIs on this listener, by path prefix, before S3 parsing.
+        if head.uri.hasPrefix(LFSRoute.prefix) { return try await serveLFS(head, conn, requestID: requestID) }
         var failure: S3Error
         do {
             let request = try S3Request(head: head, requestID: requestID)

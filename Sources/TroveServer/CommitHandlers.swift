@@ -48,8 +48,23 @@ extension RequestRouter {
         guard try s({ () throws(StoreError) in try store.hasTree(m.tree) }) else {
             throw ServerError(.notFound, "tree \(m.tree) is not committed; COMMIT it before CREATE_VERSION")
         }
+        let (info, created) = try registerVersion(
+            name: m.name, version: m.version, tree: m.tree, message: m.message, metadata: m.metadata,
+            parents: m.parents, caller)
+        return .init(
+            name: info.name, version: info.version, tree: info.tree, createdAt: info.created, created: created
+        )
+    }
+
+    /// Creates `name:version` → a committed tree (CREATE_VERSION, SNAPSHOT): resolves the parents
+    /// (which must name versions), records the caller as creator. `created` is false when the
+    /// version already existed with this tree.
+    func registerVersion(
+        name: String, version: String, tree: Digest, message: String, metadata entries: [MetadataEntry],
+        parents refs: [String], _ caller: Caller
+    ) throws(ServerError) -> (info: VersionRecord, created: Bool) {
         var parents: [VersionKey] = []
-        for p in m.parents {
+        for p in refs {
             let ref: Ref
             do { ref = try Ref(parsing: p) } catch {
                 throw ServerError(.badRequest, "parent '\(p)': \(error)")
@@ -62,21 +77,17 @@ extension RequestRouter {
             parents.append(VersionKey(name: resolved.name, version: v))
         }
         var metadata: [String: MetadataValue] = [:]
-        for e in m.metadata { metadata[e.key] = e.value }
+        for e in entries { metadata[e.key] = e.value }
         let outcome = try s { () throws(StoreError) in
             try store.createVersion(
-                name: m.name, version: m.version, tree: m.tree, creator: caller.actor, message: m.message,
+                name: name, version: version, tree: tree, creator: caller.actor, message: message,
                 metadata: metadata, parents: parents)
         }
-        let info = outcome.info
         if case .created = outcome {
             logger.info(
-                "version created",
-                metadata: ["ref": "\(m.name):\(m.version)", "tree": "\(m.tree)", "by": "\(caller.actor)"])
+                "version created", metadata: ["ref": "\(name):\(version)", "tree": "\(tree)", "by": "\(caller.actor)"])
         }
         let created: Bool = if case .created = outcome { true } else { false }
-        return .init(
-            name: info.name, version: info.version, tree: info.tree, createdAt: info.created, created: created
-        )
+        return (outcome.info, created)
     }
 }

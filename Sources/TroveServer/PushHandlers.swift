@@ -14,7 +14,7 @@ extension RequestRouter {
     }
 
     /// Runs a request under a push lease. A failure the push cannot resume from (a version
-    /// conflict, a bad or oversized request, a missing parent, a read-only store) ends the lease
+    /// conflict, a bad or oversized request, a missing parent, a read-only or full store) ends the lease
     /// there, so it no longer keeps data from GC for its whole life; a retryable one (integrity,
     /// busy, an expired lease) leaves it for the client to resume.
     func underLease<T>(_ lease: LeaseID, _ body: () throws(ServerError) -> T) throws(ServerError) -> T {
@@ -22,7 +22,8 @@ extension RequestRouter {
             return try body()
         } catch {
             switch error.code {
-            case .conflict, .badRequest, .limitExceeded, .notFound, .retired, .permissionDenied, .readOnly:
+            case .conflict, .badRequest, .limitExceeded, .notFound, .retired, .permissionDenied, .readOnly,
+                .noSpace:
                 if (try? store.endUpload(lease.description)) == true {
                     logger.info(
                         "push lease ended by a failed request",

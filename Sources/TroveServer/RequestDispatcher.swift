@@ -351,6 +351,8 @@ final class RequestDispatcher: ChannelInboundHandler {
         let e = (error as? ServerError) ?? ServerError(.internalError, "\(error)")
         if e.code == .internalError || e.code == .readOnly || e.code == .integrity {
             logger.error("request failed", metadata: ["request": "\(type)", "error": "\(e)"])
+        } else if e.code == .noSpace {
+            logger.warning("request failed: disk full", metadata: ["request": "\(type)", "error": "\(e)"])
         } else {
             logger.debug("request refused", metadata: ["error": "\(e)"])
         }

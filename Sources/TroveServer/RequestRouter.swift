@@ -9,8 +9,9 @@ import TroveStore
 /// then runs the handler — one call into the store — whose reply goes back to the session.
 ///
 /// Handlers live by area in `PushHandlers.swift`, `CommitHandlers.swift`, `PullHandlers.swift`,
-/// `ListingHandlers.swift`, `AliasHandlers.swift` and `AdminHandlers.swift`. Every handler blocks
-/// (fsync, SQLite, pack reads) and runs on a worker thread, never on an event loop.
+/// `ListingHandlers.swift`, `AliasHandlers.swift`, `AdminHandlers.swift`, `BucketHandlers.swift`
+/// and `BucketKeyHandlers.swift`. Every handler blocks (fsync, SQLite, pack reads) and runs on a worker
+/// thread, never on an event loop.
 final class RequestRouter: Sendable {
     let store: Store
     let config: ServerConfig
@@ -62,6 +63,15 @@ final class RequestRouter: Sendable {
         Route(Message.Retire.self) { $0.retire },
         Route(Message.GC.self, stream: { $0.gc }),
         Route(Message.Scrub.self, stream: { $0.scrub }),
+        // Buckets (BucketHandlers.swift)
+        Route(Message.BucketList.self, stream: { $0.bucketList }),
+        Route(Message.BucketCreate.self) { $0.bucketCreate },
+        Route(Message.BucketRemove.self) { $0.bucketRemove },
+        Route(Message.BucketKeys.self, stream: { $0.bucketKeys }),
+        Route(Message.Snapshot.self) { $0.snapshot },
+        // Bucket keys bound to pushed blobs (BucketKeyHandlers.swift)
+        Route(Message.BindKey.self) { $0.bindKey },
+        Route(Message.LookupKey.self) { $0.lookupKey },
     ])
 }
 

@@ -51,6 +51,12 @@ public struct ServerConfig: Sendable {
     public var level = 3
     /// Pack seal threshold.
     public var packSize = 64 << 20
+    /// New data (chunks, objects) is refused with `no-space` when it would leave less than this
+    /// free on the store's filesystem, keeping room for the catalog, fsck and GC (0: no floor).
+    public var minFreeSpace = 64 << 20
+    /// Size of the pre-allocated reserve file (`ROOT/reserve`), released when the store opens or
+    /// a GC starts on a disk with less free space than it holds (0: none).
+    public var diskReserve = 16 << 20
     /// swift-log level name.
     public var logLevel = "info"
     /// S3 listener address, `HOST:PORT` (`[s3] listen`, `--s3-listen`); nil: no S3 listener.
@@ -141,6 +147,10 @@ public struct ServerConfig: Sendable {
                         c.maxHandshakes = try reader.int(v, "server.max_handshakes", 1...1_000_000)
                     case "receive_memory":
                         c.receiveMemory = try reader.size(v, "server.receive_memory", 1 << 20...1 << 40)
+                    case "min_free_space":
+                        c.minFreeSpace = try reader.size(v, "server.min_free_space", 0...1 << 50)
+                    case "disk_reserve":
+                        c.diskReserve = try reader.size(v, "server.disk_reserve", 0...1 << 40)
                     case "frame_stall_ms":
                         c.frameStallMillis = try reader.int(v, "server.frame_stall_ms", 100...3_600_000)
                     case "requests_per_connection":
@@ -231,12 +241,15 @@ public struct ServerConfig: Sendable {
                         c.s3Listen = try reader.string(v, "s3.listen")
                         _ = try parseListen(c.s3Listen!)
                     case "write_once":
-                        guard let a = v.stringArray else { throw ConfigError("\(path): s3.write_once must be an array of bucket names") }
+                        guard let a = v.stringArray else {
+                            throw ConfigError("\(path): s3.write_once must be an array of bucket names")
+                        }
                         c.s3WriteOnce = a
                     case "multipart_max_age":
                         c.s3MultipartMaxAge = try reader.int(v, "s3.multipart_max_age", 3600...365 * 86_400)
                     default:
-                        throw ConfigError("\(path): unknown key s3.\(k) (known: listen, write_once, multipart_max_age)")
+                        throw ConfigError(
+                            "\(path): unknown key s3.\(k) (known: listen, write_once, multipart_max_age)")
                     }
                 }
             case "tokens":

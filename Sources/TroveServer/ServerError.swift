@@ -33,6 +33,7 @@ public struct ServerError: Error, CustomStringConvertible {
             case .versionAliased: .inUse
             case .uploadExpired: .leaseExpired
             case .uploadCorrupt: .integrity
+            case .noSpace: .noSpace
             case .notAStore, .alreadyExists, .corruptConfig, .unsupportedFormat, .io, .catalog: .internalError
             }
         self.init(code, e.description)

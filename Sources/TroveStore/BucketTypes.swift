@@ -10,6 +10,13 @@ public struct BucketInfo: Sendable, Equatable {
     public var writeOnce: Bool
 }
 
+/// A bucket with the number of its keys and the sum of their sizes.
+public struct BucketSummary: Sendable, Equatable {
+    public var info: BucketInfo
+    public var keys: UInt64
+    public var bytes: UInt64
+}
+
 /// One key of a bucket: a committed blob and what S3 keeps beside it.
 public struct BucketObject: Sendable, Equatable {
     public var key: String
@@ -95,6 +102,8 @@ public enum BucketError: Error, Equatable, CustomStringConvertible {
     case preconditionFailed(String)
     case writeOnce(bucket: String, key: String)
     case invalidPart(String)
+    /// The keys under a prefix do not make a tree (a key that is no file path, or none at all).
+    case invalidSnapshot(String)
     case store(StoreError)
 
     public var description: String {
@@ -109,6 +118,7 @@ public enum BucketError: Error, Equatable, CustomStringConvertible {
         case .writeOnce(let b, let k):
             "bucket \(b) is write-once: key \(k) can be neither overwritten nor deleted"
         case .invalidPart(let why): "invalid part: \(why)"
+        case .invalidSnapshot(let why): "cannot snapshot: \(why)"
         case .store(let e): "\(e)"
         }
     }

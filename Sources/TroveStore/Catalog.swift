@@ -24,6 +24,8 @@ final class Catalog: Sendable {
         do {
             pool = try DatabasePool(path: path, configuration: config)
             try Catalog.migrator.migrate(pool)
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_FULL {
+            throw .noSpace(path: path, free: FileIO.freeBytes(at: path), needed: 0)
         } catch {
             throw .catalog("cannot open \(path): \(error)")
         }
@@ -138,14 +140,23 @@ final class Catalog: Sendable {
 
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do { return try pool.read(body) } catch let e as StoreError { throw e } catch {
-            throw .catalog("\(error)")
+            throw failure(error)
         }
     }
 
     func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do { return try pool.write(body) } catch let e as StoreError { throw e } catch {
-            throw .catalog("\(error)")
+            throw failure(error)
         }
+    }
+
+    /// A SQLite failure as a store error: "database or disk is full" is `.noSpace` (the
+    /// transaction rolled back; the store stays writable), anything else `.catalog`.
+    func failure(_ error: any Error) -> StoreError {
+        if let e = error as? DatabaseError, e.resultCode == .SQLITE_FULL {
+            return .noSpace(path: path, free: FileIO.freeBytes(at: path), needed: 0)
+        }
+        return .catalog("\(error)")
     }
 }
 

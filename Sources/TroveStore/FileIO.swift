@@ -7,16 +7,52 @@ import SystemPackage
 #endif
 
 /// Thin POSIX helpers with typed errors. Every durable write goes
-/// tmp → fsync → rename → fsync(dir).
+/// tmp → fsync → rename → fsync(dir). A write, create or rename that finds the filesystem full
+/// throws `.noSpace` (naming the path and its free space); an fsync failure stays `.io`, whatever
+/// its errno: after a failed fsync the file's state is unknown (a durability failure). Writes,
+/// fsyncs, renames and reads consult `FileFaults` (inert unless a test arms it).
 enum FileIO {
     static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws(StoreError) -> Int32 {
         let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw .io(op: "open", path: path, errno: errno) }
+        guard fd >= 0 else { throw failure("open", path, errno) }
         return fd
     }
 
+    /// The failure of `op` on `path`: `.noSpace` when the filesystem is full (ENOSPC, EDQUOT),
+    /// else `.io`. `needed` is the size of the write that failed (0 if unknown).
+    static func failure(_ op: String, _ path: String, _ code: Int32, needed: Int = 0) -> StoreError {
+        guard code == ENOSPC || code == EDQUOT else { return .io(op: op, path: path, errno: code) }
+        return .noSpace(path: path, free: freeBytes(at: path), needed: Int64(needed))
+    }
+
+    /// Bytes an unprivileged writer may still use on the filesystem holding `path` (or its
+    /// parent, if `path` does not exist); -1 if unknown.
+    static func freeBytes(at path: String) -> Int64 {
+        var st = statvfs()
+        var p = path
+        while statvfs(p, &st) != 0 {
+            guard p.contains("/"), p != "/" else { return -1 }
+            p = parent(of: p)
+            if p.isEmpty { p = "/" }
+        }
+        return Int64(st.f_bavail) * Int64(st.f_frsize)
+    }
+
     static func fsync(_ fd: Int32, _ path: String) throws(StoreError) {
+        if let e = FileFaults.check(.fsync, path) { throw .io(op: "fsync", path: path, errno: e) }
         guard Glibc.fsync(fd) == 0 else { throw .io(op: "fsync", path: path, errno: errno) }
+    }
+
+    /// fdatasync (a pack append: its data and size, not its timestamps).
+    static func fdatasync(_ fd: Int32, _ path: String) throws(StoreError) {
+        if let e = FileFaults.check(.fsync, path) { throw .io(op: "fdatasync", path: path, errno: e) }
+        guard Glibc.fdatasync(fd) == 0 else { throw .io(op: "fdatasync", path: path, errno: errno) }
+    }
+
+    /// rename(2); a full directory (ENOSPC) throws `.noSpace`.
+    static func rename(_ from: String, _ to: String) throws(StoreError) {
+        if let e = FileFaults.check(.rename, to) { throw failure("rename", to, e) }
+        guard Glibc.rename(from, to) == 0 else { throw failure("rename", to, errno) }
     }
 
     static func fsyncDirectory(_ path: String) throws(StoreError) {
@@ -27,7 +63,7 @@ enum FileIO {
 
     static func mkdir(_ path: String) throws(StoreError) {
         if Glibc.mkdir(path, 0o755) != 0 && errno != EEXIST {
-            throw .io(op: "mkdir", path: path, errno: errno)
+            throw failure("mkdir", path, errno)
         }
     }
 
@@ -54,20 +90,23 @@ enum FileIO {
     static func pwriteAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer, at offset: Int, _ path: String)
         throws(StoreError)
     {
+        if let e = FileFaults.check(.write, path) { throw failure("write", path, e, needed: buf.count) }
         do { _ = try FileDescriptor(rawValue: fd).writeAll(toAbsoluteOffset: Int64(offset), buf) } catch {
-            throw .io(op: "write", path: path, errno: code(error))
+            throw failure("write", path, code(error), needed: buf.count)
         }
     }
 
     static func pwriteAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int, _ path: String) throws(StoreError) {
+        if let e = FileFaults.check(.write, path) { throw failure("write", path, e, needed: bytes.count) }
         do { _ = try FileDescriptor(rawValue: fd).writeAll(toAbsoluteOffset: Int64(offset), bytes) } catch {
-            throw .io(op: "write", path: path, errno: code(error))
+            throw failure("write", path, code(error), needed: bytes.count)
         }
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws(StoreError) {
+        if let e = FileFaults.check(.write, path) { throw failure("write", path, e, needed: bytes.count) }
         do { _ = try FileDescriptor(rawValue: fd).writeAll(bytes) } catch {
-            throw .io(op: "write", path: path, errno: code(error))
+            throw failure("write", path, code(error), needed: bytes.count)
         }
     }
 
@@ -75,13 +114,15 @@ enum FileIO {
     static func preadAll(_ fd: Int32, _ buf: UnsafeMutableRawBufferPointer, at offset: Int, _ path: String)
         throws(StoreError)
     {
+        if let e = FileFaults.check(.read, path) { throw .io(op: "read", path: path, errno: e) }
         let file = FileDescriptor(rawValue: fd)
         var done = 0
         while done < buf.count {
             let n: Int
             do {
                 n = try file.read(
-                    fromAbsoluteOffset: Int64(offset + done), into: UnsafeMutableRawBufferPointer(rebasing: buf[done...]),
+                    fromAbsoluteOffset: Int64(offset + done),
+                    into: UnsafeMutableRawBufferPointer(rebasing: buf[done...]),
                     retryOnInterrupt: true)
             } catch {
                 throw .io(op: "read", path: path, errno: code(error))
@@ -136,10 +177,9 @@ enum FileIO {
             throw error
         }
         close(fd)
-        guard rename(tmp, path) == 0 else {
-            let e = errno
+        do { try rename(tmp, path) } catch {
             unlink(tmp)
-            throw .io(op: "rename", path: path, errno: e)
+            throw error
         }
         if syncDirectory { try fsyncDirectory(parent(of: path)) }
     }

@@ -85,6 +85,9 @@ public struct GCResult: Sendable, Codable, Equatable {
     public var diskBytesFreed: Int64 = 0
     /// Packs left alone because a record failed its check while copying (run a scrub).
     public var packsSkippedDamaged: [String] = []
+    /// Sparse packs not rewritten because the filesystem had too little free space for their
+    /// live bytes above the free-space floor (whole dead packs are still deleted).
+    public var packsSkippedForSpace = 0
     /// Packs retired but not yet deleted (a later GC deletes them).
     public var packsPendingRemoval = 0
     /// Milliseconds per phase: mark, candidates, sweep, rewrite, remove, total.

@@ -41,9 +41,10 @@ public struct ScrubOptions: Sendable {
 /// One problem a scrub found.
 public struct ScrubFinding: Sendable, Codable, Equatable {
     /// `chunk-corrupt`, `chunk-missing`, `index-mismatch`, `pack-missing`, `pack-damaged`,
-    /// `object-corrupt`, `object-missing`, `recipe-dangling`, `tree-dangling`, `version-broken`.
+    /// `object-corrupt`, `object-missing`, `recipe-dangling`, `tree-dangling`, `version-broken`,
+    /// `bucket-key-broken`.
     public var kind: String
-    /// The chunk or object digest (`sha256:HEX`), pack name, or `NAME:VERSION`.
+    /// The chunk or object digest (`sha256:HEX`), pack name, `NAME:VERSION` or `s3://BUCKET/KEY`.
     public var subject: String
     public var pack: String?
     public var offset: Int?
@@ -59,6 +60,13 @@ public struct AffectedVersion: Sendable, Codable, Equatable {
     /// Affected file paths (at most 100 listed).
     public var paths: [String]
     public var affectedFiles: Int
+}
+
+/// A bucket key whose object damaged data affects (its blob lost a chunk or its recipe, so it is
+/// no longer committed).
+public struct AffectedBucketKey: Sendable, Codable, Equatable {
+    public var bucket: String
+    public var key: String
 }
 
 /// What a scrub checked and found.
@@ -84,6 +92,9 @@ public struct ScrubResult: Sendable, Codable, Equatable {
     /// Digests of damaged or missing objects (recipes, trees).
     public var damagedObjects: [String] = []
     public var affectedVersions: [AffectedVersion] = []
+    /// Bucket keys whose objects damage un-committed, in this run or an earlier one and not yet
+    /// healed (at most 10 000 listed, in bucket and key order).
+    public var affectedBucketKeys: [AffectedBucketKey] = []
     public var quarantined = 0
     public var uncommittedBlobs = 0
     public var uncommittedTrees = 0

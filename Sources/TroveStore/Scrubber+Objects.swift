@@ -139,6 +139,18 @@ extension Scrubber {
         }
     }
 
+    /// Every bucket key names a committed blob; those that do not (damage un-committed them in
+    /// an earlier run and nothing healed them) are findings, at most 100 listed.
+    mutating func checkBucketKeys() throws {
+        let broken = try damagedBucketKeys()
+        for k in broken.prefix(100) {
+            finding(
+                "bucket-key-broken", "s3://\(k.bucket)/\(k.key)",
+                "its object's blob is not committed (damaged earlier; upload the same bytes again to heal it)",
+                action: "reported")
+        }
+    }
+
     // MARK: Consequences
 
     /// Finds the blobs whose recipes need a chunk that is no longer indexed (or whose recipe
@@ -209,5 +221,20 @@ extension Scrubber {
                     affectedFiles: paths.count))
         }
         report.affectedVersions.sort { ($0.name, $0.version) < ($1.name, $1.version) }
+    }
+
+    /// Bucket keys (at most 10 000) whose blob is not committed: damage un-committed it (this run
+    /// or an earlier one) and no upload of the same bytes has healed it yet.
+    func damagedBucketKeys() throws -> [AffectedBucketKey] {
+        try catalog.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT bucket, key FROM bucket_objects o
+                    WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.blob = o.blob)
+                    ORDER BY bucket, key LIMIT 10000
+                    """
+            ).map { AffectedBucketKey(bucket: $0["bucket"], key: $0["key"]) }
+        }
     }
 }

@@ -134,25 +134,36 @@ extension Store {
     ) throws(BucketError) -> [BucketObject] {
         try bucketCatalog { db in
             guard try Store.bucketRow(db, bucket) != nil else { throw BucketError.noSuchBucket(bucket) }
-            var sql = "SELECT * FROM bucket_objects WHERE bucket = ?"
-            var args: [any DatabaseValueConvertible] = [bucket]
-            let start = after.map { $0 > prefix ? $0 : prefix } ?? prefix
-            if let after, start == after {
-                sql += " AND key > ?"
-                args.append(after)
-            } else if !prefix.isEmpty {
-                sql += " AND key >= ?"
-                args.append(prefix)
-            }
-            if let end = Store.prefixEnd(prefix) {
-                sql += " AND key < ?"
-                args.append(end)
-            }
-            sql += " ORDER BY key LIMIT ?"
-            args.append(max(0, limit))
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).compactMap(Store.object(from:))
-                .filter { $0.key.hasPrefix(prefix) }
+            return try Store.objects(db, bucket, prefix: prefix, after: after, limit: max(0, limit))
         }
+    }
+
+    /// The objects of `bucket` whose keys start with `prefix` and are greater than `after`, in
+    /// key order, at most `limit` (nil: all).
+    static func objects(_ db: Database, _ bucket: String, prefix: String, after: String?, limit: Int?) throws
+        -> [BucketObject]
+    {
+        var sql = "SELECT * FROM bucket_objects WHERE bucket = ?"
+        var args: [any DatabaseValueConvertible] = [bucket]
+        let start = after.map { $0 > prefix ? $0 : prefix } ?? prefix
+        if let after, start == after {
+            sql += " AND key > ?"
+            args.append(after)
+        } else if !prefix.isEmpty {
+            sql += " AND key >= ?"
+            args.append(prefix)
+        }
+        if let end = Store.prefixEnd(prefix) {
+            sql += " AND key < ?"
+            args.append(end)
+        }
+        sql += " ORDER BY key"
+        if let limit {
+            sql += " LIMIT ?"
+            args.append(limit)
+        }
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).compactMap(Store.object(from:))
+            .filter { $0.key.hasPrefix(prefix) }
     }
 
     /// Number of buckets and of keys in all buckets.
@@ -237,6 +248,8 @@ extension Store {
     func bucketCatalog<T>(write: Bool = false, _ body: (Database) throws -> T) throws(BucketError) -> T {
         do {
             return write ? try catalog.pool.write(body) : try catalog.pool.read(body)
+        } catch let e as DatabaseError {
+            throw .store(catalog.failure(e))
         } catch {
             throw Store.bucketError(error)
         }

@@ -169,6 +169,7 @@ extension Store {
         verifyGroup()
         var stored = 0
         if !verified.isEmpty {
+            try checkSpace(verified.reduce(0) { $0 + $1.stored.count + PackFormat.recordHeaderSize })
             stored = try commit.submit(verified) { batches in self.flush(batches) }
         }
         duplicates += verified.count - stored
@@ -232,46 +233,35 @@ extension Store {
                     defer { s.failNextSync = false }
                     return s.failNextSync
                 }
-                guard !injected, fdatasync(w.fd) == 0 else {
-                    if injected {
-                        throw StoreError.io(op: "fdatasync", path: w.path, errno: EIO)
-                    }
-                    throw StoreError.io(op: "fdatasync", path: w.path, errno: errno)
-                }
+                if injected { throw StoreError.io(op: "fdatasync", path: w.path, errno: EIO) }
+                try FileIO.fdatasync(w.fd, w.path)
             } catch let e as StoreError {
-                commit.closeWriter()
+                // Out of space while writing: cut the partial segment and append there next time.
+                if case .noSpace = e, rollBack(w) { throw e }
+                commit.writer = nil
+                close(w.fd)
                 throw fail(e)
             }
+            let start = w.size
             w.size += bytes.count
             let seal = w.size >= options.packSize
             let now = Clock.nowMillis()
             let newSize = w.size
             let packID = w.id
-            try catalog.write { db in
-                let insert = try db.cachedStatement(
-                    sql: """
-                        INSERT OR IGNORE INTO chunks (digest, pack, offset, stored_len, raw_len, codec, created, touched)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """)
-                var raw = 0
-                var st = 0
-                for e in entries {
-                    try insert.execute(arguments: [
-                        e.digest.data, packID, e.offset, e.storedLength, e.rawLength, Int(e.codec.rawValue),
-                        now, now,
-                    ])
-                    raw += e.rawLength
-                    st += e.storedLength
-                }
-                try db.execute(
-                    sql: """
-                        UPDATE packs SET size = ?, state = ?, chunks = chunks + ?, raw_bytes = raw_bytes + ?,
-                          stored_bytes = stored_bytes + ? WHERE id = ?
-                        """, arguments: [newSize, seal ? 1 : 0, entries.count, raw, st, packID])
+            do {
+                try indexSegment(entries, pack: packID, size: newSize, seal: seal, now: now)
+            } catch {
+                // The catalog is full (its transaction rolled back): the segment is durable but
+                // unacknowledged; cut it, as if it had never been written.
+                w.size = start
+                if case .noSpace = error, rollBack(w) { throw error }
+                throw error
             }
             for e in entries { owner[e.digest]?.addStored(1) }
             if seal {
-                commit.closeWriter()
+                // `w` may be a pack created by this flush, not yet `commit.writer`: close its own fd.
+                commit.writer = nil
+                close(w.fd)
             } else {
                 commit.writer = w
             }
@@ -281,6 +271,44 @@ extension Store {
             let e: StoreError = (error as? StoreError) ?? .catalog("\(error)")
             if case .catalog = e { _ = fail(e) }
             failAll(e)
+        }
+    }
+
+    /// After a write that found no space: truncates `w`'s pack back to its last acknowledged
+    /// segment and keeps it as the pack being appended to. False if the truncation failed.
+    private func rollBack(_ w: GroupCommit.Writer) -> Bool {
+        guard ftruncate(w.fd, off_t(w.size)) == 0 else { return false }
+        commit.writer = w
+        return true
+    }
+
+    /// Indexes a durable segment's records and updates the pack's counters, in one transaction.
+    private func indexSegment(
+        _ entries: [PackEntry], pack packID: Int64, size newSize: Int, seal: Bool, now: Int64
+    )
+        throws(StoreError)
+    {
+        try catalog.write { db in
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO chunks (digest, pack, offset, stored_len, raw_len, codec, created, touched)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            var raw = 0
+            var st = 0
+            for e in entries {
+                try insert.execute(arguments: [
+                    e.digest.data, packID, e.offset, e.storedLength, e.rawLength, Int(e.codec.rawValue),
+                    now, now,
+                ])
+                raw += e.rawLength
+                st += e.storedLength
+            }
+            try db.execute(
+                sql: """
+                    UPDATE packs SET size = ?, state = ?, chunks = chunks + ?, raw_bytes = raw_bytes + ?,
+                      stored_bytes = stored_bytes + ? WHERE id = ?
+                    """, arguments: [newSize, seal ? 1 : 0, entries.count, raw, st, packID])
         }
     }
 
@@ -296,11 +324,17 @@ extension Store {
             throw fail(error)
         }
         let now = Clock.nowMillis()
-        let id: Int64 = try catalog.write { db in
-            try db.execute(
-                sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 0, ?, ?)",
-                arguments: [name, PackFormat.headerSize, now])
-            return db.lastInsertedRowID
+        let id: Int64
+        do {
+            id = try catalog.write { db in
+                try db.execute(
+                    sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 0, ?, ?)",
+                    arguments: [name, PackFormat.headerSize, now])
+                return db.lastInsertedRowID
+            }
+        } catch {
+            if case .noSpace = error { unlink(path) }  // an empty pack nobody knows of
+            throw error
         }
         state.withLock { $0.packNames[id] = name }
         let fd = try FileIO.open(path, O_RDWR)
@@ -316,7 +350,8 @@ extension Store {
         } catch {
             // GC may have moved the chunk to a new pack since it was located: look once more.
             guard let (p2, e2) = try locate(digest), p2 != pack else { throw error }
-            return StoredChunk(codec: e2.codec, rawLength: e2.rawLength, bytes: try readRecord(pack: p2, entry: e2))
+            return StoredChunk(
+                codec: e2.codec, rawLength: e2.rawLength, bytes: try readRecord(pack: p2, entry: e2))
         }
     }
 

@@ -29,7 +29,7 @@ extension Store {
             throw .store(e)
         } catch {
             if !options.dryRun { try? gcFinish() }
-            throw .store(.catalog("\(error)"))
+            throw .store(catalog.failure(error))
         }
     }
 
@@ -40,6 +40,8 @@ extension Store {
     private func runGC(_ o: GCOptions) throws -> GCResult {
         try checkWritable()
         var report = GCResult()
+        if !o.dryRun, let note = Store.releaseReserveIfShort(root: root) { report.notes.append(note) }
+
         let t0 = Clock.nowMillis()
         var clock = t0
         func lap(_ name: String) {
@@ -168,6 +170,8 @@ extension Store {
         try gcFinish()
         phase("done")
         report.diskBytesFreed = report.packBytesDeleted - report.packBytesWritten
+        maintainReserve()
+        if let note = takeDiskNote() { report.notes.append(note) }
         report.durationsMs["total"] = Clock.nowMillis() - t0
         return report
     }

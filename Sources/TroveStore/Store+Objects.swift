@@ -34,6 +34,7 @@ extension Store {
     /// instead of 20 000).
     func writeObjects(_ objects: [(Digest, [UInt8])]) throws(StoreError) {
         try checkWritable()
+        try checkSpace(objects.reduce(0) { $0 + $1.1.count })
         let compressor = ChunkCompressor(codec: config.codec == .raw ? .raw : .zstd, level: config.level)
         var pending: [(tmp: String, path: String)] = []
         var dirs = Set<String>()
@@ -52,10 +53,18 @@ extension Store {
         do throws(StoreError) {
             // Durable contents first, then the names (a crash in between leaves only temporaries).
             for p in pending { try FileIO.fsyncPath(p.tmp) }
-            for p in pending {
-                guard rename(p.tmp, p.path) == 0 else {
-                    throw StoreError.io(op: "rename", path: p.path, errno: errno)
+            var moved = 0
+            do {
+                for p in pending {
+                    try FileIO.rename(p.tmp, p.path)
+                    moved += 1
                 }
+            } catch {
+                // A full directory: the names already moved must still be durable (a later
+                // push skips an object that exists), then the request fails.
+                pending.removeFirst(moved)
+                for d in dirs.sorted() { try FileIO.fsyncDirectory(d) }
+                throw error
             }
             pending = []
             for d in dirs.sorted() { try FileIO.fsyncDirectory(d) }

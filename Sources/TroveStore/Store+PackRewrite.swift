@@ -39,8 +39,25 @@ extension Store {
             }
             let live = p.stored + Int64(p.chunks * PackFormat.recordHeaderSize)
             guard Double(live) < threshold * Double(p.size) else { continue }
+            // A rewrite needs room for the live bytes (the old pack goes only at the end) on
+            // top of the floor; short of that, the pack stays as it is.
+            let free = freeBytes
+            let needed = live + Int64(options.minFreeSpace) + Int64(PackFormat.headerSize) + (1 << 20)
+            if free >= 0 && free < needed {
+                report.packsSkippedForSpace += 1
+                continue
+            }
             if output == nil { output = try createPack() }
-            let ok = try copyLiveRecords(from: p.id, name: p.name, into: &output!, report: &report)
+            let ok: Bool
+            do {
+                ok = try copyLiveRecords(from: p.id, name: p.name, into: &output!, report: &report)
+            } catch let e as StoreError {
+                // Out of space mid-copy: the output keeps its durable segments, sealed as they are.
+                if case .noSpace = e, ftruncate(output!.fd, off_t(output!.size)) == 0 {
+                    try sealOutput(output!)
+                }
+                throw e
+            }
             if !ok {
                 report.packsSkippedDamaged.append(p.name)
                 continue

@@ -25,7 +25,7 @@ extension Store {
         } catch let e as StoreError {
             throw .store(e)
         } catch {
-            throw .store(.catalog("\(error)"))
+            throw .store(catalog.failure(error))
         }
     }
 
@@ -188,11 +188,13 @@ struct Scrubber {
         }
         try checkRows()
         try checkVersions()
+        try checkBucketKeys()
         if !goneChunks.isEmpty || !badObjects.isEmpty
             || report.findings.contains(where: { $0.kind.hasSuffix("dangling") })
         {
             try uncommitAndName()
         }
+        report.affectedBucketKeys = try damagedBucketKeys()
         report.damagedChunks = Array(Set(report.damagedChunks)).sorted()
         report.damagedObjects = Array(Set(report.damagedObjects)).sorted()
         try catalog.write { db in

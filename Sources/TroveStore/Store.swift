@@ -78,6 +78,8 @@ public final class Store: Sendable {
             close(fd)
             throw .io(op: "lock (is another troved using this store?)", path: configPath, errno: EWOULDBLOCK)
         }
+        // On a full disk the catalog cannot open (SQLite needs room for its WAL): the reserve makes it.
+        let released = releaseReserveIfShort(root: root)
         let catalog: Catalog
         do {
             catalog = try Catalog(path: root + "/catalog.sqlite", mmapBytes: options.catalogMmapBytes)
@@ -86,7 +88,9 @@ public final class Store: Sendable {
             throw error
         }
         let store = Store(root: root, config: config, options: options, catalog: catalog, lockFD: fd)
+        if let released { store.state.withLock { $0.diskNote = released } }
         try store.recover()
+        store.maintainReserve()
         return store
     }
 
@@ -122,8 +126,11 @@ public final class Store: Sendable {
         if let f = state.withLock({ $0.failure }) { throw .readOnly(reason: f) }
     }
 
-    /// Switches to read-only after a failed write or fsync on a data path.
+    /// Switches to read-only after a failed write or fsync on a data path. A write that found
+    /// no space (`.noSpace`) does not: its caller removed what it wrote, and the next request may
+    /// succeed once space is freed.
     func fail(_ error: StoreError) -> StoreError {
+        if case .noSpace = error { return error }
         state.withLock { if $0.failure == nil { $0.failure = "\(error)" } }
         return error
     }
@@ -297,6 +304,8 @@ struct StoreState {
     var knownDirectories = Set<String>()
     /// Fault injection for tests: the next pack fsync fails with EIO.
     var failNextSync = false
+    /// What the last reserve check did (released or re-created the reserve file), for the log.
+    var diskNote: String?
 }
 
 /// An open pack file descriptor, closed when the last reader lets go of it.

@@ -51,6 +51,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case uploadExpired(id: String)
     /// Bytes uploaded under a session do not match the digest they were sent under.
     case uploadCorrupt(String)
+    /// The filesystem holding `path` is full (ENOSPC, EDQUOT, SQLite's "database or disk is
+    /// full"), or the write would cross the free-space floor (`StoreOptions.minFreeSpace`). The
+    /// request failed and left nothing half-written; the store stays writable. `free` is -1 if
+    /// unknown, `needed` 0 if unknown.
+    case noSpace(path: String, free: Int64, needed: Int64)
 
     public var description: String {
         switch self {
@@ -88,7 +93,26 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "push lease \(id) is unknown or expired: send BEGIN_PUSH again (stored data is kept)"
         case .uploadCorrupt(let m):
             "\(m); the client's data or the network corrupted it — retry the push"
+        case .noSpace(let p, let free, let needed):
+            "not enough free space for \(p): "
+                + (free >= 0 ? "\(StoreError.bytes(free)) free, " : "")
+                + (needed > 0 ? "\(StoreError.bytes(needed)) needed" : "more needed")
+                + "; nothing was stored by this request and the store stays writable: free space (retire "
+                + "versions with `trove rm`, then `trove gc`) or grow the filesystem, then retry"
         }
+    }
+
+    /// `n` bytes for a message: `512 B`, `3.2 MiB`.
+    static func bytes(_ n: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n)
+        var i = 0
+        while v >= 1024 && i < units.count - 1 {
+            v /= 1024
+            i += 1
+        }
+        let tenths = Int((v * 10).rounded())
+        return i == 0 ? "\(n) B" : "\(tenths / 10).\(tenths % 10) \(units[i])"
     }
 }
 

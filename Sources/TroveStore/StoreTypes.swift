@@ -11,15 +11,25 @@ public struct StoreOptions: Sendable {
     /// SQLite memory-map window for the catalog (default 1 GiB of address space; the pages are
     /// page cache, reclaimable, not heap). 0 disables it.
     public var catalogMmapBytes: Int = 1 << 30
+    /// Writes of new data (chunks, objects, staged parts) are refused with `.noSpace` when they
+    /// would leave less than this many bytes free on the store's filesystem, so the catalog,
+    /// fsck and a GC always have room (0: no floor; troved's `server.min_free_space`).
+    public var minFreeSpace: Int = 0
+    /// Size of the reserve file `ROOT/reserve` kept pre-allocated while there is room, and
+    /// deleted when the store opens or a GC starts with less free space than it holds (0: none;
+    /// troved's `server.disk_reserve`).
+    public var reserveBytes: Int = 0
 
     public init(
         packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20,
-        catalogMmapBytes: Int = 1 << 30
+        catalogMmapBytes: Int = 1 << 30, minFreeSpace: Int = 0, reserveBytes: Int = 0
     ) {
         self.packSize = packSize
         self.maxChunkSize = maxChunkSize
         self.maxObjectSize = maxObjectSize
         self.catalogMmapBytes = catalogMmapBytes
+        self.minFreeSpace = minFreeSpace
+        self.reserveBytes = reserveBytes
     }
 }
 

@@ -110,6 +110,7 @@ public struct UploadSession: Sendable {
     /// Appends a part to its staging file; the whole object once the last part is in.
     private func appendPart(_ part: ObjectPartInput, _ object: UploadObjectRef) throws(StoreError) -> [UInt8]? {
         let path = store.stagingPath(id, object)
+        try store.checkSpace(part.bytes.count)
         let done: Bool = try store.withLiveUpload(id) { s throws(StoreError) -> Bool in
             let have = s.partial[object] ?? 0
             guard part.offset == have || part.offset == 0 else {
@@ -124,7 +125,7 @@ public struct UploadSession: Sendable {
                 defer { try? fd.close() }
                 _ = try fd.writeAll(toAbsoluteOffset: Int64(part.offset), part.bytes)
             } catch {
-                throw .io(op: "write staging file", path: path, errno: (error as? Errno)?.rawValue ?? EIO)
+                throw FileIO.failure("write staging file", path, FileIO.code(error), needed: part.bytes.count)
             }
             let now = part.offset + UInt64(part.bytes.count)
             s.partial[object] = now == part.totalLength ? nil : now

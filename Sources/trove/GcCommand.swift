@@ -53,7 +53,9 @@ struct GcCommand: ParsableCommand {
                 func ms(_ k: String) -> Int64 { (l[k] as? NSNumber)?.int64Value ?? 0 }
                 print(
                     "  push lease for \(l["name"] as? String ?? "?"): began \(isoTime(ms("created"))), "
-                        + "pins data until \(isoTime(ms("expires"))) unless the push goes on")
+                        + "pins data until \(isoTime(ms("expires"))) unless the push goes on: "
+                        + "\(ms("pinnedChunks")) chunks, \(Progress.bytes(UInt64(max(0, ms("pinnedBytes"))))) stored"
+                )
             }
             print(
                 "\(verb) \(int("chunksFreed")) chunks (\(Progress.bytes(UInt64(max(0, int("chunkBytesFreed"))))) stored), "
@@ -62,6 +64,12 @@ struct GcCommand: ParsableCommand {
                 "packs: \(int("packsRewritten")) rewritten, \(int("packsDeleted")) deleted; disk space \(verb) "
                     + "\(Progress.bytes(UInt64(max(0, int("diskBytesFreed")))))")
             print("kept \(int("liveChunks")) reachable chunks")
+            if int("packsSkippedForSpace") > 0 {
+                note(
+                    "warning: \(int("packsSkippedForSpace")) sparse pack(s) not rewritten: too little free space "
+                        + "on troved's disk (deleting dead packs first may make room; run gc again)")
+            }
+            for n in r["notes"] as? [String] ?? [] { note("note: \(n)") }
             if let skipped = r["packsSkippedDamaged"] as? [String], !skipped.isEmpty {
                 note(
                     "warning: \(skipped.count) pack(s) had damaged records and were not rewritten; run `trove scrub`"

@@ -9,9 +9,13 @@ struct LsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
         abstract: "List versions whose name is under PREFIX (component-wise; all when omitted).",
-        discussion: "One line per version: NAME:VERSION, created (UTC), tree digest, aliases.")
+        discussion: """
+            One line per version: NAME:VERSION, created (UTC), tree digest, aliases. \
+            With s3://BUCKET[/PREFIX], lists the keys of a bucket starting with PREFIX instead \
+            (a plain string prefix, as S3's): modified (UTC), size, key.
+            """)
 
-    @Argument(help: "Name prefix, e.g. models or models/churn.")
+    @Argument(help: "Name prefix, e.g. models or models/churn; or s3://BUCKET[/PREFIX].")
     var prefix: String = ""
 
     @Option(
@@ -37,6 +41,17 @@ struct LsCommand: ParsableCommand {
 
     func run() throws {
         try runClient { () throws(ClientError) in
+            if prefix.hasPrefix("s3://") {
+                guard filters.isEmpty, sort == nil else {
+                    throw .usage(detail: "--where and --sort apply to versions, not to s3:// bucket keys")
+                }
+                guard let path = BucketPath(prefix) else {
+                    throw .usage(detail: "'\(prefix)' is not s3://BUCKET or s3://BUCKET/PREFIX")
+                }
+                let conn = try client.connect()
+                defer { conn.close() }
+                return try LsBucketKeys.run(path, connection: conn, json: json)
+            }
             let conn = try client.connect()
             defer { conn.close() }
             var conditions: [MetadataCondition] = []

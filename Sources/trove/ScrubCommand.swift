@@ -107,5 +107,12 @@ struct ScrubCommand: ParsableCommand {
             }
             print("re-push these versions from their source to heal them (same NAME:VERSION and content)")
         }
+        let keys = r["affectedBucketKeys"] as? [[String: Any]] ?? []
+        if !keys.isEmpty {
+            print("affected bucket keys:")
+            for k in keys.prefix(200) { print("  s3://\(k["bucket"] as? String ?? "")/\(k["key"] as? String ?? "")") }
+            if keys.count > 200 { print("  … \(keys.count - 200) more (use --json)") }
+            print("upload these keys again from their source to heal them (the same bytes)")
+        }
     }
 }

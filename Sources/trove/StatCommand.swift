@@ -12,7 +12,8 @@ struct StatCommand: ParsableCommand {
         discussion: """
             logical: sum of file sizes of all live versions; unique: raw bytes of distinct chunks; \
             stored: bytes in packs after compression. dedup ratio = logical / unique; compression ratio \
-            = unique / stored; overall = logical / stored.
+            = unique / stored; overall = logical / stored. buckets: those the token sees (S3 API), their \
+            keys and the sum of their objects' sizes (not part of logical).
             """)
 
     @Flag(help: "Print one JSON document instead of text.")
@@ -26,6 +27,10 @@ struct StatCommand: ParsableCommand {
             let conn = try client.connect()
             defer { conn.close() }
             let s = try Remote(connection: conn).stats()
+            // Buckets the token sees (an older troved without buckets: none).
+            let buckets = (try? Remote(connection: conn).buckets()) ?? []
+            let bucketKeys = buckets.reduce(UInt64(0)) { $0 + $1.keys }
+            let bucketBytes = buckets.reduce(UInt64(0)) { $0 + $1.bytes }
             func ratio(_ a: UInt64, _ b: UInt64) -> Double {
                 b == 0 ? 1 : (Double(a) / Double(b) * 1000).rounded() / 1000
             }
@@ -34,6 +39,7 @@ struct StatCommand: ParsableCommand {
                     "storeID": s.storeID, "logicalBytes": s.logicalBytes, "uniqueBytes": s.uniqueBytes,
                     "storedBytes": s.storedBytes, "chunks": s.chunkCount, "packs": s.packCount,
                     "objects": s.objectCount, "versions": s.versionCount, "aliases": s.aliasCount,
+                    "buckets": buckets.count, "bucketKeys": bucketKeys, "bucketBytes": bucketBytes,
                     "dedupRatio": ratio(s.logicalBytes, s.uniqueBytes),
                     "compressionRatio": ratio(s.uniqueBytes, s.storedBytes),
                     "overallRatio": ratio(s.logicalBytes, s.storedBytes),
@@ -56,6 +62,7 @@ struct StatCommand: ParsableCommand {
             print("objects      \(s.objectCount)")
             print("versions     \(s.versionCount)")
             print("aliases      \(s.aliasCount)")
+            print("buckets      \(buckets.count) (\(bucketKeys) keys, \(Progress.bytes(bucketBytes)))")
             print(
                 "chunker      min \(s.chunkMin), avg \(s.chunkAvg), max \(s.chunkMax), normalization \(s.normalization)"
             )

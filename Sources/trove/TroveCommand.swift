@@ -12,7 +12,8 @@ struct TroveCommand: ParsableCommand {
             PushCommand.self, PullCommand.self, CatCommand.self, LsCommand.self, ShowCommand.self,
             StatCommand.self,
             ChunkCommand.self, MountCommand.self, RmCommand.self, GcCommand.self, ScrubCommand.self,
-            LogCommand.self, AliasCommand.self, LineageCommand.self, DiffCommand.self,
+            LogCommand.self, AliasCommand.self, LineageCommand.self, DiffCommand.self, BucketCommand.self,
+            SnapshotCommand.self, LfsCommand.self, LfsAgentCommand.self,
         ]
     )
 }

@@ -21,6 +21,7 @@ struct FsckCommand: ParsableCommand {
             printError("troved fsck: cannot open \(root): \(error)")
             throw ExitCode(1)
         }
+        if let note = store.takeDiskNote() { printError("troved fsck: \(note)") }
         let report: FsckReport
         do { report = try store.fsck(deep: deep) } catch {
             printError("troved fsck: \(error)")

@@ -92,6 +92,8 @@ struct ServeCommand: AsyncParsableCommand {
             printError("troved: cannot open the store at \(cfg.root): \(error)")
             throw ExitCode(1)
         }
+        if let note = store.takeDiskNote() { logger.warning("\(note)") }
+        armFaultsForTesting(root: cfg.root, logger: logger)
         if Int(cfg.limits.maxFramePayload) < store.config.chunking.max + 4096 {
             printError(
                 "troved: limits.max_frame must be at least the store's chunk_max + 4096 (\(store.config.chunking.max + 4096))"
@@ -149,6 +151,20 @@ extension ServeCommand {
             }
         #endif
     }
+}
+
+/// Debug builds only: `TROVE_FAULTS=OP:N:ERRNO[:sticky]` (e.g. `write:3:ENOSPC`, `fsync:1:EIO`)
+/// makes the store's Nth file call of that kind fail (`FileFaults`), for the fault-injection tests.
+func armFaultsForTesting(root: String, logger: Logger) {
+    #if DEBUG
+        guard let spec = ProcessInfo.processInfo.environment["TROVE_FAULTS"], !spec.isEmpty else { return }
+        guard let plan = FileFaults.Plan.parse(spec) else {
+            logger.error("TROVE_FAULTS=\(spec) is not OP:N:ERRNO[:sticky]; no fault armed")
+            return
+        }
+        FileFaults.arm(plan, root: root)
+        logger.notice("fault injection armed", metadata: ["plan": "\(plan)"])
+    #endif
 }
 
 /// Writes `text` to `path` atomically (a reader never sees a partial line).

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import TroveCore
 import TroveProtocol
+import TroveS3
 
 // One libFuzzer entry point for every decoder of hostile bytes. The first input byte picks the
 // target (its value modulo the number of targets), the rest is the target's input:
@@ -13,14 +14,21 @@ import TroveProtocol
 //   4  Tree(canonical:)     (TroveCore, owned by the store engineer)
 //   5  container boundary planner (ZIP/ZIP64, safetensors, tar): next byte picks the format set
 //   6  Ref(parsing:) on the input as UTF-8 (NAME:TAG, NAME:ALIAS@TIME, NAME@sha256:HEX)
+//   7  S3 aws-chunked body decoder: next byte = piece size (bits 0-5) and signed (bit 7)
+//   8  S3 request documents: next byte even = CompleteMultipartUpload, odd = DeleteObjects
+//   9  S3 SigV4: a request head (URI line, then `Name: value` lines) authenticated
+//  10  git-lfs API: the input as a batch request body and as a path under /_lfs/
 //
 // To add a decoder: add a case below, a seed in `writeSeeds`, and a line in docs/FUZZING.md.
 //
 // Oracles, beyond "never crashes, never allocates hugely" (ASan, -malloc_limit_mb):
 // - a decoded message re-encodes to exactly the bytes it came from (one encoding per value);
-// - a decoded canonical object re-encodes to exactly its input.
+// - a decoded canonical object re-encodes to exactly its input;
+// - an aws-chunked body decodes the same whether fed whole or in small pieces;
+// - DeleteObjects never yields more than 1000 keys; a request is authenticated only as `fuzz`;
+// - a git-lfs batch never yields more than 1000 objects, each oid 64 lowercase hex digits.
 
-private let targetCount: UInt8 = 7
+private let targetCount: UInt8 = 11
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -34,7 +42,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 3: fuzzRecipe(input)
     case 4: fuzzTree(input)
     case 5: fuzzContainers(input)
-    default: fuzzRef(input)
+    case 6: fuzzRef(input)
+    case 7: fuzzAWSChunked(input)
+    case 8: fuzzS3Documents(input)
+    case 9: fuzzSigV4(input)
+    default: fuzzLFS(input)
     }
     return 0
 }
@@ -101,6 +113,52 @@ private func fuzzRef(_ input: UnsafeBufferPointer<UInt8>) {
     guard let ref = try? Ref(parsing: text) else { return }
     guard let again = try? Ref(parsing: ref.description), again == ref else {
         fatalError("Ref \(text) prints as \(ref.description), which does not parse back to it")
+    }
+}
+
+/// An aws-chunked body decodes to the same data and trailers whether it arrives whole or in
+/// pieces of 1–64 bytes (the listener gets it in arbitrary reads), and is refused in both or neither.
+private func fuzzAWSChunked(_ input: UnsafeBufferPointer<UInt8>) {
+    guard let selector = input.first else { return }
+    let body = Array(input[1...])
+    let signed = selector & 0x80 != 0
+    let whole = try? S3Decoders.awsChunked(body, pieceSize: max(1, body.count), signed: signed)
+    let pieces = try? S3Decoders.awsChunked(body, pieceSize: Int(selector & 0x3F) + 1, signed: signed)
+    if whole?.data != pieces?.data || whole?.trailers != pieces?.trailers {
+        fatalError("aws-chunked decoding depends on how the body is split")
+    }
+}
+
+private func fuzzS3Documents(_ input: UnsafeBufferPointer<UInt8>) {
+    guard let selector = input.first else { return }
+    let body = Array(input[1...])
+    if selector % 2 == 0 {
+        _ = try? S3Decoders.completeMultipartParts(body)
+    } else if let d = try? S3Decoders.deleteObjects(body), d.keys.count > 1000 {
+        fatalError("DeleteObjects accepted \(d.keys.count) keys")
+    }
+}
+
+private func fuzzLFS(_ input: UnsafeBufferPointer<UInt8>) {
+    let bytes = Array(input)
+    let (oids, _) = S3Decoders.lfs(body: bytes, path: String(decoding: bytes, as: UTF8.self))
+    let hex = Set("0123456789abcdef".utf8)
+    if oids.count > 1000 || oids.contains(where: { $0.utf8.count != 64 || !$0.utf8.allSatisfy(hex.contains) }) {
+        fatalError("a git-lfs batch accepted \(oids.count) objects or a malformed oid")
+    }
+}
+
+/// The input as a request head: the first line is the URI, the others `Name: value` headers.
+private func fuzzSigV4(_ input: UnsafeBufferPointer<UInt8>) {
+    let lines = String(decoding: input, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+    guard let uri = lines.first else { return }
+    var headers: [(String, String)] = []
+    for line in lines.dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        headers.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+    }
+    if let who = try? S3Decoders.authenticate(uri: String(uri), headers: headers), who != "fuzz" {
+        fatalError("authenticated as \(who ?? "nobody"), not the only credential")
     }
 }
 
@@ -184,5 +242,25 @@ private func writeSeeds(to dir: String) {
     for ref in ["models/churn:prod@2026-10-15", "m:prod@2026-10-15T16:30:00.125+02:00", "m:1.4.0"] {
         seed(6, Array(ref.utf8))
     }
+    // S3: aws-chunked bodies (unsigned and signed, with trailers), request documents, signed heads.
+    let payload = Array("hello, aws-chunked world".utf8)
+    seed(7, [5] + S3Decoders.encodeAWSChunked(payload, chunkSize: 7, signed: false))
+    seed(7, [0x83] + S3Decoders.encodeAWSChunked(payload, chunkSize: 5, signed: true))
+    seed(7, [2] + S3Decoders.encodeAWSChunked(payload, chunkSize: 64, signed: false, trailer: "x-amz-checksum-crc32:NhCmhg=="))
+    seed(7, [0x81] + S3Decoders.encodeAWSChunked(payload, chunkSize: 9, signed: true, trailer: "x-amz-checksum-crc32:NhCmhg=="))
+    let complete = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"0cc175b9c0f1b6a831c399e269772661\"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>&quot;92eb5ffee6ae2fec3ad71c777531578f&quot;</ETag></Part></CompleteMultipartUpload>"
+    seed(8, [0] + Array(complete.utf8))
+    let delete = "<Delete><Quiet>true</Quiet><Object><Key>a/b&amp;c.txt</Key></Object><Object><Key>&#x41;</Key></Object></Delete>"
+    seed(8, [1] + Array(delete.utf8))
+    for uri in ["/bucket/key%20with%20space.txt?versionId=1", "/bucket?list-type=2&prefix=a%2Fb&max-keys=10"] {
+        if let headers = try? S3Decoders.signedHeaders(uri: uri) {
+            seed(9, Array(([uri] + headers.map { "\($0.0): \($0.1)" }).joined(separator: "\n").utf8))
+        }
+    }
+    let presigned = "/bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=fuzz%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=" + String(repeating: "0", count: 64)
+    seed(9, Array((presigned + "\nhost: 127.0.0.1:9000").utf8))
+    let batch = #"{"operation":"upload","transfers":["basic"],"objects":[{"oid":"\#(String(repeating: "ab", count: 32))","size":10}],"hash_algo":"sha256"}"#
+    seed(10, Array(batch.utf8))
+    seed(10, Array("models/objects/batch".utf8))
     print("wrote \(n) seeds to \(dir)")
 }

@@ -75,7 +75,10 @@ enum S3Clients {
         throw CLIError(description: "\(name) is not installed: run `bash scripts/setup` (it creates \(venvName))")
     }
 
-    static func run(_ exe: String, _ args: [String], environment: [String: String], directory: URL? = nil) throws -> CLIResult {
+    /// Runs a client; `unset` names variables of the test's environment it must not see.
+    static func run(
+        _ exe: String, _ args: [String], environment: [String: String], directory: URL? = nil, unset: [String] = []
+    ) throws -> CLIResult {
         let scratch = try TemporaryDirectory("s3-client")
         let out = scratch.url.appendingPathComponent("out")
         let err = scratch.url.appendingPathComponent("err")
@@ -84,7 +87,9 @@ enum S3Clients {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        for name in unset { env[name] = nil }
+        p.environment = env
         if let directory { p.currentDirectoryURL = directory }
         p.standardOutput = try FileHandle(forWritingTo: out)
         p.standardError = try FileHandle(forWritingTo: err)

@@ -135,7 +135,7 @@ let package = Package(
             name: "trove-torture", dependencies: ["TroveStore", "TroveCore"]),
 
         .testTarget(
-            name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
+            name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),
         .testTarget(
             name: "TroveStoreTests",
             dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -5,6 +5,8 @@ import ServiceLifecycle
 import TroveCore
 import TroveServer
 import TroveStore
+import TroveTLS
+import UnixSignals
 
 /// `troved [serve]`: runs the daemon until SIGTERM/SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -22,8 +24,14 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Address to listen on, HOST:PORT (default 127.0.0.1:7420; port 0 picks a free one).")
     var listen: String?
 
-    @Flag(name: .long, help: "Allow open access (no tokens) on a non-loopback address.")
+    @Flag(name: .long, help: "Allow open access (no tokens) and plaintext (no TLS) on a non-loopback address.")
     var insecure = false
+
+    @Option(name: .long, help: "TLS certificate chain, PEM: both listeners speak TLS 1.3 only (reloaded on SIGHUP).")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "TLS private key, PEM (with --tls-cert).")
+    var tlsKey: String?
 
     @Option(
         name: .long, help: "Write the bound HOST:PORT to this file once listening (for scripts and tests).")
@@ -60,6 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
                 cfg.port = l.port
             }
             if insecure { cfg.insecure = true }
+            if let tlsCert { cfg.tlsCertificate = tlsCert }
+            if let tlsKey { cfg.tlsKey = tlsKey }
             if let s3Listen { cfg.s3Listen = s3Listen }
             if let logLevel { cfg.logLevel = logLevel }
             try cfg.validate()
@@ -88,6 +98,11 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("\(warning)")
         }
         ServeCommand.tuneProcess(logger: logger)
+        let certificates: ServerCertificates?
+        do { certificates = try loadCertificates(cfg, logger: logger) } catch {
+            printError("troved: \(error)")
+            throw ExitCode(2)
+        }
 
         let store: Store
         do {
@@ -115,15 +130,22 @@ struct ServeCommand: AsyncParsableCommand {
 
         let portFile = self.portFile
         let server = TroveServer(
-            config: cfg, store: store, logger: logger,
+            config: cfg, store: store, logger: logger, tls: certificates,
             onReady: { host, port in
                 if let portFile { writePortFile(portFile, "\(host):\(port)\n") }
                 SystemdNotify.send("READY=1\nSTATUS=serving on \(host):\(port)")
             },
             onStopping: { SystemdNotify.send("STOPPING=1") })
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
-        if let s3 = try makeS3Server(cfg, store: store, logger: logger, portFile: s3PortFile) {
+        if let s3 = try makeS3Server(cfg, store: store, logger: logger, tls: certificates, portFile: s3PortFile) {
             services.append(.init(service: s3))
+        }
+        if let certificates {
+            services.append(
+                .init(
+                    service: CertificateReloader(
+                        certificates: certificates, hangups: await UnixSignalsSequence(trapping: .sighup), logger: logger),
+                    successTerminationBehavior: .ignore))
         }
         let group = ServiceGroup(
             configuration: .init(

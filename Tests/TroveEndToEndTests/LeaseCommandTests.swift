@@ -52,3 +52,14 @@ struct LeaseCommandTests {
         #expect(bad.status == 2, "\(bad)")
     }
 }
+
+extension LeaseCommandTests {
+    @Test func leaseCommandsNeedAdminScope() throws {
+        let server = try TestServer(config: AuthTests.config)
+        let ls = try server.trove(["lease", "ls"], environment: AuthTests.token("writer"))
+        #expect(ls.status == 6, "\(ls)")
+        let rm = try server.trove(
+            ["lease", "rm", String(repeating: "ab", count: 16)], environment: AuthTests.token("writer"))
+        #expect(rm.status == 6, "\(rm)")
+    }
+}

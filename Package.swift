@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
@@ -62,12 +65,23 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // TLS 1.3 for both listeners and the client (swift-nio-ssl): reloadable server
+        // certificates, the plaintext-or-TLS first-byte check, client contexts and error diagnosis.
+        .target(
+            name: "TroveTLS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "TroveServer",
             dependencies: [
-                "TroveProtocol", "TroveStore", "TroveCore",
+                "TroveProtocol", "TroveStore", "TroveCore", "TroveTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -85,7 +99,7 @@ let package = Package(
         .target(
             name: "TroveS3",
             dependencies: [
-                "TroveStore", "TroveCore", "TroveWeb",
+                "TroveStore", "TroveCore", "TroveTLS", "TroveWeb",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -97,7 +111,8 @@ let package = Package(
         .target(
             name: "TroveClient",
             dependencies: [
-                "TroveProtocol", "TroveCore",
+                "TroveProtocol", "TroveCore", "TroveTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -131,10 +146,13 @@ let package = Package(
         .executableTarget(
             name: "troved",
             dependencies: [
-                "TroveServer", "TroveStore", "TroveProtocol", "TroveCore", "TroveS3",
+                "TroveServer", "TroveStore", "TroveProtocol", "TroveCore", "TroveS3", "TroveTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
 

@@ -30,6 +30,23 @@ struct ServerConfigTests {
         #expect(throws: Never.self) { try c.validate() }
     }
 
+    @Test("[tls] cert and key parse; off loopback, plaintext needs --insecure; TLS needs both files")
+    func tlsKeys() throws {
+        let token = "[tokens.ci]\nsha256 = \"\(String(repeating: "ab", count: 32))\"\nscope = \"admin\"\n"
+        var c = try ServerConfig.parse(
+            toml: "[server]\nlisten = \"0.0.0.0:7420\"\n[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n" + token,
+            path: "t.toml")
+        #expect(c.tlsCertificate == "c.pem" && c.tlsKey == "k.pem" && c.tlsEnabled)
+        #expect(throws: Never.self) { try c.validate() }
+        c.tlsKey = nil
+        #expect(throws: ConfigError.self) { try c.validate() }
+        c.tlsCertificate = nil
+        #expect(throws: ConfigError.self) { try c.validate() }
+        c.insecure = true
+        #expect(throws: Never.self) { try c.validate() }
+        #expect(throws: ConfigError.self) { try ServerConfig.parse(toml: "[tls]\nca = \"x\"\n", path: "t.toml") }
+    }
+
     @Test("flood-control keys parse; receive_memory must hold one frame")
     func floodKeys() throws {
         let c = try ServerConfig.parse(

@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
@@ -38,13 +40,15 @@ let package = Package(
         .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // Hardware CRC-32C (SSE4.2 / ARMv8 CRC32) with run-time CPU detection; no other logic.
         .target(name: "CTroveCRC32C"),
+        // SHA-256 with the x86-64 SHA extensions, two streams interleaved (run-time detection).
+        .target(name: "CTroveSHA256"),
         // mallopt(3) settings for the transfer path (executables call it through TroveCore).
         .target(name: "CTroveAllocator"),
 
         .target(
             name: "TroveCore",
             dependencies: [
-                "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C", "CTroveAllocator",
+                "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C", "CTroveSHA256", "CTroveAllocator",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -79,6 +83,8 @@ let package = Package(
                 "TroveProtocol", "TroveStore", "TroveCore", "TroveTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -159,6 +165,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
 
@@ -167,7 +175,7 @@ let package = Package(
             name: "trove-torture", dependencies: ["TroveStore", "TroveCore"]),
 
         .testTarget(
-            name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
+            name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),
         .testTarget(
             name: "TroveStoreTests",
             dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")]),

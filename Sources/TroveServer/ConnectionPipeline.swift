@@ -89,6 +89,7 @@ struct ConnectionPipeline: Sendable {
         let codec = FrameCodecState(memory: memory)
         let connection = ConnectionState(logger: logger, codec: codec)
         let ops = channel.pipeline.syncOperations
+        try ops.addHandler(TrafficCounter())
         if let tls { try ops.addHandler(TLSGate(certificates: tls, plaintextReply: Self.tlsRequired)) }
         try ops.addHandler(PreambleWriter(codec.local))
         try ops.addHandler(ByteToMessageHandler(FrameDecoder(state: codec)))

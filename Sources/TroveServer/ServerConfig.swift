@@ -25,6 +25,9 @@ public struct ServerConfig: Sendable {
     public var tlsCertificate: String?
     /// TLS private key, PEM (`[tls] key`, `--tls-key`).
     public var tlsKey: String?
+    /// Metrics listener address, `HOST:PORT` (`[metrics] listen`, `--metrics-listen`): Prometheus
+    /// `/metrics`, `/healthz`, `/readyz`; nil: none.
+    public var metricsListen: String?
     /// Configured tokens; none means open access (loopback only, unless `insecure`).
     public var tokens: [TokenSpec] = []
     /// Limits announced in HELLO_OK and enforced.
@@ -268,6 +271,12 @@ public struct ServerConfig: Sendable {
                     default: throw ConfigError("\(path): unknown key tls.\(k) (known: cert, key)")
                     }
                 }
+            case "metrics":
+                for (k, v) in try reader.table(value, "metrics") {
+                    guard k == "listen" else { throw ConfigError("\(path): unknown key metrics.\(k) (known: listen)") }
+                    c.metricsListen = try reader.string(v, "metrics.listen")
+                    _ = try parseListen(c.metricsListen!)
+                }
             case "tokens":
                 let t = try reader.table(value, "tokens")
                 for (name, v) in t.sorted(by: { $0.key < $1.key }) {
@@ -275,7 +284,7 @@ public struct ServerConfig: Sendable {
                 }
             default:
                 throw ConfigError(
-                    "\(path): unknown section or key '\(key)' (known: server, limits, store, storage, s3, tls, tokens)")
+                    "\(path): unknown section or key '\(key)' (known: server, limits, store, storage, s3, tls, metrics, tokens)")
             }
         }
         return c

@@ -263,22 +263,32 @@ public final class Store: Sendable {
         guard e.storedLength <= PackFormat.maxRecordLength else {
             throw .corruptData(what: "chunk \(e.digest)", detail: "stored length \(e.storedLength) too large")
         }
-        var buf = try packStorage.read(name: name, offset: e.offset, count: PackFormat.recordHeaderSize + e.storedLength)
         let path = packPath(name)
-        let ok: Bool = buf.withUnsafeBytes { b in
+        let header: [UInt8]
+        let bytes: [UInt8]
+        if packStorage.isRemote {
+            // One ranged GET for the whole record.
+            let all = try packStorage.read(
+                name: name, offset: e.offset, count: PackFormat.recordHeaderSize + e.storedLength)
+            header = Array(all[..<PackFormat.recordHeaderSize])
+            bytes = Array(all[PackFormat.recordHeaderSize...])
+        } else {
+            // Header and bytes in two reads: the bytes land in the returned array, never moved.
+            header = try packStorage.read(name: name, offset: e.offset, count: PackFormat.recordHeaderSize)
+            bytes = try packStorage.read(
+                name: name, offset: e.offset + PackFormat.recordHeaderSize, count: e.storedLength)
+        }
+        let ok: Bool = header.withUnsafeBytes { b in
             b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == e.digest
                 && Int(b.beU32(36)) == e.rawLength
                 && b[40] == e.codec.rawValue && Int(b.beU32(41)) == e.storedLength
-                && (!checkCRC
-                    || CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[PackFormat.recordHeaderSize...]))
-                        == b.beU32(45))
+                && (!checkCRC || bytes.withUnsafeBytes { CRC32C.update(0, $0) } == b.beU32(45))
         }
         guard ok else {
             throw .corruptData(
                 what: "chunk \(e.digest) in \(path) at \(e.offset)", detail: "record check failed")
         }
-        buf.removeFirst(PackFormat.recordHeaderSize)
-        return buf
+        return bytes
     }
 }
 

@@ -43,6 +43,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write the S3 listener's bound HOST:PORT to this file once listening.")
     var s3PortFile: String?
 
+    @Option(name: .long, help: "Serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (off by default).")
+    var metricsListen: String?
+
+    @Option(name: .long, help: "Write the metrics listener's bound HOST:PORT to this file once listening.")
+    var metricsPortFile: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
@@ -71,6 +77,10 @@ struct ServeCommand: AsyncParsableCommand {
             if let tlsCert { cfg.tlsCertificate = tlsCert }
             if let tlsKey { cfg.tlsKey = tlsKey }
             if let s3Listen { cfg.s3Listen = s3Listen }
+            if let metricsListen {
+                _ = try ServerConfig.parseListen(metricsListen)
+                cfg.metricsListen = metricsListen
+            }
             if let logLevel { cfg.logLevel = logLevel }
             try cfg.validate()
             try validateS3(cfg)
@@ -129,14 +139,23 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let portFile = self.portFile
+        let readiness = Readiness()
+        // Before the servers exist: metric handles are made against the backend bootstrapped here.
+        let metrics = try makeMetricsListener(
+            cfg, store: store, readiness: readiness, logger: logger, portFile: metricsPortFile)
         let server = TroveServer(
             config: cfg, store: store, logger: logger, tls: certificates,
             onReady: { host, port in
                 if let portFile { writePortFile(portFile, "\(host):\(port)\n") }
+                readiness.set(true)
                 SystemdNotify.send("READY=1\nSTATUS=serving on \(host):\(port)")
             },
-            onStopping: { SystemdNotify.send("STOPPING=1") })
+            onStopping: {
+                readiness.set(false)
+                SystemdNotify.send("STOPPING=1")
+            })
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let metrics { services.append(.init(service: metrics)) }
         if let s3 = try makeS3Server(cfg, store: store, logger: logger, tls: certificates, portFile: s3PortFile) {
             services.append(.init(service: s3))
         }

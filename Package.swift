@@ -39,13 +39,15 @@ let package = Package(
         .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // Hardware CRC-32C (SSE4.2 / ARMv8 CRC32) with run-time CPU detection; no other logic.
         .target(name: "CTroveCRC32C"),
+        // SHA-256 with the x86-64 SHA extensions, two streams interleaved (run-time detection).
+        .target(name: "CTroveSHA256"),
         // mallopt(3) settings for the transfer path (executables call it through TroveCore).
         .target(name: "CTroveAllocator"),
 
         .target(
             name: "TroveCore",
             dependencies: [
-                "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C", "CTroveAllocator",
+                "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C", "CTroveSHA256", "CTroveAllocator",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -161,7 +163,7 @@ let package = Package(
             name: "trove-torture", dependencies: ["TroveStore", "TroveCore"]),
 
         .testTarget(
-            name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
+            name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),
         .testTarget(
             name: "TroveStoreTests",
             dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")]),

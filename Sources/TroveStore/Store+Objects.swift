@@ -195,6 +195,12 @@ extension Store {
     /// written durably and registered; the tree digest is returned. Recipes the tree does not
     /// reference are ignored.
     public func commit(recipes: [Recipe], tree: Tree) throws(StoreError) -> CommitOutcome {
+        try commit(recipes: recipes, tree: tree, streamed: nil)
+    }
+
+    /// `commit(recipes:tree:)`, continuing the blob digests `streamed` computed while the chunks
+    /// arrived instead of reading every chunk back.
+    func commit(recipes: [Recipe], tree: Tree, streamed: StreamedBlobs?) throws(StoreError) -> CommitOutcome {
         try checkWritable()
         do {
             try tree.validate()
@@ -239,7 +245,7 @@ extension Store {
         let ordered = newRecipes.values.sorted(by: { $0.blobDigest < $1.blobDigest })
         do {
             try verifySingleChunkBlobs(ordered.filter(\.isSingleChunkBlob))
-            for r in ordered where !r.isSingleChunkBlob { try verifyBlob(r) }
+            for r in ordered where !r.isSingleChunkBlob { try verifyBlob(r, from: streamed?.take(r.blobDigest)) }
         } catch {
             // A GC may have collected a chunk since the check above: answer with what is missing.
             guard case .chunkNotFound = error else { throw error }
@@ -314,10 +320,12 @@ extension Store {
         }
     }
 
-    /// Streams a recipe's chunks from the packs and checks lengths and the blob digest.
-    func verifyBlob(_ r: Recipe) throws(StoreError) {
-        let sha = SHA256()
-        var start = 0
+    /// Streams a recipe's chunks from the packs and checks lengths and the blob digest; with
+    /// `start`, only the chunks from `start.next` on, continuing `start.hasher` (the digest of
+    /// the chunks before them, computed as they arrived: see ``StreamedBlobs``).
+    func verifyBlob(_ r: Recipe, from start: (next: Int, hasher: SHA256Stream)? = nil) throws(StoreError) {
+        let sha = start?.hasher ?? SHA256Stream()
+        var start = start?.next ?? 0
         while start < r.chunks.count {
             // Locations in windows of 1024 chunks: one catalog read each, bounded memory.
             let window = r.chunks[start..<min(start + 1024, r.chunks.count)]
@@ -337,7 +345,7 @@ extension Store {
                     guard p2 != pack else { throw error }
                     raw = try rawBytes(pack: p2, entry: e2, checkCRC: false)
                 }
-                sha.update(raw)
+                raw.withUnsafeBytes { sha.update($0) }
             }
             start += window.count
         }

@@ -275,22 +275,20 @@ public final class Store: Sendable {
         guard e.storedLength <= PackFormat.maxRecordLength else {
             throw .corruptData(what: "chunk \(e.digest)", detail: "stored length \(e.storedLength) too large")
         }
-        var buf = try FileIO.pread(
-            fd, count: PackFormat.recordHeaderSize + e.storedLength, at: e.offset, path)
-        let ok: Bool = buf.withUnsafeBytes { b in
+        // Header and bytes in two reads: the bytes land in the returned array, never moved.
+        let header = try FileIO.pread(fd, count: PackFormat.recordHeaderSize, at: e.offset, path)
+        let bytes = try FileIO.pread(fd, count: e.storedLength, at: e.offset + PackFormat.recordHeaderSize, path)
+        let ok: Bool = header.withUnsafeBytes { b in
             b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == e.digest
                 && Int(b.beU32(36)) == e.rawLength
                 && b[40] == e.codec.rawValue && Int(b.beU32(41)) == e.storedLength
-                && (!checkCRC
-                    || CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[PackFormat.recordHeaderSize...]))
-                        == b.beU32(45))
+                && (!checkCRC || bytes.withUnsafeBytes { CRC32C.update(0, $0) } == b.beU32(45))
         }
         guard ok else {
             throw .corruptData(
                 what: "chunk \(e.digest) in \(path) at \(e.offset)", detail: "record check failed")
         }
-        buf.removeFirst(PackFormat.recordHeaderSize)
-        return buf
+        return bytes
     }
 }
 

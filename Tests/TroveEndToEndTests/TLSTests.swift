@@ -88,7 +88,9 @@ struct TLSTests {
         let cert = files.url.appendingPathComponent("troved.pem").path
         let key = files.url.appendingPathComponent("troved.key").path
         _ = try ca.issue(cert: cert, key: key)
-        let server = try Self.server((cert, key))
+        // The connection opened before the reload must outlive a slow run: no idle timeout.
+        let server = try TestServer(
+            config: "[limits]\nidle_timeout_ms = 86400000\n", extraArguments: ["--tls-cert", cert, "--tls-key", key])
         var address = try ServerAddress(parsing: "tls://\(server.address)")
         address.caFile = ca.certificate
         let open = try await Connection.connect(to: address, credentials: nil)

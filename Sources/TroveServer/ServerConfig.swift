@@ -61,6 +61,8 @@ public struct ServerConfig: Sendable {
     public var level = 3
     /// Pack seal threshold.
     public var packSize = 64 << 20
+    /// Pack segments through direct I/O (`O_DIRECT`) where the filesystem allows (`store.direct_io`).
+    public var directIO = true
     /// New data (chunks, objects) is refused with `no-space` when it would leave less than this
     /// free on the store's filesystem, keeping room for the catalog, fsck and GC (0: no floor).
     public var minFreeSpace = 64 << 20
@@ -228,6 +230,7 @@ public struct ServerConfig: Sendable {
                         c.codec = codec
                     case "level": c.level = try reader.int(v, "store.level", 1...19)
                     case "pack_size": c.packSize = try reader.size(v, "store.pack_size", 1 << 20...1 << 30)
+                    case "direct_io": c.directIO = try reader.bool(v, "store.direct_io")
                     case "chunk_min": min = try reader.size(v, "store.chunk_min", 1...Int.max)
                     case "chunk_avg": avg = try reader.size(v, "store.chunk_avg", 1...Int.max)
                     case "chunk_max": max = try reader.size(v, "store.chunk_max", 1...Int.max)

@@ -10,12 +10,13 @@ struct PackEntry: Sendable, Hashable {
     var storedLength: Int
 }
 
-/// The pack file format (version 1, big-endian).
+/// The pack file format (big-endian). Version 2 is written; version 1 packs are still read.
 ///
 /// ```
-/// header   "TRVPACK\0" (8) | version u32 = 1 | reserved u32 = 0                      16 bytes
-/// segment  record* trailer footer            (one per group commit; appended, never rewritten)
+/// header   "TRVPACK\0" (8) | version u32 = 2 (or 1) | reserved u32 = 0                  16 bytes
+/// segment  record* pad? trailer footer      (one per group commit; appended, never rewritten)
 /// record   "TREC" | digest (32) | raw_len u32 | codec u8 | stored_len u32 | crc32c(stored) u32 | stored bytes
+/// pad      "TPAD" | pad_len u32 | zeros              (version 2 only; pad_len bytes in all, 8…4103)
 /// trailer  "TTRL" | count u32 | count × {digest (32), offset u64, raw_len u32, codec u8, stored_len u32}
 ///          | SHA-256 of the trailer bytes above (32)
 /// footer   trailer_offset u64 | count u32 | "TSEG"                                          16 bytes
@@ -24,20 +25,33 @@ struct PackEntry: Sendable, Hashable {
 /// segments. The file's last 16 bytes are always the footer of its last segment, and the
 /// footer of the previous segment ends right before the first record of the next one, so the
 /// trailers can be walked backwards from the end without reading records.
+///
+/// Version 2: every segment ends at a multiple of `alignment` in the file (the pad, when needed,
+/// makes it so), so segments are written with `O_DIRECT` from an aligned buffer, whole pages at
+/// a time, and never pass through the page cache (docs/STORE.md, "Packs: sealed segments").
 enum PackFormat {
     static let magic: [UInt8] = Array("TRVPACK\0".utf8)
-    static let version: UInt32 = 1
+    /// The version written.
+    static let version: UInt32 = 2
     static let headerSize = 16
     static let recordTag: [UInt8] = Array("TREC".utf8)
+    static let padTag: [UInt8] = Array("TPAD".utf8)
     static let trailerTag: [UInt8] = Array("TTRL".utf8)
     static let footerTag: [UInt8] = Array("TSEG".utf8)
     static let recordHeaderSize = 4 + 32 + 4 + 1 + 4 + 4
     static let trailerEntrySize = 32 + 8 + 4 + 1 + 4
     static let footerSize = 16
+    /// Where version 2 segments end (a multiple of it): the page and direct-I/O block size.
+    static let alignment = 4096
+    /// Smallest and largest pad block (tag and length included).
+    static let padHeaderSize = 8
+    static let maxPad = alignment + padHeaderSize - 1
     /// Largest stored or raw length a record may declare.
     static let maxRecordLength = 64 << 20
 
-    static var header: [UInt8] {
+    static var header: [UInt8] { header(version: version) }
+
+    static func header(version: UInt32) -> [UInt8] {
         var w = ByteBuffer()
         w.raw(magic)
         w.u32(version)
@@ -45,40 +59,27 @@ enum PackFormat {
         return w.bytes
     }
 
-    /// Serialises records + trailer + footer for a segment starting at `start`.
-    static func segment(
-        _ records: [(digest: Digest, codec: Codec, rawLength: Int, stored: [UInt8], crc: UInt32)], start: Int
-    ) -> (bytes: [UInt8], entries: [PackEntry]) {
-        var total = trailerEntrySize * records.count + 8 + 32 + footerSize
-        for r in records { total += recordHeaderSize + r.stored.count }
-        var w = ByteBuffer(capacity: total)
-        var entries: [PackEntry] = []
-        entries.reserveCapacity(records.count)
-        for r in records {
-            entries.append(
-                PackEntry(
-                    digest: r.digest, offset: start + w.bytes.count, rawLength: r.rawLength, codec: r.codec,
-                    storedLength: r.stored.count))
-            w.raw(recordTag)
-            w.digest(r.digest)
-            w.u32(UInt32(r.rawLength))
-            w.u8(r.codec.rawValue)
-            w.u32(UInt32(r.stored.count))
-            w.u32(r.crc)
-            w.raw(r.stored)
-        }
-        let trailerStart = w.bytes.count
-        w.raw(trailerTag)
-        w.u32(UInt32(entries.count))
-        for e in entries { appendEntry(&w, e) }
-        let h = w.bytes.withUnsafeBytes {
-            SHA256().hash(UnsafeRawBufferPointer(rebasing: $0[trailerStart...]))
-        }
-        w.digest(h)
-        w.u64(UInt64(start + trailerStart))
-        w.u32(UInt32(entries.count))
-        w.raw(footerTag)
-        return (w.bytes, entries)
+    /// The version of a 16-byte pack header; nil if it is not one this code reads.
+    static func version(ofHeader h: [UInt8]) -> UInt32? {
+        for v: UInt32 in [1, 2] where h == header(version: v) { return v }
+        return nil
+    }
+
+    /// The pad a version 2 segment needs between its last record (ending at `recordsEnd`) and a
+    /// trailer of `count` entries: 0, or `padHeaderSize…maxPad` bytes.
+    static func padLength(recordsEnd: Int, count: Int) -> Int {
+        let end = recordsEnd + trailerSize(count: count)
+        var pad = (alignment - end % alignment) % alignment
+        if pad > 0 && pad < padHeaderSize { pad += alignment }
+        return pad
+    }
+
+    /// Trailer and footer bytes of a segment of `count` records.
+    static func trailerSize(count: Int) -> Int { 8 + count * trailerEntrySize + 32 + footerSize }
+
+    /// Whether a gap of `gap` bytes between a segment's last record and its trailer is allowed.
+    static func validPad(_ gap: Int, version: UInt32) -> Bool {
+        gap == 0 || (version >= 2 && gap >= padHeaderSize && gap <= maxPad)
     }
 
     static func appendEntry(_ w: inout ByteBuffer, _ e: PackEntry) {
@@ -87,6 +88,31 @@ enum PackFormat {
         w.u32(UInt32(e.rawLength))
         w.u8(e.codec.rawValue)
         w.u32(UInt32(e.storedLength))
+    }
+
+    /// The record header of `r` at its place.
+    static func appendRecordHeader(_ w: inout ByteBuffer, _ r: VerifiedChunk) {
+        w.raw(recordTag)
+        w.digest(r.digest)
+        w.u32(UInt32(r.rawLength))
+        w.u8(r.codec.rawValue)
+        w.u32(UInt32(r.stored.count))
+        w.u32(r.crc)
+    }
+
+    /// The trailer and footer of a segment whose records are `entries` and whose trailer starts
+    /// at `trailerOffset` in the file.
+    static func trailer(_ entries: [PackEntry], at trailerOffset: Int) -> [UInt8] {
+        var w = ByteBuffer(capacity: trailerSize(count: entries.count))
+        w.raw(trailerTag)
+        w.u32(UInt32(entries.count))
+        for e in entries { appendEntry(&w, e) }
+        let h = w.bytes.withUnsafeBytes { SHA256().hash($0) }
+        w.digest(h)
+        w.u64(UInt64(trailerOffset))
+        w.u32(UInt32(entries.count))
+        w.raw(footerTag)
+        return w.bytes
     }
 }
 

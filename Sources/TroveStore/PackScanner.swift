@@ -16,16 +16,20 @@ enum PackScanner {
         var problem: String?
     }
 
-    /// Checks the 16-byte header.
-    static func checkHeader(_ fd: Int32, _ path: String) throws(StoreError) {
+    /// Checks the 16-byte header; returns the pack's format version.
+    @discardableResult
+    static func checkHeader(_ fd: Int32, _ path: String) throws(StoreError) -> UInt32 {
         let h = try FileIO.pread(fd, count: PackFormat.headerSize, at: 0, path)
-        guard h == PackFormat.header else { throw .corruptData(what: path, detail: "bad pack header") }
+        guard let version = PackFormat.version(ofHeader: h) else {
+            throw .corruptData(what: path, detail: "bad pack header")
+        }
+        return version
     }
 
     /// Walks segment footers and trailers backwards from the end of the file, reading no
     /// records. Throws on any inconsistency (bad footer, trailer hash, non-contiguous offsets).
     static func readTrailers(_ fd: Int32, _ path: String, size: Int) throws(StoreError) -> [PackEntry] {
-        try checkHeader(fd, path)
+        let version = try checkHeader(fd, path)
         var segments: [[PackEntry]] = []
         var end = size
         let e = PackFormat.trailerEntrySize
@@ -39,7 +43,8 @@ enum PackScanner {
                 (Int(clamping: $0.beU64(0)), Int($0.beU32(8)), $0.matches(PackFormat.footerTag, at: 12))
             }
             guard tagOK, count > 0, trailerOffset >= PackFormat.headerSize,
-                trailerOffset + 8 + count * e + 32 + PackFormat.footerSize == end
+                trailerOffset + 8 + count * e + 32 + PackFormat.footerSize == end,
+                version < 2 || end % PackFormat.alignment == 0
             else { throw .corruptData(what: path, detail: "bad segment footer ending at \(end)") }
             let trailer = try FileIO.pread(fd, count: 8 + count * e + 32, at: trailerOffset, path)
             var entries: [PackEntry] = []
@@ -73,7 +78,7 @@ enum PackScanner {
                     expected = offset + PackFormat.recordHeaderSize + entry.storedLength
                     entries.append(entry)
                 }
-                if expected != trailerOffset {
+                if expected > trailerOffset || !PackFormat.validPad(trailerOffset - expected, version: version) {
                     bad = "trailer records do not end at the trailer (\(trailerOffset))"
                 }
             }
@@ -94,7 +99,8 @@ enum PackScanner {
         let size = try FileIO.fileSize(fd, path)
         var result = ScanResult(entries: [], validEnd: 0, fileSize: size, problem: nil)
         guard size >= PackFormat.headerSize,
-            (try? FileIO.pread(fd, count: PackFormat.headerSize, at: 0, path)) == PackFormat.header
+            let header = try? FileIO.pread(fd, count: PackFormat.headerSize, at: 0, path),
+            let version = PackFormat.version(ofHeader: header)
         else {
             result.problem = "bad or missing pack header"
             return result
@@ -102,6 +108,8 @@ enum PackScanner {
         result.validEnd = PackFormat.headerSize
         var pos = PackFormat.headerSize
         var pending: [PackEntry] = []
+        /// Where the records of the pending segment end (a pad may follow them).
+        var recordsEnd = pos
         let e = PackFormat.trailerEntrySize
         while pos < size {
             guard pos + PackFormat.recordHeaderSize <= size || pos + 8 <= size else {
@@ -127,13 +135,32 @@ enum PackScanner {
                     result.problem = "bad or torn record at \(pos)"
                     break
                 }
+                guard recordsEnd == pos else {
+                    result.problem = "record after a pad at \(pos)"
+                    break
+                }
                 pending.append(entry)
                 pos += PackFormat.recordHeaderSize + entry.storedLength
+                recordsEnd = pos
+            } else if tag == PackFormat.padTag && version >= 2 && !pending.isEmpty && recordsEnd == pos {
+                guard pos + PackFormat.padHeaderSize <= size,
+                    let pad = try? FileIO.pread(fd, count: PackFormat.padHeaderSize, at: pos, path),
+                    case let length = pad.withUnsafeBytes({ Int($0.beU32(4)) }),
+                    PackFormat.validPad(length, version: version), pos + length <= size,
+                    (try FileIO.pread(fd, count: length - PackFormat.padHeaderSize, at: pos + 8, path))
+                        .allSatisfy({ $0 == 0 })
+                else {
+                    result.problem = "bad or torn pad at \(pos)"
+                    break
+                }
+                pos += length
             } else if tag == PackFormat.trailerTag {
                 let countBytes = try FileIO.pread(fd, count: 8, at: pos, path)
                 let count = countBytes.withUnsafeBytes { Int($0.beU32(4)) }
                 let total = 8 + count * e + 32 + PackFormat.footerSize
-                guard count == pending.count, count > 0, pos + total <= size else {
+                guard count == pending.count, count > 0, pos + total <= size,
+                    version < 2 || (pos + total) % PackFormat.alignment == 0
+                else {
                     result.problem = "bad or torn trailer at \(pos)"
                     break
                 }
@@ -161,6 +188,7 @@ enum PackScanner {
                 pos += total
                 result.entries += pending
                 pending = []
+                recordsEnd = pos
                 result.validEnd = pos
             } else {
                 result.problem = "unknown data at \(pos)"

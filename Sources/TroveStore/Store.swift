@@ -111,7 +111,8 @@ public final class Store: Sendable {
         self.config = config
         self.options = options
         self.catalog = catalog
-        self.packStorage = options.packStorage ?? LocalPackStorage(directory: root + "/packs")
+        self.packStorage =
+            options.packStorage ?? LocalPackStorage(directory: root + "/packs", directIO: options.directIO)
         self.lockFD = lockFD
     }
 
@@ -272,6 +273,12 @@ public final class Store: Sendable {
                 name: name, offset: e.offset, count: PackFormat.recordHeaderSize + e.storedLength)
             header = Array(all[..<PackFormat.recordHeaderSize])
             bytes = Array(all[PackFormat.recordHeaderSize...])
+        } else if let local = packStorage as? LocalPackStorage, local.directIO {
+            // One direct read of the record's pages; the bytes copied out once.
+            let h = PackFormat.recordHeaderSize
+            (header, bytes) = try local.withBytes(name: name, offset: e.offset, count: h + e.storedLength) { b in
+                (Array(b[..<h]), Array(b[h...]))
+            }
         } else {
             // Header and bytes in two reads: the bytes land in the returned array, never moved.
             header = try packStorage.read(name: name, offset: e.offset, count: PackFormat.recordHeaderSize)
@@ -309,14 +316,20 @@ struct StoreState {
 /// An open pack file descriptor, closed when the last reader lets go of it.
 final class PackHandle: Sendable {
     let fd: Int32
+    /// The same file opened with `O_DIRECT`, when direct reads are on and the filesystem allows.
+    let directFD: Int32?
     let path: String
 
-    init(fd: Int32, path: String) {
+    init(fd: Int32, directFD: Int32? = nil, path: String) {
         self.fd = fd
+        self.directFD = directFD
         self.path = path
     }
 
-    deinit { close(fd) }
+    deinit {
+        close(fd)
+        if let directFD { close(directFD) }
+    }
 }
 
 /// A tiny thread-safe object pool (decompressors are not thread-safe and costly to create):

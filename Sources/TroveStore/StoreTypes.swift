@@ -22,6 +22,9 @@ public struct StoreOptions: Sendable {
 
     /// Where sealed packs live; nil: the store's packs/ directory (`LocalPackStorage`).
     public var packStorage: (any PackStorage)? = nil
+    /// Pack segments are written and read with direct I/O (`O_DIRECT`, page cache bypassed) where
+    /// the filesystem allows it (default true; false: buffered I/O on the same format).
+    public var directIO = true
 
     public init(
         packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20,

@@ -1,0 +1,133 @@
+import TroveCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Page-aligned memory allocated once and reused: direct I/O needs aligned buffers, and a reused
+/// buffer means writing a segment touches no fresh pages.
+struct AlignedBuffer: ~Copyable {
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
+
+    init(capacity: Int) {
+        precondition(capacity > 0 && capacity % PackFormat.alignment == 0)
+        self.capacity = capacity
+        base = .allocate(byteCount: capacity, alignment: PackFormat.alignment)
+    }
+
+    deinit { base.deallocate() }
+}
+
+/// Writes pack segments (format version 2, see ``PackFormat``): each is built in an aligned
+/// buffer and written whole pages at a time, a `pwrite` each time the buffer fills and one at the
+/// end. A pack opened with `O_DIRECT` (``FileIO/openDirect(_:_:)``) so skips the page cache: no
+/// copy into fresh page-cache pages, and the buffer's pages are reused. The caller `fdatasync`s
+/// before anything points into the segment; bytes written past the last sealed segment before a
+/// failure or crash are a torn tail (truncated by the caller, or by recovery).
+struct SegmentWriter: ~Copyable {
+    /// The buffer size: a segment larger than this is written in several pieces.
+    static let defaultBufferSize = 8 << 20
+    private let buffer: AlignedBuffer
+
+    init(bufferSize: Int = SegmentWriter.defaultBufferSize) {
+        buffer = AlignedBuffer(capacity: bufferSize)
+    }
+
+    /// Appends one segment holding `records` to the version 2 pack open as `fd`, at `start`: the
+    /// end of the pack's last segment, or of its header in a new pack (whose header page is then
+    /// written again, with the same bytes). Returns the records' entries and where the segment
+    /// ends (a multiple of ``PackFormat/alignment``).
+    func append(_ records: [VerifiedChunk], fd: Int32, path: String, start: Int) throws(StoreError)
+        -> (entries: [PackEntry], end: Int)
+    {
+        let align = PackFormat.alignment
+        precondition(start % align == 0 || start == PackFormat.headerSize, "segment start \(start) not aligned")
+        var out = Cursor(base: buffer.base, capacity: buffer.capacity, fd: fd, path: path, at: start - start % align)
+        if start % align != 0 { try out.put(PackFormat.header) }
+        var entries: [PackEntry] = []
+        entries.reserveCapacity(records.count)
+        var header = ByteBuffer(capacity: PackFormat.recordHeaderSize)
+        for r in records {
+            entries.append(
+                PackEntry(
+                    digest: r.digest, offset: out.position, rawLength: r.rawLength, codec: r.codec,
+                    storedLength: r.stored.count))
+            header.bytes.removeAll(keepingCapacity: true)
+            PackFormat.appendRecordHeader(&header, r)
+            try out.put(header.bytes)
+            try out.put(r.stored)
+        }
+        let pad = PackFormat.padLength(recordsEnd: out.position, count: entries.count)
+        if pad > 0 {
+            var p = ByteBuffer(capacity: PackFormat.padHeaderSize)
+            p.raw(PackFormat.padTag)
+            p.u32(UInt32(pad))
+            try out.put(p.bytes)
+            try out.zeros(pad - PackFormat.padHeaderSize)
+        }
+        try out.put(PackFormat.trailer(entries, at: out.position))
+        try out.finish()
+        return (entries, out.position)
+    }
+
+    /// Where the bytes go: the buffer, which is written out at `fileOffset` whenever it fills.
+    private struct Cursor {
+        let base: UnsafeMutableRawPointer
+        let capacity: Int
+        let fd: Int32
+        let path: String
+        /// File offset of the buffer's first byte (aligned).
+        var fileOffset: Int
+        var used = 0
+
+        init(base: UnsafeMutableRawPointer, capacity: Int, fd: Int32, path: String, at offset: Int) {
+            (self.base, self.capacity, self.fd, self.path, fileOffset) = (base, capacity, fd, path, offset)
+        }
+
+        var position: Int { fileOffset + used }
+
+        mutating func put(_ bytes: [UInt8]) throws(StoreError) {
+            var failure: StoreError? = nil
+            bytes.withUnsafeBytes { b in
+                do throws(StoreError) { try put(b) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        }
+
+        mutating func put(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
+            var done = 0
+            while done < bytes.count {
+                let n = min(bytes.count - done, capacity - used)
+                (base + used).copyMemory(from: bytes.baseAddress! + done, byteCount: n)
+                used += n
+                done += n
+                if used == capacity { try spill() }
+            }
+        }
+
+        mutating func zeros(_ count: Int) throws(StoreError) {
+            var left = count
+            while left > 0 {
+                let n = min(left, capacity - used)
+                (base + used).initializeMemory(as: UInt8.self, repeating: 0, count: n)
+                used += n
+                left -= n
+                if used == capacity { try spill() }
+            }
+        }
+
+        /// Writes the full buffer and starts it again at the next file offset.
+        private mutating func spill() throws(StoreError) {
+            try FileIO.pwriteAligned(fd, UnsafeRawBufferPointer(start: base, count: used), at: fileOffset, path)
+            fileOffset += used
+            used = 0
+        }
+
+        /// Writes what is left (the segment ends on an aligned offset, so whole pages).
+        mutating func finish() throws(StoreError) {
+            precondition(position % PackFormat.alignment == 0, "segment end \(position) not aligned")
+            if used > 0 { try spill() }
+        }
+    }
+}

@@ -100,6 +100,16 @@ enum PackFormat {
         w.u32(r.crc)
     }
 
+    /// Whether a record's header bytes describe `e` (tag, digest, lengths, codec) and, with
+    /// `checkCRC`, its stored bytes have the CRC-32C the header declares.
+    static func recordMatches(
+        header b: UnsafeRawBufferPointer, stored: UnsafeRawBufferPointer, _ e: PackEntry, checkCRC: Bool
+    ) -> Bool {
+        b.count >= recordHeaderSize && b.matches(recordTag, at: 0) && b.digest(4) == e.digest
+            && Int(b.beU32(36)) == e.rawLength && b[40] == e.codec.rawValue && Int(b.beU32(41)) == e.storedLength
+            && stored.count == e.storedLength && (!checkCRC || CRC32C.update(0, stored) == b.beU32(45))
+    }
+
     /// The trailer and footer of a segment whose records are `entries` and whose trailer starts
     /// at `trailerOffset` in the file.
     static func trailer(_ entries: [PackEntry], at trailerOffset: Int) -> [UInt8] {

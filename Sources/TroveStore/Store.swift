@@ -285,11 +285,8 @@ public final class Store: Sendable {
             bytes = try packStorage.read(
                 name: name, offset: e.offset + PackFormat.recordHeaderSize, count: e.storedLength)
         }
-        let ok: Bool = header.withUnsafeBytes { b in
-            b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == e.digest
-                && Int(b.beU32(36)) == e.rawLength
-                && b[40] == e.codec.rawValue && Int(b.beU32(41)) == e.storedLength
-                && (!checkCRC || bytes.withUnsafeBytes { CRC32C.update(0, $0) } == b.beU32(45))
+        let ok: Bool = header.withUnsafeBytes { h in
+            bytes.withUnsafeBytes { PackFormat.recordMatches(header: h, stored: $0, e, checkCRC: checkCRC) }
         }
         guard ok else {
             throw .corruptData(

@@ -160,3 +160,65 @@ struct PackFormatTests {
         #expect(try store.fsck(deep: true).isClean)
     }
 }
+
+@Suite("Batched chunk reads")
+struct BatchedChunkReadTests {
+    @Test(arguments: [true, false])
+    func batchedReadsEqualSingleReads(direct: Bool) throws {
+        let root = tempStorePath("batchread")
+        defer { cleanup(root) }
+        var options = StoreOptions(packSize: 40_000)
+        options.directIO = direct
+        let store = try Store.create(at: root, options: options)
+        var rng = TestRandom(seed: 36)
+        var chunks: [ChunkInput] = []
+        for b in 0..<8 {
+            let batch = (0..<5).map { i in chunkInput(i % 2 == 0 ? rng.bytes(500 + b * 700 + i) : rng.text(9000)) }
+            _ = try store.putChunks(batch)
+            chunks += batch
+        }
+        // Request order: pushed order, reversed, repeated, with digests the store lacks.
+        let absent = (0..<3).map { _ in SHA256.hash(rng.bytes(64)) }
+        let asked = chunks.map(\.digest) + [absent[0]] + chunks.reversed().map(\.digest) + absent
+            + chunks.prefix(4).map(\.digest)
+        for budget in [1, 5_000, 60_000, 1 << 20] {
+            var position = 0
+            var batched: [StoredChunk?] = []
+            while position < asked.count {
+                let got = try store.readStoredChunks(asked[position...], budget: budget)
+                #expect(!got.isEmpty)
+                batched += got
+                position += got.count
+            }
+            #expect(batched.count == asked.count)
+            for (d, b) in zip(asked, batched) {
+                if absent.contains(d) {
+                    #expect(b == nil)
+                } else {
+                    let single = try store.readStoredChunk(d)
+                    #expect(b?.bytes == single.bytes && b?.codec == single.codec && b?.rawLength == single.rawLength)
+                }
+            }
+        }
+    }
+
+    @Test func aDamagedRecordInARunIsNeverServed() throws {
+        let root = tempStorePath("batchdamage")
+        defer { cleanup(root) }
+        let store = try Store.create(at: root)
+        var rng = TestRandom(seed: 37)
+        let chunks = (0..<6).map { _ in chunkInput(rng.bytes(3000), compress: false) }
+        _ = try store.putChunks(chunks)
+        let (pack, entry) = try #require(try store.locate(chunks[2].digest))
+        let path = store.packPath(try #require(store.state.withLock { $0.packNames[pack] }))
+        let fd = open(path, O_RDWR)
+        var byte: UInt8 = 0
+        _ = pread(fd, &byte, 1, off_t(entry.offset + PackFormat.recordHeaderSize + 100))
+        byte ^= 0x10
+        _ = pwrite(fd, &byte, 1, off_t(entry.offset + PackFormat.recordHeaderSize + 100))
+        close(fd)
+        #expect(throws: StoreError.self) { try store.readStoredChunks(chunks.map(\.digest)[...], budget: 1 << 20) }
+        let before = try store.readStoredChunks(chunks.map(\.digest)[..<2], budget: 1 << 20)
+        #expect(before.map { $0?.bytes } == chunks.prefix(2).map(\.bytes))
+    }
+}

@@ -38,7 +38,9 @@ extension Store {
         var seen = Set<Digest>()
         func flush() throws(StoreError) {
             guard !batch.isEmpty else { return }
-            let r = try putChunks(batch)
+            // Hashed by the chunker just now: the commit below re-reads them from the packs and
+            // checks the blob digest, so putChunks need not decompress and hash them again.
+            let r = try putChunks(batch, hashed: true)
             if let bad = r.rejected.first {
                 throw .corruptData(what: "chunk \(bad.digest) of \(path)", detail: bad.reason)
             }
@@ -66,9 +68,10 @@ extension Store {
     }
 
     /// Commits a recipe as a blob under its one-file tree; throws if chunks went missing.
-    func commitBucketBlob(_ recipe: Recipe) throws(StoreError) {
+    /// `verified`: its digest was just computed from the packs (no second verification pass).
+    func commitBucketBlob(_ recipe: Recipe, verified: Bool = false) throws(StoreError) {
         let tree = Store.bucketTree(blob: recipe.blobDigest, size: recipe.size)
-        switch try commit(recipes: [recipe], tree: tree) {
+        switch try commit(recipes: [recipe], tree: tree, verified: verified ? [recipe.blobDigest] : []) {
         case .committed: return
         case .missing(let m):
             throw .invalidCommit("\(m.count) chunk(s) of blob \(recipe.blobDigest) vanished while storing it; retry")
@@ -155,7 +158,8 @@ extension Store {
     }
 
     /// Completes an upload: the blob is the concatenation of the chosen parts (their recipes'
-    /// chunks, no bytes copied; the blob digest is computed by streaming the chunks once),
+    /// chunks, no bytes copied; the blob digest is computed by streaming the chunks once, which
+    /// is also the commit's verification),
     /// committed and put at the upload's key. `parts` are (number, ETag) in ascending order.
     public func completeMultipartUpload(
         _ id: String, parts: [(number: Int, etag: String)], etag: String, condition: BucketWriteCondition = .none
@@ -178,11 +182,11 @@ extension Store {
             chunks += recipe.chunks
             size += recipe.size
         }
-        let sha = SHA256()
         do {
-            for c in chunks { sha.update(try readChunk(c.digest)) }
-            let whole = Recipe(blobDigest: sha.finalize(), size: size, chunks: chunks)
-            try commitBucketBlob(whole)
+            // One pass: the parts' chunks, each verified, hashed into the whole blob's digest; the
+            // commit then skips its own verification pass over the same bytes.
+            let whole = Recipe(blobDigest: try hashChunks(chunks, verifyEach: true, of: nil), size: size, chunks: chunks)
+            try commitBucketBlob(whole, verified: true)
             let object = BucketObject(
                 key: upload.key, blob: whole.blobDigest, size: size, etag: etag, contentType: upload.contentType,
                 metadata: upload.metadata)

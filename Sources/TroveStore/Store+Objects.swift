@@ -147,6 +147,13 @@ extension Store {
     /// written durably and registered; the tree digest is returned. Recipes the tree does not
     /// reference are ignored.
     public func commit(recipes: [Recipe], tree: Tree) throws(StoreError) -> CommitOutcome {
+        try commit(recipes: recipes, tree: tree, verified: [])
+    }
+
+    /// `commit(recipes:tree:)`, skipping the verification of the blobs in `verified`: the caller
+    /// has just streamed their chunks from the packs and hashed them (`hashChunks`), so a second
+    /// pass would read and hash the same bytes again.
+    func commit(recipes: [Recipe], tree: Tree, verified: Set<Digest>) throws(StoreError) -> CommitOutcome {
         try checkWritable()
         do {
             try tree.validate()
@@ -188,7 +195,7 @@ extension Store {
         let missingChunks = try missing(Array(wanted))
         if !missingChunks.isEmpty { return .missing(missingChunks.sorted()) }
 
-        for r in newRecipes.values.sorted(by: { $0.blobDigest < $1.blobDigest }) {
+        for r in newRecipes.values.sorted(by: { $0.blobDigest < $1.blobDigest }) where !verified.contains(r.blobDigest) {
             do { try verifyBlob(r) } catch {
                 // A GC may have collected a chunk since the check above: answer with what is missing.
                 guard case .chunkNotFound = error else { throw error }
@@ -240,32 +247,43 @@ extension Store {
 
     /// Streams a recipe's chunks from the packs and checks lengths and the blob digest.
     func verifyBlob(_ r: Recipe) throws(StoreError) {
+        // No CRC: the blob digest over the raw bytes is the stronger check.
+        let actual = try hashChunks(r.chunks, verifyEach: false, of: r.blobDigest)
+        guard actual == r.blobDigest else { throw .blobMismatch(expected: r.blobDigest, actual: actual) }
+    }
+
+    /// SHA-256 of the concatenated raw bytes of `chunks`, streamed from the packs in windows of
+    /// 1024 chunks (one catalog read each, bounded memory); each chunk's stored length must be
+    /// the recipe's. With `verifyEach`, every record's CRC-32C and every chunk's digest are
+    /// checked too (for a digest that is computed here, not compared with a known one). `blob`
+    /// names the blob in errors.
+    func hashChunks(_ chunks: [RecipeChunk], verifyEach: Bool, of blob: Digest?) throws(StoreError) -> Digest {
         let sha = SHA256()
         var start = 0
-        while start < r.chunks.count {
-            // Locations in windows of 1024 chunks: one catalog read each, bounded memory.
-            let window = r.chunks[start..<min(start + 1024, r.chunks.count)]
+        while start < chunks.count {
+            let window = chunks[start..<min(start + 1024, chunks.count)]
             let locations = try locateMany(window.map(\.digest))
             for (c, location) in zip(window, locations) {
                 guard let (pack, entry) = location else { throw .chunkNotFound(c.digest) }
                 guard entry.rawLength == Int(c.length) else {
                     throw .invalidCommit(
-                        "recipe for blob \(r.blobDigest) gives chunk \(c.digest) length \(c.length), "
+                        "recipe for blob \(blob.map { "\($0)" } ?? "(new)") gives chunk \(c.digest) length \(c.length), "
                             + "stored \(entry.rawLength)")
                 }
-                // No CRC here: the blob digest over the raw bytes is the stronger check.
                 let raw: [UInt8]
-                do { raw = try rawBytes(pack: pack, entry: entry, checkCRC: false) } catch {
+                do { raw = try rawBytes(pack: pack, entry: entry, checkCRC: verifyEach) } catch {
                     // GC may have moved the chunk to a new pack since it was located: look once more.
                     guard let (p2, e2) = try locate(c.digest) else { throw .chunkNotFound(c.digest) }
                     guard p2 != pack else { throw error }
-                    raw = try rawBytes(pack: p2, entry: e2, checkCRC: false)
+                    raw = try rawBytes(pack: p2, entry: e2, checkCRC: verifyEach)
+                }
+                if verifyEach, SHA256.hash(raw) != c.digest {
+                    throw .corruptData(what: "chunk \(c.digest)", detail: "content does not hash to its digest")
                 }
                 sha.update(raw)
             }
             start += window.count
         }
-        let actual = sha.finalize()
-        guard actual == r.blobDigest else { throw .blobMismatch(expected: r.blobDigest, actual: actual) }
+        return sha.finalize()
     }
 }

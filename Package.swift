@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // System-library shims: module map + shim.h, no logic.
@@ -71,11 +72,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The read-only web view (docs/UI.md): HTML pages rendered from the store with Mustache
+        // templates compiled in; served by the S3 listener under /_ui/.
+        .target(
+            name: "TroveWeb",
+            dependencies: [
+                "TroveStore", "TroveCore",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
         // The S3 API (HTTP/1.1 on NIOHTTP1): buckets over the store. Not the binary protocol.
         .target(
             name: "TroveS3",
             dependencies: [
-                "TroveStore", "TroveCore",
+                "TroveStore", "TroveCore", "TroveWeb",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

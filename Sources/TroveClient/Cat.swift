@@ -107,7 +107,19 @@ public final class Catter {
         let info = try remote.resolve(ref)
         let tree = try remote.tree(info.tree)
         let entry = try Catter.select(tree, path: path)
-        let recipe = try remote.recipes([entry.blob!], sizes: [entry.blob!: entry.size])[entry.blob!]!
+        return try write(blob: entry.blob!, size: entry.size, path: entry.path, range: range, to: fd)
+    }
+
+    /// Writes blob `blob` of `size` bytes (or a byte range of it) to `fd`, fetching only the
+    /// chunks that cover the range, each verified; a whole blob is also checked against its
+    /// digest. `path` names it in messages. Returns the number of bytes written.
+    @discardableResult
+    public func write(blob: Digest, size: UInt64, path: String, range: ByteRange? = nil, to fd: Int32)
+        throws(ClientError) -> UInt64
+    {
+        let remote = Remote(connection: connection)
+        let entry = (blob: blob, size: size, path: path)
+        let recipe = try remote.recipes([blob], sizes: [blob: size])[blob]!
         let wanted: Range<UInt64>
         if let range {
             guard let r = range.clamped(to: entry.size) else {
@@ -160,10 +172,10 @@ public final class Catter {
         }
         if whole {
             let d = hasher.finalize()
-            guard d == entry.blob!, written == entry.size else {
+            guard d == entry.blob, written == entry.size else {
                 throw .integrity(
                     detail:
-                        "\(entry.path) hashes to \(d), expected \(entry.blob!); its output is not to be trusted"
+                        "\(entry.path) hashes to \(d), expected \(entry.blob); its output is not to be trusted"
                 )
             }
         }

@@ -33,6 +33,8 @@ public final class Progress: Sendable {
 
     private let state = Mutex(State())
     private let out: Int32
+    /// Called with (phase, bytes done, total) on every start and advance; nil for a display.
+    private let observer: (@Sendable (String, UInt64, UInt64) -> Void)?
 
     /// A progress display when standard error is a terminal, else nil (silent).
     public static func forTerminal() -> Progress? { isatty(2) != 0 ? Progress(fd: 2) : nil }
@@ -40,7 +42,16 @@ public final class Progress: Sendable {
     /// A display writing to `fd` (standard error by default).
     public init(fd: Int32 = 2) {
         out = fd
+        observer = nil
         startTicker()
+    }
+
+    /// No display: reports every phase start and every advance to `observer` (phase, bytes done,
+    /// total), on the thread that made it, for programs that show progress their own way (the
+    /// git-lfs agent's `progress` events).
+    public init(observer: @escaping @Sendable (_ phase: String, _ done: UInt64, _ total: UInt64) -> Void) {
+        out = -1
+        self.observer = observer
     }
 
     deinit { state.withLock { $0.stopped = true } }
@@ -64,15 +75,18 @@ public final class Progress: Sendable {
             s.drawn = true
             return Progress.render(s, now: s.started)
         }
+        observer?(label, 0, total)
         write(line)
     }
 
     /// Adds `bytes` to the work done. Thread-safe.
     public func advance(by bytes: UInt64) {
-        state.withLock { s in
+        let now = state.withLock { s in
             s.done += bytes
-            if s.readBaseline != nil { s.readBaseline = Progress.bytesRead() }
+            if observer == nil, s.readBaseline != nil { s.readBaseline = Progress.bytesRead() }
+            return (s.phase, s.done, s.total)
         }
+        observer?(now.0, now.1, now.2)
     }
 
     /// Clears the line; the display stays silent until the next ``start(phase:total:)``.
@@ -142,6 +156,7 @@ public final class Progress: Sendable {
     }
 
     private func write(_ s: String) {
+        guard out >= 0 else { return }
         var s = s
         s.withUTF8 { _ = Glibc.write(out, $0.baseAddress, $0.count) }
     }

@@ -15,6 +15,12 @@ public struct PushRequest: Sendable {
     public var metadata: [MetadataEntry]
     /// Parent refs.
     public var parents: [String]
+    /// Bind a bucket key to the pushed file (BIND_KEY) instead of creating a version; `name`
+    /// is then `BUCKET/KEY` and `path` a single file.
+    public var bucketKey: BucketKeyTarget?
+    /// The blob digest the single pushed file must have; anything else is refused before a byte
+    /// is sent (a git-lfs oid names the content it must be).
+    public var expectedBlob: Digest?
 
     public init(
         path: String, name: String, version: String, message: String = "", metadata: [MetadataEntry] = [],
@@ -26,6 +32,20 @@ public struct PushRequest: Sendable {
         self.message = message
         self.metadata = metadata
         self.parents = parents
+    }
+}
+
+/// A bucket key a push binds its single file to (PROTOCOL.md §11, BIND_KEY).
+public struct BucketKeyTarget: Sendable, Equatable {
+    public var bucket: String
+    public var key: String
+    /// Create the bucket if it does not exist.
+    public var createBucket: Bool
+
+    public init(bucket: String, key: String, createBucket: Bool = true) {
+        self.bucket = bucket
+        self.key = key
+        self.createBucket = createBucket
     }
 }
 
@@ -146,6 +166,16 @@ public final class Pusher {
             progress?.advance(by: r.size)
         }
         try? statCache?.save()
+        if let expected = request.expectedBlob ?? (request.bucketKey == nil ? nil : results.first?.blobDigest)
+        {
+            guard local.isSingleFile, let got = results.first?.blobDigest else {
+                throw .usage(detail: "\(request.path) must be a single regular file to push to a bucket key")
+            }
+            guard got == expected else {
+                throw .integrity(
+                    detail: "\(request.path) hashes to \(got), not \(expected); nothing was sent")
+            }
+        }
         let tree = Tree(entries: entries)
         do { try tree.validate() } catch {
             throw .usage(detail: "cannot build a tree from \(request.path): \(error)")
@@ -249,12 +279,20 @@ public final class Pusher {
         }
         _ = sentObjects
 
-        // 5. The version.
-        let created = try connection.call(
-            Message.CreateVersion(
-                lease: lease, name: request.name, version: request.version, tree: treeDigest,
-                message: request.message, metadata: request.metadata, parents: request.parents))
-        result.created = created.created
+        // 5. The version, or the bucket key.
+        if let target = request.bucketKey, let blob = result.blob {
+            let bound = try connection.call(
+                Message.BindKey(
+                    lease: lease, bucket: target.bucket, key: target.key, blob: blob,
+                    createBucket: target.createBucket))
+            result.created = bound.created
+        } else {
+            let created = try connection.call(
+                Message.CreateVersion(
+                    lease: lease, name: request.name, version: request.version, tree: treeDigest,
+                    message: request.message, metadata: request.metadata, parents: request.parents))
+            result.created = created.created
+        }
         _ = try? connection.call(Message.EndPush(lease: lease))
         progress?.finish()
         for u in uploaders {

@@ -5,7 +5,7 @@ import NIOCore
 ///
 /// The structs, grouped by area, are in `HandshakeMessages.swift`, `PushMessages.swift`,
 /// `CommitMessages.swift`, `PullMessages.swift`, `ListingMessages.swift`, `AliasMessages.swift`,
-/// `AdminMessages.swift` and `BucketMessages.swift`; PROTOCOL.md §6 lists the same fields.
+/// `AdminMessages.swift`, `BucketMessages.swift` and `BucketKeyMessages.swift`; PROTOCOL.md §6 lists the same fields.
 ///
 /// Adding a message: a case in ``MessageType`` (code and name), the struct in its area's file
 /// (conforming to ``WireRequest`` or a response protocol, which declares its frame type, and for
@@ -70,6 +70,8 @@ public struct Message: Equatable, Sendable, CustomStringConvertible {
         // Buckets (the S3 face of the store)
         BucketList.self, Buckets.self, BucketCreate.self, BucketCreated.self, BucketRemove.self,
         BucketRemoved.self, BucketKeys.self, KeyList.self, Snapshot.self, SnapshotOK.self,
+        // Bucket keys bound to pushed blobs (git-lfs)
+        BindKey.self, KeyBound.self, LookupKey.self, KeyInfo.self,
     ]
 
     /// ``registry`` keyed by frame type.

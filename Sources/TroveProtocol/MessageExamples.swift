@@ -194,6 +194,21 @@ extension Message {
                 SnapshotOK(
                     name: "models/churn", version: "1.5.0", tree: tree, createdAt: 1_767_225_600_000,
                     created: true, files: 3, totalSize: 5 << 20)),
+            .bindKey(
+                BindKey(
+                    lease: lease, bucket: "lfs-churn", key: "objects/\(d1.hex)", blob: d1, createBucket: true)
+            ),
+            .bindKey(
+                BindKey(
+                    lease: nil, bucket: "lfs-churn", key: "objects/\(d2.hex)", blob: d2, createBucket: false)),
+            .keyBound(
+                KeyBound(
+                    bucket: "lfs-churn", key: "objects/\(d1.hex)", blob: d1, size: 64 << 20, created: true)),
+            .lookupKey(LookupKey(bucket: "lfs-churn", key: "objects/\(d1.hex)")),
+            .keyInfo(
+                KeyInfo(
+                    bucket: "lfs-churn", key: "objects/\(d1.hex)", blob: d1, size: 64 << 20,
+                    mtime: 1_767_225_600_000)),
         ]
     }
 }

@@ -30,6 +30,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case bucketRemove = 0x52
     case bucketKeys = 0x53
     case snapshot = 0x54
+    case bindKey = 0x60
+    case lookupKey = 0x61
 
     case helloOK = 0x81
     case authOK = 0x82
@@ -58,6 +60,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case bucketRemoved = 0xD2
     case keyList = 0xD3
     case snapshotOK = 0xD4
+    case keyBound = 0xE0
+    case keyInfo = 0xE1
     case commitMissing = 0xF4
     case error = 0xFF
 
@@ -96,6 +100,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .bucketRemove: "BUCKET_RM"
         case .bucketKeys: "BUCKET_KEYS"
         case .snapshot: "SNAPSHOT"
+        case .bindKey: "BIND_KEY"
+        case .lookupKey: "LOOKUP_KEY"
         case .helloOK: "HELLO_OK"
         case .authOK: "AUTH_OK"
         case .pong: "PONG"
@@ -123,6 +129,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .bucketRemoved: "BUCKET_REMOVED"
         case .keyList: "KEY_LIST"
         case .snapshotOK: "SNAPSHOT_OK"
+        case .keyBound: "KEY_BOUND"
+        case .keyInfo: "KEY_INFO"
         case .commitMissing: "COMMIT_MISSING"
         case .error: "ERROR"
         }

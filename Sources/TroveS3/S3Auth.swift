@@ -38,7 +38,9 @@ struct S3Authenticator {
             // Open mode: credentials are not checked; a signed chunked body still has its framing.
             return AuthResult(principal: .open, payloadHash: declared ?? "UNSIGNED-PAYLOAD", chunkSigning: nil)
         }
-        if let authorization {
+        // A browser signed in to the web view may send its Basic credentials along with a
+        // presigned download link: the link's signature is what counts then.
+        if let authorization, !(presigned && authorization.lowercased().hasPrefix("basic ")) {
             guard authorization.hasPrefix(SigV4.algorithm + " ") else {
                 throw S3Error(
                     .badRequest, "InvalidRequest",

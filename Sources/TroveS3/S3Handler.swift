@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import TroveCore
 import TroveStore
+import TroveWeb
 
 /// Serves S3 requests: authentication, routing to the operations (S3Handler+*.swift), errors as
 /// S3 XML documents.
@@ -13,6 +14,8 @@ final class S3Handler: Sendable {
     let pool: NIOThreadPool
     let logger: Logger
     let auth: S3Authenticator
+    /// The web view under `/_ui/` (S3Handler+UI.swift).
+    let ui: WebUI
 
     init(store: Store, config: S3Config, pool: NIOThreadPool, logger: Logger) {
         self.store = store
@@ -20,6 +23,7 @@ final class S3Handler: Sendable {
         self.pool = pool
         self.logger = logger
         auth = S3Authenticator(config: config)
+        ui = WebUI(store: store)
     }
 
     /// Serves one connection until the client closes it or a request leaves it unusable.
@@ -40,6 +44,9 @@ final class S3Handler: Sendable {
     /// Handles one request; false when the connection must close.
     private func handle(_ head: HTTPRequestHead, _ conn: S3Connection) async throws -> Bool {
         let requestID = hexString(SecureRandom.bytes(8)).uppercased()
+        // Other APIs on this listener, by path prefix, before S3 parsing.
+        if head.uri.hasPrefix(LFSRoute.prefix) { return try await serveLFS(head, conn, requestID: requestID) }
+        if Self.isUIPath(head.uri) { return try await serveUI(head, conn) }
         var failure: S3Error
         do {
             let request = try S3Request(head: head, requestID: requestID)

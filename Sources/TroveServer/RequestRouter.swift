@@ -9,8 +9,8 @@ import TroveStore
 /// then runs the handler — one call into the store — whose reply goes back to the session.
 ///
 /// Handlers live by area in `PushHandlers.swift`, `CommitHandlers.swift`, `PullHandlers.swift`,
-/// `ListingHandlers.swift`, `AliasHandlers.swift`, `AdminHandlers.swift` and
-/// `BucketHandlers.swift`. Every handler blocks (fsync, SQLite, pack reads) and runs on a worker
+/// `ListingHandlers.swift`, `AliasHandlers.swift`, `AdminHandlers.swift`, `BucketHandlers.swift`
+/// and `BucketKeyHandlers.swift`. Every handler blocks (fsync, SQLite, pack reads) and runs on a worker
 /// thread, never on an event loop.
 final class RequestRouter: Sendable {
     let store: Store
@@ -69,6 +69,9 @@ final class RequestRouter: Sendable {
         Route(Message.BucketRemove.self) { $0.bucketRemove },
         Route(Message.BucketKeys.self, stream: { $0.bucketKeys }),
         Route(Message.Snapshot.self) { $0.snapshot },
+        // Bucket keys bound to pushed blobs (BucketKeyHandlers.swift)
+        Route(Message.BindKey.self) { $0.bindKey },
+        Route(Message.LookupKey.self) { $0.lookupKey },
     ])
 }
 

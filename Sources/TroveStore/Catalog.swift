@@ -135,6 +135,8 @@ final class Catalog: Sendable {
         m.registerMigration("v3-version-order") { db in try Catalog.createVersionOrderIndexes(db) }
         // Buckets (the S3 API; see BucketSchema.swift).
         m.registerMigration("v4-buckets") { db in try Catalog.createBucketTables(db) }
+        // The last GC and scrub, for the web view's store page (Store+MaintenanceLog.swift).
+        m.registerMigration("v5-maintenance-log") { db in try Catalog.createMaintenanceLogTable(db) }
         return m
     }
 

@@ -20,15 +20,26 @@ extension Store {
         try MaintenanceLock.acquire(self, "GC")
         defer { MaintenanceLock.release(self) }
         do {
-            return try runGC(options)
+            let report = try runGC(options)
+            if !options.dryRun { recordMaintenance("gc", ok: true, report: report.json()) }
+            return report
         } catch let e as MaintenanceError {
-            if !options.dryRun { try? gcFinish() }
+            if !options.dryRun {
+                try? gcFinish()
+                recordMaintenance("gc", ok: false, report: "\(e)")
+            }
             throw e
         } catch let e as StoreError {
-            if !options.dryRun { try? gcFinish() }
+            if !options.dryRun {
+                try? gcFinish()
+                recordMaintenance("gc", ok: false, report: "\(e)")
+            }
             throw .store(e)
         } catch {
-            if !options.dryRun { try? gcFinish() }
+            if !options.dryRun {
+                try? gcFinish()
+                recordMaintenance("gc", ok: false, report: "\(error)")
+            }
             throw .store(catalog.failure(error))
         }
     }

@@ -19,7 +19,9 @@ extension Store {
         defer { MaintenanceLock.release(self) }
         do {
             var s = Scrubber(store: self, options: options)
-            return try s.run()
+            let report = try s.run()
+            recordMaintenance("scrub", ok: report.clean, report: report.json())
+            return report
         } catch let e as MaintenanceError {
             throw e
         } catch let e as StoreError {

@@ -17,6 +17,7 @@ import TroveS3
 //   7  S3 aws-chunked body decoder: next byte = piece size (bits 0-5) and signed (bit 7)
 //   8  S3 request documents: next byte even = CompleteMultipartUpload, odd = DeleteObjects
 //   9  S3 SigV4: a request head (URI line, then `Name: value` lines) authenticated
+//  10  git-lfs API: the input as a batch request body and as a path under /_lfs/
 //
 // To add a decoder: add a case below, a seed in `writeSeeds`, and a line in docs/FUZZING.md.
 //
@@ -24,9 +25,10 @@ import TroveS3
 // - a decoded message re-encodes to exactly the bytes it came from (one encoding per value);
 // - a decoded canonical object re-encodes to exactly its input;
 // - an aws-chunked body decodes the same whether fed whole or in small pieces;
-// - DeleteObjects never yields more than 1000 keys; a request is authenticated only as `fuzz`.
+// - DeleteObjects never yields more than 1000 keys; a request is authenticated only as `fuzz`;
+// - a git-lfs batch never yields more than 1000 objects, each oid 64 lowercase hex digits.
 
-private let targetCount: UInt8 = 10
+private let targetCount: UInt8 = 11
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -43,7 +45,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 6: fuzzRef(input)
     case 7: fuzzAWSChunked(input)
     case 8: fuzzS3Documents(input)
-    default: fuzzSigV4(input)
+    case 9: fuzzSigV4(input)
+    default: fuzzLFS(input)
     }
     return 0
 }
@@ -133,6 +136,15 @@ private func fuzzS3Documents(_ input: UnsafeBufferPointer<UInt8>) {
         _ = try? S3Decoders.completeMultipartParts(body)
     } else if let d = try? S3Decoders.deleteObjects(body), d.keys.count > 1000 {
         fatalError("DeleteObjects accepted \(d.keys.count) keys")
+    }
+}
+
+private func fuzzLFS(_ input: UnsafeBufferPointer<UInt8>) {
+    let bytes = Array(input)
+    let (oids, _) = S3Decoders.lfs(body: bytes, path: String(decoding: bytes, as: UTF8.self))
+    let hex = Set("0123456789abcdef".utf8)
+    if oids.count > 1000 || oids.contains(where: { $0.utf8.count != 64 || !$0.utf8.allSatisfy(hex.contains) }) {
+        fatalError("a git-lfs batch accepted \(oids.count) objects or a malformed oid")
     }
 }
 
@@ -247,5 +259,8 @@ private func writeSeeds(to dir: String) {
     }
     let presigned = "/bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=fuzz%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=" + String(repeating: "0", count: 64)
     seed(9, Array((presigned + "\nhost: 127.0.0.1:9000").utf8))
+    let batch = #"{"operation":"upload","transfers":["basic"],"objects":[{"oid":"\#(String(repeating: "ab", count: 32))","size":10}],"hash_algo":"sha256"}"#
+    seed(10, Array(batch.utf8))
+    seed(10, Array("models/objects/batch".utf8))
     print("wrote \(n) seeds to \(dir)")
 }

@@ -16,6 +16,8 @@ public struct LocalFile: Sendable, Hashable {
     public var mode: UInt32
     /// Size when scanned.
     public var size: UInt64
+    /// What `stat` said when scanned (the stat cache's key; taken before the content is read).
+    public var stamp: FileStamp? = nil
 }
 
 /// What a push will send, before chunking: the regular files to ingest and the entries that need
@@ -44,7 +46,7 @@ public struct LocalTree: Sendable {
                 files: [
                     LocalFile(
                         diskPath: path, treePath: name, mode: UInt32(st.st_mode) & 0o7777,
-                        size: UInt64(st.st_size))
+                        size: UInt64(st.st_size), stamp: FileStamp(st))
                 ],
                 otherEntries: [], isSingleFile: true, skipped: [])
         }
@@ -90,7 +92,9 @@ public struct LocalTree: Sendable {
             switch st.st_mode & S_IFMT {
             case S_IFREG:
                 tree.files.append(
-                    LocalFile(diskPath: disk, treePath: treePath, mode: mode, size: UInt64(st.st_size)))
+                    LocalFile(
+                        diskPath: disk, treePath: treePath, mode: mode, size: UInt64(st.st_size),
+                        stamp: FileStamp(st)))
             case S_IFLNK:
                 var buf = [UInt8](repeating: 0, count: TreePath.maxLength + 1)
                 let n = buf.withUnsafeMutableBytes {

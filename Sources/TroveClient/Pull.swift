@@ -63,6 +63,9 @@ public final class Puller {
     public var extraConnections: [Connection] = []
     /// What to do with a destination that already holds files.
     public var mode = PullMode.exact
+    /// Keep setuid, setgid and sticky bits from the tree (dropped by default; see
+    /// ``PullSafety/localModes(_:preserveSpecial:umask:)``).
+    public var preserveSpecialModes = false
     /// Asked before each chunk with the number of chunks fetched so far; true stops the pull as
     /// ``ClientError/interrupted(detail:)`` (Ctrl-C), keeping what a later run can resume from.
     public var shouldStop: (Int) -> Bool = { _ in false }
@@ -75,7 +78,8 @@ public final class Puller {
     public func pull(ref: String, into destination: String) throws(ClientError) -> PullResult {
         let remote = Remote(connection: connection)
         let info = try remote.resolve(ref)
-        let tree = try remote.tree(info.tree)
+        let tree = PullSafety.localModes(
+            try remote.tree(info.tree), preserveSpecial: preserveSpecialModes)
         try PullSafety.check(tree, allowExternalSymlinks: allowExternalSymlinks)
 
         let fileEntries = tree.entries.filter { $0.kind == .file }
@@ -204,7 +208,7 @@ public final class Puller {
             guard ftruncate(fd, off_t(e.size)) == 0 else {
                 throw .io(path: path, operation: "truncate", errno: errno)
             }
-            fchmod(fd, mode_t(e.mode & 0o7777))
+            fchmod(fd, mode_t(e.mode))  // already under the umask/special-bit rule (localModes)
             written += offset
         }
         let bytesFetched = order.reduce(UInt64(0)) { $0 + UInt64($1.length) }

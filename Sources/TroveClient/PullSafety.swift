@@ -1,5 +1,11 @@
 import TroveCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The checks a pull makes on a tree before writing anything (PROTOCOL.md §10): every path is a
 /// safe relative path, nothing lies beneath a file or symlink, and — unless explicitly allowed —
 /// no symlink resolves outside the destination, even through other symlinks of the tree.
@@ -26,6 +32,33 @@ public enum PullSafety {
                         + "(pass --allow-external-symlinks to create such links anyway)")
             }
         }
+    }
+
+    /// The modes a pull gives files and directories (docs/CLIENT.md, "Modes"): the tree's
+    /// permission bits with the process umask applied, as for any file a program creates; the
+    /// setuid, setgid and sticky bits are dropped unless `preserveSpecial` (then kept, umask still
+    /// applied to the permission bits). Symlinks are left alone.
+    public static func localModes(_ tree: Tree, preserveSpecial: Bool, umask mask: UInt32 = currentUmask())
+        -> Tree
+    {
+        var out = tree
+        for i in out.entries.indices where out.entries[i].kind != .symlink {
+            out.entries[i].mode = localMode(out.entries[i].mode, preserveSpecial: preserveSpecial, umask: mask)
+        }
+        return out
+    }
+
+    /// One mode under the rule of ``localModes(_:preserveSpecial:umask:)``.
+    public static func localMode(_ mode: UInt32, preserveSpecial: Bool, umask mask: UInt32) -> UInt32 {
+        let special: UInt32 = preserveSpecial ? mode & 0o7000 : 0
+        return special | (mode & 0o777 & ~mask)
+    }
+
+    /// The process umask (read by setting it and putting it back).
+    public static func currentUmask() -> UInt32 {
+        let m = umask(0o022)
+        umask(m)
+        return UInt32(m)
     }
 
     /// Whether the symlink at `link` (a tree path) with `target` resolves, lexically and through

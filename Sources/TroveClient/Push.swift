@@ -134,17 +134,32 @@ public final class Pusher {
         var entries = local.otherEntries
         var results: [IngestResult] = []
         results.reserveCapacity(local.files.count)
+        let rootKey = statCache == nil || local.isSingleFile ? "" : StatCache.key(request.path)
+        // Files up to 1 MiB: one read and the hashing on this thread (no pipeline per file).
+        let small: SmallFileIngester
+        do { small = try SmallFileIngester(parameters: params) } catch {
+            throw .protocolViolation(detail: "the server announced unusable chunker parameters: \(error)")
+        }
         for (index, file) in local.files.enumerated() {
             let r: IngestResult
-            let cacheKey = statCache == nil ? "" : StatCache.key(file.diskPath)
-            let stamp = statCache == nil ? nil : FileStamp(path: file.diskPath)
+            let cacheKey =
+                statCache == nil
+                ? "" : local.isSingleFile
+                    ? StatCache.key(file.diskPath) : StatCache.key(rootKey: rootKey, relative: file.treePath)
+            let stamp = statCache == nil ? nil : file.stamp ?? FileStamp(path: file.diskPath)
             if let stamp, let hit = statCache?.lookup(path: cacheKey, stamp: stamp) {
                 r = hit
             } else {
                 do {
-                    r = try Ingest.file(
-                        at: file.diskPath, parameters: params, threads: ingestThreads,
-                        formats: connection.formatPolicy)
+                    if file.size <= UInt64(small.limit),
+                        let done = try small.ingest(path: file.diskPath, formats: connection.formatPolicy)
+                    {
+                        r = done
+                    } else {
+                        r = try Ingest.file(
+                            at: file.diskPath, parameters: params, threads: ingestThreads,
+                            formats: connection.formatPolicy)
+                    }
                 } catch {
                     throw .ingest(detail: "cannot read \(file.diskPath): \(error)")
                 }

@@ -65,6 +65,8 @@ final class SafeWriter {
                 guard mkdir(p, mode_t(prefix == rel ? mode : 0o755)) == 0 || errno == EEXIST else {
                     throw .io(path: p, operation: "create directory", errno: errno)
                 }
+                // mkdir may not set setgid/sticky bits a pull was told to keep.
+                if prefix == rel, mode & 0o7000 != 0 { chmod(p, mode_t(mode)) }
             }
             checkedDirs.insert(prefix)
         }

@@ -19,6 +19,11 @@ public struct FileStamp: Hashable, Sendable {
     public init?(path: String) {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
+        self.init(st)
+    }
+
+    /// The stamp of a `stat` result already at hand (a directory scan's).
+    init(_ st: stat) {
         self.init(
             size: UInt64(max(0, st.st_size)),
             mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
@@ -103,6 +108,13 @@ public final class StatCache {
     /// The key of `path`: its absolute, standardized form.
     public static func key(_ path: String) -> String {
         URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// The key of `relative` (a tree path: no `.`, `..` or empty components) inside the directory
+    /// whose key is `rootKey`: equal to `key(root + "/" + relative)`, without standardizing a URL
+    /// per file.
+    public static func key(rootKey: String, relative: String) -> String {
+        rootKey.hasSuffix("/") ? rootKey + relative : rootKey + "/" + relative
     }
 
     /// The cached ingest result for `path` if its stamp is unchanged and not racy.

@@ -5,7 +5,8 @@ import NIOCore
 ///
 /// The structs, grouped by area, are in `HandshakeMessages.swift`, `PushMessages.swift`,
 /// `CommitMessages.swift`, `PullMessages.swift`, `ListingMessages.swift`, `AliasMessages.swift`,
-/// `AdminMessages.swift`, `BucketMessages.swift` and `BucketKeyMessages.swift`; PROTOCOL.md §6 lists the same fields.
+/// `AdminMessages.swift`, `BucketMessages.swift`, `BucketKeyMessages.swift` and `LeaseMessages.swift`;
+/// PROTOCOL.md §6 lists the same fields.
 ///
 /// Adding a message: a case in ``MessageType`` (code and name), the struct in its area's file
 /// (conforming to ``WireRequest`` or a response protocol, which declares its frame type, and for
@@ -67,6 +68,8 @@ public struct Message: Equatable, Sendable, CustomStringConvertible {
         AliasHistoryList.self, AliasRemove.self, AliasRemoved.self,
         // Administration
         Retire.self, Retired.self, GC.self, GCReport.self, Scrub.self, ScrubReport.self,
+        // Push leases
+        LeaseList.self, Leases.self, LeaseEnd.self, LeaseEnded.self,
         // Buckets (the S3 face of the store)
         BucketList.self, Buckets.self, BucketCreate.self, BucketCreated.self, BucketRemove.self,
         BucketRemoved.self, BucketKeys.self, KeyList.self, Snapshot.self, SnapshotOK.self,

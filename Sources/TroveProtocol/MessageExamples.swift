@@ -157,6 +157,17 @@ extension Message {
             .scrub(Scrub(mode: .slice(index: 3, count: 7), rateBytesPerSecond: 50 << 20, repair: true)),
             .scrub(Scrub(mode: .sample(partsPerMillion: 10_000), rateBytesPerSecond: 0, repair: false)),
             .scrubReport(ScrubReport(status: .damageFound, json: #"{"damaged":[]}"#)),
+            .leaseList(LeaseList()),
+            .leases(
+                Leases(
+                    leases: [
+                        LeaseRecord(
+                            lease: lease, name: "models/churn", created: 1_767_225_600_000,
+                            expires: 1_767_229_200_000)
+                    ], truncated: false)),
+            .leases(Leases(leases: [], truncated: true)),
+            .leaseEnd(LeaseEnd(lease: lease)),
+            .leaseEnded(LeaseEnded(existed: true)),
             .bucketList(BucketList()),
             .buckets(
                 Buckets(buckets: [

@@ -25,6 +25,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case retire = 0x40
     case gc = 0x41
     case scrub = 0x42
+    case leaseList = 0x43
+    case leaseEnd = 0x44
     case bucketList = 0x50
     case bucketCreate = 0x51
     case bucketRemove = 0x52
@@ -55,6 +57,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case retired = 0xC0
     case gcReport = 0xC1
     case scrubReport = 0xC2
+    case leases = 0xC3
+    case leaseEnded = 0xC4
     case buckets = 0xD0
     case bucketCreated = 0xD1
     case bucketRemoved = 0xD2
@@ -95,6 +99,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .retire: "RETIRE"
         case .gc: "GC"
         case .scrub: "SCRUB"
+        case .leaseList: "LEASE_LIST"
+        case .leaseEnd: "LEASE_END"
         case .bucketList: "BUCKET_LIST"
         case .bucketCreate: "BUCKET_CREATE"
         case .bucketRemove: "BUCKET_RM"
@@ -124,6 +130,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .retired: "RETIRED"
         case .gcReport: "GC_REPORT"
         case .scrubReport: "SCRUB_REPORT"
+        case .leases: "LEASES"
+        case .leaseEnded: "LEASE_ENDED"
         case .buckets: "BUCKETS"
         case .bucketCreated: "BUCKET_CREATED"
         case .bucketRemoved: "BUCKET_REMOVED"

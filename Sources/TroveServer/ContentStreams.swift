@@ -84,7 +84,14 @@ final class ObjectFrames: ResponseStream {
         var position = 0
         /// The object being sent in parts, and how far.
         var current: (digest: Digest, bytes: [UInt8], offset: Int)?
+        /// Objects loaded ahead (a batch at a time: one catalog read for many small recipes).
+        var loaded: [Digest: [UInt8]] = [:]
+        /// Where the loaded batch ends.
+        var loadedEnd = 0
     }
+
+    /// Objects loaded per batch.
+    private static let batch = 512
 
     /// Where the stream is; one frame is built at a time, on whichever worker runs `next()`.
     private let progress = Mutex(Progress())
@@ -115,6 +122,21 @@ final class ObjectFrames: ResponseStream {
         }
     }
 
+    /// Recipes of `blobs` kept in the catalog (small ones, read back intact), in one catalog
+    /// read for the rows and one for the objects; the others are loaded one by one (`load`).
+    private func loadSmallRecipes(_ blobs: ArraySlice<Digest>) throws(ServerError) -> [Digest: [UInt8]] {
+        let store = router.store
+        do {
+            let objects = try store.recipeDigests(forBlobs: Array(blobs))
+            let bytes = try store.readInlineObjects(Array(Set(objects.values)))
+            var out: [Digest: [UInt8]] = [:]
+            for (blob, object) in objects { out[blob] = bytes[object] }
+            return out
+        } catch {
+            throw ServerError(error)
+        }
+    }
+
     func next() throws(ServerError) -> (message: Message, last: Bool) {
         try progress.withLock { (p: inout Progress) throws(ServerError) in try nextFrame(&p) }
     }
@@ -128,8 +150,14 @@ final class ObjectFrames: ResponseStream {
             if p.current == nil {
                 guard p.position < digests.count else { break }
                 let d = digests[p.position]
+                if kind == .recipe && p.position >= p.loadedEnd {
+                    p.loadedEnd = min(digests.count, p.position + ObjectFrames.batch)
+                    p.loaded = try loadSmallRecipes(digests[p.position..<p.loadedEnd])
+                }
                 p.position += 1
-                guard let bytes = try load(d) else {
+                var found = p.loaded.removeValue(forKey: d)
+                if found == nil { found = try load(d) }
+                guard let bytes = found else {
                     missing.append(ObjectRef(kind: kind, digest: d))
                     used += 40
                     continue

@@ -63,6 +63,9 @@ final class RequestRouter: Sendable {
         Route(Message.Retire.self) { $0.retire },
         Route(Message.GC.self, stream: { $0.gc }),
         Route(Message.Scrub.self, stream: { $0.scrub }),
+        // Push leases (LeaseHandlers.swift)
+        Route(Message.LeaseList.self) { $0.leaseList },
+        Route(Message.LeaseEnd.self) { $0.leaseEnd },
         // Buckets (BucketHandlers.swift)
         Route(Message.BucketList.self, stream: { $0.bucketList }),
         Route(Message.BucketCreate.self) { $0.bucketCreate },

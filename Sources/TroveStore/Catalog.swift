@@ -137,6 +137,8 @@ final class Catalog: Sendable {
         m.registerMigration("v4-buckets") { db in try Catalog.createBucketTables(db) }
         // The last GC and scrub, for the web view's store page (Store+MaintenanceLog.swift).
         m.registerMigration("v5-maintenance-log") { db in try Catalog.createMaintenanceLogTable(db) }
+        // Small recipes as rows instead of files (Store+InlineObjects.swift).
+        m.registerMigration("v6-inline-objects") { db in try Catalog.createInlineObjectTable(db) }
         return m
     }
 

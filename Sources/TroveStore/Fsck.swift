@@ -179,31 +179,42 @@ extension Store {
         var recipes = Set<Digest>()
         var blobsInTrees: [(Digest, String, Digest)] = []
         var chunkRefs: [(chunk: RecipeChunk, recipe: Digest)] = []
+        func check(_ d: Digest, _ read: (Digest) throws(StoreError) -> [UInt8]?) {
+            report.objects += 1
+            let bytes: [UInt8]
+            do {
+                guard let b = try read(d) else { return }
+                bytes = b
+            } catch {
+                report.violations.append(.init(kind: .objectCorrupt, subject: d.prefixed, detail: "\(error)"))
+                return
+            }
+            if let r = try? Recipe(canonical: bytes) {
+                recipes.insert(d)
+                for c in r.chunks { chunkRefs.append((c, d)) }
+            } else if let t = try? Tree(canonical: bytes) {
+                trees.insert(d)
+                for e in t.entries where e.kind == .file { blobsInTrees.append((e.blob!, e.path, d)) }
+            } else {
+                report.violations.append(
+                    .init(kind: .objectCorrupt, subject: d.prefixed, detail: "neither a valid recipe nor a tree"))
+            }
+        }
         for shard in FileIO.list(objectsDir).sorted() {
             for rest in FileIO.list(objectsDir + "/" + shard).sorted() {
-                report.objects += 1
                 guard let d = Digest(hex: shard + rest) else {
+                    report.objects += 1
                     report.warnings.append("stray file objects/\(shard)/\(rest)")
                     continue
                 }
-                let bytes: [UInt8]
-                do { bytes = try readObject(d) } catch {
-                    report.violations.append(
-                        .init(kind: .objectCorrupt, subject: d.prefixed, detail: "\(error)"))
-                    continue
-                }
-                if let r = try? Recipe(canonical: bytes) {
-                    recipes.insert(d)
-                    for c in r.chunks { chunkRefs.append((c, d)) }
-                } else if let t = try? Tree(canonical: bytes) {
-                    trees.insert(d)
-                    for e in t.entries where e.kind == .file { blobsInTrees.append((e.blob!, e.path, d)) }
-                } else {
-                    report.violations.append(
-                        .init(
-                            kind: .objectCorrupt, subject: d.prefixed,
-                            detail: "neither a valid recipe nor a tree"))
-                }
+                check(d) { (d) throws(StoreError) -> [UInt8]? in try readObjectFile(d) }
+            }
+        }
+        // Small recipes kept in the catalog (Store+InlineObjects.swift).
+        for d in try inlineObjectDigests() {
+            check(d) { (d) throws(StoreError) -> [UInt8]? in
+                guard let stored = try inlineObjectBytes(d) else { return nil }
+                return try decodeObject(stored, d)
             }
         }
         // I2: recipes reference indexed chunks of the right length.

@@ -10,9 +10,11 @@ import TroveCore
 extension Scrubber {
     // MARK: Objects
 
+    /// The objects of one shard: files, and small recipes kept in the catalog.
     mutating func checkObjectShard(_ shard: String) throws {
-        for rest in FileIO.list(store.objectsDir + "/" + shard).sorted() {
-            guard let d = Digest(hex: shard + rest) else { continue }
+        var digests = Set(FileIO.list(store.objectsDir + "/" + shard).compactMap { Digest(hex: shard + $0) })
+        digests.formUnion(try store.inlineObjectDigests(shard: shard))
+        for d in digests.sorted() {
             guard sampled() else { continue }
             report.objectsChecked += 1
             let bytes: [UInt8]
@@ -83,7 +85,7 @@ extension Scrubber {
                 guard let r = Digest(data: p.recipe), !badObjects.contains(r),
                     inSlice("objects:" + String(r.hex.prefix(2)))
                 else { continue }
-                if !FileIO.exists(store.objectPath(r)) {
+                if !store.hasObject(r) {
                     finding(
                         "object-missing", r.prefixed,
                         "recipe of committed blob \(Digest(data: p.blob) ?? .zero)",
@@ -98,7 +100,7 @@ extension Scrubber {
             guard let d = Digest(data: t), !badObjects.contains(d),
                 inSlice("objects:" + String(d.hex.prefix(2)))
             else { continue }
-            if !FileIO.exists(store.objectPath(d)) {
+            if !store.hasObject(d) {
                 finding(
                     "object-missing", d.prefixed, "committed tree",
                     action: options.repair ? "uncommitted" : "reported")
@@ -130,7 +132,7 @@ extension Scrubber {
         for v in versions {
             report.versionsChecked += 1
             let committed = try store.hasTree(v.tree)
-            if !committed || !FileIO.exists(store.objectPath(v.tree)) {
+            if !committed || !store.hasObject(v.tree) {
                 finding(
                     "version-broken", "\(v.name):\(v.version)",
                     "tree \(v.tree) is \(committed ? "committed but its object is missing" : "not committed") "

@@ -38,9 +38,7 @@ extension Store {
         var seen = Set<Digest>()
         func flush() throws(StoreError) {
             guard !batch.isEmpty else { return }
-            // Hashed by the chunker just now: the commit below re-reads them from the packs and
-            // checks the blob digest, so putChunks need not decompress and hash them again.
-            let r = try putChunks(batch, hashed: true)
+            let r = try putChunks(batch)
             if let bad = r.rejected.first {
                 throw .corruptData(what: "chunk \(bad.digest) of \(path)", detail: bad.reason)
             }

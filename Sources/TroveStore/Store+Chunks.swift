@@ -87,13 +87,6 @@ extension Store {
     /// are kept as they are. On return every accepted chunk is durable in a sealed pack segment
     /// and indexed (I3, I5). Concurrent callers share fsyncs. Throws only for store failures.
     public func putChunks(_ chunks: [ChunkInput]) throws(StoreError) -> PutChunksResult {
-        try putChunks(chunks, hashed: false)
-    }
-
-    /// `putChunks(_:)`; with `hashed`, the chunks' digests were computed by this process from the
-    /// very bytes given (compressed here), so they are not decompressed and hashed again: the
-    /// commit that follows verifies the whole blob from the packs (`ingestBlob`).
-    func putChunks(_ chunks: [ChunkInput], hashed: Bool) throws(StoreError) -> PutChunksResult {
         try checkWritable()
         var rejected: [RejectedChunk] = []
         var verified: [VerifiedChunk] = []
@@ -119,9 +112,7 @@ extension Store {
                 continue
             }
             let actual: Digest
-            if hashed {
-                actual = c.digest
-            } else if c.codec == .raw {
+            if c.codec == .raw {
                 guard c.bytes.count == c.rawLength else {
                     rejected.append(RejectedChunk(digest: c.digest, reason: "raw length mismatch"))
                     continue

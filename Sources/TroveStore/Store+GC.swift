@@ -356,9 +356,9 @@ extension Store {
         }
     }
 
-    /// Unlinks object files whose rows a sweep deleted, holding the catalog write lock (a commit
-    /// that needs one again takes it off the list in its own transaction, so the two never
-    /// interleave).
+    /// Removes objects (files and catalog rows) whose rows a sweep deleted, holding the catalog
+    /// write lock (a commit that needs one again takes it off the list in its own transaction,
+    /// so the two never interleave).
     func unlinkDoomedObjects(_ report: inout GCResult) throws {
         while true {
             let n: Int = try catalog.write { db in
@@ -378,7 +378,8 @@ extension Store {
                                   OR EXISTS (SELECT 1 FROM versions WHERE tree = ? AND retired IS NULL)
                                 """, arguments: [r, r, r]) == true
                     if used { continue }
-                    if unlink(objectPath(d)) == 0 { report.objectsFreed += 1 }
+                    let row = try Store.deleteInlineObject(db, r)
+                    if unlink(objectPath(d)) == 0 || row { report.objectsFreed += 1 }
                 }
                 return rows.count
             }

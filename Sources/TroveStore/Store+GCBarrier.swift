@@ -34,7 +34,8 @@ extension Store {
     /// Inside a commit's final write transaction: if a GC deleted anything since `epoch`,
     /// re-checks that the new recipes' chunks are indexed (returns the missing ones), that the
     /// reused blobs are still committed, and that the object files exist (rewriting any a GC
-    /// removed and taking them off the GC's list).
+    /// removed and taking them off the GC's list; objects kept in the catalog are inserted by
+    /// the commit's transaction itself).
     func gcRecheckCommit(
         _ db: Database, epoch: Int64, chunks: [Digest], reusedBlobs: [Digest], objects: [(Digest, [UInt8])]
     ) throws -> [Digest]? {
@@ -53,9 +54,36 @@ extension Store {
         var rewrite: [(Digest, [UInt8])] = []
         for (d, bytes) in objects {
             try db.execute(sql: "DELETE FROM gc_doomed_objects WHERE digest = ?", arguments: [d.data])
-            if !FileIO.exists(objectPath(d)) { rewrite.append((d, bytes)) }
+            if !InlineObjects.accepts(bytes) && !FileIO.exists(objectPath(d)) { rewrite.append((d, bytes)) }
         }
-        if !rewrite.isEmpty { try writeObjects(rewrite) }
+        if !rewrite.isEmpty { try writeObjectFiles(rewrite) }
         return nil
+    }
+
+    /// A commit of a tree that is already committed: its row implies its blobs' rows and their
+    /// chunks (GC sweeps trees before blobs and blobs before chunks; scrub un-commits a tree with
+    /// the blobs it loses), so only the object is re-read (it must still verify) and, while a GC
+    /// is active, the tree logged as a root as a full commit would. Its file count and size, or
+    /// nil if it is not committed.
+    func recommit(tree: Digest) throws(StoreError) -> (files: Int, size: UInt64)? {
+        try checkWritable()
+        let found: (files: Int, size: Int64, gcActive: Bool)? = try catalog.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT files, size FROM trees WHERE digest = ?", arguments: [tree.data])
+            else { return nil }
+            let active = try Bool.fetchOne(db, sql: "SELECT active FROM gc_state WHERE id = 1") ?? false
+            return (row["files"], row["size"], active)
+        }
+        guard let found else { return nil }
+        _ = try readObject(tree)
+        if found.gcActive {
+            let still: Bool = try catalog.write { db in
+                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM trees WHERE digest = ?", arguments: [tree.data]) == true
+                else { return false }
+                try Store.gcNoteRoot(db, tree: tree)
+                return true
+            }
+            guard still else { return nil }
+        }
+        return (found.files, UInt64(found.size))
     }
 }

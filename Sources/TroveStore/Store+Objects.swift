@@ -27,14 +27,24 @@ enum ObjectFile {
 }
 
 extension Store {
-    /// Writes objects durably (tmp → fsync → rename → fsync of each touched directory).
-    /// Objects already present are skipped. All temporaries are written before the first fsync:
-    /// the first fsync's journal commit then carries every one of them, and the fsyncs after it
-    /// find their files already committed (a push of 20 000 small files: one journal commit
-    /// instead of 20 000).
+    /// Writes objects durably. Small recipes (`InlineObjects`) become catalog rows, all in one
+    /// transaction; the others files (`writeObjectFiles`). Objects already present are kept.
     func writeObjects(_ objects: [(Digest, [UInt8])]) throws(StoreError) {
         try checkWritable()
         try checkSpace(objects.reduce(0) { $0 + $1.1.count })
+        let inline = objects.filter { InlineObjects.accepts($0.1) }
+        try writeObjectFiles(objects.filter { !InlineObjects.accepts($0.1) })
+        guard !inline.isEmpty else { return }
+        let now = Clock.nowMillis()
+        try catalog.write { db in try Store.insertInlineObjects(db, inline, now: now) }
+    }
+
+    /// Writes objects as files durably (tmp → fsync → rename → fsync of each touched directory).
+    /// Objects already present are skipped. All temporaries are written before the first fsync,
+    /// so one journal commit can carry several of them.
+    func writeObjectFiles(_ objects: [(Digest, [UInt8])]) throws(StoreError) {
+        guard !objects.isEmpty else { return }
+        try checkWritable()
         let compressor = ChunkCompressor(codec: config.codec == .raw ? .raw : .zstd, level: config.level)
         var pending: [(tmp: String, path: String)] = []
         var dirs = Set<String>()
@@ -42,7 +52,7 @@ extension Store {
         for (digest, canonical) in objects {
             let path = objectPath(digest)
             // An existing object is kept only if it reads back intact (else it is replaced).
-            if FileIO.exists(path), (try? readObject(digest)) != nil { continue }
+            if FileIO.exists(path), (try? readObjectFile(digest)) != nil { continue }
             try ensureDirectory(of: path)
             let bytes = ObjectFile.encode(canonical, compressor: compressor)
             do { pending.append((try FileIO.writeTemporary(bytes, tmpDir: tmpDir), path)) } catch {
@@ -73,11 +83,29 @@ extension Store {
         }
     }
 
-    /// The canonical bytes of an object, decompressed and verified against its digest (I6).
+    /// The canonical bytes of an object, decompressed and verified against its digest (I6):
+    /// from the catalog (small recipes), else from its file.
     public func readObject(_ digest: Digest) throws(StoreError) -> [UInt8] {
+        if let stored = try inlineObjectBytes(digest) {
+            do { return try decodeObject(stored, digest) } catch {
+                // A damaged row with an intact file (written before the row) still reads.
+                if let canonical = try? readObjectFile(digest) { return canonical }
+                throw error
+            }
+        }
+        guard let canonical = try readObjectFile(digest) else { throw .objectNotFound(digest) }
+        return canonical
+    }
+
+    /// An object file's canonical bytes, verified; nil if there is no file.
+    func readObjectFile(_ digest: Digest) throws(StoreError) -> [UInt8]? {
         let path = objectPath(digest)
-        guard FileIO.exists(path) else { throw .objectNotFound(digest) }
-        let file = try FileIO.readFile(path, limit: options.maxObjectSize + 1024)
+        guard FileIO.exists(path) else { return nil }
+        return try decodeObject(FileIO.readFile(path, limit: options.maxObjectSize + 1024), digest)
+    }
+
+    /// Decodes an object file's bytes (or a catalog row's, the same form) and checks the digest.
+    func decodeObject(_ file: [UInt8], _ digest: Digest) throws(StoreError) -> [UInt8] {
         guard file.count >= ObjectFile.headerSize, Array(file[0..<4]) == ObjectFile.magic,
             let codec = Codec(rawValue: file[4])
         else { throw .corruptData(what: "object \(digest)", detail: "bad object header") }
@@ -85,14 +113,21 @@ extension Store {
         guard rawLen <= UInt64(options.maxObjectSize) else {
             throw .corruptData(what: "object \(digest)", detail: "declared size \(rawLen) too large")
         }
-        let dec = objectDecompressors.take { ChunkDecompressor(maxRawLength: options.maxObjectSize) }
-        defer { objectDecompressors.put(dec) }
         let canonical: [UInt8]
-        do {
-            canonical = try dec.decompress(
-                file[ObjectFile.headerSize...], codec: codec, rawLength: Int(rawLen))
-        } catch {
-            throw .corruptData(what: "object \(digest)", detail: "\(error)")
+        if codec == .raw {
+            guard rawLen == UInt64(file.count - ObjectFile.headerSize) else {
+                throw .corruptData(what: "object \(digest)", detail: "raw length mismatch")
+            }
+            canonical = Array(file[ObjectFile.headerSize...])
+        } else {
+            let dec = objectDecompressors.take { ChunkDecompressor(maxRawLength: options.maxObjectSize) }
+            defer { objectDecompressors.put(dec) }
+            do {
+                canonical = try dec.decompress(
+                    file[ObjectFile.headerSize...], codec: codec, rawLength: Int(rawLen))
+            } catch {
+                throw .corruptData(what: "object \(digest)", detail: "\(error)")
+            }
         }
         guard SHA256.hash(canonical) == digest else {
             throw .corruptData(what: "object \(digest)", detail: "content does not hash to its name")
@@ -129,6 +164,19 @@ extension Store {
         try catalog.read { db in
             try Data.fetchOne(db, sql: "SELECT recipe FROM blobs WHERE blob = ?", arguments: [blob.data])
                 .flatMap(Digest.init(data:))
+        }
+    }
+
+    /// The recipe object digests of those of `blobs` that were committed, in one read.
+    public func recipeDigests(forBlobs blobs: [Digest]) throws(StoreError) -> [Digest: Digest] {
+        guard !blobs.isEmpty else { return [:] }
+        return try catalog.read { db in
+            let st = try db.cachedStatement(sql: "SELECT recipe FROM blobs WHERE blob = ?")
+            var out: [Digest: Digest] = [:]
+            for b in blobs {
+                if let d = try Data.fetchOne(st, arguments: [b.data]).flatMap(Digest.init(data:)) { out[b] = d }
+            }
+            return out
         }
     }
 
@@ -195,14 +243,17 @@ extension Store {
         let missingChunks = try missing(Array(wanted))
         if !missingChunks.isEmpty { return .missing(missingChunks.sorted()) }
 
-        for r in newRecipes.values.sorted(by: { $0.blobDigest < $1.blobDigest }) where !verified.contains(r.blobDigest) {
-            do { try verifyBlob(r) } catch {
-                // A GC may have collected a chunk since the check above: answer with what is missing.
-                guard case .chunkNotFound = error else { throw error }
-                let gone = try missing(Array(wanted))
-                if !gone.isEmpty { return .missing(gone.sorted()) }
-                throw error
-            }
+        let ordered = newRecipes.values.sorted(by: { $0.blobDigest < $1.blobDigest })
+            .filter { !verified.contains($0.blobDigest) }
+        do {
+            try verifySingleChunkBlobs(ordered.filter(\.isSingleChunkBlob))
+            for r in ordered where !r.isSingleChunkBlob { try verifyBlob(r) }
+        } catch {
+            // A GC may have collected a chunk since the check above: answer with what is missing.
+            guard case .chunkNotFound = error else { throw error }
+            let gone = try missing(Array(wanted))
+            if !gone.isEmpty { return .missing(gone.sorted()) }
+            throw error
         }
 
         var objects: [(Digest, [UInt8])] = []
@@ -216,7 +267,11 @@ extension Store {
         let treeBytes = tree.canonicalBytes
         let treeDigest = SHA256.hash(treeBytes)
         objects.append((treeDigest, treeBytes))
-        try writeObjects(objects)
+        // Files first (durable before the rows that need them); small recipes go into the
+        // final transaction itself, together with the rows that reference them.
+        try checkSpace(objects.reduce(0) { $0 + $1.1.count })
+        let inline = objects.filter { InlineObjects.accepts($0.1) }
+        try writeObjectFiles(objects.filter { !InlineObjects.accepts($0.1) })
         let now = Clock.nowMillis()
         let totalSize = tree.totalSize
         let fileCount = files.count
@@ -229,6 +284,7 @@ extension Store {
             {
                 return missing
             }
+            try Store.insertInlineObjects(db, inline, now: now)
             let ins = try db.cachedStatement(
                 sql: "INSERT OR IGNORE INTO blobs (blob, recipe, size, created) VALUES (?, ?, ?, ?)")
             for r in rows { try ins.execute(arguments: [r.blob.data, r.recipe.data, Int64(r.size), now]) }
@@ -243,6 +299,27 @@ extension Store {
         }
         if let raced { return .missing(raced) }
         return .committed(tree: treeDigest)
+    }
+
+    /// Verifies blobs that are one chunk whose digest is the blob digest (every file below the
+    /// minimum chunk size) by the index alone, many per catalog read: an indexed chunk's bytes
+    /// hashed to its digest when it was stored (`putChunks` verifies each; scrub re-checks), so
+    /// the blob's bytes hash to the blob digest; its length must equal the recipe's.
+    func verifySingleChunkBlobs(_ recipes: [Recipe]) throws(StoreError) {
+        var start = 0
+        while start < recipes.count {
+            let window = recipes[start..<min(start + 4096, recipes.count)]
+            let locations = try locateMany(window.map(\.blobDigest))
+            for (r, location) in zip(window, locations) {
+                guard let (_, entry) = location else { throw .chunkNotFound(r.blobDigest) }
+                guard entry.rawLength == Int(r.chunks[0].length) else {
+                    throw .invalidCommit(
+                        "recipe for blob \(r.blobDigest) gives its only chunk length \(r.chunks[0].length), "
+                            + "stored \(entry.rawLength)")
+                }
+            }
+            start += window.count
+        }
     }
 
     /// Streams a recipe's chunks from the packs and checks lengths and the blob digest.
@@ -286,4 +363,9 @@ extension Store {
         }
         return sha.finalize()
     }
+}
+
+extension Recipe {
+    /// One chunk whose digest is the blob digest (see `Store.verifySingleChunkBlobs`).
+    var isSingleChunkBlob: Bool { chunks.count == 1 && chunks[0].digest == blobDigest }
 }

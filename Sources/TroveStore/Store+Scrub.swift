@@ -66,21 +66,23 @@ extension Store {
         }
     }
 
-    /// Moves a damaged object file to quarantine/ and records it.
+    /// Moves a damaged object (its catalog row, and its file) to quarantine/ and records it.
     func quarantineObject(_ d: Digest, reason: String) throws {
         let name = "object-\(d.hex)-\(Clock.nowMillis())"
         let src = objectPath(d)
+        let row = try quarantineInlineObject(d, name: name + "-row")
         let moved = rename(src, root + "/quarantine/" + name) == 0
         if moved {
             try? FileIO.fsyncDirectory(root + "/quarantine")
             try? FileIO.fsyncDirectory(FileIO.parent(of: src))
         }
+        let file = moved ? name : row
         let now = Clock.nowMillis()
         try catalog.write { db in
             try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
             try db.execute(
                 sql: "INSERT INTO quarantine (kind, digest, reason, file, at) VALUES ('object', ?, ?, ?, ?)",
-                arguments: [d.data, reason, moved ? name : nil, now])
+                arguments: [d.data, reason, file, now])
         }
     }
 
@@ -179,7 +181,7 @@ struct Scrubber {
             try checkPack(id: p.id, name: p.name, size: p.size, sealed: p.state == 1)
             try markDone(unit)
         }
-        for shard in FileIO.list(store.objectsDir).sorted() where inSlice("objects:" + shard) {
+        for shard in try store.objectShards() where inSlice("objects:" + shard) {
             let unit = "objects:" + shard
             if done.contains(unit) {
                 report.unitsSkipped += 1

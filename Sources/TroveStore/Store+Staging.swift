@@ -4,9 +4,10 @@ import TroveCore
 
 /// Objects uploaded ahead of a commit (the protocol's PUT_OBJECTS), and counts for `stat`.
 extension Store {
-    /// Writes recipe or tree objects durably (tmp → fsync → rename, then one fsync per shard
-    /// directory touched) without registering them: the catalog only learns of them at `commit`.
-    /// Already-present objects are not rewritten. Returns their digests, in order.
+    /// Writes recipe or tree objects durably (small recipes as catalog rows in one transaction,
+    /// the others as files: tmp → fsync → rename, then one fsync per shard directory touched)
+    /// without registering them: the `blobs` and `trees` rows only come at `commit`. Returns
+    /// their digests, in order.
     @discardableResult
     func storeObjects(canonical objects: [[UInt8]]) throws(StoreError) -> [Digest] {
         let pairs = objects.map { (SHA256.hash($0), $0) }
@@ -14,9 +15,11 @@ extension Store {
         return pairs.map(\.0)
     }
 
-    /// Whether an object file exists (committed or stored ahead of a commit).
+    /// Whether an object is stored, as a catalog row or a file (committed or stored ahead of a
+    /// commit).
     func hasObject(_ digest: Digest) -> Bool {
-        FileIO.exists(objectPath(digest))
+        if FileIO.exists(objectPath(digest)) { return true }
+        return ((try? inlineObjectBytes(digest)) ?? nil) != nil
     }
 
     /// Committed objects (recipes + trees) and aliases.

@@ -36,11 +36,8 @@ public struct UploadSession: Sendable {
             if !have.isEmpty { try store.touch(have) }
             return digests.map { !missing.contains($0) }
         case .recipe:
-            var out: [Bool] = []
-            for d in digests {
-                if staged.0[d] != nil { out.append(true) } else { out.append(try store.recipeDigest(forBlob: d) != nil) }
-            }
-            return out
+            let committed = try store.recipeDigests(forBlobs: digests.filter { staged.0[$0] == nil })
+            return digests.map { staged.0[$0] != nil || committed[$0] != nil }
         case .tree:
             var out: [Bool] = []
             for d in digests {
@@ -155,18 +152,28 @@ public struct UploadSession: Sendable {
     /// chunks are missing, else durable and registered.
     public func commit(tree digest: Digest) throws(StoreError) -> UploadCommitOutcome {
         let staged = try store.withLiveUpload(id) { s in (s.recipes, s.trees) }
+        // A re-push of a committed tree (e.g. an unchanged directory): nothing to check again.
+        if let done = try store.recommit(tree: digest) {
+            return .committed(tree: digest, files: done.files, totalSize: done.size)
+        }
         let treeRef = UploadObjectRef(kind: .tree, digest: digest)
         guard staged.1.contains(digest) || store.hasObject(digest) else { return .missingObjects([treeRef]) }
         let tree: Tree
         do { tree = try store.readTree(digest) } catch .objectNotFound { return .missingObjects([treeRef]) }
-        var recipes: [Recipe] = []
-        var missing: [UploadObjectRef] = []
+        var blobs: [Digest] = []
         var seen = Set<Digest>()
         for entry in tree.entries where entry.kind == .file {
-            guard let blob = entry.blob, seen.insert(blob).inserted else { continue }
-            if try store.recipeDigest(forBlob: blob) != nil { continue }
-            if let object = staged.0[blob], let recipe = try stagedRecipe(object) {
-                recipes.append(recipe)
+            if let blob = entry.blob, seen.insert(blob).inserted { blobs.append(blob) }
+        }
+        let committed = try store.recipeDigests(forBlobs: blobs)
+        let needed = blobs.filter { committed[$0] == nil }
+        // Staged recipes, read in one batch (a GC may have removed one since: the client resends).
+        let stagedBytes = try store.readObjects(needed.compactMap { staged.0[$0] })
+        var recipes: [Recipe] = []
+        var missing: [UploadObjectRef] = []
+        for blob in needed {
+            if let object = staged.0[blob], let bytes = stagedBytes[object] {
+                do { recipes.append(try Recipe(canonical: bytes)) } catch { throw .invalidObject(error) }
             } else {
                 missing.append(UploadObjectRef(kind: .recipe, digest: blob))
             }
@@ -184,11 +191,6 @@ public struct UploadSession: Sendable {
             let files = tree.entries.filter { $0.kind == .file }.count
             return .committed(tree: committed, files: files, totalSize: tree.totalSize)
         }
-    }
-
-    /// A recipe stored ahead of its commit, or nil if a GC removed it since (the client resends).
-    private func stagedRecipe(_ object: Digest) throws(StoreError) -> Recipe? {
-        do { return try store.readRecipe(object: object) } catch .objectNotFound { return nil }
     }
 
     /// Creates a version of a committed tree under this session (see `Store.createVersion`).

@@ -38,6 +38,11 @@ struct PullCommand: ParsableCommand {
         name: .customLong("allow-external-symlinks"), help: "Create symlinks whose targets lie outside DEST.")
     var allowExternalSymlinks = false
 
+    @Flag(
+        name: .customLong("preserve-special-modes"),
+        help: "Keep setuid, setgid and sticky bits from the version (dropped by default).")
+    var preserveSpecialModes = false
+
     @Flag(help: "Print one JSON document instead of text.")
     var json = false
 
@@ -58,6 +63,7 @@ struct PullCommand: ParsableCommand {
             let puller = Puller(connection: conn, progress: Progress.forTerminal())
             puller.extraConnections = extra
             puller.allowExternalSymlinks = allowExternalSymlinks
+            puller.preserveSpecialModes = preserveSpecialModes
             puller.mode = force ? .force : merge ? .merge : .exact
             // Test hook: behave as if Ctrl-C came after N chunks were fetched.
             let stopAfter = ProcessInfo.processInfo.environment["TROVE_TEST_INTERRUPT_AFTER_CHUNKS"].flatMap {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TroveClient
 import TroveCore
 import TroveProtocol
@@ -91,17 +92,25 @@ struct PushCommand: ParsableCommand {
                 server: conn.address, name: name, version: version,
                 environment: ProcessInfo.processInfo.environment)
             let r: PushResult
+            let began = LeaseBox()
             do throws(ClientError) {
                 r = try pusher.push(
                     PushRequest(
                         path: path, name: name, version: version, message: message, metadata: metadata,
-                        parents: parents), resume: leases.load(), onLease: leases.save)
+                        parents: parents), resume: leases.load(),
+                    onLease: {
+                        leases.save($0)
+                        began.lease = $0
+                    })
             } catch {
-                // Keep the lease only when a re-run can resume (the connection broke, or retry later).
+                // Keep the lease only when a re-run can resume (the connection broke, or retry later);
+                // else end it on the server too, so it does not keep data from GC until it expires.
                 switch error {
                 case .connectionClosed: break
                 case .server(let code, _, _) where code.isRetryable: break
-                default: leases.clear()
+                default:
+                    leases.clear()
+                    if let lease = began.lease { PushCommand.endLease(lease, conn, client) }
                 }
                 throw error
             }
@@ -216,5 +225,26 @@ struct PushCommand: ParsableCommand {
 enum LocalName {
     static func base(_ path: String) -> String {
         URL(fileURLWithPath: path).lastPathComponent
+    }
+}
+
+extension PushCommand {
+    /// Ends `lease` after a push failed for good: on the push's connection, or on a new one if
+    /// that one is no longer usable. Best effort (the server also ends leases of pushes that fail
+    /// on its side, and expires the rest).
+    static func endLease(_ lease: LeaseID, _ conn: Connection, _ client: ClientOptions) {
+        if (try? conn.call(Message.EndPush(lease: lease))) != nil { return }
+        guard let fresh = try? client.connect() else { return }
+        defer { fresh.close() }
+        _ = try? fresh.call(Message.EndPush(lease: lease))
+    }
+}
+
+/// The lease a push began (set from its `onLease` callback).
+final class LeaseBox: Sendable {
+    private let value = Mutex<LeaseID?>(nil)
+    var lease: LeaseID? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
     }
 }

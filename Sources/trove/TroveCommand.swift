@@ -13,7 +13,7 @@ struct TroveCommand: ParsableCommand {
             StatCommand.self,
             ChunkCommand.self, MountCommand.self, RmCommand.self, GcCommand.self, ScrubCommand.self,
             LogCommand.self, AliasCommand.self, LineageCommand.self, DiffCommand.self, BucketCommand.self,
-            SnapshotCommand.self, LfsCommand.self, LfsAgentCommand.self,
+            SnapshotCommand.self, LfsCommand.self, LfsAgentCommand.self, LeaseCommand.self,
         ]
     )
 }

@@ -38,6 +38,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Flag(
+        name: .customLong("allow-readable-config"),
+        help: "Start even if the config file can be read or written by group or others (a warning then).")
+    var allowReadableConfig = false
+
     func run() async throws {
         Allocator.tuneForTransfers()
         var cfg = ServerConfig()
@@ -76,6 +81,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "troved")
         if let path = config, let warning = ServerConfig.permissionWarning(path: path) {
+            guard allowReadableConfig else {
+                printError("troved: refusing to start: \(warning) (or pass --allow-readable-config)")
+                throw ExitCode(2)
+            }
             logger.warning("\(warning)")
         }
         ServeCommand.tuneProcess(logger: logger)

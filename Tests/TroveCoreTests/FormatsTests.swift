@@ -31,6 +31,21 @@ struct FormatsTests {
         }
     }
 
+    /// The end-record scan jumps between "P" bytes: comments full of them and of end-record
+    /// signatures whose lengths do not fit still leave the real record found.
+    @Test func zipEndRecordIsFoundAmongDecoys() throws {
+        let decoy: [UInt8] = [0x50, 0x4B, 0x05, 0x06] + [UInt8](repeating: 0x50, count: 18)
+        for comment in [
+            [UInt8](repeating: 0x50, count: 3000), decoy + decoy, Array("PPPK".utf8) + decoy + [0x50],
+            [UInt8](repeating: 0x50, count: 65_535),
+        ] {
+            let layout = Fixture.zip(Fixture.members(count: 4, seed: 9, sizes: 0...3000), comment: comment)
+            let plan = try BoundaryPlanner.plan(MemoryRandomAccess(layout.bytes), policy: .auto)
+            #expect(plan.format == .zip, "comment of \(comment.count) bytes")
+            #expect(plan.cuts == BoundaryPlanner.normalize(layout.cuts, size: UInt64(layout.bytes.count)))
+        }
+    }
+
     @Test func safetensorsCutsAreHeaderEndAndTensorStarts() throws {
         let layout = Fixture.safetensors(Fixture.members(count: 9, seed: 2, sizes: 0...50_000))
         let plan = try BoundaryPlanner.plan(CheckingReader(layout.bytes), policy: .auto)

@@ -83,6 +83,18 @@ struct StatCacheTests {
         #expect(j2["tree"] as? String != j1["tree"] as? String)
     }
 
+    /// The per-file key built from the root's key is the key of the joined path (the cache
+    /// files of earlier clients stay valid).
+    @Test func keysFromTheRootEqualKeysOfTheJoinedPath() {
+        for root in ["src", "src/", "./a/../src", "/tmp/x", "/tmp/x/", "/", "a//b"] {
+            for rel in ["f.bin", "part-000/sample-00001.bin", "d/e/f"] {
+                #expect(
+                    StatCache.key(rootKey: StatCache.key(root), relative: rel)
+                        == StatCache.key(root + (root.hasSuffix("/") ? "" : "/") + rel), "\(root) + \(rel)")
+            }
+        }
+    }
+
     /// The racy rule alone: an entry whose stamp is fully equal but whose mtime is within the
     /// racy window of the cache write is not trusted; an old one is.
     @Test func racyEntriesAreNotTrustedAndDamagedFilesAreIgnored() throws {

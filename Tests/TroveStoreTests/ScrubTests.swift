@@ -36,6 +36,17 @@ struct ScrubTests {
         #expect(pwrite(fd, &b, 1, off_t(offset)) == 1)
     }
 
+    /// Flips a byte near the end of an object: its file, or its catalog row (small recipes).
+    func damageObject(_ store: Store, _ d: Digest) throws {
+        let path = store.objectPath(d)
+        if FileManager.default.fileExists(atPath: path) {
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            try flipByte(path, at: size - 3)
+            return
+        }
+        try damageInlineObject(store, d)
+    }
+
     @Test("a clean store scrubs clean, including after GC left unindexed records")
     func cleanStore() throws {
         let root = tempStorePath("scrub")
@@ -81,11 +92,7 @@ struct ScrubTests {
         // 4. A corrupted recipe object and a corrupted tree object.
         let badRecipe = try #require(try store.recipeDigest(forBlob: SHA256.hash(versions[4].1)))
         let badTree = versions[5].0
-        for d in [badRecipe, badTree] {
-            let path = store.objectPath(d)
-            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            try flipByte(path, at: size - 3)
-        }
+        for d in [badRecipe, badTree] { try damageObject(store, d) }
         unlink(deletedPack)
         #expect(truncate(last.path, off_t(last.offset + 10)) == 0)
 

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// ZIP / ZIP64 structure: each member's local header and data start, found through the central
 /// directory, and the central directory (with the end records) as its own segment.
 ///
@@ -21,14 +27,19 @@ enum ZipBoundaries {
         var tail = WindowReader(reader, readahead: tailLength)
         let tailStart = size - UInt64(tailLength)
         let t = try tail.bytes(tailStart, tailLength)
-        var eocd = -1
-        var i = tailLength - 22
-        while i >= 0 {
-            if t.le(i, 4) == eocdSignature, i + 22 + Int(t.le(i + 20, 2)) == tailLength {
-                eocd = i
-                break
+        // The highest position that qualifies. Detection runs on every file pushed, so the scan
+        // of up to 64 KiB jumps between "P" bytes with memchr instead of testing every position.
+        let last = tailLength - 22
+        let eocd: Int = t.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return -1 }
+            var found = -1
+            var from = 0
+            while from <= last, let hit = memchr(base + from, 0x50, last - from + 1) {
+                let i = base.distance(to: UnsafeRawPointer(hit))
+                if t.le(i, 4) == eocdSignature, i + 22 + Int(t.le(i + 20, 2)) == tailLength { found = i }
+                from = i + 1
             }
-            i -= 1
+            return found
         }
         guard eocd >= 0 else { throw .rejected("zip: no end of central directory record") }
         let eocdOffset = tailStart + UInt64(eocd)

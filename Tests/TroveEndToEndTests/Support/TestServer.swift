@@ -18,8 +18,12 @@ final class TestServer: Sendable {
     private let owned: TemporaryDirectory?
     private let configPath: String?
 
-    /// Starts troved. `config` is TOML text written to a file and passed as `--config`.
-    init(root: URL? = nil, config: String? = nil, extraArguments: [String] = []) throws {
+    /// Starts troved. `config` is TOML text written to a file and passed as `--config`;
+    /// `environment` is added to troved's (e.g. `TROVE_FAULTS`).
+    init(
+        root: URL? = nil, config: String? = nil, extraArguments: [String] = [],
+        environment: [String: String] = [:]
+    ) throws {
         let tmp = try TemporaryDirectory("trove-server")
         owned = root == nil ? tmp : nil
         self.root = root ?? tmp.url.appendingPathComponent("store")
@@ -27,18 +31,19 @@ final class TestServer: Sendable {
         if let config {
             let path = tmp.url.appendingPathComponent("troved.toml").path
             try config.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o600)  // troved refuses a config others can read (token hashes are keys)
             configPath = path
         } else {
             configPath = nil
         }
         self.tmpDir = tmp
-        try start(extraArguments: extraArguments)
+        try start(extraArguments: extraArguments, environment: environment)
     }
 
     private let tmpDir: TemporaryDirectory
 
     /// Starts (or restarts) troved on the same root; waits until it listens.
-    func start(extraArguments: [String] = []) throws {
+    func start(extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         let portFile = tmpDir.url.appendingPathComponent("port-\(UUID().uuidString)")
         var args = ["--root", root.path, "--listen", "127.0.0.1:0", "--port-file", portFile.path]
         if let configPath { args += ["--config", configPath] }
@@ -46,6 +51,9 @@ final class TestServer: Sendable {
         let p = Process()
         p.executableURL = try CLI.binary("troved")
         p.arguments = args
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if !FileManager.default.fileExists(atPath: logURL.path) {
             _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         }

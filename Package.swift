@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "TroveServer", targets: ["TroveServer"]),
         .library(name: "TroveClient", targets: ["TroveClient"]),
         .library(name: "TroveS3", targets: ["TroveS3"]),
+        .library(name: "TroveObjectStorage", targets: ["TroveObjectStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
@@ -36,13 +40,15 @@ let package = Package(
         .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // Hardware CRC-32C (SSE4.2 / ARMv8 CRC32) with run-time CPU detection; no other logic.
         .target(name: "CTroveCRC32C"),
+        // SHA-256 with the x86-64 SHA extensions, two streams interleaved (run-time detection).
+        .target(name: "CTroveSHA256"),
         // mallopt(3) settings for the transfer path (executables call it through TroveCore).
         .target(name: "CTroveAllocator"),
 
         .target(
             name: "TroveCore",
             dependencies: [
-                "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C", "CTroveAllocator",
+                "CZstd", "CLZ4", "COpenSSL", "CTroveCRC32C", "CTroveSHA256", "CTroveAllocator",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -62,12 +68,23 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // TLS 1.3 for both listeners and the client (swift-nio-ssl): reloadable server
+        // certificates, the plaintext-or-TLS first-byte check, client contexts and error diagnosis.
+        .target(
+            name: "TroveTLS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "TroveServer",
             dependencies: [
-                "TroveProtocol", "TroveStore", "TroveCore",
+                "TroveProtocol", "TroveStore", "TroveCore", "TroveTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -85,7 +102,7 @@ let package = Package(
         .target(
             name: "TroveS3",
             dependencies: [
-                "TroveStore", "TroveCore", "TroveWeb",
+                "TroveStore", "TroveCore", "TroveTLS", "TroveWeb",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -94,10 +111,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Packs on S3-compatible object storage: a small SigV4 client (HTTP/1.1 on NIOHTTP1) and
+        // the S3 implementation of the Store's PackStorage seam.
+        .target(
+            name: "TroveObjectStorage",
+            dependencies: [
+                "TroveStore", "TroveCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "TroveClient",
             dependencies: [
-                "TroveProtocol", "TroveCore",
+                "TroveProtocol", "TroveCore", "TroveTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -131,10 +160,13 @@ let package = Package(
         .executableTarget(
             name: "troved",
             dependencies: [
-                "TroveServer", "TroveStore", "TroveProtocol", "TroveCore", "TroveS3",
+                "TroveServer", "TroveStore", "TroveProtocol", "TroveCore", "TroveS3", "TroveTLS", "TroveObjectStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
 
@@ -143,10 +175,13 @@ let package = Package(
             name: "trove-torture", dependencies: ["TroveStore", "TroveCore"]),
 
         .testTarget(
-            name: "TroveCoreTests", dependencies: ["TroveCore"], exclude: ["Vectors"]),
+            name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),
         .testTarget(
             name: "TroveStoreTests",
             dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "TroveObjectStorageTests",
+            dependencies: ["TroveObjectStorage", "TroveStore", "TroveCore"]),
         .testTarget(
             name: "TroveProtocolTests",
             dependencies: [

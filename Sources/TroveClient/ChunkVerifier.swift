@@ -5,7 +5,8 @@ import TroveProtocol
 
 /// Verifies chunks on the connection's event loop as they arrive (a ``ResponseTransform``): each
 /// is decompressed to exactly its declared raw length and its SHA-256 checked; the chunk is handed
-/// on raw (codec `raw`).
+/// on raw (codec `raw`). With `hashes: false` it only decompresses: the consumer must hash each
+/// chunk before using it (``ChunkStream`` does, fused with the blob digest).
 final class ChunkVerifier: Sendable {
     /// The decompression and hash contexts, reused from chunk to chunk.
     private struct Contexts {
@@ -16,10 +17,14 @@ final class ChunkVerifier: Sendable {
     /// Guards the contexts; uncontended (a verifier serves one connection's event loop).
     private let contexts = Mutex(Contexts())
     private let allocator = ByteBufferAllocator()
+    private let hashes: Bool
+
+    init(hashes: Bool = true) { self.hashes = hashes }
 
     func transform(_ message: Message) throws(ClientError) -> Message {
         guard var c = message.as(Message.Chunks.self) else { return message }
         let allocator = self.allocator
+        let hashes = self.hashes
         try contexts.withLock { (ctx) throws(ClientError) in
             for i in c.chunks.indices {
                 let p = c.chunks[i]
@@ -52,7 +57,7 @@ final class ChunkVerifier: Sendable {
                         throw .integrity(detail: "chunk \(p.digest) does not decode: \(failure)")
                     }
                 }
-                let d = raw.withUnsafeReadableBytes { ctx.hasher.hash($0) }
+                let d = hashes ? raw.withUnsafeReadableBytes { ctx.hasher.hash($0) } : p.digest
                 guard d == p.digest else {
                     throw .integrity(
                         detail: "chunk \(p.digest) received from the server does not hash to its digest")

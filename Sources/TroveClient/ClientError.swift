@@ -22,6 +22,9 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
     case usage(detail: String)
     /// The server could not prove it knows the token (wrong server proof).
     case authentication(detail: String)
+    /// The TLS handshake failed: the server's certificate is untrusted, expired or for another
+    /// name, or the server does not speak TLS 1.3 there.
+    case tls(detail: String)
     /// A local file operation failed.
     case io(path: String, operation: String, errno: Int32)
     /// A local file could not be ingested.
@@ -41,7 +44,7 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
         case .integrity, .unsafeTree: 5
         case .notFound: 3
         case .usage: 2
-        case .authentication: 6
+        case .authentication, .tls: 6
         case .destinationNotEmpty: 4
         case .interrupted: 130
         }
@@ -90,6 +93,8 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
             return detail
         case .authentication(let detail):
             return "authentication failed: \(detail)"
+        case .tls(let detail):
+            return detail
         case .io(let path, let operation, let errno):
             return "cannot \(operation) \(path): \(String(cString: strerror(errno)))"
         case .ingest(let detail):

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 import TroveCore
 import TroveProtocol
@@ -70,11 +71,16 @@ public final class Connection: Sendable {
     static func opening(
         to address: ServerAddress, credentials: Credentials?, clientName: String
     ) -> EventLoopFuture<Connection> {
-        ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let tls: NIOSSLContext?
+        do { tls = try ConnectionTLS.context(for: address) } catch {
+            return MultiThreadedEventLoopGroup.singleton.next().makeFailedFuture(error)
+        }
+        return ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try ConnectionTLS.addHandlers(tls, address: address, to: channel.pipeline.syncOperations) }
                     let state = FrameCodecState()
                     try channel.pipeline.syncOperations.addTroveFrameCodec(state: state)
                     try channel.pipeline.syncOperations.addHandler(ResponseHandler(codecState: state))

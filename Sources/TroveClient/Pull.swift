@@ -150,11 +150,12 @@ public final class Puller {
         let order = job.fetchOrder(skipping: resume)
         progress?.start(phase: "fetching", total: total)
         defer { progress?.finish() }
+        // Each fetched chunk's digest and its file's blob digest in one pass (SHA256Pair).
+        let hasher = SHA256Pair()
         let stream = ChunkStream(
-            connection: connection, extra: extraConnections, order: order, window: window)
+            connection: connection, extra: extraConnections, order: order, window: window, blob: hasher)
         var placed = resume.local
         var paths: [String] = []
-        let hasher = SHA256()
         var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16)
         defer { buffer.deallocate() }
         func chunkBuffer(_ n: Int) -> UnsafeMutableRawBufferPointer {
@@ -171,7 +172,6 @@ public final class Puller {
             let (fd, path) = try open(e)
             defer { close(fd) }
             paths.append(path)
-            hasher.reset()
             var offset: UInt64 = 0
             for (chunkIndex, c) in recipe.chunks.enumerated() {
                 if shouldStop(fetched) { throw .interrupted(detail: "stopped before \(e.path) was complete") }
@@ -180,18 +180,18 @@ public final class Puller {
                     // Written and verified by an interrupted run: only its bytes are needed for the digest.
                     let chunk = chunkBuffer(n)
                     try SafeWriter.preadFully(fd, chunk, at: offset, path: path)
-                    hasher.update(UnsafeRawBufferPointer(chunk))
+                    hasher.append(UnsafeRawBufferPointer(chunk))
                 } else if let at = placed[c.digest] {
                     // Already fetched (and verified) for an earlier position: copy it locally.
                     let chunk = chunkBuffer(n)
                     let srcFD = at.file == fileIndex ? fd : try SafeWriter.openForRead(paths[at.file])
                     defer { if srcFD != fd { close(srcFD) } }
                     try SafeWriter.preadFully(srcFD, chunk, at: at.offset, path: paths[at.file])
-                    hasher.update(UnsafeRawBufferPointer(chunk))
+                    hasher.append(UnsafeRawBufferPointer(chunk))
                     try SafeWriter.pwriteFully(fd, UnsafeRawBufferPointer(chunk), at: offset, path: path)
                 } else {
+                    // Verified (and appended to the blob digest) by the stream before this runs.
                     try stream.next { (chunk) throws(ClientError) in
-                        hasher.update(chunk)
                         try SafeWriter.pwriteFully(fd, chunk, at: offset, path: path)
                     }
                     fetched += 1
@@ -200,7 +200,7 @@ public final class Puller {
                 offset += UInt64(c.length)
                 progress?.advance(by: UInt64(c.length))
             }
-            let digest = hasher.finalize()
+            let digest = hasher.finalizeRunning()
             guard digest == e.blob!, offset == e.size else {
                 throw .integrity(
                     detail: "\(e.path): the assembled content hashes to \(digest), expected \(e.blob!)")

@@ -229,30 +229,40 @@ public final class Pusher {
             var missingRecipes: [Digest] = []
             var needed = Set<Digest>()
             var neededOrder: [Digest] = []
+            var blobStarts: [Int] = []  // where each missing recipe's chunks begin in neededOrder
             for (i, blob) in recipeOrder.enumerated() where !recipePresent[i] {
                 missingRecipes.append(blob)
+                blobStarts.append(neededOrder.count)
                 for c in recipes[blob]!.chunks where needed.insert(c.digest).inserted {
                     neededOrder.append(c.digest)
                 }
             }
             let chunkPresent = try has(kind: .chunk, neededOrder, lease: lease)
-            var missingChunks: [Digest] = []
+            // Missing chunks grouped by the recipe that first needs them, in recipe order.
+            var groups: [[Digest]] = []
             var missingBytes: UInt64 = 0
-            for (i, d) in neededOrder.enumerated() where !chunkPresent[i] {
-                missingChunks.append(d)
-                missingBytes += UInt64(locations[d]!.length)
+            for (g, start) in blobStarts.enumerated() {
+                let end = g + 1 < blobStarts.count ? blobStarts[g + 1] : neededOrder.count
+                var group: [Digest] = []
+                for i in start..<end where !chunkPresent[i] {
+                    group.append(neededOrder[i])
+                    missingBytes += UInt64(locations[neededOrder[i]]!.length)
+                }
+                if !group.isEmpty { groups.append(group) }
             }
             result.bytesDeduplicated = uniqueBytes - missingBytes
             progress?.start(phase: "sending", total: missingBytes)
             progress?.deduplicated =
                 uniqueBytes == 0 ? 0 : Double(uniqueBytes - missingBytes) / Double(uniqueBytes)
-            try Uploader.putChunksInParallel(missingChunks, uploaders)
+            // Recipes (and the tree) first: the server then hashes each new blob as its chunks
+            // arrive in order instead of reading them all back at COMMIT (PROTOCOL.md §9).
             var objects: [(ContentKind, Digest, [UInt8])] = missingRecipes.map {
                 (.recipe, $0, recipes[$0]!.canonicalBytes)
             }
             objects.append((.tree, treeDigest, treeBytes))
             try uploader.putObjects(objects)
             sentObjects = true
+            try Uploader.putChunksInParallel(groups, uploaders)
         } else {
             result.bytesDeduplicated = uniqueBytes
         }

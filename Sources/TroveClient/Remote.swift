@@ -115,8 +115,10 @@ public struct Remote {
 }
 
 /// Streams chunks from the server in a given order: GET_CHUNKS batches, pipelined; each chunk is
-/// verified on arrival (``ChunkVerifier``, on the event loop) and checked here to be the one
-/// expected (order, digest and raw length).
+/// decompressed on arrival (``ChunkVerifier``, on the event loop) and checked here to be the one
+/// expected (order, digest and raw length). Its SHA-256 is checked on arrival too, or, with a
+/// `blob` hasher, here in ``next(_:)`` in the same pass that feeds the bytes to the caller's blob
+/// digest (``SHA256Pair``); either way before the caller sees the bytes.
 final class ChunkStream {
     let connection: Connection
     private let order: [RecipeChunk]
@@ -132,19 +134,23 @@ final class ChunkStream {
     private let perWindow: Int
     private let batchBytes: Int
     private let verifiers: [ChunkVerifier]
+    private let blob: SHA256Pair?
 
     /// Streams the chunks `order` (distinct digests, in the order they will be consumed), over
     /// `connection` and any `extra` connections (batches spread round-robin, so the server and the
-    /// per-connection verification work in parallel).
+    /// per-connection decompression work in parallel). With `blob`, each chunk's digest is
+    /// computed by `blob.digestAndAppend` in ``next(_:)`` (its bytes join the caller's running
+    /// blob digest) instead of on arrival.
     init(
         connection: Connection, extra: [Connection] = [], order: [RecipeChunk], window: Int = 8,
-        batchBytes: Int = 4 << 20
+        batchBytes: Int = 4 << 20, blob: SHA256Pair? = nil
     ) {
         self.connection = connection
         self.order = order
+        self.blob = blob
         let all = [connection] + extra
         self.windows = all.map { RequestWindow(connection: $0, limit: window) }
-        self.verifiers = all.map { _ in ChunkVerifier() }
+        self.verifiers = all.map { _ in ChunkVerifier(hashes: blob == nil) }
         self.perWindow = window
         self.batchBytes = batchBytes
     }
@@ -222,7 +228,12 @@ final class ChunkStream {
             throw .integrity(
                 detail: "the server sent chunk \(payload.digest) where \(want.digest) was expected")
         }
+        let blob = self.blob
         let result: Result<R, ClientError> = payload.data.withUnsafeReadableBytes { raw in
+            if let blob, blob.digestAndAppend(raw) != want.digest {
+                return .failure(
+                    .integrity(detail: "chunk \(want.digest) received from the server does not hash to its digest"))
+            }
             do throws(ClientError) { return .success(try body(raw)) } catch { return .failure(error) }
         }
         return try result.get()

@@ -1,21 +1,31 @@
-/// Where troved listens: `HOST:PORT` (`[V6ADDR]:PORT` for IPv6 literals).
+/// Where troved listens: `HOST:PORT` (`[V6ADDR]:PORT` for IPv6 literals), `tls://HOST:PORT` for
+/// its TLS listener.
 public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
     /// The default: loopback, port 7420.
     public static let `default` = ServerAddress(host: "127.0.0.1", port: 7420)
 
     public var host: String
     public var port: Int
+    /// Whether the connection speaks TLS 1.3 (`tls://`, `--tls`, `TROVE_TLS=1`).
+    public var tls: Bool
+    /// The PEM file of the CA that signs troved's certificate (`--tls-ca`, `TROVE_TLS_CA`); nil:
+    /// the system's trust store.
+    public var caFile: String?
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, tls: Bool = false, caFile: String? = nil) {
         self.host = host
         self.port = port
+        self.tls = tls
+        self.caFile = caFile
     }
 
-    /// Parses `HOST:PORT`, `[V6]:PORT`, or a bare `HOST` (port 7420).
+    /// Parses `HOST:PORT`, `[V6]:PORT`, or a bare `HOST` (port 7420), each optionally after `tls://`.
     public init(parsing text: String) throws(ClientError) {
         let bad = ClientError.usage(
-            detail: "invalid server address \"\(text)\": expected HOST:PORT, e.g. 127.0.0.1:7420")
+            detail: "invalid server address \"\(text)\": expected HOST:PORT or tls://HOST:PORT, e.g. 127.0.0.1:7420")
         var host = Substring(text)
+        let tls = host.hasPrefix("tls://")
+        if tls { host = host.dropFirst("tls://".count) }
         var port = 7420
         if host.hasPrefix("[") {
             guard let close = host.firstIndex(of: "]") else { throw bad }
@@ -34,10 +44,14 @@ public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
             host = host[..<colon]
         }
         guard !host.isEmpty, (1...65535).contains(port) else { throw bad }
-        self.init(host: String(host), port: port)
+        self.init(host: String(host), port: port, tls: tls)
     }
 
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    /// `HOST:PORT`, with `tls://` in front for a TLS connection (parses back to the same address
+    /// but for ``caFile``).
+    public var description: String {
+        (tls ? "tls://" : "") + (host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+    }
 }
 
 /// A token as users hold it: `NAME:SECRET`.

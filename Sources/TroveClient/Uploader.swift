@@ -54,22 +54,30 @@ final class Uploader {
 
     deinit { if let f = openFile { close(f.fd) } }
 
-    /// Uploads `digests` split into contiguous parts, one per uploader, each on its own thread.
-    static func putChunksInParallel(_ digests: [Digest], _ uploaders: [Uploader]) throws(ClientError) {
-        if uploaders.count == 1 || digests.count < 2 * uploaders.count {
-            try uploaders[0].putChunks(digests)
+    /// Uploads `groups` (each a blob's new chunks, in order), each group whole on one
+    /// connection so that its chunks arrive in order (the server hashes the blob as they do),
+    /// the groups spread over the uploaders by bytes, each uploader on its own thread.
+    static func putChunksInParallel(_ groups: [[Digest]], _ uploaders: [Uploader]) throws(ClientError) {
+        if uploaders.count == 1 || groups.count < 2 {
+            try uploaders[0].putChunks(groups.flatMap { $0 })
             return
         }
         let n = uploaders.count
-        let per = (digests.count + n - 1) / n
+        var split = [[Digest]](repeating: [], count: n)
+        var bytes = [Int](repeating: 0, count: n)
+        for g in groups {
+            let i = bytes.indices.min { bytes[$0] < bytes[$1] }!
+            split[i] += g
+            bytes[i] += g.reduce(0) { $0 + (uploaders[i].locations[$1]?.length ?? 0) }
+        }
         let results = Mutex([Result<Void, ClientError>](repeating: .success(()), count: n))
+        let parts = split
         // Iteration i uses only uploaders[i], and the array itself is not mutated.
         nonisolated(unsafe) let uploaders = uploaders
         DispatchQueue.concurrentPerform(iterations: n) { i in
-            let part = Array(digests[min(i * per, digests.count)..<min((i + 1) * per, digests.count)])
             let r: Result<Void, ClientError>
             do throws(ClientError) {
-                try uploaders[i].putChunks(part)
+                try uploaders[i].putChunks(parts[i])
                 r = .success(())
             } catch {
                 r = .failure(error)

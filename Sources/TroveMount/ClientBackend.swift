@@ -185,7 +185,7 @@ public final class ClientBackend: MountBackend, Sendable {
         case .cannotConnect, .connectionClosed: return .unavailable(detail: e.description)
         case .integrity, .protocolViolation, .unsafeTree: return .integrity(detail: e.description)
         case .notFound: return .refused(detail: e.description, permission: false)
-        case .authentication: return .refused(detail: e.description, permission: true)
+        case .authentication, .tls: return .refused(detail: e.description, permission: true)
         case .server(let code, _, _):
             return .refused(detail: e.description, permission: e.exitCode == 6 || code == .permissionDenied)
         default: return .refused(detail: e.description, permission: false)

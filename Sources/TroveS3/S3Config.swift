@@ -1,4 +1,5 @@
 import TroveCore
+import TroveTLS
 
 /// What a credential may do (mirrors the binary protocol's token scopes: admin ⊇ write ⊇ read).
 public enum S3Access: Int, Sendable, Comparable {
@@ -53,6 +54,8 @@ public struct S3Config: Sendable {
     public var multipartMaxAgeSeconds: Int64 = 7 * 86_400
     /// Buckets created write-once when first used through the config (`[s3] write_once`).
     public var writeOnceBuckets: [String] = []
+    /// The certificate for HTTPS (TLS 1.3 only); nil: plain HTTP.
+    public var tls: ServerCertificates?
 
     public init(host: String, port: Int) {
         self.host = host

@@ -54,7 +54,7 @@ public struct S3Error: Error, CustomStringConvertible, Equatable {
     /// The S3 error for a store failure.
     static func from(_ e: StoreError) -> S3Error {
         switch e {
-        case .readOnly, .noSpace: S3Error(.serviceUnavailable, "ServiceUnavailable", e.description)
+        case .readOnly, .noSpace, .packStorage: S3Error(.serviceUnavailable, "ServiceUnavailable", e.description)
         default: internalError(e.description)
         }
     }

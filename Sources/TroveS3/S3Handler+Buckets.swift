@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TroveCore
 import TroveStore
 
 /// Bucket operations and listings.

@@ -54,7 +54,7 @@ extension S3Handler {
         if config.openAccess {
             viewer = WebViewer(name: nil, prefixes: [])
         } else {
-            guard let c = basicCredential(head.headers.first(name: "authorization")) else {
+            guard let c = Self.basicCredential(head.headers.first(name: "authorization"), config.credentials) else {
                 headers.add(name: "www-authenticate", value: "Basic realm=\"Trove\", charset=\"UTF-8\"")
                 try await send(
                     .unauthorized, "sign in with a token: user name = the token's name, password = its secret\n")
@@ -81,15 +81,16 @@ extension S3Handler {
         return keep
     }
 
-    /// The token whose `NAME:SECRET` an `Authorization: Basic …` header carries, if it is one.
-    func basicCredential(_ header: String?) -> S3Credential? {
+    /// The token among `credentials` whose `NAME:SECRET` an `Authorization: Basic …` header
+    /// carries, if it is one (secrets compared in constant time).
+    static func basicCredential(_ header: String?, _ credentials: [S3Credential]) -> S3Credential? {
         guard let header, header.lowercased().hasPrefix("basic "),
             let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
             let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
         else { return nil }
         let name = String(text[..<colon])
         let secret = String(text[text.index(after: colon)...])
-        guard let c = config.credentials.first(where: { $0.accessKeyId == name }),
+        guard let c = credentials.first(where: { $0.accessKeyId == name }),
             let expected = Digest(hex: c.secretAccessKey),
             let given = Digest(hex: S3Credential.secret(fromKey: AuthProof.key(secret: secret))),
             HMACSHA256.equal(expected, given)
@@ -135,5 +136,25 @@ extension S3Handler {
             out[k] = v
         }
         return out
+    }
+}
+
+extension S3Decoders {
+    /// The secret of the one token (`fuzz`) ``webView(uri:authorization:)`` accepts.
+    public static let fuzzWebSecret = "fuzz-web-secret"
+
+    /// What the web view decodes of a request before rendering anything: the page path and
+    /// query of `uri` (nil when it is not a web view path or has a bad escape), and the token an
+    /// `Authorization` header signs in as (only `fuzz` with ``fuzzWebSecret`` exists).
+    public static func webView(uri: String, authorization: String?) -> (
+        path: String?, query: [String: String]?, viewer: String?
+    ) {
+        let credential = S3Credential(
+            accessKeyId: "fuzz", secretAccessKey: S3Credential.secret(fromKey: AuthProof.key(secret: fuzzWebSecret)),
+            access: .read)
+        let viewer = S3Handler.basicCredential(authorization, [credential])?.accessKeyId
+        guard S3Handler.isUIPath(uri) else { return (nil, nil, viewer) }
+        let (rawPath, rawQuery) = S3Handler.splitURI(uri)
+        return (URIEncoding.decode(Substring(rawPath.dropFirst(4))), S3Handler.parseQuery(rawQuery), viewer)
     }
 }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import TroveCore
 
 /// A parsed request head: path-style addressing (`/BUCKET/KEY`), query parameters decoded.
 struct S3Request {

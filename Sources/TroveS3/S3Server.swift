@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Synchronization
 import TroveCore
 import TroveStore
+import TroveTLS
 
 /// The S3 listener: HTTP/1.1 on SwiftNIO (NIOHTTP1 with async channels), path-style
 /// addressing. One task per connection; requests on a connection are served in order; store work
@@ -37,6 +38,7 @@ public final class S3Server: Service, Sendable {
         pool.start()
         let handler = S3Handler(store: store, config: config, pool: pool, logger: logger)
         let idle = config.idleTimeoutSeconds
+        let tls = config.tls
         let server: NIOAsyncChannel<(NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, ConnectionActivity), Never>
         do {
             server = try await ServerBootstrap(group: group)
@@ -47,6 +49,7 @@ public final class S3Server: Service, Sendable {
                 .bind(host: config.host, port: config.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let ops = channel.pipeline.syncOperations
+                        if let tls { try ops.addHandler(TLSGate(certificates: tls, plaintextReply: TLSGate.httpsRequired)) }
                         try ops.configureHTTPServerPipeline(withErrorHandling: true)
                         let activity = ConnectionActivity()
                         try ops.addHandler(IdleStateHandler(allTimeout: .seconds(idle)))

@@ -3,8 +3,8 @@ import TroveCore
 /// AWS Signature Version 4 arithmetic (header and presigned-query forms, and the chained
 /// signatures of `aws-chunked` bodies).
 enum SigV4 {
-    static let algorithm = "AWS4-HMAC-SHA256"
-    static let emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    static let algorithm = SigV4Signing.algorithm
+    static let emptySHA256 = SigV4Signing.emptySHA256
 
     /// What the `Authorization` header or the presigned query carries.
     struct Signed {
@@ -47,24 +47,18 @@ enum SigV4 {
             signedHeaders: sh.split(separator: ";").map { $0.lowercased() }, signature: sig.lowercased())
     }
 
-    /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
     static func signingKey(secret: String, date: String, region: String, service: String) -> [UInt8] {
-        var k = Array(("AWS4" + secret).utf8)
-        for part in [date, region, service, "aws4_request"] { k = HMACSHA256.mac(key: k, message: Array(part.utf8)).bytes }
-        return k
+        SigV4Signing.signingKey(secret: secret, date: date, region: region, service: service)
     }
 
-    static func sign(key: [UInt8], _ stringToSign: String) -> Digest {
-        HMACSHA256.mac(key: key, message: Array(stringToSign.utf8))
-    }
+    static func sign(key: [UInt8], _ stringToSign: String) -> Digest { SigV4Signing.sign(key: key, stringToSign) }
 
-    static func sha256Hex(_ s: String) -> String { SHA256.hash(Array(s.utf8)).hex }
+    static func sha256Hex(_ s: String) -> String { SigV4Signing.sha256Hex(s) }
 
     /// The canonical request of SigV4 for `request`.
     static func canonicalRequest(
         _ r: S3Request, signedHeaders: [String], payloadHash: String, dropSignatureParameter: Bool
     ) -> String {
-        let path = URIEncoding.encode(URIEncoding.decode(Substring(r.rawPath)) ?? r.rawPath, keepSlash: true)
         var pairs: [(String, String)] = []
         for item in r.rawQuery.split(separator: "&") where !item.isEmpty {
             let k: Substring
@@ -78,23 +72,16 @@ enum SigV4 {
             }
             let key = URIEncoding.decode(k) ?? String(k)
             if dropSignatureParameter && key == "X-Amz-Signature" { continue }
-            pairs.append((URIEncoding.encode(key, keepSlash: false), URIEncoding.encode(URIEncoding.decode(v) ?? String(v), keepSlash: false)))
+            pairs.append((key, URIEncoding.decode(v) ?? String(v)))
         }
-        pairs.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        let query = pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
-        var headers = ""
-        for name in signedHeaders {
-            let values = r.head.headers[name].map { v in
-                v.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
-            }
-            headers += name + ":" + values.joined(separator: ",") + "\n"
-        }
-        return [r.head.method.rawValue, path, query, headers, signedHeaders.joined(separator: ";"), payloadHash]
-            .joined(separator: "\n")
+        return SigV4Signing.canonicalRequest(
+            method: r.head.method.rawValue, decodedPath: URIEncoding.decode(Substring(r.rawPath)) ?? r.rawPath,
+            canonicalQuery: SigV4Signing.canonicalQuery(pairs), signedHeaders: signedHeaders,
+            headers: { r.head.headers[$0] }, payloadHash: payloadHash)
     }
 
     static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
-        "\(algorithm)\n\(amzDate)\n\(scope)\n\(sha256Hex(canonicalRequest))"
+        SigV4Signing.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonicalRequest)
     }
 
     /// The signature of one `aws-chunked` chunk, chained from the previous one.

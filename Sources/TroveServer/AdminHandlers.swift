@@ -29,12 +29,19 @@ extension RequestRouter {
         logger.notice(
             "gc started", metadata: ["dryRun": "\(m.dryRun)", "grace": "\(grace)s", "by": "\(caller.actor)"])
         let report: GCResult
+        let started = ContinuousClock.now
         do { report = try store.collectGarbage(options) } catch {
+            if !m.dryRun, case .busy = error {} else if !m.dryRun {
+                ServerMetrics.gc(seconds: started.secondsSince, freedBytes: 0, success: false)
+            }
             switch error {
             case .busy: throw ServerError(.busy, "\(error)")
             case .store(let e): throw ServerError(e)
             case .unsafe: throw ServerError(.integrity, "\(error)")
             }
+        }
+        if !m.dryRun {
+            ServerMetrics.gc(seconds: started.secondsSince, freedBytes: report.diskBytesFreed, success: true)
         }
         logger.notice(
             "gc finished",
@@ -61,10 +68,12 @@ extension RequestRouter {
             "scrub started", metadata: ["mode": "\(scope)", "repair": "\(m.repair)", "by": "\(caller.actor)"])
         let status: ReportStatus
         let json: String
+        let started = ContinuousClock.now
         do {
             let report = try store.scrub(options)
             status = report.clean ? .clean : .damageFound
             json = report.json()
+            ServerMetrics.scrub(seconds: started.secondsSince, findings: report.findings.count, clean: report.clean)
             logger.notice(
                 "scrub finished",
                 metadata: ["findings": "\(report.findings.count)", "quarantined": "\(report.quarantined)"])
@@ -73,6 +82,7 @@ extension RequestRouter {
             case .busy: throw ServerError(.busy, "\(error)")
             case .store, .unsafe:
                 logger.error("scrub stopped", metadata: ["error": "\(error)"])
+                ServerMetrics.scrub(seconds: started.secondsSince, findings: 0, clean: false)
                 status = .incomplete
                 json =
                     #"{"clean":false,"complete":false,"error":"# + RequestRouter.jsonString("\(error)") + "}"

@@ -2,9 +2,12 @@ import Logging
 import NIOCore
 import TroveProtocol
 import TroveStore
+import TroveTLS
 
 /// Builds each connection's channel pipeline, one handler per job (inbound order):
 ///
+/// 0. With TLS on, `TLSGate` puts TLS 1.3 in front of everything (or answers a plaintext client
+///    with a connection-level ERROR saying TLS is required).
 /// 1. ``PreambleWriter`` sends troved's preamble, then leaves.
 /// 2. ``FrameDecoder`` turns bytes into frames, charging each frame's memory to the connection's
 ///    account with the server-wide ``ReceiveBudget``.
@@ -24,11 +27,13 @@ struct ConnectionPipeline: Sendable {
     let logger: Logger
     let registry: ConnectionRegistry
     let budget: ReceiveBudget
+    let tls: ServerCertificates?
 
     init(
         config: ServerConfig, helloOK: Message.HelloOK, executor: RequestExecutor, runner: BlockingWorkRunner,
-        logger: Logger
+        logger: Logger, tls: ServerCertificates? = nil
     ) {
+        self.tls = tls
         self.config = config
         self.helloOK = helloOK
         self.executor = executor
@@ -84,6 +89,8 @@ struct ConnectionPipeline: Sendable {
         let codec = FrameCodecState(memory: memory)
         let connection = ConnectionState(logger: logger, codec: codec)
         let ops = channel.pipeline.syncOperations
+        try ops.addHandler(TrafficCounter())
+        if let tls { try ops.addHandler(TLSGate(certificates: tls, plaintextReply: Self.tlsRequired)) }
         try ops.addHandler(PreambleWriter(codec.local))
         try ops.addHandler(ByteToMessageHandler(FrameDecoder(state: codec)))
         try ops.addHandler(
@@ -98,6 +105,23 @@ struct ConnectionPipeline: Sendable {
                 connection: connection, executor: executor, runner: runner,
                 concurrency: config.requestsPerConnection, idleTimeoutMillis: config.limits.idleTimeoutMillis)
         )
+    }
+}
+
+extension ConnectionPipeline {
+    /// What a plaintext client of the TLS listener gets: troved's preamble and a connection-level
+    /// ERROR saying how to connect.
+    @Sendable static func tlsRequired(_ allocator: ByteBufferAllocator) -> ByteBuffer {
+        var out = allocator.buffer(capacity: 256)
+        Preamble.current.write(into: &out)
+        let reply = Message.error(
+            .init(
+                code: .badRequest, retryable: false,
+                message: "this troved accepts TLS connections only: connect with `trove --tls` (or TROVE_TLS=1, "
+                    + "or a tls://HOST:PORT server address), with --tls-ca FILE when its certificate is from a "
+                    + "private CA"))
+        Envelope(reply, requestID: 0).write(into: &out)
+        return out
     }
 }
 

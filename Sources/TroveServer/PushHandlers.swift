@@ -52,6 +52,7 @@ extension RequestRouter {
             try checkCount(m.digests.count, limits.maxDigestsPerRequest, "digests")
             let session = try upload(m.lease)
             let present = try s { () throws(StoreError) in try session.has(UploadKind(m.kind), m.digests) }
+            if m.kind == .chunk { ServerMetrics.chunksDeduplicated.increment(by: present.lazy.filter { $0 }.count) }
             return .init(present: PresenceBitmap(present))
         }
     }
@@ -75,6 +76,8 @@ extension RequestRouter {
                 "\(result.rejected.count) chunk(s) refused, e.g. \(bad.digest): \(bad.reason); the client's data or "
                     + "network corrupted them — retry the push")
         }
+        ServerMetrics.chunksNew.increment(by: result.stored)
+        ServerMetrics.chunksDeduplicated.increment(by: result.duplicates)
         return .init(stored: UInt32(result.stored), alreadyPresent: UInt32(result.duplicates))
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
@@ -10,8 +11,21 @@ protocol RequestExecutor: Sendable {
 }
 
 extension RequestRouter: RequestExecutor {
+    /// Runs the request, counted in the metrics by type and result, with its execution time.
     func execute(_ message: Message, grant: Grant, codecs: Set<Codec>) throws(ServerError) -> Response {
-        try handle(message, grant: grant, codecs: codecs)
+        let started = DispatchTime.now().uptimeNanoseconds
+        ServerMetrics.inFlight.increment()
+        defer { ServerMetrics.inFlight.decrement() }
+        do {
+            let response = try handle(message, grant: grant, codecs: codecs)
+            ServerMetrics.request(
+                message.type, result: "ok", nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+            return response
+        } catch {
+            ServerMetrics.request(
+                message.type, result: error.code.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+            throw error
+        }
     }
 }
 

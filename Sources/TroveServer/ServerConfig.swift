@@ -10,14 +10,24 @@ import TroveProtocol
 /// Everything `troved` is configured with: from `--config FILE` (TOML, see `etc/troved.toml`),
 /// overridden by command-line flags.
 public struct ServerConfig: Sendable {
-    /// Store root; created on first start.
+    /// Store root; created on first start. With packs in S3 it is the local working area.
     public var root: String = "./trove-data"
+    /// `[storage]`: where packs live.
+    public var storage = StorageSettings()
     /// Address to listen on.
     public var host: String = "127.0.0.1"
     /// Port (0: any free port, reported through `--port-file`).
     public var port: Int = 7420
-    /// Allow open access on a non-loopback address (no tokens).
+    /// Allow open access (no tokens) and plaintext (no TLS) on a non-loopback address.
     public var insecure = false
+    /// TLS certificate chain, PEM (`[tls] cert`, `--tls-cert`); with ``tlsKey``, both listeners
+    /// speak TLS 1.3 only.
+    public var tlsCertificate: String?
+    /// TLS private key, PEM (`[tls] key`, `--tls-key`).
+    public var tlsKey: String?
+    /// Metrics listener address, `HOST:PORT` (`[metrics] listen`, `--metrics-listen`): Prometheus
+    /// `/metrics`, `/healthz`, `/readyz`; nil: none.
+    public var metricsListen: String?
     /// Configured tokens; none means open access (loopback only, unless `insecure`).
     public var tokens: [TokenSpec] = []
     /// Limits announced in HELLO_OK and enforced.
@@ -256,6 +266,21 @@ public struct ServerConfig: Sendable {
                             "\(path): unknown key s3.\(k) (known: listen, write_once, multipart_max_age, idle_timeout)")
                     }
                 }
+            case "storage": c.storage = try StorageSettings.parse(value, reader)
+            case "tls":
+                for (k, v) in try reader.table(value, "tls") {
+                    switch k {
+                    case "cert": c.tlsCertificate = try reader.string(v, "tls.cert")
+                    case "key": c.tlsKey = try reader.string(v, "tls.key")
+                    default: throw ConfigError("\(path): unknown key tls.\(k) (known: cert, key)")
+                    }
+                }
+            case "metrics":
+                for (k, v) in try reader.table(value, "metrics") {
+                    guard k == "listen" else { throw ConfigError("\(path): unknown key metrics.\(k) (known: listen)") }
+                    c.metricsListen = try reader.string(v, "metrics.listen")
+                    _ = try parseListen(c.metricsListen!)
+                }
             case "tokens":
                 let t = try reader.table(value, "tokens")
                 for (name, v) in t.sorted(by: { $0.key < $1.key }) {
@@ -263,20 +288,38 @@ public struct ServerConfig: Sendable {
                 }
             default:
                 throw ConfigError(
-                    "\(path): unknown section or key '\(key)' (known: server, limits, store, s3, tokens)")
+                    "\(path): unknown section or key '\(key)' (known: server, limits, store, storage, s3, tls, metrics, tokens)")
             }
         }
         return c
     }
 
+    /// Whether both listeners speak TLS (a certificate and a key are configured).
+    public var tlsEnabled: Bool { tlsCertificate != nil && tlsKey != nil }
+
+    /// Refuses a non-loopback `host` (the `listener`'s) without TLS, unless `insecure`.
+    public func requireTLSOffLoopback(host: String, listener: String) throws(ConfigError) {
+        if !tlsEnabled && !insecure && !ServerConfig.isLoopback(host) {
+            throw ConfigError(
+                "refusing to serve \(listener) on \(host) in plaintext: tokens, names and data would cross the network "
+                    + "unencrypted. Set [tls] cert and key (or --tls-cert and --tls-key), listen on 127.0.0.1, "
+                    + "or pass --insecure if the network is trusted.")
+        }
+    }
+
     /// Checks cross-field rules: security of the listen address, limits against chunking.
     public func validate() throws(ConfigError) {
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw ConfigError(
+                "TLS needs both a certificate and a key: set [tls] cert and key (or --tls-cert and --tls-key)")
+        }
         if tokens.isEmpty && !ServerConfig.isLoopback(host) && !insecure {
             throw ConfigError(
                 "refusing to listen on \(host) without tokens: anyone who can reach it could read and overwrite "
                     + "the store. Add [tokens.NAME] entries to the config (see `troved token new`), listen on "
                     + "127.0.0.1, or pass --insecure if the network is trusted.")
         }
+        try requireTLSOffLoopback(host: host, listener: "the Trove protocol")
         if receiveMemory < Int(limits.maxFramePayload) + Frame.overhead {
             throw ConfigError(
                 "server.receive_memory (\(receiveMemory)) must be at least limits.max_frame + 14 (\(Int(limits.maxFramePayload) + Frame.overhead)): one frame must fit"
@@ -297,7 +340,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Typed access to TOML values with messages that name the key.
-private struct TableReader {
+struct TableReader {
     let path: String
 
     func table(_ v: TOMLValue, _ key: String) throws(ConfigError) -> [String: TOMLValue] {

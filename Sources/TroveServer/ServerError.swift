@@ -34,6 +34,7 @@ public struct ServerError: Error, CustomStringConvertible {
             case .uploadExpired: .leaseExpired
             case .uploadCorrupt: .integrity
             case .noSpace: .noSpace
+            case .packStorage: .busy
             case .notAStore, .alreadyExists, .corruptConfig, .unsupportedFormat, .io, .catalog: .internalError
             }
         self.init(code, e.description)

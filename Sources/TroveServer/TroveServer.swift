@@ -6,6 +6,7 @@ import ServiceLifecycle
 import TroveCore
 import TroveProtocol
 import TroveStore
+import TroveTLS
 
 /// The Trove daemon's network service: listens, runs sessions, shuts down gracefully (no new
 /// connections, in-flight requests finish, then connections close with `shutting-down`).
@@ -18,11 +19,12 @@ public final class TroveServer: Service, Sendable {
     private let logger: Logger
     private let onReady: @Sendable (String, Int) -> Void
     private let onStopping: @Sendable () -> Void
+    private let tls: ServerCertificates?
 
-    /// A server for `store`. `onReady` gets the bound host and port once listening; `onStopping`
-    /// is called when graceful shutdown begins.
+    /// A server for `store`, speaking TLS 1.3 only when `tls` is given. `onReady` gets the bound
+    /// host and port once listening; `onStopping` is called when graceful shutdown begins.
     public init(
-        config: ServerConfig, store: Store, logger: Logger,
+        config: ServerConfig, store: Store, logger: Logger, tls: ServerCertificates? = nil,
         onReady: @escaping @Sendable (String, Int) -> Void = { _, _ in },
         onStopping: @escaping @Sendable () -> Void = {}
     ) {
@@ -31,6 +33,7 @@ public final class TroveServer: Service, Sendable {
         self.logger = logger
         self.onReady = onReady
         self.onStopping = onStopping
+        self.tls = tls
     }
 
     public func run() async throws {
@@ -41,7 +44,7 @@ public final class TroveServer: Service, Sendable {
         let logger = self.logger
         let connections = ConnectionPipeline(
             config: config, helloOK: ConnectionPipeline.helloOK(store: store, limits: config.limits),
-            executor: router, runner: pool, logger: logger)
+            executor: router, runner: pool, logger: logger, tls: tls)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -67,7 +70,7 @@ public final class TroveServer: Service, Sendable {
         logger.info(
             "listening",
             metadata: [
-                "address": "\(config.host):\(port)", "root": "\(store.root)",
+                "address": "\(config.host):\(port)", "root": "\(store.root)", "tls": "\(tls == nil ? "off" : "TLS 1.3")",
                 "auth":
                     "\(config.tokens.isEmpty ? "open (no tokens configured)" : "\(config.tokens.count) token(s)")",
             ])

@@ -130,14 +130,10 @@ public enum BucketNames {
     public static let reserved: Set<String> = ["versions"]
 
     public static func validate(_ name: String) throws(BucketError) {
-        let bytes = Array(name.utf8)
-        guard (3...63).contains(bytes.count) else {
+        guard (3...63).contains(name.utf8.count) else {
             throw .invalidBucketName("'\(name)' must be 3 to 63 characters long")
         }
-        func alnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) }
-        guard bytes.allSatisfy({ alnum($0) || $0 == 0x2E || $0 == 0x2D }), alnum(bytes.first!),
-            alnum(bytes.last!), !name.contains("..")
-        else {
+        guard BucketNameSyntax.isWellFormed(name) else {
             throw .invalidBucketName(
                 "'\(name)' may hold only lowercase letters, digits, '.' and '-', and must start and end "
                     + "with a letter or digit")

@@ -136,10 +136,16 @@ enum FileIO {
     }
 
     static func pread(_ fd: Int32, count: Int, at offset: Int, _ path: String) throws(StoreError) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
         var err: StoreError? = nil
-        out.withUnsafeMutableBytes { b in
-            do throws(StoreError) { try preadAll(fd, b, at: offset, path) } catch { err = error }
+        // Read straight into the array's storage (no zero-filling first).
+        let out = [UInt8](unsafeUninitializedCapacity: count) { b, initialized in
+            do throws(StoreError) {
+                try preadAll(fd, UnsafeMutableRawBufferPointer(b), at: offset, path)
+                initialized = count
+            } catch {
+                err = error
+                initialized = 0
+            }
         }
         if let err { throw err }
         return out

@@ -79,7 +79,8 @@ extension Store {
         let sha = SHA256()
         for p in packs {
             report.packs += 1
-            let path = packPath(p.name)
+            // The pack itself, or a local copy of a remote one (missing: reported below).
+            let path = (try? packStorage.localFile(name: p.name)) ?? packPath(p.name)
             let rows: [PackEntry] = try catalog.read { db in
                 try Row.fetchAll(
                     db,

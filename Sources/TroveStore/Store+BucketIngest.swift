@@ -69,7 +69,7 @@ extension Store {
     /// `verified`: its digest was just computed from the packs (no second verification pass).
     func commitBucketBlob(_ recipe: Recipe, verified: Bool = false) throws(StoreError) {
         let tree = Store.bucketTree(blob: recipe.blobDigest, size: recipe.size)
-        switch try commit(recipes: [recipe], tree: tree, verified: verified ? [recipe.blobDigest] : []) {
+        switch try commit(recipes: [recipe], tree: tree, streamed: nil, verified: verified ? [recipe.blobDigest] : []) {
         case .committed: return
         case .missing(let m):
             throw .invalidCommit("\(m.count) chunk(s) of blob \(recipe.blobDigest) vanished while storing it; retry")
@@ -183,7 +183,7 @@ extension Store {
         do {
             // One pass: the parts' chunks, each verified, hashed into the whole blob's digest; the
             // commit then skips its own verification pass over the same bytes.
-            let whole = Recipe(blobDigest: try hashChunks(chunks, verifyEach: true, of: nil), size: size, chunks: chunks)
+            let whole = Recipe(blobDigest: try hashChunks(chunks[...], verifyEach: true, of: nil), size: size, chunks: chunks)
             try commitBucketBlob(whole, verified: true)
             let object = BucketObject(
                 key: upload.key, blob: whole.blobDigest, size: size, etag: etag, contentType: upload.contentType,

@@ -86,7 +86,13 @@ extension Store {
     /// do not match its digest is rejected (reported, not stored). The client's compressed bytes
     /// are kept as they are. On return every accepted chunk is durable in a sealed pack segment
     /// and indexed (I3, I5). Concurrent callers share fsyncs. Throws only for store failures.
+    /// With `streamed`, chunks that a followed recipe needs next feed its blob digest in the same
+    /// pass (see ``StreamedBlobs``).
     public func putChunks(_ chunks: [ChunkInput]) throws(StoreError) -> PutChunksResult {
+        try putChunks(chunks, streamed: nil)
+    }
+
+    func putChunks(_ chunks: [ChunkInput], streamed: StreamedBlobs?) throws(StoreError) -> PutChunksResult {
         try checkWritable()
         var rejected: [RejectedChunk] = []
         var verified: [VerifiedChunk] = []
@@ -96,7 +102,40 @@ extension Store {
         let present = try presentSet(chunks.map(\.digest))
         let dec = decompressors.take { ChunkDecompressor(maxRawLength: options.maxChunkSize) }
         defer { decompressors.put(dec) }
-        let sha = SHA256()
+        let pair = SHA256Pair()
+        // New, well-formed chunks with their raw bytes (decompressed when needed), verified in
+        // groups: a few MiB of decompressed bytes at most.
+        var group: [(input: ChunkInput, raw: [UInt8]?)] = []
+        func verifyGroup() {
+            guard !group.isEmpty else { return }
+            let raws = group.map { $0.raw ?? $0.input.bytes }
+            let (digests, unfed) = Self.withRawBuffers(raws) { raws in
+                let fed = streamed?.feed(Array(zip(group.map(\.input.digest), raws)))
+                    ?? [Digest?](repeating: nil, count: raws.count)
+                let rest = raws.indices.filter { fed[$0] == nil }
+                var out = fed
+                for (i, d) in zip(rest, Self.hashInPairs(rest.map { raws[$0] }, pair)) { out[i] = d }
+                return (out.map { $0! }, rest)
+            }
+            if let streamed {
+                // Verified chunks no blob needed yet: they may be next for one soon.
+                streamed.hold(unfed.filter { digests[$0] == group[$0].input.digest }.map { (group[$0].input.digest, raws[$0]) })
+            }
+            for (g, actual) in zip(group, digests) {
+                let c = g.input
+                guard actual == c.digest else {
+                    rejected.append(
+                        RejectedChunk(digest: c.digest, reason: "content hashes to \(actual), not the claimed digest"))
+                    continue
+                }
+                seen.insert(c.digest)
+                verified.append(
+                    VerifiedChunk(
+                        digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.bytes,
+                        crc: CRC32C.checksum(c.bytes)))
+            }
+            group.removeAll(keepingCapacity: true)
+        }
         for c in chunks {
             if present.contains(c.digest) || seen.contains(c.digest) {
                 duplicates += 1
@@ -111,34 +150,23 @@ extension Store {
                 rejected.append(RejectedChunk(digest: c.digest, reason: "stored length too large"))
                 continue
             }
-            let actual: Digest
             if c.codec == .raw {
                 guard c.bytes.count == c.rawLength else {
                     rejected.append(RejectedChunk(digest: c.digest, reason: "raw length mismatch"))
                     continue
                 }
-                actual = c.bytes.withUnsafeBytes { sha.hash($0) }
+                group.append((c, nil))
             } else {
                 do {
-                    let raw = try dec.decompress(c.bytes, codec: c.codec, rawLength: c.rawLength)
-                    actual = raw.withUnsafeBytes { sha.hash($0) }
+                    group.append((c, try dec.decompress(c.bytes, codec: c.codec, rawLength: c.rawLength)))
                 } catch {
                     rejected.append(RejectedChunk(digest: c.digest, reason: "\(error)"))
                     continue
                 }
             }
-            guard actual == c.digest else {
-                rejected.append(
-                    RejectedChunk(
-                        digest: c.digest, reason: "content hashes to \(actual), not the claimed digest"))
-                continue
-            }
-            seen.insert(c.digest)
-            verified.append(
-                VerifiedChunk(
-                    digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.bytes,
-                    crc: CRC32C.checksum(c.bytes)))
+            if group.count == 16 { verifyGroup() }
         }
+        verifyGroup()
         var stored = 0
         if !verified.isEmpty {
             try checkSpace(verified.reduce(0) { $0 + $1.stored.count + PackFormat.recordHeaderSize })
@@ -146,6 +174,35 @@ extension Store {
         }
         duplicates += verified.count - stored
         return PutChunksResult(stored: stored, duplicates: duplicates, rejected: rejected)
+    }
+
+    /// Digests of `raws`, two at a time (``SHA256Pair`` interleaves them).
+    static func hashInPairs(_ raws: [UnsafeRawBufferPointer], _ pair: SHA256Pair) -> [Digest] {
+        var out: [Digest] = []
+        out.reserveCapacity(raws.count)
+        var i = 0
+        while i + 1 < raws.count {
+            let (a, b) = pair.hash(raws[i], raws[i + 1])
+            out.append(a)
+            out.append(b)
+            i += 2
+        }
+        if i < raws.count { out.append(pair.hash(raws[i], UnsafeRawBufferPointer(start: nil, count: 0)).0) }
+        return out
+    }
+
+    /// Runs `body` with pointers to the bytes of every array (valid only during the call).
+    static func withRawBuffers<R>(_ arrays: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+        func nest(_ i: Int, _ acc: inout [UnsafeRawBufferPointer]) -> R {
+            if i == arrays.count { return body(acc) }
+            return arrays[i].withUnsafeBytes { raw in
+                acc.append(raw)
+                return nest(i + 1, &acc)
+            }
+        }
+        var acc: [UnsafeRawBufferPointer] = []
+        acc.reserveCapacity(arrays.count)
+        return nest(0, &acc)
     }
 
     /// Leader work: one segment, one fsync, one index transaction for all `batches`.
@@ -187,7 +244,17 @@ extension Store {
             }
             let start = w.size
             w.size += bytes.count
-            let seal = w.size >= options.packSize
+            // Remote pack storage: each group commit seals its pack and stores it there before
+            // anything is indexed or acknowledged (an upload failure acknowledges nothing; the
+            // next open's recovery stores and indexes the segment).
+            let seal = w.size >= options.packSize || packStorage.isRemote
+            if packStorage.isRemote {
+                do { try packStorage.storeSealed(name: w.name, localPath: w.path) } catch {
+                    commit.writer = nil
+                    close(w.fd)
+                    throw error
+                }
+            }
             let now = Clock.nowMillis()
             let newSize = w.size
             let packID = w.id
@@ -197,6 +264,13 @@ extension Store {
                 // The catalog is full (its transaction rolled back): the segment is durable but
                 // unacknowledged; cut it, as if it had never been written.
                 w.size = start
+                if packStorage.isRemote {
+                    // Already stored remotely as a whole: never append to it again (recovery
+                    // indexes it at the next open).
+                    commit.writer = nil
+                    close(w.fd)
+                    throw error
+                }
                 if case .noSpace = error, rollBack(w) { throw error }
                 throw error
             }

@@ -195,13 +195,16 @@ extension Store {
     /// written durably and registered; the tree digest is returned. Recipes the tree does not
     /// reference are ignored.
     public func commit(recipes: [Recipe], tree: Tree) throws(StoreError) -> CommitOutcome {
-        try commit(recipes: recipes, tree: tree, verified: [])
+        try commit(recipes: recipes, tree: tree, streamed: nil)
     }
 
-    /// `commit(recipes:tree:)`, skipping the verification of the blobs in `verified`: the caller
-    /// has just streamed their chunks from the packs and hashed them (`hashChunks`), so a second
-    /// pass would read and hash the same bytes again.
-    func commit(recipes: [Recipe], tree: Tree, verified: Set<Digest>) throws(StoreError) -> CommitOutcome {
+    /// `commit(recipes:tree:)`, continuing the blob digests `streamed` computed while the chunks
+    /// arrived instead of reading every chunk back, and skipping the verification of the blobs in
+    /// `verified`: the caller has just streamed their chunks from the packs and hashed them
+    /// (`hashChunks`), so a second pass would read and hash the same bytes again.
+    func commit(
+        recipes: [Recipe], tree: Tree, streamed: StreamedBlobs?, verified: Set<Digest> = []
+    ) throws(StoreError) -> CommitOutcome {
         try checkWritable()
         do {
             try tree.validate()
@@ -247,7 +250,7 @@ extension Store {
             .filter { !verified.contains($0.blobDigest) }
         do {
             try verifySingleChunkBlobs(ordered.filter(\.isSingleChunkBlob))
-            for r in ordered where !r.isSingleChunkBlob { try verifyBlob(r) }
+            for r in ordered where !r.isSingleChunkBlob { try verifyBlob(r, from: streamed?.take(r.blobDigest)) }
         } catch {
             // A GC may have collected a chunk since the check above: answer with what is missing.
             guard case .chunkNotFound = error else { throw error }
@@ -322,23 +325,30 @@ extension Store {
         }
     }
 
-    /// Streams a recipe's chunks from the packs and checks lengths and the blob digest.
-    func verifyBlob(_ r: Recipe) throws(StoreError) {
-        // No CRC: the blob digest over the raw bytes is the stronger check.
-        let actual = try hashChunks(r.chunks, verifyEach: false, of: r.blobDigest)
+    /// Streams a recipe's chunks from the packs and checks lengths and the blob digest; with
+    /// `start`, only the chunks from `start.next` on, continuing `start.hasher` (the digest of
+    /// the chunks before them, computed as they arrived: see ``StreamedBlobs``).
+    func verifyBlob(_ r: Recipe, from start: (next: Int, hasher: SHA256Stream)? = nil) throws(StoreError) {
+        let actual = try hashChunks(
+            r.chunks[(start?.next ?? 0)...], verifyEach: false, of: r.blobDigest, continuing: start?.hasher)
         guard actual == r.blobDigest else { throw .blobMismatch(expected: r.blobDigest, actual: actual) }
     }
 
-    /// SHA-256 of the concatenated raw bytes of `chunks`, streamed from the packs in windows of
-    /// 1024 chunks (one catalog read each, bounded memory); each chunk's stored length must be
-    /// the recipe's. With `verifyEach`, every record's CRC-32C and every chunk's digest are
-    /// checked too (for a digest that is computed here, not compared with a known one). `blob`
-    /// names the blob in errors.
-    func hashChunks(_ chunks: [RecipeChunk], verifyEach: Bool, of blob: Digest?) throws(StoreError) -> Digest {
-        let sha = SHA256()
-        var start = 0
-        while start < chunks.count {
-            let window = chunks[start..<min(start + 1024, chunks.count)]
+    /// SHA-256 of the concatenated raw bytes of `chunks` (fed into `continuing` when given),
+    /// streamed from the packs in windows of 1024 chunks (one catalog read each, bounded memory);
+    /// each chunk's stored length must be the recipe's. With `verifyEach`, every record's CRC-32C
+    /// and every chunk's digest are checked too, in the same pass as the running digest
+    /// (``SHA256Pair``): for a blob digest that is computed here, not compared with a known one.
+    /// `blob` names the blob in errors.
+    func hashChunks(
+        _ chunks: ArraySlice<RecipeChunk>, verifyEach: Bool, of blob: Digest?, continuing: SHA256Stream? = nil
+    ) throws(StoreError) -> Digest {
+        let pair = SHA256Pair()
+        let sha = continuing ?? pair.running
+        var start = chunks.startIndex
+        while start < chunks.endIndex {
+            // Locations in windows of 1024 chunks: one catalog read each, bounded memory.
+            let window = chunks[start..<min(start + 1024, chunks.endIndex)]
             let locations = try locateMany(window.map(\.digest))
             for (c, location) in zip(window, locations) {
                 guard let (pack, entry) = location else { throw .chunkNotFound(c.digest) }
@@ -354,10 +364,13 @@ extension Store {
                     guard p2 != pack else { throw error }
                     raw = try rawBytes(pack: p2, entry: e2, checkCRC: verifyEach)
                 }
-                if verifyEach, SHA256.hash(raw) != c.digest {
-                    throw .corruptData(what: "chunk \(c.digest)", detail: "content does not hash to its digest")
+                if verifyEach {
+                    guard raw.withUnsafeBytes({ pair.digestAndAppend($0, to: sha) }) == c.digest else {
+                        throw .corruptData(what: "chunk \(c.digest)", detail: "content does not hash to its digest")
+                    }
+                } else {
+                    raw.withUnsafeBytes { sha.update($0) }
                 }
-                sha.update(raw)
             }
             start += window.count
         }

@@ -65,12 +65,16 @@ extension Store {
             report.packsRewritten += 1
             try retireIfEmpty(pack: p.id, name: p.name)
             if output!.size >= options.packSize {
+                // (Remote storage seals and stores every segment's pack in copyRecords.)
                 try sealOutput(output!)
                 close(output!.fd)
                 output = nil
             }
         }
         if let w = output {
+            // Remote: the fresh pack after the last stored segment holds only its header; it is
+            // stored too, so every sealed pack the catalog lists exists remotely.
+            if packStorage.isRemote { try packStorage.storeSealed(name: w.name, localPath: w.path) }
             try sealOutput(w)
             phase2("sealed")
         }
@@ -146,6 +150,8 @@ extension Store {
             }
             w.size += segment.count
             report.packBytesWritten += Int64(segment.count)
+            // Remote pack storage: the output is sealed and stored before index rows move to it.
+            if packStorage.isRemote { try packStorage.storeSealed(name: w.name, localPath: w.path) }
             let (out, newSize) = (w.id, w.size)
             phase2("switch")
             try catalog.write { db in
@@ -168,6 +174,11 @@ extension Store {
                               stored_bytes = stored_bytes + ? WHERE id = ?
                             """, arguments: [sign * n, sign * raw, sign * stored, id])
                 }
+            }
+            if packStorage.isRemote {
+                try sealOutput(w)
+                close(w.fd)
+                w = try createPack()
             }
         }
         return true
@@ -221,10 +232,7 @@ extension Store {
             phase2("remove-pack")
         }
         state.withLock { s in
-            for (id, _) in removed {
-                s.packNames.removeValue(forKey: id)
-                s.readHandles.removeValue(forKey: id)
-            }
+            for (id, _) in removed { s.packNames.removeValue(forKey: id) }
         }
         report.packsPendingRemoval = retired.count - removed.count
         try removeDeadPacks(&report)
@@ -235,20 +243,15 @@ extension Store {
         let names: [String] = try catalog.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM gc_dead_packs")
         }
-        var dirs = Set<String>()
         for name in names {
             let registered = try catalog.read { db in
                 try Bool.fetchOne(db, sql: "SELECT 1 FROM packs WHERE name = ?", arguments: [name]) == true
             }
             if !registered {
-                let path = packPath(name)
-                var st = stat()
-                if stat(path, &st) == 0 {
-                    if unlink(path) == 0 {
-                        report.packsDeleted += 1
-                        report.packBytesDeleted += Int64(st.st_size)
-                        dirs.insert(FileIO.parent(of: path))
-                    }
+                let freed = try packStorage.delete(name: name)
+                if freed > 0 {
+                    report.packsDeleted += 1
+                    report.packBytesDeleted += freed
                 }
             }
             phase2("unlinked-pack")
@@ -256,6 +259,5 @@ extension Store {
                 try db.execute(sql: "DELETE FROM gc_dead_packs WHERE name = ?", arguments: [name])
             }
         }
-        for d in dirs { try? FileIO.fsyncDirectory(d) }
     }
 }

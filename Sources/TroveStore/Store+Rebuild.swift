@@ -23,7 +23,7 @@ extension Store {
                 let id: Int64 = row["id"]
                 let name: String = row["name"]
                 let size: Int = row["size"]
-                let path = self.packPath(name)
+                let path = try self.packStorage.localFile(name: name)
                 let fd = try FileIO.open(path, O_RDONLY)
                 defer { close(fd) }
                 perPack.append((id, size, try PackScanner.readTrailers(fd, path, size: size)))

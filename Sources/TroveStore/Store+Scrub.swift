@@ -250,7 +250,8 @@ struct Scrubber {
 
     mutating func checkPack(id: Int64, name: String, size listedSize: Int, sealed listedSealed: Bool) throws {
         report.packsChecked += 1
-        let path = store.packPath(name)
+        // The pack itself, or a local copy of a remote one (missing: reported below).
+        let path = (try? store.packStorage.localFile(name: name)) ?? store.packPath(name)
         // Size, state and index entries from one snapshot: a pack being appended to gains
         // segments (and entries) while we look.
         var size = listedSize

@@ -20,6 +20,8 @@ struct UploadState {
     var trees: Set<Digest> = []
     /// Objects being uploaded in parts → bytes received so far (in their staging file).
     var partial: [UploadObjectRef: UInt64] = [:]
+    /// Blob digests of the staged recipes, computed as their chunks arrive (its own lock).
+    let streamed = StreamedBlobs()
 }
 
 /// Upload sessions (push leases): begin or resume, look up, end, expire. See `UploadSession`

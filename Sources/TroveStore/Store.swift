@@ -12,8 +12,8 @@ import TroveCore
 /// Thread safety: every public method may be called from any thread concurrently. Methods block
 /// (file and SQLite I/O); call them off event loops. Concurrent `putChunks` callers share
 /// fsyncs (group commit). One process at a time may open a store (an exclusive lock on
-/// `trove.toml` is held while open). Mutable state lives in `Mutex`es: `state` (packs, read
-/// handles, read-only flag), `uploads` (upload sessions), the group commit's own.
+/// `trove.toml` is held while open). Mutable state lives in `Mutex`es: `state` (pack names,
+/// read-only flag), `uploads` (upload sessions), the group commit's own, the pack storage's.
 public final class Store: Sendable {
     /// The root directory.
     public let root: String
@@ -22,13 +22,13 @@ public final class Store: Sendable {
     public let options: StoreOptions
 
     let catalog: Catalog
+    /// Where sealed packs live (`options.packStorage`, else the local packs/ directory).
+    let packStorage: any PackStorage
     let lockFD: Int32
     /// Pack bookkeeping and the read-only flag.
     let state = Mutex(StoreState())
     /// Live upload sessions by lease id (see Store+Uploads.swift): the one lock of uploads.
     let uploads = Mutex<[String: UploadState]>([:])
-    /// Most pack descriptors kept open for reads.
-    static let maxOpenPacks = 128
     let commit = GroupCommit()
     let decompressors = Pool<ChunkDecompressor>()
     /// Decompressors for object files (limit `maxObjectSize`), reused across reads.
@@ -111,6 +111,7 @@ public final class Store: Sendable {
         self.config = config
         self.options = options
         self.catalog = catalog
+        self.packStorage = options.packStorage ?? LocalPackStorage(directory: root + "/packs")
         self.lockFD = lockFD
     }
 
@@ -155,6 +156,7 @@ public final class Store: Sendable {
         state.withLock { _ = $0.knownDirectories.insert(dir) }
     }
 
+    /// Where the store writes pack `name` (in remote mode: the working copy and read cache).
     func packPath(_ name: String) -> String { packsDir + "/" + name.prefix(2) + "/" + name + ".pack" }
 
     func objectPath(_ d: Digest) -> String {
@@ -166,7 +168,9 @@ public final class Store: Sendable {
 
     /// Clears tmp/, then finds pack files the catalog lacks or that were open at a crash:
     /// truncates their unacknowledged torn tail, registers every record of every sealed segment
-    /// in the index, and marks them sealed. Deletes nothing else.
+    /// in the index, and marks them sealed. With remote pack storage, packs stored there that the
+    /// catalog lacks are fetched and registered too, and a local pack is stored remotely before
+    /// it is indexed. Deletes nothing else.
     func recover() throws(StoreError) {
         for name in FileIO.list(tmpDir) { unlink(tmpDir + "/" + name) }
         try FileIO.fsyncDirectory(tmpDir)
@@ -178,13 +182,13 @@ public final class Store: Sendable {
             return out
         }
         state.withLock { for (n, v) in known { $0.packNames[v.id] = n } }
-        for shard in FileIO.list(packsDir).sorted() {
-            for file in FileIO.list(packsDir + "/" + shard).sorted() where file.hasSuffix(".pack") {
-                let name = String(file.dropLast(5))
-                let k = known[name]
-                if let k, k.state == 1 { continue }  // sealed: fsck checks it, recovery trusts it
-                try recoverPack(name: name, id: k?.id, indexedSize: k?.size ?? PackFormat.headerSize)
-            }
+        let local = try LocalPackStorage(directory: packsDir).list()
+        let remote = packStorage.isRemote ? try packStorage.list() : []
+        for name in Set(local + remote).sorted() {
+            let k = known[name]
+            if let k, k.state == 1 { continue }  // sealed: fsck checks it, recovery trusts it
+            if !FileIO.exists(packPath(name)) { _ = try packStorage.localFile(name: name) }
+            try recoverPack(name: name, id: k?.id, indexedSize: k?.size ?? PackFormat.headerSize)
         }
     }
 
@@ -209,6 +213,7 @@ public final class Store: Sendable {
         }
         let entries = scan.entries
         let finalSize = max(size, PackFormat.headerSize)
+        if packStorage.isRemote { try packStorage.storeSealed(name: name, localPath: path) }
         let now = Clock.nowMillis()
         let newID: Int64 = try catalog.write { db in
             let pid: Int64
@@ -250,47 +255,40 @@ public final class Store: Sendable {
 
     // MARK: Pack reads
 
-    /// A read handle for a pack. Handles are reference-counted: evicting one from the cache
-    /// never closes a descriptor another thread is still reading from.
-    func readHandle(pack: Int64) throws(StoreError) -> PackHandle {
-        try state.withLock { (s) throws(StoreError) -> PackHandle in
-            guard let name = s.packNames[pack] else {
-                throw .corruptData(what: "pack #\(pack)", detail: "unknown pack")
-            }
-            if let h = s.readHandles[pack] { return h }
-            let path = packPath(name)
-            let fd = try FileIO.open(path, O_RDONLY)
-            if s.readHandles.count >= Store.maxOpenPacks { s.readHandles.removeAll() }
-            let h = PackHandle(fd: fd, path: path)
-            s.readHandles[pack] = h
-            return h
-        }
-    }
-
     /// Reads and checks one record: tag, digest, lengths, codec and CRC-32C of the stored bytes.
     func readRecord(pack: Int64, entry e: PackEntry, checkCRC: Bool = true) throws(StoreError) -> [UInt8] {
-        let handle = try readHandle(pack: pack)
-        let (fd, path) = (handle.fd, handle.path)
-        defer { withExtendedLifetime(handle) {} }
+        guard let name = state.withLock({ $0.packNames[pack] }) else {
+            throw .corruptData(what: "pack #\(pack)", detail: "unknown pack")
+        }
         guard e.storedLength <= PackFormat.maxRecordLength else {
             throw .corruptData(what: "chunk \(e.digest)", detail: "stored length \(e.storedLength) too large")
         }
-        var buf = try FileIO.pread(
-            fd, count: PackFormat.recordHeaderSize + e.storedLength, at: e.offset, path)
-        let ok: Bool = buf.withUnsafeBytes { b in
+        let path = packPath(name)
+        let header: [UInt8]
+        let bytes: [UInt8]
+        if packStorage.isRemote {
+            // One ranged GET for the whole record.
+            let all = try packStorage.read(
+                name: name, offset: e.offset, count: PackFormat.recordHeaderSize + e.storedLength)
+            header = Array(all[..<PackFormat.recordHeaderSize])
+            bytes = Array(all[PackFormat.recordHeaderSize...])
+        } else {
+            // Header and bytes in two reads: the bytes land in the returned array, never moved.
+            header = try packStorage.read(name: name, offset: e.offset, count: PackFormat.recordHeaderSize)
+            bytes = try packStorage.read(
+                name: name, offset: e.offset + PackFormat.recordHeaderSize, count: e.storedLength)
+        }
+        let ok: Bool = header.withUnsafeBytes { b in
             b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == e.digest
                 && Int(b.beU32(36)) == e.rawLength
                 && b[40] == e.codec.rawValue && Int(b.beU32(41)) == e.storedLength
-                && (!checkCRC
-                    || CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[PackFormat.recordHeaderSize...]))
-                        == b.beU32(45))
+                && (!checkCRC || bytes.withUnsafeBytes { CRC32C.update(0, $0) } == b.beU32(45))
         }
         guard ok else {
             throw .corruptData(
                 what: "chunk \(e.digest) in \(path) at \(e.offset)", detail: "record check failed")
         }
-        buf.removeFirst(PackFormat.recordHeaderSize)
-        return buf
+        return bytes
     }
 }
 
@@ -300,8 +298,6 @@ struct StoreState {
     var failure: String?
     /// Pack id → file name, for every pack the catalog knows.
     var packNames: [Int64: String] = [:]
-    /// Open read descriptors by pack id.
-    var readHandles: [Int64: PackHandle] = [:]
     /// Shard directories known to exist durably.
     var knownDirectories = Set<String>()
     /// Fault injection for tests: the next pack fsync fails with EIO.

@@ -20,9 +20,13 @@ public struct StoreOptions: Sendable {
     /// troved's `server.disk_reserve`).
     public var reserveBytes: Int = 0
 
+    /// Where sealed packs live; nil: the store's packs/ directory (`LocalPackStorage`).
+    public var packStorage: (any PackStorage)? = nil
+
     public init(
         packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20,
-        catalogMmapBytes: Int = 1 << 30, minFreeSpace: Int = 0, reserveBytes: Int = 0
+        catalogMmapBytes: Int = 1 << 30, minFreeSpace: Int = 0, reserveBytes: Int = 0,
+        packStorage: (any PackStorage)? = nil
     ) {
         self.packSize = packSize
         self.maxChunkSize = maxChunkSize
@@ -30,6 +34,7 @@ public struct StoreOptions: Sendable {
         self.catalogMmapBytes = catalogMmapBytes
         self.minFreeSpace = minFreeSpace
         self.reserveBytes = reserveBytes
+        self.packStorage = packStorage
     }
 }
 

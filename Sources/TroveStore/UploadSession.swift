@@ -20,6 +20,11 @@ public struct UploadSession: Sendable {
     /// Expiry when the session was obtained (ms since the epoch); use extends it.
     public let expiresAt: Int64
 
+    /// The session's streamed blob digests (tests look at how far each got).
+    var streamed: StreamedBlobs {
+        get throws(StoreError) { try store.withLiveUpload(id) { s in s.streamed } }
+    }
+
     /// Checks the session is live and extends it.
     public func touch() throws(StoreError) {
         try store.withLiveUpload(id) { _ in }
@@ -48,9 +53,11 @@ public struct UploadSession: Sendable {
     }
 
     /// Verifies and stores chunks (see `Store.putChunks`); new chunks are protected by the lease.
+    /// A chunk a staged recipe needs next also feeds that blob's digest (``StreamedBlobs``), so
+    /// sending recipes before their chunks, in order, spares COMMIT reading them back.
     public func putChunks(_ chunks: [ChunkInput]) throws(StoreError) -> PutChunksResult {
-        try touch()
-        return try store.putChunks(chunks)
+        let streamed = try store.withLiveUpload(id) { s in s.streamed }
+        return try store.putChunks(chunks, streamed: streamed)
     }
 
     /// Stores recipes and trees ahead of their commit: whole objects, or parts of larger ones
@@ -60,6 +67,7 @@ public struct UploadSession: Sendable {
     public func putObjects(_ parts: [ObjectPartInput]) throws(StoreError) -> Int {
         try touch()
         var complete: [(kind: UploadKind, key: Digest, bytes: [UInt8])] = []
+        var recipes: [Recipe] = []
         for part in parts {
             let object = UploadObjectRef(kind: part.kind, digest: part.digest)
             guard part.kind != .chunk else {
@@ -81,16 +89,18 @@ public struct UploadSession: Sendable {
                 guard let whole = try appendPart(part, object) else { continue }
                 bytes = whole
             }
-            try UploadSession.verify(object, bytes)
+            if let recipe = try UploadSession.verify(object, bytes) { recipes.append(recipe) }
             complete.append((part.kind, part.digest, bytes))
         }
         // One durable write for the whole call: a file fsync each, one fsync per shard directory.
         let stored = try store.storeObjects(canonical: complete.map(\.bytes))
-        try store.withLiveUpload(id) { s in
+        let streamed = try store.withLiveUpload(id) { s in
             for (object, digest) in zip(complete, stored) {
                 if object.kind == .tree { s.trees.insert(object.key) } else { s.recipes[object.key] = digest }
             }
+            return s.streamed
         }
+        for r in recipes { streamed.add(r) }
         return complete.count
     }
 
@@ -128,13 +138,14 @@ public struct UploadSession: Sendable {
     }
 
     /// A tree must hash to its digest and decode; a recipe must decode and rebuild the blob it is
-    /// sent under.
-    static func verify(_ object: UploadObjectRef, _ bytes: [UInt8]) throws(StoreError) {
+    /// sent under (returned).
+    static func verify(_ object: UploadObjectRef, _ bytes: [UInt8]) throws(StoreError) -> Recipe? {
         if object.kind == .tree {
             guard SHA256.hash(bytes) == object.digest else {
                 throw .uploadCorrupt("tree bytes do not hash to \(object.digest)")
             }
             do { try Tree(canonical: bytes).validate() } catch { throw .invalidObject(error) }
+            return nil
         } else {
             let recipe: Recipe
             do {
@@ -144,6 +155,7 @@ public struct UploadSession: Sendable {
             guard recipe.blobDigest == object.digest else {
                 throw .invalidArgument("recipe sent as blob \(object.digest) rebuilds blob \(recipe.blobDigest)")
             }
+            return recipe
         }
     }
 
@@ -151,7 +163,7 @@ public struct UploadSession: Sendable {
     /// a new file's recipe was not uploaded (or a GC removed it since), `.missingChunks` if
     /// chunks are missing, else durable and registered.
     public func commit(tree digest: Digest) throws(StoreError) -> UploadCommitOutcome {
-        let staged = try store.withLiveUpload(id) { s in (s.recipes, s.trees) }
+        let staged = try store.withLiveUpload(id) { s in (s.recipes, s.trees, s.streamed) }
         // A re-push of a committed tree (e.g. an unchanged directory): nothing to check again.
         if let done = try store.recommit(tree: digest) {
             return .committed(tree: digest, files: done.files, totalSize: done.size)
@@ -179,7 +191,7 @@ public struct UploadSession: Sendable {
             }
         }
         if !missing.isEmpty { return .missingObjects(missing) }
-        switch try store.commit(recipes: recipes, tree: tree) {
+        switch try store.commit(recipes: recipes, tree: tree, streamed: staged.2) {
         case .missing(let chunks):
             return .missingChunks(chunks)
         case .committed(let committed):

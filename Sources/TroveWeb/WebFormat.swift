@@ -19,19 +19,9 @@ enum WebFormat {
         link("alias", [("name", name), ("alias", alias)])
     }
 
-    private static let hex = Array("0123456789ABCDEF".utf8)
-
     /// Percent-encodes every byte but `A-Z a-z 0-9 - . _ ~` (and `/` when `keepSlash`).
     static func encode(_ s: String, keepSlash: Bool = false) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count)
-        for b in s.utf8 {
-            let plain =
-                (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D
-                || b == 0x2E || b == 0x5F || b == 0x7E || (keepSlash && b == 0x2F)
-            if plain { out.append(b) } else { out += [0x25, hex[Int(b >> 4)], hex[Int(b & 15)]] }
-        }
-        return String(decoding: out, as: UTF8.self)
+        URIEncoding.encode(s, keepSlash: keepSlash)
     }
 
     /// `1.5 MiB` style, exact below 1 KiB.

@@ -53,10 +53,13 @@ struct TroveMountCommand: ParsableCommand {
             throw ExitCode(Background.mount(mountpoint: mountpoint))
         }
         if daemonChild { _ = setsid() }
-        let address: ServerAddress
+        var address: ServerAddress
         let credentials: Credentials?
         do {
             address = try ServerAddress(parsing: server)
+            if address.tls, let ca = ProcessInfo.processInfo.environment["TROVE_TLS_CA"], !ca.isEmpty {
+                address.caFile = ca
+            }
             let token = ProcessInfo.processInfo.environment["TROVE_TOKEN"] ?? ""
             credentials = token.isEmpty ? nil : try Credentials(parsing: token, source: "TROVE_TOKEN")
         } catch {

@@ -10,18 +10,36 @@ struct ClientOptions: ParsableArguments {
         help: "troved address HOST:PORT (default: $TROVE_SERVER, else 127.0.0.1:7420).")
     var server: String?
 
+    @Flag(
+        name: .long,
+        help: "Connect with TLS 1.3 (also: $TROVE_TLS=1, or a tls://HOST:PORT server address).")
+    var tls = false
+
+    @Option(
+        name: .customLong("tls-ca"),
+        help: "PEM file of the CA that signed troved's certificate; implies --tls (default: $TROVE_TLS_CA, else the system's trust store).")
+    var tlsCA: String?
+
     @Option(
         name: .customLong("token-file"),
         help: "File holding the token as NAME:SECRET (default: $TROVE_TOKEN).")
     var tokenFile: String?
 
-    /// The server address from --server, TROVE_SERVER or the default.
+    /// The server address from --server, TROVE_SERVER or the default, with TLS on when asked for
+    /// (--tls, --tls-ca, TROVE_TLS=1 or tls://) and the CA from --tls-ca or TROVE_TLS_CA.
     func address() throws(ClientError) -> ServerAddress {
-        if let server { return try ServerAddress(parsing: server) }
-        if let env = ProcessInfo.processInfo.environment["TROVE_SERVER"], !env.isEmpty {
-            return try ServerAddress(parsing: env)
+        let environment = ProcessInfo.processInfo.environment
+        var address = ServerAddress.default
+        if let server {
+            address = try ServerAddress(parsing: server)
+        } else if let env = environment["TROVE_SERVER"], !env.isEmpty {
+            address = try ServerAddress(parsing: env)
         }
-        return .default
+        if tls || tlsCA != nil || environment["TROVE_TLS"] == "1" { address.tls = true }
+        if address.tls {
+            address.caFile = tlsCA ?? environment["TROVE_TLS_CA"].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        return address
     }
 
     /// The token from --token-file or TROVE_TOKEN, if any.

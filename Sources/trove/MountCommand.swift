@@ -97,6 +97,8 @@ struct MountCommand: ParsableCommand {
         if debug { arguments.append("--debug") }
         arguments += ["--", mountpoint]
         // The helper reads the token from the environment (never from its visible arguments).
+        // A private CA goes the same way (the address carries tls:// itself).
+        if let ca = address.caFile { setenv("TROVE_TLS_CA", ca, 1) } else { unsetenv("TROVE_TLS_CA") }
         if let credentials {
             setenv("TROVE_TOKEN", "\(credentials.name):\(credentials.secret)", 1)
         } else {

@@ -1,23 +1,45 @@
 import ArgumentParser
 import Foundation
+import TroveServer
 import TroveStore
 
-/// `troved fsck --root DIR [--deep]`: checks a store offline (stop the daemon first).
+/// `troved fsck --root DIR [--config FILE] [--deep]`: checks a store offline (stop the daemon
+/// first). With `--config`, its `[storage]` says where the packs are (and its root is the
+/// default for `--root`).
 struct FsckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsck",
         abstract: "Check a store's invariants offline (troved must not be running on it).",
         discussion: "Exit 0 when clean, 5 when violations were found, 1 when the check could not run.")
 
-    @Option(name: .long, help: "Store root.")
-    var root: String = "./trove-data"
+    @Option(name: .long, help: "Store root (default: the config's, else ./trove-data).")
+    var root: String?
+
+    @Option(name: .long, help: "troved's config file: where packs live ([storage]).")
+    var config: String?
 
     @Flag(name: .long, help: "Also re-read, decompress and re-hash every chunk and object.")
     var deep = false
 
     func run() throws {
+        var cfg = ServerConfig()
+        if let path = config {
+            do {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw ConfigError("cannot read config file \(path)")
+                }
+                cfg = try ServerConfig.parse(toml: text, path: path)
+            } catch {
+                printError("troved fsck: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        let root = root ?? cfg.root
         let store: Store
-        do { store = try Store.open(at: root) } catch {
+        do {
+            store = try Store.open(
+                at: root, options: StoreOptions(packStorage: try makePackStorage(cfg.storage, root: root)))
+        } catch {
             printError("troved fsck: cannot open \(root): \(error)")
             throw ExitCode(1)
         }

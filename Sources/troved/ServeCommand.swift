@@ -5,6 +5,8 @@ import ServiceLifecycle
 import TroveCore
 import TroveServer
 import TroveStore
+import TroveTLS
+import UnixSignals
 
 /// `troved [serve]`: runs the daemon until SIGTERM/SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -22,8 +24,14 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Address to listen on, HOST:PORT (default 127.0.0.1:7420; port 0 picks a free one).")
     var listen: String?
 
-    @Flag(name: .long, help: "Allow open access (no tokens) on a non-loopback address.")
+    @Flag(name: .long, help: "Allow open access (no tokens) and plaintext (no TLS) on a non-loopback address.")
     var insecure = false
+
+    @Option(name: .long, help: "TLS certificate chain, PEM: both listeners speak TLS 1.3 only (reloaded on SIGHUP).")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "TLS private key, PEM (with --tls-cert).")
+    var tlsKey: String?
 
     @Option(
         name: .long, help: "Write the bound HOST:PORT to this file once listening (for scripts and tests).")
@@ -34,6 +42,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Write the S3 listener's bound HOST:PORT to this file once listening.")
     var s3PortFile: String?
+
+    @Option(name: .long, help: "Serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (off by default).")
+    var metricsListen: String?
+
+    @Option(name: .long, help: "Write the metrics listener's bound HOST:PORT to this file once listening.")
+    var metricsPortFile: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
@@ -60,7 +74,13 @@ struct ServeCommand: AsyncParsableCommand {
                 cfg.port = l.port
             }
             if insecure { cfg.insecure = true }
+            if let tlsCert { cfg.tlsCertificate = tlsCert }
+            if let tlsKey { cfg.tlsKey = tlsKey }
             if let s3Listen { cfg.s3Listen = s3Listen }
+            if let metricsListen {
+                _ = try ServerConfig.parseListen(metricsListen)
+                cfg.metricsListen = metricsListen
+            }
             if let logLevel { cfg.logLevel = logLevel }
             try cfg.validate()
             try validateS3(cfg)
@@ -88,6 +108,11 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("\(warning)")
         }
         ServeCommand.tuneProcess(logger: logger)
+        let certificates: ServerCertificates?
+        do { certificates = try loadCertificates(cfg, logger: logger) } catch {
+            printError("troved: \(error)")
+            throw ExitCode(2)
+        }
 
         let store: Store
         do {
@@ -114,16 +139,32 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let portFile = self.portFile
+        let readiness = Readiness()
+        // Before the servers exist: metric handles are made against the backend bootstrapped here.
+        let metrics = try makeMetricsListener(
+            cfg, store: store, readiness: readiness, logger: logger, portFile: metricsPortFile)
         let server = TroveServer(
-            config: cfg, store: store, logger: logger,
+            config: cfg, store: store, logger: logger, tls: certificates,
             onReady: { host, port in
                 if let portFile { writePortFile(portFile, "\(host):\(port)\n") }
+                readiness.set(true)
                 SystemdNotify.send("READY=1\nSTATUS=serving on \(host):\(port)")
             },
-            onStopping: { SystemdNotify.send("STOPPING=1") })
+            onStopping: {
+                readiness.set(false)
+                SystemdNotify.send("STOPPING=1")
+            })
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
-        if let s3 = try makeS3Server(cfg, store: store, logger: logger, portFile: s3PortFile) {
+        if let metrics { services.append(.init(service: metrics)) }
+        if let s3 = try makeS3Server(cfg, store: store, logger: logger, tls: certificates, portFile: s3PortFile) {
             services.append(.init(service: s3))
+        }
+        if let certificates {
+            services.append(
+                .init(
+                    service: CertificateReloader(
+                        certificates: certificates, hangups: await UnixSignalsSequence(trapping: .sighup), logger: logger),
+                    successTerminationBehavior: .ignore))
         }
         let group = ServiceGroup(
             configuration: .init(

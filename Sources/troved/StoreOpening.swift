@@ -9,7 +9,8 @@ func openOrCreateStore(_ config: ServerConfig) throws -> (Store, created: Bool) 
     let fm = FileManager.default
     let root = config.root
     let options = StoreOptions(
-        packSize: config.packSize, minFreeSpace: config.minFreeSpace, reserveBytes: config.diskReserve)
+        packSize: config.packSize, minFreeSpace: config.minFreeSpace, reserveBytes: config.diskReserve,
+        packStorage: try makePackStorage(config.storage, root: root))
     if fm.fileExists(atPath: root + "/trove.toml") {
         return (try Store.open(at: root, options: options), false)
     }

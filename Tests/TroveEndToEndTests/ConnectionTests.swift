@@ -10,7 +10,8 @@ import TroveProtocol
 struct ConnectionTests {
     @Test("async connect, typed replies, pipelined sends answered in order")
     func typedCalls() async throws {
-        let server = try TestServer()
+        // The connection below must outlive a slow run of the whole suite: no idle timeout.
+        let server = try TestServer(config: "[limits]\nidle_timeout_ms = 86400000\n")
         let src = try TemporaryDirectory()
         try src.write("f.bin", ClientE2E.random(seed: 11, count: 10_000))
         #expect(try server.trove(["push", src.path + "/f.bin", "conn/a:1"]).status == 0)

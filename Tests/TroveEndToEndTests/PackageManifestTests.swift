@@ -8,7 +8,7 @@ import Testing
 struct PackageManifestTests {
     /// Modules that come with the toolchain or the platform.
     static let toolchainModules: Set<String> = [
-        "Foundation", "FoundationEssentials", "Glibc", "Darwin", "Dispatch", "Synchronization",
+        "Foundation", "FoundationEssentials", "FoundationNetworking", "Glibc", "Darwin", "Dispatch", "Synchronization",
         "Testing", "XCTest", "_Concurrency", "PackageDescription",
     ]
 

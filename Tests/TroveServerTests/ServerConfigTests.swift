@@ -30,6 +30,23 @@ struct ServerConfigTests {
         #expect(throws: Never.self) { try c.validate() }
     }
 
+    @Test("[tls] cert and key parse; off loopback, plaintext needs --insecure; TLS needs both files")
+    func tlsKeys() throws {
+        let token = "[tokens.ci]\nsha256 = \"\(String(repeating: "ab", count: 32))\"\nscope = \"admin\"\n"
+        var c = try ServerConfig.parse(
+            toml: "[server]\nlisten = \"0.0.0.0:7420\"\n[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n" + token,
+            path: "t.toml")
+        #expect(c.tlsCertificate == "c.pem" && c.tlsKey == "k.pem" && c.tlsEnabled)
+        #expect(throws: Never.self) { try c.validate() }
+        c.tlsKey = nil
+        #expect(throws: ConfigError.self) { try c.validate() }
+        c.tlsCertificate = nil
+        #expect(throws: ConfigError.self) { try c.validate() }
+        c.insecure = true
+        #expect(throws: Never.self) { try c.validate() }
+        #expect(throws: ConfigError.self) { try ServerConfig.parse(toml: "[tls]\nca = \"x\"\n", path: "t.toml") }
+    }
+
     @Test("flood-control keys parse; receive_memory must hold one frame")
     func floodKeys() throws {
         let c = try ServerConfig.parse(
@@ -58,5 +75,37 @@ struct ServerConfigTests {
         #expect(warning.contains("chmod 600"))
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         #expect(ServerConfig.permissionWarning(path: path) == nil)
+    }
+
+    @Test("[storage] selects local or S3 packs; mistakes are refused with the key named")
+    func storage() throws {
+        #expect(try ServerConfig.parse(toml: "", path: "t.toml").storage.packs == .local)
+        let c = try ServerConfig.parse(
+            toml: """
+                [storage]
+                packs = "s3"
+                [storage.s3]
+                endpoint = "http://127.0.0.1:8333"
+                bucket = "trove"
+                prefix = "p/"
+                access_key_id = "AK"
+                secret_access_key_file = "/etc/trove/s3-secret"
+                cache_size = "1GiB"
+                """, path: "t.toml")
+        #expect(c.storage.packs == .s3)
+        #expect(c.storage.s3?.bucket == "trove" && c.storage.s3?.prefix == "p/" && c.storage.s3?.region == "us-east-1")
+        #expect(c.storage.s3?.cacheSize == 1 << 30)
+        for (toml, words) in [
+            ("[storage]\npacks = \"nfs\"\n", "storage.packs must be"),
+            ("[storage]\npacks = \"s3\"\n", "needs a [storage.s3] table"),
+            ("[storage]\npacks = \"s3\"\n[storage.s3]\nendpoint = \"http://h:1\"\n", "needs endpoint"),
+            ("[storage.s3]\nbucket_name = \"x\"\n", "unknown key storage.s3.bucket_name"),
+        ] {
+            #expect {
+                try ServerConfig.parse(toml: toml, path: "t.toml")
+            } throws: { error in
+                "\(error)".contains(words)
+            }
+        }
     }
 }

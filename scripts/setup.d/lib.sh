@@ -15,7 +15,7 @@ apt_install() {
 # when CHECK_CMD (run with DIR/bin first on PATH) fails.
 make_venv() {
   local dir="$root/$1" check="$2"; shift 2
-  if PATH="$dir/bin:$PATH" bash -c "$check" >/dev/null 2>&1; then return 0; fi
+  if [ -x "$dir/bin/python" ] && PATH="$dir/bin:$PATH" bash -c "$check" >/dev/null 2>&1; then return 0; fi
   apt_install python3 python3-venv
   rm -rf "$dir"
   python3 -m venv "$dir"

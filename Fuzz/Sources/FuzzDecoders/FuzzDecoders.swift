@@ -18,6 +18,7 @@ import TroveS3
 //   8  S3 request documents: next byte even = CompleteMultipartUpload, odd = DeleteObjects
 //   9  S3 SigV4: a request head (URI line, then `Name: value` lines) authenticated
 //  10  git-lfs API: the input as a batch request body and as a path under /_lfs/
+//  11  web view: first line a URI under /_ui/ (path and query decoded), second an Authorization header
 //
 // To add a decoder: add a case below, a seed in `writeSeeds`, and a line in docs/FUZZING.md.
 //
@@ -26,9 +27,10 @@ import TroveS3
 // - a decoded canonical object re-encodes to exactly its input;
 // - an aws-chunked body decodes the same whether fed whole or in small pieces;
 // - DeleteObjects never yields more than 1000 keys; a request is authenticated only as `fuzz`;
-// - a git-lfs batch never yields more than 1000 objects, each oid 64 lowercase hex digits.
+// - a git-lfs batch never yields more than 1000 objects, each oid 64 lowercase hex digits;
+// - the web view signs in only the `fuzz` token, and only with its secret.
 
-private let targetCount: UInt8 = 11
+private let targetCount: UInt8 = 12
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -46,7 +48,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 7: fuzzAWSChunked(input)
     case 8: fuzzS3Documents(input)
     case 9: fuzzSigV4(input)
-    default: fuzzLFS(input)
+    case 10: fuzzLFS(input)
+    default: fuzzWebView(input)
     }
     return 0
 }
@@ -145,6 +148,21 @@ private func fuzzLFS(_ input: UnsafeBufferPointer<UInt8>) {
     let hex = Set("0123456789abcdef".utf8)
     if oids.count > 1000 || oids.contains(where: { $0.utf8.count != 64 || !$0.utf8.allSatisfy(hex.contains) }) {
         fatalError("a git-lfs batch accepted \(oids.count) objects or a malformed oid")
+    }
+}
+
+/// The input as a web view request: the first line is the URI, the second the Authorization header.
+private func fuzzWebView(_ input: UnsafeBufferPointer<UInt8>) {
+    let lines = String(decoding: input, as: UTF8.self).split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+    guard let uri = lines.first else { return }
+    let authorization = lines.count > 1 ? String(lines[1]) : nil
+    let decoded = S3Decoders.webView(uri: String(uri), authorization: authorization)
+    guard decoded.viewer != nil else { return }
+    // Signed in: the header must carry exactly fuzz's name and secret.
+    let encoded = String(authorization?.dropFirst(6) ?? "").trimmingCharacters(in: .whitespaces)
+    let text = Data(base64Encoded: encoded).map { String(decoding: $0, as: UTF8.self) }
+    if decoded.viewer != "fuzz" || text != "fuzz:\(S3Decoders.fuzzWebSecret)" {
+        fatalError("the web view signed in \(decoded.viewer ?? "") with \(text ?? "undecodable credentials")")
     }
 }
 
@@ -262,5 +280,8 @@ private func writeSeeds(to dir: String) {
     let batch = #"{"operation":"upload","transfers":["basic"],"objects":[{"oid":"\#(String(repeating: "ab", count: 32))","size":10}],"hash_algo":"sha256"}"#
     seed(10, Array(batch.utf8))
     seed(10, Array("models/objects/batch".utf8))
+    let basic = "Basic " + Data("fuzz:\(S3Decoders.fuzzWebSecret)".utf8).base64EncodedString()
+    seed(11, Array("/_ui/version?name=models%2Fm&version=1&where=auc%3E%3D0.9+task%3Dchurn\n\(basic)".utf8))
+    seed(11, Array("/_ui/alias?name=m&alias=prod&at=2026-10-15T14%3A30Z\nBasic Zm96ejp3cm9uZw==".utf8))
     print("wrote \(n) seeds to \(dir)")
 }

@@ -9,6 +9,11 @@
 /// same work whenever it has no free segment, so `threads` threads stay busy without
 /// oversubscribing the cores. A segment is recycled, in order, once all its work is done.
 ///
+/// With the CPU's SHA extensions (``SHA256Pair/accelerated``) the blob lane also computes the
+/// chunk digests, in the same pass over each chunk's bytes (two interleaved SHA-256 streams cost
+/// about 1.3 × one): there are then no separate digest jobs, one thread hashes while the other
+/// finds boundaries, and the hashing costs ~35 % less CPU than two separate passes.
+///
 /// Shared state is guarded by one mutex; work is claimed a chunk (or up to 1 MiB of blob) at a
 /// time, so locking costs a few operations per 64 KiB.
 final class IngestPipeline {
@@ -59,6 +64,21 @@ final class IngestPipeline {
             blobDone = 0
         }
 
+        /// The next published chunks not yet claimed for digests, about `bytes` of them (at
+        /// least one); nil if there are none. Pipeline lock held.
+        func claimChunks(bytes limit: Int) -> (first: Int, end: Int)? {
+            guard digestNext < published else { return nil }
+            let first = digestNext
+            var end = first + 1
+            var bytes = lengths[first]
+            while end < published && bytes < limit {
+                bytes += lengths[end]
+                end += 1
+            }
+            digestNext = end
+            return (first, end)
+        }
+
         func finished(blob: Bool) -> Bool {
             sealed && digestsDone == published && (!blob || blobDone == publishedEnd)
         }
@@ -69,6 +89,8 @@ final class IngestPipeline {
         case digest(Segment, Int, Int)
         /// Blob digest of segment bytes `start..<end`.
         case blob(Segment, Int, Int)
+        /// Digests of chunks `first..<end` and their bytes' share of the blob digest, in one pass.
+        case fused(Segment, Int, Int)
     }
 
     private static let workCondition = 0
@@ -84,6 +106,8 @@ final class IngestPipeline {
     private let segmentSize: Int
     private let threads: Int
     private let computeBlob: Bool
+    /// Chunk digests computed with the blob digest (``Job/fused``) instead of as separate jobs.
+    private let fused: Bool
     private let lock = ConditionLock(conditions: 2)
 
     // Guarded by `lock`:
@@ -101,6 +125,7 @@ final class IngestPipeline {
     // Boundary thread only:
     private var chunks: [ChunkRef] = []
     private let blobHasher = SHA256()  // used only by the holder of the blob lane
+    private let pairHasher = SHA256Pair()  // fused mode: used only by the holder of the blob lane
     private let localHasher = SHA256()
 
     init(chunker: FastCDC, segmentSize: Int, threads: Int, blobDigest: Bool) {
@@ -108,6 +133,7 @@ final class IngestPipeline {
         self.segmentSize = segmentSize
         self.threads = threads
         computeBlob = blobDigest
+        fused = blobDigest && SHA256Pair.accelerated
         let count = Swift.max(3, threads + 2)
         for _ in 0..<count { free.append(Segment(capacity: segmentSize, minChunk: chunker.minSize)) }
     }
@@ -191,8 +217,8 @@ final class IngestPipeline {
         seal(current, count: count, end: pos)
         let total = current.fileOffset + UInt64(pos)
         drain(hasher: localHasher)
-        return IngestResult(
-            size: total, blobDigest: computeBlob ? blobHasher.finalize() : .zero, chunks: chunks)
+        let blob = fused ? pairHasher.finalizeRunning() : computeBlob ? blobHasher.finalize() : .zero
+        return IngestResult(size: total, blobDigest: blob, chunks: chunks)
     }
 
     private func fill<Source: ByteSource>(_ s: Segment, from source: inout Source, eof: inout Bool)
@@ -283,6 +309,7 @@ final class IngestPipeline {
 
     /// Next piece of work, or nil if none is available now. Lock held.
     private func claim() -> Job? {
+        if fused { return blobBusy ? nil : claimFused() }
         if computeBlob && !blobBusy {
             while blobCursor < inFlight.count {
                 let s = inFlight[blobCursor]
@@ -298,18 +325,22 @@ final class IngestPipeline {
         }
         while digestCursor < inFlight.count {
             let s = inFlight[digestCursor]
-            if s.digestNext < s.published {
-                let first = s.digestNext
-                var end = first + 1
-                var bytes = s.lengths[first]
-                while end < s.published && bytes < Self.digestGrab {
-                    bytes += s.lengths[end]
-                    end += 1
-                }
-                s.digestNext = end
-                return .digest(s, first, end)
-            }
+            if let (first, end) = s.claimChunks(bytes: Self.digestGrab) { return .digest(s, first, end) }
             if s.sealed && digestCursor + 1 < inFlight.count { digestCursor += 1 } else { break }
+        }
+        return nil
+    }
+
+    /// Fused mode: the next published chunks (about `blobGrab` bytes), in input order. Lock held.
+    private func claimFused() -> Job? {
+        while blobCursor < inFlight.count {
+            let s = inFlight[blobCursor]
+            if let (first, end) = s.claimChunks(bytes: Self.blobGrab) {
+                s.blobNext = s.starts[end - 1] + s.lengths[end - 1]
+                blobBusy = true
+                return .fused(s, first, end)
+            }
+            if s.sealed && blobCursor + 1 < inFlight.count { blobCursor += 1 } else { break }
         }
         return nil
     }
@@ -317,6 +348,11 @@ final class IngestPipeline {
     /// Does the work, without the lock.
     private func perform(_ job: Job, hasher: SHA256) {
         switch job {
+        case .fused(let s, let first, let end):
+            for i in first..<end {
+                s.digests[i] = pairHasher.digestAndAppend(
+                    UnsafeRawBufferPointer(start: s.base + s.starts[i], count: s.lengths[i]))
+            }
         case .digest(let s, let first, let end):
             for i in first..<end {
                 s.digests[i] = hasher.hash(
@@ -337,6 +373,12 @@ final class IngestPipeline {
         case .blob(let seg, _, let end):
             s = seg
             s.blobDone = end
+            blobBusy = false
+            if idleWorkers > 0 { lock.signal(Self.workCondition) }
+        case .fused(let seg, let first, let end):
+            s = seg
+            s.digestsDone += end - first
+            s.blobDone = s.starts[end - 1] + s.lengths[end - 1]
             blobBusy = false
             if idleWorkers > 0 { lock.signal(Self.workCondition) }
         }

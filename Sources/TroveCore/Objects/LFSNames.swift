@@ -25,10 +25,7 @@ public enum LFSNames {
     /// Whether `name` is a bucket name (S3's rules: 3–63 of `a-z 0-9 . -`, starting and ending
     /// with a letter or digit, no `..`) other than the reserved `versions`.
     public static func isValidBucket(_ name: String) -> Bool {
-        let b = Array(name.utf8)
-        func alnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) }
-        return (3...63).contains(b.count) && b.allSatisfy { alnum($0) || $0 == 0x2E || $0 == 0x2D }
-            && alnum(b.first!) && alnum(b.last!) && !name.contains("..") && name != "versions"
+        BucketNameSyntax.isWellFormed(name) && name != "versions"
     }
 
     /// A repository name made from a directory name: lowercased, runs of other characters

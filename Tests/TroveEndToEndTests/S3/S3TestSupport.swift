@@ -10,11 +10,11 @@ final class S3TestServer {
 
     var endpoint: String { "http://\(s3Address)" }
 
-    init(config: String? = nil) throws {
+    init(config: String? = nil, extraArguments: [String] = []) throws {
         let scratch = try TemporaryDirectory("trove-s3")
         self.scratch = scratch
         let portFile = scratch.url.appendingPathComponent("s3-port").path
-        server = try TestServer(config: config, extraArguments: ["--s3-listen", "127.0.0.1:0", "--s3-port-file", portFile])
+        server = try TestServer(config: config, extraArguments: ["--s3-listen", "127.0.0.1:0", "--s3-port-file", portFile] + extraArguments)
         let deadline = Date().addingTimeInterval(60)
         var address = ""
         while Date() < deadline {

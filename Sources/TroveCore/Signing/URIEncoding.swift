@@ -1,9 +1,10 @@
 /// Percent-encoding as AWS Signature V4 and S3 listings use it: every byte except
 /// `A-Z a-z 0-9 - . _ ~` (and `/` where kept) as `%XX` with uppercase hex.
-enum URIEncoding {
+public enum URIEncoding {
     private static let hex = Array("0123456789ABCDEF".utf8)
 
-    static func encode(_ s: String, keepSlash: Bool) -> String {
+    /// `s` percent-encoded; `/` is kept as it is when `keepSlash` (object key paths).
+    public static func encode(_ s: String, keepSlash: Bool) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count)
         for b in s.utf8 {
@@ -21,7 +22,7 @@ enum URIEncoding {
 
     /// Decodes `%XX` escapes (and `+` as a space when `plusIsSpace`); nil for a bad escape or
     /// bytes that are not UTF-8.
-    static func decode(_ s: Substring, plusIsSpace: Bool = false) -> String? {
+    public static func decode(_ s: Substring, plusIsSpace: Bool = false) -> String? {
         guard s.utf8.contains(where: { $0 == 0x25 || (plusIsSpace && $0 == 0x2B) }) else { return String(s) }
         var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count)
@@ -50,7 +51,7 @@ enum URIEncoding {
 }
 
 /// Lowercase hex of bytes.
-func hexString(_ bytes: some Sequence<UInt8>) -> String {
+public func hexString(_ bytes: some Sequence<UInt8>) -> String {
     let digits = Array("0123456789abcdef".utf8)
     var out: [UInt8] = []
     for b in bytes { out += [digits[Int(b >> 4)], digits[Int(b & 15)]] }

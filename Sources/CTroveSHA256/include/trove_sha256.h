@@ -1,0 +1,46 @@
+#ifndef TROVE_SHA256_H
+#define TROVE_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A SHA-256 context: chaining state, a partial block and the bytes absorbed so far.
+typedef struct {
+    uint32_t h[8];
+    uint64_t length;
+    uint32_t used;
+    uint8_t buffer[64];
+} trove_sha256_ctx;
+
+/// 1 when the CPU has the SHA extensions (x86-64 SHA-NI) this code uses; else the portable
+/// compression function runs (correct, several times slower than OpenSSL's).
+int trove_sha256_accelerated(void);
+
+/// Starts a digest.
+void trove_sha256_init(trove_sha256_ctx *ctx);
+
+/// Feeds `length` bytes.
+void trove_sha256_update(trove_sha256_ctx *ctx, const void *data, size_t length);
+
+/// Feeds `la` bytes at `a` into `ca` and `lb` bytes at `b` into `cb` (the same bytes, or two
+/// different buffers), interleaving the two streams' blocks: SHA-NI's round instruction is
+/// latency-bound, so two independent streams cost little more than one.
+void trove_sha256_update2(trove_sha256_ctx *ca, const void *a, size_t la, trove_sha256_ctx *cb, const void *b,
+                          size_t lb);
+
+/// Finishes the digest into `out` (32 bytes) and starts a new one on `ctx`.
+void trove_sha256_final(trove_sha256_ctx *ctx, uint8_t out[32]);
+
+/// SHA-256 of `length` bytes with the portable compression function only (tests: the fallback
+/// of CPUs without the SHA extensions).
+void trove_sha256_portable(const void *data, size_t length, uint8_t out[32]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

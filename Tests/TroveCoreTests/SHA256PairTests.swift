@@ -1,0 +1,81 @@
+import CTroveSHA256
+import Testing
+
+@testable import TroveCore
+
+/// The interleaved SHA-NI streams (CTroveSHA256) and their OpenSSL fallback against OpenSSL's
+/// SHA-256, at every length around the block size, every split and pairing of two streams.
+@Suite("SHA-256, two streams")
+struct SHA256PairTests {
+    static let data = TestInput.random.bytes(seed: 11, count: 300_000)
+
+    @Test(arguments: [true, false])
+    func streamsEqualOpenSSLAtEveryLengthAndSplit(interleaved: Bool) {
+        // The SHA-NI path needs the CPU extension; without it `interleaved` runs the portable
+        // C code, which must agree too.
+        let a = SHA256Stream(interleaved: interleaved)
+        let b = SHA256Stream(interleaved: interleaved)
+        let d = Self.data
+        for length in 0...300 {
+            let splits = Set([0, 1, length / 3, 63, 64, 65, length].filter { $0 <= length })
+            for split in splits {
+                // a: bytes [3, 3+length) in two updates, fed alongside b's [500, 500+2·length).
+                d.withUnsafeBytes { raw in
+                    let x = UnsafeRawBufferPointer(rebasing: raw[3..<3 + split])
+                    let y = UnsafeRawBufferPointer(rebasing: raw[3 + split..<3 + length])
+                    let p = UnsafeRawBufferPointer(rebasing: raw[500..<500 + length])
+                    let q = UnsafeRawBufferPointer(rebasing: raw[500 + length..<500 + 2 * length])
+                    a.update(x, b, p)
+                    a.update(y, b, q)
+                }
+                #expect(a.finalize() == SHA256.hash(d[3..<3 + length]), "length \(length) split \(split)")
+                #expect(b.finalize() == SHA256.hash(d[500..<500 + 2 * length]), "length \(length) split \(split)")
+            }
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func chunkDigestsFusedWithTheBlobDigest(interleaved: Bool) {
+        let pair = SHA256Pair(interleaved: interleaved)
+        var offset = 0
+        var lengths = [0, 1, 63, 64, 65, 127, 4096, 65_537]
+        var g = SplitMix64(seed: 4)
+        while lengths.reduce(0, +) < 250_000 { lengths.append(Int(g.next() % 20_000)) }
+        for n in lengths {
+            let chunk = Self.data[offset..<offset + n]
+            let digest = chunk.withUnsafeBytes { pair.digestAndAppend($0) }
+            #expect(digest == SHA256.hash(chunk), "chunk at \(offset), \(n) bytes")
+            offset += n
+        }
+        Self.data[offset...].withUnsafeBytes { pair.append($0) }
+        #expect(pair.finalizeRunning() == SHA256.hash(Self.data))
+        // Two independent buffers at once; the running digest starts over empty.
+        let (x, y) = Self.data[..<1000].withUnsafeBytes { a in
+            Self.data[7..<200_007].withUnsafeBytes { b in pair.hash(a, b) }
+        }
+        #expect(x == SHA256.hash(Self.data[..<1000]))
+        #expect(y == SHA256.hash(Self.data[7..<200_007]))
+        #expect(pair.finalizeRunning() == SHA256.hash([UInt8]()))
+    }
+
+    @Test func knownVectorsThroughTheStream() {
+        let s = SHA256Stream()
+        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        million.withUnsafeBytes { s.update($0) }
+        #expect(s.finalize().hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        let fips = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        fips.withUnsafeBytes { s.update($0) }
+        #expect(s.finalize().hex == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+}
+
+extension SHA256PairTests {
+    /// The fallback for CPUs without the SHA extensions.
+    @Test func portableCompressionEqualsOpenSSL() {
+        for length in Array(0...200) + [1000, 4095, 65_536, 100_003] {
+            var out = [UInt8](repeating: 0, count: 32)
+            Self.data.withUnsafeBytes { raw in trove_sha256_portable(raw.baseAddress, length, &out) }
+            #expect(Digest(bytes: out) == SHA256.hash(Self.data[..<length]), "length \(length)")
+        }
+    }
+}

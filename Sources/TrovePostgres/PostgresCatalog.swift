@@ -169,6 +169,14 @@ public final class PostgresCatalog: CatalogDatabase {
     /// Creates `schema_migrations` and applies the migrations it does not list, each in its own
     /// write transaction (so instances starting together apply each exactly once).
     public func migrate() throws(StoreError) {
+        // Up to date already (every open after the first): one read.
+        let known = PostgresSchema.migrations.map(\.version)
+        let applied: [String] = try read { tx in
+            let exists = try Int64.fetchOne(tx, sql: "SELECT to_regclass('schema_migrations') IS NOT NULL")
+            guard exists == 1 else { return [] }
+            return try String.fetchAll(tx, sql: "SELECT version FROM schema_migrations")
+        }
+        if Set(known).isSubset(of: Set(applied)) { return }
         try write { tx in try tx.executeScript(sql: PostgresSchema.createMigrationsTable) }
         for (version, sql) in PostgresSchema.migrations {
             try write { tx in

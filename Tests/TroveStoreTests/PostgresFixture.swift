@@ -112,11 +112,11 @@ final class PostgresServer: Sendable {
 }
 
 extension PostgresServer {
-    /// A new, empty database on the shared server (cheap: a copy of template1), as a catalog
-    /// config with a small pool.
-    func freshDatabase(maxConnections: Int = 4) throws -> PostgresCatalogConfig {
+    /// A new database on the shared server (cheap: a copy of `template`, by default the empty
+    /// template1), as a catalog config with a small pool.
+    func freshDatabase(template: String = "template1", maxConnections: Int = 4) throws -> PostgresCatalogConfig {
         let name = "trove_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        _ = try psql("CREATE DATABASE \(name)")
+        _ = try psql("CREATE DATABASE \(name) TEMPLATE \(template) STRATEGY FILE_COPY")
         return PostgresCatalogConfig(
             host: "127.0.0.1", port: port, user: "postgres", database: name, maxConnections: maxConnections)
     }

@@ -121,6 +121,26 @@ struct S3ObjectStorageTests {
         #expect(try store.fsck(deep: true).isClean)
     }
 
+    @Test func manyLocalCopiesAreCheckedAgainstOneListingOfTheBucket() throws {
+        // Above 256 copies found at start, localOnly lists the bucket instead of a HEAD each.
+        let client = try SeaweedFS.client(bucket: "many")
+        let root = NSTemporaryDirectory() + "trove-many-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for d in ["tmp", "objects"] {
+            try FileManager.default.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true)
+        }
+        let local = LocalObjectStorage(directory: root + "/objects", tmpDirectory: root + "/tmp")
+        let objects = (0..<300).map { i in (digest: SHA256.hash(Array("object \(i)".utf8)), bytes: [UInt8(i % 256)]) }
+        try local.store(objects) { _, _ in false }
+        for o in objects.prefix(100) {
+            try client.putIfAbsent(key: "objects/\(o.digest.hex.prefix(2))/\(o.digest.hex)", bytes: o.bytes)
+        }
+        let s3 = try S3ObjectStorage(
+            client: client, prefix: "", cacheDirectory: root + "/objects", tmpDirectory: root + "/tmp",
+            cacheBytes: 1 << 30)
+        #expect(Set(try s3.localOnly()) == Set(objects.suffix(200).map(\.digest)))
+    }
+
     @Test func anObjectKeyHoldsItsObjectOnlyAndRepeatedStoresAreFine() throws {
         let client = try SeaweedFS.client(bucket: "objkeys")
         let root = NSTemporaryDirectory() + "trove-objkeys-\(UUID().uuidString)"

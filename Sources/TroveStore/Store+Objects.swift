@@ -12,8 +12,11 @@ enum ObjectFile {
     static let magic: [UInt8] = Array("TOBJ".utf8)
     static let headerSize = 13
 
-    static func encode(_ canonical: [UInt8], compressor: ChunkCompressor) -> [UInt8] {
-        canonical.withUnsafeBytes { raw in
+    /// The file's bytes; with `cipher`, sealed (`StoreCipher.sealObject`).
+    static func encode(_ canonical: [UInt8], compressor: ChunkCompressor, cipher: StoreCipher?, digest: Digest)
+        -> [UInt8]
+    {
+        let plain = canonical.withUnsafeBytes { raw in
             compressor.compress(raw) { codec, stored in
                 var w = ByteBuffer(capacity: headerSize + stored.count)
                 w.raw(magic)
@@ -23,6 +26,7 @@ enum ObjectFile {
                 return w.bytes
             }
         }
+        return cipher?.sealObject(plain, digest: digest) ?? plain
     }
 }
 
@@ -36,7 +40,7 @@ extension Store {
         try writeObjectFiles(objects.filter { !InlineObjects.accepts($0.1) })
         guard !inline.isEmpty else { return }
         let now = Clock.nowMillis()
-        try catalog.write { db in try Store.insertInlineObjects(db, inline, now: now) }
+        try catalog.write { db in try Store.insertInlineObjects(db, inline, now: now, cipher: self.cipher) }
     }
 
     /// Writes objects as files durably (tmp → fsync → rename → fsync of each touched directory).
@@ -54,7 +58,7 @@ extension Store {
             // An existing object is kept only if it reads back intact (else it is replaced).
             if FileIO.exists(path), (try? readObjectFile(digest)) != nil { continue }
             try ensureDirectory(of: path)
-            let bytes = ObjectFile.encode(canonical, compressor: compressor)
+            let bytes = ObjectFile.encode(canonical, compressor: compressor, cipher: cipher, digest: digest)
             do { pending.append((try FileIO.writeTemporary(bytes, tmpDir: tmpDir), path)) } catch {
                 throw fail(error)
             }
@@ -104,8 +108,10 @@ extension Store {
         return try decodeObject(FileIO.readFile(path, limit: options.maxObjectSize + 1024), digest)
     }
 
-    /// Decodes an object file's bytes (or a catalog row's, the same form) and checks the digest.
-    func decodeObject(_ file: [UInt8], _ digest: Digest) throws(StoreError) -> [UInt8] {
+    /// Decodes an object file's bytes (or a catalog row's, the same form; sealed in an
+    /// encrypted store) and checks the digest.
+    func decodeObject(_ stored: [UInt8], _ digest: Digest) throws(StoreError) -> [UInt8] {
+        let file = try cipher?.openObject(stored, digest: digest) ?? stored
         guard file.count >= ObjectFile.headerSize, Array(file[0..<4]) == ObjectFile.magic,
             let codec = Codec(rawValue: file[4])
         else { throw .corruptData(what: "object \(digest)", detail: "bad object header") }
@@ -282,7 +288,7 @@ extension Store {
             {
                 return missing
             }
-            try Store.insertInlineObjects(db, inline, now: now)
+            try Store.insertInlineObjects(db, inline, now: now, cipher: self.cipher)
             let ins = try db.cachedStatement(
                 sql: "INSERT OR IGNORE INTO blobs (blob, recipe, size, created) VALUES (?, ?, ?, ?)")
             for r in rows { try ins.execute(arguments: [r.blob.data, r.recipe.data, Int64(r.size), now]) }

@@ -58,6 +58,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case noSpace(path: String, free: Int64, needed: Int64)
     /// The pack storage (an object store) failed; nothing was acknowledged, retry later.
     case packStorage(String)
+    /// Encryption at rest: a key is missing, wrong, unreadable or not configured for data that
+    /// needs it. Raised at open before anything is touched; the message names what to fix.
+    case encryption(String)
 
     public var description: String {
         switch self {
@@ -102,6 +105,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
                 + "; nothing was stored by this request and the store stays writable: free space (retire "
                 + "versions with `trove rm`, then `trove gc`) or grow the filesystem, then retry"
         case .packStorage(let m): "pack storage failed: \(m); nothing was acknowledged, retry once it is healthy"
+        case .encryption(let m): "encryption at rest: \(m)"
         }
     }
 

@@ -49,13 +49,13 @@ final class StoreCipher: Sendable {
 
     /// Seals an object file's bytes (or a catalog row's, the same form) under the current key;
     /// the object's digest is bound in as associated data.
-    func sealObject(_ plain: [UInt8], digest: Digest) -> [UInt8] {
+    func sealObject(_ plain: [UInt8], digest: Digest, nonce: [UInt8]? = nil) -> [UInt8] {
         let tag = current.tag
         var header = ByteBuffer(capacity: Self.objectOverhead + plain.count)
         header.raw(Self.objectMagic)
         header.u32(tag)
         let aad = header.bytes + digest.bytes
-        let nonce = SecureRandom.bytes(AESGCM.nonceSize)
+        let nonce = nonce ?? SecureRandom.bytes(AESGCM.nonceSize)
         var out = header.bytes + nonce + [UInt8](repeating: 0, count: plain.count + AESGCM.tagSize)
         let key = objectKeys[tag]!
         let gcm = contexts.take { AESGCM() }
@@ -134,8 +134,10 @@ struct PackSeal: Sendable {
     }
 
     /// nonce | ciphertext | tag for a record's stored (compressed) bytes.
-    func seal(_ stored: [UInt8], digest: Digest, rawLength: Int, codec: Codec, offset: Int) -> [UInt8] {
-        let nonce = SecureRandom.bytes(AESGCM.nonceSize)
+    func seal(
+        _ stored: [UInt8], digest: Digest, rawLength: Int, codec: Codec, offset: Int, nonce: [UInt8]? = nil
+    ) -> [UInt8] {
+        let nonce = nonce ?? SecureRandom.bytes(AESGCM.nonceSize)
         let aad = Self.aad(digest, rawLength: rawLength, codec: codec, offset: offset)
         var out = nonce + [UInt8](repeating: 0, count: stored.count + AESGCM.tagSize)
         let gcm = cipher.contexts.take { AESGCM() }

@@ -69,7 +69,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .corruptConfig(let p, let d):
             "store config \(p) is corrupt (\(d)); restore it from backup, nothing was changed"
         case .unsupportedFormat(let f, let s):
-            "store format version \(f) is not supported by this build (supports \(s)); upgrade Trove"
+            "store format version \(f) is not supported by this build (supports up to \(s)); upgrade Trove"
         case .io(let op, let p, let e): "\(op) \(p) failed: \(String(cString: strerror(e))) (errno \(e))"
         case .readOnly(let r):
             "store is read-only after a durability failure (\(r)); restart the daemon and run fsck"

@@ -22,6 +22,8 @@ public struct StoreOptions: Sendable {
 
     /// Where sealed packs live; nil: the store's packs/ directory (`LocalPackStorage`).
     public var packStorage: (any PackStorage)? = nil
+    /// Where recipe and tree objects live; nil: the store's objects/ directory (`LocalObjectStorage`).
+    public var objectStorage: (any ObjectStorage)? = nil
 
     /// Encryption at rest: the keys to seal and open packs and objects with. Chosen at create
     /// (a store created with it is encrypted for good and refuses to open without its key);
@@ -31,7 +33,8 @@ public struct StoreOptions: Sendable {
     public init(
         packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20,
         catalogMmapBytes: Int = 1 << 30, minFreeSpace: Int = 0, reserveBytes: Int = 0,
-        packStorage: (any PackStorage)? = nil, encryption: StoreEncryption? = nil
+        packStorage: (any PackStorage)? = nil, objectStorage: (any ObjectStorage)? = nil,
+        encryption: StoreEncryption? = nil
     ) {
         self.encryption = encryption
         self.packSize = packSize
@@ -41,6 +44,7 @@ public struct StoreOptions: Sendable {
         self.minFreeSpace = minFreeSpace
         self.reserveBytes = reserveBytes
         self.packStorage = packStorage
+        self.objectStorage = objectStorage
     }
 }
 

@@ -177,8 +177,7 @@ let package = Package(
         .testTarget(
             name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),
         .testTarget(
-            name: "TroveStoreTests",
-            dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")]),
+            name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore"]),
         .testTarget(
             name: "TroveObjectStorageTests",
             dependencies: ["TroveObjectStorage", "TroveStore", "TroveCore"]),

@@ -16,20 +16,24 @@ enum PackScanner {
         var problem: String?
     }
 
-    /// Checks the 16-byte header; returns the pack's format version.
+    /// Checks the 16-byte header: plaintext without `seal`, encrypted under `seal`'s key with it.
+    /// Returns whether the pack's segments are aligned (versions 3 and 4).
     @discardableResult
-    static func checkHeader(_ fd: Int32, _ path: String) throws(StoreError) -> UInt32 {
+    static func checkHeader(_ fd: Int32, _ path: String, seal: PackSeal? = nil) throws(StoreError) -> Bool {
         let h = try FileIO.pread(fd, count: PackFormat.headerSize, at: 0, path)
-        guard let version = PackFormat.version(ofHeader: h) else {
-            throw .corruptData(what: path, detail: "bad pack header")
+        guard try PackFormat.parseHeader(h, what: path) == seal?.tag else {
+            throw .corruptData(what: path, detail: "pack header does not match the store's encryption")
         }
-        return version
+        return PackFormat.isAligned(h)
     }
 
     /// Walks segment footers and trailers backwards from the end of the file, reading no
     /// records. Throws on any inconsistency (bad footer, trailer hash, non-contiguous offsets).
-    static func readTrailers(_ fd: Int32, _ path: String, size: Int) throws(StoreError) -> [PackEntry] {
-        let version = try checkHeader(fd, path)
+    /// With `seal` (an encrypted pack), the digests returned are unmasked.
+    static func readTrailers(_ fd: Int32, _ path: String, size: Int, seal: PackSeal? = nil) throws(StoreError)
+        -> [PackEntry]
+    {
+        let aligned = try checkHeader(fd, path, seal: seal)
         var segments: [[PackEntry]] = []
         var end = size
         let e = PackFormat.trailerEntrySize
@@ -44,7 +48,7 @@ enum PackScanner {
             }
             guard tagOK, count > 0, trailerOffset >= PackFormat.headerSize,
                 trailerOffset + 8 + count * e + 32 + PackFormat.footerSize == end,
-                version < 2 || end % PackFormat.alignment == 0
+                !aligned || end % PackFormat.alignment == 0
             else { throw .corruptData(what: path, detail: "bad segment footer ending at \(end)") }
             let trailer = try FileIO.pread(fd, count: 8 + count * e + 32, at: trailerOffset, path)
             var entries: [PackEntry] = []
@@ -68,8 +72,9 @@ enum PackScanner {
                         bad = "unknown codec in trailer at \(trailerOffset)"
                         return
                     }
+                    let field = t.digest(p)
                     let entry = PackEntry(
-                        digest: t.digest(p), offset: offset, rawLength: Int(t.beU32(p + 40)), codec: codec,
+                        digest: seal?.mask(field, offset: offset) ?? field, offset: offset, rawLength: Int(t.beU32(p + 40)), codec: codec,
                         storedLength: Int(t.beU32(p + 45)))
                     if expected >= 0 && offset != expected {
                         bad = "trailer offsets are not contiguous at \(trailerOffset)"
@@ -78,7 +83,7 @@ enum PackScanner {
                     expected = offset + PackFormat.recordHeaderSize + entry.storedLength
                     entries.append(entry)
                 }
-                if expected > trailerOffset || !PackFormat.validPad(trailerOffset - expected, version: version) {
+                if expected > trailerOffset || !PackFormat.validPad(trailerOffset - expected, aligned: aligned) {
                     bad = "trailer records do not end at the trailer (\(trailerOffset))"
                 }
             }
@@ -95,13 +100,11 @@ enum PackScanner {
     /// Scans records and trailers forwards, keeping every complete segment whose trailer hash
     /// verifies and agrees with the records seen. Stops at the first inconsistency. Never throws
     /// for damage (it is reported in `problem`); throws only if the file can't be read at all.
-    static func scanForward(_ fd: Int32, _ path: String) throws(StoreError) -> ScanResult {
+    /// With `seal` (an encrypted pack), the digests returned are unmasked.
+    static func scanForward(_ fd: Int32, _ path: String, seal: PackSeal? = nil) throws(StoreError) -> ScanResult {
         let size = try FileIO.fileSize(fd, path)
         var result = ScanResult(entries: [], validEnd: 0, fileSize: size, problem: nil)
-        guard size >= PackFormat.headerSize,
-            let header = try? FileIO.pread(fd, count: PackFormat.headerSize, at: 0, path),
-            let version = PackFormat.version(ofHeader: header)
-        else {
+        guard size >= PackFormat.headerSize, let aligned = try? checkHeader(fd, path, seal: seal) else {
             result.problem = "bad or missing pack header"
             return result
         }
@@ -126,7 +129,7 @@ enum PackScanner {
                 let entry: PackEntry? = h.withUnsafeBytes { b in
                     guard let codec = Codec(rawValue: b[40]) else { return nil }
                     return PackEntry(
-                        digest: b.digest(4), offset: pos, rawLength: Int(b.beU32(36)), codec: codec,
+                        digest: seal?.mask(b.digest(4), offset: pos) ?? b.digest(4), offset: pos, rawLength: Int(b.beU32(36)), codec: codec,
                         storedLength: Int(b.beU32(41)))
                 }
                 guard let entry, entry.storedLength <= PackFormat.maxRecordLength,
@@ -142,11 +145,11 @@ enum PackScanner {
                 pending.append(entry)
                 pos += PackFormat.recordHeaderSize + entry.storedLength
                 recordsEnd = pos
-            } else if tag == PackFormat.padTag && version >= 2 && !pending.isEmpty && recordsEnd == pos {
+            } else if tag == PackFormat.padTag && aligned && !pending.isEmpty && recordsEnd == pos {
                 guard pos + PackFormat.padHeaderSize <= size,
                     let pad = try? FileIO.pread(fd, count: PackFormat.padHeaderSize, at: pos, path),
                     case let length = pad.withUnsafeBytes({ Int($0.beU32(4)) }),
-                    PackFormat.validPad(length, version: version), pos + length <= size,
+                    PackFormat.validPad(length, aligned: aligned), pos + length <= size,
                     (try FileIO.pread(fd, count: length - PackFormat.padHeaderSize, at: pos + 8, path))
                         .allSatisfy({ $0 == 0 })
                 else {
@@ -159,7 +162,7 @@ enum PackScanner {
                 let count = countBytes.withUnsafeBytes { Int($0.beU32(4)) }
                 let total = 8 + count * e + 32 + PackFormat.footerSize
                 guard count == pending.count, count > 0, pos + total <= size,
-                    version < 2 || (pos + total) % PackFormat.alignment == 0
+                    !aligned || (pos + total) % PackFormat.alignment == 0
                 else {
                     result.problem = "bad or torn trailer at \(pos)"
                     break
@@ -174,7 +177,8 @@ enum PackScanner {
                     else { return false }
                     for (i, p) in pending.enumerated() {
                         let q = 8 + i * e
-                        guard b.digest(q) == p.digest, Int(clamping: b.beU64(q + 32)) == p.offset,
+                        let field = seal?.mask(p.digest, offset: p.offset) ?? p.digest
+                        guard b.digest(q) == field, Int(clamping: b.beU64(q + 32)) == p.offset,
                             Int(b.beU32(q + 40)) == p.rawLength, b[q + 44] == p.codec.rawValue,
                             Int(b.beU32(q + 45)) == p.storedLength
                         else { return false }

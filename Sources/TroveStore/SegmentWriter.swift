@@ -38,25 +38,41 @@ struct SegmentWriter: ~Copyable {
     /// end of the pack's last segment, or of its header in a new pack (whose header page is then
     /// written again, with the same bytes). Returns the records' entries and where the segment
     /// ends (a multiple of ``PackFormat/alignment``).
-    func append(_ records: [VerifiedChunk], fd: Int32, path: String, start: Int) throws(StoreError)
-        -> (entries: [PackEntry], end: Int)
+    /// With `seal` (an encrypted pack), each record's stored bytes are sealed and its digest
+    /// fields masked; the entries returned hold the plain digests and the sealed lengths.
+    func append(_ records: [VerifiedChunk], fd: Int32, path: String, start: Int, seal: PackSeal? = nil)
+        throws(StoreError) -> (entries: [PackEntry], end: Int)
     {
         let align = PackFormat.alignment
         precondition(start % align == 0 || start == PackFormat.headerSize, "segment start \(start) not aligned")
         var out = Cursor(base: buffer.base, capacity: buffer.capacity, fd: fd, path: path, at: start - start % align)
-        if start % align != 0 { try out.put(PackFormat.header) }
+        if start % align != 0 { try out.put(PackFormat.header(keyTag: seal?.tag)) }
         var entries: [PackEntry] = []
+        var written: [PackEntry] = []
         entries.reserveCapacity(records.count)
+        written.reserveCapacity(records.count)
         var header = ByteBuffer(capacity: PackFormat.recordHeaderSize)
         for r in records {
-            entries.append(
-                PackEntry(
-                    digest: r.digest, offset: out.position, rawLength: r.rawLength, codec: r.codec,
-                    storedLength: r.stored.count))
+            let offset = out.position
+            var stored = r.stored
+            var crc = r.crc
+            var field = r.digest
+            if let seal {
+                stored = seal.seal(r.stored, digest: r.digest, rawLength: r.rawLength, codec: r.codec, offset: offset)
+                crc = CRC32C.checksum(stored)
+                field = seal.mask(r.digest, offset: offset)
+            }
+            let entry = PackEntry(
+                digest: r.digest, offset: offset, rawLength: r.rawLength, codec: r.codec, storedLength: stored.count)
+            entries.append(entry)
+            var w = entry
+            w.digest = field
+            written.append(w)
             header.bytes.removeAll(keepingCapacity: true)
-            PackFormat.appendRecordHeader(&header, r)
+            PackFormat.appendRecordHeader(
+                &header, field: field, rawLength: r.rawLength, codec: r.codec, storedLength: stored.count, crc: crc)
             try out.put(header.bytes)
-            try out.put(r.stored)
+            try out.put(stored)
         }
         let pad = PackFormat.padLength(recordsEnd: out.position, count: entries.count)
         if pad > 0 {
@@ -66,7 +82,7 @@ struct SegmentWriter: ~Copyable {
             try out.put(p.bytes)
             try out.zeros(pad - PackFormat.padHeaderSize)
         }
-        try out.put(PackFormat.trailer(entries, at: out.position))
+        try out.put(PackFormat.trailer(written, at: out.position))
         try out.finish()
         return (entries, out.position)
     }

@@ -6,7 +6,7 @@ extension Store {
     /// Largest single read of a run of records.
     static let readRunBytes = DirectReadBuffer.pooledSize
 
-    /// The stored bytes (CRC-32C checked) of a prefix of `digests`: at least one chunk, and as
+    /// The stored bytes (CRC-32C checked; opened, in an encrypted store) of a prefix of `digests`: at least one chunk, and as
     /// many more as fit in `budget` stored bytes; nil for a chunk the index does not hold. With
     /// direct I/O, records lying close together in a pack (a pull asks for chunks in the order
     /// they were pushed) are read with one direct read of up to ``readRunBytes`` instead of one
@@ -50,17 +50,23 @@ extension Store {
                     continue
                 }
                 do {
+                    let seal = try packSeal(name: name) { () throws(StoreError) in
+                        try local.read(name: name, offset: 0, count: PackFormat.headerSize)
+                    }
                     try local.withBytes(name: name, offset: start, count: end - start) { all in
                         for k in run {
                             let e = located[k]!.entry
                             let at = e.offset - start
                             let header = UnsafeRawBufferPointer(rebasing: all[at..<(at + h)])
                             let stored = UnsafeRawBufferPointer(rebasing: all[(at + h)..<(at + h + e.storedLength)])
-                            guard PackFormat.recordMatches(header: header, stored: stored, e, checkCRC: true) else {
+                            let field = seal?.mask(e.digest, offset: e.offset) ?? e.digest
+                            guard PackFormat.recordMatches(header: header, stored: stored, e, field: field, checkCRC: true),
+                                let bytes = seal == nil ? Array(stored) : seal!.open(stored, e)
+                            else {
                                 again.append(k)
                                 continue
                             }
-                            out[k] = StoredChunk(codec: e.codec, rawLength: e.rawLength, bytes: Array(stored))
+                            out[k] = StoredChunk(codec: e.codec, rawLength: e.rawLength, bytes: bytes)
                         }
                     }
                 } catch {

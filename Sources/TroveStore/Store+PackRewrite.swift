@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 #if canImport(Glibc)
@@ -103,7 +102,7 @@ extension Store {
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT digest, offset, stored_len, raw_len, codec FROM chunks
+                        SELECT digest, "offset", stored_len, raw_len, codec FROM chunks
                         WHERE pack = ? AND digest > ? ORDER BY digest LIMIT 4096
                         """,
                     arguments: [pack, last]
@@ -150,8 +149,9 @@ extension Store {
             }
             let placed: [PackEntry]
             let end: Int
+            let seal = try writeSeal(w.name)
             do {
-                (placed, end) = try segments.append(group, fd: w.fd, path: w.path, start: w.size)
+                (placed, end) = try segments.append(group, fd: w.fd, path: w.path, start: w.size, seal: seal)
                 guard fdatasync(w.fd) == 0 else {
                     throw StoreError.io(op: "fdatasync", path: w.path, errno: errno)
                 }
@@ -167,7 +167,7 @@ extension Store {
             try catalog.write { db in
                 try db.execute(sql: "UPDATE packs SET size = ? WHERE id = ?", arguments: [newSize, out])
                 let move = try db.cachedStatement(
-                    sql: "UPDATE chunks SET pack = ?, offset = ? WHERE digest = ? AND pack = ?")
+                    sql: "UPDATE chunks SET pack = ?, \"offset\" = ? WHERE digest = ? AND pack = ?")
                 var (n, raw, stored) = (0, 0, 0)
                 for e in placed {
                     try move.execute(arguments: [out, e.offset, e.digest.data, pack])
@@ -203,7 +203,9 @@ extension Store {
                     == 0
             else { return }
             try db.execute(
-                sql: "INSERT OR IGNORE INTO gc_retired_packs (pack, name, retired_at) VALUES (?, ?, ?)",
+                sql: """
+                    INSERT INTO gc_retired_packs (pack, name, retired_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
+                    """,
                 arguments: [pack, name, now])
         }
     }
@@ -236,7 +238,7 @@ extension Store {
                 else { return }
                 try db.execute(sql: "DELETE FROM packs WHERE id = ?", arguments: [r.id])
                 try db.execute(
-                    sql: "INSERT OR IGNORE INTO gc_dead_packs (name) VALUES (?)", arguments: [r.name])
+                    sql: "INSERT INTO gc_dead_packs (name) VALUES (?) ON CONFLICT DO NOTHING", arguments: [r.name])
                 removed.append((r.id, r.name))
             }
             phase2("remove-pack")

@@ -38,7 +38,8 @@ struct PackFormatTests {
         let all = batches(seed: 31)
         for b in all { _ = try store.putChunks(b) }
         let (path, bytes) = try onlyPack(store)
-        #expect(Array(bytes[0..<16]) == PackFormat.header(version: 2))
+        #expect(Array(bytes[0..<16]) == PackFormat.header(keyTag: nil))
+        #expect(PackFormat.isAligned(Array(bytes[0..<16])))
         #expect(bytes.count % PackFormat.alignment == 0)
         let fd = open(path, O_RDONLY)
         defer { close(fd) }
@@ -79,10 +80,19 @@ struct PackFormatTests {
         #expect(packs[0] == packs[1])
     }
 
+    /// The header of a plaintext version 1 pack.
+    static let versionOneHeader: [UInt8] = {
+        var w = ByteBuffer()
+        w.raw(PackFormat.magic)
+        w.u32(1)
+        w.u32(0)
+        return w.bytes
+    }()
+
     /// A version 1 pack: records back to back, no pad, segments ending anywhere.
     func versionOnePack(_ segments: [[ChunkInput]]) -> [UInt8] {
         var w = ByteBuffer()
-        w.raw(PackFormat.header(version: 1))
+        w.raw(Self.versionOneHeader)
         for seg in segments {
             var entries: [PackEntry] = []
             for c in seg {
@@ -91,10 +101,8 @@ struct PackFormatTests {
                         digest: c.digest, offset: w.bytes.count, rawLength: c.rawLength, codec: c.codec,
                         storedLength: c.bytes.count))
                 PackFormat.appendRecordHeader(
-                    &w,
-                    VerifiedChunk(
-                        digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.bytes,
-                        crc: CRC32C.checksum(c.bytes)))
+                    &w, field: c.digest, rawLength: c.rawLength, codec: c.codec, storedLength: c.bytes.count,
+                    crc: CRC32C.checksum(c.bytes))
                 w.raw(c.bytes)
             }
             w.raw(PackFormat.trailer(entries, at: w.bytes.count))
@@ -143,7 +151,7 @@ struct PackFormatTests {
         let sealed = bytes.count
         // The same bytes labelled version 1: the pads make it unreadable past the first record run.
         var asV1 = bytes
-        asV1.replaceSubrange(0..<16, with: PackFormat.header(version: 1))
+        asV1.replaceSubrange(0..<16, with: Self.versionOneHeader)
         let v1Path = root + "/v1.pack"
         try Data(asV1).write(to: URL(fileURLWithPath: v1Path))
         let fd = open(v1Path, O_RDONLY)
@@ -163,12 +171,13 @@ struct PackFormatTests {
 
 @Suite("Batched chunk reads")
 struct BatchedChunkReadTests {
-    @Test(arguments: [true, false])
-    func batchedReadsEqualSingleReads(direct: Bool) throws {
+    @Test(arguments: [(true, false), (false, false), (true, true)])
+    func batchedReadsEqualSingleReads(direct: Bool, encrypted: Bool) throws {
         let root = tempStorePath("batchread")
         defer { cleanup(root) }
         var options = StoreOptions(packSize: 40_000)
         options.directIO = direct
+        if encrypted { options.encryption = StoreEncryption(key: try StoreKey(bytes: Array(repeating: 7, count: 32))) }
         let store = try Store.create(at: root, options: options)
         var rng = TestRandom(seed: 36)
         var chunks: [ChunkInput] = []

@@ -19,7 +19,7 @@ struct AlignedBuffer: ~Copyable {
     deinit { base.deallocate() }
 }
 
-/// Writes pack segments (format version 2, see ``PackFormat``): each is built in an aligned
+/// Writes pack segments (format versions 3 and 4, see ``PackFormat``): each is built in an aligned
 /// buffer and written whole pages at a time, a `pwrite` each time the buffer fills and one at the
 /// end. A pack opened with `O_DIRECT` (``FileIO/openDirect(_:_:)``) so skips the page cache: no
 /// copy into fresh page-cache pages, and the buffer's pages are reused. The caller `fdatasync`s
@@ -34,7 +34,7 @@ struct SegmentWriter: ~Copyable {
         buffer = AlignedBuffer(capacity: bufferSize)
     }
 
-    /// Appends one segment holding `records` to the version 2 pack open as `fd`, at `start`: the
+    /// Appends one segment holding `records` to the version 3 or 4 pack open as `fd`, at `start`: the
     /// end of the pack's last segment, or of its header in a new pack (whose header page is then
     /// written again, with the same bytes). Returns the records' entries and where the segment
     /// ends (a multiple of ``PackFormat/alignment``).

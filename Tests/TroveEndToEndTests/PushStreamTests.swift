@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TroveClient
+@testable import TroveClient
 import TroveCore
 
 /// Small files uploaded while the push is still reading (`Pusher.streamSmallFiles`, the CLI's
@@ -76,5 +76,26 @@ struct PushStreamTests {
         #expect(try server.trove(["pull", "s:2", out2]).status == 0)
         #expect(
             try ClientE2E.read(out2 + "/d4/f11.dat") == TestInput.text.bytes(seed: 9011, count: 3000))
+    }
+}
+
+/// The compressibility sample is skipped only while chunks keep compressing.
+@Suite("compressibility sampler")
+struct CompressibilitySamplerTests {
+    @Test func afterACompressedChunkTheNextSkipsTheSampleUntilOneDoesNotShrink() {
+        let sampler = CompressibilitySampler()
+        let random = TestInput.random.bytes(seed: 1, count: 65_536)
+        let text = TestInput.text.bytes(seed: 2, count: 65_536)
+        let randomSays = { random.withUnsafeBytes { sampler.looksCompressible($0) } }
+        let textSays = { text.withUnsafeBytes { sampler.looksCompressible($0) } }
+        #expect(!randomSays())  // sampled: incompressible
+        sampler.record(compressed: false)
+        #expect(textSays())  // sampled: compressible
+        sampler.record(compressed: true)
+        #expect(randomSays())  // not sampled: the run of compressible chunks continues
+        sampler.record(compressed: false)  // the full attempt did not shrink it
+        #expect(!randomSays())  // sampled again
+        sampler.enabled = false
+        #expect(!textSays())
     }
 }

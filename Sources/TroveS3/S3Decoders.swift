@@ -118,9 +118,23 @@ public enum S3Decoders {
         return headers
     }
 
+    /// A request head as NIO's HTTP parser would deliver it: the target and header names are
+    /// refused unless they are what HTTP/1.1 allows (visible ASCII; names are tokens), values
+    /// unless free of CR, LF and NUL.
     static func request(uri: String, headers: [(String, String)]) throws(S3Error) -> S3Request {
+        func token(_ c: UInt8) -> Bool {
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                || Array("!#$%&'*+-.^_`|~".utf8).contains(c)
+        }
+        guard !uri.isEmpty, uri.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .invalidRequest("the request target must be visible ASCII")
+        }
         var h = HTTPHeaders()
-        for (n, v) in headers { h.add(name: n, value: v) }
+        for (n, v) in headers {
+            guard !n.isEmpty, n.utf8.allSatisfy(token), !v.utf8.contains(where: { $0 == 0 || $0 == 0x0A || $0 == 0x0D })
+            else { throw .invalidRequest("a header line is not what HTTP/1.1 allows") }
+            h.add(name: n, value: v)
+        }
         return try S3Request(head: HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: h), requestID: "fuzz")
     }
 

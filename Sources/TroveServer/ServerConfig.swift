@@ -75,6 +75,8 @@ public struct ServerConfig: Sendable {
     public var s3WriteOnce: [String] = []
     /// Multipart uploads older than this many seconds are aborted (`[s3] multipart_max_age`).
     public var s3MultipartMaxAge = 7 * 86_400
+    /// Seconds a client may stay silent in the middle of an S3 request (`[s3] idle_timeout`).
+    public var s3IdleTimeout = 120
 
     /// The reference limits, with the object cap matched to what the store will read back.
     public static let defaultLimits: SessionLimits = {
@@ -257,9 +259,11 @@ public struct ServerConfig: Sendable {
                         c.s3WriteOnce = a
                     case "multipart_max_age":
                         c.s3MultipartMaxAge = try reader.int(v, "s3.multipart_max_age", 3600...365 * 86_400)
+                    case "idle_timeout":
+                        c.s3IdleTimeout = try reader.int(v, "s3.idle_timeout", 1...86_400)
                     default:
                         throw ConfigError(
-                            "\(path): unknown key s3.\(k) (known: listen, write_once, multipart_max_age)")
+                            "\(path): unknown key s3.\(k) (known: listen, write_once, multipart_max_age, idle_timeout)")
                     }
                 }
             case "storage": c.storage = try StorageSettings.parse(value, reader)

@@ -66,9 +66,10 @@ extension Store {
     }
 
     /// Commits a recipe as a blob under its one-file tree; throws if chunks went missing.
-    func commitBucketBlob(_ recipe: Recipe) throws(StoreError) {
+    /// `verified`: its digest was just computed from the packs (no second verification pass).
+    func commitBucketBlob(_ recipe: Recipe, verified: Bool = false) throws(StoreError) {
         let tree = Store.bucketTree(blob: recipe.blobDigest, size: recipe.size)
-        switch try commit(recipes: [recipe], tree: tree) {
+        switch try commit(recipes: [recipe], tree: tree, streamed: nil, verified: verified ? [recipe.blobDigest] : []) {
         case .committed: return
         case .missing(let m):
             throw .invalidCommit("\(m.count) chunk(s) of blob \(recipe.blobDigest) vanished while storing it; retry")
@@ -155,7 +156,8 @@ extension Store {
     }
 
     /// Completes an upload: the blob is the concatenation of the chosen parts (their recipes'
-    /// chunks, no bytes copied; the blob digest is computed by streaming the chunks once),
+    /// chunks, no bytes copied; the blob digest is computed by streaming the chunks once, which
+    /// is also the commit's verification),
     /// committed and put at the upload's key. `parts` are (number, ETag) in ascending order.
     public func completeMultipartUpload(
         _ id: String, parts: [(number: Int, etag: String)], etag: String, condition: BucketWriteCondition = .none
@@ -178,11 +180,11 @@ extension Store {
             chunks += recipe.chunks
             size += recipe.size
         }
-        let sha = SHA256()
         do {
-            for c in chunks { sha.update(try readChunk(c.digest)) }
-            let whole = Recipe(blobDigest: sha.finalize(), size: size, chunks: chunks)
-            try commitBucketBlob(whole)
+            // One pass: the parts' chunks, each verified, hashed into the whole blob's digest; the
+            // commit then skips its own verification pass over the same bytes.
+            let whole = Recipe(blobDigest: try hashChunks(chunks[...], verifyEach: true, of: nil), size: size, chunks: chunks)
+            try commitBucketBlob(whole, verified: true)
             let object = BucketObject(
                 key: upload.key, blob: whole.blobDigest, size: size, etag: etag, contentType: upload.contentType,
                 metadata: upload.metadata)

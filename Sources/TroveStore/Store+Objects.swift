@@ -2,10 +2,6 @@ import Foundation
 import GRDB
 import TroveCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Object files: `objects/ab/<62 hex>` holding `"TOBJ"`, codec (u8), raw length (u64), then the
 /// canonical bytes in that codec (zstd unless compression does not pay).
 enum ObjectFile {
@@ -39,45 +35,16 @@ extension Store {
         try catalog.write { db in try Store.insertInlineObjects(db, inline, now: now) }
     }
 
-    /// Writes objects as files durably (tmp → fsync → rename → fsync of each touched directory).
-    /// Objects already present are skipped. All temporaries are written before the first fsync,
-    /// so one journal commit can carry several of them.
+    /// Writes objects durably through the object storage (local files: tmp → fsync → rename →
+    /// fsync of each touched directory; S3: one write-once PUT each), all before returning.
+    /// Objects already present that read back intact are kept. The one place objects are encoded.
     func writeObjectFiles(_ objects: [(Digest, [UInt8])]) throws(StoreError) {
         guard !objects.isEmpty else { return }
         try checkWritable()
         let compressor = ChunkCompressor(codec: config.codec == .raw ? .raw : .zstd, level: config.level)
-        var pending: [(tmp: String, path: String)] = []
-        var dirs = Set<String>()
-        defer { for p in pending { unlink(p.tmp) } }
-        for (digest, canonical) in objects {
-            let path = objectPath(digest)
-            // An existing object is kept only if it reads back intact (else it is replaced).
-            if FileIO.exists(path), (try? readObjectFile(digest)) != nil { continue }
-            try ensureDirectory(of: path)
-            let bytes = ObjectFile.encode(canonical, compressor: compressor)
-            do { pending.append((try FileIO.writeTemporary(bytes, tmpDir: tmpDir), path)) } catch {
-                throw fail(error)
-            }
-            dirs.insert(FileIO.parent(of: path))
-        }
-        do throws(StoreError) {
-            // Durable contents first, then the names (a crash in between leaves only temporaries).
-            for p in pending { try FileIO.fsyncPath(p.tmp) }
-            var moved = 0
-            do {
-                for p in pending {
-                    try FileIO.rename(p.tmp, p.path)
-                    moved += 1
-                }
-            } catch {
-                // A full directory: the names already moved must still be durable (a later
-                // push skips an object that exists), then the request fails.
-                pending.removeFirst(moved)
-                for d in dirs.sorted() { try FileIO.fsyncDirectory(d) }
-                throw error
-            }
-            pending = []
-            for d in dirs.sorted() { try FileIO.fsyncDirectory(d) }
+        let encoded = objects.map { (digest: $0.0, bytes: ObjectFile.encode($0.1, compressor: compressor)) }
+        do {
+            try objectStorage.store(encoded) { d, stored in (try? decodeObject(stored, d)) != nil }
         } catch {
             throw fail(error)
         }
@@ -97,11 +64,16 @@ extension Store {
         return canonical
     }
 
-    /// An object file's canonical bytes, verified; nil if there is no file.
+    /// An object's canonical bytes from the object storage, verified; nil if it is not stored.
+    /// The one place stored objects are read (a local copy that does not verify is fetched again).
     func readObjectFile(_ digest: Digest) throws(StoreError) -> [UInt8]? {
-        let path = objectPath(digest)
-        guard FileIO.exists(path) else { return nil }
-        return try decodeObject(FileIO.readFile(path, limit: options.maxObjectSize + 1024), digest)
+        let limit = options.maxObjectSize + 1024
+        guard let stored = try objectStorage.read(digest, limit: limit) else { return nil }
+        do { return try decodeObject(stored, digest) } catch {
+            guard objectStorage.dropCopy(digest) else { throw error }
+            guard let again = try objectStorage.read(digest, limit: limit) else { return nil }
+            return try decodeObject(again, digest)
+        }
     }
 
     /// Decodes an object file's bytes (or a catalog row's, the same form) and checks the digest.
@@ -199,8 +171,12 @@ extension Store {
     }
 
     /// `commit(recipes:tree:)`, continuing the blob digests `streamed` computed while the chunks
-    /// arrived instead of reading every chunk back.
-    func commit(recipes: [Recipe], tree: Tree, streamed: StreamedBlobs?) throws(StoreError) -> CommitOutcome {
+    /// arrived instead of reading every chunk back, and skipping the verification of the blobs in
+    /// `verified`: the caller has just streamed their chunks from the packs and hashed them
+    /// (`hashChunks`), so a second pass would read and hash the same bytes again.
+    func commit(
+        recipes: [Recipe], tree: Tree, streamed: StreamedBlobs?, verified: Set<Digest> = []
+    ) throws(StoreError) -> CommitOutcome {
         try checkWritable()
         do {
             try tree.validate()
@@ -243,6 +219,7 @@ extension Store {
         if !missingChunks.isEmpty { return .missing(missingChunks.sorted()) }
 
         let ordered = newRecipes.values.sorted(by: { $0.blobDigest < $1.blobDigest })
+            .filter { !verified.contains($0.blobDigest) }
         do {
             try verifySingleChunkBlobs(ordered.filter(\.isSingleChunkBlob))
             for r in ordered where !r.isSingleChunkBlob { try verifyBlob(r, from: streamed?.take(r.blobDigest)) }
@@ -324,33 +301,52 @@ extension Store {
     /// `start`, only the chunks from `start.next` on, continuing `start.hasher` (the digest of
     /// the chunks before them, computed as they arrived: see ``StreamedBlobs``).
     func verifyBlob(_ r: Recipe, from start: (next: Int, hasher: SHA256Stream)? = nil) throws(StoreError) {
-        let sha = start?.hasher ?? SHA256Stream()
-        var start = start?.next ?? 0
-        while start < r.chunks.count {
+        let actual = try hashChunks(
+            r.chunks[(start?.next ?? 0)...], verifyEach: false, of: r.blobDigest, continuing: start?.hasher)
+        guard actual == r.blobDigest else { throw .blobMismatch(expected: r.blobDigest, actual: actual) }
+    }
+
+    /// SHA-256 of the concatenated raw bytes of `chunks` (fed into `continuing` when given),
+    /// streamed from the packs in windows of 1024 chunks (one catalog read each, bounded memory);
+    /// each chunk's stored length must be the recipe's. With `verifyEach`, every record's CRC-32C
+    /// and every chunk's digest are checked too, in the same pass as the running digest
+    /// (``SHA256Pair``): for a blob digest that is computed here, not compared with a known one.
+    /// `blob` names the blob in errors.
+    func hashChunks(
+        _ chunks: ArraySlice<RecipeChunk>, verifyEach: Bool, of blob: Digest?, continuing: SHA256Stream? = nil
+    ) throws(StoreError) -> Digest {
+        let pair = SHA256Pair()
+        let sha = continuing ?? pair.running
+        var start = chunks.startIndex
+        while start < chunks.endIndex {
             // Locations in windows of 1024 chunks: one catalog read each, bounded memory.
-            let window = r.chunks[start..<min(start + 1024, r.chunks.count)]
+            let window = chunks[start..<min(start + 1024, chunks.endIndex)]
             let locations = try locateMany(window.map(\.digest))
             for (c, location) in zip(window, locations) {
                 guard let (pack, entry) = location else { throw .chunkNotFound(c.digest) }
                 guard entry.rawLength == Int(c.length) else {
                     throw .invalidCommit(
-                        "recipe for blob \(r.blobDigest) gives chunk \(c.digest) length \(c.length), "
+                        "recipe for blob \(blob.map { "\($0)" } ?? "(new)") gives chunk \(c.digest) length \(c.length), "
                             + "stored \(entry.rawLength)")
                 }
-                // No CRC here: the blob digest over the raw bytes is the stronger check.
                 let raw: [UInt8]
-                do { raw = try rawBytes(pack: pack, entry: entry, checkCRC: false) } catch {
+                do { raw = try rawBytes(pack: pack, entry: entry, checkCRC: verifyEach) } catch {
                     // GC may have moved the chunk to a new pack since it was located: look once more.
                     guard let (p2, e2) = try locate(c.digest) else { throw .chunkNotFound(c.digest) }
                     guard p2 != pack else { throw error }
-                    raw = try rawBytes(pack: p2, entry: e2, checkCRC: false)
+                    raw = try rawBytes(pack: p2, entry: e2, checkCRC: verifyEach)
                 }
-                raw.withUnsafeBytes { sha.update($0) }
+                if verifyEach {
+                    guard raw.withUnsafeBytes({ pair.digestAndAppend($0, to: sha) }) == c.digest else {
+                        throw .corruptData(what: "chunk \(c.digest)", detail: "content does not hash to its digest")
+                    }
+                } else {
+                    raw.withUnsafeBytes { sha.update($0) }
+                }
             }
             start += window.count
         }
-        let actual = sha.finalize()
-        guard actual == r.blobDigest else { throw .blobMismatch(expected: r.blobDigest, actual: actual) }
+        return sha.finalize()
     }
 }
 

@@ -86,14 +86,22 @@ struct S3ClientTests {
         #expect(good.status == 0, "\(good)")
     }
 
-    @Test("hostile HTTP: oversized headers, bad chunk framing, bodies shorter or longer than declared")
+    @Test("hostile HTTP: big headers, bad chunk framing, bad body lengths, million-key delete, memory")
     func hostileHTTP() throws {
         let s = try S3TestServer()
-        let r = try s.python(S3Scripts.hostile, extra: ["S3_HOSTPORT": s.s3Address])
+        let pid = try #require(s.server.pid, "troved is not running")
+        let r = try s.python(S3Scripts.hostile, extra: ["S3_HOSTPORT": s.s3Address, "S3_TROVED_PID": "\(pid)"])
         #expect(r.status == 0 && r.stdout.contains("ALL OK"), "\(r)\n--- troved ---\n\(s.server.log().suffix(3000))")
         // Still serving.
         let after = try s.aws(["s3", "ls"])
         #expect(after.status == 0, "\(after)")
+    }
+
+    @Test("slow clients: an endless request head, a body that stops short, an unread download are dropped")
+    func slowClients() throws {
+        let s = try S3TestServer(config: "[s3]\nidle_timeout = 2\n")
+        let r = try s.python(S3Scripts.slowClients, extra: ["S3_HOSTPORT": s.s3Address])
+        #expect(r.status == 0 && r.stdout.contains("ALL OK"), "\(r)\n--- troved ---\n\(s.server.log().suffix(3000))")
     }
 }
 

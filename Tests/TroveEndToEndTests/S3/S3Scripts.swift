@@ -249,39 +249,7 @@ enum S3Scripts {
         print("ALL OK")
         """#
 
-    static let hostile = prelude + #"""
-        host, port = os.environ["S3_HOSTPORT"].rsplit(":", 1)
-        port = int(port)
-
-        def conn():
-            return socket.create_connection((host, port), timeout=60)
-
-        def exchange(raw, half_close=False):
-            # Sends raw bytes; returns everything the server sent until it closed the connection.
-            s = conn()
-            try:
-                s.sendall(raw)
-                if half_close:
-                    s.shutdown(socket.SHUT_WR)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            data = b""
-            while True:
-                try:
-                    d = s.recv(65536)
-                except ConnectionResetError:
-                    return data, True
-                if not d:
-                    return data, True
-                data += d
-
-        def request(method, path, body=b"", headers=None):
-            h = {"Host": "x", "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "Content-Length": str(len(body)),
-                 "Connection": "close"}
-            h.update(headers or {})
-            head = "%s %s HTTP/1.1\r\n" % (method, path) + "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
-            return head.encode() + body
-
+    static let hostile = prelude + rawHTTP + #"""
         data, _ = exchange(request("PUT", "/hbk"))
         assert data.startswith(b"HTTP/1.1 200"), data
 
@@ -318,10 +286,31 @@ enum S3Scripts {
         # A payload hash that does not match: nothing stored.
         data, _ = exchange(request("PUT", "/hbk/sha", b"abc", {"x-amz-content-sha256": "0" * 64}))
         assert data.startswith(b"HTTP/1.1 400") and b"XAmzContentSHA256Mismatch" in data, data
-        # An oversized DeleteObjects body: refused whole, connection closed.
-        huge = b"<Delete>" + b"<Object><Key>k</Key></Object>" * 120000 + b"</Delete>"
-        data, closed = exchange(request("POST", "/hbk?delete", huge))
-        assert closed and data.startswith(b"HTTP/1.1 400"), data[:200]
+        # Oversized DeleteObjects bodies (120,000 and a million keys): refused whole before
+        # anything is deleted, connection closed.
+        data, _ = exchange(request("PUT", "/hbk/k", b"keep me"))
+        assert data.startswith(b"HTTP/1.1 200"), data
+        for n in [120000, 1000000]:
+            huge = b"<Delete>" + b"<Object><Key>k</Key></Object>" * n + b"</Delete>"
+            data, closed = exchange(request("POST", "/hbk?delete", huge))
+            assert closed and data.startswith(b"HTTP/1.1 400"), (n, data[:200])
+        data, _ = exchange(request("GET", "/hbk/k"))
+        assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"keep me"), data
+
+        # Bounded memory: a 256 MiB single PUT streams through; troved's peak resident set grows
+        # by far less than the body.
+        before = peak_kib()
+        size = 256 << 20
+        s = conn()
+        s.sendall(("PUT /hbk/big HTTP/1.1\r\nHost: x\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\n"
+                   "Content-Length: %d\r\nConnection: close\r\n\r\n" % size).encode())
+        for _ in range(size >> 20):
+            s.sendall(os.urandom(1 << 20))
+        data = read_until_closed(s)
+        assert data.startswith(b"HTTP/1.1 200"), data[:300]
+        grown = peak_kib() - before
+        print("peak RSS before %d KiB, grown %d KiB during a 256 MiB PUT" % (before, grown))
+        assert grown < 128 * 1024, "troved's peak memory grew by %d KiB during a 256 MiB PUT" % grown
 
         for key in ["chunked-bad-sum", "chunked-bad", "short", "sha"]:
             data, _ = exchange(request("GET", "/hbk/" + key))

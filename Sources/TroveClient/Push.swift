@@ -280,6 +280,7 @@ public final class Pusher {
             var objects: [(ContentKind, Digest, [UInt8])] = missingRecipes.map {
                 (.recipe, $0, recipes[$0]!.canonicalBytes)
             }
+            objects += stream?.deferredRecipes ?? []
             objects.append((.tree, treeDigest, treeBytes))
             try uploader.putObjects(objects)
             sentObjects = true

@@ -10,13 +10,16 @@ import TroveProtocol
 /// through three steps, one per batch read after it, so the client never waits for the server
 /// unless the server falls behind:
 /// 1. `HAS` for its recipes and for its chunks (both at once);
-/// 2. `PUT_OBJECTS` with the recipes the server lacks;
-/// 3. once that is acknowledged, `PUT_CHUNKS` with the chunks of those recipes the server lacks,
-///    each file's chunks in recipe order (PROTOCOL.md §9: recipes before their chunks, so troved
-///    hashes a multi-chunk blob as its chunks arrive; a one-chunk blob needs no blob hashing).
+/// 2. `PUT_OBJECTS` with the recipes of several chunks the server lacks;
+/// 3. once that is acknowledged, `PUT_CHUNKS` with the chunks of the missing recipes that the
+///    server lacks, each file's chunks in recipe order (PROTOCOL.md §9: recipes before their
+///    chunks, so troved hashes a multi-chunk blob as its chunks arrive). A one-chunk blob needs
+///    no blob hashing: its recipe waits for the tree (`deferredRecipes`, one request at the end
+///    instead of one per batch), and a batch of only such files sends its chunks at step 2.
 /// Memory: three batches of raw bytes plus `window` PUT_CHUNKS frames in flight.
 ///
-/// The push then sends only the rest (`blobs` lists the recipes handled here) and the tree, and
+/// The push then sends only the rest (`blobs` lists the recipes handled here), the deferred
+/// recipes and the tree, and
 /// commits as before; `COMMIT` still checks everything, and anything it reports missing is
 /// re-read from the files. Not thread-safe: the pushing thread only.
 final class PushStream {
@@ -51,8 +54,10 @@ final class PushStream {
     private var sentChunks = Set<Digest>()
     /// Raw bytes of the chunks this stream sent.
     private(set) var sentRawBytes: UInt64 = 0
+    /// Missing one-chunk recipes not sent yet: the push sends them with the tree.
+    private(set) var deferredRecipes: [(ContentKind, Digest, [UInt8])] = []
 
-    init(connection: Connection, lease: LeaseID, batchBytes: Int = 4 << 20, window: Int = 2) {
+    init(connection: Connection, lease: LeaseID, batchBytes: Int = 8 << 20, window: Int = 2) {
         uploader = Uploader(
             connections: [connection], lease: lease, files: [], locations: [:], window: window, progress: nil)
         self.lease = lease
@@ -151,11 +156,18 @@ final class PushStream {
     private func sendRecipes(of b: Batch) throws(ClientError) {
         var present = Set<Digest>()
         for (d, p) in zip(b.chunkOrder, b.chunkPresent) where p { present.insert(d) }
-        var objects: [(ContentKind, Digest, [UInt8])] = []
+        // A one-chunk recipe whose chunk digest is the blob digest needs no order (verifying the
+        // chunk verifies the blob): those wait and go with the tree in one request. Others go
+        // before their chunks.
+        var ordered: [(ContentKind, Digest, [UInt8])] = []
         var needed: [Digest] = []
         var seen = Set<Digest>()
         for (r, p) in zip(b.recipes, b.recipePresent) where !p {
-            objects.append((.recipe, r.blobDigest, r.canonicalBytes))
+            if r.chunks.count == 1 && r.chunks[0].digest == r.blobDigest {
+                deferredRecipes.append((.recipe, r.blobDigest, r.canonicalBytes))
+            } else {
+                ordered.append((.recipe, r.blobDigest, r.canonicalBytes))
+            }
             // Not what the server has, nor what an earlier batch sent after this one was asked.
             for c in r.chunks
             where b.bytes[c.digest] != nil && !present.contains(c.digest) && !sentChunks.contains(c.digest) {
@@ -164,8 +176,13 @@ final class PushStream {
         }
         b.chunkOrder = needed
         for d in needed { sentChunks.insert(d) }
-        guard !objects.isEmpty else { return }
-        try uploader.sendObjects(objects, window: &control, sent: { b.unanswered += 1 }, acknowledged: { b.unanswered -= 1 })
+        if ordered.isEmpty {
+            // Only one-chunk recipes (or none): the chunks need not wait.
+            try sendChunks(of: b)
+            return
+        }
+        try uploader.sendObjects(
+            ordered, window: &control, sent: { b.unanswered += 1 }, acknowledged: { b.unanswered -= 1 })
         stored = b
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// Object files: `objects/ab/<62 hex>` holding `"TOBJ"`, codec (u8), raw length (u64), then the
@@ -45,6 +44,10 @@ extension Store {
         let encoded = objects.map { (digest: $0.0, bytes: ObjectFile.encode($0.1, compressor: compressor)) }
         do {
             try objectStorage.store(encoded) { d, stored in (try? decodeObject(stored, d)) != nil }
+        } catch .packStorage(let m) {
+            // The object store failed (an outage): nothing acknowledged, and not a local
+            // durability failure, so the store stays writable and the client retries.
+            throw .packStorage(m)
         } catch {
             throw fail(error)
         }
@@ -261,10 +264,10 @@ extension Store {
             }
             try Store.insertInlineObjects(db, inline, now: now)
             let ins = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO blobs (blob, recipe, size, created) VALUES (?, ?, ?, ?)")
+                sql: "INSERT INTO blobs (blob, recipe, size, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
             for r in rows { try ins.execute(arguments: [r.blob.data, r.recipe.data, Int64(r.size), now]) }
             try db.execute(
-                sql: "INSERT OR IGNORE INTO trees (digest, size, files, created) VALUES (?, ?, ?, ?)",
+                sql: "INSERT INTO trees (digest, size, files, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [treeDigest.data, Int64(totalSize), fileCount, now])
             let touch = try db.cachedStatement(
                 sql: "UPDATE chunks SET touched = ? WHERE digest = ? AND touched < ?")

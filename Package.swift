@@ -191,10 +191,7 @@ let package = Package(
         .testTarget(
             name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),
         .testTarget(
-            name: "TroveStoreTests",
-            dependencies: [
-                "TroveStore", "TroveCore", "TrovePostgres", .product(name: "GRDB", package: "GRDB.swift"),
-            ]),
+            name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore", "TrovePostgres"]),
         .testTarget(
             name: "TroveObjectStorageTests",
             dependencies: ["TroveObjectStorage", "TroveStore", "TroveCore"]),

@@ -58,3 +58,6 @@ public struct CatalogRow: Sendable, Hashable {
         return v
     }
 }
+
+/// Store code reads rows as `Row`, as it did under GRDB.
+typealias Row = CatalogRow

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 #if canImport(Glibc)
@@ -85,7 +84,7 @@ extension Store {
                 try Row.fetchAll(
                     db,
                     sql:
-                        "SELECT digest, offset, stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY offset",
+                        "SELECT digest, \"offset\", stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY \"offset\"",
                     arguments: [p.id]
                 ).map {
                     PackEntry(

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// Small recipes live in the catalog instead of one file each (docs/STORE.md, "Objects").
@@ -36,34 +35,23 @@ enum InlineObjects {
     }
 }
 
-extension Catalog {
-    /// Migration `v6-inline-objects`: small recipes as rows (see `InlineObjects`).
-    static func createInlineObjectTable(_ db: Database) throws {
-        try db.execute(
-            sql: """
-                CREATE TABLE objects (
-                    digest BLOB PRIMARY KEY NOT NULL,
-                    data BLOB NOT NULL,              -- as an object file: "TOBJ" | codec | raw len | bytes
-                    created INTEGER NOT NULL
-                ) WITHOUT ROWID
-                """)
-    }
-}
-
 extension Store {
     /// Inside a write transaction: stores small recipes as rows (replacing a row that is there,
     /// so re-storing heals a damaged one).
-    static func insertInlineObjects(_ db: Database, _ objects: [(Digest, [UInt8])], now: Int64) throws {
+    static func insertInlineObjects(_ db: any CatalogTransaction, _ objects: [(Digest, [UInt8])], now: Int64) throws {
         guard !objects.isEmpty else { return }
         let st = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO objects (digest, data, created) VALUES (?, ?, ?)")
+            sql: """
+                INSERT INTO objects (digest, data, created) VALUES (?, ?, ?)
+                ON CONFLICT (digest) DO UPDATE SET data = excluded.data, created = excluded.created
+                """)
         for (d, canonical) in objects {
             try st.execute(arguments: [d.data, InlineObjects.encode(canonical), now])
         }
     }
 
     /// Inside a write transaction: removes a row; whether there was one.
-    static func deleteInlineObject(_ db: Database, _ digest: Data) throws -> Bool {
+    static func deleteInlineObject(_ db: any CatalogTransaction, _ digest: Data) throws -> Bool {
         try db.execute(sql: "DELETE FROM objects WHERE digest = ?", arguments: [digest])
         return db.changesCount > 0
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 #if canImport(Glibc)
@@ -289,10 +288,10 @@ extension Store {
             }
             try Store.insertInlineObjects(db, inline, now: now)
             let ins = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO blobs (blob, recipe, size, created) VALUES (?, ?, ?, ?)")
+                sql: "INSERT INTO blobs (blob, recipe, size, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
             for r in rows { try ins.execute(arguments: [r.blob.data, r.recipe.data, Int64(r.size), now]) }
             try db.execute(
-                sql: "INSERT OR IGNORE INTO trees (digest, size, files, created) VALUES (?, ?, ?, ?)",
+                sql: "INSERT INTO trees (digest, size, files, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [treeDigest.data, Int64(totalSize), fileCount, now])
             let touch = try db.cachedStatement(
                 sql: "UPDATE chunks SET touched = ? WHERE digest = ? AND touched < ?")

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 #if canImport(Glibc)
@@ -27,7 +26,7 @@ extension Store {
         } catch let e as StoreError {
             throw .store(e)
         } catch {
-            throw .store(catalog.failure(error))
+            throw .store(.catalog("\(error)"))
         }
     }
 
@@ -48,7 +47,7 @@ extension Store {
                 let row = try Row.fetchOne(
                     db,
                     sql:
-                        "SELECT stored_len, raw_len FROM chunks WHERE digest = ? AND pack = ? AND offset = ?",
+                        "SELECT stored_len, raw_len FROM chunks WHERE digest = ? AND pack = ? AND \"offset\" = ?",
                     arguments: [d.data, pack, offset])
             else { return }
             try db.execute(sql: "DELETE FROM chunks WHERE digest = ?", arguments: [d.data])
@@ -60,7 +59,7 @@ extension Store {
             try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
             try db.execute(
                 sql: """
-                    INSERT INTO quarantine (kind, digest, pack, offset, reason, file, at)
+                    INSERT INTO quarantine (kind, digest, pack, "offset", reason, file, at)
                     VALUES ('chunk', ?, ?, ?, ?, ?, ?)
                     """, arguments: [d.data, packName, offset, reason, file, now])
         }
@@ -129,7 +128,7 @@ struct Scrubber {
         verifier = RecordVerifier(maxChunkSize: store.options.maxChunkSize)
     }
 
-    var catalog: Catalog { store.catalog }
+    var catalog: any CatalogDatabase { store.catalog }
 
     func inSlice(_ key: String) -> Bool {
         guard case .slice(let i, let n) = options.scope, n > 1 else { return true }
@@ -229,9 +228,9 @@ struct Scrubber {
                     try String.fetchAll(db, sql: "SELECT unit FROM scrub_done WHERE run = ?", arguments: [id])
                 )
             }
-            try db.execute(
-                sql: "INSERT INTO scrub_runs (mode, started) VALUES (?, ?)", arguments: [mode, now])
-            return (db.lastInsertedRowID, [])
+            let id = try Int64.fetchOne(
+                db, sql: "INSERT INTO scrub_runs (mode, started) VALUES (?, ?) RETURNING id", arguments: [mode, now])
+            return (id!, [])
         }
         runID = id
         done = Set(units)
@@ -242,7 +241,7 @@ struct Scrubber {
         let id = runID
         try catalog.write { db in
             try db.execute(
-                sql: "INSERT OR IGNORE INTO scrub_done (run, unit) VALUES (?, ?)", arguments: [id, unit])
+                sql: "INSERT INTO scrub_done (run, unit) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [id, unit])
         }
     }
 
@@ -266,7 +265,7 @@ struct Scrubber {
             return try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT digest, offset, stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY offset",
+                    "SELECT digest, \"offset\", stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY \"offset\"",
                 arguments: [id]
             ).map {
                 PackEntry(

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Synchronization
 import TroveCore
 
@@ -21,7 +20,8 @@ public final class Store: Sendable {
     public let config: StoreConfig
     public let options: StoreOptions
 
-    let catalog: Catalog
+    /// The catalog (`options.catalog`, else SQLite in `catalog.sqlite`).
+    let catalog: any CatalogDatabase
     /// Where sealed packs live (`options.packStorage`, else the local packs/ directory).
     let packStorage: any PackStorage
     let lockFD: Int32
@@ -55,7 +55,11 @@ public final class Store: Sendable {
         for d in ["packs", "objects", "tmp", "quarantine"] { try FileIO.fsyncDirectory(root + "/" + d) }
         try FileIO.fsyncDirectory(root)
         // Catalog first, config last: trove.toml's presence marks a complete store.
-        _ = try Catalog(path: root + "/catalog.sqlite")
+        if let catalog = options.catalog {
+            try catalog.migrate()
+        } else {
+            try SQLiteCatalog(path: root + "/catalog.sqlite").migrate()
+        }
         try FileIO.writeDurably(Array(config.tomlText.utf8), to: root + "/trove.toml", tmpDir: root + "/tmp")
         return try open(at: root, options: options)
     }
@@ -80,9 +84,14 @@ public final class Store: Sendable {
         }
         // On a full disk the catalog cannot open (SQLite needs room for its WAL): the reserve makes it.
         let released = releaseReserveIfShort(root: root)
-        let catalog: Catalog
+        let catalog: any CatalogDatabase
         do {
-            catalog = try Catalog(path: root + "/catalog.sqlite", mmapBytes: options.catalogMmapBytes)
+            if let injected = options.catalog {
+                catalog = injected
+            } else {
+                catalog = try SQLiteCatalog(path: root + "/catalog.sqlite", mmapBytes: options.catalogMmapBytes)
+            }
+            try catalog.migrate()
         } catch {
             close(fd)
             throw error
@@ -106,7 +115,7 @@ public final class Store: Sendable {
         return false
     }
 
-    init(root: String, config: StoreConfig, options: StoreOptions, catalog: Catalog, lockFD: Int32) {
+    init(root: String, config: StoreConfig, options: StoreOptions, catalog: any CatalogDatabase, lockFD: Int32) {
         self.root = root
         self.config = config
         self.options = options
@@ -220,15 +229,14 @@ public final class Store: Sendable {
             if let id {
                 pid = id
             } else {
-                try db.execute(
-                    sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 1, ?, ?)",
-                    arguments: [name, finalSize, now])
-                pid = db.lastInsertedRowID
+                pid = try Int64.fetchOne(
+                    db, sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 1, ?, ?) RETURNING id",
+                    arguments: [name, finalSize, now])!
             }
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT OR IGNORE INTO chunks (digest, pack, offset, stored_len, raw_len, codec, created, touched)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO chunks (digest, pack, "offset", stored_len, raw_len, codec, created, touched)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                     """)
             for e in entries where e.offset >= indexedSize || id == nil {
                 try insert.execute(arguments: [
@@ -242,7 +250,7 @@ public final class Store: Sendable {
         state.withLock { $0.packNames[newID] = name }
     }
 
-    static func refreshPackCounters(_ db: Database, pack: Int64, size: Int, state: Int) throws {
+    static func refreshPackCounters(_ db: any CatalogTransaction, pack: Int64, size: Int, state: Int) throws {
         try db.execute(
             sql: """
                 UPDATE packs SET state = ?, size = ?,

@@ -22,11 +22,15 @@ public struct StoreOptions: Sendable {
 
     /// Where sealed packs live; nil: the store's packs/ directory (`LocalPackStorage`).
     public var packStorage: (any PackStorage)? = nil
+    /// Where the catalog lives; nil: SQLite in the store's `catalog.sqlite` (`SQLiteCatalog`).
+    /// `Store.create` and `Store.open` run its `migrate()`; the store's root still holds the
+    /// config, tmp/ and (with local packs) the packs.
+    public var catalog: (any CatalogDatabase)? = nil
 
     public init(
         packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20,
         catalogMmapBytes: Int = 1 << 30, minFreeSpace: Int = 0, reserveBytes: Int = 0,
-        packStorage: (any PackStorage)? = nil
+        packStorage: (any PackStorage)? = nil, catalog: (any CatalogDatabase)? = nil
     ) {
         self.packSize = packSize
         self.maxChunkSize = maxChunkSize
@@ -35,6 +39,7 @@ public struct StoreOptions: Sendable {
         self.minFreeSpace = minFreeSpace
         self.reserveBytes = reserveBytes
         self.packStorage = packStorage
+        self.catalog = catalog
     }
 }
 

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Synchronization
 import Testing
 import TroveCore
@@ -25,13 +24,13 @@ struct PostgresCatalogTests {
         let path = tempStorePath("pgschema")
         defer { cleanup(path) }
         _ = try Store.create(at: path)
-        let sqlite = try DatabaseQueue(path: path + "/catalog.sqlite")
+        let sqlite = try SQLiteCatalog(path: path + "/catalog.sqlite")
         let expected: [String: [String]] = try sqlite.read { db in
             let tables = try String.fetchAll(
                 db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb_%' AND name NOT LIKE 'sqlite_%'")
             var out = [String: [String]]()
             for t in tables {
-                out[t] = try Row.fetchAll(db, sql: "PRAGMA table_info(\(t))").map { $0["name"] as String }
+                out[t] = try CatalogRow.fetchAll(db, sql: "PRAGMA table_info(\(t))").map { $0["name"] as String }
             }
             return out
         }

@@ -321,3 +321,12 @@ struct PostgresSQLTests {
             ])
     }
 }
+
+@Suite("PostgreSQL catalog: the engine contract")
+struct PostgresEngineContractTests {
+    @Test("the engine contract the SQLite catalog meets")
+    func contract() throws {
+        let catalog = try PostgresCatalog.open(try PostgresServer.shared().freshDatabase())
+        try checkCatalogEngine(catalog)
+    }
+}

@@ -175,6 +175,7 @@ let package = Package(
             name: "troved",
             dependencies: [
                 "TroveServer", "TroveStore", "TroveProtocol", "TroveCore", "TroveS3", "TroveTLS", "TroveObjectStorage",
+                "TrovePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -4,8 +4,8 @@ import TroveServer
 import TroveStore
 
 /// `troved fsck --root DIR [--config FILE] [--deep]`: checks a store offline (stop the daemon
-/// first). With `--config`, its `[storage]` says where the packs are (and its root is the
-/// default for `--root`).
+/// first). With `--config`, its `[storage]` says where the packs are, its `[catalog]` where the
+/// catalog is (and its root is the default for `--root`).
 struct FsckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsck",
@@ -15,7 +15,7 @@ struct FsckCommand: ParsableCommand {
     @Option(name: .long, help: "Store root (default: the config's, else ./trove-data).")
     var root: String?
 
-    @Option(name: .long, help: "troved's config file: where packs live ([storage]).")
+    @Option(name: .long, help: "troved's config file: where packs ([storage]) and the catalog ([catalog]) live.")
     var config: String?
 
     @Flag(name: .long, help: "Also re-read, decompress and re-hash every chunk and object.")
@@ -38,7 +38,9 @@ struct FsckCommand: ParsableCommand {
         let store: Store
         do {
             store = try Store.open(
-                at: root, options: StoreOptions(packStorage: try makePackStorage(cfg.storage, root: root)))
+                at: root,
+                options: StoreOptions(
+                    packStorage: try makePackStorage(cfg.storage, root: root), catalog: try makeCatalog(cfg.catalog)))
         } catch {
             printError("troved fsck: cannot open \(root): \(error)")
             throw ExitCode(1)

@@ -10,7 +10,7 @@ func openOrCreateStore(_ config: ServerConfig) throws -> (Store, created: Bool) 
     let root = config.root
     let options = StoreOptions(
         packSize: config.packSize, minFreeSpace: config.minFreeSpace, reserveBytes: config.diskReserve,
-        packStorage: try makePackStorage(config.storage, root: root))
+        packStorage: try makePackStorage(config.storage, root: root), catalog: try makeCatalog(config.catalog))
     if fm.fileExists(atPath: root + "/trove.toml") {
         return (try Store.open(at: root, options: options), false)
     }

@@ -11,7 +11,7 @@ extension Scrubber {
 
     /// The objects of one shard: files, and small recipes kept in the catalog.
     mutating func checkObjectShard(_ shard: String) throws {
-        var digests = Set(FileIO.list(store.objectsDir + "/" + shard).compactMap { Digest(hex: shard + $0) })
+        var digests = Set(try store.objectStorage.list(shard: shard).digests)
         digests.formUnion(try store.inlineObjectDigests(shard: shard))
         for d in digests.sorted() {
             guard sampled() else { continue }

@@ -70,8 +70,15 @@ extension Store {
         let name = "object-\(d.hex)-\(Clock.nowMillis())"
         let src = objectPath(d)
         let row = try quarantineInlineObject(d, name: name + "-row")
-        let moved = rename(src, root + "/quarantine/" + name) == 0
-        if moved {
+        var moved = false
+        if objectStorage.isRemote {
+            // Its bytes into quarantine/, then the object out of the object store.
+            if let bytes = try? objectStorage.read(d, limit: options.maxObjectSize + 1024) {
+                try FileIO.writeDurably(bytes, to: root + "/quarantine/" + name, tmpDir: tmpDir)
+                moved = try objectStorage.delete(d)
+            }
+        } else if rename(src, root + "/quarantine/" + name) == 0 {
+            moved = true
             try? FileIO.fsyncDirectory(root + "/quarantine")
             try? FileIO.fsyncDirectory(FileIO.parent(of: src))
         }

@@ -14,11 +14,12 @@ extension Store {
         return pairs.map(\.0)
     }
 
-    /// Whether an object is stored, as a catalog row or a file (committed or stored ahead of a
-    /// commit).
+    /// Whether an object is stored, as a catalog row or in the object storage (committed or
+    /// stored ahead of a commit).
     func hasObject(_ digest: Digest) -> Bool {
-        if FileIO.exists(objectPath(digest)) { return true }
-        return ((try? inlineObjectBytes(digest)) ?? nil) != nil
+        // The catalog first: most recipes are rows, and a remote storage costs a request.
+        if ((try? inlineObjectBytes(digest)) ?? nil) != nil { return true }
+        return (try? objectStorage.exists(digest)) == true
     }
 
     /// Committed objects (recipes + trees) and aliases.

@@ -22,6 +22,8 @@ public struct StoreOptions: Sendable {
 
     /// Where sealed packs live; nil: the store's packs/ directory (`LocalPackStorage`).
     public var packStorage: (any PackStorage)? = nil
+    /// Where recipe and tree objects live; nil: the store's objects/ directory (`LocalObjectStorage`).
+    public var objectStorage: (any ObjectStorage)? = nil
     /// Where the catalog lives; nil: SQLite in the store's `catalog.sqlite` (`SQLiteCatalog`).
     /// `Store.create` and `Store.open` run its `migrate()`; the store's root still holds the
     /// config, tmp/ and (with local packs) the packs.
@@ -30,7 +32,8 @@ public struct StoreOptions: Sendable {
     public init(
         packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20,
         catalogMmapBytes: Int = 1 << 30, minFreeSpace: Int = 0, reserveBytes: Int = 0,
-        packStorage: (any PackStorage)? = nil, catalog: (any CatalogDatabase)? = nil
+        packStorage: (any PackStorage)? = nil, objectStorage: (any ObjectStorage)? = nil,
+        catalog: (any CatalogDatabase)? = nil
     ) {
         self.packSize = packSize
         self.maxChunkSize = maxChunkSize
@@ -39,6 +42,7 @@ public struct StoreOptions: Sendable {
         self.minFreeSpace = minFreeSpace
         self.reserveBytes = reserveBytes
         self.packStorage = packStorage
+        self.objectStorage = objectStorage
         self.catalog = catalog
     }
 }

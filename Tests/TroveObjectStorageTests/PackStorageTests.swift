@@ -16,31 +16,47 @@ final class TestStore {
     let root: String
     private(set) var store: Store!
     let storage: any PackStorage
+    /// Where objects live (nil: the store's objects/ directory).
+    let objects: (any ObjectStorage)?
     /// The S3 side (nil for local): the client and the key prefix, to open more stores on it.
     let client: S3Client?
 
-    init(_ backend: PackBackend, packSize: Int = 256 << 10, cacheBytes: Int64 = 1 << 30, client: S3Client? = nil) throws {
+    init(
+        _ backend: PackBackend, packSize: Int = 256 << 10, cacheBytes: Int64 = 1 << 30, objectCacheBytes: Int64 = 1 << 30,
+        client: S3Client? = nil
+    ) throws {
         root = NSTemporaryDirectory() + "trove-packs-\(UUID().uuidString)"
         switch backend {
         case .local:
             self.client = nil
             storage = LocalPackStorage(directory: root + "/packs")
+            objects = nil
         case .s3:
             let c = try client ?? SeaweedFS.client(bucket: "packs")
             self.client = c
             storage = try S3PackStorage(
                 client: c, prefix: "store/", cacheDirectory: root + "/packs", tmpDirectory: root + "/tmp",
                 cacheBytes: cacheBytes)
+            objects = try S3ObjectStorage(
+                client: c, prefix: "store/", cacheDirectory: root + "/objects", tmpDirectory: root + "/tmp",
+                cacheBytes: objectCacheBytes)
         }
-        store = try Store.create(at: root, options: StoreOptions(packSize: packSize, packStorage: storage))
+        store = try Store.create(at: root, options: options(packSize: packSize))
     }
 
     /// Closes the store and opens the same root again.
     func reopen(packSize: Int = 256 << 10) throws -> Store {
         store = nil
-        store = try Store.open(at: root, options: StoreOptions(packSize: packSize, packStorage: storage))
+        store = try Store.open(at: root, options: options(packSize: packSize))
         return store
     }
+
+    func options(packSize: Int = 256 << 10) -> StoreOptions {
+        StoreOptions(packSize: packSize, packStorage: storage, objectStorage: objects)
+    }
+
+    /// Closes the store (its files stay).
+    func close() { store = nil }
 
     func cleanup() { try? FileManager.default.removeItem(atPath: root) }
 }

@@ -192,10 +192,12 @@ let package = Package(
         .testTarget(
             name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),
         .testTarget(
-            name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore", "TrovePostgres"]),
+            name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore", "TrovePostgres", "TroveTestServers"]),
+        // Real servers the tests start on loopback (PostgreSQL 15), shared by the test targets.
+        .target(name: "TroveTestServers", dependencies: ["TrovePostgres"], path: "Tests/TroveTestServers"),
         .testTarget(
             name: "TroveObjectStorageTests",
-            dependencies: ["TroveObjectStorage", "TroveStore", "TroveCore"]),
+            dependencies: ["TroveObjectStorage", "TroveStore", "TroveCore", "TrovePostgres", "TroveTestServers"]),
         .testTarget(
             name: "TroveProtocolTests",
             dependencies: [

@@ -4,6 +4,7 @@ import Testing
 import TroveCore
 import TroveStore
 import TrovePostgres
+import TroveTestServers
 
 /// The PostgreSQL catalog engine against a real PostgreSQL 15 (the shared fixture server; a
 /// fresh database per test): schema, value conversion, transactions, errors, the chunk lookup

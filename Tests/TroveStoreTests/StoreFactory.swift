@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TroveStore
 import TrovePostgres
+import TroveTestServers
 
 /// The catalog the Store suite runs on: SQLite in the store's root (the default), or PostgreSQL
 /// when `TROVE_TEST_CATALOG=postgres` (scripts/test runs the suite both ways): each store root

@@ -192,7 +192,11 @@ let package = Package(
         .testTarget(
             name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),
         .testTarget(
-            name: "TroveStoreTests", dependencies: ["TroveStore", "TroveCore", "TrovePostgres", "TroveTestServers"]),
+            name: "TroveStoreTests",
+            dependencies: [
+                "TroveStore", "TroveCore", "TrovePostgres", "TroveTestServers",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         // Real servers the tests start on loopback (PostgreSQL 15), shared by the test targets.
         .target(name: "TroveTestServers", dependencies: ["TrovePostgres"], path: "Tests/TroveTestServers"),
         .testTarget(

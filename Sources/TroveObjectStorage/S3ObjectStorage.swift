@@ -127,10 +127,12 @@ public final class S3ObjectStorage: ObjectStorage {
     public func localOnly() throws(StoreError) -> [Digest] {
         let unconfirmed = lru.unconfirmed().compactMap { Digest(hex: $0) }
         guard !unconfirmed.isEmpty else { return [] }
-        let remote = Set(try list(shard: nil).digests)
+        // A few copies: a HEAD each; many: one listing of the bucket's objects.
+        let remote: Set<Digest>? = unconfirmed.count > 256 ? Set(try list(shard: nil).digests) : nil
         var out: [Digest] = []
         for d in unconfirmed {
-            if remote.contains(d), let size = cache.size(d) { cached(d, size: size, stored: true) } else { out.append(d) }
+            let there = if let remote { remote.contains(d) } else { try exists(d) }
+            if there, let size = cache.size(d) { cached(d, size: size, stored: true) } else { out.append(d) }
         }
         return out
     }

@@ -44,7 +44,9 @@ public final class SQLiteCatalog: CatalogDatabase {
     }
 
     public func migrate() throws(StoreError) {
-        do { try SQLiteCatalog.migrator.migrate(pool) } catch let e as DatabaseError where e.resultCode == .SQLITE_FULL {
+        do { try SQLiteCatalog.migrator.migrate(pool) } catch let e as DatabaseError
+            where e.resultCode == .SQLITE_FULL
+        {
             throw .noSpace(path: path, free: FileIO.freeBytes(at: path), needed: 0)
         } catch {
             throw .catalog("cannot migrate \(path): \(error)")
@@ -118,7 +120,9 @@ public final class SQLiteCatalog: CatalogDatabase {
 
     /// A failed `sqlite3_*` call on `connection` as a store error (`.noSpace` when full).
     func failure(code: Int32, connection: OpaquePointer?, sql: String) -> StoreError {
-        if code & 0xff == SQLITE_FULL { return .noSpace(path: path, free: FileIO.freeBytes(at: path), needed: 0) }
+        if code & 0xff == SQLITE_FULL {
+            return .noSpace(path: path, free: FileIO.freeBytes(at: path), needed: 0)
+        }
         let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "SQLite error \(code)"
         return .catalog("\(message) (SQLite \(code)) in: \(sql)")
     }
@@ -147,7 +151,12 @@ final class SQLiteGlobalLock: CatalogLock {
     }
 
     func release() {
-        guard released.withLock({ r in defer { r = true }; return !r }) else { return }
+        guard
+            released.withLock({ r in
+                defer { r = true }
+                return !r
+            })
+        else { return }
         _ = table.held.withLock { $0.remove(key) }
     }
 

@@ -99,11 +99,19 @@ final class SQLiteStatement: CatalogStatement {
             case .real(let v): rc = sqlite3_bind_double(raw, index, v)
             case .text(let s):
                 var s = s
-                rc = s.withUTF8 { sqlite3_bind_text(raw, index, $0.baseAddress, Int32($0.count), sqliteTransient) }
+                rc = s.withUTF8 { buf in
+                    // An empty string is bound as "", not NULL (a nil pointer binds NULL).
+                    guard let base = buf.baseAddress, buf.count > 0 else {
+                        return sqlite3_bind_text(raw, index, "", 0, sqliteTransient)
+                    }
+                    return sqlite3_bind_text(raw, index, base, Int32(buf.count), sqliteTransient)
+                }
             case .blob(let d):
                 rc = d.withUnsafeBytes { buf in
                     // An empty blob is bound as zero bytes, not NULL (a nil pointer binds NULL).
-                    guard let base = buf.baseAddress, buf.count > 0 else { return sqlite3_bind_zeroblob(raw, index, 0) }
+                    guard let base = buf.baseAddress, buf.count > 0 else {
+                        return sqlite3_bind_zeroblob(raw, index, 0)
+                    }
                     return sqlite3_bind_blob(raw, index, base, Int32(buf.count), sqliteTransient)
                 }
             }
@@ -134,7 +142,10 @@ final class SQLiteStatement: CatalogStatement {
                 let text = sqlite3_column_text(raw, i)
                 let count = Int(sqlite3_column_bytes(raw, i))
                 values.append(
-                    .text(text.map { String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self) } ?? ""))
+                    .text(
+                        text.map {
+                            String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+                        } ?? ""))
             case SQLITE_BLOB:
                 let bytes = sqlite3_column_blob(raw, i)
                 let count = Int(sqlite3_column_bytes(raw, i))

@@ -263,20 +263,22 @@ extension Store {
             var attempts = 0
             while true {
                 attempts += 1
-                var local = report
-                let done: Bool = try catalog.write { db in
+                // The counts start from `report` inside the body: an engine that runs the body
+                // again (a PostgreSQL serialization retry) must not count a page twice.
+                let (done, swept): (Bool, GCResult) = try catalog.write { [report] db in
+                    var local = report
                     // A tree committed or versioned since the last mark: mark it first.
-                    if try Bool.fetchOne(db, sql: "SELECT 1 FROM gc_roots LIMIT 1") == true { return false }
+                    if try Bool.fetchOne(db, sql: "SELECT 1 FROM gc_roots LIMIT 1") == true { return (false, local) }
                     try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
                     switch kind {
                     case 2: try Store.deleteTrees(db, page, cutoff: cutoff, report: &local)
                     case 1: try Store.deleteBlobs(db, page, cutoff: cutoff, report: &local)
                     default: try Store.deleteChunks(db, page, cutoff: cutoff, report: &local)
                     }
-                    return true
+                    return (true, local)
                 }
                 if done {
-                    report = local
+                    report = swept
                     phase("sweep-batch")
                     break
                 }

@@ -44,6 +44,10 @@ extension Store {
         let encoded = objects.map { (digest: $0.0, bytes: ObjectFile.encode($0.1, compressor: compressor)) }
         do {
             try objectStorage.store(encoded) { d, stored in (try? decodeObject(stored, d)) != nil }
+        } catch .packStorage(let m) {
+            // The object store failed (an outage): nothing acknowledged, and not a local
+            // durability failure, so the store stays writable and the client retries.
+            throw .packStorage(m)
         } catch {
             throw fail(error)
         }

@@ -31,21 +31,9 @@ struct ReadinessOnS3Tests {
     @Test func readyzFollowsTheObjectStore() async throws {
         let weed = try SeaweedFS.dedicated()
         defer { weed.stop() }
-        let dir = try TrovedOnS3Tests.scratch()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let client = try weed.client(bucket: "ready")
-        let cfg = try TrovedOnS3Tests.config(dir, client: client, secret: client.config.secretAccessKey)
-        let portFile = dir + "/metrics-port"
-        let daemon = try TrovedOnS3Tests.Daemon(
-            root: dir + "/root", config: cfg, scratch: dir,
-            extra: ["--metrics-listen", "127.0.0.1:0", "--metrics-port-file", portFile])
-        defer { daemon.stop() }
-        var address = ""
-        for _ in 0..<300 where address.isEmpty {
-            address = ((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            if address.isEmpty { try await Task.sleep(nanoseconds: 100_000_000) }
-        }
-        #expect(!address.isEmpty, "no metrics port file")
+        let troved = try TrovedOnS3Tests.WithMetrics(weed: weed, bucket: "ready")
+        defer { troved.stop() }
+        let address = troved.metrics
 
         let up = try await awaitReadyz(address, 200, seconds: 60)
         #expect(up.0 == 200, "\(up.1)")

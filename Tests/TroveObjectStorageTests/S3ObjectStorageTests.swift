@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TroveCore
 import TroveObjectStorage
@@ -120,6 +121,26 @@ struct S3ObjectStorageTests {
         #expect(try store.fsck(deep: true).isClean)
     }
 
+    @Test func manyLocalCopiesAreCheckedAgainstOneListingOfTheBucket() throws {
+        // Above 256 copies found at start, localOnly lists the bucket instead of a HEAD each.
+        let client = try SeaweedFS.client(bucket: "many")
+        let root = NSTemporaryDirectory() + "trove-many-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for d in ["tmp", "objects"] {
+            try FileManager.default.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true)
+        }
+        let local = LocalObjectStorage(directory: root + "/objects", tmpDirectory: root + "/tmp")
+        let objects = (0..<300).map { i in (digest: SHA256.hash(Array("object \(i)".utf8)), bytes: [UInt8(i % 256)]) }
+        try local.store(objects) { _, _ in false }
+        for o in objects.prefix(100) {
+            try client.putIfAbsent(key: "objects/\(o.digest.hex.prefix(2))/\(o.digest.hex)", bytes: o.bytes)
+        }
+        let s3 = try S3ObjectStorage(
+            client: client, prefix: "", cacheDirectory: root + "/objects", tmpDirectory: root + "/tmp",
+            cacheBytes: 1 << 30)
+        #expect(Set(try s3.localOnly()) == Set(objects.suffix(200).map(\.digest)))
+    }
+
     @Test func anObjectKeyHoldsItsObjectOnlyAndRepeatedStoresAreFine() throws {
         let client = try SeaweedFS.client(bucket: "objkeys")
         let root = NSTemporaryDirectory() + "trove-objkeys-\(UUID().uuidString)"
@@ -144,4 +165,61 @@ struct S3ObjectStorageTests {
         #expect(try objects.read(d, limit: 100) == nil)
         #expect(try !objects.delete(d))
     }
+
+    @Test func anObjectUploadThatFailsAcknowledgesNothingAndTheRetrySucceeds() throws {
+        let client = try SeaweedFS.client(bucket: "objoutage")
+        let root = NSTemporaryDirectory() + "trove-objoutage-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+        let flaky = OutageObjectStorage(
+            try S3ObjectStorage(
+                client: client, prefix: "", cacheDirectory: root + "/objects", tmpDirectory: root + "/tmp",
+                cacheBytes: 1 << 30))
+        let store = try Store.create(at: root, options: StoreOptions(objectStorage: flaky))
+        let content = testBytes(50 << 10, seed: 77)
+        let chunk = ChunkInput(digest: SHA256.hash(content), codec: .raw, rawLength: content.count, bytes: content)
+        #expect(try store.putChunks([chunk]).rejected.isEmpty)
+        let recipe = Recipe(
+            blobDigest: chunk.digest, size: UInt64(content.count),
+            chunks: [RecipeChunk(digest: chunk.digest, length: UInt32(content.count))])
+        let tree = Tree(entries: [.file("f", blob: recipe.blobDigest, size: recipe.size)])
+
+        flaky.failing.withLock { $0 = true }
+        #expect(throws: StoreError.packStorage("S3 PUT refused: HTTP 503 SlowDown (injected outage)")) {
+            try store.commit(recipes: [recipe], tree: tree)
+        }
+        #expect(try !store.hasTree(SHA256.hash(tree.canonicalBytes)))  // nothing acknowledged
+        #expect(!store.isReadOnly)  // an outage is not a durability failure
+        #expect(try client.list(prefix: "objects/").isEmpty)
+
+        flaky.failing.withLock { $0 = false }
+        guard case .committed(let t) = try store.commit(recipes: [recipe], tree: tree) else {
+            Issue.record("the retried commit did not commit")
+            return
+        }
+        #expect(try client.head(key: "objects/\(t.hex.prefix(2))/\(t.hex)") != nil)
+        #expect(try store.fsck(deep: true).isClean)
+    }
+}
+
+/// An object storage whose uploads fail while `failing` is set (an object store outage), around
+/// a real one.
+final class OutageObjectStorage: ObjectStorage {
+    let inner: any ObjectStorage
+    /// Whether uploads fail now, in its Mutex.
+    let failing = Mutex(false)
+
+    init(_ inner: any ObjectStorage) { self.inner = inner }
+
+    var isRemote: Bool { inner.isRemote }
+    func store(_ objects: [(digest: Digest, bytes: [UInt8])], intact: (Digest, [UInt8]) -> Bool) throws(StoreError) {
+        if failing.withLock({ $0 }) { throw .packStorage("S3 PUT refused: HTTP 503 SlowDown (injected outage)") }
+        try inner.store(objects, intact: intact)
+    }
+    func read(_ digest: Digest, limit: Int) throws(StoreError) -> [UInt8]? { try inner.read(digest, limit: limit) }
+    func exists(_ digest: Digest) throws(StoreError) -> Bool { try inner.exists(digest) }
+    func list(shard: String?) throws(StoreError) -> ObjectListing { try inner.list(shard: shard) }
+    func delete(_ digest: Digest) throws(StoreError) -> Bool { try inner.delete(digest) }
+    func dropCopy(_ digest: Digest) -> Bool { inner.dropCopy(digest) }
+    func localOnly() throws(StoreError) -> [Digest] { try inner.localOnly() }
 }

@@ -67,6 +67,41 @@ struct TrovedOnS3Tests {
         }
     }
 
+    /// A troved with packs and objects on a fresh bucket of `weed` and its metrics listener on,
+    /// in a scratch directory of its own; `stop` ends it and removes the directory.
+    final class WithMetrics {
+        let dir: String
+        let daemon: Daemon
+        /// The metrics listener's HOST:PORT.
+        let metrics: String
+
+        init(weed: SeaweedFS, bucket: String) throws {
+            dir = try TrovedOnS3Tests.scratch()
+            let client = try weed.client(bucket: bucket)
+            let cfg = try TrovedOnS3Tests.config(dir, client: client, secret: client.config.secretAccessKey)
+            let portFile = dir + "/metrics-port"
+            daemon = try Daemon(
+                root: dir + "/root", config: cfg, scratch: dir,
+                extra: ["--metrics-listen", "127.0.0.1:0", "--metrics-port-file", portFile])
+            var address = ""
+            for _ in 0..<300 where address.isEmpty {
+                address = ((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "")
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                if address.isEmpty { usleep(100_000) }
+            }
+            guard !address.isEmpty else {
+                daemon.stop()
+                throw SeaweedError("troved wrote no metrics port file")
+            }
+            metrics = address
+        }
+
+        func stop() {
+            daemon.stop()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
     static func scratch() throws -> String {
         let dir = NSTemporaryDirectory() + "trove-s3e2e-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

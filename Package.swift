@@ -193,12 +193,9 @@ let package = Package(
             name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),
         .testTarget(
             name: "TroveStoreTests",
-            dependencies: [
-                "TroveStore", "TroveCore", "TrovePostgres", "TroveTestServers",
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ]),
+            dependencies: ["TroveStore", "TroveCore", "TrovePostgres", "TroveTestServers"]),
         // Real servers the tests start on loopback (PostgreSQL 15), shared by the test targets.
-        .target(name: "TroveTestServers", dependencies: ["TrovePostgres"], path: "Tests/TroveTestServers"),
+        .target(name: "TroveTestServers", path: "Tests/TroveTestServers"),
         .testTarget(
             name: "TroveObjectStorageTests",
             dependencies: ["TroveObjectStorage", "TroveStore", "TroveCore", "TrovePostgres", "TroveTestServers"]),

@@ -17,7 +17,9 @@ struct TwoInstanceTests {
     /// database of the shared PostgreSQL.
     func sharedConfig(_ dir: String) throws -> (path: String, catalog: PostgresCatalogConfig) {
         let client = try SeaweedFS.client(bucket: "two")
-        let pg = try PostgresServer.shared().freshDatabase()
+        let server = try PostgresServer.shared()
+        let pg = PostgresCatalogConfig(
+            host: "127.0.0.1", port: server.port, user: "postgres", database: try server.createDatabase())
         try client.config.secretAccessKey.write(toFile: dir + "/secret", atomically: true, encoding: .utf8)
         let text = """
             [storage]

@@ -3,6 +3,16 @@ import Testing
 import TrovePostgres
 import TroveTestServers
 
+extension PostgresServer {
+    /// A new database on the shared server (a copy of `template`) as a catalog config with a
+    /// small pool.
+    func freshDatabase(template: String = "template1", maxConnections: Int = 4) throws -> PostgresCatalogConfig {
+        PostgresCatalogConfig(
+            host: "127.0.0.1", port: port, user: "postgres", database: try createDatabase(template: template),
+            maxConnections: maxConnections)
+    }
+}
+
 /// The fixture the PostgreSQL catalog will run the Store suite on: it starts, and it is a real
 /// PostgreSQL 15 with the features the catalog design relies on.
 @Suite("PostgreSQL fixture")

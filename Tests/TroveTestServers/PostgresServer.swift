@@ -1,5 +1,4 @@
 import Foundation
-import TrovePostgres
 
 #if canImport(Glibc)
     import Glibc
@@ -113,12 +112,11 @@ public final class PostgresServer: Sendable {
 
 extension PostgresServer {
     /// A new database on the shared server (cheap: a copy of `template`, by default the empty
-    /// template1), as a catalog config with a small pool.
-    public func freshDatabase(template: String = "template1", maxConnections: Int = 4) throws -> PostgresCatalogConfig {
+    /// template1); its name.
+    public func createDatabase(template: String = "template1") throws -> String {
         let name = "trove_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         _ = try psql("CREATE DATABASE \(name) TEMPLATE \(template) STRATEGY FILE_COPY")
-        return PostgresCatalogConfig(
-            host: "127.0.0.1", port: port, user: "postgres", database: name, maxConnections: maxConnections)
+        return name
     }
 }
 

@@ -256,8 +256,13 @@ struct Scrubber {
 
     mutating func checkPack(id: Int64, name: String, size listedSize: Int, sealed listedSealed: Bool) throws {
         report.packsChecked += 1
-        // The pack itself, or a local copy of a remote one (missing: reported below).
-        let path = (try? store.packStorage.localFile(name: name)) ?? store.packPath(name)
+        // The pack itself, or a local copy of a remote one (missing: reported below). A remote
+        // storage that does not answer is not damage: the scrub fails and can run again.
+        let path: String
+        do { path = try store.packStorage.localFile(name: name) } catch {
+            if case .packStorage = error, (try? store.packStorage.exists(name: name)) != false { throw error }
+            path = store.packPath(name)
+        }
         // Size, state and index entries from one snapshot: a pack being appended to gains
         // segments (and entries) while we look.
         var size = listedSize

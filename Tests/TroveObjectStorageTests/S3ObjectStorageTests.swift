@@ -199,25 +199,46 @@ struct S3ObjectStorageTests {
         }
         #expect(try client.head(key: "objects/\(t.hex.prefix(2))/\(t.hex)") != nil)
         #expect(try store.fsck(deep: true).isClean)
+
+        // A scrub during an outage fails (run it again later) and takes nothing for damage.
+        _ = try store.createVersion(name: "m", version: "1", tree: t, creator: "t")
+        flaky.failing.withLock { $0 = true }
+        let failed = #expect(throws: (any Error).self) { try store.scrub() }
+        #expect("\(failed.map { "\($0)" } ?? "")".contains("injected outage"))
+        flaky.failing.withLock { $0 = false }
+        #expect(try store.quarantineList().isEmpty)
+        #expect(try store.hasTree(t))
+        #expect(try store.scrub().clean)
+        #expect(try store.readTree(t) == tree)
     }
 }
 
-/// An object storage whose uploads fail while `failing` is set (an object store outage), around
+/// An object storage whose requests fail while `failing` is set (an object store outage), around
 /// a real one.
 final class OutageObjectStorage: ObjectStorage {
     let inner: any ObjectStorage
-    /// Whether uploads fail now, in its Mutex.
+    /// Whether requests fail now, in its Mutex.
     let failing = Mutex(false)
 
     init(_ inner: any ObjectStorage) { self.inner = inner }
 
     var isRemote: Bool { inner.isRemote }
-    func store(_ objects: [(digest: Digest, bytes: [UInt8])], intact: (Digest, [UInt8]) -> Bool) throws(StoreError) {
+    func check() throws(StoreError) {
         if failing.withLock({ $0 }) { throw .packStorage("S3 PUT refused: HTTP 503 SlowDown (injected outage)") }
+    }
+    func store(_ objects: [(digest: Digest, bytes: [UInt8])], intact: (Digest, [UInt8]) -> Bool) throws(StoreError) {
+        try check()
         try inner.store(objects, intact: intact)
     }
-    func read(_ digest: Digest, limit: Int) throws(StoreError) -> [UInt8]? { try inner.read(digest, limit: limit) }
-    func exists(_ digest: Digest) throws(StoreError) -> Bool { try inner.exists(digest) }
+    func read(_ digest: Digest, limit: Int) throws(StoreError) -> [UInt8]? {
+        try check()
+        return try inner.read(digest, limit: limit)
+    }
+    func exists(_ digest: Digest) throws(StoreError) -> Bool {
+        try check()
+        return try inner.exists(digest)
+    }
+    /// Listing still works (a partial outage: GET, HEAD and PUT fail with 503).
     func list(shard: String?) throws(StoreError) -> ObjectListing { try inner.list(shard: shard) }
     func delete(_ digest: Digest) throws(StoreError) -> Bool { try inner.delete(digest) }
     func dropCopy(_ digest: Digest) -> Bool { inner.dropCopy(digest) }

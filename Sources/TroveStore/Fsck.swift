@@ -116,11 +116,13 @@ extension Store {
                         kind: .packDamaged, subject: p.name,
                         detail: "file is \(fileSize) bytes, catalog says \(p.size)"))
             }
+            var seal: PackSeal? = nil
             do {
-                trailer = try PackScanner.readTrailers(fd, path, size: min(p.size, fileSize))
+                seal = try packSeal(name: p.name, fd: fd, path: path)
+                trailer = try PackScanner.readTrailers(fd, path, size: min(p.size, fileSize), seal: seal)
             } catch {
                 report.violations.append(.init(kind: .packDamaged, subject: p.name, detail: "\(error)"))
-                trailer = (try? PackScanner.scanForward(fd, path).entries) ?? []
+                trailer = (try? PackScanner.scanForward(fd, path, seal: seal).entries) ?? []
             }
             var byOffset: [Int: PackEntry] = [:]
             for e in trailer { byOffset[e.offset] = e }

@@ -137,7 +137,8 @@ extension Store {
         verifyGroup()
         var stored = 0
         if !verified.isEmpty {
-            try checkSpace(verified.reduce(0) { $0 + $1.stored.count + PackFormat.recordHeaderSize })
+            let perRecord = PackFormat.recordHeaderSize + (cipher == nil ? 0 : PackSeal.overhead)
+            try checkSpace(verified.reduce(0) { $0 + $1.stored.count + perRecord })
             stored = try commit.submit(verified) { batches in self.flush(batches) }
         }
         duplicates += verified.count - stored
@@ -194,7 +195,8 @@ extension Store {
             var w: GroupCommit.Writer
             if let current = commit.writer { w = current } else { w = try createPack() }
             let (bytes, entries) = PackFormat.segment(
-                records.map { ($0.digest, $0.codec, $0.rawLength, $0.stored, $0.crc) }, start: w.size)
+                records.map { ($0.digest, $0.codec, $0.rawLength, $0.stored, $0.crc) }, start: w.size,
+                seal: try writeSeal(w.name))
             do {
                 try FileIO.pwriteAll(w.fd, bytes, at: w.size, w.path)
                 let injected = state.withLock { s in
@@ -304,7 +306,7 @@ extension Store {
         let path = packPath(name)
         try ensureDirectory(of: path)
         do {
-            try FileIO.writeDurably(PackFormat.header, to: path, tmpDir: tmpDir)
+            try FileIO.writeDurably(PackFormat.header(keyTag: cipher?.current.tag), to: path, tmpDir: tmpDir)
         } catch {
             throw fail(error)
         }

@@ -24,21 +24,23 @@ enum InlineObjects {
     }
 
     /// The stored form: an object file's bytes with codec raw (recipes are digests: they do not
-    /// compress, and trying costs more than the row).
-    static func encode(_ canonical: [UInt8]) -> Data {
+    /// compress, and trying costs more than the row); with `cipher`, sealed like a file.
+    static func encode(_ canonical: [UInt8], cipher: StoreCipher?, digest: Digest) -> Data {
         var w = ByteBuffer(capacity: ObjectFile.headerSize + canonical.count)
         w.raw(ObjectFile.magic)
         w.u8(Codec.raw.rawValue)
         w.u64(UInt64(canonical.count))
         w.raw(canonical)
-        return Data(w.bytes)
+        return Data(cipher?.sealObject(w.bytes, digest: digest) ?? w.bytes)
     }
 }
 
 extension Store {
     /// Inside a write transaction: stores small recipes as rows (replacing a row that is there,
-    /// so re-storing heals a damaged one).
-    static func insertInlineObjects(_ db: any CatalogTransaction, _ objects: [(Digest, [UInt8])], now: Int64) throws {
+    /// so re-storing heals a damaged one), sealed with `cipher` in an encrypted store.
+    static func insertInlineObjects(
+        _ db: any CatalogTransaction, _ objects: [(Digest, [UInt8])], now: Int64, cipher: StoreCipher?
+    ) throws {
         guard !objects.isEmpty else { return }
         let st = try db.cachedStatement(
             sql: """
@@ -46,7 +48,7 @@ extension Store {
                 ON CONFLICT (digest) DO UPDATE SET data = excluded.data, created = excluded.created
                 """)
         for (d, canonical) in objects {
-            try st.execute(arguments: [d.data, InlineObjects.encode(canonical), now])
+            try st.execute(arguments: [d.data, InlineObjects.encode(canonical, cipher: cipher, digest: d), now])
         }
     }
 

@@ -138,7 +138,7 @@ extension Store {
                 bytes += stored.count
                 i += 1
             }
-            let (segment, placed) = PackFormat.segment(group, start: w.size)
+            let (segment, placed) = PackFormat.segment(group, start: w.size, seal: try writeSeal(w.name))
             do {
                 try FileIO.pwriteAll(w.fd, segment, at: w.size, w.path)
                 guard fdatasync(w.fd) == 0 else {

@@ -25,7 +25,8 @@ extension Store {
                 let path = try self.packStorage.localFile(name: name)
                 let fd = try FileIO.open(path, O_RDONLY)
                 defer { close(fd) }
-                perPack.append((id, size, try PackScanner.readTrailers(fd, path, size: size)))
+                let seal = try self.packSeal(name: name, fd: fd, path: path)
+                perPack.append((id, size, try PackScanner.readTrailers(fd, path, size: size, seal: seal)))
             }
             try db.execute(sql: "DELETE FROM chunks")
             let insert = try db.cachedStatement(

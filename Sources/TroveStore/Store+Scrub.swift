@@ -297,6 +297,14 @@ struct Scrubber {
             return
         }
         defer { close(fd) }
+        let seal: PackSeal?
+        do { seal = try store.packSeal(name: name, fd: fd, path: path) } catch {
+            // No key for it (nothing to quarantine: the bytes may well be intact) or a bad header.
+            let keyMissing = if case .encryption = error { true } else { false }
+            finding(
+                keyMissing ? "pack-key-missing" : "pack-damaged", name, pack: name, "\(error)", action: "reported")
+            return
+        }
         let fileSize = (try? FileIO.fileSize(fd, path)) ?? 0
         if fileSize < size || (sealed && fileSize != size) {
             finding(
@@ -305,7 +313,7 @@ struct Scrubber {
         }
         var trailer: [Int: PackEntry]? = nil
         do {
-            let entries = try PackScanner.readTrailers(fd, path, size: min(size, fileSize))
+            let entries = try PackScanner.readTrailers(fd, path, size: min(size, fileSize), seal: seal)
             var map: [Int: PackEntry] = [:]
             for e in entries { map[e.offset] = e }
             trailer = map
@@ -350,7 +358,7 @@ struct Scrubber {
                 continue
             }
             throttle(end - first)
-            let problems = verifier.verify(buffer, base: first, batch)
+            let problems = verifier.verify(buffer, base: first, batch, seal: seal)
             for (k, problem) in problems.enumerated() {
                 guard let problem else { continue }
                 let r = batch[k]

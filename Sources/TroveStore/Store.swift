@@ -35,6 +35,8 @@ public final class Store: Sendable {
     let decompressors = Pool<ChunkDecompressor>()
     /// Decompressors for object files (limit `maxObjectSize`), reused across reads.
     let objectDecompressors = Pool<ChunkDecompressor>()
+    /// Encryption at rest (`options.encryption`); nil for a plaintext store.
+    let cipher: StoreCipher?
 
     var tmpDir: String { root + "/tmp" }
     var packsDir: String { root + "/packs" }
@@ -52,6 +54,8 @@ public final class Store: Sendable {
             "catalog.sqlite-shm",
         ]
         guard Set(FileIO.list(root)).isSubset(of: skeleton) else { throw .alreadyExists(path: root) }
+        var config = config
+        config.encryptionKeyID = options.encryption?.key.id
         for d in ["packs", "objects", "tmp", "quarantine"] { try FileIO.mkdir(root + "/" + d) }
         // Shard directories (packs/ab, objects/ab) are created on first use (`ensureDirectory`).
         for d in ["packs", "objects", "tmp", "quarantine"] { try FileIO.fsyncDirectory(root + "/" + d) }
@@ -79,6 +83,8 @@ public final class Store: Sendable {
             throw .corruptConfig(path: configPath, detail: "not UTF-8")
         }
         let config = try StoreConfig.parse(text, path: configPath)
+        // A wrong or missing key fails here, before the lock is taken or anything is touched.
+        let rotation = try StoreCipher.checkKeys(config: config, encryption: options.encryption, root: root)
         let fd = try FileIO.open(configPath, O_RDONLY)
         guard lockExclusively(fd) else {
             close(fd)
@@ -99,6 +105,7 @@ public final class Store: Sendable {
             throw error
         }
         let store = Store(root: root, config: config, options: options, catalog: catalog, lockFD: fd)
+        if let rotation { try StoreCipher.recordKeys(rotation, root: root) }
         if store.packStorage.isRemote || store.objectStorage.isRemote {
             // A new instance's root holds only the catalog: the working directories come back empty.
             for d in ["packs", "objects", "tmp", "quarantine"] where !FileIO.isDirectory(root + "/" + d) {
@@ -135,6 +142,7 @@ public final class Store: Sendable {
             ?? LocalObjectStorage(
                 directory: root + "/objects", tmpDirectory: root + "/tmp", maxFileBytes: options.maxObjectSize + 1024)
         self.lockFD = lockFD
+        self.cipher = options.encryption.map(StoreCipher.init)
     }
 
     deinit {
@@ -224,7 +232,12 @@ public final class Store: Sendable {
         let path = packPath(name)
         let fd = try FileIO.open(path, O_RDWR)
         defer { close(fd) }
-        let scan = try PackScanner.scanForward(fd, path)
+        // A damaged header is the scan's to report; a key that is not configured stops recovery.
+        var seal: PackSeal? = nil
+        do { seal = try packSeal(name: name, fd: fd, path: path) } catch {
+            if case .encryption = error { throw error }
+        }
+        let scan = try PackScanner.scanForward(fd, path, seal: seal)
         var size = scan.validEnd
         if scan.validEnd < indexedSize {
             // Damage inside acknowledged data, not a crash artefact: touch nothing, let fsck report it.
@@ -290,7 +303,8 @@ public final class Store: Sendable {
         return name
     }
 
-    /// Reads and checks one record: tag, digest, lengths, codec and CRC-32C of the stored bytes.
+    /// Reads and checks one record: tag, digest, lengths, codec and CRC-32C of the stored bytes;
+    /// in an encrypted pack also the tag of the sealed bytes, returning them opened.
     func readRecord(pack: Int64, entry e: PackEntry, checkCRC: Bool = true) throws(StoreError) -> [UInt8] {
         let name = try packName(pack)
         guard e.storedLength <= PackFormat.maxRecordLength else {
@@ -311,8 +325,12 @@ public final class Store: Sendable {
             bytes = try packStorage.read(
                 name: name, offset: e.offset + PackFormat.recordHeaderSize, count: e.storedLength)
         }
+        let seal = try packSeal(name: name) { () throws(StoreError) in
+            try packStorage.read(name: name, offset: 0, count: PackFormat.headerSize)
+        }
+        let field = seal?.mask(e.digest, offset: e.offset) ?? e.digest
         let ok: Bool = header.withUnsafeBytes { b in
-            b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == e.digest
+            b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == field
                 && Int(b.beU32(36)) == e.rawLength
                 && b[40] == e.codec.rawValue && Int(b.beU32(41)) == e.storedLength
                 && (!checkCRC || bytes.withUnsafeBytes { CRC32C.update(0, $0) } == b.beU32(45))
@@ -321,7 +339,12 @@ public final class Store: Sendable {
             throw .corruptData(
                 what: "chunk \(e.digest) in \(path) at \(e.offset)", detail: "record check failed")
         }
-        return bytes
+        guard let seal else { return bytes }
+        guard let opened = bytes.withUnsafeBytes({ seal.open($0, e) }) else {
+            throw .corruptData(
+                what: "chunk \(e.digest) in \(path) at \(e.offset)", detail: "authentication tag mismatch")
+        }
+        return opened
     }
 }
 

@@ -29,12 +29,18 @@ public struct StoreOptions: Sendable {
     /// config, tmp/ and (with local packs) the packs.
     public var catalog: (any CatalogDatabase)? = nil
 
+    /// Encryption at rest: the keys to seal and open packs and objects with. Chosen at create
+    /// (a store created with it is encrypted for good and refuses to open without its key);
+    /// must be nil for a plaintext store.
+    public var encryption: StoreEncryption? = nil
+
     public init(
         packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20,
         catalogMmapBytes: Int = 1 << 30, minFreeSpace: Int = 0, reserveBytes: Int = 0,
         packStorage: (any PackStorage)? = nil, objectStorage: (any ObjectStorage)? = nil,
-        catalog: (any CatalogDatabase)? = nil
+        catalog: (any CatalogDatabase)? = nil, encryption: StoreEncryption? = nil
     ) {
+        self.encryption = encryption
         self.packSize = packSize
         self.maxChunkSize = maxChunkSize
         self.maxObjectSize = maxObjectSize

@@ -14,6 +14,8 @@ public struct ServerConfig: Sendable {
     public var root: String = "./trove-data"
     /// `[storage]`: where packs live.
     public var storage = StorageSettings()
+    /// `[catalog]`: where the catalog lives (absent: SQLite in the root).
+    public var catalog = CatalogSettings()
     /// Address to listen on.
     public var host: String = "127.0.0.1"
     /// Port (0: any free port, reported through `--port-file`).
@@ -282,6 +284,7 @@ public struct ServerConfig: Sendable {
                     }
                 }
             case "storage": c.storage = try StorageSettings.parse(value, reader)
+            case "catalog": c.catalog = try CatalogSettings.parse(value, reader)
             case "tls":
                 for (k, v) in try reader.table(value, "tls") {
                     switch k {
@@ -303,7 +306,7 @@ public struct ServerConfig: Sendable {
                 }
             default:
                 throw ConfigError(
-                    "\(path): unknown section or key '\(key)' (known: server, limits, store, storage, s3, tls, metrics, tokens)")
+                    "\(path): unknown section or key '\(key)' (known: server, limits, store, storage, catalog, s3, tls, metrics, tokens)")
             }
         }
         return c

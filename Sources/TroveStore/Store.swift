@@ -292,12 +292,22 @@ public final class Store: Sendable {
 
     // MARK: Pack reads
 
+    /// The file name of pack `id`: known since open or written here, else (another instance
+    /// sharing the catalog wrote it) read from the catalog and remembered.
+    func packName(_ id: Int64) throws(StoreError) -> String {
+        if let name = state.withLock({ $0.packNames[id] }) { return name }
+        guard let name = try catalog.read({ db in try String.fetchOne(db, sql: "SELECT name FROM packs WHERE id = ?", arguments: [id]) })
+        else {
+            throw .corruptData(what: "pack #\(id)", detail: "unknown pack")
+        }
+        state.withLock { $0.packNames[id] = name }
+        return name
+    }
+
     /// Reads and checks one record: tag, digest, lengths, codec and CRC-32C of the stored bytes;
     /// in an encrypted pack also the tag of the sealed bytes, returning them opened.
     func readRecord(pack: Int64, entry e: PackEntry, checkCRC: Bool = true) throws(StoreError) -> [UInt8] {
-        guard let name = state.withLock({ $0.packNames[pack] }) else {
-            throw .corruptData(what: "pack #\(pack)", detail: "unknown pack")
-        }
+        let name = try packName(pack)
         guard e.storedLength <= PackFormat.maxRecordLength else {
             throw .corruptData(what: "chunk \(e.digest)", detail: "stored length \(e.storedLength) too large")
         }

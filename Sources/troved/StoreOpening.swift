@@ -11,7 +11,7 @@ func openOrCreateStore(_ config: ServerConfig) throws -> (Store, created: Bool) 
     var options = try makeStorage(config.storage, root: root).apply(
         StoreOptions(
             packSize: config.packSize, minFreeSpace: config.minFreeSpace, reserveBytes: config.diskReserve,
-            encryption: try loadEncryption(config)))
+            catalog: try makeCatalog(config.catalog), encryption: try loadEncryption(config)))
     options.directIO = config.directIO
     if fm.fileExists(atPath: root + "/trove.toml") {
         return (try Store.open(at: root, options: options), false)

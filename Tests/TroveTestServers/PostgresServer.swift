@@ -75,14 +75,10 @@ public final class PostgresServer: Sendable {
                 "-c", "fsync=off", "-c", "max_connections=300",
             ].map { "'\($0)'" }.joined(separator: " ")
             let prefix = getuid() == 0 ? "/usr/sbin/runuser -u postgres -- " : ""
-            let script = "\(prefix)\(server) >'\(log)' 2>&1 & w=$!; while kill -0 \(getpid()) 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 1; done; kill $w 2>/dev/null; sleep 3; kill -9 $w 2>/dev/null; rm -rf '\(dir)'"
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", script]
-            p.standardInput = FileHandle.nullDevice
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            do { try p.run() } catch { throw PostgresError("cannot start postgres: \(error)") }
+            let p: Process
+            do {
+                p = try WatchedServer.start(prefix + server, log: log, removing: dir, grace: 3)
+            } catch { throw PostgresError("cannot start postgres: \(error)") }
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline && p.isRunning {
                 let ready = try? Self.runAsServerUser([

@@ -106,14 +106,19 @@ public final class Connection: Sendable {
 
     private init(
         hello: Message.HelloOK, grant: Message.AuthOK?, address: ServerAddress, channel: any Channel,
-        nextID: UInt32
+        nextID: UInt32, protocolVersion: UInt8
     ) {
         self.hello = hello
         self.grant = grant
         self.address = address
         self.channel = channel
         self.nextID = Mutex(nextID)
+        self.protocolVersion = protocolVersion
     }
+
+    /// The protocol version both sides speak (PROTOCOL.md §2): 2 when the server has blob
+    /// streams (§9a), 1 for an older server.
+    public let protocolVersion: UInt8
 
     /// HELLO, then AUTH when the server asks for it (checking the server's proof in turn), then
     /// the frame cap raised to the announced maximum.
@@ -168,7 +173,9 @@ public final class Connection: Sendable {
             ).map {
                 Connection(
                     hello: hello, grant: grant, address: address, channel: channel,
-                    nextID: grant == nil ? 2 : 3)
+                    nextID: grant == nil ? 2 : 3,
+                    protocolVersion: (try? channel.pipeline.syncOperations.handler(type: ResponseHandler.self))?
+                        .negotiatedVersion ?? 1)
             }
         }
         done.whenComplete { _ in watchdog.cancel() }

@@ -79,6 +79,8 @@ public struct PushResult: Sendable {
     public var skipped: [String]
     /// True when the push resumed the lease of an earlier, interrupted push.
     public var resumedLease = false
+    /// Files uploaded through blob streams while they were read (PROTOCOL.md §9a).
+    public var filesStreamed = 0
 
     /// Everything sent: chunk data plus objects.
     public var bytesSent: UInt64 { chunkBytesSent + objectBytesSent }
@@ -102,6 +104,12 @@ public final class Pusher {
     /// Upload files read in one buffer (up to 1 MiB) while reading the next ones, from the bytes
     /// read for hashing (`PushStream`), instead of reading them again after the whole ingest pass.
     public var streamSmallFiles = true
+
+    /// Upload files over 1 MiB while reading them, through blob streams (`BlobStreamer`, protocol
+    /// version 2), instead of reading them again after the whole ingest pass. Off, or against a
+    /// version-1 server, such files take the two-pass path. `TROVE_PUSH_BLOB_STREAMS=0` turns
+    /// it off (for A/B measurements).
+    public var streamLargeFiles = true
 
     /// Further connections to the same server used to upload chunks in parallel (the server
     /// handles one request at a time per connection, so two connections use two server cores).
@@ -154,9 +162,19 @@ public final class Pusher {
             return b.lease
         }
         var stream: PushStream?
+        // Large files: uploaded while read, over the second connection when there is one.
+        let streamConnection = uploadConnections.first ?? connection
+        let streamLarge =
+            streamLargeFiles && request.expectedBlob == nil && request.bucketKey == nil
+            && BlobStreamer.supported(by: streamConnection)
+        var blobs: BlobStreamer?
+        let sentChunks = SentChunks()
+        var streamedRecipes: [(ContentKind, Digest, [UInt8])] = []
+        var filesStreamed = 0
         for (index, file) in local.files.enumerated() {
             let r: IngestResult
             var inBuffer = false
+            var streamed = false
             let cacheKey =
                 statCache == nil
                 ? "" : local.isSingleFile
@@ -171,11 +189,24 @@ public final class Pusher {
                     {
                         r = done
                         inBuffer = true
+                    } else if streamLarge {
+                        if blobs == nil {
+                            blobs = BlobStreamer(
+                                control: connection, data: streamConnection, lease: try lease(), sent: sentChunks)
+                        }
+                        let streamer = blobs!
+                        streamer.beginFile()
+                        r = try Ingest.file(
+                            at: file.diskPath, parameters: params, threads: ingestThreads,
+                            formats: connection.formatPolicy, sink: { streamer.take($0, $1, $2) })
+                        streamed = try streamer.endFile(r)
                     } else {
                         r = try Ingest.file(
                             at: file.diskPath, parameters: params, threads: ingestThreads,
                             formats: connection.formatPolicy)
                     }
+                } catch let error as ClientError {
+                    throw error
                 } catch {
                     throw .ingest(detail: "cannot read \(file.diskPath): \(error)")
                 }
@@ -189,8 +220,14 @@ public final class Pusher {
                 let chunks = r.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) }
                 recipes[r.blobDigest] = Recipe(blobDigest: r.blobDigest, size: r.size, chunks: chunks)
                 if inBuffer && streamSmallFiles && !local.isSingleFile {
-                    if stream == nil { stream = PushStream(connection: connection, lease: try lease()) }
+                    if stream == nil {
+                        stream = PushStream(connection: connection, lease: try lease(), sent: sentChunks)
+                    }
                     try stream!.add(r, content: small.content)
+                } else if streamed {
+                    // Its chunks went through a blob stream: only the recipe is left to send.
+                    filesStreamed += 1
+                    streamedRecipes.append((.recipe, r.blobDigest, recipes[r.blobDigest]!.canonicalBytes))
                 } else {
                     recipeOrder.append(r.blobDigest)
                 }
@@ -202,6 +239,7 @@ public final class Pusher {
             progress?.advance(by: r.size)
         }
         try stream?.finish()
+        try blobs?.finish()
         try? statCache?.save()
         if let expected = request.expectedBlob ?? (request.bucketKey == nil ? nil : results.first?.blobDigest)
         {
@@ -231,7 +269,8 @@ public final class Pusher {
         // 2. Lease (begun already if files were streamed).
         let lease = try lease()
         result.resumedLease = begun?.resumed ?? false
-        let streamed = stream?.sentRawBytes ?? 0
+        result.filesStreamed = filesStreamed
+        let streamed = (stream?.sentRawBytes ?? 0) + (blobs?.sentRawBytes ?? 0)
 
         // One uploader per connection, each on its own thread for new chunks (reading,
         // compressing and encoding in parallel); the first also sends objects and repairs.
@@ -281,6 +320,7 @@ public final class Pusher {
                 (.recipe, $0, recipes[$0]!.canonicalBytes)
             }
             objects += stream?.deferredRecipes ?? []
+            objects += streamedRecipes
             objects.append((.tree, treeDigest, treeBytes))
             try uploader.putObjects(objects)
             sentObjects = true
@@ -342,7 +382,7 @@ public final class Pusher {
         }
         _ = try? connection.call(Message.EndPush(lease: lease))
         progress?.finish()
-        for u in uploaders + (stream.map { [$0.uploader] } ?? []) {
+        for u in uploaders + (stream.map { [$0.uploader] } ?? []) + (blobs.map { [$0.uploader] } ?? []) {
             result.chunksSent += u.chunksSent
             result.rawBytesSent += u.rawBytesSent
             result.chunkBytesSent += u.chunkBytesSent

@@ -50,14 +50,18 @@ final class PushStream {
     private var stored: Batch?
     /// Blob digests whose recipe this stream handled (sent, or found on the server).
     private(set) var blobs = Set<Digest>()
-    /// Chunks sent (or being sent) by this stream.
-    private var sentChunks = Set<Digest>()
+    /// Chunks sent (or being sent) in this push, by this stream or the large files' `BlobStreamer`.
+    let sent: SentChunks
     /// Raw bytes of the chunks this stream sent.
     private(set) var sentRawBytes: UInt64 = 0
     /// Missing one-chunk recipes not sent yet: the push sends them with the tree.
     private(set) var deferredRecipes: [(ContentKind, Digest, [UInt8])] = []
 
-    init(connection: Connection, lease: LeaseID, batchBytes: Int = 8 << 20, window: Int = 2) {
+    init(
+        connection: Connection, lease: LeaseID, batchBytes: Int = 8 << 20, window: Int = 2,
+        sent: SentChunks = SentChunks()
+    ) {
+        self.sent = sent
         uploader = Uploader(
             connections: [connection], lease: lease, files: [], locations: [:], window: window, progress: nil)
         self.lease = lease
@@ -74,7 +78,7 @@ final class PushStream {
             chunks: r.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) })
         blobs.insert(r.blobDigest)
         filling.recipes.append(recipe)
-        for c in r.chunks where !sentChunks.contains(c.digest) && filling.bytes[c.digest] == nil {
+        for c in r.chunks where !sent.digests.contains(c.digest) && filling.bytes[c.digest] == nil {
             var b = allocator.buffer(capacity: c.length)
             b.writeBytes(UnsafeRawBufferPointer(rebasing: content[Int(c.offset)..<Int(c.offset) + c.length]))
             filling.bytes[c.digest] = b
@@ -170,12 +174,12 @@ final class PushStream {
             }
             // Not what the server has, nor what an earlier batch sent after this one was asked.
             for c in r.chunks
-            where b.bytes[c.digest] != nil && !present.contains(c.digest) && !sentChunks.contains(c.digest) {
+            where b.bytes[c.digest] != nil && !present.contains(c.digest) && !sent.digests.contains(c.digest) {
                 if seen.insert(c.digest).inserted { needed.append(c.digest) }
             }
         }
         b.chunkOrder = needed
-        for d in needed { sentChunks.insert(d) }
+        for d in needed { sent.digests.insert(d) }
         if ordered.isEmpty {
             // Only one-chunk recipes (or none): the chunks need not wait.
             try sendChunks(of: b)

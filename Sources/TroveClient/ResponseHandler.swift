@@ -34,6 +34,9 @@ final class ResponseHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var queue = CircularBuffer<Outstanding>()
     private var failure: ClientError?
 
+    /// The protocol version the preambles negotiated (nil before the server's preamble arrived).
+    var negotiatedVersion: UInt8? { codecState.negotiatedVersion }
+
     init(codecState: FrameCodecState) {
         self.codecState = codecState
     }

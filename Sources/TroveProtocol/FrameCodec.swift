@@ -107,6 +107,10 @@ public struct FrameDecoder: ByteToMessageDecoder {
             state.chargedFrame = false
             state.memory?.completed()
         }
+        // A type of a later version than the connection's is as unknown as an undefined one.
+        if let version = state.negotiatedVersion, frame.type.sinceVersion > version {
+            throw .unknownMessageType(frame.type.rawValue)
+        }
         return frame
     }
 

@@ -1,10 +1,10 @@
 import NIOCore
 
-/// One message of protocol version 1 — a request (client → server) or a response — as it travels
+/// One message of the protocol (versions 1 and 2) — a request (client → server) or a response — as it travels
 /// in a frame: a message struct (``body``, e.g. ``Message/Hello``) that knows its frame type.
 ///
 /// The structs, grouped by area, are in `HandshakeMessages.swift`, `PushMessages.swift`,
-/// `CommitMessages.swift`, `PullMessages.swift`, `ListingMessages.swift`, `AliasMessages.swift`,
+/// `BlobStreamMessages.swift`, `CommitMessages.swift`, `PullMessages.swift`, `ListingMessages.swift`, `AliasMessages.swift`,
 /// `AdminMessages.swift`, `BucketMessages.swift`, `BucketKeyMessages.swift` and `LeaseMessages.swift`;
 /// PROTOCOL.md §6 lists the same fields.
 ///
@@ -59,6 +59,8 @@ public struct Message: Equatable, Sendable, CustomStringConvertible {
         BeginPush.self, PushBegun.self, Has.self, HasResult.self, PutChunks.self, PutChunksOK.self,
         PutObjects.self, PutObjectsOK.self, Commit.self, CommitOK.self, CommitMissing.self,
         CreateVersion.self, VersionCreated.self, EndPush.self, PushEnded.self,
+        // Push: blob streams (protocol version 2)
+        BlobOpen.self, BlobOpened.self, BlobChunks.self, BlobChunksOK.self, BlobClose.self, BlobClosed.self,
         // Pull
         GetRef.self, RefInfo.self, GetObjects.self, Objects.self, GetChunks.self, Chunks.self,
         // Listing and statistics

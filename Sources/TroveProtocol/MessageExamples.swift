@@ -67,6 +67,21 @@ extension Message {
                         ChunkPayload(digest: d2, rawLength: 4096, codec: .zstd, data: packed),
                     ])),
             .putChunksOK(PutChunksOK(stored: 1, alreadyPresent: 1)),
+            .blobOpen(BlobOpen(lease: lease, stream: 1)),
+            .blobOpened(BlobOpened(stream: 1)),
+            .blobChunks(
+                BlobChunks(
+                    lease: lease, stream: 1, position: 0,
+                    chunks: [
+                        .data(ChunkPayload(digest: d1, rawLength: 100, codec: .raw, data: raw)),
+                        .stored(digest: d2, rawLength: 65_536),
+                        .data(ChunkPayload(digest: d2, rawLength: 4096, codec: .zstd, data: packed)),
+                    ])),
+            .blobChunks(BlobChunks(lease: lease, stream: 7, position: 1234, chunks: [])),
+            .blobChunksOK(BlobChunksOK(stored: 2, alreadyPresent: 1)),
+            .blobClose(BlobClose(lease: lease, stream: 1, blob: tree, size: 69_732, chunks: 3)),
+            .blobClosed(BlobClosed(verified: true)),
+            .blobClosed(BlobClosed(verified: false)),
             .putObjects(
                 PutObjects(
                     lease: lease,

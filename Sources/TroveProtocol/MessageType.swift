@@ -11,6 +11,9 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case commit = 0x14
     case createVersion = 0x15
     case endPush = 0x16
+    case blobOpen = 0x17
+    case blobChunks = 0x18
+    case blobClose = 0x19
     case getRef = 0x20
     case getObjects = 0x21
     case getChunks = 0x22
@@ -45,6 +48,9 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case commitOK = 0x94
     case versionCreated = 0x95
     case pushEnded = 0x96
+    case blobOpened = 0x97
+    case blobChunksOK = 0x98
+    case blobClosed = 0x99
     case refInfo = 0xA0
     case objects = 0xA1
     case chunks = 0xA2
@@ -72,6 +78,16 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     /// Whether a client sends this type (as opposed to a server).
     public var isRequest: Bool { rawValue < 0x80 }
 
+    /// The lowest protocol version that has this type: the blob streams (PROTOCOL.md §9a) came
+    /// with version 2; everything else is version 1. On a connection that negotiated an older
+    /// version the type is unknown (``FrameDecoder`` refuses it, a protocol violation).
+    public var sinceVersion: UInt8 {
+        switch self {
+        case .blobOpen, .blobChunks, .blobClose, .blobOpened, .blobChunksOK, .blobClosed: 2
+        default: 1
+        }
+    }
+
     /// The name used in PROTOCOL.md, e.g. `PUT_CHUNKS`.
     public var description: String {
         switch self {
@@ -85,6 +101,9 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .commit: "COMMIT"
         case .createVersion: "CREATE_VERSION"
         case .endPush: "END_PUSH"
+        case .blobOpen: "BLOB_OPEN"
+        case .blobChunks: "BLOB_CHUNKS"
+        case .blobClose: "BLOB_CLOSE"
         case .getRef: "GET_REF"
         case .getObjects: "GET_OBJECTS"
         case .getChunks: "GET_CHUNKS"
@@ -118,6 +137,9 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .commitOK: "COMMIT_OK"
         case .versionCreated: "VERSION_CREATED"
         case .pushEnded: "PUSH_ENDED"
+        case .blobOpened: "BLOB_OPENED"
+        case .blobChunksOK: "BLOB_CHUNKS_OK"
+        case .blobClosed: "BLOB_CLOSED"
         case .refInfo: "REF_INFO"
         case .objects: "OBJECTS"
         case .chunks: "CHUNKS"

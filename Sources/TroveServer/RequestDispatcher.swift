@@ -383,7 +383,7 @@ enum RequestOrder {
     /// barrier: these may run concurrently with each other. Every other type is a barrier (the
     /// safe default for a type added later).
     static let concurrent: Set<MessageType> = [
-        .ping, .has, .putChunks, .getRef, .getObjects, .getChunks, .listVersions, .queryVersions, .log,
+        .ping, .has, .putChunks, .blobChunks, .getRef, .getObjects, .getChunks, .listVersions, .queryVersions, .log,
         .stat, .aliasList, .aliasHistory,
     ]
 

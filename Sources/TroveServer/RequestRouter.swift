@@ -8,7 +8,7 @@ import TroveStore
 /// request type declares (``WireRequest/access``, the table of PROTOCOL.md §6) in one place,
 /// then runs the handler — one call into the store — whose reply goes back to the session.
 ///
-/// Handlers live by area in `PushHandlers.swift`, `CommitHandlers.swift`, `PullHandlers.swift`,
+/// Handlers live by area in `PushHandlers.swift`, `BlobStreamHandlers.swift`, `CommitHandlers.swift`, `PullHandlers.swift`,
 /// `ListingHandlers.swift`, `AliasHandlers.swift`, `AdminHandlers.swift`, `BucketHandlers.swift`
 /// and `BucketKeyHandlers.swift`. Every handler blocks (fsync, SQLite, pack reads) and runs on a worker
 /// thread, never on an event loop.
@@ -45,6 +45,10 @@ final class RequestRouter: Sendable {
         Route(Message.Commit.self, stream: { $0.commit }),
         Route(Message.CreateVersion.self) { $0.createVersion },
         Route(Message.EndPush.self) { $0.endPush },
+        // Push: blob streams, protocol version 2 (BlobStreamHandlers.swift)
+        Route(Message.BlobOpen.self) { $0.blobOpen },
+        Route(Message.BlobChunks.self) { $0.blobChunks },
+        Route(Message.BlobClose.self) { $0.blobClose },
         // Pull (PullHandlers.swift)
         Route(Message.GetRef.self) { $0.getRef },
         Route(Message.GetObjects.self, stream: { $0.getObjects }),

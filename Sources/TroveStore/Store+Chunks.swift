@@ -109,40 +109,49 @@ extension Store {
                 duplicates += 1
                 continue
             }
-            guard c.rawLength > 0, c.rawLength <= options.maxChunkSize else {
-                rejected.append(
-                    RejectedChunk(digest: c.digest, reason: "raw length \(c.rawLength) out of range"))
+            switch decode(c, dec) {
+            case .success(let raw): group.append((c, raw))
+            case .failure(let reason):
+                rejected.append(RejectedChunk(digest: c.digest, reason: reason.reason))
                 continue
-            }
-            guard c.bytes.count <= PackFormat.maxRecordLength else {
-                rejected.append(RejectedChunk(digest: c.digest, reason: "stored length too large"))
-                continue
-            }
-            if c.codec == .raw {
-                guard c.bytes.count == c.rawLength else {
-                    rejected.append(RejectedChunk(digest: c.digest, reason: "raw length mismatch"))
-                    continue
-                }
-                group.append((c, nil))
-            } else {
-                do {
-                    group.append((c, try dec.decompress(c.bytes, codec: c.codec, rawLength: c.rawLength)))
-                } catch {
-                    rejected.append(RejectedChunk(digest: c.digest, reason: "\(error)"))
-                    continue
-                }
             }
             if group.count == 16 { verifyGroup() }
         }
         verifyGroup()
-        var stored = 0
-        if !verified.isEmpty {
-            let perRecord = PackFormat.recordHeaderSize + (cipher == nil ? 0 : PackSeal.overhead)
-            try checkSpace(verified.reduce(0) { $0 + $1.stored.count + perRecord })
-            stored = try commit.submit(verified) { batches in self.flush(batches) }
-        }
+        let stored = try storeVerified(verified)
         duplicates += verified.count - stored
         return PutChunksResult(stored: stored, duplicates: duplicates, rejected: rejected)
+    }
+
+    /// Why a sent chunk cannot be stored.
+    struct ChunkRefusal: Error {
+        let reason: String
+    }
+
+    /// A sent chunk's raw bytes: nil when it is sent raw (its bytes are the raw bytes), else
+    /// decompressed to exactly `rawLength`; a refusal for out-of-range lengths or bad data.
+    func decode(_ c: ChunkInput, _ dec: ChunkDecompressor) -> Result<[UInt8]?, ChunkRefusal> {
+        guard c.rawLength > 0, c.rawLength <= options.maxChunkSize else {
+            return .failure(ChunkRefusal(reason: "raw length \(c.rawLength) out of range"))
+        }
+        guard c.bytes.count <= PackFormat.maxRecordLength else {
+            return .failure(ChunkRefusal(reason: "stored length too large"))
+        }
+        if c.codec == .raw {
+            guard c.bytes.count == c.rawLength else { return .failure(ChunkRefusal(reason: "raw length mismatch")) }
+            return .success(nil)
+        }
+        do { return .success(try dec.decompress(c.bytes, codec: c.codec, rawLength: c.rawLength)) } catch {
+            return .failure(ChunkRefusal(reason: "\(error)"))
+        }
+    }
+
+    /// Stores verified chunks durably (one group commit); returns how many were new.
+    func storeVerified(_ verified: [VerifiedChunk]) throws(StoreError) -> Int {
+        guard !verified.isEmpty else { return 0 }
+        let perRecord = PackFormat.recordHeaderSize + (cipher == nil ? 0 : PackSeal.overhead)
+        try checkSpace(verified.reduce(0) { $0 + $1.stored.count + perRecord })
+        return try commit.submit(verified) { batches in self.flush(batches) }
     }
 
     /// Digests of `raws`, two at a time (``SHA256Pair`` interleaves them).

@@ -182,9 +182,12 @@ extension Store {
     /// `commit(recipes:tree:)`, continuing the blob digests `streamed` computed while the chunks
     /// arrived instead of reading every chunk back, and skipping the verification of the blobs in
     /// `verified`: the caller has just streamed their chunks from the packs and hashed them
-    /// (`hashChunks`), so a second pass would read and hash the same bytes again.
+    /// (`hashChunks`), so a second pass would read and hash the same bytes again, or a blob
+    /// stream hashed all of them in order (`UploadSession.streamedBlobStates`). `resume`: blob
+    /// digests a blob stream computed over a recipe's first chunks, to continue from there.
     func commit(
-        recipes: [Recipe], tree: Tree, streamed: StreamedBlobs?, verified: Set<Digest> = []
+        recipes: [Recipe], tree: Tree, streamed: StreamedBlobs?, verified: Set<Digest> = [],
+        resume: [Digest: (next: Int, hasher: SHA256Stream)] = [:]
     ) throws(StoreError) -> CommitOutcome {
         try checkWritable()
         do {
@@ -231,7 +234,10 @@ extension Store {
             .filter { !verified.contains($0.blobDigest) }
         do {
             try verifySingleChunkBlobs(ordered.filter(\.isSingleChunkBlob))
-            for r in ordered where !r.isSingleChunkBlob { try verifyBlob(r, from: streamed?.take(r.blobDigest)) }
+            for r in ordered where !r.isSingleChunkBlob {
+                let followed = streamed?.take(r.blobDigest)
+                try verifyBlob(r, from: resume[r.blobDigest] ?? followed)
+            }
         } catch {
             // A GC may have collected a chunk since the check above: answer with what is missing.
             guard case .chunkNotFound = error else { throw error }

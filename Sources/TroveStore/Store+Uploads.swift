@@ -21,6 +21,8 @@ struct UploadState {
     var partial: [UploadObjectRef: UInt64] = [:]
     /// Blob digests of the staged recipes, computed as their chunks arrive (its own lock).
     let streamed = StreamedBlobs()
+    /// Blob streams of the push and what closed ones left for COMMIT (its own lock).
+    let blobStreams = BlobStreams()
 }
 
 /// Upload sessions (push leases): begin or resume, look up, end, expire. See `UploadSession`

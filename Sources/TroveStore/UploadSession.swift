@@ -94,13 +94,14 @@ public struct UploadSession: Sendable {
         }
         // One durable write for the whole call: a file fsync each, one fsync per shard directory.
         let stored = try store.storeObjects(canonical: complete.map(\.bytes))
-        let streamed = try store.withLiveUpload(id) { s in
+        let (streamed, blobStreams) = try store.withLiveUpload(id) { s in
             for (object, digest) in zip(complete, stored) {
                 if object.kind == .tree { s.trees.insert(object.key) } else { s.recipes[object.key] = digest }
             }
-            return s.streamed
+            return (s.streamed, s.blobStreams)
         }
-        for r in recipes { streamed.add(r) }
+        // A blob a closed blob stream hashed already is not followed again.
+        for r in recipes where !blobStreams.hasResult(r.blobDigest) { streamed.add(r) }
         return complete.count
     }
 
@@ -191,7 +192,11 @@ public struct UploadSession: Sendable {
             }
         }
         if !missing.isEmpty { return .missingObjects(missing) }
-        switch try store.commit(recipes: recipes, tree: tree, streamed: staged.2) {
+        let fromStreams = try streamedBlobStates(recipes)
+        switch try store.commit(
+            recipes: recipes, tree: tree, streamed: staged.2, verified: fromStreams.verified,
+            resume: fromStreams.resume)
+        {
         case .missing(let chunks):
             return .missingChunks(chunks)
         case .committed(let committed):

@@ -82,6 +82,8 @@ struct PushCommand: ParsableCommand {
             let pusher = Pusher(connection: conn, progress: Progress.forTerminal())
             pusher.uploadConnections = extra
             let environment = ProcessInfo.processInfo.environment
+            // The two-pass path for large files, for A/B measurements (docs/PERFORMANCE.md).
+            if environment["TROVE_PUSH_BLOB_STREAMS"] == "0" { pusher.streamLargeFiles = false }
             if !noCache, environment["TROVE_NO_STAT_CACHE"] == nil,
                 let dir = StatCache.defaultDirectory(environment: environment)
             {

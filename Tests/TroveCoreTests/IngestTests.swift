@@ -76,6 +76,22 @@ struct IngestTests {
         #expect(offset == r.size)
     }
 
+    @Test("a sink sees every chunk, in order, with its bytes", arguments: [1, 2, 3])
+    func sinkSeesEveryChunkWithItsBytes(threads: Int) throws {
+        let data = TestInput.random.bytes(seed: 6, count: 3_000_000) + [UInt8](repeating: 0, count: 1_000_000)
+        var seen: [ChunkRef] = []
+        var bytesMatch = true
+        let r = try Ingest.bytes(data, threads: threads, bufferSize: 1 << 20, maxRead: 100_000) { chunks, bytes, start in
+            for c in chunks {
+                let at = Int(c.offset - start)
+                bytesMatch = bytesMatch && Array(bytes[at..<at + c.length]) == Array(data[Int(c.offset)..<Int(c.offset) + c.length])
+                seen.append(c)
+            }
+        }
+        #expect(seen == r.chunks)
+        #expect(bytesMatch)
+    }
+
     @Test func skippingTheBlobDigestKeepsChunks() throws {
         let data = TestInput.text.bytes(seed: 8, count: 1_000_000)
         let full = try Ingest.bytes(data)

@@ -1,3 +1,9 @@
+/// Receives a segment's chunks during an ingest pass, in input order: the chunks (offsets in the
+/// input), the segment's bytes, and the input offset where those bytes start (a chunk's bytes are
+/// `bytes[offset - start ..< offset - start + length]`). Called on the thread that called
+/// `Ingest.file`; the bytes are valid only during the call.
+public typealias IngestSink = (UnsafeBufferPointer<ChunkRef>, UnsafeRawBufferPointer, UInt64) -> Void
+
 /// One pass over an input that yields its chunks (offset, length, SHA-256) and its blob digest.
 ///
 /// `file`/`bytes` run the parallel pipeline: the calling thread reads and finds boundaries, other
@@ -17,9 +23,10 @@ public enum Ingest {
     ///   - blobDigest: false skips the whole-input digest (`IngestResult.blobDigest` is then zero).
     ///   - formats: container formats whose structure forces boundaries (`BoundaryPlanner`); the
     ///     file's headers are read with `pread` before the sequential pass. `.none` is plain FastCDC.
+    ///   - sink: sees every chunk with its bytes, in order, while the pass runs (``IngestSink``).
     public static func file(
         at path: String, parameters: ChunkerParameters = .default, threads: Int = 2,
-        bufferSize: Int? = nil, blobDigest: Bool = true, formats: FormatPolicy = .none
+        bufferSize: Int? = nil, blobDigest: Bool = true, formats: FormatPolicy = .none, sink: IngestSink? = nil
     ) throws(IngestError) -> IngestResult {
         try parameters.validateForIngest()
         let source = try FileByteSource(path: path)
@@ -30,27 +37,28 @@ public enum Ingest {
         }
         return try run(
             source: source, parameters: parameters, threads: threads, bufferSize: bufferSize,
-            blobDigest: blobDigest, plan: plan)
+            blobDigest: blobDigest, plan: plan, sink: sink)
     }
 
     /// Ingests in-memory bytes through the same pipeline as `file` (they are copied into the
     /// pipeline's buffers in reads of at most `maxRead` bytes, to exercise short reads).
     public static func bytes(
         _ data: [UInt8], parameters: ChunkerParameters = .default, threads: Int = 2,
-        bufferSize: Int? = nil, blobDigest: Bool = true, maxRead: Int = .max, formats: FormatPolicy = .none
+        bufferSize: Int? = nil, blobDigest: Bool = true, maxRead: Int = .max, formats: FormatPolicy = .none,
+        sink: IngestSink? = nil
     ) throws(IngestError) -> IngestResult {
         try parameters.validateForIngest()
         let plan = try BoundaryPlanner.plan(MemoryRandomAccess(data), policy: formats)
         return try run(
             source: MemoryByteSource(data, maxRead: maxRead), parameters: parameters, threads: threads,
-            bufferSize: bufferSize, blobDigest: blobDigest, plan: plan)
+            bufferSize: bufferSize, blobDigest: blobDigest, plan: plan, sink: sink)
     }
 
     /// Ingests any byte source through the parallel pipeline; `plan` forces boundaries (its cuts
     /// must be strictly increasing) and its format is reported in the result.
     public static func run<Source: ByteSource>(
         source: Source, parameters: ChunkerParameters = .default, threads: Int = 2,
-        bufferSize: Int? = nil, blobDigest: Bool = true, plan: BoundaryPlan = .plain
+        bufferSize: Int? = nil, blobDigest: Bool = true, plan: BoundaryPlan = .plain, sink: IngestSink? = nil
     ) throws(IngestError) -> IngestResult {
         let chunker: FastCDC
         do { chunker = try FastCDC(parameters) } catch { throw .parameters(error) }
@@ -59,7 +67,7 @@ public enum Ingest {
             throw .bufferTooSmall(bufferSize: size, maxChunk: parameters.max)
         }
         let pipeline = IngestPipeline(
-            chunker: chunker, segmentSize: size, threads: Swift.max(1, threads), blobDigest: blobDigest)
+            chunker: chunker, segmentSize: size, threads: Swift.max(1, threads), blobDigest: blobDigest, sink: sink)
         var result = try pipeline.run(source: source, cuts: plan.cuts)
         result.format = plan.format
         return result

@@ -1,0 +1,275 @@
+import NIOCore
+import TroveCore
+import TroveProtocol
+
+/// Uploads the chunks of files over 1 MiB while the push reads them (PROTOCOL.md §9a, protocol
+/// version 2): the ingest pass hands each segment's chunks to ``take(_:_:_:)`` before reusing
+/// its buffer, so such a file is read once and the server stores one batch while the client
+/// reads the next.
+///
+/// Chunks are gathered into batches of about ``batchBytes``; each batch goes through two steps,
+/// one per batch read after it, so the client waits for the server only when it falls behind:
+/// 1. `HAS` for its chunks (on the control connection), except those the server is known to hold;
+/// 2. `BLOB_CHUNKS` on the data connection: the bytes of the chunks the server lacks, references
+///    for the others. The stream is opened (`BLOB_OPEN`) at the first batch with a chunk to send,
+///    the references before it going first; a file whose chunks the server all holds opens no
+///    stream (its recipe then goes the two-pass way, with nothing to upload).
+/// At the end of a file `BLOB_CLOSE` gives the blob digest, size and chunk count; its answer is
+/// collected later (``finish()``, before COMMIT). Memory: two batches of raw bytes plus `window`
+/// `BLOB_CHUNKS` in flight, whatever the file size. Not thread-safe: the pushing thread only.
+/// Chunks a push has sent (or is sending), shared by its streamers so that a chunk read by one
+/// is not sent again by the other. The pushing thread only.
+final class SentChunks {
+    var digests = Set<Digest>()
+    init() {}
+}
+
+final class BlobStreamer {
+    /// One batch of a file's chunks on its way through the two steps.
+    final class Batch {
+        var digests: [Digest] = []
+        var lengths: [UInt32] = []
+        /// Raw bytes of each chunk the server was not known to hold (nil: known).
+        var bytes: [ByteBuffer?] = []
+        var rawBytes = 0
+        var present: [Bool] = []
+        var unanswered = 0
+    }
+
+    let uploader: Uploader
+    let lease: LeaseID
+    let batchBytes: Int
+    /// Shared with the small files' `PushStream`.
+    let sent: SentChunks
+    private var control: RequestWindow
+    private var data: RequestWindow
+    private let allocator = ByteBufferAllocator()
+    private var filling = Batch()
+    private var asked: Batch?
+    /// Chunks the server holds: answered present by HAS, or acknowledged in this push.
+    private var held = Set<Digest>()
+    private var nextStream: UInt32 = 1
+    /// The current file's open stream and the chunks sent into it.
+    private var stream: UInt32?
+    private var position: UInt64 = 0
+    /// The current file's chunks before its stream opened (all held by the server).
+    private var prefix: [(Digest, UInt32)] = []
+    private var fileChunks = 0
+    /// The first failure; the pass goes on reading but sends nothing more.
+    private(set) var error: ClientError?
+    /// Raw bytes of the chunks sent.
+    private(set) var sentRawBytes: UInt64 = 0
+    /// Streams whose close the server answered with `verified = false` (COMMIT reads back).
+    private(set) var unverified = 0
+
+    init(
+        control: Connection, data: Connection, lease: LeaseID, sent: SentChunks, batchBytes: Int = 8 << 20,
+        window: Int = 3
+    ) {
+        self.sent = sent
+        uploader = Uploader(
+            connections: [data], lease: lease, files: [], locations: [:], window: window, progress: nil)
+        self.lease = lease
+        self.batchBytes = min(batchBytes, uploader.budget)
+        self.control = RequestWindow(connection: control, limit: 8)
+        self.data = RequestWindow(connection: data, limit: window)
+    }
+
+    /// Whether `connection` speaks the blob streams (protocol version 2).
+    static func supported(by connection: Connection) -> Bool { connection.protocolVersion >= 2 }
+
+    /// Starts a new file.
+    func beginFile() {
+        stream = nil
+        position = 0
+        prefix = []
+        fileChunks = 0
+    }
+
+    /// The ingest sink: a segment's chunks and bytes (`start` is the file offset of `bytes`).
+    func take(_ chunks: UnsafeBufferPointer<ChunkRef>, _ bytes: UnsafeRawBufferPointer, _ start: UInt64) {
+        guard error == nil else { return }
+        let most = max(1, min(Int(uploader.connection.limits.maxChunksPerPut), Int(uploader.connection.limits.maxDigestsPerRequest)))
+        for c in chunks {
+            filling.digests.append(c.digest)
+            filling.lengths.append(UInt32(c.length))
+            if held.contains(c.digest) {
+                filling.bytes.append(nil)
+            } else {
+                let at = Int(c.offset - start)
+                var b = allocator.buffer(capacity: c.length)
+                b.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[at..<at + c.length]))
+                filling.bytes.append(b)
+                filling.rawBytes += c.length
+            }
+            fileChunks += 1
+            if filling.rawBytes >= batchBytes || filling.digests.count >= most {
+                do { try advance() } catch {
+                    self.error = error
+                    return
+                }
+            }
+        }
+    }
+
+    /// Ends the file `r` (its ingest pass is over): sends what is left and closes its stream.
+    /// True: its chunks went through a stream (the push sends only its recipe); false: no stream
+    /// was opened (the server holds every chunk).
+    func endFile(_ r: IngestResult) throws(ClientError) -> Bool {
+        if let error { throw error }
+        while !filling.digests.isEmpty || asked != nil { try advance() }
+        guard let id = stream else { return false }
+        guard position == UInt64(r.chunks.count), fileChunks == r.chunks.count else {
+            throw .protocolViolation(
+                detail: "blob stream \(id) carried \(position) chunks of a file of \(r.chunks.count)")
+        }
+        try data.send(
+            Message.BlobClose(lease: lease, stream: id, blob: r.blobDigest, size: r.size, chunks: position)
+        ) { [self] (closed) throws(ClientError) in
+            if !closed.verified { unverified += 1 }
+        }
+        stream = nil
+        return true
+    }
+
+    /// Waits until the server answered everything (every close included).
+    func finish() throws(ClientError) {
+        if let error { throw error }
+        try control.drain()
+        try data.drain()
+    }
+
+    /// Moves the batches one step on: the asked batch's chunks go out, the filling one is asked about.
+    private func advance() throws(ClientError) {
+        if let b = asked {
+            while b.unanswered > 0 {
+                guard control.outstanding > 0 else {
+                    throw .protocolViolation(detail: "a streamed batch waits for a reply that was never requested")
+                }
+                try control.completeOldest()
+            }
+            try send(b)
+            asked = nil
+        }
+        if !filling.digests.isEmpty {
+            try ask(about: filling)
+            asked = filling
+            filling = Batch()
+        }
+    }
+
+    /// HAS for the batch's chunks the server is not known to hold.
+    private func ask(about b: Batch) throws(ClientError) {
+        b.present = b.bytes.map { $0 == nil }
+        let unknown = b.bytes.indices.filter { b.bytes[$0] != nil }
+        let most = max(1, Int(uploader.connection.limits.maxDigestsPerRequest))
+        var start = 0
+        while start < unknown.count {
+            let slice = Array(unknown[start..<min(start + most, unknown.count)])
+            b.unanswered += 1
+            try control.send(Message.Has(lease: lease, kind: .chunk, digests: slice.map { b.digests[$0] })) {
+                (r) throws(ClientError) in
+                guard r.present.present.count == slice.count else {
+                    throw .protocolViolation(detail: "HAS for \(slice.count) digests got a malformed answer")
+                }
+                for (i, p) in zip(slice, r.present.present) where p { b.present[i] = true }
+                b.unanswered -= 1
+            }
+            start += slice.count
+        }
+    }
+
+    /// The batch's chunks into the file's stream: bytes for those the server lacks, references
+    /// for the others. Until a chunk needs sending, nothing is (the references wait in `prefix`).
+    private func send(_ b: Batch) throws(ClientError) {
+        for (d, p) in zip(b.digests, b.present) where p { held.insert(d) }
+        if stream == nil {
+            if !b.present.contains(false) {
+                prefix += zip(b.digests, b.lengths).map { ($0, $1) }
+                return
+            }
+            let id = nextStream
+            nextStream &+= 1
+            try data.send(Message.BlobOpen(lease: lease, stream: id)) { _ throws(ClientError) in }
+            stream = id
+            let refs = prefix.map { StreamChunk.stored(digest: $0.0, rawLength: $0.1) }
+            prefix = []
+            try sendChunks(refs)
+        }
+        var chunks: [StreamChunk] = []
+        var encoded: [Digest: ChunkPayload] = [:]
+        for i in b.digests.indices {
+            let d = b.digests[i]
+            // Held by the server (or acknowledged in this push since the batch was asked about).
+            if b.present[i] || held.contains(d) {
+                chunks.append(.stored(digest: d, rawLength: b.lengths[i]))
+            } else if let p = encoded[d] {
+                // A repeat within the batch: a reference when its bytes go in the same request.
+                chunks.append(.data(p))
+            } else if let raw = b.bytes[i] {
+                let p = uploader.encode(raw, digest: d)
+                encoded[d] = p
+                chunks.append(.data(p))
+                sent.digests.insert(d)
+            }
+        }
+        b.bytes = []
+        try sendChunks(chunks)
+    }
+
+    /// Sends `chunks` in BLOB_CHUNKS requests of at most the frame budget and the chunk cap; a
+    /// chunk whose bytes the same request already carries goes as a reference to them.
+    private func sendChunks(_ chunks: [StreamChunk]) throws(ClientError) {
+        guard let id = stream, !chunks.isEmpty else { return }
+        let maxCount = max(1, min(Int(uploader.connection.limits.maxChunksPerPut), ProtocolLimits.maxChunksPerFrame))
+        let budget = uploader.budget
+        var part: [StreamChunk] = []
+        var partBytes = 64
+        var sent: [Digest] = []
+        var raw: UInt64 = 0
+        var wire: UInt64 = 0
+        func flush() throws(ClientError) {
+            guard !part.isEmpty else { return }
+            let (count, digests, rawBytes, wireBytes) = (part.count, sent, raw, wire)
+            let message = Message.BlobChunks(lease: lease, stream: id, position: position, chunks: part)
+            position += UInt64(count)
+            try data.send(message) { [self] _ throws(ClientError) in
+                for d in digests { held.insert(d) }
+                uploader.chunksSent += digests.count
+                uploader.rawBytesSent += rawBytes
+                uploader.chunkBytesSent += wireBytes
+                sentRawBytes += rawBytes
+            }
+            part = []
+            partBytes = 64
+            sent = []
+            raw = 0
+            wire = 0
+        }
+        var inPart = Set<Digest>()
+        for original in chunks {
+            var c = original
+            if case .data(let p) = original, inPart.contains(p.digest) {
+                c = .stored(digest: p.digest, rawLength: p.rawLength)
+            }
+            var size = 37
+            if case .data(let p) = c { size = p.data.readableBytes + 49 }
+            if !part.isEmpty && (part.count >= maxCount || partBytes + size > budget) {
+                try flush()
+                inPart = []
+                // A repeat whose bytes went in the previous request: send them again.
+                c = original
+                if case .data(let p) = c { size = p.data.readableBytes + 49 }
+            }
+            part.append(c)
+            partBytes += size
+            if case .data(let p) = c {
+                inPart.insert(p.digest)
+                sent.append(p.digest)
+                raw += UInt64(p.rawLength)
+                wire += UInt64(size)
+            }
+        }
+        try flush()
+    }
+}

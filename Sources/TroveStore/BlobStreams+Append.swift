@@ -1,0 +1,306 @@
+import Dispatch
+import TroveCore
+
+/// Appending to and closing blob streams (see ``BlobStreams`` for the rules).
+extension BlobStreams {
+    /// A chunk of an append, ready to hash: its raw bytes (decompressed, not yet verified), or
+    /// for a chunk the store holds, where it is (nil: look it up when it is read back).
+    struct Ready: @unchecked Sendable {
+        let digest: Digest
+        let length: Int
+        /// Raw bytes of a chunk that was sent; nil for a stored chunk.
+        let raw: [UInt8]?
+        /// Where a stored chunk is.
+        let location: (pack: Int64, entry: PackEntry)?
+    }
+
+    private enum Decision {
+        case feed, alone, failed(StoreError)
+        case wait(DispatchSemaphore)
+    }
+
+    /// Verifies an append's chunks (`position` is the blob index of the first) and feeds them to
+    /// the stream's blob digest in order: at once if the stream is there, after the running
+    /// append before it, or later from the hold. Throws if a sent chunk does not hash to its
+    /// digest or a stored one cannot be read back (the stream fails: later appends and the close
+    /// are refused). On return every sent chunk has verified. `readBack` reads a stored chunk's
+    /// raw bytes.
+    func append(
+        _ id: UInt32, position: Int, _ chunks: [Ready], readBack: (Ready) throws(StoreError) -> [UInt8]
+    ) throws(StoreError) {
+        let end = position + chunks.count
+        let st: Stream = try state.withLock { (s) throws(StoreError) -> Stream in
+            guard let st = s.streams[id] else {
+                throw .invalidArgument("blob stream \(id) is not open; send BLOB_OPEN first")
+            }
+            if let f = st.failure { throw f }
+            guard position >= st.next else {
+                throw .invalidArgument(
+                    "blob stream \(id): chunk \(position) was streamed already (the stream is at chunk \(st.next))")
+            }
+            guard chunks.count > 0 else { return st }
+            guard st.pending.count < Self.maxPending else {
+                throw .invalidArgument(
+                    "blob stream \(id) has \(Self.maxPending) appends outstanding; wait for answers before sending more")
+            }
+            for (start, p) in st.pending where start < end && position < p.end {
+                throw .invalidArgument(
+                    "blob stream \(id): chunks \(position)..<\(end) overlap chunks \(start)..<\(p.end) sent before")
+            }
+            st.pending[position] = .running(end: end)
+            return st
+        }
+        guard !chunks.isEmpty else { return }
+        var verified = false
+        while true {
+            let decision: Decision = state.withLock { _ in
+                if let f = st.failure {
+                    st.pending[position] = nil
+                    return .failed(f)
+                }
+                if st.degraded { return .alone }
+                if st.feeder == position { return .feed }
+                if st.feeder == nil && st.next == position {
+                    st.feeder = position
+                    return .feed
+                }
+                if !verified, st.pending.contains(where: { $0.value.end == position && $0.value.inProgress }) {
+                    let wake = DispatchSemaphore(value: 0)
+                    st.pending[position] = .waiting(end: end, wake: wake)
+                    return .wait(wake)
+                }
+                return .alone
+            }
+            switch decision {
+            case .failed(let f):
+                throw f
+            case .wait(let wake):
+                // The append before this one is running and signals when it is done.
+                wake.wait()
+                continue
+            case .feed:
+                let fed = feed(st, id, chunks, verified: verified, readBack: readBack)
+                try finishFeeding(st, id, start: position, end: end, fed, readBack: readBack)
+                return
+            case .alone:
+                if verified {
+                    hold(st, start: position, end: end, chunks)
+                    return
+                }
+                try verifyAlone(st, id, position, chunks)
+                verified = true
+                if state.withLock({ _ in st.degraded }) {
+                    state.withLock { _ in
+                        st.pending[position] = nil
+                        wakeWaiter(st, at: end)
+                    }
+                    return
+                }
+            }
+        }
+    }
+
+    /// Checks the sent chunks' digests on their own (the append cannot feed the blob now).
+    private func verifyAlone(_ st: Stream, _ id: UInt32, _ position: Int, _ chunks: [Ready]) throws(StoreError) {
+        let sent = chunks.filter { $0.raw != nil }
+        let pair = SHA256Pair()
+        let digests = Store.withRawBuffers(sent.map { $0.raw! }) { Store.hashInPairs($0, pair) }
+        for (c, actual) in zip(sent, digests) where actual != c.digest {
+            let f = StoreError.uploadCorrupt("chunk \(c.digest) of blob stream \(id) hashes to \(actual)")
+            state.withLock { _ in
+                st.pending[position] = nil
+                fail(st, f)
+            }
+            throw f
+        }
+    }
+
+    /// Keeps a verified early append until the stream reaches it, within the hold budgets;
+    /// beyond them the stream stops hashing (COMMIT reads its blob back from where it stopped).
+    private func hold(_ st: Stream, start: Int, end: Int, _ chunks: [Ready]) {
+        let bytes = chunks.reduce(0) { $0 + ($1.raw?.count ?? 0) }
+        state.withLock { _ in
+            var fits = !st.degraded && st.heldBytes + bytes <= holdBudget
+            if fits, Self.heldTotal.add(bytes, ordering: .relaxed).newValue > Self.globalHoldBudget {
+                Self.heldTotal.subtract(bytes, ordering: .relaxed)
+                fits = false
+            }
+            if fits {
+                st.pending[start] = .held(end: end, chunks: chunks, bytes: bytes)
+                st.heldBytes += bytes
+            } else {
+                st.pending[start] = nil
+                degrade(st)
+            }
+            wakeWaiter(st, at: end)
+        }
+    }
+
+    /// Hashes `chunks` into the blob digest (the caller holds the feeder claim): fused with each
+    /// sent chunk's own digest unless `verified`; stored chunks are read back. Returns the bytes
+    /// fed, or why the stream fails.
+    private func feed(
+        _ st: Stream, _ id: UInt32, _ chunks: [Ready], verified: Bool,
+        readBack: (Ready) throws(StoreError) -> [UInt8]
+    ) -> Result<UInt64, StoreError> {
+        let pair = SHA256Pair()
+        var size: UInt64 = 0
+        for c in chunks {
+            if let raw = c.raw {
+                if verified {
+                    raw.withUnsafeBytes { st.blob.update($0) }
+                } else {
+                    let actual = raw.withUnsafeBytes { pair.digestAndAppend($0, to: st.blob) }
+                    guard actual == c.digest else {
+                        return .failure(.uploadCorrupt("chunk \(c.digest) of blob stream \(id) hashes to \(actual)"))
+                    }
+                }
+            } else {
+                do throws(StoreError) {
+                    let raw = try readBack(c)
+                    raw.withUnsafeBytes { st.blob.update($0) }
+                } catch {
+                    return .failure(error)
+                }
+            }
+            Self.appendEntry(st.list, c.digest, c.length)
+            size += UInt64(c.length)
+        }
+        return .success(size)
+    }
+
+    /// After an append fed its chunks: moves the stream on and feeds held appends that are next
+    /// (or hands the claim to the append waiting there).
+    private func finishFeeding(
+        _ st: Stream, _ id: UInt32, start: Int, end: Int, _ fed: Result<UInt64, StoreError>,
+        readBack: (Ready) throws(StoreError) -> [UInt8]
+    ) throws(StoreError) {
+        var current = (start: start, end: end, fed: fed)
+        while true {
+            let heldNext: (start: Int, end: Int, chunks: [Ready])? = state.withLock { _ in
+                st.pending[current.start] = nil
+                switch current.fed {
+                case .failure(let f):
+                    fail(st, f)
+                    return nil
+                case .success(let n):
+                    st.next = current.end
+                    st.fedBytes += n
+                }
+                st.feeder = nil
+                guard let p = st.pending[st.next] else { return nil }
+                switch p {
+                case .waiting(let e, let wake):
+                    st.feeder = st.next
+                    st.pending[st.next] = .running(end: e)
+                    wake.signal()
+                    return nil
+                case .running:
+                    // It finds the stream at its position when it is done verifying.
+                    return nil
+                case .held(let e, let chunks, let bytes):
+                    st.pending[st.next] = .running(end: e)
+                    st.heldBytes -= bytes
+                    Self.heldTotal.subtract(bytes, ordering: .relaxed)
+                    st.feeder = st.next
+                    return (st.next, e, chunks)
+                }
+            }
+            if case .failure(let f) = current.fed, current.start == start { throw f }
+            guard let h = heldNext else { return }
+            // Held chunks verified already: only the blob digest (and reads of stored chunks).
+            current = (h.start, h.end, feed(st, id, h.chunks, verified: true, readBack: readBack))
+        }
+    }
+
+    /// Marks the stream failed and wakes every waiting append. Lock held.
+    private func fail(_ st: Stream, _ f: StoreError) {
+        if st.failure == nil { st.failure = f }
+        st.feeder = nil
+        wakeAll(st)
+    }
+
+    /// Stops hashing: drops what is held and wakes every waiting append. Lock held.
+    private func degrade(_ st: Stream) {
+        st.degraded = true
+        for (start, p) in st.pending {
+            if case .held = p { st.pending[start] = nil }
+        }
+        Self.heldTotal.subtract(st.heldBytes, ordering: .relaxed)
+        st.heldBytes = 0
+        wakeAll(st)
+    }
+
+    private func wakeAll(_ st: Stream) {
+        for (start, p) in st.pending {
+            if case .waiting(let e, let wake) = p {
+                st.pending[start] = .running(end: e)
+                wake.signal()
+            }
+        }
+    }
+
+    /// Wakes the append waiting at `position` (its predecessor is no longer running). Lock held.
+    private func wakeWaiter(_ st: Stream, at position: Int) {
+        if case .waiting(let e, let wake)? = st.pending[position] {
+            st.pending[position] = .running(end: e)
+            wake.signal()
+        }
+    }
+
+    /// Marks stream `id` failed (an append whose chunks could not even be decoded).
+    func fail(_ id: UInt32, _ f: StoreError) {
+        state.withLock { s in
+            if let st = s.streams[id] { fail(st, f) }
+        }
+    }
+
+    /// Closes stream `id` as the blob `blob` of `size` bytes and `chunks` chunks. True: every
+    /// chunk was hashed in order and the blob digest matched (COMMIT reads none of it back);
+    /// false: the stream stopped hashing early and COMMIT continues from there. Throws (and
+    /// forgets the stream) when a chunk is missing, the sizes disagree, the digest does not
+    /// match, or an append failed.
+    func close(_ id: UInt32, blob: Digest, size: UInt64, chunks: Int) throws(StoreError) -> Bool {
+        try state.withLock { (s) throws(StoreError) -> Bool in
+            guard let st = s.streams.removeValue(forKey: id) else {
+                throw .invalidArgument("blob stream \(id) is not open")
+            }
+            if st.heldBytes > 0 {
+                Self.heldTotal.subtract(st.heldBytes, ordering: .relaxed)
+                st.heldBytes = 0
+            }
+            if let f = st.failure { throw f }
+            guard st.feeder == nil, !st.pending.values.contains(where: \.inProgress) else {
+                throw .invalidArgument(
+                    "blob stream \(id) was closed while chunks were still being stored; close it once every "
+                        + "BLOB_CHUNKS is answered")
+            }
+            if st.degraded {
+                guard st.next <= chunks else {
+                    throw .invalidArgument("blob stream \(id) carried \(st.next) chunks, closed as \(chunks)")
+                }
+                if s.results.count < Self.maxResults {
+                    s.results[blob] = BlobStreamResult(
+                        chunks: st.next, size: st.fedBytes, listDigest: st.list.finalize(), hasher: st.blob)
+                }
+                return false
+            }
+            guard st.pending.isEmpty, st.next == chunks else {
+                throw .invalidArgument(
+                    "blob stream \(id) was closed as \(chunks) chunks but carried chunks 0..<\(st.next)"
+                        + (st.pending.isEmpty ? "" : " and \(st.pending.count) later runs")
+                        + ": send every chunk of the blob, in order")
+            }
+            guard st.fedBytes == size else {
+                throw .invalidArgument("blob stream \(id) carried \(st.fedBytes) bytes, closed as \(size)")
+            }
+            let actual = st.blob.finalize()
+            guard actual == blob else { throw .blobMismatch(expected: blob, actual: actual) }
+            if s.results.count < Self.maxResults {
+                s.results[blob] = BlobStreamResult(
+                    chunks: chunks, size: size, listDigest: st.list.finalize(), hasher: nil)
+            }
+            return true
+        }
+    }
+}

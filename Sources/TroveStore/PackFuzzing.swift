@@ -1,3 +1,4 @@
+import Synchronization
 import TroveCore
 
 #if canImport(Glibc)
@@ -9,15 +10,16 @@ import TroveCore
 /// docs/FUZZING.md) and `PackFuzzingTests`: pack versions 1–4, encrypted ones under the fixed key
 /// of ``AtRestFuzzing``.
 public enum PackFuzzing {
-    /// One scratch file, rewritten for every input (unlinked at once: nothing is left behind).
-    private static let scratch: Int32 = {
+    /// One scratch file, rewritten for every input (unlinked at once: nothing is left behind);
+    /// the lock serialises the checks that use it.
+    private static let scratch = Mutex<Int32>({
         let path = "/tmp/trove-fuzz-pack-\(getpid())-\(FileIO.randomHex(4))"
         guard let fd = try? FileIO.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) else {
             preconditionFailure("cannot create the fuzz scratch file \(path)")
         }
         unlink(path)
         return fd
-    }()
+    }())
 
     /// A well-formed pack of `version` (1: plaintext, 2: encrypted, 3: plaintext aligned, 4:
     /// encrypted aligned) holding `segments` segments of small records (seeds and tests).
@@ -64,6 +66,10 @@ public enum PackFuzzing {
     /// it reports a problem; and a file the forward scan accepts whole, the trailer walk reads to
     /// the same entries.
     public static func check(_ bytes: [UInt8], encrypted: Bool) -> String? {
+        scratch.withLock { check(bytes, encrypted: encrypted, in: $0) }
+    }
+
+    private static func check(_ bytes: [UInt8], encrypted: Bool, in scratch: Int32) -> String? {
         let path = "fuzz-pack"
         guard ftruncate(scratch, 0) == 0, (try? FileIO.pwriteAll(scratch, bytes, at: 0, path)) != nil else {
             return "cannot write the scratch file: errno \(errno)"

@@ -243,6 +243,125 @@ struct PostgresCatalogTests {
         other.release()
     }
 
+    /// A catalog whose statements may take 1 s (so a connection that never answers costs 3 s).
+    func impatientCatalog(maxConnections: Int) throws -> PostgresCatalog {
+        var config = try PostgresServer.shared().freshDatabase(maxConnections: maxConnections)
+        config.statementTimeout = 1
+        config.connectTimeout = 2
+        return try PostgresCatalog.open(config)
+    }
+
+    /// The server process ids of `pg`'s idle connections, after `count` concurrent reads opened them.
+    func backends(_ pg: PostgresCatalog, count: Int) throws -> Set<Int64> {
+        let pids = Mutex(Set<Int64>())
+        let failures = Mutex([String]())
+        DispatchQueue.concurrentPerform(iterations: count) { _ in
+            do {
+                let pid: Int64 = try pg.read { tx in
+                    try rows(tx, "SELECT pg_backend_pid() AS p, pg_sleep(0.2)")[0]["p"]
+                }
+                pids.withLock { _ = $0.insert(pid) }
+            } catch { failures.withLock { $0.append("\(error)") } }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        return pids.withLock { $0 }
+    }
+
+    @Test func terminatedIdleConnectionsAreReplaced() throws {
+        let pg = try impatientCatalog(maxConnections: 3)
+        let before = try backends(pg, count: 3)
+        #expect(!before.isEmpty)
+        let list = before.map(String.init).joined(separator: ",")
+        _ = try PostgresServer.shared().psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (\(list))")
+        // Every pooled connection is dead; reads and writes go on, on fresh connections.
+        let pid: Int64 = try pg.read { tx in try rows(tx, "SELECT pg_backend_pid() AS p")[0]["p"] }
+        #expect(!before.contains(pid))
+        try pg.write { tx in try tx.execute(sql: "CREATE TABLE IF NOT EXISTS after_terminate (x BIGINT)") }
+        #expect(try pg.presentDigests([Digest(bytes: [UInt8](repeating: 7, count: 32))!]).isEmpty)
+    }
+
+    @Test func aConnectionTerminatedInsideATransactionFailsClearlyThenIsReplaced() throws {
+        let pg = try impatientCatalog(maxConnections: 1)
+        let server = try PostgresServer.shared()
+        do {
+            try pg.write { tx in
+                let pid: Int64 = try rows(tx, "SELECT pg_backend_pid() AS p")[0]["p"]
+                _ = try server.psql("SELECT pg_terminate_backend(\(pid))")
+                try tx.execute(sql: "CREATE TABLE never_made (x BIGINT)")
+            }
+            Issue.record("a transaction on a terminated connection committed")
+        } catch {
+            #expect("\(error)".contains("unreachable or not answering"), "\(error)")
+        }
+        let exists: Int64? = try pg.read { tx in
+            try Int64.fetchOne(tx, sql: "SELECT COUNT(*) FROM pg_class WHERE relname = 'never_made'")
+        }
+        #expect(exists == 0)
+    }
+
+    /// A PostgreSQL that takes TCP only over TLS (a throwaway CA, a certificate for localhost).
+    @Test func tlsToAServerThatRequiresIt() throws {
+        let server = try PostgresServer.dedicatedWithTLS()
+        defer { server.destroy() }
+        let db = try server.createDatabase()
+        func open(_ host: String, _ query: String) throws -> PostgresCatalog {
+            var c = try PostgresCatalogConfig(url: "postgres://postgres@\(host):\(server.port)/\(db)\(query)")
+            c.connectTimeout = 5
+            return try PostgresCatalog.open(c)
+        }
+        func failure(_ host: String, _ query: String) -> String {
+            do {
+                _ = try open(host, query)
+                return "connected"
+            } catch { return "\(error)" }
+        }
+        let ca = server.caCertificate
+        for (host, query) in [
+            ("localhost", "?sslmode=verify-full&sslrootcert=\(ca)"), ("127.0.0.1", "?sslmode=require"),
+            ("127.0.0.1", "?sslmode=verify-ca&sslrootcert=\(ca)"),
+        ] {
+            let pg = try open(host, query)
+            let ssl = try pg.read { tx in
+                try Int64.fetchOne(tx, sql: "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            }
+            #expect(ssl == 1, "\(host) \(query)")
+            pg.close()
+        }
+        // Without TLS the server's own refusal; a CA that did not sign its certificate, or a host
+        // name the certificate does not carry (verify-full): an error naming the settings.
+        let plain = failure("127.0.0.1", "")
+        #expect(plain.contains("pg_hba.conf") && plain.contains("no encryption"), "\(plain)")
+        let stranger = failure("127.0.0.1", "?sslmode=verify-full&sslrootcert=\(server.otherCACertificate)")
+        #expect(stranger.contains("TLS to PostgreSQL") && stranger.contains("sslrootcert"), "\(stranger)")
+        let wrongName = failure("127.0.0.1", "?sslmode=verify-full&sslrootcert=\(ca)")
+        #expect(wrongName.contains("TLS to PostgreSQL") && wrongName.contains("name the host"), "\(wrongName)")
+        let noFile = failure("127.0.0.1", "?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem")
+        #expect(noFile.contains("/nonexistent/ca.pem"), "\(noFile)")
+    }
+
+    @Test func aServerThatStopsAnsweringCostsTheDeadlineNotAHang() throws {
+        let server = try PostgresServer.dedicated()
+        defer { server.destroy() }
+        var config = PostgresCatalogConfig(
+            host: "127.0.0.1", port: server.port, user: "postgres", database: try server.createDatabase(),
+            maxConnections: 2)
+        config.statementTimeout = 1
+        config.connectTimeout = 1
+        let pg = try PostgresCatalog.open(config)
+        try server.pause()
+        // On the pooled connection (statement_timeout + 2 s), then on a new one (connect_timeout).
+        for _ in 0..<2 {
+            do {
+                _ = try pg.read { tx in try Int64.fetchOne(tx, sql: "SELECT 1") }
+                Issue.record("a frozen server answered")
+            } catch {
+                #expect("\(error)".contains("did not answer") || "\(error)".contains("cannot connect"), "\(error)")
+            }
+        }
+        try server.resume()
+        #expect(try pg.read { tx in try Int64.fetchOne(tx, sql: "SELECT 1") } == 1)
+    }
+
     @Test func anUnreachableServerIsARetryableCatalogError() throws {
         let server = try PostgresServer.shared()
         // A port nobody listens on (the fixture's port + 1 is free or another server: use a closed one).
@@ -277,6 +396,24 @@ struct PostgresCatalogTests {
             } catch {
                 #expect(!error.description.contains("secret"))
             }
+        }
+    }
+
+    @Test func tlsModesFromURL() throws {
+        let base = "postgres://u@h/db"
+        #expect(try PostgresCatalogConfig(url: base).tls == .disable)
+        #expect(try PostgresCatalogConfig(url: base + "?sslmode=require").tls == .require)
+        #expect(try PostgresCatalogConfig(url: base + "?sslmode=require&sslrootcert=/ca.pem").tls == .verifyCA(caFile: "/ca.pem"))
+        #expect(try PostgresCatalogConfig(url: base + "?sslmode=verify-ca").tls == .verifyCA(caFile: nil))
+        #expect(
+            try PostgresCatalogConfig(url: base + "?sslmode=verify-full&sslrootcert=/ca.pem").tls
+                == .verifyFull(caFile: "/ca.pem"))
+        for (query, words) in [
+            ("?sslmode=prefer", "sslmode=prefer is not supported"), ("?sslrootcert=/ca.pem", "sslrootcert needs"),
+            ("?connect_timeout=3", "unknown parameter connect_timeout"),
+        ] {
+            #expect(throws: PostgresConfigError.self) { try PostgresCatalogConfig(url: base + query) }
+            do { _ = try PostgresCatalogConfig(url: base + query) } catch { #expect(error.description.contains(words)) }
         }
     }
 }

@@ -67,6 +67,13 @@ extension FrameCodecState {
         chargedFrame = false
         memory?.completed()
     }
+
+    /// A type of a later protocol version than the connection's is as unknown as an undefined one.
+    func checkVersion(of frame: Frame) throws(ProtocolError) {
+        if let version = negotiatedVersion, frame.type.sinceVersion > version {
+            throw .unknownMessageType(frame.type.rawValue)
+        }
+    }
 }
 
 /// Memory accounting for frames a connection receives. The decoder charges each frame's encoded
@@ -126,10 +133,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
             return nil
         }
         state.frameCompleted()
-        // A type of a later version than the connection's is as unknown as an undefined one.
-        if let version = state.negotiatedVersion, frame.type.sinceVersion > version {
-            throw .unknownMessageType(frame.type.rawValue)
-        }
+        try state.checkVersion(of: frame)
         return frame
     }
 

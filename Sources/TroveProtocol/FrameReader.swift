@@ -104,6 +104,7 @@ public struct FrameAssembler {
     private func finish(_ buffer: inout ByteBuffer, _ emit: (Frame) -> Void) throws(ProtocolError) {
         let frame = try Frame.parse(&buffer, maxPayload: state.maxPayload)!
         state.frameCompleted()
+        try state.checkVersion(of: frame)
         emit(frame)
     }
 

@@ -326,10 +326,18 @@ struct HostileFrameTests {
             var d = FrameDecoder(state: FrameCodecState(maxPayload: ProtocolLimits.absoluteMaxPayload))
             var b = peer.encoded
             Envelope(.blobOpen(.init(lease: lease, stream: 1)), requestID: 1).write(into: &b)
+            var a = FrameAssembler(state: FrameCodecState(maxPayload: ProtocolLimits.absoluteMaxPayload))
+            var types: [MessageType] = []
+            let whole = b
             if accepted {
                 #expect(try d.next(&b)?.type == .blobOpen)
+                try a.feed(whole) { types.append($0.type) }
+                #expect(types == [.blobOpen])
             } else {
                 #expect(throws: ProtocolError.unknownMessageType(MessageType.blobOpen.rawValue)) { try d.next(&b) }
+                #expect(throws: ProtocolError.unknownMessageType(MessageType.blobOpen.rawValue)) {
+                    try a.feed(whole) { types.append($0.type) }
+                }
             }
         }
         #expect(MessageType.allCases.filter { $0.sinceVersion > 1 }.count == 6)

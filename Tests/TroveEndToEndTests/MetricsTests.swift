@@ -90,9 +90,11 @@ struct MetricsTests {
         let input = dir.url.appendingPathComponent("in").path
         #expect(try m.server.trove(["push", input, "metrics/a:1"]).status == 0)
         let pushed = try await m.scrape()
-        #expect(pushed["trove_requests_total", ["type": "PUT_CHUNKS", "result": "ok"]] >= 1)
+        // A file over 1 MiB goes through a blob stream (PROTOCOL.md §9a), not PUT_CHUNKS.
+        #expect(pushed["trove_requests_total", ["type": "BLOB_CHUNKS", "result": "ok"]] >= 1)
+        #expect(pushed["trove_requests_total", ["type": "BLOB_CLOSE", "result": "ok"]] == 1)
         #expect(pushed["trove_requests_total", ["type": "COMMIT", "result": "ok"]] == 1)
-        #expect(pushed["trove_request_duration_seconds_count", ["type": "PUT_CHUNKS"]] >= 1)
+        #expect(pushed["trove_request_duration_seconds_count", ["type": "BLOB_CHUNKS"]] >= 1)
         #expect(pushed["trove_chunks_total", ["result": "new"]] >= 1)
         #expect(pushed["trove_bytes_received_total"] >= 2_000_000)
         #expect(pushed["trove_store_versions"] == 1)

@@ -38,6 +38,8 @@ public final class S3Server: Service, Sendable {
         pool.start()
         let handler = S3Handler(store: store, config: config, pool: pool, logger: logger)
         let idle = config.idleTimeoutSeconds
+        let limits = SlowClientLimits(headerTimeoutSeconds: config.headerTimeoutSeconds, minBodyRate: config.minBodyRate)
+        let logger = self.logger
         let tls = config.tls
         let server: NIOAsyncChannel<(NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, ConnectionActivity), Never>
         do {
@@ -50,7 +52,13 @@ public final class S3Server: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         let ops = channel.pipeline.syncOperations
                         if let tls { try ops.addHandler(TLSGate(certificates: tls, plaintextReply: TLSGate.httpsRequired)) }
-                        try ops.configureHTTPServerPipeline(withErrorHandling: true)
+                        let clock = RequestClock()
+                        let slow = SlowClientGuard(clock: clock, limits: limits, logger: logger)
+                        try ops.addHandler(slow)
+                        try ops.configureHTTPServerPipeline(position: .after(slow), withErrorHandling: true)
+                        try ops.addHandler(
+                            RequestPhaseWatcher(clock: clock),
+                            position: .after(ops.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
                         let activity = ConnectionActivity()
                         try ops.addHandler(IdleStateHandler(allTimeout: .seconds(idle)))
                         try ops.addHandler(IdleCloser(activity: activity))
@@ -76,7 +84,6 @@ public final class S3Server: Service, Sendable {
             ])
         onReady(config.host, port)
         let store = self.store
-        let logger = self.logger
         let maxAge = config.multipartMaxAgeSeconds
         let loop = group.next()
         let expiry = loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(0), delay: .hours(1)) { _ in

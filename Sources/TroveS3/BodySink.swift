@@ -9,13 +9,13 @@ import TroveCore
 #endif
 
 /// Where a PUT body goes on its way into the store: decoded (`aws-chunked`), hashed (MD5 for
-/// the ETag, SHA-256 when `x-amz-content-sha256` gives one, an `x-amz-checksum-*` algorithm when
-/// one is declared) and written to a staging file in the store's `tmp/`. Its checks run in
-/// `finish()`; a mismatch or a short body removes the file, so nothing is stored.
+/// the ETag, an `x-amz-checksum-*` algorithm when one is declared) and written to a staging file
+/// in the store's `tmp/`. Its checks run in `finish()`; a mismatch or a short body removes the
+/// file, so nothing is stored. The SHA-256 `x-amz-content-sha256` gives is not computed here: it
+/// is the blob digest the store's ingest computes anyway (`Store.ingestBlob(file:expecting:)`).
 final class BodySink: Sendable {
     /// What the client declared about the body.
     struct Expectations {
-        var sha256: Digest?
         var contentMD5: String?
         var checksum: (PayloadChecksum.Algorithm, String?)?
         var chunked: Bool
@@ -35,7 +35,6 @@ final class BodySink: Sendable {
         var fd: Int32
         var size: UInt64 = 0
         let md5 = MessageDigest(.md5)
-        var sha: SHA256?
         var checksum: PayloadChecksum?
         var decoder: AWSChunkedDecoder?
         var failed = false
@@ -53,7 +52,6 @@ final class BodySink: Sendable {
             throw .internalError("cannot create staging file \(path): \(String(cString: strerror(errno)))")
         }
         var s = State(fd: fd)
-        if expect.sha256 != nil { s.sha = SHA256() }
         if let (alg, _) = expect.checksum { s.checksum = PayloadChecksum(alg) }
         if expect.chunked { s.decoder = AWSChunkedDecoder(signing: expect.signing) }
         state = Mutex(s)
@@ -70,7 +68,6 @@ final class BodySink: Sendable {
                     throw S3Error(.badRequest, "EntityTooLarge", "the body is larger than \(limit) bytes", close: true)
                 }
                 s.md5.update(b)
-                s.sha?.update(b)
                 s.checksum?.update(b)
                 do {
                     try FileDescriptor(rawValue: s.fd).writeFully(b)
@@ -115,11 +112,6 @@ final class BodySink: Sendable {
                 guard Array(want) == md5 else {
                     throw .badDigest("the Content-MD5 you specified did not match what we received; nothing was stored")
                 }
-            }
-            if let want = expect.sha256, let got = s.sha?.finalize(), got != want {
-                throw S3Error(
-                    .badRequest, "XAmzContentSHA256Mismatch",
-                    "the provided x-amz-content-sha256 does not match what was computed; nothing was stored")
             }
             if let (alg, v) = expect.checksum, let value = v, !expect.chunked {
                 try check(alg, expected: value, actual: s.checksum!.finalize())

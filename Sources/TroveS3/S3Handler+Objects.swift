@@ -39,27 +39,45 @@ extension S3Handler {
             throw S3Error.invalidArgument("x-amz-content-sha256 must be a hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING- mode")
         }
         let expect = BodySink.Expectations(
-            sha256: sha, contentMD5: r.header("content-md5"), checksum: checksum, chunked: chunked,
+            contentMD5: r.header("content-md5"), checksum: checksum, chunked: chunked,
             signing: a.chunkSigning, decodedLength: chunked ? decoded : nil, limit: config.maxObjectSize)
         let sink = try BodySink(path: store.bucketStagingPath(r.requestID), expect: expect)
         defer { sink.discard() }
-        var pending = ByteBuffer()
-        while var part = try await conn.nextBodyPart() {
-            pending.writeBuffer(&part)
-            if pending.readableBytes >= 1 << 20 {
-                let full = pending
-                pending = ByteBuffer()
-                try await work { try sink.write(full) }
+        // Parts go to the sink in batches of ~1 MiB (no copy: the buffers themselves), one batch
+        // on a worker while the next is read.
+        var pending: [ByteBuffer] = []
+        var pendingBytes = 0
+        var inFlight: Task<Void, Error>?
+        func hand(_ batch: [ByteBuffer]) async throws {
+            try await inFlight?.value
+            inFlight = Task { try await work { for b in batch { try sink.write(b) } } }
+        }
+        do {
+            while let part = try await conn.nextBodyPart() {
+                pendingBytes += part.readableBytes
+                pending.append(part)
+                if pendingBytes >= 1 << 20 {
+                    try await hand(pending)
+                    pending = []
+                    pendingBytes = 0
+                }
             }
+            try await hand(pending)
+            try await inFlight?.value
+        } catch {
+            _ = try? await inFlight?.value  // the sink is discarded only once no write uses it
+            throw error
         }
-        let last = pending
         let store = self.store
-        let finished = try await work { () throws -> BodySink.Finished in
-            if last.readableBytes > 0 { try sink.write(last) }
-            return try sink.finish()
+        let finished = try await work { try sink.finish() }
+        do {
+            let blob = try await work { try store.ingestBlob(file: finished.path, expecting: sha) }
+            return (blob, finished.md5)
+        } catch StoreError.blobMismatch {
+            throw S3Error(
+                .badRequest, "XAmzContentSHA256Mismatch",
+                "the provided x-amz-content-sha256 does not match what was computed; nothing was stored")
         }
-        let blob = try await work { try store.ingestBlob(file: finished.path) }
-        return (blob, finished.md5)
     }
 
     /// The write condition of a PUT (`If-None-Match: *`, `If-Match: ETAG`).

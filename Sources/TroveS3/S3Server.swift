@@ -65,7 +65,7 @@ public final class S3Server: Service, Sendable {
                         return (
                             try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                                 wrappingChannelSynchronously: channel,
-                                configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8))),
+                                configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16))),
                             activity
                         )
                     }

@@ -18,9 +18,18 @@ extension Store {
 
     /// Chunks the file at `path` (FastCDC with the store's parameters and format policy), stores
     /// the chunks the store lacks durably in packs (compressed with the store's codec, through
-    /// `putChunks`), and commits the blob. Memory stays bounded by a batch (~4 MiB) and the
-    /// ingest pipeline's buffers, whatever the file size. On return the blob is committed.
-    public func ingestBlob(file path: String) throws(StoreError) -> IngestedBlob {
+    /// `putChunks`, when a sample says compression pays), and commits the blob. Memory stays
+    /// bounded by a batch (~4 MiB) and the ingest pipeline's buffers, whatever the file size. On
+    /// return the blob is committed.
+    ///
+    /// With `expecting`, the file's SHA-256 (its blob digest, computed while chunking) must be
+    /// that digest: otherwise `.blobMismatch` is thrown before any chunk is stored (a signed S3
+    /// payload hash or a git-lfs oid is checked this way, without hashing the body twice).
+    ///
+    /// The commit does not read the chunks back: the blob digest and the chunk digests come from
+    /// one pass over the same bytes, and every chunk `putChunks` stores is re-hashed from the bytes
+    /// it writes (chunks already stored were, when they were stored).
+    public func ingestBlob(file path: String, expecting: Digest? = nil) throws(StoreError) -> IngestedBlob {
         try checkWritable()
         let result: IngestResult
         do {
@@ -28,11 +37,16 @@ extension Store {
         } catch {
             throw .invalidArgument("cannot chunk \(path): \(error)")
         }
+        if let expecting, expecting != result.blobDigest {
+            throw .blobMismatch(expected: expecting, actual: result.blobDigest)
+        }
         let absent = Set(try missing(result.chunks.map(\.digest)))
         var newBytes: UInt64 = 0
         let fd = try FileIO.open(path, O_RDONLY)
         defer { close(fd) }
         let compressor = ChunkCompressor(codec: config.codec, level: config.level)
+        let sampler = CompressibilitySampler()
+        sampler.enabled = config.codec != .raw
         var batch: [ChunkInput] = []
         var batchBytes = 0
         var seen = Set<Digest>()
@@ -50,9 +64,15 @@ extension Store {
         for c in result.chunks where absent.contains(c.digest) && seen.insert(c.digest).inserted {
             let n = c.length
             try FileIO.preadAll(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]), at: Int(c.offset), path)
-            compressor.compress(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) { codec, stored in
-                batch.append(ChunkInput(digest: c.digest, codec: codec, rawLength: n, bytes: Array(stored)))
-                batchBytes += stored.count
+            let raw = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            if sampler.looksCompressible(raw) {
+                compressor.compress(raw) { codec, stored in
+                    batch.append(ChunkInput(digest: c.digest, codec: codec, rawLength: n, bytes: Array(stored)))
+                    batchBytes += stored.count
+                }
+            } else {
+                batch.append(ChunkInput(digest: c.digest, codec: .raw, rawLength: n, bytes: Array(raw)))
+                batchBytes += n
             }
             newBytes += UInt64(n)
             if batchBytes >= 4 << 20 { try flush() }
@@ -61,12 +81,13 @@ extension Store {
         let recipe = Recipe(
             blobDigest: result.blobDigest, size: result.size,
             chunks: result.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) })
-        try commitBucketBlob(recipe)
+        try commitBucketBlob(recipe, verified: true)
         return IngestedBlob(digest: result.blobDigest, size: result.size, newChunks: seen.count, newBytes: newBytes)
     }
 
     /// Commits a recipe as a blob under its one-file tree; throws if chunks went missing.
-    /// `verified`: its digest was just computed from the packs (no second verification pass).
+    /// `verified`: its digest was just computed from the same bytes as its chunks' digests, and
+    /// those chunks are verified in the store (no second verification pass).
     func commitBucketBlob(_ recipe: Recipe, verified: Bool = false) throws(StoreError) {
         let tree = Store.bucketTree(blob: recipe.blobDigest, size: recipe.size)
         switch try commit(recipes: [recipe], tree: tree, streamed: nil, verified: verified ? [recipe.blobDigest] : []) {

@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "TroveClient", targets: ["TroveClient"]),
         .library(name: "TroveS3", targets: ["TroveS3"]),
         .library(name: "TroveObjectStorage", targets: ["TroveObjectStorage"]),
+        .library(name: "TrovePostgres", targets: ["TrovePostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // System-library shims: module map + shim.h, no logic.
@@ -122,6 +124,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The catalog in PostgreSQL (postgres-nio): the PostgreSQL implementation of the Store's
+        // CatalogDatabase seam, a blocking bridge with a small connection pool.
+        .target(
+            name: "TrovePostgres",
+            dependencies: [
+                "TroveStore", "TroveCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "TroveClient",
             dependencies: [
@@ -178,7 +192,9 @@ let package = Package(
             name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),
         .testTarget(
             name: "TroveStoreTests",
-            dependencies: ["TroveStore", "TroveCore", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "TroveStore", "TroveCore", "TrovePostgres", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "TroveObjectStorageTests",
             dependencies: ["TroveObjectStorage", "TroveStore", "TroveCore"]),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrovePostgres
 
 #if canImport(Glibc)
     import Glibc
@@ -72,7 +73,7 @@ final class PostgresServer: Sendable {
             let log = dir + "/postgres-\(port).log"
             let server = [
                 Self.bin + "/postgres", "-D", dir + "/data", "-h", "127.0.0.1", "-p", String(port), "-k", dir,
-                "-c", "fsync=off", "-c", "max_connections=50",
+                "-c", "fsync=off", "-c", "max_connections=300",
             ].map { "'\($0)'" }.joined(separator: " ")
             let prefix = getuid() == 0 ? "/usr/sbin/runuser -u postgres -- " : ""
             let script = "\(prefix)\(server) >'\(log)' 2>&1 & w=$!; while kill -0 \(getpid()) 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 1; done; kill $w 2>/dev/null; sleep 3; kill -9 $w 2>/dev/null; rm -rf '\(dir)'"
@@ -107,6 +108,17 @@ final class PostgresServer: Sendable {
         ])
         guard r.0 == 0 else { throw PostgresError("psql failed (\(r.0)): \(r.1)") }
         return r.1.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension PostgresServer {
+    /// A new database on the shared server (cheap: a copy of `template`, by default the empty
+    /// template1), as a catalog config with a small pool.
+    func freshDatabase(template: String = "template1", maxConnections: Int = 4) throws -> PostgresCatalogConfig {
+        let name = "trove_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        _ = try psql("CREATE DATABASE \(name) TEMPLATE \(template) STRATEGY FILE_COPY")
+        return PostgresCatalogConfig(
+            host: "127.0.0.1", port: port, user: "postgres", database: name, maxConnections: maxConnections)
     }
 }
 

@@ -1,0 +1,68 @@
+import Foundation
+
+/// Where a PostgreSQL catalog lives: parsed from `postgres://USER@HOST:PORT/DB` (troved's
+/// `[catalog] url`), with the password given apart (a `password_file` or `PGPASSWORD`) so it
+/// never sits in a config file's URL. TLS is not used: run PostgreSQL on a trusted network.
+public struct PostgresCatalogConfig: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String?
+    public var database: String
+    /// Connections the catalog opens at most (besides one per held global lock).
+    public var maxConnections: Int
+
+    public init(
+        host: String, port: Int = 5432, user: String, password: String? = nil, database: String,
+        maxConnections: Int = 8
+    ) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.database = database
+        self.maxConnections = maxConnections
+    }
+
+    /// Parses `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (`postgresql://` too); `password`, when
+    /// given, wins over one in the URL. Throws a message saying what is wrong.
+    public init(url: String, password: String? = nil, maxConnections: Int = 8) throws(PostgresConfigError) {
+        let shape = "expected postgres://USER@HOST:PORT/DB"
+        guard let c = URLComponents(string: url), let scheme = c.scheme,
+            scheme == "postgres" || scheme == "postgresql"
+        else { throw PostgresConfigError("catalog url \(url.redactingPassword) is not a postgres:// URL (\(shape))") }
+        guard let host = c.host, !host.isEmpty else {
+            throw PostgresConfigError("catalog url \(url.redactingPassword) names no host (\(shape))")
+        }
+        guard let user = c.user, !user.isEmpty else {
+            throw PostgresConfigError("catalog url \(url.redactingPassword) names no user (\(shape))")
+        }
+        let db = String(c.path.drop(while: { $0 == "/" }))
+        guard !db.isEmpty, !db.contains("/") else {
+            throw PostgresConfigError("catalog url \(url.redactingPassword) names no database (\(shape))")
+        }
+        self.init(
+            host: host, port: c.port ?? 5432, user: user.removingPercentEncoding ?? user,
+            password: password ?? c.password?.removingPercentEncoding, database: db,
+            maxConnections: maxConnections)
+    }
+
+    /// The URL without the password (for messages and logs).
+    public var displayURL: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+}
+
+/// A catalog URL or password that cannot be used.
+public struct PostgresConfigError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+extension String {
+    /// A URL with any `:password@` replaced by `:***@`.
+    var redactingPassword: String {
+        guard let at = firstIndex(of: "@"), let scheme = range(of: "://"), scheme.upperBound < at,
+            let colon = self[scheme.upperBound..<at].firstIndex(of: ":")
+        else { return self }
+        return String(self[..<colon]) + ":***" + String(self[at...])
+    }
+}

@@ -1,0 +1,99 @@
+import Dispatch
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Synchronization
+
+/// A small blocking pool of PostgreSQL connections. The Store's API is synchronous, so every
+/// call waits on postgres-nio's futures from the calling thread (never an event loop), as the
+/// S3 client does. At most `maxConnections` are lent at once (a caller beyond that waits for
+/// one to come back); idle ones are kept for reuse, broken ones dropped.
+final class PostgresConnectionPool: Sendable {
+    let config: PostgresCatalogConfig
+    let logger: Logger
+    private let group: any EventLoopGroup
+    /// Idle connections, guarded by this Mutex.
+    private let idle = Mutex<[PostgresConnection]>([])
+    /// Counts free lending slots (a counting semaphore is no lock: it guards no state).
+    private let slots: DispatchSemaphore
+    private let nextID = Atomic<Int>(1)
+    private let closed = Atomic<Bool>(false)
+
+    init(config: PostgresCatalogConfig, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.config = config
+        self.group = group
+        self.slots = DispatchSemaphore(value: max(1, config.maxConnections))
+        var logger = Logger(label: "trove.catalog.postgres")
+        logger.logLevel = .critical
+        self.logger = logger
+    }
+
+    /// A new connection outside the pool (the caller closes it), e.g. one held with a lock.
+    func connect() throws(PostgresCatalogError) -> PostgresConnection {
+        var c = PostgresConnection.Configuration(
+            host: config.host, port: config.port, username: config.user, password: config.password,
+            database: config.database, tls: .disable)
+        c.options.connectTimeout = .seconds(10)
+        let id = nextID.add(1, ordering: .relaxed).oldValue
+        do {
+            return try PostgresConnection.connect(
+                on: group.next(), configuration: c, id: id, logger: logger
+            ).wait()
+        } catch {
+            let e = PostgresCatalogError.from(error)
+            // Refused or unreachable: retryable; a refused login or a missing database: the
+            // server's message (with its SQLSTATE).
+            if e.sqlState == nil {
+                let cause = (error as? PSQLError)?.underlying.map { "\($0)" } ?? e.message
+                throw PostgresCatalogError(.connectionLost, "cannot connect: \(cause)")
+            }
+            throw e
+        }
+    }
+
+    /// Runs `body` with a connection lent from the pool. If `body` throws `connectionLost` the
+    /// connection is dropped, otherwise it goes back to the pool.
+    func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        slots.wait()
+        defer { slots.signal() }
+        let connection = try take()
+        do {
+            let result = try body(connection)
+            give(connection)
+            return result
+        } catch let e as PostgresCatalogError where e.kind == .connectionLost {
+            close(connection)
+            throw e
+        } catch {
+            give(connection)
+            throw error
+        }
+    }
+
+    private func take() throws(PostgresCatalogError) -> PostgresConnection {
+        while let c = idle.withLock({ $0.popLast() }) {
+            if !c.isClosed { return c }
+        }
+        return try connect()
+    }
+
+    private func give(_ connection: PostgresConnection) {
+        guard !connection.isClosed else { return }
+        if closed.load(ordering: .acquiring) {
+            close(connection)
+            return
+        }
+        idle.withLock { $0.append(connection) }
+    }
+
+    func close(_ connection: PostgresConnection) {
+        _ = try? connection.close().wait()
+    }
+
+    /// Closes the idle connections; lent ones close when they come back.
+    func shutdown() {
+        closed.store(true, ordering: .releasing)
+        for c in idle.withLock({ l in defer { l.removeAll() }; return l }) { close(c) }
+    }
+}

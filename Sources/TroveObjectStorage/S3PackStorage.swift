@@ -1,4 +1,3 @@
-import Synchronization
 import TroveCore
 import TroveStore
 
@@ -10,7 +9,7 @@ import TroveStore
 /// packs written here stay until the cache passes `cacheBytes`, then the least recently used
 /// go (only once the object store is known to hold them); a pack read from twice is fetched
 /// whole; whole-pack scans (scrub, fsck, recovery) fetch the pack first. The cache bookkeeping
-/// lives in the `lru` Mutex.
+/// lives in `lru` (a `CacheLedger`).
 public final class S3PackStorage: PackStorage {
     public let client: S3Client
     /// Prepended to every key (e.g. `"trove/"`); may be empty.
@@ -18,21 +17,18 @@ public final class S3PackStorage: PackStorage {
     /// The local working area and read cache (the store's packs/ directory).
     public let cache: LocalPackStorage
     public let cacheBytes: Int64
-    private let lru: Mutex<CacheIndex>
+    private let lru: CacheLedger
     /// Largest pack this storage moves in one piece.
     static let maxPackBytes = 2 << 30
 
     public init(client: S3Client, prefix: String, cacheDirectory: String, tmpDirectory: String, cacheBytes: Int64) throws(StoreError) {
         self.client = client
         self.prefix = prefix
-        self.cache = LocalPackStorage(directory: cacheDirectory, tmpDirectory: tmpDirectory)
+        let cache = LocalPackStorage(directory: cacheDirectory, tmpDirectory: tmpDirectory)
+        self.cache = cache
         self.cacheBytes = cacheBytes
-        var index = CacheIndex()
         // Files already here are evicted only after the object store confirms it holds them.
-        for name in try cache.list() {
-            if let size = cache.size(name: name) { index.add(name, size: size, stored: false) }
-        }
-        lru = Mutex(index)
+        lru = CacheLedger(limit: cacheBytes, found: try cache.list().compactMap { n in cache.size(name: n).map { (n, $0) } })
     }
 
     public var isRemote: Bool { true }
@@ -68,13 +64,13 @@ public final class S3PackStorage: PackStorage {
     }
 
     public func read(name: String, offset: Int, count: Int) throws(StoreError) -> [UInt8] {
-        if lru.withLock({ $0.use(name) }) || cache.size(name: name) != nil {
+        if lru.use(name) || cache.size(name: name) != nil {
             do { return try cache.read(name: name, offset: offset, count: count) } catch {
                 guard cache.size(name: name) == nil else { throw error }
                 // Evicted between the check and the open: read it remotely.
             }
         }
-        if lru.withLock({ $0.miss(name) }) >= 2 {
+        if lru.miss(name) >= 2 {
             _ = try localFile(name: name)
             return try cache.read(name: name, offset: offset, count: count)
         }
@@ -85,7 +81,7 @@ public final class S3PackStorage: PackStorage {
 
     public func localFile(name: String) throws(StoreError) -> String {
         if cache.size(name: name) != nil {
-            _ = lru.withLock { $0.use(name) }
+            _ = lru.use(name)
             return cache.path(name)
         }
         let bytes: [UInt8]
@@ -119,88 +115,24 @@ public final class S3PackStorage: PackStorage {
         } catch {
             throw .packStorage("\(error)")
         }
-        lru.withLock { $0.remove(name) }
+        lru.remove(name)
         try cache.delete(name: name)
         return Int64(info?.size ?? 0)
     }
 
+    /// One ListObjectsV2 of at most one key under this storage's prefix.
+    public func probe() throws(StoreError) {
+        do { try client.probe(prefix: prefix + "packs/") } catch { throw .packStorage("\(error)") }
+    }
+
     /// Records a cached pack and evicts the least recently used ones beyond `cacheBytes`.
     private func cached(_ name: String, size: Int64, stored: Bool) {
-        let candidates = lru.withLock { index -> [(String, Int64, Bool)] in
-            index.add(name, size: size, stored: stored)
-            return index.overflow(limit: cacheBytes, keep: name)
-        }
-        for (victim, victimSize, known) in candidates {
-            if !known {
-                // Found on disk at start: keep it unless the object store holds the same size.
-                guard let info = try? client.head(key: key(victim)), Int64(info.size) == victimSize else {
-                    lru.withLock { $0.pin(victim) }
-                    continue
-                }
-            }
-            lru.withLock { $0.remove(victim) }
-            _ = try? cache.delete(name: victim)
-        }
-    }
-}
-
-/// Least-recently-used bookkeeping of the local pack cache.
-struct CacheIndex {
-    struct Entry {
-        var size: Int64
-        var lastUse: UInt64
-        /// Known to be in the object store (written or fetched by this process).
-        var stored: Bool
-        /// Never evict (a file from before the start the object store does not hold).
-        var pinned = false
-    }
-    var entries: [String: Entry] = [:]
-    var total: Int64 = 0
-    var tick: UInt64 = 0
-    /// Ranged reads of packs not cached, by name (reset when the pack is fetched).
-    var misses: [String: Int] = [:]
-
-    mutating func add(_ name: String, size: Int64, stored: Bool) {
-        tick += 1
-        if let old = entries[name] { total -= old.size }
-        entries[name] = Entry(size: size, lastUse: tick, stored: stored)
-        total += size
-        misses[name] = nil
-    }
-
-    /// Marks `name` used; false if it is not cached.
-    mutating func use(_ name: String) -> Bool {
-        guard entries[name] != nil else { return false }
-        tick += 1
-        entries[name]!.lastUse = tick
-        return true
-    }
-
-    /// Counts a ranged read of an uncached pack; returns the count so far.
-    mutating func miss(_ name: String) -> Int {
-        if misses.count > 4096 { misses.removeAll() }
-        misses[name, default: 0] += 1
-        return misses[name]!
-    }
-
-    mutating func remove(_ name: String) {
-        if let e = entries.removeValue(forKey: name) { total -= e.size }
-    }
-
-    mutating func pin(_ name: String) { entries[name]?.pinned = true }
-
-    /// The least recently used entries (never `keep`, never pinned) whose removal brings the
-    /// total under `limit`: (name, size, known to be stored).
-    func overflow(limit: Int64, keep: String) -> [(String, Int64, Bool)] {
-        guard total > limit else { return [] }
-        var excess = total - limit
-        var out: [(String, Int64, Bool)] = []
-        for (name, e) in entries.sorted(by: { $0.value.lastUse < $1.value.lastUse })
-        where name != keep && !e.pinned {
-            guard excess > 0 else { break }
-            out.append((name, e.size, e.stored))
-            excess -= e.size
-        }
-        return out
+        lru.cached(
+            name, size: size, stored: stored,
+            confirm: { victim, victimSize in
+                guard let info = try? client.head(key: key(victim)) else { return false }
+                return Int64(info.size) == victimSize
+            },
+            evict: { victim in _ = try? cache.delete(name: victim) })
     }
 }

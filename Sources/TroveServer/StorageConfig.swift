@@ -1,6 +1,7 @@
 import TroveCore
 
-/// `[storage]` of the configuration: where packs live (docs/SCALING.md).
+/// `[storage]` of the configuration: where packs and objects (recipes, trees) live
+/// (docs/SCALING.md); objects follow packs: `packs = "s3"` puts both in the object store.
 public struct StorageSettings: Sendable, Equatable {
     /// `packs = "local"` (the store's packs/ directory, the default) or `"s3"`.
     public enum Packs: String, Sendable, Equatable { case local, s3 }
@@ -38,7 +39,7 @@ public struct StorageSettings: Sendable, Equatable {
     }
 }
 
-/// `[storage.s3]`: the object store that holds the packs.
+/// `[storage.s3]`: the object store that holds the packs and objects.
 public struct S3StorageSettings: Sendable, Equatable {
     /// `http://HOST:PORT` (path-style requests).
     public var endpoint = ""
@@ -52,6 +53,8 @@ public struct S3StorageSettings: Sendable, Equatable {
     public var secretAccessKeyFile: String?
     /// Bytes of packs kept under `--root` as the local read cache (default 4 GiB).
     public var cacheSize = 4 << 30
+    /// Bytes of objects (recipes, trees) kept under `--root` as the local cache (default 1 GiB).
+    public var objectCacheSize = 1 << 30
 
     public init() {}
 
@@ -67,10 +70,12 @@ public struct S3StorageSettings: Sendable, Equatable {
             case "secret_access_key_file":
                 s.secretAccessKeyFile = try reader.string(v, "storage.s3.secret_access_key_file")
             case "cache_size": s.cacheSize = try reader.size(v, "storage.s3.cache_size", 0...Int.max)
+            case "object_cache_size":
+                s.objectCacheSize = try reader.size(v, "storage.s3.object_cache_size", 0...Int.max)
             default:
                 throw ConfigError(
                     "\(reader.path): unknown key storage.s3.\(k) (known: endpoint, bucket, region, prefix, "
-                        + "access_key_id, secret_access_key_file, cache_size)")
+                        + "access_key_id, secret_access_key_file, cache_size, object_cache_size)")
             }
         }
         return s

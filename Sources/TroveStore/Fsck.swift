@@ -201,15 +201,13 @@ extension Store {
                     .init(kind: .objectCorrupt, subject: d.prefixed, detail: "neither a valid recipe nor a tree"))
             }
         }
-        for shard in FileIO.list(objectsDir).sorted() {
-            for rest in FileIO.list(objectsDir + "/" + shard).sorted() {
-                guard let d = Digest(hex: shard + rest) else {
-                    report.objects += 1
-                    report.warnings.append("stray file objects/\(shard)/\(rest)")
-                    continue
-                }
-                check(d) { (d) throws(StoreError) -> [UInt8]? in try readObjectFile(d) }
-            }
+        let listing = try objectStorage.list(shard: nil)
+        for stray in listing.strays {
+            report.objects += 1
+            report.warnings.append("stray file \(stray)")
+        }
+        for d in listing.digests {
+            check(d) { (d) throws(StoreError) -> [UInt8]? in try readObjectFile(d) }
         }
         // Small recipes kept in the catalog (Store+InlineObjects.swift).
         for d in try inlineObjectDigests() {

@@ -33,4 +33,12 @@ public protocol PackStorage: Sendable {
     /// has passed.
     @discardableResult
     func delete(name: String) throws(StoreError) -> Int64
+
+    /// Checks that the storage answers (for a load balancer's readiness probe): one cheap request.
+    func probe() throws(StoreError)
+}
+
+extension PackStorage {
+    /// The local file system answers when the store does: nothing to check.
+    public func probe() throws(StoreError) {}
 }

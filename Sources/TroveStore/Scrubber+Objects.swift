@@ -12,13 +12,16 @@ extension Scrubber {
 
     /// The objects of one shard: files, and small recipes kept in the catalog.
     mutating func checkObjectShard(_ shard: String) throws {
-        var digests = Set(FileIO.list(store.objectsDir + "/" + shard).compactMap { Digest(hex: shard + $0) })
+        var digests = Set(try store.objectStorage.list(shard: shard).digests)
         digests.formUnion(try store.inlineObjectDigests(shard: shard))
         for d in digests.sorted() {
             guard sampled() else { continue }
             report.objectsChecked += 1
             let bytes: [UInt8]
-            do { bytes = try store.readObject(d) } catch {
+            do { bytes = try store.readObject(d) } catch .packStorage(let m) {
+                // The object store did not answer: not damage; the scrub fails and can run again.
+                throw StoreError.packStorage(m)
+            } catch {
                 finding("object-corrupt", d.prefixed, "\(error)", action: "quarantined")
                 report.damagedObjects.append(d.prefixed)
                 try store.quarantineObject(d, reason: "\(error)")
@@ -85,7 +88,7 @@ extension Scrubber {
                 guard let r = Digest(data: p.recipe), !badObjects.contains(r),
                     inSlice("objects:" + String(r.hex.prefix(2)))
                 else { continue }
-                if !store.hasObject(r) {
+                if try !store.objectStored(r) {
                     finding(
                         "object-missing", r.prefixed,
                         "recipe of committed blob \(Digest(data: p.blob) ?? .zero)",
@@ -100,7 +103,7 @@ extension Scrubber {
             guard let d = Digest(data: t), !badObjects.contains(d),
                 inSlice("objects:" + String(d.hex.prefix(2)))
             else { continue }
-            if !store.hasObject(d) {
+            if try !store.objectStored(d) {
                 finding(
                     "object-missing", d.prefixed, "committed tree",
                     action: options.repair ? "uncommitted" : "reported")
@@ -132,7 +135,7 @@ extension Scrubber {
         for v in versions {
             report.versionsChecked += 1
             let committed = try store.hasTree(v.tree)
-            if !committed || !store.hasObject(v.tree) {
+            if try !committed || !store.objectStored(v.tree) {
                 finding(
                     "version-broken", "\(v.name):\(v.version)",
                     "tree \(v.tree) is \(committed ? "committed but its object is missing" : "not committed") "

@@ -379,7 +379,7 @@ extension Store {
                                 """, arguments: [r, r, r]) == true
                     if used { continue }
                     let row = try Store.deleteInlineObject(db, r)
-                    if unlink(objectPath(d)) == 0 || row { report.objectsFreed += 1 }
+                    if try objectStorage.delete(d) || row { report.objectsFreed += 1 }
                 }
                 return rows.count
             }

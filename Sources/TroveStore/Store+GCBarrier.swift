@@ -54,7 +54,7 @@ extension Store {
         var rewrite: [(Digest, [UInt8])] = []
         for (d, bytes) in objects {
             try db.execute(sql: "DELETE FROM gc_doomed_objects WHERE digest = ?", arguments: [d.data])
-            if !InlineObjects.accepts(bytes) && !FileIO.exists(objectPath(d)) { rewrite.append((d, bytes)) }
+            if !InlineObjects.accepts(bytes) && (try? objectStorage.exists(d)) != true { rewrite.append((d, bytes)) }
         }
         if !rewrite.isEmpty { try writeObjectFiles(rewrite) }
         return nil

@@ -116,9 +116,9 @@ extension Store {
         }
     }
 
-    /// Shards (first two hex digits) that hold objects, as files or in the catalog.
+    /// Shards (first two hex digits) that hold objects, in the object storage or in the catalog.
     func objectShards() throws(StoreError) -> [String] {
-        var shards = Set(FileIO.list(objectsDir).filter { $0.count == 2 })
+        var shards = Set(try objectStorage.list(shard: nil).digests.map { String($0.hex.prefix(2)) })
         for d in try inlineObjectDigests() { shards.insert(String(d.hex.prefix(2))) }
         return shards.sorted()
     }

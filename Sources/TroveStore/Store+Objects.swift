@@ -2,10 +2,6 @@ import Foundation
 import GRDB
 import TroveCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Object files: `objects/ab/<62 hex>` holding `"TOBJ"`, codec (u8), raw length (u64), then the
 /// canonical bytes in that codec (zstd unless compression does not pay).
 enum ObjectFile {
@@ -39,45 +35,20 @@ extension Store {
         try catalog.write { db in try Store.insertInlineObjects(db, inline, now: now) }
     }
 
-    /// Writes objects as files durably (tmp → fsync → rename → fsync of each touched directory).
-    /// Objects already present are skipped. All temporaries are written before the first fsync,
-    /// so one journal commit can carry several of them.
+    /// Writes objects durably through the object storage (local files: tmp → fsync → rename →
+    /// fsync of each touched directory; S3: one write-once PUT each), all before returning.
+    /// Objects already present that read back intact are kept. The one place objects are encoded.
     func writeObjectFiles(_ objects: [(Digest, [UInt8])]) throws(StoreError) {
         guard !objects.isEmpty else { return }
         try checkWritable()
         let compressor = ChunkCompressor(codec: config.codec == .raw ? .raw : .zstd, level: config.level)
-        var pending: [(tmp: String, path: String)] = []
-        var dirs = Set<String>()
-        defer { for p in pending { unlink(p.tmp) } }
-        for (digest, canonical) in objects {
-            let path = objectPath(digest)
-            // An existing object is kept only if it reads back intact (else it is replaced).
-            if FileIO.exists(path), (try? readObjectFile(digest)) != nil { continue }
-            try ensureDirectory(of: path)
-            let bytes = ObjectFile.encode(canonical, compressor: compressor)
-            do { pending.append((try FileIO.writeTemporary(bytes, tmpDir: tmpDir), path)) } catch {
-                throw fail(error)
-            }
-            dirs.insert(FileIO.parent(of: path))
-        }
-        do throws(StoreError) {
-            // Durable contents first, then the names (a crash in between leaves only temporaries).
-            for p in pending { try FileIO.fsyncPath(p.tmp) }
-            var moved = 0
-            do {
-                for p in pending {
-                    try FileIO.rename(p.tmp, p.path)
-                    moved += 1
-                }
-            } catch {
-                // A full directory: the names already moved must still be durable (a later
-                // push skips an object that exists), then the request fails.
-                pending.removeFirst(moved)
-                for d in dirs.sorted() { try FileIO.fsyncDirectory(d) }
-                throw error
-            }
-            pending = []
-            for d in dirs.sorted() { try FileIO.fsyncDirectory(d) }
+        let encoded = objects.map { (digest: $0.0, bytes: ObjectFile.encode($0.1, compressor: compressor)) }
+        do {
+            try objectStorage.store(encoded) { d, stored in (try? decodeObject(stored, d)) != nil }
+        } catch .packStorage(let m) {
+            // The object store failed (an outage): nothing acknowledged, and not a local
+            // durability failure, so the store stays writable and the client retries.
+            throw .packStorage(m)
         } catch {
             throw fail(error)
         }
@@ -97,11 +68,16 @@ extension Store {
         return canonical
     }
 
-    /// An object file's canonical bytes, verified; nil if there is no file.
+    /// An object's canonical bytes from the object storage, verified; nil if it is not stored.
+    /// The one place stored objects are read (a local copy that does not verify is fetched again).
     func readObjectFile(_ digest: Digest) throws(StoreError) -> [UInt8]? {
-        let path = objectPath(digest)
-        guard FileIO.exists(path) else { return nil }
-        return try decodeObject(FileIO.readFile(path, limit: options.maxObjectSize + 1024), digest)
+        let limit = options.maxObjectSize + 1024
+        guard let stored = try objectStorage.read(digest, limit: limit) else { return nil }
+        do { return try decodeObject(stored, digest) } catch {
+            guard objectStorage.dropCopy(digest) else { throw error }
+            guard let again = try objectStorage.read(digest, limit: limit) else { return nil }
+            return try decodeObject(again, digest)
+        }
     }
 
     /// Decodes an object file's bytes (or a catalog row's, the same form) and checks the digest.

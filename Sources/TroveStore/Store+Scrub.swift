@@ -71,8 +71,15 @@ extension Store {
         let name = "object-\(d.hex)-\(Clock.nowMillis())"
         let src = objectPath(d)
         let row = try quarantineInlineObject(d, name: name + "-row")
-        let moved = rename(src, root + "/quarantine/" + name) == 0
-        if moved {
+        var moved = false
+        if objectStorage.isRemote {
+            // Its bytes into quarantine/, then the object out of the object store.
+            if let bytes = try? objectStorage.read(d, limit: options.maxObjectSize + 1024) {
+                try FileIO.writeDurably(bytes, to: root + "/quarantine/" + name, tmpDir: tmpDir)
+                moved = try objectStorage.delete(d)
+            }
+        } else if rename(src, root + "/quarantine/" + name) == 0 {
+            moved = true
             try? FileIO.fsyncDirectory(root + "/quarantine")
             try? FileIO.fsyncDirectory(FileIO.parent(of: src))
         }
@@ -250,8 +257,13 @@ struct Scrubber {
 
     mutating func checkPack(id: Int64, name: String, size listedSize: Int, sealed listedSealed: Bool) throws {
         report.packsChecked += 1
-        // The pack itself, or a local copy of a remote one (missing: reported below).
-        let path = (try? store.packStorage.localFile(name: name)) ?? store.packPath(name)
+        // The pack itself, or a local copy of a remote one (missing: reported below). A remote
+        // storage that does not answer is not damage: the scrub fails and can run again.
+        let path: String
+        do { path = try store.packStorage.localFile(name: name) } catch {
+            if case .packStorage = error, (try? store.packStorage.exists(name: name)) != false { throw error }
+            path = store.packPath(name)
+        }
         // Size, state and index entries from one snapshot: a pack being appended to gains
         // segments (and entries) while we look.
         var size = listedSize

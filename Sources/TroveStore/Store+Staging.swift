@@ -15,11 +15,19 @@ extension Store {
         return pairs.map(\.0)
     }
 
-    /// Whether an object is stored, as a catalog row or a file (committed or stored ahead of a
-    /// commit).
+    /// Whether an object is stored, as a catalog row or in the object storage (committed or
+    /// stored ahead of a commit).
+    /// False when it cannot tell (see `objectStored` for scrub, which must not take an outage
+    /// for a loss).
     func hasObject(_ digest: Digest) -> Bool {
-        if FileIO.exists(objectPath(digest)) { return true }
-        return ((try? inlineObjectBytes(digest)) ?? nil) != nil
+        (try? objectStored(digest)) == true
+    }
+
+    /// Whether an object is stored; throws when the catalog or the object storage does not answer.
+    func objectStored(_ digest: Digest) throws(StoreError) -> Bool {
+        // The catalog first: most recipes are rows, and a remote storage costs a request.
+        if try inlineObjectBytes(digest) != nil { return true }
+        return try objectStorage.exists(digest)
     }
 
     /// Committed objects (recipes + trees) and aliases.

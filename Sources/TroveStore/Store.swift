@@ -24,6 +24,8 @@ public final class Store: Sendable {
     let catalog: Catalog
     /// Where sealed packs live (`options.packStorage`, else the local packs/ directory).
     let packStorage: any PackStorage
+    /// Where recipe and tree objects live (`options.objectStorage`, else the local objects/ directory).
+    let objectStorage: any ObjectStorage
     let lockFD: Int32
     /// Pack bookkeeping and the read-only flag.
     let state = Mutex(StoreState())
@@ -88,6 +90,13 @@ public final class Store: Sendable {
             throw error
         }
         let store = Store(root: root, config: config, options: options, catalog: catalog, lockFD: fd)
+        if store.packStorage.isRemote || store.objectStorage.isRemote {
+            // A new instance's root holds only the catalog: the working directories come back empty.
+            for d in ["packs", "objects", "tmp", "quarantine"] where !FileIO.isDirectory(root + "/" + d) {
+                try FileIO.mkdir(root + "/" + d)
+                try FileIO.fsyncDirectory(root)
+            }
+        }
         if let released { store.state.withLock { $0.diskNote = released } }
         try store.recover()
         store.maintainReserve()
@@ -112,6 +121,10 @@ public final class Store: Sendable {
         self.options = options
         self.catalog = catalog
         self.packStorage = options.packStorage ?? LocalPackStorage(directory: root + "/packs")
+        self.objectStorage =
+            options.objectStorage
+            ?? LocalObjectStorage(
+                directory: root + "/objects", tmpDirectory: root + "/tmp", maxFileBytes: options.maxObjectSize + 1024)
         self.lockFD = lockFD
     }
 
@@ -159,6 +172,7 @@ public final class Store: Sendable {
     /// Where the store writes pack `name` (in remote mode: the working copy and read cache).
     func packPath(_ name: String) -> String { packsDir + "/" + name.prefix(2) + "/" + name + ".pack" }
 
+    /// Where the local objects/ directory keeps object `d` (in remote mode: its cached copy).
     func objectPath(_ d: Digest) -> String {
         let hex = d.hex
         return objectsDir + "/" + hex.prefix(2) + "/" + hex.dropFirst(2)
@@ -190,6 +204,7 @@ public final class Store: Sendable {
             if !FileIO.exists(packPath(name)) { _ = try packStorage.localFile(name: name) }
             try recoverPack(name: name, id: k?.id, indexedSize: k?.size ?? PackFormat.headerSize)
         }
+        try recoverObjects()
     }
 
     /// Recovers a pack that was open at a crash (or never registered). Bytes up to

@@ -56,7 +56,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     /// request failed and left nothing half-written; the store stays writable. `free` is -1 if
     /// unknown, `needed` 0 if unknown.
     case noSpace(path: String, free: Int64, needed: Int64)
-    /// The pack storage (an object store) failed; nothing was acknowledged, retry later.
+    /// The pack or object storage (an object store) failed; nothing was acknowledged, retry later.
     case packStorage(String)
 
     public var description: String {
@@ -101,7 +101,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
                 + (needed > 0 ? "\(StoreError.bytes(needed)) needed" : "more needed")
                 + "; nothing was stored by this request and the store stays writable: free space (retire "
                 + "versions with `trove rm`, then `trove gc`) or grow the filesystem, then retry"
-        case .packStorage(let m): "pack storage failed: \(m); nothing was acknowledged, retry once it is healthy"
+        case .packStorage(let m): "object storage failed: \(m); nothing was acknowledged, retry once it is healthy"
         }
     }
 

@@ -22,11 +22,13 @@ public struct StoreOptions: Sendable {
 
     /// Where sealed packs live; nil: the store's packs/ directory (`LocalPackStorage`).
     public var packStorage: (any PackStorage)? = nil
+    /// Where recipe and tree objects live; nil: the store's objects/ directory (`LocalObjectStorage`).
+    public var objectStorage: (any ObjectStorage)? = nil
 
     public init(
         packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20,
         catalogMmapBytes: Int = 1 << 30, minFreeSpace: Int = 0, reserveBytes: Int = 0,
-        packStorage: (any PackStorage)? = nil
+        packStorage: (any PackStorage)? = nil, objectStorage: (any ObjectStorage)? = nil
     ) {
         self.packSize = packSize
         self.maxChunkSize = maxChunkSize
@@ -35,6 +37,7 @@ public struct StoreOptions: Sendable {
         self.minFreeSpace = minFreeSpace
         self.reserveBytes = reserveBytes
         self.packStorage = packStorage
+        self.objectStorage = objectStorage
     }
 }
 

@@ -4,7 +4,7 @@ import TroveServer
 import TroveStore
 
 /// `troved fsck --root DIR [--config FILE] [--deep]`: checks a store offline (stop the daemon
-/// first). With `--config`, its `[storage]` says where the packs are (and its root is the
+/// first). With `--config`, its `[storage]` says where the packs and objects are (and its root is the
 /// default for `--root`).
 struct FsckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,30 +15,19 @@ struct FsckCommand: ParsableCommand {
     @Option(name: .long, help: "Store root (default: the config's, else ./trove-data).")
     var root: String?
 
-    @Option(name: .long, help: "troved's config file: where packs live ([storage]).")
+    @Option(name: .long, help: "troved's config file: where packs and objects live ([storage]).")
     var config: String?
 
     @Flag(name: .long, help: "Also re-read, decompress and re-hash every chunk and object.")
     var deep = false
 
     func run() throws {
-        var cfg = ServerConfig()
-        if let path = config {
-            do {
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw ConfigError("cannot read config file \(path)")
-                }
-                cfg = try ServerConfig.parse(toml: text, path: path)
-            } catch {
-                printError("troved fsck: \(error)")
-                throw ExitCode(1)
-            }
-        }
+        let cfg = try config.map { try readConfigFile($0, command: "fsck") } ?? ServerConfig()
         let root = root ?? cfg.root
         let store: Store
         do {
             store = try Store.open(
-                at: root, options: StoreOptions(packStorage: try makePackStorage(cfg.storage, root: root)))
+                at: root, options: try makeStorage(cfg.storage, root: root).apply(StoreOptions()))
         } catch {
             printError("troved fsck: cannot open \(root): \(error)")
             throw ExitCode(1)
@@ -55,5 +44,18 @@ struct FsckCommand: ParsableCommand {
             "packs \(report.packs), chunks \(report.chunks), objects \(report.objects), versions \(report.versions): "
                 + (report.isClean ? "clean" : "\(report.violations.count) violation(s)"))
         if !report.isClean { throw ExitCode(5) }
+    }
+}
+
+/// The config file at `path`, parsed; an unreadable or invalid one prints why and exits 1.
+func readConfigFile(_ path: String, command: String) throws -> ServerConfig {
+    do {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigError("cannot read config file \(path)")
+        }
+        return try ServerConfig.parse(toml: text, path: path)
+    } catch {
+        printError("troved \(command): \(error)")
+        throw ExitCode(1)
     }
 }

@@ -5,9 +5,17 @@ import Synchronization
 import TroveServer
 import TroveStore
 
-/// Whether troved is ready for traffic: its protocol listener listens and is not shutting down.
+/// Whether troved is ready for traffic: its protocol listener listens and is not shutting down,
+/// and the catalog and the pack and object storage answer (checked at most every 2 s, a check
+/// hung for 3 s counting as a failure: `BackendHealth`).
 final class Readiness: Sendable {
     private let serving = Mutex(false)
+    let backends: BackendHealth
+
+    init(store: Store) {
+        backends = BackendHealth(store: store)
+        backends.refresh()
+    }
 
     func set(_ value: Bool) { serving.withLock { $0 = value } }
 
@@ -15,7 +23,7 @@ final class Readiness: Sendable {
     func reason(store: Store) -> String? {
         guard serving.withLock({ $0 }) else { return "the protocol listener is not serving (starting or stopping)" }
         if store.isReadOnly { return "the store is read-only after a failed write (see the log); restart troved" }
-        return nil
+        return backends.reason()
     }
 }
 

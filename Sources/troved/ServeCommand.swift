@@ -139,7 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let portFile = self.portFile
-        let readiness = Readiness()
+        let readiness = Readiness(store: store)
         // Before the servers exist: metric handles are made against the backend bootstrapped here.
         let metrics = try makeMetricsListener(
             cfg, store: store, readiness: readiness, logger: logger, portFile: metricsPortFile)

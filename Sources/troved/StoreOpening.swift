@@ -8,9 +8,8 @@ import TroveStore
 func openOrCreateStore(_ config: ServerConfig) throws -> (Store, created: Bool) {
     let fm = FileManager.default
     let root = config.root
-    let options = StoreOptions(
-        packSize: config.packSize, minFreeSpace: config.minFreeSpace, reserveBytes: config.diskReserve,
-        packStorage: try makePackStorage(config.storage, root: root))
+    let options = try makeStorage(config.storage, root: root).apply(
+        StoreOptions(packSize: config.packSize, minFreeSpace: config.minFreeSpace, reserveBytes: config.diskReserve))
     if fm.fileExists(atPath: root + "/trove.toml") {
         return (try Store.open(at: root, options: options), false)
     }

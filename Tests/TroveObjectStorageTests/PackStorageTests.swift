@@ -16,31 +16,47 @@ final class TestStore {
     let root: String
     private(set) var store: Store!
     let storage: any PackStorage
+    /// Where objects live (nil: the store's objects/ directory).
+    let objects: (any ObjectStorage)?
     /// The S3 side (nil for local): the client and the key prefix, to open more stores on it.
     let client: S3Client?
 
-    init(_ backend: PackBackend, packSize: Int = 256 << 10, cacheBytes: Int64 = 1 << 30, client: S3Client? = nil) throws {
+    init(
+        _ backend: PackBackend, packSize: Int = 256 << 10, cacheBytes: Int64 = 1 << 30, objectCacheBytes: Int64 = 1 << 30,
+        client: S3Client? = nil
+    ) throws {
         root = NSTemporaryDirectory() + "trove-packs-\(UUID().uuidString)"
         switch backend {
         case .local:
             self.client = nil
             storage = LocalPackStorage(directory: root + "/packs")
+            objects = nil
         case .s3:
             let c = try client ?? SeaweedFS.client(bucket: "packs")
             self.client = c
             storage = try S3PackStorage(
                 client: c, prefix: "store/", cacheDirectory: root + "/packs", tmpDirectory: root + "/tmp",
                 cacheBytes: cacheBytes)
+            objects = try S3ObjectStorage(
+                client: c, prefix: "store/", cacheDirectory: root + "/objects", tmpDirectory: root + "/tmp",
+                cacheBytes: objectCacheBytes)
         }
-        store = try Store.create(at: root, options: StoreOptions(packSize: packSize, packStorage: storage))
+        store = try Store.create(at: root, options: options(packSize: packSize))
     }
 
     /// Closes the store and opens the same root again.
     func reopen(packSize: Int = 256 << 10) throws -> Store {
         store = nil
-        store = try Store.open(at: root, options: StoreOptions(packSize: packSize, packStorage: storage))
+        store = try Store.open(at: root, options: options(packSize: packSize))
         return store
     }
+
+    func options(packSize: Int = 256 << 10) -> StoreOptions {
+        StoreOptions(packSize: packSize, packStorage: storage, objectStorage: objects)
+    }
+
+    /// Closes the store (its files stay).
+    func close() { store = nil }
 
     func cleanup() { try? FileManager.default.removeItem(atPath: root) }
 }
@@ -225,25 +241,35 @@ struct S3PackStorageTests {
     }
 }
 
-/// A pack storage whose uploads fail while `failing` is set (an object store outage), around a
-/// real one.
+/// A pack storage whose requests but listing fail while `failing` is set (an object store
+/// outage), around a real one.
 final class OutagePackStorage: PackStorage {
     let inner: any PackStorage
-    /// Whether uploads fail now, in its Mutex.
+    /// Whether requests fail now, in its Mutex.
     let failing = Mutex(false)
 
     init(_ inner: any PackStorage) { self.inner = inner }
 
     var isRemote: Bool { inner.isRemote }
-    func storeSealed(name: String, localPath: String) throws(StoreError) {
+    func check() throws(StoreError) {
         if failing.withLock({ $0 }) { throw .packStorage("S3 PUT refused: HTTP 503 SlowDown (injected outage)") }
+    }
+    func storeSealed(name: String, localPath: String) throws(StoreError) {
+        try check()
         try inner.storeSealed(name: name, localPath: localPath)
     }
     func read(name: String, offset: Int, count: Int) throws(StoreError) -> [UInt8] {
-        try inner.read(name: name, offset: offset, count: count)
+        try check()
+        return try inner.read(name: name, offset: offset, count: count)
     }
-    func localFile(name: String) throws(StoreError) -> String { try inner.localFile(name: name) }
-    func exists(name: String) throws(StoreError) -> Bool { try inner.exists(name: name) }
+    func localFile(name: String) throws(StoreError) -> String {
+        try check()
+        return try inner.localFile(name: name)
+    }
+    func exists(name: String) throws(StoreError) -> Bool {
+        try check()
+        return try inner.exists(name: name)
+    }
     func list() throws(StoreError) -> [String] { try inner.list() }
     func delete(name: String) throws(StoreError) -> Int64 { try inner.delete(name: name) }
 }
@@ -287,5 +313,28 @@ struct S3PackStorageOutageTests {
         #expect(try client.list(prefix: "packs/").count == (try store!.stats().packCount))
         for (d, p) in zip(digests, pieces) { #expect(try store!.readChunk(d) == p) }
         #expect(try store!.fsck(deep: true).isClean)
+    }
+
+    @Test func aScrubDuringAnOutageFailsAndTakesNothingForDamage() throws {
+        let client = try SeaweedFS.client(bucket: "scrubout")
+        let root = NSTemporaryDirectory() + "trove-scrubout-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let flaky = OutagePackStorage(
+            try S3PackStorage(
+                client: client, prefix: "", cacheDirectory: root + "/packs", tmpDirectory: root + "/tmp",
+                cacheBytes: 1 << 30))
+        let store = try Store.create(at: root, options: StoreOptions(packSize: 256 << 10, packStorage: flaky))
+        let content = testBytes(300 << 10, seed: 9)
+        let tree = try storeFile(store, content)
+        // No local copies: the scrub must fetch every pack, and the object store does not answer.
+        let local = LocalPackStorage(directory: root + "/packs")
+        for name in try local.list() { try local.delete(name: name) }
+        flaky.failing.withLock { $0 = true }
+        let failed = #expect(throws: (any Error).self) { try store.scrub() }
+        #expect("\(failed.map { "\($0)" } ?? "")".contains("injected outage"))
+        flaky.failing.withLock { $0 = false }
+        #expect(try store.quarantineList().isEmpty)
+        #expect(try store.scrub().clean)
+        try expectReadable(store, tree, content)
     }
 }

@@ -21,13 +21,43 @@ final class SeaweedFS: Sendable {
     /// The shared server (started on first use).
     static func shared() throws -> SeaweedFS { try started.get() }
 
+    /// A server of the caller's own, for a test that stops it (`pause`); `stop` it at the end.
+    static func dedicated() throws -> SeaweedFS { try SeaweedFS() }
+
     /// A client on a fresh bucket of the shared server.
     static func client(bucket prefix: String = "t", maxAttempts: Int = 3) throws -> S3Client {
-        let s = try shared()
+        try shared().client(bucket: prefix, maxAttempts: maxAttempts)
+    }
+
+    /// A client on a fresh bucket of this server.
+    func client(bucket prefix: String = "t", maxAttempts: Int = 3) throws -> S3Client {
         let bucket = "\(prefix)-\(UUID().uuidString.lowercased().prefix(18))"
-        let c = try S3Client(config: s.config(bucket: bucket, maxAttempts: maxAttempts))
+        let c = try S3Client(config: config(bucket: bucket, maxAttempts: maxAttempts))
         try c.createBucket()
         return c
+    }
+
+    /// The weed process id (written by the watchdog script).
+    var weedPID: pid_t? {
+        (try? String(contentsOfFile: directory + "/weed.pid", encoding: .utf8))
+            .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// Stops the server in its tracks (SIGSTOP): it accepts connections and answers nothing.
+    func pause() throws {
+        guard let pid = weedPID, kill(pid, SIGSTOP) == 0 else { throw SeaweedError("cannot stop weed (no pid)") }
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    func resume() throws {
+        guard let pid = weedPID, kill(pid, SIGCONT) == 0 else { throw SeaweedError("cannot resume weed (no pid)") }
+    }
+
+    /// Ends a dedicated server (its watchdog then removes its directory).
+    func stop() {
+        guard let pid = weedPID else { return }
+        kill(pid, SIGCONT)
+        kill(pid, SIGTERM)
     }
 
     func config(bucket: String, maxAttempts: Int = 3) -> S3ClientConfig {
@@ -74,7 +104,7 @@ final class SeaweedFS: Sendable {
             ]
             // The watchdog shell ends weed when this test process is gone (even after SIGKILL).
             let quoted = ([weed] + args).map { "'\($0)'" }.joined(separator: " ")
-            let script = "\(quoted) >'\(dir)/weed.log' 2>&1 & w=$!; while kill -0 \(getpid()) 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 1; done; kill $w 2>/dev/null; sleep 2; kill -9 $w 2>/dev/null; rm -rf '\(dir)'"
+            let script = "\(quoted) >'\(dir)/weed.log' 2>&1 & w=$!; echo $w >'\(dir)/weed.pid'; while kill -0 \(getpid()) 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 1; done; kill $w 2>/dev/null; sleep 2; kill -9 $w 2>/dev/null; rm -rf '\(dir)'"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", script]

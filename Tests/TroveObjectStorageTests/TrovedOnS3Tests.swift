@@ -36,10 +36,11 @@ struct TrovedOnS3Tests {
         let process = Process()
         let address: String
 
-        init(root: String, config: String, scratch: String) throws {
+        init(root: String, config: String, scratch: String, extra: [String] = []) throws {
             let portFile = scratch + "/port-\(UUID().uuidString)"
             process.executableURL = TrovedOnS3Tests.binDirectory.appendingPathComponent("troved")
-            process.arguments = ["--root", root, "--config", config, "--listen", "127.0.0.1:0", "--port-file", portFile]
+            process.arguments =
+                ["--root", root, "--config", config, "--listen", "127.0.0.1:0", "--port-file", portFile] + extra
             let log = scratch + "/troved.log"
             if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
             let h = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -66,13 +67,48 @@ struct TrovedOnS3Tests {
         }
     }
 
-    func scratch() throws -> String {
+    /// A troved with packs and objects on a fresh bucket of `weed` and its metrics listener on,
+    /// in a scratch directory of its own; `stop` ends it and removes the directory.
+    final class WithMetrics {
+        let dir: String
+        let daemon: Daemon
+        /// The metrics listener's HOST:PORT.
+        let metrics: String
+
+        init(weed: SeaweedFS, bucket: String) throws {
+            dir = try TrovedOnS3Tests.scratch()
+            let client = try weed.client(bucket: bucket)
+            let cfg = try TrovedOnS3Tests.config(dir, client: client, secret: client.config.secretAccessKey)
+            let portFile = dir + "/metrics-port"
+            daemon = try Daemon(
+                root: dir + "/root", config: cfg, scratch: dir,
+                extra: ["--metrics-listen", "127.0.0.1:0", "--metrics-port-file", portFile])
+            var address = ""
+            for _ in 0..<300 where address.isEmpty {
+                address = ((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "")
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                if address.isEmpty { usleep(100_000) }
+            }
+            guard !address.isEmpty else {
+                daemon.stop()
+                throw SeaweedError("troved wrote no metrics port file")
+            }
+            metrics = address
+        }
+
+        func stop() {
+            daemon.stop()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    static func scratch() throws -> String {
         let dir = NSTemporaryDirectory() + "trove-s3e2e-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
 
-    func config(_ dir: String, client: S3Client, secret: String) throws -> String {
+    static func config(_ dir: String, client: S3Client, secret: String) throws -> String {
         try secret.write(toFile: dir + "/secret", atomically: true, encoding: .utf8)
         let text = """
             [storage]
@@ -93,10 +129,10 @@ struct TrovedOnS3Tests {
     }
 
     @Test func pushPullLoseTheLocalPacksPullAgainFsck() throws {
-        let dir = try scratch()
+        let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let client = try SeaweedFS.client(bucket: "e2e")
-        let cfg = try config(dir, client: client, secret: client.config.secretAccessKey)
+        let cfg = try Self.config(dir, client: client, secret: client.config.secretAccessKey)
         let root = dir + "/root"
         var content = [UInt8]()
         for i in 0..<(3 << 20) { content.append(UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13)) }
@@ -128,10 +164,10 @@ struct TrovedOnS3Tests {
     }
 
     @Test func aWrongSecretStopsTrovedAtStart() throws {
-        let dir = try scratch()
+        let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let client = try SeaweedFS.client(bucket: "e2e")
-        let cfg = try config(dir, client: client, secret: "not-the-secret")
+        let cfg = try Self.config(dir, client: client, secret: "not-the-secret")
         let r = try Self.run("troved", ["--root", dir + "/root", "--config", cfg, "--listen", "127.0.0.1:0"])
         #expect(r.0 != 0)
         #expect(r.1.contains("the S3 bucket for packs does not answer"), "\(r.1)")

@@ -24,6 +24,7 @@ let package = Package(
                 .product(name: "TroveProtocol", package: trove),
                 .product(name: "TroveCore", package: trove),
                 .product(name: "TroveS3", package: trove),
+                .product(name: "TroveStore", package: trove),
             ],
             path: "Sources/FuzzDecoders"
         )

@@ -61,6 +61,12 @@ public struct ServerConfig: Sendable {
     public var level = 3
     /// Pack seal threshold.
     public var packSize = 64 << 20
+    /// Encryption at rest (`[store] encryption_key_file`): the key file (32 bytes) new data is
+    /// sealed with; a store created with it stays encrypted. Nil: a plaintext store.
+    public var encryptionKeyFile: String?
+    /// Key files of earlier keys (`[store] encryption_old_key_files`), to read data written
+    /// before a rotation.
+    public var encryptionOldKeyFiles: [String] = []
     /// New data (chunks, objects) is refused with `no-space` when it would leave less than this
     /// free on the store's filesystem, keeping room for the catalog, fsck and GC (0: no floor).
     public var minFreeSpace = 64 << 20
@@ -243,6 +249,12 @@ public struct ServerConfig: Sendable {
                         do { c.formats = try FormatPolicy(parsing: text) } catch {
                             throw ConfigError("\(path): store.formats: \(error)")
                         }
+                    case "encryption_key_file": c.encryptionKeyFile = try reader.string(v, "store.encryption_key_file")
+                    case "encryption_old_key_files":
+                        guard let files = v.stringArray else {
+                            throw ConfigError("\(path): store.encryption_old_key_files must be an array of strings")
+                        }
+                        c.encryptionOldKeyFiles = files
                     default: throw ConfigError("\(path): unknown key store.\(k)")
                     }
                 }

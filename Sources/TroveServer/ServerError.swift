@@ -35,7 +35,8 @@ public struct ServerError: Error, CustomStringConvertible {
             case .uploadCorrupt: .integrity
             case .noSpace: .noSpace
             case .packStorage: .busy
-            case .notAStore, .alreadyExists, .corruptConfig, .unsupportedFormat, .io, .catalog: .internalError
+            case .notAStore, .alreadyExists, .corruptConfig, .unsupportedFormat, .io, .catalog, .encryption:
+                .internalError
             }
         self.init(code, e.description)
     }

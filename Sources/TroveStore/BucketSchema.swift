@@ -1,6 +1,6 @@
 import GRDB
 
-extension Catalog {
+extension SQLiteCatalog {
     /// Tables for buckets, the S3 face of the store (migration "v4-buckets", additive).
     ///
     /// - `buckets`: name → creation time and write-once flag.

@@ -15,7 +15,8 @@ public struct CatalogRow: Sendable, Hashable {
 
     /// A row from names and values (`columns.count == values.count`).
     public init(columns: [String], values: [CatalogValue]) {
-        precondition(columns.count == values.count, "catalog row: \(columns.count) names, \(values.count) values")
+        precondition(
+            columns.count == values.count, "catalog row: \(columns.count) names, \(values.count) values")
         self.columns = columns
         self.values = values
     }
@@ -58,3 +59,6 @@ public struct CatalogRow: Sendable, Hashable {
         return v
     }
 }
+
+/// Store code reads rows as `Row`, as it did under GRDB.
+typealias Row = CatalogRow

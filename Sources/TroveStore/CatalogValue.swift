@@ -43,7 +43,9 @@ extension Int64: CatalogValueConvertible {
 
 extension Int: CatalogValueConvertible {
     public var catalogValue: CatalogValue { .integer(Int64(self)) }
-    public static func fromCatalog(_ v: CatalogValue) -> Int? { Int64.fromCatalog(v).flatMap { Int(exactly: $0) } }
+    public static func fromCatalog(_ v: CatalogValue) -> Int? {
+        Int64.fromCatalog(v).flatMap { Int(exactly: $0) }
+    }
 }
 
 extension Int32: CatalogValueConvertible {

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 #if canImport(Glibc)
@@ -85,7 +84,7 @@ extension Store {
                 try Row.fetchAll(
                     db,
                     sql:
-                        "SELECT digest, offset, stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY offset",
+                        "SELECT digest, \"offset\", stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY \"offset\"",
                     arguments: [p.id]
                 ).map {
                     PackEntry(
@@ -117,11 +116,13 @@ extension Store {
                         kind: .packDamaged, subject: p.name,
                         detail: "file is \(fileSize) bytes, catalog says \(p.size)"))
             }
+            var seal: PackSeal? = nil
             do {
-                trailer = try PackScanner.readTrailers(fd, path, size: min(p.size, fileSize))
+                seal = try packSeal(name: p.name, fd: fd, path: path)
+                trailer = try PackScanner.readTrailers(fd, path, size: min(p.size, fileSize), seal: seal)
             } catch {
                 report.violations.append(.init(kind: .packDamaged, subject: p.name, detail: "\(error)"))
-                trailer = (try? PackScanner.scanForward(fd, path).entries) ?? []
+                trailer = (try? PackScanner.scanForward(fd, path, seal: seal).entries) ?? []
             }
             var byOffset: [Int: PackEntry] = [:]
             for e in trailer { byOffset[e.offset] = e }

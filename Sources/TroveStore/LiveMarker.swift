@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// Writes the mark into `gc_live_*` in batches; memory is bounded by the batch, one tree and one
@@ -72,7 +71,7 @@ struct LiveMarker {
         let (c, b, t) = (chunks, blobs, trees)
         try store.catalog.write { db in
             for (table, list) in [("gc_live_chunks", c), ("gc_live_blobs", b), ("gc_live_trees", t)] {
-                let st = try db.cachedStatement(sql: "INSERT OR IGNORE INTO \(table) (digest) VALUES (?)")
+                let st = try db.cachedStatement(sql: "INSERT INTO \(table) (digest) VALUES (?) ON CONFLICT DO NOTHING")
                 for d in list { try st.execute(arguments: [d.data]) }
             }
         }

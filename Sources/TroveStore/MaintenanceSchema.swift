@@ -1,6 +1,6 @@
 import GRDB
 
-extension Catalog {
+extension SQLiteCatalog {
     /// Tables for garbage collection and scrub (migration "v2-gc-scrub").
     ///
     /// - `gc_state`: one row. `active` is 1 while a GC may delete (commits and new versions then

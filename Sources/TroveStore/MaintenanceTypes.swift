@@ -150,19 +150,34 @@ public enum MaintenanceTestHooks {
 /// One maintenance job (GC or scrub) per store at a time, in this process (a store is open
 /// in one process only).
 enum MaintenanceLock {
-    private static let running = Mutex<[ObjectIdentifier: String]>([:])
+    /// The catalog-wide lock key of GC and scrub ("TROVEGC"): one at a time across every
+    /// instance sharing the catalog.
+    static let globalKey: Int64 = 0x54_52_4f_56_45_47_43
+
+    /// Running jobs by store, with the catalog-wide lock each holds.
+    private static let running = Mutex<[ObjectIdentifier: (job: String, lock: (any CatalogLock)?)]>([:])
 
     static func acquire(_ store: Store, _ job: String) throws(MaintenanceError) {
+        let id = ObjectIdentifier(store)
         let current: String? = running.withLock { running in
-            let id = ObjectIdentifier(store)
-            if let r = running[id] { return r }
-            running[id] = job
+            if let r = running[id] { return r.job }
+            running[id] = (job, nil)
             return nil
         }
         if let current { throw .busy(running: current) }
+        let lock: (any CatalogLock)?
+        do { lock = try store.catalog.tryGlobalLock(globalKey) } catch {
+            release(store)
+            throw .store(error)
+        }
+        guard let lock else {
+            release(store)
+            throw .busy(running: "GC or scrub (on another instance)")
+        }
+        running.withLock { $0[id] = (job, lock) }
     }
 
     static func release(_ store: Store) {
-        running.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(store)) }
+        running.withLock { $0.removeValue(forKey: ObjectIdentifier(store)) }?.lock?.release()
     }
 }

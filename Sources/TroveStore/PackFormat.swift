@@ -10,10 +10,11 @@ struct PackEntry: Sendable, Hashable {
     var storedLength: Int
 }
 
-/// The pack file format (version 1, big-endian).
+/// The pack file format (big-endian): version 1 plaintext, version 2 encrypted (docs/STORE.md).
 ///
 /// ```
 /// header   "TRVPACK\0" (8) | version u32 = 1 | reserved u32 = 0                      16 bytes
+///          version 2: "TRVPACK\0" | 2 | key tag u32 (first 4 bytes of the sealing key's id)
 /// segment  record* trailer footer            (one per group commit; appended, never rewritten)
 /// record   "TREC" | digest (32) | raw_len u32 | codec u8 | stored_len u32 | crc32c(stored) u32 | stored bytes
 /// trailer  "TTRL" | count u32 | count × {digest (32), offset u64, raw_len u32, codec u8, stored_len u32}
@@ -24,9 +25,14 @@ struct PackEntry: Sendable, Hashable {
 /// segments. The file's last 16 bytes are always the footer of its last segment, and the
 /// footer of the previous segment ends right before the first record of the next one, so the
 /// trailers can be walked backwards from the end without reading records.
+///
+/// In a version 2 pack each record's stored bytes are sealed (`PackSeal`: nonce | AES-256-GCM
+/// ciphertext of the compressed bytes | tag; stored_len and the CRC-32C cover the sealed bytes)
+/// and every digest field, in record headers and trailer entries alike, is masked by its offset.
 enum PackFormat {
     static let magic: [UInt8] = Array("TRVPACK\0".utf8)
     static let version: UInt32 = 1
+    static let encryptedVersion: UInt32 = 2
     static let headerSize = 16
     static let recordTag: [UInt8] = Array("TREC".utf8)
     static let trailerTag: [UInt8] = Array("TTRL".utf8)
@@ -37,40 +43,73 @@ enum PackFormat {
     /// Largest stored or raw length a record may declare.
     static let maxRecordLength = 64 << 20
 
-    static var header: [UInt8] {
+    /// The header of a plaintext pack (`keyTag` nil) or of one encrypted under that key.
+    static func header(keyTag: UInt32?) -> [UInt8] {
         var w = ByteBuffer()
         w.raw(magic)
-        w.u32(version)
-        w.u32(0)
+        w.u32(keyTag == nil ? version : encryptedVersion)
+        w.u32(keyTag ?? 0)
         return w.bytes
     }
 
-    /// Serialises records + trailer + footer for a segment starting at `start`.
+    /// The key tag of an encrypted pack's header, nil for a plaintext one; throws otherwise.
+    static func parseHeader(_ h: [UInt8], what: String) throws(StoreError) -> UInt32? {
+        guard h.count == headerSize, h.starts(with: magic) else {
+            throw .corruptData(what: what, detail: "bad pack header")
+        }
+        let (v, tag) = h.withUnsafeBytes { ($0.beU32(8), $0.beU32(12)) }
+        switch v {
+        case version where tag == 0: return nil
+        case encryptedVersion: return tag
+        default: throw .corruptData(what: what, detail: "unknown pack version \(v)")
+        }
+    }
+
+    /// Serialises records + trailer + footer for a segment starting at `start`; with `seal`,
+    /// sealed (the records' `crc` is then recomputed over the sealed bytes). The entries
+    /// returned hold the plain digests and the stored (sealed) lengths.
     static func segment(
-        _ records: [(digest: Digest, codec: Codec, rawLength: Int, stored: [UInt8], crc: UInt32)], start: Int
+        _ records: [(digest: Digest, codec: Codec, rawLength: Int, stored: [UInt8], crc: UInt32)], start: Int,
+        seal: PackSeal? = nil
     ) -> (bytes: [UInt8], entries: [PackEntry]) {
+        let extra = seal == nil ? 0 : PackSeal.overhead
         var total = trailerEntrySize * records.count + 8 + 32 + footerSize
-        for r in records { total += recordHeaderSize + r.stored.count }
+        for r in records { total += recordHeaderSize + r.stored.count + extra }
         var w = ByteBuffer(capacity: total)
         var entries: [PackEntry] = []
+        var fields: [Digest] = []
         entries.reserveCapacity(records.count)
         for r in records {
+            let offset = start + w.bytes.count
+            var stored = r.stored
+            var crc = r.crc
+            var field = r.digest
+            if let seal {
+                stored = seal.seal(r.stored, digest: r.digest, rawLength: r.rawLength, codec: r.codec, offset: offset)
+                crc = CRC32C.checksum(stored)
+                field = seal.mask(r.digest, offset: offset)
+            }
             entries.append(
                 PackEntry(
-                    digest: r.digest, offset: start + w.bytes.count, rawLength: r.rawLength, codec: r.codec,
-                    storedLength: r.stored.count))
+                    digest: r.digest, offset: offset, rawLength: r.rawLength, codec: r.codec,
+                    storedLength: stored.count))
+            fields.append(field)
             w.raw(recordTag)
-            w.digest(r.digest)
+            w.digest(field)
             w.u32(UInt32(r.rawLength))
             w.u8(r.codec.rawValue)
-            w.u32(UInt32(r.stored.count))
-            w.u32(r.crc)
-            w.raw(r.stored)
+            w.u32(UInt32(stored.count))
+            w.u32(crc)
+            w.raw(stored)
         }
         let trailerStart = w.bytes.count
         w.raw(trailerTag)
         w.u32(UInt32(entries.count))
-        for e in entries { appendEntry(&w, e) }
+        for (e, field) in zip(entries, fields) {
+            var masked = e
+            masked.digest = field
+            appendEntry(&w, masked)
+        }
         let h = w.bytes.withUnsafeBytes {
             SHA256().hash(UnsafeRawBufferPointer(rebasing: $0[trailerStart...]))
         }

@@ -16,16 +16,21 @@ enum PackScanner {
         var problem: String?
     }
 
-    /// Checks the 16-byte header.
-    static func checkHeader(_ fd: Int32, _ path: String) throws(StoreError) {
+    /// Checks the 16-byte header: plaintext without `seal`, encrypted under `seal`'s key with it.
+    static func checkHeader(_ fd: Int32, _ path: String, seal: PackSeal? = nil) throws(StoreError) {
         let h = try FileIO.pread(fd, count: PackFormat.headerSize, at: 0, path)
-        guard h == PackFormat.header else { throw .corruptData(what: path, detail: "bad pack header") }
+        guard try PackFormat.parseHeader(h, what: path) == seal?.tag else {
+            throw .corruptData(what: path, detail: "pack header does not match the store's encryption")
+        }
     }
 
     /// Walks segment footers and trailers backwards from the end of the file, reading no
     /// records. Throws on any inconsistency (bad footer, trailer hash, non-contiguous offsets).
-    static func readTrailers(_ fd: Int32, _ path: String, size: Int) throws(StoreError) -> [PackEntry] {
-        try checkHeader(fd, path)
+    /// With `seal` (an encrypted pack), the digests returned are unmasked.
+    static func readTrailers(_ fd: Int32, _ path: String, size: Int, seal: PackSeal? = nil) throws(StoreError)
+        -> [PackEntry]
+    {
+        try checkHeader(fd, path, seal: seal)
         var segments: [[PackEntry]] = []
         var end = size
         let e = PackFormat.trailerEntrySize
@@ -63,8 +68,9 @@ enum PackScanner {
                         bad = "unknown codec in trailer at \(trailerOffset)"
                         return
                     }
+                    let field = t.digest(p)
                     let entry = PackEntry(
-                        digest: t.digest(p), offset: offset, rawLength: Int(t.beU32(p + 40)), codec: codec,
+                        digest: seal?.mask(field, offset: offset) ?? field, offset: offset, rawLength: Int(t.beU32(p + 40)), codec: codec,
                         storedLength: Int(t.beU32(p + 45)))
                     if expected >= 0 && offset != expected {
                         bad = "trailer offsets are not contiguous at \(trailerOffset)"
@@ -90,12 +96,11 @@ enum PackScanner {
     /// Scans records and trailers forwards, keeping every complete segment whose trailer hash
     /// verifies and agrees with the records seen. Stops at the first inconsistency. Never throws
     /// for damage (it is reported in `problem`); throws only if the file can't be read at all.
-    static func scanForward(_ fd: Int32, _ path: String) throws(StoreError) -> ScanResult {
+    /// With `seal` (an encrypted pack), the digests returned are unmasked.
+    static func scanForward(_ fd: Int32, _ path: String, seal: PackSeal? = nil) throws(StoreError) -> ScanResult {
         let size = try FileIO.fileSize(fd, path)
         var result = ScanResult(entries: [], validEnd: 0, fileSize: size, problem: nil)
-        guard size >= PackFormat.headerSize,
-            (try? FileIO.pread(fd, count: PackFormat.headerSize, at: 0, path)) == PackFormat.header
-        else {
+        guard size >= PackFormat.headerSize, (try? checkHeader(fd, path, seal: seal)) != nil else {
             result.problem = "bad or missing pack header"
             return result
         }
@@ -118,7 +123,7 @@ enum PackScanner {
                 let entry: PackEntry? = h.withUnsafeBytes { b in
                     guard let codec = Codec(rawValue: b[40]) else { return nil }
                     return PackEntry(
-                        digest: b.digest(4), offset: pos, rawLength: Int(b.beU32(36)), codec: codec,
+                        digest: seal?.mask(b.digest(4), offset: pos) ?? b.digest(4), offset: pos, rawLength: Int(b.beU32(36)), codec: codec,
                         storedLength: Int(b.beU32(41)))
                 }
                 guard let entry, entry.storedLength <= PackFormat.maxRecordLength,
@@ -147,7 +152,8 @@ enum PackScanner {
                     else { return false }
                     for (i, p) in pending.enumerated() {
                         let q = 8 + i * e
-                        guard b.digest(q) == p.digest, Int(clamping: b.beU64(q + 32)) == p.offset,
+                        let field = seal?.mask(p.digest, offset: p.offset) ?? p.digest
+                        guard b.digest(q) == field, Int(clamping: b.beU64(q + 32)) == p.offset,
                             Int(b.beU32(q + 40)) == p.rawLength, b[q + 44] == p.codec.rawValue,
                             Int(b.beU32(q + 45)) == p.storedLength
                         else { return false }

@@ -1,7 +1,8 @@
 import Foundation
 import TroveCore
 
-/// Verifies pack records (header vs index entry, CRC-32C, decompression, SHA-256) on up to
+/// Verifies pack records (header vs index entry, CRC-32C, the AEAD tag of an encrypted pack's
+/// records, decompression, SHA-256) on up to
 /// `workers` threads, each with its own hasher, decompressor and output buffer.
 final class RecordVerifier: Sendable {
     let workers: Int
@@ -10,6 +11,7 @@ final class RecordVerifier: Sendable {
     final class WorkerState {
         let sha = SHA256()
         let dec: ChunkDecompressor
+        let gcm = AESGCM()
         init(maxChunkSize: Int) { dec = ChunkDecompressor(maxRawLength: maxChunkSize) }
     }
     private let states = Pool<WorkerState>()
@@ -19,8 +21,9 @@ final class RecordVerifier: Sendable {
         self.maxChunkSize = maxChunkSize
     }
 
-    /// Problems per entry (nil = intact). `buffer` holds the file bytes from offset `base`.
-    func verify(_ buffer: [UInt8], base: Int, _ entries: [PackEntry]) -> [String?] {
+    /// Problems per entry (nil = intact). `buffer` holds the file bytes from offset `base`;
+    /// `seal` opens the records of an encrypted pack.
+    func verify(_ buffer: [UInt8], base: Int, _ entries: [PackEntry], seal: PackSeal? = nil) -> [String?] {
         var out = [String?](repeating: nil, count: entries.count)
         let n = workers
         buffer.withUnsafeBytes { all in
@@ -32,7 +35,7 @@ final class RecordVerifier: Sendable {
                 DispatchQueue.concurrentPerform(iterations: min(n, entries.count)) { w in
                     let state = states.take { WorkerState(maxChunkSize: maxChunkSize) }
                     defer { states.put(state) }
-                    let (sha, dec) = (state.sha, state.dec)
+                    let (sha, dec, gcm) = (state.sha, state.dec, state.gcm)
                     var scratch: [UInt8] = []
                     var k = w
                     while k < entries.count {
@@ -40,7 +43,7 @@ final class RecordVerifier: Sendable {
                         let start = e.offset - base
                         let record = UnsafeRawBufferPointer(
                             rebasing: all[start..<(start + PackFormat.recordHeaderSize + e.storedLength)])
-                        results[k] = RecordVerifier.check(record, e, sha, dec, &scratch)
+                        results[k] = RecordVerifier.check(record, e, sha, dec, &scratch, seal: seal, gcm: gcm)
                         k += n
                     }
                 }
@@ -51,14 +54,26 @@ final class RecordVerifier: Sendable {
 
     static func check(
         _ b: UnsafeRawBufferPointer, _ e: PackEntry, _ sha: SHA256, _ dec: ChunkDecompressor,
-        _ scratch: inout [UInt8]
+        _ scratch: inout [UInt8], seal: PackSeal? = nil, gcm: AESGCM? = nil
     ) -> String? {
-        guard b.matches(PackFormat.recordTag, at: 0), b.digest(4) == e.digest,
+        guard b.matches(PackFormat.recordTag, at: 0), b.digest(4) == (seal?.mask(e.digest, offset: e.offset) ?? e.digest),
             Int(b.beU32(36)) == e.rawLength,
             b[40] == e.codec.rawValue, Int(b.beU32(41)) == e.storedLength
         else { return "record header does not match the index" }
-        let stored = UnsafeRawBufferPointer(rebasing: b[PackFormat.recordHeaderSize...])
-        guard CRC32C.update(0, stored) == b.beU32(45) else { return "CRC-32C mismatch" }
+        let onDisk = UnsafeRawBufferPointer(rebasing: b[PackFormat.recordHeaderSize...])
+        guard CRC32C.update(0, onDisk) == b.beU32(45) else { return "CRC-32C mismatch" }
+        guard let seal else { return check(stored: onDisk, e, sha, dec, &scratch) }
+        guard let opened = seal.open(onDisk, e, using: gcm ?? AESGCM()) else {
+            return "authentication tag mismatch (sealed bytes altered)"
+        }
+        return opened.withUnsafeBytes { check(stored: $0, e, sha, dec, &scratch) }
+    }
+
+    /// Decompression and SHA-256 of a record's (opened) stored bytes.
+    static func check(
+        stored: UnsafeRawBufferPointer, _ e: PackEntry, _ sha: SHA256, _ dec: ChunkDecompressor,
+        _ scratch: inout [UInt8]
+    ) -> String? {
         let actual: Digest
         if e.codec == .raw {
             guard stored.count == e.rawLength else { return "raw length mismatch" }

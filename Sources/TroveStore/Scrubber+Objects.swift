@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 #if canImport(Glibc)

@@ -1,4 +1,3 @@
-import GRDB
 import TroveCore
 
 /// A name and its live versions (the web view's name index).
@@ -60,7 +59,7 @@ extension Store {
             let upper = p.isEmpty ? nil : p + "0"
             while out.count < max(1, limit) {
                 var sql = "SELECT name FROM versions WHERE retired IS NULL"
-                var args: [(any DatabaseValueConvertible)?] = []
+                var args: [(any CatalogValueConvertible)?] = []
                 if let l = last {
                     sql += inclusive ? " AND name >= ?" : " AND name > ?"
                     args.append(l)
@@ -70,7 +69,7 @@ extension Store {
                     args.append(upper)
                 }
                 sql += " ORDER BY name LIMIT 1"
-                guard let name = try String.fetchOne(db, sql: sql, arguments: StatementArguments(args)) else { break }
+                guard let name = try String.fetchOne(db, sql: sql, arguments: CatalogArguments(args)) else { break }
                 out.append(try summary(name))
                 last = name
                 inclusive = false

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// Storing S3 bodies as blobs, and multipart uploads.
@@ -135,8 +134,10 @@ extension Store {
             else { throw BucketError.noSuchUpload(id) }
             try db.execute(
                 sql: """
-                    INSERT OR REPLACE INTO multipart_parts (upload, part, blob, size, etag, mtime)
+                    INSERT INTO multipart_parts (upload, part, blob, size, etag, mtime)
                     VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (upload, part) DO UPDATE SET
+                      blob = excluded.blob, size = excluded.size, etag = excluded.etag, mtime = excluded.mtime
                     """,
                 arguments: [id, part.number, part.blob.data, Int64(part.size), part.etag, part.mtime])
         }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// Binding bucket keys to blobs pushed over the binary protocol (BIND_KEY, LOOKUP_KEY; git-lfs

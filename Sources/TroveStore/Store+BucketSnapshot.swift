@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// What operators see of buckets beyond S3: per-bucket counts, and the tree a snapshot makes of

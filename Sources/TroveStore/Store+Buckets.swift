@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// Buckets: mutable key → blob maps in the catalog (docs/S3.md). Blobs are ordinary committed
@@ -140,11 +139,11 @@ extension Store {
 
     /// The objects of `bucket` whose keys start with `prefix` and are greater than `after`, in
     /// key order, at most `limit` (nil: all).
-    static func objects(_ db: Database, _ bucket: String, prefix: String, after: String?, limit: Int?) throws
+    static func objects(_ db: any CatalogTransaction, _ bucket: String, prefix: String, after: String?, limit: Int?) throws
         -> [BucketObject]
     {
         var sql = "SELECT * FROM bucket_objects WHERE bucket = ?"
-        var args: [any DatabaseValueConvertible] = [bucket]
+        var args: [any CatalogValueConvertible] = [bucket]
         let start = after.map { $0 > prefix ? $0 : prefix } ?? prefix
         if let after, start == after {
             sql += " AND key > ?"
@@ -162,7 +161,7 @@ extension Store {
             sql += " LIMIT ?"
             args.append(limit)
         }
-        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).compactMap(Store.object(from:))
+        return try Row.fetchAll(db, sql: sql, arguments: CatalogArguments(args)).compactMap(Store.object(from:))
             .filter { $0.key.hasPrefix(prefix) }
     }
 
@@ -195,12 +194,12 @@ extension Store {
 
     // MARK: - Rows
 
-    static func bucketRow(_ db: Database, _ name: String) throws -> BucketInfo? {
+    static func bucketRow(_ db: any CatalogTransaction, _ name: String) throws -> BucketInfo? {
         try Row.fetchOne(db, sql: "SELECT name, created, write_once FROM buckets WHERE name = ?", arguments: [name])
             .map { BucketInfo(name: $0["name"], created: $0["created"], writeOnce: ($0["write_once"] as Int) != 0) }
     }
 
-    static func objectRow(_ db: Database, _ bucket: String, _ key: String) throws -> BucketObject? {
+    static func objectRow(_ db: any CatalogTransaction, _ bucket: String, _ key: String) throws -> BucketObject? {
         try Row.fetchOne(
             db, sql: "SELECT * FROM bucket_objects WHERE bucket = ? AND key = ?", arguments: [bucket, key]
         ).flatMap(object(from:))
@@ -214,11 +213,14 @@ extension Store {
             metadata: decodeMetadata(row["metadata"]), mtime: row["mtime"])
     }
 
-    static func insertObject(_ db: Database, _ bucket: String, _ o: BucketObject) throws {
+    static func insertObject(_ db: any CatalogTransaction, _ bucket: String, _ o: BucketObject) throws {
         try db.execute(
             sql: """
-                INSERT OR REPLACE INTO bucket_objects
+                INSERT INTO bucket_objects
                 (bucket, key, blob, size, etag, content_type, metadata, mtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (bucket, key) DO UPDATE SET
+                  blob = excluded.blob, size = excluded.size, etag = excluded.etag,
+                  content_type = excluded.content_type, metadata = excluded.metadata, mtime = excluded.mtime
                 """,
             arguments: [
                 bucket, o.key, o.blob.data, Int64(o.size), o.etag, o.contentType, try encodeMetadata(o.metadata),
@@ -245,11 +247,9 @@ extension Store {
     }
 
     /// Runs `body` in a catalog transaction, mapping errors to `BucketError`.
-    func bucketCatalog<T>(write: Bool = false, _ body: (Database) throws -> T) throws(BucketError) -> T {
+    func bucketCatalog<T>(write: Bool = false, _ body: (any CatalogTransaction) throws -> T) throws(BucketError) -> T {
         do {
-            return write ? try catalog.pool.write(body) : try catalog.pool.read(body)
-        } catch let e as DatabaseError {
-            throw .store(catalog.failure(e))
+            return write ? try catalog.writeTransaction(body) : try catalog.readTransaction(body)
         } catch {
             throw Store.bucketError(error)
         }

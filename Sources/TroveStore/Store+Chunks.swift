@@ -1,6 +1,4 @@
 import Foundation
-import GRDB
-import GRDBSQLite
 import TroveCore
 
 #if canImport(Glibc)
@@ -22,37 +20,7 @@ extension Store {
 
     func presentSet(_ digests: [Digest]) throws(StoreError) -> Set<Digest> {
         guard !digests.isEmpty else { return [] }
-        // Point lookups in one read transaction, in digest order (B-tree locality), binding the
-        // 32 bytes straight from the stack: ~1 µs each on a warm index.
-        let sorted = digests.sorted()
-        return try catalog.read { db in
-            var present = Set<Digest>()
-            let st = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE digest = ?")
-            let raw = st.sqliteStatement
-            var previous: Digest? = nil
-            for d in sorted where d != previous {
-                previous = d
-                var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-                let rc = withUnsafeMutableBytes(of: &bytes) { buf -> Int32 in
-                    d.write(to: buf.baseAddress!)
-                    sqlite3_reset(raw)
-                    guard sqlite3_bind_blob(raw, 1, buf.baseAddress, 32, nil) == SQLITE_OK else {
-                        return SQLITE_ERROR
-                    }
-                    return sqlite3_step(raw)
-                }
-                switch rc {
-                case SQLITE_ROW: present.insert(d)
-                case SQLITE_DONE: break
-                default:
-                    throw StoreError.catalog(
-                        "chunk lookup failed: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
-                }
-            }
-            sqlite3_reset(raw)
-            sqlite3_clear_bindings(raw)
-            return present
-        }
+        return try catalog.presentDigests(digests.sorted())
     }
 
     /// Index location of a chunk.
@@ -64,7 +32,7 @@ extension Store {
     func locateMany(_ digests: [Digest]) throws(StoreError) -> [(pack: Int64, entry: PackEntry)?] {
         try catalog.read { db in
             let st = try db.cachedStatement(
-                sql: "SELECT pack, offset, stored_len, raw_len, codec FROM chunks WHERE digest = ?")
+                sql: "SELECT pack, \"offset\", stored_len, raw_len, codec FROM chunks WHERE digest = ?")
             return try digests.map { digest in
                 guard let row = try Row.fetchOne(st, arguments: [digest.data]) else { return nil }
                 let codecRaw: Int = row["codec"]
@@ -169,7 +137,8 @@ extension Store {
         verifyGroup()
         var stored = 0
         if !verified.isEmpty {
-            try checkSpace(verified.reduce(0) { $0 + $1.stored.count + PackFormat.recordHeaderSize })
+            let perRecord = PackFormat.recordHeaderSize + (cipher == nil ? 0 : PackSeal.overhead)
+            try checkSpace(verified.reduce(0) { $0 + $1.stored.count + perRecord })
             stored = try commit.submit(verified) { batches in self.flush(batches) }
         }
         duplicates += verified.count - stored
@@ -226,7 +195,8 @@ extension Store {
             var w: GroupCommit.Writer
             if let current = commit.writer { w = current } else { w = try createPack() }
             let (bytes, entries) = PackFormat.segment(
-                records.map { ($0.digest, $0.codec, $0.rawLength, $0.stored, $0.crc) }, start: w.size)
+                records.map { ($0.digest, $0.codec, $0.rawLength, $0.stored, $0.crc) }, start: w.size,
+                seal: try writeSeal(w.name))
             do {
                 try FileIO.pwriteAll(w.fd, bytes, at: w.size, w.path)
                 let injected = state.withLock { s in
@@ -308,8 +278,8 @@ extension Store {
         try catalog.write { db in
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT OR IGNORE INTO chunks (digest, pack, offset, stored_len, raw_len, codec, created, touched)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO chunks (digest, pack, "offset", stored_len, raw_len, codec, created, touched)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                     """)
             var raw = 0
             var st = 0
@@ -336,7 +306,7 @@ extension Store {
         let path = packPath(name)
         try ensureDirectory(of: path)
         do {
-            try FileIO.writeDurably(PackFormat.header, to: path, tmpDir: tmpDir)
+            try FileIO.writeDurably(PackFormat.header(keyTag: cipher?.current.tag), to: path, tmpDir: tmpDir)
         } catch {
             throw fail(error)
         }
@@ -344,10 +314,9 @@ extension Store {
         let id: Int64
         do {
             id = try catalog.write { db in
-                try db.execute(
-                    sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 0, ?, ?)",
-                    arguments: [name, PackFormat.headerSize, now])
-                return db.lastInsertedRowID
+                try Int64.fetchOne(
+                    db, sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 0, ?, ?) RETURNING id",
+                    arguments: [name, PackFormat.headerSize, now])!
             }
         } catch {
             if case .noSpace = error { unlink(path) }  // an empty pack nobody knows of

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 #if canImport(Glibc)
@@ -40,7 +39,7 @@ extension Store {
                 try? gcFinish()
                 recordMaintenance("gc", ok: false, report: "\(error)")
             }
-            throw .store(catalog.failure(error))
+            throw .store(.catalog("\(error)"))
         }
     }
 
@@ -98,9 +97,10 @@ extension Store {
         try catalog.write { db in
             try db.execute(
                 sql: """
-                    INSERT OR IGNORE INTO gc_roots (tree)
+                    INSERT INTO gc_roots (tree)
                     SELECT tree FROM versions WHERE retired IS NULL
                     UNION SELECT digest FROM trees WHERE created >= ?
+                    ON CONFLICT DO NOTHING
                     """, arguments: [cutoff])
         }
         var marker = LiveMarker(store: self)
@@ -125,16 +125,18 @@ extension Store {
         try catalog.write { db in
             try db.execute(
                 sql: """
-                    INSERT OR IGNORE INTO gc_candidates (kind, digest)
+                    INSERT INTO gc_candidates (kind, digest)
                     SELECT 2, digest FROM trees WHERE created < ?
                       AND digest NOT IN (SELECT digest FROM gc_live_trees)
                       AND digest NOT IN (SELECT tree FROM versions WHERE retired IS NULL)
+                    ON CONFLICT DO NOTHING
                     """, arguments: [cutoff])
             try db.execute(
                 sql: """
-                    INSERT OR IGNORE INTO gc_candidates (kind, digest)
+                    INSERT INTO gc_candidates (kind, digest)
                     SELECT 1, blob FROM blobs WHERE created < ?
                       AND blob NOT IN (SELECT digest FROM gc_live_blobs)
+                    ON CONFLICT DO NOTHING
                     """, arguments: [cutoff])
         }
         try insertChunkCandidates(cutoff: cutoff, page: 50_000)
@@ -195,7 +197,7 @@ extension Store {
         }
     }
 
-    static func clearGCTables(_ db: Database) throws {
+    static func clearGCTables(_ db: any CatalogTransaction) throws {
         for t in ["gc_roots", "gc_live_chunks", "gc_live_blobs", "gc_live_trees", "gc_candidates"] {
             try db.execute(sql: "DELETE FROM \(t)")
         }
@@ -212,10 +214,11 @@ extension Store {
                 guard let end = rows.last else { return nil }
                 try db.execute(
                     sql: """
-                        INSERT OR IGNORE INTO gc_candidates (kind, digest)
+                        INSERT INTO gc_candidates (kind, digest)
                         SELECT 0, digest FROM chunks WHERE digest > ? AND digest <= ?
                           AND touched < ? AND created < ?
                           AND digest NOT IN (SELECT digest FROM gc_live_chunks)
+                        ON CONFLICT DO NOTHING
                         """, arguments: [last, end, cutoff, cutoff])
                 return end
             }
@@ -260,20 +263,22 @@ extension Store {
             var attempts = 0
             while true {
                 attempts += 1
-                var local = report
-                let done: Bool = try catalog.write { db in
+                // The counts start from `report` inside the body: an engine that runs the body
+                // again (a PostgreSQL serialization retry) must not count a page twice.
+                let (done, swept): (Bool, GCResult) = try catalog.write { [report] db in
+                    var local = report
                     // A tree committed or versioned since the last mark: mark it first.
-                    if try Bool.fetchOne(db, sql: "SELECT 1 FROM gc_roots LIMIT 1") == true { return false }
+                    if try Bool.fetchOne(db, sql: "SELECT 1 FROM gc_roots LIMIT 1") == true { return (false, local) }
                     try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
                     switch kind {
                     case 2: try Store.deleteTrees(db, page, cutoff: cutoff, report: &local)
                     case 1: try Store.deleteBlobs(db, page, cutoff: cutoff, report: &local)
                     default: try Store.deleteChunks(db, page, cutoff: cutoff, report: &local)
                     }
-                    return true
+                    return (true, local)
                 }
                 if done {
-                    report = local
+                    report = swept
                     phase("sweep-batch")
                     break
                 }
@@ -286,7 +291,7 @@ extension Store {
         }
     }
 
-    private static func deleteTrees(_ db: Database, _ page: [Data], cutoff: Int64, report: inout GCResult)
+    private static func deleteTrees(_ db: any CatalogTransaction, _ page: [Data], cutoff: Int64, report: inout GCResult)
         throws
     {
         let check = try db.cachedStatement(
@@ -297,12 +302,12 @@ extension Store {
                 """)
         for d in page where try Bool.fetchOne(check, arguments: [d, cutoff]) == true {
             try db.execute(sql: "DELETE FROM trees WHERE digest = ?", arguments: [d])
-            try db.execute(sql: "INSERT OR IGNORE INTO gc_doomed_objects (digest) VALUES (?)", arguments: [d])
+            try db.execute(sql: "INSERT INTO gc_doomed_objects (digest) VALUES (?) ON CONFLICT DO NOTHING", arguments: [d])
             report.treesFreed += 1
         }
     }
 
-    private static func deleteBlobs(_ db: Database, _ page: [Data], cutoff: Int64, report: inout GCResult)
+    private static func deleteBlobs(_ db: any CatalogTransaction, _ page: [Data], cutoff: Int64, report: inout GCResult)
         throws
     {
         let check = try db.cachedStatement(
@@ -316,14 +321,14 @@ extension Store {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM blobs WHERE recipe = ?", arguments: [recipe]) != true
             {
                 try db.execute(
-                    sql: "INSERT OR IGNORE INTO gc_doomed_objects (digest) VALUES (?)", arguments: [recipe])
+                    sql: "INSERT INTO gc_doomed_objects (digest) VALUES (?) ON CONFLICT DO NOTHING", arguments: [recipe])
             }
             report.blobsFreed += 1
         }
     }
 
     private static func deleteChunks(
-        _ db: Database, _ page: [Data], cutoff: Int64, report: inout GCResult
+        _ db: any CatalogTransaction, _ page: [Data], cutoff: Int64, report: inout GCResult
     ) throws {
         let check = try db.cachedStatement(
             sql: """

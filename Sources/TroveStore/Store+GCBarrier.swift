@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// How commits and new versions stay safe while a GC deletes (docs/STORE.md, "GC").
@@ -18,16 +17,17 @@ extension Store {
         try catalog.read { db in try Store.gcEpoch(db) }
     }
 
-    static func gcEpoch(_ db: Database) throws -> Int64 {
+    static func gcEpoch(_ db: any CatalogTransaction) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT epoch FROM gc_state WHERE id = 1") ?? 0
     }
 
     /// Inside a write transaction: logs `tree` as a GC root if a GC is active.
-    static func gcNoteRoot(_ db: Database, tree: Digest) throws {
+    static func gcNoteRoot(_ db: any CatalogTransaction, tree: Digest) throws {
         try db.execute(
             sql: """
-                INSERT OR IGNORE INTO gc_roots (tree)
+                INSERT INTO gc_roots (tree)
                 SELECT ? WHERE (SELECT active FROM gc_state WHERE id = 1) = 1
+                ON CONFLICT DO NOTHING
                 """, arguments: [tree.data])
     }
 
@@ -37,7 +37,7 @@ extension Store {
     /// removed and taking them off the GC's list; objects kept in the catalog are inserted by
     /// the commit's transaction itself).
     func gcRecheckCommit(
-        _ db: Database, epoch: Int64, chunks: [Digest], reusedBlobs: [Digest], objects: [(Digest, [UInt8])]
+        _ db: any CatalogTransaction, epoch: Int64, chunks: [Digest], reusedBlobs: [Digest], objects: [(Digest, [UInt8])]
     ) throws -> [Digest]? {
         guard try Store.gcEpoch(db) != epoch else { return nil }
         let chunkQuery = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE digest = ?")

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 extension Store {
@@ -13,20 +12,20 @@ extension Store {
         guard let earliest = starts.min(), earliest < cutoff else { return }
         // One pass: per lease, a count and a byte sum of the chunks touched since it began.
         let columns = starts.indices.map { i in
-            "SUM(CASE WHEN at >= :s\(i) THEN 1 ELSE 0 END) AS n\(i), "
-                + "SUM(CASE WHEN at >= :s\(i) THEN stored_len ELSE 0 END) AS b\(i)"
+            "SUM(CASE WHEN at >= ? THEN 1 ELSE 0 END) AS n\(i), "
+                + "SUM(CASE WHEN at >= ? THEN stored_len ELSE 0 END) AS b\(i)"
         }
-        var arguments: [String: (any DatabaseValueConvertible)?] = ["earliest": earliest, "cutoff": cutoff]
-        for (i, start) in starts.enumerated() { arguments["s\(i)"] = start }
-        let named = StatementArguments(arguments)
+        var arguments = CatalogArguments(values: starts.flatMap { [CatalogValue.integer($0), .integer($0)] })
+        arguments += [earliest, cutoff]
+        let latest = "CASE WHEN created > touched THEN created ELSE touched END"
         let row: Row? = try catalog.read { db in
             try Row.fetchOne(
                 db,
                 sql: "SELECT " + columns.joined(separator: ", ") + """
-                     FROM (SELECT MAX(created, touched) AS at, stored_len FROM chunks
-                      WHERE MAX(created, touched) >= :earliest AND MAX(created, touched) < :cutoff
-                        AND NOT EXISTS (SELECT 1 FROM gc_live_chunks l WHERE l.digest = chunks.digest))
-                    """, arguments: named)
+                     FROM (SELECT \(latest) AS at, stored_len FROM chunks
+                      WHERE \(latest) >= ? AND \(latest) < ?
+                        AND NOT EXISTS (SELECT 1 FROM gc_live_chunks l WHERE l.digest = chunks.digest)) AS pinned
+                    """, arguments: arguments)
         }
         for i in starts.indices {
             report.leases[i].pinnedChunks = (row?["n\(i)"] as Int?) ?? 0

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension Store {
     /// Checks that what the store needs answers: one catalog read, then one cheap request to the

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// Small recipes live in the catalog instead of one file each (docs/STORE.md, "Objects").
@@ -25,45 +24,36 @@ enum InlineObjects {
     }
 
     /// The stored form: an object file's bytes with codec raw (recipes are digests: they do not
-    /// compress, and trying costs more than the row).
-    static func encode(_ canonical: [UInt8]) -> Data {
+    /// compress, and trying costs more than the row); with `cipher`, sealed like a file.
+    static func encode(_ canonical: [UInt8], cipher: StoreCipher?, digest: Digest) -> Data {
         var w = ByteBuffer(capacity: ObjectFile.headerSize + canonical.count)
         w.raw(ObjectFile.magic)
         w.u8(Codec.raw.rawValue)
         w.u64(UInt64(canonical.count))
         w.raw(canonical)
-        return Data(w.bytes)
-    }
-}
-
-extension Catalog {
-    /// Migration `v6-inline-objects`: small recipes as rows (see `InlineObjects`).
-    static func createInlineObjectTable(_ db: Database) throws {
-        try db.execute(
-            sql: """
-                CREATE TABLE objects (
-                    digest BLOB PRIMARY KEY NOT NULL,
-                    data BLOB NOT NULL,              -- as an object file: "TOBJ" | codec | raw len | bytes
-                    created INTEGER NOT NULL
-                ) WITHOUT ROWID
-                """)
+        return Data(cipher?.sealObject(w.bytes, digest: digest) ?? w.bytes)
     }
 }
 
 extension Store {
     /// Inside a write transaction: stores small recipes as rows (replacing a row that is there,
-    /// so re-storing heals a damaged one).
-    static func insertInlineObjects(_ db: Database, _ objects: [(Digest, [UInt8])], now: Int64) throws {
+    /// so re-storing heals a damaged one), sealed with `cipher` in an encrypted store.
+    static func insertInlineObjects(
+        _ db: any CatalogTransaction, _ objects: [(Digest, [UInt8])], now: Int64, cipher: StoreCipher?
+    ) throws {
         guard !objects.isEmpty else { return }
         let st = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO objects (digest, data, created) VALUES (?, ?, ?)")
+            sql: """
+                INSERT INTO objects (digest, data, created) VALUES (?, ?, ?)
+                ON CONFLICT (digest) DO UPDATE SET data = excluded.data, created = excluded.created
+                """)
         for (d, canonical) in objects {
-            try st.execute(arguments: [d.data, InlineObjects.encode(canonical), now])
+            try st.execute(arguments: [d.data, InlineObjects.encode(canonical, cipher: cipher, digest: d), now])
         }
     }
 
     /// Inside a write transaction: removes a row; whether there was one.
-    static func deleteInlineObject(_ db: Database, _ digest: Data) throws -> Bool {
+    static func deleteInlineObject(_ db: any CatalogTransaction, _ digest: Data) throws -> Bool {
         try db.execute(sql: "DELETE FROM objects WHERE digest = ?", arguments: [digest])
         return db.changesCount > 0
     }

@@ -1,4 +1,3 @@
-import GRDB
 import TroveCore
 
 /// The outcome of the last GC or scrub, as the web view's store page shows it.
@@ -13,21 +12,6 @@ public struct MaintenanceRecord: Sendable, Equatable {
     public var report: String
 }
 
-extension Catalog {
-    /// The last run of each maintenance job (migration "v5-maintenance-log", additive).
-    static func createMaintenanceLogTable(_ db: Database) throws {
-        try db.execute(
-            sql: """
-                CREATE TABLE maintenance_log (
-                    kind TEXT PRIMARY KEY NOT NULL,
-                    finished INTEGER NOT NULL,
-                    ok INTEGER NOT NULL,
-                    report TEXT NOT NULL
-                ) WITHOUT ROWID;
-                """)
-    }
-}
-
 extension Store {
     /// Records the outcome of a GC or scrub (best effort: a full disk must not turn a finished
     /// job into a failed one).
@@ -35,7 +19,11 @@ extension Store {
         let now = Clock.nowMillis()
         _ = try? catalog.write { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO maintenance_log (kind, finished, ok, report) VALUES (?, ?, ?, ?)",
+                sql: """
+                    INSERT INTO maintenance_log (kind, finished, ok, report) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (kind) DO UPDATE SET finished = excluded.finished, ok = excluded.ok,
+                      report = excluded.report
+                    """,
                 arguments: [kind, now, ok ? 1 : 0, report])
         }
     }

@@ -1,4 +1,3 @@
-import GRDB
 import TroveCore
 
 /// Sorting a listing by a metadata key.
@@ -14,13 +13,36 @@ public struct MetadataSort: Sendable, Hashable {
     }
 }
 
-/// SQL for metadata conditions and sorting over the `versions.metadata` JSON object (typed values:
-/// `json_each` reports `integer`, `real`, `text`, `true` or `false`).
-enum MetadataSQL {
-    typealias Args = [(any DatabaseValueConvertible)?]
+/// SQL for metadata conditions and sorting over the `versions.metadata` JSON object, as rows
+/// `j(key, type, atom)` of its members (SQLite's `json_each`: `type` is `integer`, `real`,
+/// `text`, `true` or `false`; `atom` the value, a boolean as 1 or 0).
+struct MetadataSQL {
+    typealias Args = [(any CatalogValueConvertible)?]
+
+    /// The catalog's engine: the one place the listing SQL differs between engines.
+    let engine: CatalogEngine
+
+    /// The members of the row's metadata as `j(key, type, atom)`, for a FROM clause.
+    var each: String {
+        switch engine {
+        case .sqlite: "json_each(versions.metadata) j"
+        case .postgres:
+            // TODO(pgengine): untested. `atom` must compare as a number for numbers and as text
+            // for text (SQLite's json_each atom is typed); here it is text for strings and
+            // booleans (1/0) and a number cast for numbers only where `type` says so.
+            """
+            LATERAL (SELECT e.key AS key,
+              CASE jsonb_typeof(e.value)
+                WHEN 'number' THEN CASE WHEN e.value::text ~ '^-?[0-9]+$' THEN 'integer' ELSE 'real' END
+                WHEN 'string' THEN 'text' WHEN 'boolean' THEN e.value::text ELSE jsonb_typeof(e.value) END AS type,
+              e.value AS atom
+              FROM jsonb_each(versions.metadata::jsonb) e) j
+            """
+        }
+    }
 
     /// The value of `key` in the row's metadata (SQL NULL if absent); one bound argument (the key).
-    static let valueOf = "(SELECT j.atom FROM json_each(versions.metadata) j WHERE j.key = ?)"
+    var valueOf: String { "(SELECT j.atom FROM \(each) WHERE j.key = ?)" }
 
     static func types(_ kind: MetadataValue.Kind) -> String {
         switch kind {
@@ -31,7 +53,7 @@ enum MetadataSQL {
     }
 
     /// The value as SQLite compares it (a boolean as json_each's atom, 1 or 0).
-    static func atom(_ v: MetadataValue) -> (any DatabaseValueConvertible)? {
+    static func atom(_ v: MetadataValue) -> (any CatalogValueConvertible)? {
         switch v {
         case .string(let s): s
         case .integer(let i): i
@@ -42,13 +64,13 @@ enum MetadataSQL {
 
     /// A WHERE clause (and its arguments) for one condition. Versions without the key match none.
     /// Equality also matches the value's text form in a string (`epochs=12` matches "12").
-    static func clause(_ c: MetadataCondition) -> (String, Args) {
+    func clause(_ c: MetadataCondition) -> (String, Args) {
         let text = c.value.description
         var match: String
         var args: Args
         if c.op.isOrdering {
-            match = "j.type IN \(types(c.value.kind)) AND j.atom \(c.op) ?"
-            args = [atom(c.value)]
+            match = "j.type IN \(MetadataSQL.types(c.value.kind)) AND j.atom \(c.op) ?"
+            args = [MetadataSQL.atom(c.value)]
         } else {
             switch c.value {
             case .string(let s):
@@ -59,24 +81,24 @@ enum MetadataSQL {
                 args = [b ? "true" : "false", text]
             case .integer, .number:
                 match = "((j.type IN ('integer','real') AND j.atom = ?) OR (j.type = 'text' AND j.atom = ?))"
-                args = [atom(c.value), text]
+                args = [MetadataSQL.atom(c.value), text]
             }
             if c.op == .ne { match = "NOT (\(match))" }
         }
         return (
-            "EXISTS (SELECT 1 FROM json_each(versions.metadata) j WHERE j.key = ? AND \(match))",
+            "EXISTS (SELECT 1 FROM \(each) WHERE j.key = ? AND \(match))",
             [c.key] + args
         )
     }
 
     /// `(s IS NULL), s ASC|DESC` for a sort, versions without the key last.
-    static func order(_ s: MetadataSort) -> (String, Args) {
+    func order(_ s: MetadataSort) -> (String, Args) {
         ("(\(valueOf) IS NULL), \(valueOf) \(s.descending ? "DESC" : "ASC")", [s.key, s.key])
     }
 
     /// Keyset condition for rows after `cursor` in a sorted listing; `tie` (with `tieArgs`) orders
     /// rows with equal sort values.
-    static func after(_ s: MetadataSort, value: DatabaseValue, tie: String, tieArgs: Args) -> (String, Args) {
+    func after(_ s: MetadataSort, value: CatalogValue, tie: String, tieArgs: Args) -> (String, Args) {
         if value.isNull { return ("(\(valueOf) IS NULL AND \(tie))", [s.key] + tieArgs) }
         let cmp = s.descending ? "<" : ">"
         return (
@@ -96,7 +118,7 @@ extension Store {
             CASE WHEN j.type IN ('integer','real') THEN 'number' WHEN j.type = 'text' THEN 'string'
             WHEN j.type IN ('true','false') THEN 'boolean' ELSE j.type END
             """
-        let from = "FROM versions, json_each(versions.metadata) j WHERE \(scope) j.key = ?"
+        let from = "FROM versions, \(MetadataSQL(engine: catalog.engine).each) WHERE \(scope) j.key = ?"
         for c in query.conditions where c.op.isOrdering {
             let kind = c.value.kind
             guard kind != .boolean else {
@@ -106,7 +128,7 @@ extension Store {
             let other = try catalog.read { db in
                 try String.fetchOne(
                     db, sql: "SELECT \(kindOf) \(from) AND j.type NOT IN \(MetadataSQL.types(kind)) LIMIT 1",
-                    arguments: StatementArguments(args + [c.key]))
+                    arguments: CatalogArguments(args + [c.key]))
             }
             if let other {
                 throw .invalidArgument(
@@ -122,7 +144,7 @@ extension Store {
             let kinds = try catalog.read { db in
                 try String.fetchAll(
                     db, sql: "SELECT DISTINCT \(kindOf) \(from) LIMIT 2",
-                    arguments: StatementArguments(args + [s.key]))
+                    arguments: CatalogArguments(args + [s.key]))
             }
             if kinds.count > 1 {
                 throw .invalidArgument(

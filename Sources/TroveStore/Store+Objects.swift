@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// Object files: `objects/ab/<62 hex>` holding `"TOBJ"`, codec (u8), raw length (u64), then the
@@ -8,8 +7,11 @@ enum ObjectFile {
     static let magic: [UInt8] = Array("TOBJ".utf8)
     static let headerSize = 13
 
-    static func encode(_ canonical: [UInt8], compressor: ChunkCompressor) -> [UInt8] {
-        canonical.withUnsafeBytes { raw in
+    /// The file's bytes; with `cipher`, sealed (`StoreCipher.sealObject`).
+    static func encode(_ canonical: [UInt8], compressor: ChunkCompressor, cipher: StoreCipher?, digest: Digest)
+        -> [UInt8]
+    {
+        let plain = canonical.withUnsafeBytes { raw in
             compressor.compress(raw) { codec, stored in
                 var w = ByteBuffer(capacity: headerSize + stored.count)
                 w.raw(magic)
@@ -19,6 +21,7 @@ enum ObjectFile {
                 return w.bytes
             }
         }
+        return cipher?.sealObject(plain, digest: digest) ?? plain
     }
 }
 
@@ -32,7 +35,7 @@ extension Store {
         try writeObjectFiles(objects.filter { !InlineObjects.accepts($0.1) })
         guard !inline.isEmpty else { return }
         let now = Clock.nowMillis()
-        try catalog.write { db in try Store.insertInlineObjects(db, inline, now: now) }
+        try catalog.write { db in try Store.insertInlineObjects(db, inline, now: now, cipher: self.cipher) }
     }
 
     /// Writes objects durably through the object storage (local files: tmp → fsync → rename →
@@ -42,7 +45,7 @@ extension Store {
         guard !objects.isEmpty else { return }
         try checkWritable()
         let compressor = ChunkCompressor(codec: config.codec == .raw ? .raw : .zstd, level: config.level)
-        let encoded = objects.map { (digest: $0.0, bytes: ObjectFile.encode($0.1, compressor: compressor)) }
+        let encoded = objects.map { (digest: $0.0, bytes: ObjectFile.encode($0.1, compressor: compressor, cipher: cipher, digest: $0.0)) }
         do {
             try objectStorage.store(encoded) { d, stored in (try? decodeObject(stored, d)) != nil }
         } catch .packStorage(let m) {
@@ -80,8 +83,10 @@ extension Store {
         }
     }
 
-    /// Decodes an object file's bytes (or a catalog row's, the same form) and checks the digest.
-    func decodeObject(_ file: [UInt8], _ digest: Digest) throws(StoreError) -> [UInt8] {
+    /// Decodes an object file's bytes (or a catalog row's, the same form; sealed in an
+    /// encrypted store) and checks the digest.
+    func decodeObject(_ stored: [UInt8], _ digest: Digest) throws(StoreError) -> [UInt8] {
+        let file = try cipher?.openObject(stored, digest: digest) ?? stored
         guard file.count >= ObjectFile.headerSize, Array(file[0..<4]) == ObjectFile.magic,
             let codec = Codec(rawValue: file[4])
         else { throw .corruptData(what: "object \(digest)", detail: "bad object header") }
@@ -263,12 +268,12 @@ extension Store {
             {
                 return missing
             }
-            try Store.insertInlineObjects(db, inline, now: now)
+            try Store.insertInlineObjects(db, inline, now: now, cipher: self.cipher)
             let ins = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO blobs (blob, recipe, size, created) VALUES (?, ?, ?, ?)")
+                sql: "INSERT INTO blobs (blob, recipe, size, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
             for r in rows { try ins.execute(arguments: [r.blob.data, r.recipe.data, Int64(r.size), now]) }
             try db.execute(
-                sql: "INSERT OR IGNORE INTO trees (digest, size, files, created) VALUES (?, ?, ?, ?)",
+                sql: "INSERT INTO trees (digest, size, files, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [treeDigest.data, Int64(totalSize), fileCount, now])
             let touch = try db.cachedStatement(
                 sql: "UPDATE chunks SET touched = ? WHERE digest = ? AND touched < ?")

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 #if canImport(Glibc)
@@ -100,7 +99,7 @@ extension Store {
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT digest, offset, stored_len, raw_len, codec FROM chunks
+                        SELECT digest, "offset", stored_len, raw_len, codec FROM chunks
                         WHERE pack = ? AND digest > ? ORDER BY digest LIMIT 4096
                         """,
                     arguments: [pack, last]
@@ -139,7 +138,7 @@ extension Store {
                 bytes += stored.count
                 i += 1
             }
-            let (segment, placed) = PackFormat.segment(group, start: w.size)
+            let (segment, placed) = PackFormat.segment(group, start: w.size, seal: try writeSeal(w.name))
             do {
                 try FileIO.pwriteAll(w.fd, segment, at: w.size, w.path)
                 guard fdatasync(w.fd) == 0 else {
@@ -157,7 +156,7 @@ extension Store {
             try catalog.write { db in
                 try db.execute(sql: "UPDATE packs SET size = ? WHERE id = ?", arguments: [newSize, out])
                 let move = try db.cachedStatement(
-                    sql: "UPDATE chunks SET pack = ?, offset = ? WHERE digest = ? AND pack = ?")
+                    sql: "UPDATE chunks SET pack = ?, \"offset\" = ? WHERE digest = ? AND pack = ?")
                 var (n, raw, stored) = (0, 0, 0)
                 for e in placed {
                     try move.execute(arguments: [out, e.offset, e.digest.data, pack])
@@ -193,7 +192,9 @@ extension Store {
                     == 0
             else { return }
             try db.execute(
-                sql: "INSERT OR IGNORE INTO gc_retired_packs (pack, name, retired_at) VALUES (?, ?, ?)",
+                sql: """
+                    INSERT INTO gc_retired_packs (pack, name, retired_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
+                    """,
                 arguments: [pack, name, now])
         }
     }
@@ -226,7 +227,7 @@ extension Store {
                 else { return }
                 try db.execute(sql: "DELETE FROM packs WHERE id = ?", arguments: [r.id])
                 try db.execute(
-                    sql: "INSERT OR IGNORE INTO gc_dead_packs (name) VALUES (?)", arguments: [r.name])
+                    sql: "INSERT INTO gc_dead_packs (name) VALUES (?) ON CONFLICT DO NOTHING", arguments: [r.name])
                 removed.append((r.id, r.name))
             }
             phase2("remove-pack")

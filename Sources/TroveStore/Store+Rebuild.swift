@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 #if canImport(Glibc)
@@ -26,13 +25,14 @@ extension Store {
                 let path = try self.packStorage.localFile(name: name)
                 let fd = try FileIO.open(path, O_RDONLY)
                 defer { close(fd) }
-                perPack.append((id, size, try PackScanner.readTrailers(fd, path, size: size)))
+                let seal = try self.packSeal(name: name, fd: fd, path: path)
+                perPack.append((id, size, try PackScanner.readTrailers(fd, path, size: size, seal: seal)))
             }
             try db.execute(sql: "DELETE FROM chunks")
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT OR IGNORE INTO chunks (digest, pack, offset, stored_len, raw_len, codec, created, touched)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO chunks (digest, pack, "offset", stored_len, raw_len, codec, created, touched)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                     """)
             for (id, _, entries) in perPack {
                 for e in entries {
@@ -56,7 +56,7 @@ extension Store {
     public func indexSnapshot() throws(StoreError) -> [String] {
         try catalog.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT digest, pack, offset, stored_len, raw_len, codec FROM chunks ORDER BY digest"
+                db, sql: "SELECT digest, pack, \"offset\", stored_len, raw_len, codec FROM chunks ORDER BY digest"
             ).map { r in
                 let d = Digest(data: r["digest"])?.hex ?? "?"
                 let pack: Int64 = r["pack"]

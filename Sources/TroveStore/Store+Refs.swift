@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// Limits on version metadata.
@@ -36,7 +35,7 @@ extension Store {
 
     /// Appends a hash-chained record inside the caller's write transaction (durable at commit).
     static func appendRefLog(
-        _ db: Database, at: Int64, actor: String, op: String, name: String, tag: String, from: String?,
+        _ db: any CatalogTransaction, at: Int64, actor: String, op: String, name: String, tag: String, from: String?,
         to: String?,
         detail: String
     ) throws {
@@ -114,7 +113,7 @@ extension Store {
         MetadataJSON.decode(s).mapValues(\.description)
     }
 
-    static func versionInfo(_ db: Database, _ r: Row) throws -> VersionRecord {
+    static func versionInfo(_ db: any CatalogTransaction, _ r: Row) throws -> VersionRecord {
         let name: String = r["name"]
         let version: String = r["version"]
         let parents = try Row.fetchAll(
@@ -408,7 +407,7 @@ extension Store {
     }
 
     /// The tree of the live version `name:version` (`ref` names what was asked for in errors).
-    static func liveTree(_ db: Database, name: String, version: String, ref: Ref) throws -> Digest {
+    static func liveTree(_ db: any CatalogTransaction, name: String, version: String, ref: Ref) throws -> Digest {
         guard
             let r = try Row.fetchOne(
                 db, sql: "SELECT tree, retired FROM versions WHERE name = ? AND version = ?",

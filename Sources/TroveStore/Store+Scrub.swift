@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 #if canImport(Glibc)
@@ -27,7 +26,7 @@ extension Store {
         } catch let e as StoreError {
             throw .store(e)
         } catch {
-            throw .store(catalog.failure(error))
+            throw .store(.catalog("\(error)"))
         }
     }
 
@@ -48,7 +47,7 @@ extension Store {
                 let row = try Row.fetchOne(
                     db,
                     sql:
-                        "SELECT stored_len, raw_len FROM chunks WHERE digest = ? AND pack = ? AND offset = ?",
+                        "SELECT stored_len, raw_len FROM chunks WHERE digest = ? AND pack = ? AND \"offset\" = ?",
                     arguments: [d.data, pack, offset])
             else { return }
             try db.execute(sql: "DELETE FROM chunks WHERE digest = ?", arguments: [d.data])
@@ -60,7 +59,7 @@ extension Store {
             try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
             try db.execute(
                 sql: """
-                    INSERT INTO quarantine (kind, digest, pack, offset, reason, file, at)
+                    INSERT INTO quarantine (kind, digest, pack, "offset", reason, file, at)
                     VALUES ('chunk', ?, ?, ?, ?, ?, ?)
                     """, arguments: [d.data, packName, offset, reason, file, now])
         }
@@ -136,7 +135,7 @@ struct Scrubber {
         verifier = RecordVerifier(maxChunkSize: store.options.maxChunkSize)
     }
 
-    var catalog: Catalog { store.catalog }
+    var catalog: any CatalogDatabase { store.catalog }
 
     func inSlice(_ key: String) -> Bool {
         guard case .slice(let i, let n) = options.scope, n > 1 else { return true }
@@ -236,9 +235,9 @@ struct Scrubber {
                     try String.fetchAll(db, sql: "SELECT unit FROM scrub_done WHERE run = ?", arguments: [id])
                 )
             }
-            try db.execute(
-                sql: "INSERT INTO scrub_runs (mode, started) VALUES (?, ?)", arguments: [mode, now])
-            return (db.lastInsertedRowID, [])
+            let id = try Int64.fetchOne(
+                db, sql: "INSERT INTO scrub_runs (mode, started) VALUES (?, ?) RETURNING id", arguments: [mode, now])
+            return (id!, [])
         }
         runID = id
         done = Set(units)
@@ -249,7 +248,7 @@ struct Scrubber {
         let id = runID
         try catalog.write { db in
             try db.execute(
-                sql: "INSERT OR IGNORE INTO scrub_done (run, unit) VALUES (?, ?)", arguments: [id, unit])
+                sql: "INSERT INTO scrub_done (run, unit) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [id, unit])
         }
     }
 
@@ -278,7 +277,7 @@ struct Scrubber {
             return try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT digest, offset, stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY offset",
+                    "SELECT digest, \"offset\", stored_len, raw_len, codec FROM chunks WHERE pack = ? ORDER BY \"offset\"",
                 arguments: [id]
             ).map {
                 PackEntry(
@@ -298,6 +297,14 @@ struct Scrubber {
             return
         }
         defer { close(fd) }
+        let seal: PackSeal?
+        do { seal = try store.packSeal(name: name, fd: fd, path: path) } catch {
+            // No key for it (nothing to quarantine: the bytes may well be intact) or a bad header.
+            let keyMissing = if case .encryption = error { true } else { false }
+            finding(
+                keyMissing ? "pack-key-missing" : "pack-damaged", name, pack: name, "\(error)", action: "reported")
+            return
+        }
         let fileSize = (try? FileIO.fileSize(fd, path)) ?? 0
         if fileSize < size || (sealed && fileSize != size) {
             finding(
@@ -306,7 +313,7 @@ struct Scrubber {
         }
         var trailer: [Int: PackEntry]? = nil
         do {
-            let entries = try PackScanner.readTrailers(fd, path, size: min(size, fileSize))
+            let entries = try PackScanner.readTrailers(fd, path, size: min(size, fileSize), seal: seal)
             var map: [Int: PackEntry] = [:]
             for e in entries { map[e.offset] = e }
             trailer = map
@@ -351,7 +358,7 @@ struct Scrubber {
                 continue
             }
             throttle(end - first)
-            let problems = verifier.verify(buffer, base: first, batch)
+            let problems = verifier.verify(buffer, base: first, batch, seal: seal)
             for (k, problem) in problems.enumerated() {
                 guard let problem else { continue }
                 let r = batch[k]

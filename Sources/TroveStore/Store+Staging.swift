@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// Objects uploaded ahead of a commit (the protocol's PUT_OBJECTS), and counts for `stat`.

@@ -1,4 +1,3 @@
-import GRDB
 import TroveCore
 
 extension Store {

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// Which versions a listing wants. Everything is filtered in SQL: the name prefix as an index
@@ -47,14 +46,14 @@ public struct VersionCursor: Sendable, Hashable {
     public var name: String
     public var version: String
     /// The sort key's value of that version in a sorted listing (NULL if it has none).
-    public var sortValue: DatabaseValue
+    public var sortValue: CatalogValue
 
     /// The cursor after `v`; pass the query's `sort` for a sorted listing.
     public init(after v: VersionRecord, sort: MetadataSort? = nil) {
         created = v.created
         name = v.name
         version = v.version
-        sortValue = sort.flatMap { v.metadata[$0.key] }.flatMap { MetadataSQL.atom($0)?.databaseValue } ?? .null
+        sortValue = sort.flatMap { v.metadata[$0.key] }.flatMap { MetadataSQL.atom($0)?.catalogValue } ?? .null
     }
 }
 
@@ -64,8 +63,9 @@ extension Store {
     public func versions(_ query: VersionQuery, after cursor: VersionCursor? = nil, limit: Int)
         throws(StoreError) -> [VersionRecord]
     {
+        let metadata = MetadataSQL(engine: catalog.engine)
         var clauses: [String] = []
-        var args: [(any DatabaseValueConvertible)?] = []
+        var args: [(any CatalogValueConvertible)?] = []
         if let name = query.name {
             clauses.append("name = ?")
             args.append(name)
@@ -81,7 +81,7 @@ extension Store {
                 query, scope: clauses.map { $0 + " AND " }.joined(), args: args)
         }
         for c in conditions {
-            let (clause, a) = MetadataSQL.clause(c)
+            let (clause, a) = metadata.clause(c)
             clauses.append(clause)
             args += a
         }
@@ -92,7 +92,7 @@ extension Store {
             let tie = "(created < ? OR (created = ? AND (name \(cmp) ? OR (name = ? AND version \(cmp) ?))))"
             let tieArgs: MetadataSQL.Args = [c.created, c.created, c.name, c.name, c.version]
             if let s = query.sort {
-                let (clause, a) = MetadataSQL.after(s, value: c.sortValue, tie: tie, tieArgs: tieArgs)
+                let (clause, a) = metadata.after(s, value: c.sortValue, tie: tie, tieArgs: tieArgs)
                 clauses.append(clause)
                 args += a
             } else {
@@ -106,7 +106,7 @@ extension Store {
         }
         var order = log ? "created DESC, name DESC, version DESC" : "created DESC, name, version"
         if let s = query.sort {
-            let (o, a) = MetadataSQL.order(s)
+            let (o, a) = metadata.order(s)
             order = o + ", " + order
             args += a
         }
@@ -115,7 +115,7 @@ extension Store {
             + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
             + " ORDER BY \(order) LIMIT ?"
         args.append(max(1, limit))
-        let arguments = StatementArguments(args)
+        let arguments = CatalogArguments(args)
         return try catalog.read { db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map { try Store.versionInfo(db, $0) }
         }
@@ -138,16 +138,5 @@ extension Store {
         -> [VersionRecord]
     {
         try allVersions(VersionQuery(prefix: prefix, includeRetired: includeRetired))
-    }
-}
-
-extension Catalog {
-    /// Indexes for `Store.versions`: newest first over all names, and per name (a log).
-    static func createVersionOrderIndexes(_ db: Database) throws {
-        try db.execute(
-            sql: """
-                CREATE INDEX versions_by_created ON versions(created DESC, name, version);
-                CREATE INDEX versions_by_name_created ON versions(name, created DESC, version DESC);
-                """)
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Synchronization
 import TroveCore
 
@@ -21,7 +20,8 @@ public final class Store: Sendable {
     public let config: StoreConfig
     public let options: StoreOptions
 
-    let catalog: Catalog
+    /// The catalog (`options.catalog`, else SQLite in `catalog.sqlite`).
+    let catalog: any CatalogDatabase
     /// Where sealed packs live (`options.packStorage`, else the local packs/ directory).
     let packStorage: any PackStorage
     /// Where recipe and tree objects live (`options.objectStorage`, else the local objects/ directory).
@@ -35,6 +35,8 @@ public final class Store: Sendable {
     let decompressors = Pool<ChunkDecompressor>()
     /// Decompressors for object files (limit `maxObjectSize`), reused across reads.
     let objectDecompressors = Pool<ChunkDecompressor>()
+    /// Encryption at rest (`options.encryption`); nil for a plaintext store.
+    let cipher: StoreCipher?
 
     var tmpDir: String { root + "/tmp" }
     var packsDir: String { root + "/packs" }
@@ -52,12 +54,18 @@ public final class Store: Sendable {
             "catalog.sqlite-shm",
         ]
         guard Set(FileIO.list(root)).isSubset(of: skeleton) else { throw .alreadyExists(path: root) }
+        var config = config
+        config.encryptionKeyID = options.encryption?.key.id
         for d in ["packs", "objects", "tmp", "quarantine"] { try FileIO.mkdir(root + "/" + d) }
         // Shard directories (packs/ab, objects/ab) are created on first use (`ensureDirectory`).
         for d in ["packs", "objects", "tmp", "quarantine"] { try FileIO.fsyncDirectory(root + "/" + d) }
         try FileIO.fsyncDirectory(root)
         // Catalog first, config last: trove.toml's presence marks a complete store.
-        _ = try Catalog(path: root + "/catalog.sqlite")
+        if let catalog = options.catalog {
+            try catalog.migrate()
+        } else {
+            try SQLiteCatalog(path: root + "/catalog.sqlite").migrate()
+        }
         try FileIO.writeDurably(Array(config.tomlText.utf8), to: root + "/trove.toml", tmpDir: root + "/tmp")
         return try open(at: root, options: options)
     }
@@ -75,6 +83,8 @@ public final class Store: Sendable {
             throw .corruptConfig(path: configPath, detail: "not UTF-8")
         }
         let config = try StoreConfig.parse(text, path: configPath)
+        // A wrong or missing key fails here, before the lock is taken or anything is touched.
+        let rotation = try StoreCipher.checkKeys(config: config, encryption: options.encryption, root: root)
         let fd = try FileIO.open(configPath, O_RDONLY)
         guard lockExclusively(fd) else {
             close(fd)
@@ -82,14 +92,20 @@ public final class Store: Sendable {
         }
         // On a full disk the catalog cannot open (SQLite needs room for its WAL): the reserve makes it.
         let released = releaseReserveIfShort(root: root)
-        let catalog: Catalog
+        let catalog: any CatalogDatabase
         do {
-            catalog = try Catalog(path: root + "/catalog.sqlite", mmapBytes: options.catalogMmapBytes)
+            if let injected = options.catalog {
+                catalog = injected
+            } else {
+                catalog = try SQLiteCatalog(path: root + "/catalog.sqlite", mmapBytes: options.catalogMmapBytes)
+            }
+            try catalog.migrate()
         } catch {
             close(fd)
             throw error
         }
         let store = Store(root: root, config: config, options: options, catalog: catalog, lockFD: fd)
+        if let rotation { try StoreCipher.recordKeys(rotation, root: root) }
         if store.packStorage.isRemote || store.objectStorage.isRemote {
             // A new instance's root holds only the catalog: the working directories come back empty.
             for d in ["packs", "objects", "tmp", "quarantine"] where !FileIO.isDirectory(root + "/" + d) {
@@ -115,7 +131,7 @@ public final class Store: Sendable {
         return false
     }
 
-    init(root: String, config: StoreConfig, options: StoreOptions, catalog: Catalog, lockFD: Int32) {
+    init(root: String, config: StoreConfig, options: StoreOptions, catalog: any CatalogDatabase, lockFD: Int32) {
         self.root = root
         self.config = config
         self.options = options
@@ -126,6 +142,7 @@ public final class Store: Sendable {
             ?? LocalObjectStorage(
                 directory: root + "/objects", tmpDirectory: root + "/tmp", maxFileBytes: options.maxObjectSize + 1024)
         self.lockFD = lockFD
+        self.cipher = options.encryption.map(StoreCipher.init)
     }
 
     deinit {
@@ -215,7 +232,12 @@ public final class Store: Sendable {
         let path = packPath(name)
         let fd = try FileIO.open(path, O_RDWR)
         defer { close(fd) }
-        let scan = try PackScanner.scanForward(fd, path)
+        // A damaged header is the scan's to report; a key that is not configured stops recovery.
+        var seal: PackSeal? = nil
+        do { seal = try packSeal(name: name, fd: fd, path: path) } catch {
+            if case .encryption = error { throw error }
+        }
+        let scan = try PackScanner.scanForward(fd, path, seal: seal)
         var size = scan.validEnd
         if scan.validEnd < indexedSize {
             // Damage inside acknowledged data, not a crash artefact: touch nothing, let fsck report it.
@@ -235,15 +257,14 @@ public final class Store: Sendable {
             if let id {
                 pid = id
             } else {
-                try db.execute(
-                    sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 1, ?, ?)",
-                    arguments: [name, finalSize, now])
-                pid = db.lastInsertedRowID
+                pid = try Int64.fetchOne(
+                    db, sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 1, ?, ?) RETURNING id",
+                    arguments: [name, finalSize, now])!
             }
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT OR IGNORE INTO chunks (digest, pack, offset, stored_len, raw_len, codec, created, touched)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO chunks (digest, pack, "offset", stored_len, raw_len, codec, created, touched)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                     """)
             for e in entries where e.offset >= indexedSize || id == nil {
                 try insert.execute(arguments: [
@@ -257,7 +278,7 @@ public final class Store: Sendable {
         state.withLock { $0.packNames[newID] = name }
     }
 
-    static func refreshPackCounters(_ db: Database, pack: Int64, size: Int, state: Int) throws {
+    static func refreshPackCounters(_ db: any CatalogTransaction, pack: Int64, size: Int, state: Int) throws {
         try db.execute(
             sql: """
                 UPDATE packs SET state = ?, size = ?,
@@ -270,7 +291,8 @@ public final class Store: Sendable {
 
     // MARK: Pack reads
 
-    /// Reads and checks one record: tag, digest, lengths, codec and CRC-32C of the stored bytes.
+    /// Reads and checks one record: tag, digest, lengths, codec and CRC-32C of the stored bytes;
+    /// in an encrypted pack also the tag of the sealed bytes, returning them opened.
     func readRecord(pack: Int64, entry e: PackEntry, checkCRC: Bool = true) throws(StoreError) -> [UInt8] {
         guard let name = state.withLock({ $0.packNames[pack] }) else {
             throw .corruptData(what: "pack #\(pack)", detail: "unknown pack")
@@ -293,8 +315,12 @@ public final class Store: Sendable {
             bytes = try packStorage.read(
                 name: name, offset: e.offset + PackFormat.recordHeaderSize, count: e.storedLength)
         }
+        let seal = try packSeal(name: name) { () throws(StoreError) in
+            try packStorage.read(name: name, offset: 0, count: PackFormat.headerSize)
+        }
+        let field = seal?.mask(e.digest, offset: e.offset) ?? e.digest
         let ok: Bool = header.withUnsafeBytes { b in
-            b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == e.digest
+            b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == field
                 && Int(b.beU32(36)) == e.rawLength
                 && b[40] == e.codec.rawValue && Int(b.beU32(41)) == e.storedLength
                 && (!checkCRC || bytes.withUnsafeBytes { CRC32C.update(0, $0) } == b.beU32(45))
@@ -303,7 +329,12 @@ public final class Store: Sendable {
             throw .corruptData(
                 what: "chunk \(e.digest) in \(path) at \(e.offset)", detail: "record check failed")
         }
-        return bytes
+        guard let seal else { return bytes }
+        guard let opened = bytes.withUnsafeBytes({ seal.open($0, e) }) else {
+            throw .corruptData(
+                what: "chunk \(e.digest) in \(path) at \(e.offset)", detail: "authentication tag mismatch")
+        }
+        return opened
     }
 }
 

@@ -21,8 +21,10 @@ public struct StoreChunking: Sendable, Hashable {
 
 /// The contents of `trove.toml`: store identity and parameters fixed at init.
 public struct StoreConfig: Sendable, Equatable {
-    /// The only format version this build reads and writes.
+    /// The format version of a plaintext store.
     public static let formatVersion: Int64 = 1
+    /// The format version of a store encrypted at rest (older builds refuse to open it).
+    public static let encryptedFormatVersion: Int64 = 2
 
     /// Random UUID identifying the store.
     public var storeID: String
@@ -36,6 +38,11 @@ public struct StoreConfig: Sendable, Equatable {
     /// Containers whose structure forces chunk boundaries (`chunking.formats`). New stores use
     /// `.auto`; a `trove.toml` without the key (stores created before) means `.none`.
     public var formats: FormatPolicy
+    /// Encryption at rest: the id of the key the store was created with (`[encryption] key_id`,
+    /// format 2), nil for a plaintext store. Set by `Store.create` from `StoreOptions.encryption`.
+    public var encryptionKeyID: String? {
+        didSet { format = encryptionKeyID == nil ? StoreConfig.formatVersion : StoreConfig.encryptedFormatVersion }
+    }
 
     public init(
         storeID: String = StoreConfig.makeUUID(), chunking: StoreChunking = .default, codec: Codec = .zstd,
@@ -82,7 +89,7 @@ public struct StoreConfig: Sendable, Equatable {
         codec = "\(codec)"
         level = \(level)
 
-        """
+        """ + (encryptionKeyID.map { "[encryption]\ncipher = \"aes-256-gcm\"\nkey_id = \"\($0)\"\n" } ?? "")
     }
 
     /// Parses and validates `trove.toml` text. `path` is only used in error messages.
@@ -102,8 +109,21 @@ public struct StoreConfig: Sendable, Equatable {
             return v
         }
         let format = try int("store", "format")
-        guard format == formatVersion else {
-            throw .unsupportedFormat(found: format, supported: formatVersion)
+        guard format == formatVersion || format == encryptedFormatVersion else {
+            throw .unsupportedFormat(found: format, supported: encryptedFormatVersion)
+        }
+        var keyID: String? = nil
+        if format == encryptedFormatVersion {
+            guard root["encryption"]?["cipher"]?.string == "aes-256-gcm",
+                let id = root["encryption"]?["key_id"]?.string, id.utf8.count == 16,
+                id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+            else {
+                throw .corruptConfig(
+                    path: path, detail: "format 2 needs [encryption] cipher = \"aes-256-gcm\" and a 16-hex key_id")
+            }
+            keyID = id
+        } else if root["encryption"] != nil {
+            throw .corruptConfig(path: path, detail: "[encryption] in a format 1 (plaintext) store")
         }
         let id = try str("store", "id")
         guard id.utf8.count == 36 else { throw .corruptConfig(path: path, detail: "store.id is not a UUID") }
@@ -132,6 +152,7 @@ public struct StoreConfig: Sendable, Equatable {
         var c = StoreConfig(
             storeID: id, chunking: chunking, codec: codec, level: Int(level),
             created: try int("store", "created"), formats: formats)
+        c.encryptionKeyID = keyID
         c.format = format
         return c
     }

@@ -58,6 +58,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case noSpace(path: String, free: Int64, needed: Int64)
     /// The pack or object storage (an object store) failed; nothing was acknowledged, retry later.
     case packStorage(String)
+    /// Encryption at rest: a key is missing, wrong, unreadable or not configured for data that
+    /// needs it. Raised at open before anything is touched; the message names what to fix.
+    case encryption(String)
 
     public var description: String {
         switch self {
@@ -66,7 +69,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .corruptConfig(let p, let d):
             "store config \(p) is corrupt (\(d)); restore it from backup, nothing was changed"
         case .unsupportedFormat(let f, let s):
-            "store format version \(f) is not supported by this build (supports \(s)); upgrade Trove"
+            "store format version \(f) is not supported by this build (supports up to \(s)); upgrade Trove"
         case .io(let op, let p, let e): "\(op) \(p) failed: \(String(cString: strerror(e))) (errno \(e))"
         case .readOnly(let r):
             "store is read-only after a durability failure (\(r)); restart the daemon and run fsck"
@@ -102,6 +105,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
                 + "; nothing was stored by this request and the store stays writable: free space (retire "
                 + "versions with `trove rm`, then `trove gc`) or grow the filesystem, then retry"
         case .packStorage(let m): "object storage failed: \(m); nothing was acknowledged, retry once it is healthy"
+        case .encryption(let m): "encryption at rest: \(m)"
         }
     }
 

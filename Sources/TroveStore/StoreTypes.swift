@@ -24,12 +24,23 @@ public struct StoreOptions: Sendable {
     public var packStorage: (any PackStorage)? = nil
     /// Where recipe and tree objects live; nil: the store's objects/ directory (`LocalObjectStorage`).
     public var objectStorage: (any ObjectStorage)? = nil
+    /// Where the catalog lives; nil: SQLite in the store's `catalog.sqlite` (`SQLiteCatalog`).
+    /// `Store.create` and `Store.open` run its `migrate()`; the store's root still holds the
+    /// config, tmp/ and (with local packs) the packs.
+    public var catalog: (any CatalogDatabase)? = nil
+
+    /// Encryption at rest: the keys to seal and open packs and objects with. Chosen at create
+    /// (a store created with it is encrypted for good and refuses to open without its key);
+    /// must be nil for a plaintext store.
+    public var encryption: StoreEncryption? = nil
 
     public init(
         packSize: Int = 64 << 20, maxChunkSize: Int = 16 << 20, maxObjectSize: Int = 256 << 20,
         catalogMmapBytes: Int = 1 << 30, minFreeSpace: Int = 0, reserveBytes: Int = 0,
-        packStorage: (any PackStorage)? = nil, objectStorage: (any ObjectStorage)? = nil
+        packStorage: (any PackStorage)? = nil, objectStorage: (any ObjectStorage)? = nil,
+        catalog: (any CatalogDatabase)? = nil, encryption: StoreEncryption? = nil
     ) {
+        self.encryption = encryption
         self.packSize = packSize
         self.maxChunkSize = maxChunkSize
         self.maxObjectSize = maxObjectSize
@@ -38,6 +49,7 @@ public struct StoreOptions: Sendable {
         self.reserveBytes = reserveBytes
         self.packStorage = packStorage
         self.objectStorage = objectStorage
+        self.catalog = catalog
     }
 }
 

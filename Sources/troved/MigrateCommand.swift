@@ -34,7 +34,7 @@ struct MigrateCommand: ParsableCommand {
         let root = root ?? cfg.root
         do {
             // Opened with local storage: the lock keeps troved off the store while the files are read.
-            let store = try Store.open(at: root)
+            let store = try Store.open(at: root, options: StoreOptions(encryption: try loadEncryption(cfg)))
             let client = try makeS3Client(s3)
             do { try client.probe(prefix: s3.prefix + "packs/") } catch {
                 throw TrovedError("the S3 bucket does not answer: \(error)")

@@ -124,6 +124,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
         } catch {
             printError("troved: cannot open the store at \(cfg.root): \(error)")
+            // A missing, wrong or unreadable key is a configuration problem, like a bad config.
+            if case StoreError.encryption = error { throw ExitCode(2) }
             throw ExitCode(1)
         }
         if let note = store.takeDiskNote() { logger.warning("\(note)") }

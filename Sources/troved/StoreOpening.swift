@@ -9,7 +9,9 @@ func openOrCreateStore(_ config: ServerConfig) throws -> (Store, created: Bool) 
     let fm = FileManager.default
     let root = config.root
     let options = try makeStorage(config.storage, root: root).apply(
-        StoreOptions(packSize: config.packSize, minFreeSpace: config.minFreeSpace, reserveBytes: config.diskReserve))
+        StoreOptions(
+            packSize: config.packSize, minFreeSpace: config.minFreeSpace, reserveBytes: config.diskReserve,
+            encryption: try loadEncryption(config)))
     if fm.fileExists(atPath: root + "/trove.toml") {
         return (try Store.open(at: root, options: options), false)
     }
@@ -25,6 +27,20 @@ func openOrCreateStore(_ config: ServerConfig) throws -> (Store, created: Bool) 
         codec: config.codec, level: config.level, formats: config.formats)
     _ = try Store.create(at: root, config: storeConfig, options: options)
     return (try Store.open(at: root, options: options), true)
+}
+
+/// The keys `[store] encryption_key_file` and `encryption_old_key_files` name (nil: none).
+/// An old key file without a current one is a configuration error.
+func loadEncryption(_ config: ServerConfig) throws(StoreError) -> StoreEncryption? {
+    guard let file = config.encryptionKeyFile else {
+        if !config.encryptionOldKeyFiles.isEmpty {
+            throw .encryption("encryption_old_key_files is set but encryption_key_file is not")
+        }
+        return nil
+    }
+    var old: [StoreKey] = []
+    for f in config.encryptionOldKeyFiles { old.append(try StoreKey.load(path: f)) }
+    return StoreEncryption(key: try StoreKey.load(path: file), oldKeys: old)
 }
 
 /// A troved failure with a message for the operator.

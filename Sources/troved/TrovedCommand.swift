@@ -17,7 +17,7 @@ struct TrovedCommand: AsyncParsableCommand {
             first start) on --listen (default 127.0.0.1:7420).
             """,
         version: BuildInfo.describe(program: "troved", protocolVersions: Preamble.current.versions),
-        subcommands: [ServeCommand.self, TokenCommand.self, FsckCommand.self, MigrateCommand.self],
+        subcommands: [ServeCommand.self, TokenCommand.self, KeyCommand.self, FsckCommand.self, MigrateCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 

@@ -102,9 +102,9 @@ struct DamageAndConfigTests {
         let original = try String(contentsOfFile: configPath, encoding: .utf8)
         // Leave a file in tmp/: a successful open would clear it.
         FileManager.default.createFile(atPath: root + "/tmp/marker", contents: Data([1]))
-        try original.replacingOccurrences(of: "format = 1", with: "format = 2").write(
+        try original.replacingOccurrences(of: "format = 1", with: "format = 3").write(
             toFile: configPath, atomically: true, encoding: .utf8)
-        #expect(throws: StoreError.unsupportedFormat(found: 2, supported: 1)) { try Store.open(at: root) }
+        #expect(throws: StoreError.unsupportedFormat(found: 3, supported: 2)) { try Store.open(at: root) }
         try "[store]\nid = \"unterminated\n".write(toFile: configPath, atomically: true, encoding: .utf8)
         #expect {
             try Store.open(at: root)

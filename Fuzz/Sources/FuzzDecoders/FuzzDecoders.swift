@@ -3,6 +3,7 @@ import NIOCore
 import TroveCore
 import TroveProtocol
 import TroveS3
+import TroveStore
 
 // One libFuzzer entry point for every decoder of hostile bytes. The first input byte picks the
 // target (its value modulo the number of targets), the rest is the target's input:
@@ -30,7 +31,7 @@ import TroveS3
 // - a git-lfs batch never yields more than 1000 objects, each oid 64 lowercase hex digits;
 // - the web view signs in only the `fuzz` token, and only with its secret.
 
-private let targetCount: UInt8 = 12
+private let targetCount: UInt8 = 13
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -49,6 +50,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 8: fuzzS3Documents(input)
     case 9: fuzzSigV4(input)
     case 10: fuzzLFS(input)
+    case 12: fuzzAtRest(input)
     default: fuzzWebView(input)
     }
     return 0
@@ -180,6 +182,34 @@ private func fuzzSigV4(_ input: UnsafeBufferPointer<UInt8>) {
     }
 }
 
+/// Encryption at rest: next byte 0 → `trove.toml` (`StoreConfig.parse`; accepted text re-renders
+/// to a config that parses back equal), 1 → a sealed object, 2 → a sealed record, 3 → a pack
+/// header. Sealed bytes that open must be exactly what sealing their plaintext under their nonce
+/// gives (anything else would be a forgery).
+private func fuzzAtRest(_ input: UnsafeBufferPointer<UInt8>) {
+    guard let selector = input.first else { return }
+    let bytes = Array(input.dropFirst())
+    let digest = SHA256.hash(Array("fuzz".utf8))
+    switch selector % 4 {
+    case 0:
+        guard let c = try? StoreConfig.parse(String(decoding: bytes, as: UTF8.self), path: "fuzz") else { return }
+        if (try? StoreConfig.parse(c.tomlText, path: "fuzz")) != c { fatalError("trove.toml does not round-trip") }
+    case 1:
+        guard let plain = AtRestFuzzing.openObject(bytes, digest: digest) else { return }
+        if AtRestFuzzing.sealObject(plain, digest: digest, nonce: Array(bytes[8..<20])) != bytes {
+            fatalError("a sealed object opened that its key did not seal")
+        }
+    case 2:
+        guard bytes.count >= 28, let plain = AtRestFuzzing.openRecord(bytes, digest: digest, rawLength: bytes.count - 28, offset: 16)
+        else { return }
+        if AtRestFuzzing.sealRecord(plain, digest: digest, offset: 16, nonce: Array(bytes[0..<12])) != bytes {
+            fatalError("a sealed record opened that its key did not seal")
+        }
+    default:
+        _ = AtRestFuzzing.packHeader(bytes)
+    }
+}
+
 private func fuzzRecipe(_ input: UnsafeBufferPointer<UInt8>) {
     let bytes = Array(input)
     guard let recipe = try? Recipe(canonical: bytes) else { return }
@@ -283,5 +313,14 @@ private func writeSeeds(to dir: String) {
     let basic = "Basic " + Data("fuzz:\(S3Decoders.fuzzWebSecret)".utf8).base64EncodedString()
     seed(11, Array("/_ui/version?name=models%2Fm&version=1&where=auc%3E%3D0.9+task%3Dchurn\n\(basic)".utf8))
     seed(11, Array("/_ui/alias?name=m&alias=prod&at=2026-10-15T14%3A30Z\nBasic Zm96ejp3cm9uZw==".utf8))
+    // Encryption at rest: a trove.toml, a sealed object and record, an encrypted pack header.
+    var config = StoreConfig(storeID: "00000000-0000-4000-8000-000000000000", created: 1)
+    config.encryptionKeyID = "0123456789abcdef"
+    seed(12, [0] + Array(config.tomlText.utf8))
+    let fuzzDigest = SHA256.hash(Array("fuzz".utf8))
+    let nonce = [UInt8](repeating: 7, count: 12)
+    seed(12, [1] + AtRestFuzzing.sealObject(Array("TOBJ object".utf8), digest: fuzzDigest, nonce: nonce))
+    seed(12, [2] + AtRestFuzzing.sealRecord(Array("record bytes".utf8), digest: fuzzDigest, offset: 16, nonce: nonce))
+    seed(12, [3] + Array("TRVPACK\u{0}".utf8) + [0, 0, 0, 2, 1, 2, 3, 4])
     print("wrote \(n) seeds to \(dir)")
 }

@@ -1,36 +1,9 @@
-import Foundation
 import GRDB
-import TroveCore
 
-/// The SQLite catalog (GRDB `DatabasePool`, WAL, `synchronous = FULL`): chunk index, packs,
-/// blobs → recipes, trees, versions, aliases, ref log, leases.
-///
-/// `synchronous = FULL` makes every committed write transaction durable (the WAL is fsynced at
-/// commit); with `NORMAL` a commit acknowledged before a power loss could roll back.
-final class Catalog: Sendable {
-    let pool: DatabasePool
-    let path: String
-
-    init(path: String, mmapBytes: Int = 1 << 30) throws(StoreError) {
-        self.path = path
-        var config = Configuration()
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Index lookups read through a memory map (page cache, not heap) and a 16 MiB cache.
-            try db.execute(sql: "PRAGMA mmap_size = \(mmapBytes)")
-            try db.execute(sql: "PRAGMA cache_size = -16384")
-        }
-        config.busyMode = .timeout(30)
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-            try Catalog.migrator.migrate(pool)
-        } catch let e as DatabaseError where e.resultCode == .SQLITE_FULL {
-            throw .noSpace(path: path, free: FileIO.freeBytes(at: path), needed: 0)
-        } catch {
-            throw .catalog("cannot open \(path): \(error)")
-        }
-    }
-
+/// The SQLite catalog's schema: one GRDB migration per step, never edited once released (stores
+/// written by earlier builds open and migrate forward). The PostgreSQL engine keeps its own,
+/// equivalent DDL with the same table and column names (module TrovePostgres).
+extension SQLiteCatalog {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
@@ -130,51 +103,55 @@ final class Catalog: Sendable {
                     """)
         }
         // GC and scrub state (issue 5; see Store+GC.swift, Store+Scrub.swift, docs/STORE.md).
-        m.registerMigration("v2-gc-scrub") { db in try Catalog.createMaintenanceTables(db) }
+        m.registerMigration("v2-gc-scrub") { db in try SQLiteCatalog.createMaintenanceTables(db) }
         // Listing and log in pages, newest first (Store+VersionQuery.swift).
-        m.registerMigration("v3-version-order") { db in try Catalog.createVersionOrderIndexes(db) }
+        m.registerMigration("v3-version-order") { db in try SQLiteCatalog.createVersionOrderIndexes(db) }
         // Buckets (the S3 API; see BucketSchema.swift).
-        m.registerMigration("v4-buckets") { db in try Catalog.createBucketTables(db) }
+        m.registerMigration("v4-buckets") { db in try SQLiteCatalog.createBucketTables(db) }
         // The last GC and scrub, for the web view's store page (Store+MaintenanceLog.swift).
-        m.registerMigration("v5-maintenance-log") { db in try Catalog.createMaintenanceLogTable(db) }
+        m.registerMigration("v5-maintenance-log") { db in try SQLiteCatalog.createMaintenanceLogTable(db) }
         // Small recipes as rows instead of files (Store+InlineObjects.swift).
-        m.registerMigration("v6-inline-objects") { db in try Catalog.createInlineObjectTable(db) }
+        m.registerMigration("v6-inline-objects") { db in try SQLiteCatalog.createInlineObjectTable(db) }
         return m
-    }
-
-    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try pool.read(body) } catch let e as StoreError { throw e } catch {
-            throw failure(error)
-        }
-    }
-
-    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try pool.write(body) } catch let e as StoreError { throw e } catch {
-            throw failure(error)
-        }
-    }
-
-    /// A SQLite failure as a store error: "database or disk is full" is `.noSpace` (the
-    /// transaction rolled back; the store stays writable), anything else `.catalog`.
-    func failure(_ error: any Error) -> StoreError {
-        if let e = error as? DatabaseError, e.resultCode == .SQLITE_FULL {
-            return .noSpace(path: path, free: FileIO.freeBytes(at: path), needed: 0)
-        }
-        return .catalog("\(error)")
     }
 }
 
-extension Digest {
-    /// The 32 raw bytes as `Data` (the catalog's BLOB form).
-    var data: Data {
-        var d = Data(count: 32)
-        d.withUnsafeMutableBytes { write(to: $0.baseAddress!) }
-        return d
+extension SQLiteCatalog {
+    /// Indexes for `Store.versions`: newest first over all names, and per name (a log).
+    static func createVersionOrderIndexes(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE INDEX versions_by_created ON versions(created DESC, name, version);
+                CREATE INDEX versions_by_name_created ON versions(name, created DESC, version DESC);
+                """)
     }
+}
 
-    /// A digest from a catalog BLOB; `nil` if it is not 32 bytes.
-    init?(data: Data) {
-        guard data.count == 32 else { return nil }
-        self = data.withUnsafeBytes { Digest(pointer: $0.baseAddress!) }
+extension SQLiteCatalog {
+    /// Migration `v6-inline-objects`: small recipes as rows (see `InlineObjects`).
+    static func createInlineObjectTable(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE objects (
+                    digest BLOB PRIMARY KEY NOT NULL,
+                    data BLOB NOT NULL,              -- as an object file: "TOBJ" | codec | raw len | bytes
+                    created INTEGER NOT NULL
+                ) WITHOUT ROWID
+                """)
+    }
+}
+
+extension SQLiteCatalog {
+    /// The last run of each maintenance job (migration "v5-maintenance-log", additive).
+    static func createMaintenanceLogTable(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE maintenance_log (
+                    kind TEXT PRIMARY KEY NOT NULL,
+                    finished INTEGER NOT NULL,
+                    ok INTEGER NOT NULL,
+                    report TEXT NOT NULL
+                ) WITHOUT ROWID;
+                """)
     }
 }

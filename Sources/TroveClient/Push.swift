@@ -99,6 +99,10 @@ public final class Pusher {
     /// 16 MiB per connection anyway, so more would only sit in this process).
     public var putWindow = 4
 
+    /// Upload files read in one buffer (up to 1 MiB) while reading the next ones, from the bytes
+    /// read for hashing (`PushStream`), instead of reading them again after the whole ingest pass.
+    public var streamSmallFiles = true
+
     /// Further connections to the same server used to upload chunks in parallel (the server
     /// handles one request at a time per connection, so two connections use two server cores).
     public var uploadConnections: [Connection] = []
@@ -140,8 +144,19 @@ public final class Pusher {
         do { small = try SmallFileIngester(parameters: params) } catch {
             throw .protocolViolation(detail: "the server announced unusable chunker parameters: \(error)")
         }
+        // The lease starts before the first upload: when a small file is streamed, or after ingest.
+        var begun: Message.PushBegun?
+        func lease() throws(ClientError) -> LeaseID {
+            if let begun { return begun.lease }
+            let b = try connection.call(Message.BeginPush(name: request.name, resume: resume))
+            begun = b
+            onLease?(b.lease)
+            return b.lease
+        }
+        var stream: PushStream?
         for (index, file) in local.files.enumerated() {
             let r: IngestResult
+            var inBuffer = false
             let cacheKey =
                 statCache == nil
                 ? "" : local.isSingleFile
@@ -155,6 +170,7 @@ public final class Pusher {
                         let done = try small.ingest(path: file.diskPath, formats: connection.formatPolicy)
                     {
                         r = done
+                        inBuffer = true
                     } else {
                         r = try Ingest.file(
                             at: file.diskPath, parameters: params, threads: ingestThreads,
@@ -172,7 +188,12 @@ public final class Pusher {
             if recipes[r.blobDigest] == nil {
                 let chunks = r.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) }
                 recipes[r.blobDigest] = Recipe(blobDigest: r.blobDigest, size: r.size, chunks: chunks)
-                recipeOrder.append(r.blobDigest)
+                if inBuffer && streamSmallFiles && !local.isSingleFile {
+                    if stream == nil { stream = PushStream(connection: connection, lease: try lease()) }
+                    try stream!.add(r, content: small.content)
+                } else {
+                    recipeOrder.append(r.blobDigest)
+                }
             }
             for c in r.chunks where locations[c.digest] == nil {
                 locations[c.digest] = ChunkLocation(file: index, offset: c.offset, length: c.length)
@@ -180,6 +201,7 @@ public final class Pusher {
             }
             progress?.advance(by: r.size)
         }
+        try stream?.finish()
         try? statCache?.save()
         if let expected = request.expectedBlob ?? (request.bucketKey == nil ? nil : results.first?.blobDigest)
         {
@@ -206,11 +228,10 @@ public final class Pusher {
             chunkBytesSent: 0,
             objectBytesSent: 0, bytesDeduplicated: 0, skipped: local.skipped)
 
-        // 2. Lease.
-        let begun = try connection.call(Message.BeginPush(name: request.name, resume: resume))
-        let lease = begun.lease
-        result.resumedLease = begun.resumed
-        onLease?(lease)
+        // 2. Lease (begun already if files were streamed).
+        let lease = try lease()
+        result.resumedLease = begun?.resumed ?? false
+        let streamed = stream?.sentRawBytes ?? 0
 
         // One uploader per connection, each on its own thread for new chunks (reading,
         // compressing and encoding in parallel); the first also sends objects and repairs.
@@ -250,7 +271,7 @@ public final class Pusher {
                 }
                 if !group.isEmpty { groups.append(group) }
             }
-            result.bytesDeduplicated = uniqueBytes - missingBytes
+            result.bytesDeduplicated = uniqueBytes - min(uniqueBytes, missingBytes + streamed)
             progress?.start(phase: "sending", total: missingBytes)
             progress?.deduplicated =
                 uniqueBytes == 0 ? 0 : Double(uniqueBytes - missingBytes) / Double(uniqueBytes)
@@ -259,12 +280,13 @@ public final class Pusher {
             var objects: [(ContentKind, Digest, [UInt8])] = missingRecipes.map {
                 (.recipe, $0, recipes[$0]!.canonicalBytes)
             }
+            objects += stream?.deferredRecipes ?? []
             objects.append((.tree, treeDigest, treeBytes))
             try uploader.putObjects(objects)
             sentObjects = true
             try Uploader.putChunksInParallel(groups, uploaders)
         } else {
-            result.bytesDeduplicated = uniqueBytes
+            result.bytesDeduplicated = uniqueBytes - min(uniqueBytes, streamed)
         }
 
         // 4. Commit, uploading whatever the server still reports missing.
@@ -320,7 +342,7 @@ public final class Pusher {
         }
         _ = try? connection.call(Message.EndPush(lease: lease))
         progress?.finish()
-        for u in uploaders {
+        for u in uploaders + (stream.map { [$0.uploader] } ?? []) {
             result.chunksSent += u.chunksSent
             result.rawBytesSent += u.rawBytesSent
             result.chunkBytesSent += u.chunkBytesSent

@@ -92,9 +92,25 @@ final class Uploader {
 
     func putChunks(_ digests: [Digest]) throws(ClientError) {
         if digests.isEmpty { return }
+        var windows = connections.map { RequestWindow(connection: $0, limit: window) }
+        try sendChunks(digests, windows: &windows) { d throws(ClientError) in
+            guard let loc = locations[d] else {
+                throw .protocolViolation(detail: "no local copy of chunk \(d)")
+            }
+            return try read(loc, digest: d)
+        }
+        for i in windows.indices { try windows[i].drain() }
+    }
+
+    /// Sends `digests` in PUT_CHUNKS requests (each up to the frame budget and the chunk cap),
+    /// in order, round-robin over `windows`, with each chunk's payload from `payload`. Does not
+    /// wait for the last answers: the caller drains the windows.
+    func sendChunks(
+        _ digests: [Digest], windows: inout [RequestWindow],
+        payload: (Digest) throws(ClientError) -> ChunkPayload
+    ) throws(ClientError) {
         let maxCount = max(1, min(Int(connection.limits.maxChunksPerPut), ProtocolLimits.maxChunksPerFrame))
         let budget = self.budget
-        var windows = connections.map { RequestWindow(connection: $0, limit: window) }
         var nextWindow = 0
         var batch: [ChunkPayload] = []
         var batchBytes = 64
@@ -118,18 +134,14 @@ final class Uploader {
             batchRaw = 0
         }
         for d in digests {
-            guard let loc = locations[d] else {
-                throw .protocolViolation(detail: "no local copy of chunk \(d)")
-            }
-            let payload = try read(loc, digest: d)
-            let size = payload.data.readableBytes + 48
+            let p = try payload(d)
+            let size = p.data.readableBytes + 48
             if !batch.isEmpty && (batch.count >= maxCount || batchBytes + size > budget) { try flush() }
-            batch.append(payload)
+            batch.append(p)
             batchBytes += size
-            batchRaw += UInt64(loc.length)
+            batchRaw += UInt64(p.rawLength)
         }
         try flush()
-        for i in windows.indices { try windows[i].drain() }
     }
 
     private func read(_ loc: Pusher.ChunkLocation, digest: Digest) throws(ClientError) -> ChunkPayload {
@@ -165,18 +177,26 @@ final class Uploader {
         } else if err != 0 {
             throw .io(path: file.diskPath, operation: "read", errno: err)
         }
+        return encode(data, digest: digest)
+    }
+
+    /// A chunk's payload from its raw bytes: compressed when the sample says it pays and the
+    /// result is smaller, else `data` itself.
+    func encode(_ data: ByteBuffer, digest: Digest) -> ChunkPayload {
+        let length = UInt32(data.readableBytes)
         return data.withUnsafeReadableBytes { raw in
             guard sampler.looksCompressible(raw) else {
-                return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: data)
+                sampler.record(compressed: false)
+                return ChunkPayload(digest: digest, rawLength: length, codec: .raw, data: data)
             }
             return compressor.compress(raw) { codec, stored in
+                sampler.record(compressed: codec != .raw)
                 if codec == .raw {
-                    return ChunkPayload(
-                        digest: digest, rawLength: UInt32(loc.length), codec: .raw, data: data)
+                    return ChunkPayload(digest: digest, rawLength: length, codec: .raw, data: data)
                 }
                 var b = allocator.buffer(capacity: stored.count)
                 b.writeBytes(stored)
-                return ChunkPayload(digest: digest, rawLength: UInt32(loc.length), codec: codec, data: b)
+                return ChunkPayload(digest: digest, rawLength: length, codec: codec, data: b)
             }
         }
     }
@@ -184,16 +204,28 @@ final class Uploader {
     /// Uploads objects (recipes, trees), several per request, large ones in consecutive parts.
     func putObjects(_ objects: [(ContentKind, Digest, [UInt8])]) throws(ClientError) {
         if objects.isEmpty { return }
-        let budget = self.budget
         var w = RequestWindow(connection: connection, limit: window)
+        try sendObjects(objects, window: &w)
+        try w.drain()
+    }
+
+    /// Sends `objects` in PUT_OBJECTS requests on `w` without waiting for the last answers;
+    /// `sent` runs for each request sent, `acknowledged` as each is answered.
+    func sendObjects(
+        _ objects: [(ContentKind, Digest, [UInt8])], window w: inout RequestWindow, sent: () -> Void = {},
+        acknowledged: @escaping () -> Void = {}
+    ) throws(ClientError) {
+        let budget = self.budget
         var parts: [ObjectPart] = []
         var used = 64
         func flush() throws(ClientError) {
             guard !parts.isEmpty else { return }
             let bytes = UInt64(used)
+            sent()
             try w.send(Message.PutObjects(lease: lease, parts: parts)) {
                 [self] _ throws(ClientError) in
                 objectBytesSent += bytes
+                acknowledged()
             }
             parts = []
             used = 64
@@ -207,7 +239,7 @@ final class Uploader {
                     continue
                 }
                 let n = min(room, bytes.count - offset)
-                var b = ByteBufferAllocator().buffer(capacity: n)
+                var b = allocator.buffer(capacity: n)
                 b.writeBytes(bytes[offset..<offset + n])
                 parts.append(
                     ObjectPart(
@@ -218,6 +250,5 @@ final class Uploader {
             } while offset < bytes.count
         }
         try flush()
-        try w.drain()
     }
 }

@@ -57,8 +57,12 @@ final class StreamedBlobs: Sendable {
 
     private let state = Mutex(State())
 
-    /// Starts following `recipe` (a repeat of a followed blob is ignored).
+    /// Starts following `recipe` (a repeat of a followed blob is ignored). A single-chunk blob
+    /// whose chunk digest is the blob digest is not followed: verifying its chunk verifies the
+    /// blob (COMMIT checks it by its index entry, `Store.verifySingleChunkBlobs`), so hashing it
+    /// a second time as a blob would be wasted work — one such recipe per small file.
     func add(_ recipe: Recipe) {
+        guard !recipe.isSingleChunkBlob else { return }
         state.withLock { s in
             guard s.blobs[recipe.blobDigest] == nil, s.blobs.count < Self.maxBlobs,
                 s.positions + recipe.chunks.count <= Self.maxPositions

@@ -111,4 +111,27 @@ struct StreamedBlobTests {
         _ = try upload.putChunks(unique)
         #expect(try upload.commit(tree: treeDigest) == .committed(tree: treeDigest, files: 1, totalSize: recipe.size))
     }
+    @Test("a one-chunk blob is verified by its chunk, not followed as a blob")
+    func singleChunkBlobIsNotFollowed() throws {
+        let root = tempStorePath("streamed-one")
+        defer { cleanup(root) }
+        let store = try Store.create(at: root)
+        var g = TestRandom(seed: 8)
+        let (chunks, recipe) = makeBlob(g.text(3000))
+        #expect(recipe.chunks.count == 1 && recipe.chunks[0].digest == recipe.blobDigest)
+        let tree = Tree(entries: [.file("small.csv", blob: recipe.blobDigest, size: recipe.size)])
+        let treeDigest = SHA256.hash(tree.canonicalBytes)
+        let upload = try store.beginUpload(name: "m", ttlSeconds: 600)
+        defer { _ = try? upload.end() }
+        _ = try upload.putObjects([wholeObject(recipe), wholeObject(tree)])
+        #expect(try upload.streamed.position(recipe.blobDigest) == nil)
+        // Its chunk still verifies against the digest (here corrupted: refused, nothing stored).
+        var bad = chunkInput(g.bytes(chunks[0].rawLength), compress: false)
+        bad.digest = chunks[0].digest
+        #expect(try upload.putChunks([bad]).rejected.map(\.digest) == [chunks[0].digest])
+        #expect(try upload.commit(tree: treeDigest) == .missingChunks([chunks[0].digest]))
+        _ = try upload.putChunks(chunks)
+        #expect(try upload.commit(tree: treeDigest) == .committed(tree: treeDigest, files: 1, totalSize: recipe.size))
+        #expect(try store.fsck(deep: true).isClean)
+    }
 }

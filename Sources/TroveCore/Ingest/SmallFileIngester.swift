@@ -33,6 +33,10 @@ public final class SmallFileIngester {
 
     deinit { buffer.deallocate() }
 
+    /// The bytes of the file the last `ingest` returned a result for; valid until the next call
+    /// (they live in this ingester's buffer). A push uploads small files' chunks from them.
+    public private(set) var content = UnsafeRawBufferPointer(start: nil, count: 0)
+
     /// Chunks and hashes the file at `path`; nil if it holds more than `limit` bytes.
     public func ingest(path: String, formats: FormatPolicy = .none) throws(IngestError) -> IngestResult? {
         let fd: FileDescriptor
@@ -44,12 +48,14 @@ public final class SmallFileIngester {
         do { n = try fd.readFully(fromAbsoluteOffset: 0, into: buffer) } catch {
             throw .read(path: path, errno: error.rawValue)
         }
+        content = UnsafeRawBufferPointer(start: nil, count: 0)
         guard n <= limit else { return nil }
         let data = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
         // Container detection reads the bytes already in memory, not the file again.
         let plan = formats.isNone ? BoundaryPlan.plain : try BoundaryPlanner.plan(BufferReader(bytes: data), policy: formats)
         var result = chunk(data, cuts: plan.cuts)
         result.format = plan.format
+        content = data
         return result
     }
 

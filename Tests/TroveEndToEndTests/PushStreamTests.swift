@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+@testable import TroveClient
+import TroveCore
+
+/// Small files uploaded while the push is still reading (`Pusher.streamSmallFiles`, the CLI's
+/// default) against the same push reading every file again after the ingest pass: same tree,
+/// same chunks sent once each, and the pull gives back every byte.
+@Suite("push streams small files")
+struct PushStreamTests {
+    /// 400 files of 1–16 KiB (text and random), two pairs with equal content, a 300 KB file of
+    /// several chunks and a 3 MB file (read by the pipeline, not streamed) that begins with it.
+    static func corpus(_ dir: TemporaryDirectory) throws -> String {
+        for i in 0..<400 {
+            let kind: TestInput = i % 2 == 0 ? .text : .random
+            let size = 1024 + Int(SplitMix64.bytes(seed: UInt64(i), count: 2).withUnsafeBytes { $0.load(as: UInt16.self) }) % (15 * 1024)
+            try dir.write("src/d\(i % 7)/f\(i).dat", kind.bytes(seed: 5000 + UInt64(i), count: size))
+        }
+        try dir.write("src/same-a.txt", TestInput.text.bytes(seed: 77, count: 5000))
+        try dir.write("src/z/same-b.txt", TestInput.text.bytes(seed: 77, count: 5000))
+        try dir.write("src/d1/f3-copy.dat", try ClientE2E.read(dir.path + "/src/d3/f3.dat"))
+        let big = ClientE2E.random(seed: 78, count: 3_000_000)
+        try dir.write("src/head.bin", Array(big[0..<300_000]))
+        try dir.write("src/big.bin", big)
+        return dir.path + "/src"
+    }
+
+    @Test func streamedPushSendsWhatTheReadTwicePushSendsAndPullsBack() throws {
+        let dir = try TemporaryDirectory()
+        let src = try Self.corpus(dir)
+        let env = ["TROVE_NO_STAT_CACHE": "1"]
+
+        let server = try TestServer()
+        let (r1, j1) = try ClientE2E.json(server, ["push", src, "s:1"], environment: env)
+        #expect(r1.status == 0, "\(r1)")
+        #expect(ClientE2E.int(j1["files"]) == 405)
+
+        // The same directory without streaming, into another store.
+        let other = try TestServer()
+        let conn = try Connection.open(to: ServerAddress(parsing: other.address), credentials: nil)
+        defer { conn.close() }
+        let pusher = Pusher(connection: conn)
+        pusher.streamSmallFiles = false
+        let slow = try pusher.push(PushRequest(path: src, name: "s", version: "1"))
+        #expect(j1["tree"] as? String == slow.tree.prefixed)
+        #expect(ClientE2E.int(j1["chunks"]) == slow.chunks)
+        // Every distinct chunk sent exactly once, streamed or not.
+        #expect(ClientE2E.int(j1["chunksSent"]) == slow.chunks)
+        #expect(slow.chunksSent == slow.chunks)
+        #expect(ClientE2E.int(j1["rawBytesSent"]) == Int(slow.rawBytesSent))
+        #expect(ClientE2E.int(j1["bytesDeduplicated"]) == Int(slow.bytesDeduplicated))
+
+        let out = dir.path + "/out"
+        let pull = try server.trove(["pull", "s:1", out])
+        #expect(pull.status == 0, "\(pull)")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: src).filter { !$0.hasSuffix("/") }
+        var compared = 0
+        for f in files {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: src + "/" + f, isDirectory: &isDir), !isDir.boolValue
+            else { continue }
+            #expect(try ClientE2E.read(out + "/" + f) == ClientE2E.read(src + "/" + f), "\(f)")
+            compared += 1
+        }
+        #expect(compared == 405)
+
+        // v2: three small files changed; only their chunks go out, and the rest is deduplicated.
+        for i in [10, 11, 250] {
+            try dir.write("src/d\(i % 7)/f\(i).dat", TestInput.text.bytes(seed: 9000 + UInt64(i), count: 3000))
+        }
+        let (r2, j2) = try ClientE2E.json(server, ["push", src, "s:2"], environment: env)
+        #expect(r2.status == 0, "\(r2)")
+        #expect(ClientE2E.int(j2["chunksSent"]) == 3)
+        #expect(ClientE2E.int(j2["rawBytesSent"]) == 9000)
+        let out2 = dir.path + "/out2"
+        #expect(try server.trove(["pull", "s:2", out2]).status == 0)
+        #expect(
+            try ClientE2E.read(out2 + "/d4/f11.dat") == TestInput.text.bytes(seed: 9011, count: 3000))
+    }
+}
+
+/// The compressibility sample is skipped only while chunks keep compressing.
+@Suite("compressibility sampler")
+struct CompressibilitySamplerTests {
+    @Test func afterACompressedChunkTheNextSkipsTheSampleUntilOneDoesNotShrink() {
+        let sampler = CompressibilitySampler()
+        let random = TestInput.random.bytes(seed: 1, count: 65_536)
+        let text = TestInput.text.bytes(seed: 2, count: 65_536)
+        let randomSays = { random.withUnsafeBytes { sampler.looksCompressible($0) } }
+        let textSays = { text.withUnsafeBytes { sampler.looksCompressible($0) } }
+        #expect(!randomSays())  // sampled: incompressible
+        sampler.record(compressed: false)
+        #expect(textSays())  // sampled: compressible
+        sampler.record(compressed: true)
+        #expect(randomSays())  // not sampled: the run of compressible chunks continues
+        sampler.record(compressed: false)  // the full attempt did not shrink it
+        #expect(!randomSays())  // sampled again
+        sampler.enabled = false
+        #expect(!textSays())
+    }
+}

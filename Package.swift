@@ -175,6 +175,7 @@ let package = Package(
             name: "troved",
             dependencies: [
                 "TroveServer", "TroveStore", "TroveProtocol", "TroveCore", "TroveS3", "TroveTLS", "TroveObjectStorage",
+                "TrovePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -192,12 +193,12 @@ let package = Package(
             name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),
         .testTarget(
             name: "TroveStoreTests",
-            dependencies: [
-                "TroveStore", "TroveCore", "TrovePostgres", .product(name: "GRDB", package: "GRDB.swift"),
-            ]),
+            dependencies: ["TroveStore", "TroveCore", "TrovePostgres", "TroveTestServers"]),
+        // Real servers the tests start on loopback (PostgreSQL 15), shared by the test targets.
+        .target(name: "TroveTestServers", path: "Tests/TroveTestServers"),
         .testTarget(
             name: "TroveObjectStorageTests",
-            dependencies: ["TroveObjectStorage", "TroveStore", "TroveCore"]),
+            dependencies: ["TroveObjectStorage", "TroveStore", "TroveCore", "TrovePostgres", "TroveTestServers"]),
         .testTarget(
             name: "TroveProtocolTests",
             dependencies: [

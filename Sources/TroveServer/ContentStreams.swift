@@ -14,6 +14,9 @@ final class ChunkFrames: ResponseStream {
     private struct Progress {
         var position = 0
         var decompressor: ChunkDecompressor?
+        /// Chunks read ahead (nil: not in the index), starting at `loadedStart` in `digests`.
+        var loaded: [StoredChunk?] = []
+        var loadedStart = 0
     }
 
     private let router: RequestRouter
@@ -39,16 +42,18 @@ final class ChunkFrames: ResponseStream {
         var missing: [Digest] = []
         while p.position < digests.count {
             let d = digests[p.position]
-            let stored: StoredChunk
-            do {
-                stored = try router.store.readStoredChunk(d)
-            } catch .chunkNotFound {
+            if p.position - p.loadedStart >= p.loaded.count {
+                // The next run of chunks, read together (records close in a pack: one read).
+                do { p.loaded = try router.store.readStoredChunks(digests[p.position...], budget: budget) } catch {
+                    throw ServerError(error)
+                }
+                p.loadedStart = p.position
+            }
+            guard let stored = p.loaded[p.position - p.loadedStart] else {
                 missing.append(d)
                 used += 32
                 p.position += 1
                 continue
-            } catch {
-                throw ServerError(error)
             }
             var codec = stored.codec
             var bytes = stored.bytes
@@ -68,6 +73,7 @@ final class ChunkFrames: ResponseStream {
                     digest: d, rawLength: UInt32(stored.rawLength), codec: codec,
                     data: ByteBuffer(bytes: bytes)))
             used += size
+            p.loaded[p.position - p.loadedStart] = nil  // in the frame now: let its bytes go
             p.position += 1
         }
         return (.chunks(.init(chunks: chunks, missing: missing)), p.position >= digests.count)

@@ -14,6 +14,8 @@ public struct ServerConfig: Sendable {
     public var root: String = "./trove-data"
     /// `[storage]`: where packs live.
     public var storage = StorageSettings()
+    /// `[catalog]`: where the catalog lives (absent: SQLite in the root).
+    public var catalog = CatalogSettings()
     /// Address to listen on.
     public var host: String = "127.0.0.1"
     /// Port (0: any free port, reported through `--port-file`).
@@ -61,6 +63,8 @@ public struct ServerConfig: Sendable {
     public var level = 3
     /// Pack seal threshold.
     public var packSize = 64 << 20
+    /// Pack segments through direct I/O (`O_DIRECT`) where the filesystem allows (`store.direct_io`).
+    public var directIO = true
     /// Encryption at rest (`[store] encryption_key_file`): the key file (32 bytes) new data is
     /// sealed with; a store created with it stays encrypted. Nil: a plaintext store.
     public var encryptionKeyFile: String?
@@ -240,6 +244,7 @@ public struct ServerConfig: Sendable {
                         c.codec = codec
                     case "level": c.level = try reader.int(v, "store.level", 1...19)
                     case "pack_size": c.packSize = try reader.size(v, "store.pack_size", 1 << 20...1 << 30)
+                    case "direct_io": c.directIO = try reader.bool(v, "store.direct_io")
                     case "chunk_min": min = try reader.size(v, "store.chunk_min", 1...Int.max)
                     case "chunk_avg": avg = try reader.size(v, "store.chunk_avg", 1...Int.max)
                     case "chunk_max": max = try reader.size(v, "store.chunk_max", 1...Int.max)
@@ -288,6 +293,7 @@ public struct ServerConfig: Sendable {
                     }
                 }
             case "storage": c.storage = try StorageSettings.parse(value, reader)
+            case "catalog": c.catalog = try CatalogSettings.parse(value, reader)
             case "tls":
                 for (k, v) in try reader.table(value, "tls") {
                     switch k {
@@ -309,7 +315,7 @@ public struct ServerConfig: Sendable {
                 }
             default:
                 throw ConfigError(
-                    "\(path): unknown section or key '\(key)' (known: server, limits, store, storage, s3, tls, metrics, tokens)")
+                    "\(path): unknown section or key '\(key)' (known: server, limits, store, storage, catalog, s3, tls, metrics, tokens)")
             }
         }
         return c

@@ -53,6 +53,8 @@ final class GroupCommit: Sendable {
 
     private let queue = Mutex(Queue())
     private let current = Mutex<Writer?>(nil)
+    /// The aligned buffer segments are built in (used by the leader only, so never contended).
+    let segments = Mutex(SegmentWriter())
 
     var writer: Writer? {
         get { current.withLock { $0 } }

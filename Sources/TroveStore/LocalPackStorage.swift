@@ -12,13 +12,18 @@ public final class LocalPackStorage: PackStorage {
     public let directory: String
     /// Where `install` stages files (same file system; the store's tmp/, emptied at open).
     public let tmpDirectory: String
+    /// Whether record reads (`withBytes`) use direct I/O where the filesystem allows it.
+    public let directIO: Bool
     private let handles = Mutex<[String: PackHandle]>([:])
+    /// Aligned buffers for direct reads, reused.
+    private let readBuffers = Pool<DirectReadBuffer>()
     /// Most pack descriptors kept open for reads.
     static let maxOpenPacks = 128
 
-    public init(directory: String, tmpDirectory: String? = nil) {
+    public init(directory: String, tmpDirectory: String? = nil, directIO: Bool = false) {
         self.directory = directory
         self.tmpDirectory = tmpDirectory ?? directory
+        self.directIO = directIO
     }
 
     public var isRemote: Bool { false }
@@ -37,6 +42,38 @@ public final class LocalPackStorage: PackStorage {
         let h = try handle(name)
         return try withExtendedLifetime(h) { () throws(StoreError) -> [UInt8] in
             try FileIO.pread(h.fd, count: count, at: offset, h.path)
+        }
+    }
+
+    /// Passes `count` bytes at `offset` of pack `name` to `body` (valid during the call). With
+    /// `directIO` they are read with `O_DIRECT` (the aligned pages around them, into a reused
+    /// aligned buffer: no page-cache pages filled), else, or where the filesystem refuses, with
+    /// an ordinary read.
+    func withBytes<R>(
+        name: String, offset: Int, count: Int, _ body: (UnsafeRawBufferPointer) throws(StoreError) -> R
+    ) throws(StoreError) -> R {
+        let h = try handle(name)
+        return try withExtendedLifetime(h) { () throws(StoreError) -> R in
+            if let direct = h.directFD {
+                let align = PackFormat.alignment
+                let start = offset - offset % align
+                let end = (offset + count + align - 1) / align * align
+                let buffer =
+                    end - start <= DirectReadBuffer.pooledSize
+                    ? readBuffers.take { DirectReadBuffer(DirectReadBuffer.pooledSize) } : DirectReadBuffer(end - start)
+                defer { if buffer.memory.capacity == DirectReadBuffer.pooledSize { readBuffers.put(buffer) } }
+                let all = UnsafeMutableRawBufferPointer(start: buffer.memory.base, count: end - start)
+                // Near the end of the file the last page is short: read what there is.
+                if let n = try FileIO.preadDirect(direct, all, at: start, h.path), n >= offset + count - start {
+                    return try body(UnsafeRawBufferPointer(rebasing: all[(offset - start)..<(offset - start + count)]))
+                }
+            }
+            let bytes = try FileIO.pread(h.fd, count: count, at: offset, h.path)
+            var result: Result<R, StoreError>!
+            bytes.withUnsafeBytes { b in
+                result = Result { () throws(StoreError) -> R in try body(b) }
+            }
+            return try result.get()
         }
     }
 
@@ -104,10 +141,22 @@ public final class LocalPackStorage: PackStorage {
             if let h = cache[name] { return h }
             let p = path(name)
             let fd = try FileIO.open(p, O_RDONLY)
+            let direct = directIO ? try? FileIO.openDirect(p, O_RDONLY) : nil
+            if let direct, !direct.direct { close(direct.fd) }
             if cache.count >= Self.maxOpenPacks { cache.removeAll() }
-            let h = PackHandle(fd: fd, path: p)
+            let h = PackHandle(fd: fd, directFD: direct?.direct == true ? direct?.fd : nil, path: p)
             cache[name] = h
             return h
         }
     }
+}
+
+/// A reusable aligned buffer for direct reads (one reader at a time: taken from and returned to
+/// `LocalPackStorage`'s pool).
+final class DirectReadBuffer {
+    /// Size of the pooled buffers; a read of more gets a buffer of its own.
+    static let pooledSize = 1 << 20
+    let memory: AlignedBuffer
+
+    init(_ size: Int) { memory = AlignedBuffer(capacity: size) }
 }

@@ -17,11 +17,14 @@ enum PackScanner {
     }
 
     /// Checks the 16-byte header: plaintext without `seal`, encrypted under `seal`'s key with it.
-    static func checkHeader(_ fd: Int32, _ path: String, seal: PackSeal? = nil) throws(StoreError) {
+    /// Returns whether the pack's segments are aligned (versions 3 and 4).
+    @discardableResult
+    static func checkHeader(_ fd: Int32, _ path: String, seal: PackSeal? = nil) throws(StoreError) -> Bool {
         let h = try FileIO.pread(fd, count: PackFormat.headerSize, at: 0, path)
         guard try PackFormat.parseHeader(h, what: path) == seal?.tag else {
             throw .corruptData(what: path, detail: "pack header does not match the store's encryption")
         }
+        return PackFormat.isAligned(h)
     }
 
     /// Walks segment footers and trailers backwards from the end of the file, reading no
@@ -30,7 +33,7 @@ enum PackScanner {
     static func readTrailers(_ fd: Int32, _ path: String, size: Int, seal: PackSeal? = nil) throws(StoreError)
         -> [PackEntry]
     {
-        try checkHeader(fd, path, seal: seal)
+        let aligned = try checkHeader(fd, path, seal: seal)
         var segments: [[PackEntry]] = []
         var end = size
         let e = PackFormat.trailerEntrySize
@@ -44,7 +47,8 @@ enum PackScanner {
                 (Int(clamping: $0.beU64(0)), Int($0.beU32(8)), $0.matches(PackFormat.footerTag, at: 12))
             }
             guard tagOK, count > 0, trailerOffset >= PackFormat.headerSize,
-                trailerOffset + 8 + count * e + 32 + PackFormat.footerSize == end
+                trailerOffset + 8 + count * e + 32 + PackFormat.footerSize == end,
+                !aligned || end % PackFormat.alignment == 0
             else { throw .corruptData(what: path, detail: "bad segment footer ending at \(end)") }
             let trailer = try FileIO.pread(fd, count: 8 + count * e + 32, at: trailerOffset, path)
             var entries: [PackEntry] = []
@@ -79,7 +83,7 @@ enum PackScanner {
                     expected = offset + PackFormat.recordHeaderSize + entry.storedLength
                     entries.append(entry)
                 }
-                if expected != trailerOffset {
+                if expected > trailerOffset || !PackFormat.validPad(trailerOffset - expected, aligned: aligned) {
                     bad = "trailer records do not end at the trailer (\(trailerOffset))"
                 }
             }
@@ -100,13 +104,15 @@ enum PackScanner {
     static func scanForward(_ fd: Int32, _ path: String, seal: PackSeal? = nil) throws(StoreError) -> ScanResult {
         let size = try FileIO.fileSize(fd, path)
         var result = ScanResult(entries: [], validEnd: 0, fileSize: size, problem: nil)
-        guard size >= PackFormat.headerSize, (try? checkHeader(fd, path, seal: seal)) != nil else {
+        guard size >= PackFormat.headerSize, let aligned = try? checkHeader(fd, path, seal: seal) else {
             result.problem = "bad or missing pack header"
             return result
         }
         result.validEnd = PackFormat.headerSize
         var pos = PackFormat.headerSize
         var pending: [PackEntry] = []
+        /// Where the records of the pending segment end (a pad may follow them).
+        var recordsEnd = pos
         let e = PackFormat.trailerEntrySize
         while pos < size {
             guard pos + PackFormat.recordHeaderSize <= size || pos + 8 <= size else {
@@ -132,13 +138,32 @@ enum PackScanner {
                     result.problem = "bad or torn record at \(pos)"
                     break
                 }
+                guard recordsEnd == pos else {
+                    result.problem = "record after a pad at \(pos)"
+                    break
+                }
                 pending.append(entry)
                 pos += PackFormat.recordHeaderSize + entry.storedLength
+                recordsEnd = pos
+            } else if tag == PackFormat.padTag && aligned && !pending.isEmpty && recordsEnd == pos {
+                guard pos + PackFormat.padHeaderSize <= size,
+                    let pad = try? FileIO.pread(fd, count: PackFormat.padHeaderSize, at: pos, path),
+                    case let length = pad.withUnsafeBytes({ Int($0.beU32(4)) }),
+                    PackFormat.validPad(length, aligned: aligned), pos + length <= size,
+                    (try FileIO.pread(fd, count: length - PackFormat.padHeaderSize, at: pos + 8, path))
+                        .allSatisfy({ $0 == 0 })
+                else {
+                    result.problem = "bad or torn pad at \(pos)"
+                    break
+                }
+                pos += length
             } else if tag == PackFormat.trailerTag {
                 let countBytes = try FileIO.pread(fd, count: 8, at: pos, path)
                 let count = countBytes.withUnsafeBytes { Int($0.beU32(4)) }
                 let total = 8 + count * e + 32 + PackFormat.footerSize
-                guard count == pending.count, count > 0, pos + total <= size else {
+                guard count == pending.count, count > 0, pos + total <= size,
+                    !aligned || (pos + total) % PackFormat.alignment == 0
+                else {
                     result.problem = "bad or torn trailer at \(pos)"
                     break
                 }
@@ -167,6 +192,7 @@ enum PackScanner {
                 pos += total
                 result.entries += pending
                 pending = []
+                recordsEnd = pos
                 result.validEnd = pos
             } else {
                 result.problem = "unknown data at \(pos)"

@@ -29,13 +29,15 @@ extension Store {
                 let n =
                     try Int.fetchOne(
                         db,
-                        sql: "SELECT COUNT(*) FROM (SELECT 1 FROM versions WHERE name = ? AND retired IS NULL LIMIT ?)",
+                        sql: "SELECT COUNT(*) FROM (SELECT 1 FROM versions WHERE name = ? AND retired IS NULL LIMIT ?) AS page",
                         arguments: [name, cap + 1]) ?? 0
+                // SQLite is told the index (its planner may pick another); PostgreSQL's finds it.
+                let indexed = db.engine == .sqlite ? " INDEXED BY versions_by_name_created" : ""
                 let latest =
                     try Int64.fetchOne(
                         db,
                         sql: """
-                            SELECT created FROM versions INDEXED BY versions_by_name_created
+                            SELECT created FROM versions\(indexed)
                             WHERE name = ? AND retired IS NULL ORDER BY created DESC LIMIT 1
                             """, arguments: [name]) ?? 0
                 return NameSummary(name: name, versions: min(n, cap), moreVersions: n > cap, latest: latest)

@@ -174,7 +174,8 @@ extension Store {
         return nest(0, &acc)
     }
 
-    /// Leader work: one segment, one fsync, one index transaction for all `batches`.
+    /// Leader work: one segment, one fsync, one index transaction for all `batches`. The segment
+    /// goes out through the group commit's ``SegmentWriter`` (direct I/O, see there).
     func flush(_ batches: [GroupCommit.Batch]) {
         func failAll(_ e: StoreError) { for b in batches { b.fail(e) } }
         if let f = state.withLock({ $0.failure }) { return failAll(.readOnly(reason: f)) }
@@ -194,11 +195,13 @@ extension Store {
             guard !records.isEmpty else { return }
             var w: GroupCommit.Writer
             if let current = commit.writer { w = current } else { w = try createPack() }
-            let (bytes, entries) = PackFormat.segment(
-                records.map { ($0.digest, $0.codec, $0.rawLength, $0.stored, $0.crc) }, start: w.size,
-                seal: try writeSeal(w.name))
+            let entries: [PackEntry]
+            let end: Int
+            let packSeal = try writeSeal(w.name)
             do {
-                try FileIO.pwriteAll(w.fd, bytes, at: w.size, w.path)
+                (entries, end) = try commit.segments.withLock { (s) throws(StoreError) in
+                    try s.append(records, fd: w.fd, path: w.path, start: w.size, seal: packSeal)
+                }
                 let injected = state.withLock { s in
                     defer { s.failNextSync = false }
                     return s.failNextSync
@@ -213,7 +216,7 @@ extension Store {
                 throw fail(e)
             }
             let start = w.size
-            w.size += bytes.count
+            w.size = end
             // Remote pack storage: each group commit seals its pack and stores it there before
             // anything is indexed or acknowledged (an upload failure acknowledges nothing; the
             // next open's recovery stores and indexes the segment).
@@ -323,7 +326,7 @@ extension Store {
             throw error
         }
         state.withLock { $0.packNames[id] = name }
-        let fd = try FileIO.open(path, O_RDWR)
+        let fd = try FileIO.openDirect(path, O_RDWR, direct: options.directIO).fd
         return GroupCommit.Writer(id: id, name: name, path: path, fd: fd, size: PackFormat.headerSize)
     }
 

@@ -14,35 +14,53 @@ public struct MetadataSort: Sendable, Hashable {
 }
 
 /// SQL for metadata conditions and sorting over the `versions.metadata` JSON object, as rows
-/// `j(key, type, atom)` of its members (SQLite's `json_each`: `type` is `integer`, `real`,
-/// `text`, `true` or `false`; `atom` the value, a boolean as 1 or 0).
+/// `j(key, type, …)` of its members, `type` being `integer`, `real`, `text`, `true` or `false`
+/// (SQLite's `json_each` names). The value: SQLite's `j.atom` is dynamically typed (a boolean
+/// as 1 or 0); PostgreSQL's columns have one type each, so its `j` has `num` (numbers, and
+/// booleans as 1/0, as `numeric`) and `txt` (strings, byte-ordered like SQLite's text), and
+/// every comparison names the one that matches the compared value.
 struct MetadataSQL {
     typealias Args = [(any CatalogValueConvertible)?]
 
     /// The catalog's engine: the one place the listing SQL differs between engines.
     let engine: CatalogEngine
 
-    /// The members of the row's metadata as `j(key, type, atom)`, for a FROM clause.
+    /// The members of the row's metadata as `j(key, type, atom)` (SQLite) or
+    /// `j(key, type, num, txt)` (PostgreSQL), for a FROM clause.
     var each: String {
         switch engine {
         case .sqlite: "json_each(versions.metadata) j"
         case .postgres:
-            // TODO(pgengine): untested. `atom` must compare as a number for numbers and as text
-            // for text (SQLite's json_each atom is typed); here it is text for strings and
-            // booleans (1/0) and a number cast for numbers only where `type` says so.
             """
             LATERAL (SELECT e.key AS key,
               CASE jsonb_typeof(e.value)
                 WHEN 'number' THEN CASE WHEN e.value::text ~ '^-?[0-9]+$' THEN 'integer' ELSE 'real' END
                 WHEN 'string' THEN 'text' WHEN 'boolean' THEN e.value::text ELSE jsonb_typeof(e.value) END AS type,
-              e.value AS atom
+              CASE jsonb_typeof(e.value)
+                WHEN 'number' THEN (e.value::text)::numeric
+                WHEN 'boolean' THEN CASE WHEN e.value = 'true'::jsonb THEN 1 ELSE 0 END END AS num,
+              CASE jsonb_typeof(e.value) WHEN 'string' THEN (e.value #>> '{}') COLLATE "C" END AS txt
               FROM jsonb_each(versions.metadata::jsonb) e) j
             """
         }
     }
 
-    /// The value of `key` in the row's metadata (SQL NULL if absent); one bound argument (the key).
-    var valueOf: String { "(SELECT j.atom FROM \(each) WHERE j.key = ?)" }
+    /// The column of `j` compared with a number or boolean (`numeric`) or a string.
+    func atom(numeric: Bool) -> String {
+        switch engine {
+        case .sqlite: "j.atom"
+        case .postgres: numeric ? "j.num" : "j.txt"
+        }
+    }
+
+    /// The column of `j` a bound `value` compares with.
+    func atom(for value: CatalogValue) -> String {
+        if case .text = value { return atom(numeric: false) }
+        return atom(numeric: true)
+    }
+
+    /// `column` of `key`'s member in the row's metadata (SQL NULL if absent); one bound argument (the key).
+    func valueOf(_ column: String) -> String { "(SELECT \(column) FROM \(each) WHERE j.key = ?)" }
 
     static func types(_ kind: MetadataValue.Kind) -> String {
         switch kind {
@@ -66,21 +84,22 @@ struct MetadataSQL {
     /// Equality also matches the value's text form in a string (`epochs=12` matches "12").
     func clause(_ c: MetadataCondition) -> (String, Args) {
         let text = c.value.description
+        let txt = atom(numeric: false), num = atom(numeric: true)
         var match: String
         var args: Args
         if c.op.isOrdering {
-            match = "j.type IN \(MetadataSQL.types(c.value.kind)) AND j.atom \(c.op) ?"
+            match = "j.type IN \(MetadataSQL.types(c.value.kind)) AND \(atom(numeric: c.value.kind != .string)) \(c.op) ?"
             args = [MetadataSQL.atom(c.value)]
         } else {
             switch c.value {
             case .string(let s):
-                match = "j.type = 'text' AND j.atom = ?"
+                match = "j.type = 'text' AND \(txt) = ?"
                 args = [s]
             case .bool(let b):
-                match = "(j.type = ? OR (j.type = 'text' AND j.atom = ?))"
+                match = "(j.type = ? OR (j.type = 'text' AND \(txt) = ?))"
                 args = [b ? "true" : "false", text]
             case .integer, .number:
-                match = "((j.type IN ('integer','real') AND j.atom = ?) OR (j.type = 'text' AND j.atom = ?))"
+                match = "((j.type IN ('integer','real') AND \(num) = ?) OR (j.type = 'text' AND \(txt) = ?))"
                 args = [MetadataSQL.atom(c.value), text]
             }
             if c.op == .ne { match = "NOT (\(match))" }
@@ -91,18 +110,30 @@ struct MetadataSQL {
         )
     }
 
-    /// `(s IS NULL), s ASC|DESC` for a sort, versions without the key last.
+    /// `(s IS NULL), s ASC|DESC` for a sort, versions without the key last. (PostgreSQL sorts by
+    /// both typed columns: a sorted key holds one kind, so the other is NULL throughout.)
     func order(_ s: MetadataSort) -> (String, Args) {
-        ("(\(valueOf) IS NULL), \(valueOf) \(s.descending ? "DESC" : "ASC")", [s.key, s.key])
+        let dir = s.descending ? "DESC" : "ASC"
+        switch engine {
+        case .sqlite:
+            return ("(\(valueOf("j.atom")) IS NULL), \(valueOf("j.atom")) \(dir)", [s.key, s.key])
+        case .postgres:
+            return (
+                "(\(valueOf("j.type")) IS NULL), \(valueOf("j.num")) \(dir), \(valueOf("j.txt")) \(dir)",
+                [s.key, s.key, s.key]
+            )
+        }
     }
 
     /// Keyset condition for rows after `cursor` in a sorted listing; `tie` (with `tieArgs`) orders
     /// rows with equal sort values.
     func after(_ s: MetadataSort, value: CatalogValue, tie: String, tieArgs: Args) -> (String, Args) {
-        if value.isNull { return ("(\(valueOf) IS NULL AND \(tie))", [s.key] + tieArgs) }
+        let present = valueOf(engine == .sqlite ? "j.atom" : "j.type")
+        if value.isNull { return ("(\(present) IS NULL AND \(tie))", [s.key] + tieArgs) }
         let cmp = s.descending ? "<" : ">"
+        let v = valueOf(atom(for: value))
         return (
-            "(\(valueOf) IS NULL OR \(valueOf) \(cmp) ? OR (\(valueOf) = ? AND \(tie)))",
+            "(\(present) IS NULL OR \(v) \(cmp) ? OR (\(v) = ? AND \(tie)))",
             [s.key, s.key, value, s.key, value] + tieArgs
         )
     }

@@ -31,6 +31,7 @@ extension Store {
         }
         var output: GroupCommit.Writer? = nil
         defer { if let w = output { close(w.fd) } }
+        let segments = SegmentWriter()
         for p in packs {
             if p.chunks == 0 {
                 try retireIfEmpty(pack: p.id, name: p.name)
@@ -49,7 +50,8 @@ extension Store {
             if output == nil { output = try createPack() }
             let ok: Bool
             do {
-                ok = try copyLiveRecords(from: p.id, name: p.name, into: &output!, report: &report)
+                ok = try copyLiveRecords(
+                    from: p.id, name: p.name, into: &output!, segments: segments, report: &report)
             } catch let e as StoreError {
                 // Out of space mid-copy: the output keeps its durable segments, sealed as they are.
                 if case .noSpace = e, ftruncate(output!.fd, off_t(output!.size)) == 0 {
@@ -89,7 +91,8 @@ extension Store {
     /// Copies the records the index still points at in `pack` into `w`. Returns false (moving
     /// nothing more) if a record fails its CRC-32C check.
     private func copyLiveRecords(
-        from pack: Int64, name: String, into w: inout GroupCommit.Writer, report: inout GCResult
+        from pack: Int64, name: String, into w: inout GroupCommit.Writer, segments: borrowing SegmentWriter,
+        report: inout GCResult
     ) throws -> Bool {
         // Pages of index entries in (pack, digest) index order: memory stays bounded by the page
         // and one segment, however many tiny records a pack holds.
@@ -114,18 +117,21 @@ extension Store {
             }
             guard let end = entries.last else { return true }
             last = end.digest.data
-            guard try copyRecords(entries, from: pack, into: &w, report: &report) else { return false }
+            guard try copyRecords(entries, from: pack, into: &w, segments: segments, report: &report) else {
+                return false
+            }
         }
     }
 
     /// Copies `entries` (records of `pack`) into `w` as segments of about 8 MiB, each made
     /// durable before the index rows move to it. False if a record fails its CRC-32C check.
     private func copyRecords(
-        _ entries: [PackEntry], from pack: Int64, into w: inout GroupCommit.Writer, report: inout GCResult
+        _ entries: [PackEntry], from pack: Int64, into w: inout GroupCommit.Writer,
+        segments: borrowing SegmentWriter, report: inout GCResult
     ) throws -> Bool {
         var i = 0
         while i < entries.count {
-            var group: [(digest: Digest, codec: Codec, rawLength: Int, stored: [UInt8], crc: UInt32)] = []
+            var group: [VerifiedChunk] = []
             var bytes = 0
             while i < entries.count && (group.isEmpty || bytes < Store.rewriteSegmentBytes) {
                 let e = entries[i]
@@ -134,21 +140,26 @@ extension Store {
                     if case .corruptData = error { return false }
                     throw error
                 }
-                group.append((e.digest, e.codec, e.rawLength, stored, CRC32C.checksum(stored)))
+                group.append(
+                    VerifiedChunk(
+                        digest: e.digest, codec: e.codec, rawLength: e.rawLength, stored: stored,
+                        crc: CRC32C.checksum(stored)))
                 bytes += stored.count
                 i += 1
             }
-            let (segment, placed) = PackFormat.segment(group, start: w.size, seal: try writeSeal(w.name))
+            let placed: [PackEntry]
+            let end: Int
+            let seal = try writeSeal(w.name)
             do {
-                try FileIO.pwriteAll(w.fd, segment, at: w.size, w.path)
+                (placed, end) = try segments.append(group, fd: w.fd, path: w.path, start: w.size, seal: seal)
                 guard fdatasync(w.fd) == 0 else {
                     throw StoreError.io(op: "fdatasync", path: w.path, errno: errno)
                 }
             } catch let e as StoreError {
                 throw fail(e)
             }
-            w.size += segment.count
-            report.packBytesWritten += Int64(segment.count)
+            report.packBytesWritten += Int64(end - w.size)
+            w.size = end
             // Remote pack storage: the output is sealed and stored before index rows move to it.
             if packStorage.isRemote { try packStorage.storeSealed(name: w.name, localPath: w.path) }
             let (out, newSize) = (w.id, w.size)

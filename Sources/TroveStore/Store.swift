@@ -136,7 +136,8 @@ public final class Store: Sendable {
         self.config = config
         self.options = options
         self.catalog = catalog
-        self.packStorage = options.packStorage ?? LocalPackStorage(directory: root + "/packs")
+        self.packStorage =
+            options.packStorage ?? LocalPackStorage(directory: root + "/packs", directIO: options.directIO)
         self.objectStorage =
             options.objectStorage
             ?? LocalObjectStorage(
@@ -291,12 +292,22 @@ public final class Store: Sendable {
 
     // MARK: Pack reads
 
+    /// The file name of pack `id`: known since open or written here, else (another instance
+    /// sharing the catalog wrote it) read from the catalog and remembered.
+    func packName(_ id: Int64) throws(StoreError) -> String {
+        if let name = state.withLock({ $0.packNames[id] }) { return name }
+        guard let name = try catalog.read({ db in try String.fetchOne(db, sql: "SELECT name FROM packs WHERE id = ?", arguments: [id]) })
+        else {
+            throw .corruptData(what: "pack #\(id)", detail: "unknown pack")
+        }
+        state.withLock { $0.packNames[id] = name }
+        return name
+    }
+
     /// Reads and checks one record: tag, digest, lengths, codec and CRC-32C of the stored bytes;
     /// in an encrypted pack also the tag of the sealed bytes, returning them opened.
     func readRecord(pack: Int64, entry e: PackEntry, checkCRC: Bool = true) throws(StoreError) -> [UInt8] {
-        guard let name = state.withLock({ $0.packNames[pack] }) else {
-            throw .corruptData(what: "pack #\(pack)", detail: "unknown pack")
-        }
+        let name = try packName(pack)
         guard e.storedLength <= PackFormat.maxRecordLength else {
             throw .corruptData(what: "chunk \(e.digest)", detail: "stored length \(e.storedLength) too large")
         }
@@ -309,6 +320,12 @@ public final class Store: Sendable {
                 name: name, offset: e.offset, count: PackFormat.recordHeaderSize + e.storedLength)
             header = Array(all[..<PackFormat.recordHeaderSize])
             bytes = Array(all[PackFormat.recordHeaderSize...])
+        } else if let local = packStorage as? LocalPackStorage, local.directIO {
+            // One direct read of the record's pages; the bytes copied out once.
+            let h = PackFormat.recordHeaderSize
+            (header, bytes) = try local.withBytes(name: name, offset: e.offset, count: h + e.storedLength) { b in
+                (Array(b[..<h]), Array(b[h...]))
+            }
         } else {
             // Header and bytes in two reads: the bytes land in the returned array, never moved.
             header = try packStorage.read(name: name, offset: e.offset, count: PackFormat.recordHeaderSize)
@@ -319,11 +336,10 @@ public final class Store: Sendable {
             try packStorage.read(name: name, offset: 0, count: PackFormat.headerSize)
         }
         let field = seal?.mask(e.digest, offset: e.offset) ?? e.digest
-        let ok: Bool = header.withUnsafeBytes { b in
-            b.matches(PackFormat.recordTag, at: 0) && b.digest(4) == field
-                && Int(b.beU32(36)) == e.rawLength
-                && b[40] == e.codec.rawValue && Int(b.beU32(41)) == e.storedLength
-                && (!checkCRC || bytes.withUnsafeBytes { CRC32C.update(0, $0) } == b.beU32(45))
+        let ok: Bool = header.withUnsafeBytes { h in
+            bytes.withUnsafeBytes {
+                PackFormat.recordMatches(header: h, stored: $0, e, field: field, checkCRC: checkCRC)
+            }
         }
         guard ok else {
             throw .corruptData(
@@ -355,14 +371,20 @@ struct StoreState {
 /// An open pack file descriptor, closed when the last reader lets go of it.
 final class PackHandle: Sendable {
     let fd: Int32
+    /// The same file opened with `O_DIRECT`, when direct reads are on and the filesystem allows.
+    let directFD: Int32?
     let path: String
 
-    init(fd: Int32, path: String) {
+    init(fd: Int32, directFD: Int32? = nil, path: String) {
         self.fd = fd
+        self.directFD = directFD
         self.path = path
     }
 
-    deinit { close(fd) }
+    deinit {
+        close(fd)
+        if let directFD { close(directFD) }
+    }
 }
 
 /// A tiny thread-safe object pool (decompressors are not thread-safe and costly to create):

@@ -24,6 +24,9 @@ public struct StoreOptions: Sendable {
     public var packStorage: (any PackStorage)? = nil
     /// Where recipe and tree objects live; nil: the store's objects/ directory (`LocalObjectStorage`).
     public var objectStorage: (any ObjectStorage)? = nil
+    /// Pack segments are written and read with direct I/O (`O_DIRECT`, page cache bypassed) where
+    /// the filesystem allows it (default true; false: buffered I/O on the same format).
+    public var directIO = true
     /// Where the catalog lives; nil: SQLite in the store's `catalog.sqlite` (`SQLiteCatalog`).
     /// `Store.create` and `Store.open` run its `migrate()`; the store's root still holds the
     /// config, tmp/ and (with local packs) the packs.

@@ -4,8 +4,9 @@ import TroveServer
 import TroveStore
 
 /// `troved fsck --root DIR [--config FILE] [--deep]`: checks a store offline (stop the daemon
-/// first). With `--config`, its `[storage]` says where the packs and objects are, its `[store]` key
-/// files open an encrypted store (and its root is the default for `--root`).
+/// first). With `--config`, its `[storage]` says where the packs and objects are, its `[catalog]`
+/// where the catalog is, its `[store]` key files open an encrypted store (and its root is the default
+/// for `--root`).
 struct FsckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsck",
@@ -15,7 +16,7 @@ struct FsckCommand: ParsableCommand {
     @Option(name: .long, help: "Store root (default: the config's, else ./trove-data).")
     var root: String?
 
-    @Option(name: .long, help: "troved's config file: where packs and objects live ([storage]), the store's keys ([store]).")
+    @Option(name: .long, help: "troved's config file: where packs and objects ([storage]) and the catalog ([catalog]) live, the store's keys ([store]).")
     var config: String?
 
     @Flag(name: .long, help: "Also re-read, decompress and re-hash every chunk and object.")
@@ -27,7 +28,9 @@ struct FsckCommand: ParsableCommand {
         let store: Store
         do {
             store = try Store.open(
-                at: root, options: try makeStorage(cfg.storage, root: root).apply(StoreOptions(encryption: try loadEncryption(cfg))))
+                at: root,
+                options: try makeStorage(cfg.storage, root: root).apply(
+                    StoreOptions(catalog: try makeCatalog(cfg.catalog), encryption: try loadEncryption(cfg))))
         } catch {
             printError("troved fsck: cannot open \(root): \(error)")
             throw ExitCode(1)

@@ -8,10 +8,11 @@ import TroveStore
 func openOrCreateStore(_ config: ServerConfig) throws -> (Store, created: Bool) {
     let fm = FileManager.default
     let root = config.root
-    let options = try makeStorage(config.storage, root: root).apply(
+    var options = try makeStorage(config.storage, root: root).apply(
         StoreOptions(
             packSize: config.packSize, minFreeSpace: config.minFreeSpace, reserveBytes: config.diskReserve,
-            encryption: try loadEncryption(config)))
+            catalog: try makeCatalog(config.catalog), encryption: try loadEncryption(config)))
+    options.directIO = config.directIO
     if fm.fileExists(atPath: root + "/trove.toml") {
         return (try Store.open(at: root, options: options), false)
     }

@@ -150,12 +150,13 @@ struct EncryptionEndToEndTests {
         let new = ClientE2E.random(seed: 1805, count: 400_000)
         #expect(try rotated.trove(["push", try dir.write("new.bin", new), "r:2"]).status == 0)
         #expect(rotated.stop() == 0)
-        // Pack headers: version 2 and the first 4 bytes of the id of the key that sealed them.
+        // Pack headers: version 4 (encrypted, aligned segments) and the first 4 bytes of the id of
+        // the key that sealed them.
         var tags = Set<String>()
         let packs = server.root.appendingPathComponent("packs").path
         for p in FileManager.default.enumerator(atPath: packs)?.compactMap({ $0 as? String }) ?? [] where p.hasSuffix(".pack") {
             let h = [UInt8](FileManager.default.contents(atPath: packs + "/" + p)!.prefix(16))
-            #expect(h[8..<12] == [0, 0, 0, 2])
+            #expect(h[8..<12] == [0, 0, 0, 4])
             tags.insert(h[12..<16].map { String(format: "%02x", $0) }.joined())
         }
         #expect(tags == [String(k1.id.prefix(8)), String(k2.id.prefix(8))])

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TroveObjectStorage
+import TroveTestServers
 
 #if canImport(Glibc)
     import Glibc
@@ -104,14 +105,12 @@ final class SeaweedFS: Sendable {
             ]
             // The watchdog shell ends weed when this test process is gone (even after SIGKILL).
             let quoted = ([weed] + args).map { "'\($0)'" }.joined(separator: " ")
-            let script = "\(quoted) >'\(dir)/weed.log' 2>&1 & w=$!; echo $w >'\(dir)/weed.pid'; while kill -0 \(getpid()) 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 1; done; kill $w 2>/dev/null; sleep 2; kill -9 $w 2>/dev/null; rm -rf '\(dir)'"
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", script]
-            p.standardInput = FileHandle.nullDevice
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            do { try p.run() } catch { throw SeaweedError("cannot run \(weed): \(error)") }
+            let p: Process
+            do {
+                p = try WatchedServer.start(
+                    quoted, log: "\(dir)/weed.log", removing: dir, grace: 2,
+                    afterStart: "echo $w >'\(dir)/weed.pid'")
+            } catch { throw SeaweedError("cannot run \(weed): \(error)") }
             let candidate = "http://127.0.0.1:\(s3Port)"
             // Ready when a signed request gets an S3 answer (SeaweedFS starts its parts in turn).
             let deadline = Date().addingTimeInterval(90)

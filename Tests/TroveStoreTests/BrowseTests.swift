@@ -11,7 +11,7 @@ struct BrowseTests {
     func namesMatchTheListing() throws {
         let root = tempStorePath("names")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 3)
         let t = try storeFile(store, rng.bytes(100))
         let all = ["a", "a/b", "a/b/c", "a/b-c", "a/bc", "a-x", "a0", "b", "b/z", "gone"]

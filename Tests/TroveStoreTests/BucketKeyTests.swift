@@ -11,7 +11,7 @@ struct BucketKeyTests {
     func bind() throws {
         let root = tempStorePath("bucket-keys")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 11)
         let bytes = rng.bytes(300_000)
         let path = store.root + "/tmp/body"

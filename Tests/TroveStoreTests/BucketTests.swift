@@ -26,7 +26,7 @@ struct BucketTests {
     func keysAreGCRoots() throws {
         let root = tempStorePath("buckets")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 7)
         _ = try store.createBucket("data")
         #expect(throws: BucketError.bucketExists("data")) { try store.createBucket("data") }
@@ -67,7 +67,7 @@ struct BucketTests {
     func writeOnceAndCopy() throws {
         let root = tempStorePath("buckets")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         _ = try store.createBucket("vault", writeOnce: true)
         _ = try store.createBucket("plain")
         let blob = try ingest(store, Array("hello".utf8), dir: store.root + "/tmp")
@@ -86,7 +86,7 @@ struct BucketTests {
     func multipart() throws {
         let root = tempStorePath("buckets")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         _ = try store.createBucket("mpu")
         var rng = TestRandom(seed: 9)
         let p1 = rng.bytes(300_000)

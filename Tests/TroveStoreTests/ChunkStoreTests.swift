@@ -10,7 +10,7 @@ struct ChunkStoreTests {
     @Test func putThenReadBackVerified() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 1)
         let raws = (0..<20).map { i in i % 2 == 0 ? rng.bytes(1000 + i) : rng.text(5000 + i) }
         let inputs = raws.map { chunkInput($0) }
@@ -29,7 +29,7 @@ struct ChunkStoreTests {
     @Test func missingReportsOnlyAbsentDigestsInOrder() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 2)
         let inputs = (0..<1200).map { _ in chunkInput(rng.bytes(64), compress: false) }
         _ = try store.putChunks(Array(inputs[0..<700]))
@@ -45,7 +45,7 @@ struct ChunkStoreTests {
     @Test func duplicatesAreNoOpsAndBadChunksAreRejected() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 3)
         let a = chunkInput(rng.text(3000))
         _ = try store.putChunks([a])
@@ -67,13 +67,13 @@ struct ChunkStoreTests {
         var rng = TestRandom(seed: 4)
         let raws = (0..<40).map { _ in rng.bytes(10_000) }
         do {
-            let store = try Store.create(at: root, options: StoreOptions(packSize: 50_000))
+            let store = try createStore(at: root, options: StoreOptions(packSize: 50_000))
             for group in stride(from: 0, to: 40, by: 4) {
                 _ = try store.putChunks(raws[group..<group + 4].map { chunkInput($0) })
             }
             #expect(try store.stats().packCount >= 5)
         }
-        let store = try Store.open(at: root)
+        let store = try openStore(at: root)
         for raw in raws { #expect(try store.readChunk(SHA256.hash(raw)) == raw) }
         let report = try store.fsck(deep: true)
         #expect(report.isClean, "\(report.violations)")
@@ -83,7 +83,7 @@ struct ChunkStoreTests {
     @Test func concurrentWritersShareGroupCommit() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         let threads = 8
         let perThread = 30
         let all = (0..<threads).map { t in
@@ -115,7 +115,7 @@ struct ChunkStoreTests {
     @Test func forwardScanAgreesWithTrailerWalk() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 5)
         for _ in 0..<5 { _ = try store.putChunks((0..<7).map { _ in chunkInput(rng.text(3000)) }) }
         let name = store.state.withLock { $0.packNames.values.first! }
@@ -133,7 +133,7 @@ struct ChunkStoreTests {
     @Test func rebuildIndexFromTrailersMatchesOriginal() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root, options: StoreOptions(packSize: 30_000))
+        let store = try createStore(at: root, options: StoreOptions(packSize: 30_000))
         var rng = TestRandom(seed: 6)
         for _ in 0..<6 { _ = try store.putChunks((0..<5).map { _ in chunkInput(rng.bytes(3000)) }) }
         let before = try store.indexSnapshot()
@@ -153,7 +153,7 @@ struct ChunkStoreTests {
         var path = ""
         var goodSize = 0
         do {
-            let store = try Store.create(at: root)
+            let store = try createStore(at: root)
             _ = try store.putChunks(raws.map { chunkInput($0) })
             path = store.packPath(store.state.withLock { $0.packNames.values.first! })
             goodSize = Int(try FileManager.default.attributesOfItem(atPath: path)[.size] as! UInt64)
@@ -163,7 +163,7 @@ struct ChunkStoreTests {
         h.seekToEndOfFile()
         h.write(Data("TREC".utf8 + [UInt8](repeating: 7, count: 30)))
         h.closeFile()
-        let store = try Store.open(at: root)
+        let store = try openStore(at: root)
         #expect(Int(try FileManager.default.attributesOfItem(atPath: path)[.size] as! UInt64) == goodSize)
         for raw in raws { #expect(try store.readChunk(SHA256.hash(raw)) == raw) }
         #expect(try store.fsck(deep: true).isClean)

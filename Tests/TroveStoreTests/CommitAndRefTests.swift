@@ -10,7 +10,7 @@ struct CommitAndRefTests {
     @Test func commitRefusesUntilChunksArePresent() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 10)
         let content = rng.text(20_000)
         let (chunks, recipe) = makeBlob(content)
@@ -34,7 +34,7 @@ struct CommitAndRefTests {
     @Test func commitRejectsLiesAboutContent() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 11)
         let content = rng.bytes(9000)
         let (chunks, recipe) = makeBlob(content)
@@ -60,7 +60,7 @@ struct CommitAndRefTests {
     @Test func versionsAreCreateOnly() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 12)
         let t1 = try storeFile(store, rng.bytes(5000))
         let t2 = try storeFile(store, rng.bytes(5000))
@@ -109,7 +109,7 @@ struct CommitAndRefTests {
     @Test func aliasesMoveByCompareAndSwapWithHistory() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 13)
         let t1 = try storeFile(store, rng.bytes(3000))
         let t2 = try storeFile(store, rng.bytes(3000))
@@ -160,7 +160,7 @@ struct CommitAndRefTests {
     @Test func concurrentAliasPromotionsHaveOneWinner() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 14)
         let t = try storeFile(store, rng.bytes(100))
         for v in 0..<8 { _ = try store.createVersion(name: "m", version: "v\(v)", tree: t, creator: "a") }
@@ -181,7 +181,7 @@ struct CommitAndRefTests {
     @Test func refLogIsHashChainedAndTamperingIsDetected() throws {
         let root = tempStorePath()
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 15)
         let t = try storeFile(store, rng.bytes(100))
         for v in 0..<3 { _ = try store.createVersion(name: "m", version: "v\(v)", tree: t, creator: "a") }

@@ -9,7 +9,7 @@ struct DamageAndConfigTests {
     /// A store with two versions over several packs; returns its root.
     func populatedStore() throws -> (String, [Digest]) {
         let root = tempStorePath("damage")
-        let store = try Store.create(at: root, options: StoreOptions(packSize: 20_000))
+        let store = try createStore(at: root, options: StoreOptions(packSize: 20_000))
         var rng = TestRandom(seed: 20)
         let t1 = try storeFile(store, rng.bytes(30_000))
         let t2 = try storeFile(store, path: "text.txt", rng.text(60_000))
@@ -32,7 +32,7 @@ struct DamageAndConfigTests {
         var bytes = [UInt8](FileManager.default.contents(atPath: pack)!)
         bytes[PackFormat.headerSize + PackFormat.recordHeaderSize + 10] ^= 0x40  // inside the first record's data
         try Data(bytes).write(to: URL(fileURLWithPath: pack))
-        let store = try Store.open(at: root)
+        let store = try openStore(at: root)
         #expect(try store.fsck(deep: false).isClean)  // structure is intact
         let deep = try store.fsck(deep: true)
         #expect(deep.violations.map(\.kind) == [.chunkCorrupt])
@@ -49,7 +49,7 @@ struct DamageAndConfigTests {
         var bytes = [UInt8](FileManager.default.contents(atPath: pack)!)
         bytes[bytes.count - PackFormat.footerSize - 40] ^= 0x01  // inside the last trailer
         try Data(bytes).write(to: URL(fileURLWithPath: pack))
-        let report = try Store.open(at: root).fsck(deep: false)
+        let report = try openStore(at: root).fsck(deep: false)
         #expect(report.violations.contains { $0.kind == .packDamaged })
     }
 
@@ -59,7 +59,7 @@ struct DamageAndConfigTests {
         let packs = packFiles(root)
         #expect(packs.count >= 2)
         try FileManager.default.removeItem(atPath: packs[0])
-        let report = try Store.open(at: root).fsck(deep: false)
+        let report = try openStore(at: root).fsck(deep: false)
         #expect(report.violations.contains { $0.kind == .packMissing })
         #expect(report.violations.contains { $0.kind == .indexMismatch })
     }
@@ -71,7 +71,7 @@ struct DamageAndConfigTests {
         let path = root + "/objects/" + hex.prefix(2) + "/" + hex.dropFirst(2)
         let bytes = FileManager.default.contents(atPath: path)!
         try bytes.prefix(bytes.count - 3).write(to: URL(fileURLWithPath: path))
-        let store = try Store.open(at: root)
+        let store = try openStore(at: root)
         let report = try store.fsck(deep: false)
         let kinds = Set(report.violations.map(\.kind))
         #expect(kinds == [.objectCorrupt, .objectMissing, .danglingVersion])
@@ -81,7 +81,7 @@ struct DamageAndConfigTests {
     @Test func recommittingHealsADamagedObject() throws {
         let root = tempStorePath("heal")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 21)
         let content = rng.text(50_000)
         let t = try storeFile(store, content)
@@ -97,24 +97,24 @@ struct DamageAndConfigTests {
     @Test func unknownFormatOrCorruptConfigFailsAndTouchesNothing() throws {
         let root = tempStorePath("config")
         defer { cleanup(root) }
-        _ = try Store.create(at: root)
+        _ = try createStore(at: root)
         let configPath = root + "/trove.toml"
         let original = try String(contentsOfFile: configPath, encoding: .utf8)
         // Leave a file in tmp/: a successful open would clear it.
         FileManager.default.createFile(atPath: root + "/tmp/marker", contents: Data([1]))
         try original.replacingOccurrences(of: "format = 1", with: "format = 3").write(
             toFile: configPath, atomically: true, encoding: .utf8)
-        #expect(throws: StoreError.unsupportedFormat(found: 3, supported: 2)) { try Store.open(at: root) }
+        #expect(throws: StoreError.unsupportedFormat(found: 3, supported: 2)) { try openStore(at: root) }
         try "[store]\nid = \"unterminated\n".write(toFile: configPath, atomically: true, encoding: .utf8)
         #expect {
-            try Store.open(at: root)
+            try openStore(at: root)
         } throws: { e in
             if case .corruptConfig = e as? StoreError { return true }
             return false
         }
         #expect(FileManager.default.fileExists(atPath: root + "/tmp/marker"))
         try original.write(toFile: configPath, atomically: true, encoding: .utf8)
-        _ = try Store.open(at: root)
+        _ = try openStore(at: root)
         #expect(!FileManager.default.fileExists(atPath: root + "/tmp/marker"))
     }
 
@@ -124,17 +124,17 @@ struct DamageAndConfigTests {
         #expect(try StoreConfig.parse(c.tomlText, path: "x") == c)
         let root = tempStorePath("exists")
         defer { cleanup(root) }
-        let store = try Store.create(at: root, config: c)
+        let store = try createStore(at: root, config: c)
         #expect(store.config == c)
-        #expect(throws: StoreError.alreadyExists(path: root)) { try Store.create(at: root) }
-        #expect(throws: StoreError.notAStore(path: root + "/packs")) { try Store.open(at: root + "/packs") }
+        #expect(throws: StoreError.alreadyExists(path: root)) { try createStore(at: root) }
+        #expect(throws: StoreError.notAStore(path: root + "/packs")) { try openStore(at: root + "/packs") }
     }
 
     @Test func secondOpenOfTheSameStoreIsRefused() throws {
         let root = tempStorePath("lock")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
-        #expect(throws: StoreError.self) { try Store.open(at: root) }
+        let store = try createStore(at: root)
+        #expect(throws: StoreError.self) { try openStore(at: root) }
         _ = store
     }
 }
@@ -148,7 +148,7 @@ struct DurabilityFailureTests {
         let good = (0..<3).map { _ in chunkInput(rng.bytes(2000)) }
         let lost = (0..<3).map { _ in chunkInput(rng.bytes(2000)) }
         do {
-            let store = try Store.create(at: root)
+            let store = try createStore(at: root)
             _ = try store.putChunks(good)
             store.failNextSyncForTesting = true
             #expect(
@@ -171,7 +171,7 @@ struct DurabilityFailureTests {
             #expect(try store.readChunk(good[0].digest).count == 2000)
             #expect(try store.missing(lost.map(\.digest)).count == 3)
         }
-        let reopened = try Store.open(at: root)
+        let reopened = try openStore(at: root)
         #expect(!reopened.isReadOnly)
         #expect(try reopened.missing(good.map(\.digest)).isEmpty)
         #expect(try reopened.fsck(deep: true).isClean)

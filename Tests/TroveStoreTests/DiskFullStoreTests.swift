@@ -36,7 +36,7 @@ struct DiskFullStoreTests {
         var stored: [ChunkInput] = []
         var failure: StoreError? = nil
         do {
-            let store = try Store.create(at: root, options: StoreOptions(packSize: 1 << 20))
+            let store = try createStore(at: root, options: StoreOptions(packSize: 1 << 20))
             for _ in 0..<40 {
                 let batch = (0..<4).map { _ in chunkInput(rng.bytes(64 << 10), compress: false) }
                 do {
@@ -61,7 +61,7 @@ struct DiskFullStoreTests {
         }
         #expect(path.hasPrefix(root), "\(e)")
         #expect("\(e)".contains("free") && "\(e)".contains("trove gc"), "\(e)")
-        let reopened = try Store.open(at: root)
+        let reopened = try openStore(at: root)
         for c in stored { #expect(try reopened.contains(c.digest)) }
         let report = try reopened.fsck(deep: true)
         #expect(report.isClean, "\(report.violations)")
@@ -78,7 +78,7 @@ struct GCFreeSpaceTests {
         var rng = TestRandom(seed: 77)
         let a = rng.bytes(300_000)
         do {
-            let store = try Store.create(at: root, options: StoreOptions(packSize: 1 << 20))
+            let store = try createStore(at: root, options: StoreOptions(packSize: 1 << 20))
             for (name, content) in [
                 ("a", a), ("b", rng.bytes(300_000)), ("c", rng.bytes(500_000)), ("d", rng.bytes(1_200_000)),
             ] {
@@ -90,13 +90,13 @@ struct GCFreeSpaceTests {
         let gc = GCOptions(graceSeconds: 0, packRemovalDelay: 0)
         do {
             // A floor no disk can meet: nothing may be written, so nothing is rewritten.
-            let store = try Store.open(at: root, options: StoreOptions(minFreeSpace: 1 << 50))
+            let store = try openStore(at: root, options: StoreOptions(minFreeSpace: 1 << 50))
             let r = try store.collectGarbage(gc)
             #expect(r.packsSkippedForSpace >= 1, "\(r.json())")
             #expect(r.packsRewritten == 0 && r.packBytesWritten == 0, "\(r.json())")
             #expect(r.packsDeleted >= 1, "the dead pack of d must still go: \(r.json())")
         }
-        let store = try Store.open(at: root)
+        let store = try openStore(at: root)
         let r = try store.collectGarbage(gc)
         #expect(r.packsRewritten >= 1 && r.packsSkippedForSpace == 0, "\(r.json())")
         let v = try #require(try store.version(name: "a", version: "1"))

@@ -82,7 +82,7 @@ struct FaultInjectionTests {
         let badReads = Mutex(0)
         let reads = Mutex(0)
         do {
-            let store = try Store.create(at: root, options: StoreOptions(packSize: 96 << 10))
+            let store = try createStore(at: root, options: StoreOptions(packSize: 96 << 10))
             #expect(Self.push(store, name: "base", base), "before any fault")
             FileFaults.arm(plan, root: root)
             DispatchQueue.concurrentPerform(iterations: pushers + 1) { i in
@@ -113,7 +113,7 @@ struct FaultInjectionTests {
         #expect(badReads.withLock { $0 } == 0, "\(plan): a read returned wrong bytes")
         counts.readsChecked += reads.withLock { $0 }
         // Restart: recovery, then every acknowledged version must read back exactly.
-        let store = try Store.open(at: root)
+        let store = try openStore(at: root)
         #expect(!store.isReadOnly)
         #expect(try Self.content(store, name: "base") == base, "\(plan)")
         let acked = acknowledged.withLock { $0 }

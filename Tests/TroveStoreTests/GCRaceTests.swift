@@ -82,7 +82,7 @@ struct GCRaceTests {
     func racing() throws {
         let root = tempStorePath("gcrace")
         defer { cleanup(root) }
-        let store = try Store.create(at: root, options: StoreOptions(packSize: 192 << 10))
+        let store = try createStore(at: root, options: StoreOptions(packSize: 192 << 10))
         var seedRng = TestRandom(seed: 99)
         let pool = (0..<48).map { _ in seedRng.bytes(4096) }  // chunks many versions share
         let shared = Shared()

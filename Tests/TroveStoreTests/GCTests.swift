@@ -43,7 +43,7 @@ func gcNow(_ store: Store) throws -> GCResult {
 struct GCTests {
     func makeStore(packSize: Int = 256 << 10) throws -> (Store, String) {
         let root = tempStorePath("gc")
-        let store = try Store.create(at: root, options: StoreOptions(packSize: packSize))
+        let store = try createStore(at: root, options: StoreOptions(packSize: packSize))
         return (store, root)
     }
 
@@ -269,10 +269,10 @@ struct GCTests {
         defer { cleanup(root) }
         var keep: [Digest] = []
         do {
-            let store = try Store.create(at: root, options: StoreOptions(packSize: 256 << 10))
+            let store = try createStore(at: root, options: StoreOptions(packSize: 256 << 10))
             try rewriteScenario(store, root, &keep)
         }
-        let reopened = try Store.open(at: root)
+        let reopened = try openStore(at: root)
         for t in keep { try verifyTreeReadable(reopened, t) }
         #expect(try reopened.fsck(deep: true).isClean)
     }

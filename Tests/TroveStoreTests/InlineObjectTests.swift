@@ -22,7 +22,7 @@ struct InlineObjectTests {
     func storeWithVersion(_ root: String, seed: UInt64, size: Int) throws -> (
         store: Store, content: [UInt8], tree: Digest, recipe: Digest
     ) {
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: seed)
         let content = rng.bytes(size)
         let tree = try storeFile(store, content)
@@ -50,7 +50,7 @@ struct InlineObjectTests {
     func largeRecipeIsAFile() throws {
         let root = tempStorePath("inline")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 6)
         // 1 KiB chunks: 600 chunks make a recipe of ~21 KiB.
         let content = rng.bytes(600 << 10)

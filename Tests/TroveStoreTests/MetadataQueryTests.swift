@@ -12,7 +12,7 @@ struct MetadataQueryTests {
     func typedRoundTrip() throws {
         let root = tempStorePath("meta")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 11)
         let t = try storeFile(store, rng.bytes(100))
         let meta: [String: MetadataValue] = [
@@ -35,7 +35,7 @@ struct MetadataQueryTests {
     func operatorsAndSorting() throws {
         let root = tempStorePath("meta")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 12)
         let t = try storeFile(store, rng.bytes(100))
         var all: [String: [String: MetadataValue]] = [:]
@@ -94,7 +94,7 @@ struct MetadataQueryTests {
     func mixedTypesRefused() throws {
         let root = tempStorePath("meta")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 13)
         let t = try storeFile(store, rng.bytes(100))
         _ = try store.createVersion(name: "m", version: "1", tree: t, creator: "t", metadata: ["auc": .number(0.9)])

@@ -15,7 +15,7 @@ struct ObjectDurabilityTests {
         var rng = TestRandom(seed: UInt64(count))
         let objects = (0..<count).map { i in rng.text(100 + i * 7) }
         do {
-            let store = try Store.create(at: root)
+            let store = try createStore(at: root)
             // Half of them first, then all: the second call skips what is already there.
             let firstHalf = try store.storeObjects(canonical: Array(objects[0..<(count / 2)]))
             let digests = try store.storeObjects(canonical: objects)
@@ -25,7 +25,7 @@ struct ObjectDurabilityTests {
                 .filter { $0.hasSuffix(".tmp") }
             #expect(leftovers.isEmpty, "temporaries left: \(leftovers.prefix(3))")
         }
-        let reopened = try Store.open(at: root)
+        let reopened = try openStore(at: root)
         for bytes in objects { #expect(try reopened.readObject(SHA256.hash(bytes)) == bytes) }
     }
 }

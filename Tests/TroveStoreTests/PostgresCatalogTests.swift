@@ -1,10 +1,10 @@
 import Foundation
-import GRDB
 import Synchronization
 import Testing
 import TroveCore
 import TroveStore
 import TrovePostgres
+import TroveTestServers
 
 /// The PostgreSQL catalog engine against a real PostgreSQL 15 (the shared fixture server; a
 /// fresh database per test): schema, value conversion, transactions, errors, the chunk lookup
@@ -25,13 +25,13 @@ struct PostgresCatalogTests {
         let path = tempStorePath("pgschema")
         defer { cleanup(path) }
         _ = try Store.create(at: path)
-        let sqlite = try DatabaseQueue(path: path + "/catalog.sqlite")
+        let sqlite = try SQLiteCatalog(path: path + "/catalog.sqlite")
         let expected: [String: [String]] = try sqlite.read { db in
             let tables = try String.fetchAll(
                 db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb_%' AND name NOT LIKE 'sqlite_%'")
             var out = [String: [String]]()
             for t in tables {
-                out[t] = try Row.fetchAll(db, sql: "PRAGMA table_info(\(t))").map { $0["name"] as String }
+                out[t] = try CatalogRow.fetchAll(db, sql: "PRAGMA table_info(\(t))").map { $0["name"] as String }
             }
             return out
         }
@@ -243,15 +243,6 @@ struct PostgresCatalogTests {
         other.release()
     }
 
-    @Test func aDroppedConnectionIsReplaced() throws {
-        let pg = try freshCatalog(maxConnections: 1)
-        let pid: Int64 = try pg.read { tx in try rows(tx, "SELECT pg_backend_pid() AS p")[0]["p"] }
-        _ = try PostgresServer.shared().psql("SELECT pg_terminate_backend(\(pid))")
-        // The idle connection is gone; the next transaction opens a new one.
-        let pid2: Int64 = try pg.read { tx in try rows(tx, "SELECT pg_backend_pid() AS p")[0]["p"] }
-        #expect(pid2 != pid)
-    }
-
     @Test func anUnreachableServerIsARetryableCatalogError() throws {
         let server = try PostgresServer.shared()
         // A port nobody listens on (the fixture's port + 1 is free or another server: use a closed one).
@@ -320,5 +311,14 @@ struct PostgresSQLTests {
                 "-- one; still a comment\nINSERT INTO a VALUES ('b;c')",
                 "/* ; */ SELECT 1",
             ])
+    }
+}
+
+@Suite("PostgreSQL catalog: the engine contract")
+struct PostgresEngineContractTests {
+    @Test("the engine contract the SQLite catalog meets")
+    func contract() throws {
+        let catalog = try PostgresCatalog.open(try PostgresServer.shared().freshDatabase())
+        try checkCatalogEngine(catalog)
     }
 }

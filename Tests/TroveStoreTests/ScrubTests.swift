@@ -9,7 +9,7 @@ import TroveCore
 struct ScrubTests {
     /// A store with several sealed packs and versions; returns each version's tree and content.
     func populate(_ root: String, files: Int = 6, seed: UInt64 = 1) throws -> (Store, [(Digest, [UInt8])]) {
-        let store = try Store.create(at: root, options: StoreOptions(packSize: 128 << 10))
+        let store = try createStore(at: root, options: StoreOptions(packSize: 128 << 10))
         var rng = TestRandom(seed: seed)
         var out: [(Digest, [UInt8])] = []
         for i in 0..<files {

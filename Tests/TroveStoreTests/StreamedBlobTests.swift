@@ -31,7 +31,7 @@ struct StreamedBlobTests {
         var treeDigest: Digest { SHA256.hash(tree.canonicalBytes) }
 
         init(seed: UInt64, claiming blob: Digest? = nil) throws {
-            store = try Store.create(at: root)
+            store = try createStore(at: root)
             let (chunks, real) = StreamedBlobTests.blob(seed: seed)
             unique = StreamedBlobTests.distinct(chunks)
             var recipe = real

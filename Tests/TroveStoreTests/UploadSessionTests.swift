@@ -11,7 +11,7 @@ import TroveCore
 struct UploadSessionTests {
     func makeStore() throws -> (Store, String) {
         let root = tempStorePath("upload")
-        return (try Store.create(at: root), root)
+        return (try createStore(at: root), root)
     }
 
     /// Files in tmp/ that belong to upload sessions.
@@ -150,7 +150,7 @@ struct UploadSessionTests {
         let (_, recipe) = makeBlob(rng.bytes(10_000))
         // First process: begin, stage a recipe, resume, then "crash" (the store is closed).
         let id: String = try {
-            let store = try Store.create(at: root)
+            let store = try createStore(at: root)
             let first = try store.beginUpload(name: "m", ttlSeconds: 600)
             _ = try first.putObjects([wholeObject(recipe)])
             let resumed = try store.beginUpload(name: "m", ttlSeconds: 600, resume: first.id)
@@ -166,7 +166,7 @@ struct UploadSessionTests {
             return first.id
         }()
         // A restart keeps the lease row (GC keeps protecting) but not the staged objects.
-        let store = try Store.open(at: root)
+        let store = try openStore(at: root)
         #expect(try store.liveUploads().map(\.id) == [id])
         #expect(throws: StoreError.uploadExpired(id: id)) { try store.upload(id) }
         let afterRestart = try store.beginUpload(name: "m", ttlSeconds: 600, resume: id)

@@ -11,7 +11,7 @@ struct VersionQueryTests {
     func prefixRange() throws {
         let root = tempStorePath("query")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 1)
         let t = try storeFile(store, rng.bytes(100))
         for name in ["a/b", "a/b/c", "a/b/c/d", "a/bc", "a/b-c", "a/b.x", "a", "b"] {
@@ -25,7 +25,9 @@ struct VersionQueryTests {
         #expect(try names("a") == ["a", "a/b", "a/b-c", "a/b.x", "a/b/c", "a/b/c/d", "a/bc"])
         #expect(try names("").count == 8)
         #expect(try names("c").isEmpty)
-        // The query plan uses the name range, not a scan with substr.
+        // The query plan uses the name range, not a scan with substr (SQLite's plan; PostgreSQL's
+        // planner scans a table of 8 rows whatever the indexes).
+        guard store.catalog.engine == .sqlite else { return }
         let plan = try store.catalog.read { db in
             try Row.fetchAll(
                 db,
@@ -40,7 +42,7 @@ struct VersionQueryTests {
     func filtersAndLog() throws {
         let root = tempStorePath("query")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 2)
         let t = try storeFile(store, rng.bytes(100))
         for i in 0..<6 {
@@ -66,7 +68,7 @@ struct VersionQueryTests {
     func keysetPages() throws {
         let root = tempStorePath("query")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 3)
         let t = try storeFile(store, rng.bytes(100))
         // Many versions share a millisecond: the cursor must break ties exactly.
@@ -105,7 +107,7 @@ struct VersionQueryTests {
     func aliasPrevious() throws {
         let root = tempStorePath("query")
         defer { cleanup(root) }
-        let store = try Store.create(at: root)
+        let store = try createStore(at: root)
         var rng = TestRandom(seed: 4)
         let t = try storeFile(store, rng.bytes(100))
         for v in ["1", "2"] { _ = try store.createVersion(name: "m", version: v, tree: t, creator: "t") }

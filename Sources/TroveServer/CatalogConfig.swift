@@ -1,0 +1,38 @@
+import TroveCore
+
+/// `[catalog]` of the configuration: where the catalog lives (docs/SCALING.md). Absent: the
+/// embedded SQLite catalog, `catalog.sqlite` in the store's root.
+public struct CatalogSettings: Sendable, Equatable {
+    /// `postgres://USER@HOST:PORT/DB`; nil for SQLite. Several troved instances given the same
+    /// URL (and the same `[storage]`) serve one store.
+    public var url: String?
+    /// A file whose first line is the PostgreSQL password; without it, `PGPASSWORD` (or none).
+    public var passwordFile: String?
+    /// PostgreSQL connections one troved opens at most (default 8).
+    public var maxConnections = 8
+
+    public init() {}
+
+    static func parse(_ value: TOMLValue, _ reader: TableReader) throws(ConfigError) -> CatalogSettings {
+        var out = CatalogSettings()
+        let path = reader.path
+        for (k, v) in try reader.table(value, "catalog") {
+            switch k {
+            case "url":
+                let url = try reader.string(v, "catalog.url")
+                guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                    throw ConfigError(
+                        "\(path): catalog.url must be postgres://USER@HOST:PORT/DB (or absent for SQLite in the root)")
+                }
+                out.url = url
+            case "password_file": out.passwordFile = try reader.string(v, "catalog.password_file")
+            case "max_connections": out.maxConnections = try reader.int(v, "catalog.max_connections", 1...256)
+            default: throw ConfigError("\(path): unknown key catalog.\(k) (known: url, password_file, max_connections)")
+            }
+        }
+        if out.url == nil && (out.passwordFile != nil) {
+            throw ConfigError("\(path): catalog.password_file is set but catalog.url is not")
+        }
+        return out
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A PostgreSQL 15 server (Debian's binaries in /usr/lib/postgresql/15/bin, installed by
+/// scripts/setup.d/22-postgresql.sh) started once per test process: `initdb` into a temporary
+/// directory and `postgres` on a free loopback port, both as the unprivileged `postgres` user
+/// when the tests run as root (CI does; PostgreSQL refuses to run as root). A watchdog stops it
+/// when the test process ends. The PostgreSQL catalog's tests (TroveStoreTests: the engine and the
+/// Store suite on it; TroveObjectStorageTests: troved instances sharing one catalog) use it.
+public final class PostgresServer: Sendable {
+    public static let bin = "/usr/lib/postgresql/15/bin"
+    public let port: Int
+    public let directory: String
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`
+    public var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres" }
+
+    private static let started: Result<PostgresServer, PostgresError> = Result { () throws(PostgresError) in
+        try PostgresServer()
+    }
+
+    /// The shared server (started on first use).
+    public static func shared() throws -> PostgresServer { try started.get() }
+
+    /// Runs `command` (argv) as the server's user; (status, output).
+    public static func runAsServerUser(_ command: [String]) throws -> (Int32, String) {
+        let p = Process()
+        let asRoot = getuid() == 0
+        p.executableURL = URL(fileURLWithPath: asRoot ? "/usr/sbin/runuser" : command[0])
+        p.arguments = asRoot ? ["-u", "postgres", "--"] + command : Array(command.dropFirst())
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    private init() throws(PostgresError) {
+        guard FileManager.default.isExecutableFile(atPath: Self.bin + "/initdb") else {
+            throw PostgresError(
+                "PostgreSQL 15 is not installed (\(Self.bin)/initdb): run `bash scripts/setup-tests` (scripts/setup.d/22-postgresql.sh)")
+        }
+        let dir = "/tmp/trove-pg-\(UUID().uuidString)"
+        directory = dir
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            // The server's user must own its data directory.
+            if getuid() == 0, let pw = getpwnam("postgres") {
+                guard chown(dir, pw.pointee.pw_uid, pw.pointee.pw_gid) == 0 else {
+                    throw PostgresError("cannot chown \(dir) to postgres: errno \(errno)")
+                }
+            } else if getuid() == 0 {
+                throw PostgresError("the tests run as root and there is no `postgres` user to run PostgreSQL as")
+            }
+            let r = try Self.runAsServerUser([
+                Self.bin + "/initdb", "-D", dir + "/data", "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8",
+            ])
+            guard r.0 == 0 else { throw PostgresError("initdb failed:\n\(r.1)") }
+        } catch let e as PostgresError {
+            throw e
+        } catch {
+            throw PostgresError("cannot prepare \(dir): \(error)")
+        }
+        var lastLog = ""
+        for _ in 0..<5 {
+            let port = Int.random(in: 20000...60000)
+            let log = dir + "/postgres-\(port).log"
+            let server = [
+                Self.bin + "/postgres", "-D", dir + "/data", "-h", "127.0.0.1", "-p", String(port), "-k", dir,
+                "-c", "fsync=off", "-c", "max_connections=300",
+            ].map { "'\($0)'" }.joined(separator: " ")
+            let prefix = getuid() == 0 ? "/usr/sbin/runuser -u postgres -- " : ""
+            let p: Process
+            do {
+                p = try WatchedServer.start(prefix + server, log: log, removing: dir, grace: 3)
+            } catch { throw PostgresError("cannot start postgres: \(error)") }
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline && p.isRunning {
+                let ready = try? Self.runAsServerUser([
+                    Self.bin + "/pg_isready", "-h", "127.0.0.1", "-p", String(port), "-q",
+                ])
+                if ready?.0 == 0 {
+                    self.port = port
+                    return
+                }
+                usleep(100_000)
+            }
+            lastLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        }
+        throw PostgresError("postgres did not start accepting connections; its log ends:\n\(lastLog.suffix(3000))")
+    }
+
+    /// Runs SQL through psql; its output (unaligned, tuples only).
+    public func psql(_ sql: String) throws -> String {
+        let r = try Self.runAsServerUser([
+            "/usr/bin/psql", "-q", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres", "-X", "-A",
+            "-t", "-v", "ON_ERROR_STOP=1", "-c", sql,
+        ])
+        guard r.0 == 0 else { throw PostgresError("psql failed (\(r.0)): \(r.1)") }
+        return r.1.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension PostgresServer {
+    /// A new database on the shared server (cheap: a copy of `template`, by default the empty
+    /// template1); its name.
+    public func createDatabase(template: String = "template1") throws -> String {
+        let name = "trove_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        _ = try psql("CREATE DATABASE \(name) TEMPLATE \(template) STRATEGY FILE_COPY")
+        return name
+    }
+}
+
+public struct PostgresError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+

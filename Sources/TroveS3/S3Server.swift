@@ -61,7 +61,7 @@ public final class S3Server: Service, Sendable {
                             position: .after(ops.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
                         let activity = ConnectionActivity()
                         try ops.addHandler(IdleStateHandler(allTimeout: .seconds(idle)))
-                        try ops.addHandler(IdleCloser(activity: activity))
+                        try ops.addHandler(IdleCloser(activity: activity, clock: clock))
                         return (
                             try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                                 wrappingChannelSynchronously: channel,
@@ -138,17 +138,28 @@ final class ConnectionActivity: Sendable {
 }
 
 /// Closes a connection on which nothing was read or written for the idle timeout while troved
-/// was waiting for the client (slow or stuck clients, a stalled download).
-final class IdleCloser: ChannelInboundHandler, Sendable {
+/// was waiting for the client: for its bytes (a slow or stuck client) or for it to take a
+/// response (a stalled download, writes backed up). Not while troved is the slow side: store
+/// work in progress (``ConnectionActivity``), or bytes that arrived and wait for troved to take
+/// them (reads held back, writes flowing: on a loaded machine the task serving the connection
+/// may not run for seconds, which is no fault of the client's).
+final class IdleCloser: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     let activity: ConnectionActivity
+    /// The connection's clock (``SlowClientGuard``); read on the channel's event loop only.
+    let clock: RequestClock
 
-    init(activity: ConnectionActivity) { self.activity = activity }
+    init(activity: ConnectionActivity, clock: RequestClock) {
+        self.activity = activity
+        self.clock = clock
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let e = event as? IdleStateHandler.IdleStateEvent, e == .all {
-            if activity.busy.load(ordering: .relaxed) > 0 { return }
+            // Waiting for the client: for its bytes, or for it to take ours (writes backed up).
+            let waiting = clock.awaitingClient || !context.channel.isWritable
+            if activity.busy.load(ordering: .relaxed) > 0 || !waiting { return }
             context.close(promise: nil)
             return
         }

@@ -76,6 +76,11 @@ final class RequestClock {
         }
     }
 
+    /// Whether troved is waiting for the client's bytes (it asked the socket for more and none
+    /// came yet). False while troved holds reads back because it has not consumed what arrived
+    /// (backpressure): then troved, not the client, is the slow side.
+    var awaitingClient: Bool { pendingSince != nil }
+
     /// Seconds waited in the current phase (or window) so far.
     var waitedNanos: Int64 {
         waited + (pendingSince.map { (NIODeadline.now() - $0).nanoseconds } ?? 0)

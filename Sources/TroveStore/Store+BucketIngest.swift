@@ -36,13 +36,45 @@ extension Store {
         } catch {
             throw .invalidArgument("cannot chunk \(path): \(error)")
         }
+        let fd = try FileIO.open(path, O_RDONLY)
+        defer { close(fd) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: config.chunking.max, alignment: 16)
+        defer { buffer.deallocate() }
+        return try storeIngested(result, expecting: expecting, of: path) { (c) throws(StoreError) in
+            let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<c.length])
+            try FileIO.preadAll(fd, chunk, at: Int(c.offset), path)
+            return UnsafeRawBufferPointer(chunk)
+        }
+    }
+
+    /// ``ingestBlob(file:expecting:)`` for a body held in memory (an S3 part or small PUT, which
+    /// the caller keeps unchanged meanwhile): chunked in place (`Ingest.inPlace`, the same chunks
+    /// as from a file, each chunk's digest fused with the blob's in one pass), and the chunks the
+    /// store lacks stored from these bytes. Nothing is copied but what goes into the packs.
+    public func ingestBlob(bytes body: UnsafeRawBufferPointer, expecting: Digest? = nil) throws(StoreError) -> IngestedBlob {
+        try checkWritable()
+        let result: IngestResult
+        do {
+            result = try Ingest.inPlace(body, parameters: config.chunking.parameters, formats: config.formats)
+        } catch {
+            throw .invalidArgument("cannot chunk the body: \(error)")
+        }
+        return try storeIngested(result, expecting: expecting, of: "the body") { c in
+            UnsafeRawBufferPointer(rebasing: body[Int(c.offset)..<Int(c.offset) + c.length])
+        }
+    }
+
+    /// The rest of an ingest once `result` is known: checks `expecting`, stores the chunks the
+    /// store lacks (their bytes from `bytes`, valid until the next call), commits the blob.
+    private func storeIngested(
+        _ result: IngestResult, expecting: Digest?, of what: String,
+        bytes: (ChunkRef) throws(StoreError) -> UnsafeRawBufferPointer
+    ) throws(StoreError) -> IngestedBlob {
         if let expecting, expecting != result.blobDigest {
             throw .blobMismatch(expected: expecting, actual: result.blobDigest)
         }
         let absent = Set(try missing(result.chunks.map(\.digest)))
         var newBytes: UInt64 = 0
-        let fd = try FileIO.open(path, O_RDONLY)
-        defer { close(fd) }
         let compressor = ChunkCompressor(codec: config.codec, level: config.level)
         let sampler = CompressibilitySampler()
         sampler.enabled = config.codec != .raw
@@ -53,17 +85,14 @@ extension Store {
             guard !batch.isEmpty else { return }
             let r = try putChunks(batch)
             if let bad = r.rejected.first {
-                throw .corruptData(what: "chunk \(bad.digest) of \(path)", detail: bad.reason)
+                throw .corruptData(what: "chunk \(bad.digest) of \(what)", detail: bad.reason)
             }
             batch.removeAll(keepingCapacity: true)
             batchBytes = 0
         }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: config.chunking.max, alignment: 16)
-        defer { buffer.deallocate() }
         for c in result.chunks where absent.contains(c.digest) && seen.insert(c.digest).inserted {
             let n = c.length
-            try FileIO.preadAll(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]), at: Int(c.offset), path)
-            let raw = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            let raw = try bytes(c)
             if sampler.looksCompressible(raw) {
                 compressor.compress(raw) { codec, stored in
                     batch.append(ChunkInput(digest: c.digest, codec: codec, rawLength: n, bytes: Array(stored)))
@@ -211,7 +240,11 @@ extension Store {
                 key: upload.key, blob: whole.blobDigest, size: size, etag: etag, contentType: upload.contentType,
                 metadata: upload.metadata)
             try putBucketObject(upload.bucket, object, condition: condition)
-            try abortMultipartUpload(id)
+            do { try abortMultipartUpload(id) } catch {
+                // .noSuchUpload: a concurrent completion of the same upload (a client's retry)
+                // removed it first.
+                guard case .noSuchUpload = error else { throw error }
+            }
             return object
         } catch {
             throw Store.bucketError(error)

@@ -184,6 +184,7 @@ let b = Bench()
 
 let root = base + "/bench-catalog-\(getpid())"
 try? FileManager.default.removeItem(atPath: root)
+do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch { fail("\(error)") }
 defer { try? FileManager.default.removeItem(atPath: root) }
 do {
     let store = try Store.create(at: root + "/sqlite")

@@ -43,6 +43,24 @@ func expectFastPathEqualsSoftware(
     expectFastPathEqualsSoftware(seed: 42, CRC32C.update, CRC32C.software)
 }
 
+/// The hardware path hashes long inputs in blocks of three lanes (3 × 256 and 3 × 8192 bytes)
+/// joined by table shifts: lengths on and around those block sizes, at several alignments, equal
+/// the table implementation.
+@Test func crc32cThreeLaneBlocksEqualSoftware() {
+    var rng = SplitMix64(seed: 9)
+    let data = (0..<100_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    let lengths = [767, 768, 769, 775, 1_536, 1_543, 2_304, 24_575, 24_576, 24_577, 24_576 + 768 + 5, 49_152 + 1_536 + 7, 99_000]
+    data.withUnsafeBytes { all in
+        for start in [0, 1, 5, 8] {
+            for length in lengths {
+                let b = UnsafeRawBufferPointer(rebasing: all[start..<start + length])
+                #expect(CRC32C.update(0, b) == CRC32C.software(0, b), "length \(length) at \(start)")
+                #expect(CRC32C.update(0xDEAD_BEEF, b) == CRC32C.software(0xDEAD_BEEF, b))
+            }
+        }
+    }
+}
+
 @Test func crc32KnownValues() {
     #expect([UInt8]("123456789".utf8).withUnsafeBytes { CRC32.software(0, $0) } == 0xCBF4_3926)
     #expect([UInt8]("123456789".utf8).withUnsafeBytes { CRC32.update(0, $0) } == 0xCBF4_3926)

@@ -98,4 +98,29 @@ struct CompressibilitySamplerTests {
         sampler.enabled = false
         #expect(!textSays())
     }
+
+    @Test func deepInAnIncompressibleRunOnlySomeChunksAreSampledAndCompressibleDataIsStillFound() {
+        let sampler = CompressibilitySampler()
+        let random = TestInput.random.bytes(seed: 3, count: 65_536)
+        let text = TestInput.text.bytes(seed: 4, count: 65_536)
+        // The run's first chunks are all sampled (and found incompressible).
+        for _ in 0..<CompressibilitySampler.backOffAfter {
+            #expect(!random.withUnsafeBytes { sampler.looksCompressible($0) })
+            sampler.record(compressed: false)
+        }
+        // Then compressible chunks arrive: at most `sampleEvery` of them go unsampled (a "no"
+        // without a sample) before one is sampled and found compressible.
+        var answers: [Bool] = []
+        while answers.last != true && answers.count < 2 * CompressibilitySampler.sampleEvery {
+            let yes = text.withUnsafeBytes { sampler.looksCompressible($0) }
+            answers.append(yes)
+            sampler.record(compressed: yes)
+        }
+        #expect(answers.last == true)
+        #expect(answers.count <= CompressibilitySampler.sampleEvery)
+        #expect(answers.count > 1, "deep in an incompressible run, the next chunk is not sampled")
+        // Once it compressed, the run is over: every chunk is sampled again from the first.
+        sampler.record(compressed: false)
+        #expect(text.withUnsafeBytes { sampler.looksCompressible($0) })
+    }
 }

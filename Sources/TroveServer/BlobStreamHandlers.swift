@@ -20,11 +20,7 @@ extension RequestRouter {
             let session = try upload(m.lease)
             let entries = m.chunks.map { c -> BlobStreamEntry in
                 switch c {
-                case .data(let p):
-                    .data(
-                        ChunkInput(
-                            digest: p.digest, codec: p.codec, rawLength: Int(p.rawLength),
-                            bytes: Array(p.data.readableBytesView)))
+                case .data(let p): .data(ChunkInput(received: p))
                 case .stored(let d, let n):
                     .stored(digest: d, length: Int(n))
                 }

@@ -64,11 +64,7 @@ extension RequestRouter {
     private func putChunksUnderLease(_ m: Message.PutChunks) throws(ServerError) -> Message.PutChunksOK {
         try checkCount(m.chunks.count, limits.maxChunksPerPut, "chunks")
         let session = try upload(m.lease)
-        let inputs = m.chunks.map {
-            ChunkInput(
-                digest: $0.digest, codec: $0.codec, rawLength: Int($0.rawLength),
-                bytes: Array($0.data.readableBytesView))
-        }
+        let inputs = m.chunks.map { ChunkInput(received: $0) }
         let result = try s { () throws(StoreError) in try session.putChunks(inputs) }
         if let bad = result.rejected.first {
             throw ServerError(

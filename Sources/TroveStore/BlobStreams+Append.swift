@@ -8,8 +8,9 @@ extension BlobStreams {
     struct Ready: @unchecked Sendable {
         let digest: Digest
         let length: Int
-        /// Raw bytes of a chunk that was sent; nil for a stored chunk.
-        let raw: [UInt8]?
+        /// Raw bytes of a chunk that was sent (the received frame's, when sent uncompressed);
+        /// nil for a stored chunk.
+        let raw: (any SharedBytes)?
         /// Where a stored chunk is.
         let location: (pack: Int64, entry: PackEntry)?
     }
@@ -119,6 +120,8 @@ extension BlobStreams {
     /// beyond them the stream stops hashing (COMMIT reads its blob back from where it stopped).
     private func hold(_ st: Stream, start: Int, end: Int, _ chunks: [Ready]) {
         let bytes = chunks.reduce(0) { $0 + ($1.raw?.count ?? 0) }
+        // Copies: a held chunk must not keep its whole received frame alive.
+        let chunks = chunks.map { c in Ready(digest: c.digest, length: c.length, raw: c.raw?.array, location: c.location) }
         state.withLock { _ in
             var fits = !st.degraded && st.heldBytes + bytes <= holdBudget
             if fits, Self.heldTotal.add(bytes, ordering: .relaxed).newValue > Self.globalHoldBudget {

@@ -11,7 +11,8 @@ struct VerifiedChunk: Sendable {
     var digest: Digest
     var codec: Codec
     var rawLength: Int
-    var stored: [UInt8]
+    /// The bytes as sent (a received frame's buffer is written to the pack without a copy).
+    var stored: any SharedBytes
     /// CRC-32C of `stored`, computed by the caller (outside the serialised leader work).
     var crc: UInt32
 }

@@ -54,11 +54,11 @@ struct SegmentWriter: ~Copyable {
         var header = ByteBuffer(capacity: PackFormat.recordHeaderSize)
         for r in records {
             let offset = out.position
-            var stored = r.stored
+            var stored: any SharedBytes = r.stored
             var crc = r.crc
             var field = r.digest
             if let seal {
-                stored = seal.seal(r.stored, digest: r.digest, rawLength: r.rawLength, codec: r.codec, offset: offset)
+                stored = seal.seal(r.stored.array, digest: r.digest, rawLength: r.rawLength, codec: r.codec, offset: offset)
                 crc = CRC32C.checksum(stored)
                 field = seal.mask(r.digest, offset: offset)
             }
@@ -103,7 +103,7 @@ struct SegmentWriter: ~Copyable {
 
         var position: Int { fileOffset + used }
 
-        mutating func put(_ bytes: [UInt8]) throws(StoreError) {
+        mutating func put(_ bytes: any SharedBytes) throws(StoreError) {
             var failure: StoreError? = nil
             bytes.withUnsafeBytes { b in
                 do throws(StoreError) { try put(b) } catch { failure = error }

@@ -76,7 +76,7 @@ extension Store {
         var group: [(input: ChunkInput, raw: [UInt8]?)] = []
         func verifyGroup() {
             guard !group.isEmpty else { return }
-            let raws = group.map { $0.raw ?? $0.input.bytes }
+            let raws = group.map { g -> any SharedBytes in g.raw ?? g.input.data }
             let (digests, unfed) = Self.withRawBuffers(raws) { raws in
                 let fed = streamed?.feed(Array(zip(group.map(\.input.digest), raws)))
                     ?? [Digest?](repeating: nil, count: raws.count)
@@ -99,8 +99,8 @@ extension Store {
                 seen.insert(c.digest)
                 verified.append(
                     VerifiedChunk(
-                        digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.bytes,
-                        crc: CRC32C.checksum(c.bytes)))
+                        digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.data,
+                        crc: c.data.withUnsafeBytes { CRC32C.update(0, $0) }))
             }
             group.removeAll(keepingCapacity: true)
         }
@@ -134,14 +134,19 @@ extension Store {
         guard c.rawLength > 0, c.rawLength <= options.maxChunkSize else {
             return .failure(ChunkRefusal(reason: "raw length \(c.rawLength) out of range"))
         }
-        guard c.bytes.count <= PackFormat.maxRecordLength else {
+        guard c.data.count <= PackFormat.maxRecordLength else {
             return .failure(ChunkRefusal(reason: "stored length too large"))
         }
         if c.codec == .raw {
-            guard c.bytes.count == c.rawLength else { return .failure(ChunkRefusal(reason: "raw length mismatch")) }
+            guard c.data.count == c.rawLength else { return .failure(ChunkRefusal(reason: "raw length mismatch")) }
             return .success(nil)
         }
-        do { return .success(try dec.decompress(c.bytes, codec: c.codec, rawLength: c.rawLength)) } catch {
+        do {
+            let raw = try c.data.withUnsafeBytes { (stored) throws(CodecError) -> [UInt8] in
+                try dec.decompress(stored, codec: c.codec, rawLength: c.rawLength)
+            }
+            return .success(raw)
+        } catch {
             return .failure(ChunkRefusal(reason: "\(error)"))
         }
     }
@@ -170,7 +175,7 @@ extension Store {
     }
 
     /// Runs `body` with pointers to the bytes of every array (valid only during the call).
-    static func withRawBuffers<R>(_ arrays: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+    static func withRawBuffers<R>(_ arrays: [any SharedBytes], _ body: ([UnsafeRawBufferPointer]) -> R) -> R {
         func nest(_ i: Int, _ acc: inout [UnsafeRawBufferPointer]) -> R {
             if i == arrays.count { return body(acc) }
             return arrays[i].withUnsafeBytes { raw in

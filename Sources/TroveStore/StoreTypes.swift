@@ -56,19 +56,43 @@ public struct StoreOptions: Sendable {
     }
 }
 
+/// Read-only bytes the store may look at without copying them: an array, or memory another
+/// module owns (a received frame's buffer), valid as long as the value lives.
+public protocol SharedBytes: ContiguousByteStorage, Sendable {
+    var count: Int { get }
+}
+
+extension Array: SharedBytes where Element == UInt8 {}
+
+extension SharedBytes {
+    /// The bytes as an array: themselves when they are one, else a copy.
+    public var array: [UInt8] { (self as? [UInt8]) ?? withUnsafeBytes { Array($0) } }
+}
+
 /// A chunk offered to `putChunks`: the client's digest claim, the codec of `bytes`, the raw
 /// length and the (possibly compressed) bytes. The store verifies everything.
 public struct ChunkInput: Sendable {
     public var digest: Digest
     public var codec: Codec
     public var rawLength: Int
-    public var bytes: [UInt8]
+    /// The bytes as sent, not copied (the hot path: a frame's buffer goes straight to the pack).
+    public var data: any SharedBytes
+
+    /// The bytes as sent, as an array (a copy when ``data`` is not one).
+    public var bytes: [UInt8] {
+        get { data.array }
+        set { data = newValue }
+    }
 
     public init(digest: Digest, codec: Codec, rawLength: Int, bytes: [UInt8]) {
+        self.init(digest: digest, codec: codec, rawLength: rawLength, data: bytes)
+    }
+
+    public init(digest: Digest, codec: Codec, rawLength: Int, data: any SharedBytes) {
         self.digest = digest
         self.codec = codec
         self.rawLength = rawLength
-        self.bytes = bytes
+        self.data = data
     }
 }
 

@@ -126,7 +126,7 @@ final class StreamedBlobs: Sendable {
     /// Verified chunks that ``feed(_:)`` did not take: each is fed now to blobs that need it
     /// next (another request may have moved them on since), else kept for a while in case a
     /// followed blob needs it later (bounded by ``holdBudget``).
-    func hold(_ chunks: [(digest: Digest, raw: [UInt8])]) {
+    func hold(_ chunks: [(digest: Digest, raw: any SharedBytes)]) {
         state.withLock { s in
             for c in chunks {
                 if let blobs = s.waiting[c.digest] {
@@ -141,7 +141,7 @@ final class StreamedBlobs: Sendable {
                     continue
                 }
                 guard !s.blobs.isEmpty, s.held[c.digest] == nil, c.raw.count <= Self.holdBudget else { continue }
-                s.held[c.digest] = c.raw
+                s.held[c.digest] = c.raw.array  // a copy: not the received frame's buffer
                 s.heldOrder.append(c.digest)
                 s.heldBytes += c.raw.count
                 while s.heldBytes > Self.holdBudget, !s.heldOrder.isEmpty {

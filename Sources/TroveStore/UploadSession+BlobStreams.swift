@@ -43,8 +43,8 @@ extension UploadSession {
         for case .data(let c) in entries where !present.contains(c.digest) && seen.insert(c.digest).inserted {
             sent.append(
                 VerifiedChunk(
-                    digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.bytes,
-                    crc: CRC32C.checksum(c.bytes)))
+                    digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.data,
+                    crc: c.data.withUnsafeBytes { CRC32C.update(0, $0) }))
         }
         let stored = try store.storeVerified(sent)
         duplicates -= stored
@@ -71,14 +71,15 @@ extension UploadSession {
         var out: [BlobStreams.Ready] = []
         out.reserveCapacity(entries.count)
         // A reference may name a chunk sent as bytes earlier in the same request (a repeat).
-        var sent: [Digest: [UInt8]] = [:]
+        var sent: [Digest: any SharedBytes] = [:]
         for e in entries {
             switch e {
             case .data(let c):
                 switch store.decode(c, dec) {
-                case .success(let raw):
-                    out.append(.init(digest: c.digest, length: c.rawLength, raw: raw ?? c.bytes, location: nil))
-                    sent[c.digest] = raw ?? c.bytes
+                case .success(let decoded):
+                    let raw: any SharedBytes = decoded ?? c.data
+                    out.append(.init(digest: c.digest, length: c.rawLength, raw: raw, location: nil))
+                    sent[c.digest] = raw
                 case .failure(let refusal):
                     throw .uploadCorrupt("chunk \(c.digest) refused: \(refusal.reason)")
                 }

@@ -16,8 +16,9 @@ public final class CompressibilitySampler {
     /// Chunks let go unsampled since the last sample, during a long incompressible run.
     private var unsampled = 0
     /// After this many incompressible chunks in a row, only one chunk in ``sampleEvery`` is sampled.
-    static let backOffAfter = 16
-    static let sampleEvery = 8
+    public static let backOffAfter = 16
+    /// Deep in an incompressible run, one chunk in this many is sampled (the others are not compressed).
+    public static let sampleEvery = 8
 
     /// A sampler, enabled.
     public init() {}

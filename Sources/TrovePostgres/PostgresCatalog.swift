@@ -70,13 +70,17 @@ public final class PostgresCatalog: CatalogDatabase {
     /// One transaction on a lent connection. The body's errors leave unchanged, except that a
     /// serialization failure or deadlock leaves as `Conflict` (for `writeTransaction` to run it
     /// again); the engine's own failures (begin, commit) as `StoreError`. A connection found
-    /// broken at `BEGIN` (an idle one the server dropped) is replaced once: nothing had run on it.
+    /// broken at `BEGIN` (an idle one the server dropped, or one that does not answer within the
+    /// deadline) is replaced once, with every other idle one: nothing had run on it. A connection
+    /// lost later is closed without a `ROLLBACK` (the server rolls back on its own).
     func transaction<T>(write: Bool, _ body: (any CatalogTransaction) throws -> T) throws -> T {
         var retriedBegin = false
         while true {
             do {
                 return try pool.withConnection { connection in
-                    let tx = PostgresTransaction(connection: connection, logger: pool.logger, location: location)
+                    let tx = PostgresTransaction(
+                        connection: connection, logger: pool.logger, location: location,
+                        deadline: config.answerDeadline)
                     do {
                         try tx.command(write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     } catch {
@@ -90,13 +94,23 @@ public final class PostgresCatalog: CatalogDatabase {
                                 [.integer(Int64(Self.writeLock.0)), .integer(Int64(Self.writeLock.1))])
                         }
                         let result = try body(tx)
-                        try tx.command("COMMIT")
+                        do { try tx.command("COMMIT") } catch let error as PostgresCatalogError where error.kind == .connectionLost {
+                            throw CommitLost(
+                                error: PostgresCatalogError(
+                                    .connectionLost,
+                                    "\(error.message) (at COMMIT: the transaction may have been committed)"))
+                        }
                         return result
                     } catch {
-                        do { try tx.command("ROLLBACK") } catch { pool.close(connection) }
+                        if let f = tx.failure, f.kind == .connectionLost {
+                            pool.close(connection)
+                            pool.discardIdle()
+                        } else {
+                            do { try tx.command("ROLLBACK") } catch { pool.close(connection) }
+                        }
+                        if let c = error as? CommitLost { throw c.error.storeError(location) }
                         if let f = tx.failure {
                             if f.kind == .conflict { throw Conflict(error: f) }
-                            if f.kind == .connectionLost { pool.close(connection) }
                             // The engine's own statements (lock, commit) fail as Store errors.
                             if error is PostgresCatalogError { throw f.storeError(location) }
                         }
@@ -106,6 +120,7 @@ public final class PostgresCatalog: CatalogDatabase {
             } catch let b as BeginFailed {
                 if b.error.kind == .connectionLost && !retriedBegin {
                     retriedBegin = true
+                    pool.discardIdle()
                     continue
                 }
                 throw b.error.storeError(location)
@@ -114,6 +129,10 @@ public final class PostgresCatalog: CatalogDatabase {
                 throw e.storeError(location)
             }
         }
+    }
+
+    private struct CommitLost: Error {
+        let error: PostgresCatalogError
     }
 
     private struct BeginFailed: Error {
@@ -134,35 +153,44 @@ public final class PostgresCatalog: CatalogDatabase {
     }
 
     /// The subset of `sorted` indexed in `chunks`: one `digest = ANY($1)` query per batch, no
-    /// transaction (each chunk row is durable once present).
+    /// transaction (each chunk row is durable once present). Read-only, so a lost connection is
+    /// replaced and the lookup run again once.
     public func presentDigests(_ sorted: [Digest]) throws(StoreError) -> Set<Digest> {
         guard !sorted.isEmpty else { return [] }
         return try typed {
-            try pool.withConnection { connection in
-                var present = Set<Digest>()
-                var start = 0
-                while start < sorted.count {
-                    let batch = sorted[start..<min(start + Self.lookupBatch, sorted.count)]
-                    start += batch.count
-                    var binds = PostgresBindings(capacity: 1)
-                    binds.append(batch.map { ByteBuffer(bytes: $0.bytes) })
-                    let query = PostgresQuery(
-                        unsafeSQL: "SELECT digest FROM chunks WHERE digest = ANY($1)", binds: binds)
-                    do {
-                        let rows = try connection.query(query, logger: pool.logger).wait().rows
-                        for row in rows {
-                            for cell in row {
-                                if let b = cell.bytes, let d = Digest(bytes: b.readableBytesView) {
-                                    present.insert(d)
-                                }
+            do { return try lookup(sorted) } catch let e as PostgresCatalogError where e.kind == .connectionLost {
+                return try lookup(sorted)
+            }
+        }
+    }
+
+    private func lookup(_ sorted: [Digest]) throws -> Set<Digest> {
+        try pool.withConnection { connection in
+            var present = Set<Digest>()
+            var start = 0
+            while start < sorted.count {
+                let batch = sorted[start..<min(start + Self.lookupBatch, sorted.count)]
+                start += batch.count
+                var binds = PostgresBindings(capacity: 1)
+                binds.append(batch.map { ByteBuffer(bytes: $0.bytes) })
+                let query = PostgresQuery(
+                    unsafeSQL: "SELECT digest FROM chunks WHERE digest = ANY($1)", binds: binds)
+                do {
+                    let result: PostgresQueryResult = try connection.query(query, logger: pool.logger)
+                        .wait(within: config.answerDeadline, "a chunk lookup")
+                    let rows = result.rows
+                    for row in rows {
+                        for cell in row {
+                            if let b = cell.bytes, let d = Digest(bytes: b.readableBytesView) {
+                                present.insert(d)
                             }
                         }
-                    } catch {
-                        throw PostgresCatalogError.from(error, sql: query.sql)
                     }
+                } catch {
+                    throw PostgresCatalogError.from(error, sql: query.sql)
                 }
-                return present
             }
+            return present
         }
     }
 
@@ -200,9 +228,10 @@ public final class PostgresCatalog: CatalogDatabase {
             do {
                 var binds = PostgresBindings(capacity: 1)
                 binds.append(key)
-                let rows = try connection.query(
+                let result: PostgresQueryResult = try connection.query(
                     PostgresQuery(unsafeSQL: "SELECT pg_try_advisory_lock($1)", binds: binds), logger: pool.logger
-                ).wait().rows
+                ).wait(within: config.answerDeadline, "pg_try_advisory_lock")
+                let rows = result.rows
                 let got = try rows.first?.first?.decode(Bool.self) ?? false
                 guard got else {
                     pool.close(connection)
@@ -236,7 +265,7 @@ final class PostgresGlobalLock: CatalogLock {
         var binds = PostgresBindings(capacity: 1)
         binds.append(key)
         _ = try? c.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_unlock($1)", binds: binds), logger: pool.logger)
-            .wait()
+            .wait(within: pool.config.answerDeadline, "pg_advisory_unlock")
         // Closing the session releases the lock even if the unlock above failed.
         pool.close(c)
     }

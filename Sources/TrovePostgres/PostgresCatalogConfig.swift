@@ -11,10 +11,16 @@ public struct PostgresCatalogConfig: Sendable, Equatable {
     public var database: String
     /// Connections the catalog opens at most (besides one per held global lock).
     public var maxConnections: Int
+    /// Seconds one statement may run (the server's `statement_timeout`, waiting for a lock
+    /// included). The client waits 2 s longer for any answer, then closes the connection: a
+    /// server that went away without closing it never hangs a request.
+    public var statementTimeout: Int
+    /// Seconds to connect and log in.
+    public var connectTimeout: Int
 
     public init(
         host: String, port: Int = 5432, user: String, password: String? = nil, database: String,
-        maxConnections: Int = 8
+        maxConnections: Int = 8, statementTimeout: Int = 60, connectTimeout: Int = 10
     ) {
         self.host = host
         self.port = port
@@ -22,11 +28,19 @@ public struct PostgresCatalogConfig: Sendable, Equatable {
         self.password = password
         self.database = database
         self.maxConnections = maxConnections
+        self.statementTimeout = statementTimeout
+        self.connectTimeout = connectTimeout
     }
+
+    /// Seconds the client waits for any answer on an open connection.
+    var answerDeadline: Double { Double(max(1, statementTimeout)) + 2 }
 
     /// Parses `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (`postgresql://` too); `password`, when
     /// given, wins over one in the URL. Throws a message saying what is wrong.
-    public init(url: String, password: String? = nil, maxConnections: Int = 8) throws(PostgresConfigError) {
+    public init(
+        url: String, password: String? = nil, maxConnections: Int = 8, statementTimeout: Int = 60,
+        connectTimeout: Int = 10
+    ) throws(PostgresConfigError) {
         let shape = "expected postgres://USER@HOST:PORT/DB"
         guard let c = URLComponents(string: url), let scheme = c.scheme,
             scheme == "postgres" || scheme == "postgresql"
@@ -44,7 +58,7 @@ public struct PostgresCatalogConfig: Sendable, Equatable {
         self.init(
             host: host, port: c.port ?? 5432, user: user.removingPercentEncoding ?? user,
             password: password ?? c.password?.removingPercentEncoding, database: db,
-            maxConnections: maxConnections)
+            maxConnections: maxConnections, statementTimeout: statementTimeout, connectTimeout: connectTimeout)
     }
 
     /// The URL without the password (for messages and logs).

@@ -10,8 +10,8 @@ public struct PostgresCatalogError: Error, CustomStringConvertible {
         case diskFull
         /// A serialization failure (40001) or deadlock (40P01): the transaction may be run again.
         case conflict
-        /// The connection failed or the server is shutting down or not accepting connections:
-        /// nothing was committed; retry later.
+        /// The connection failed, did not answer within the deadline (and was closed), or the
+        /// server is shutting down or not accepting connections: retry later.
         case connectionLost
         /// Anything else (a bad statement, a type mismatch, …).
         case other
@@ -69,7 +69,9 @@ public struct PostgresCatalogError: Error, CustomStringConvertible {
         switch kind {
         case .diskFull: .noSpace(path: where_, free: -1, needed: 0)
         case .connectionLost:
-            .catalog("the PostgreSQL catalog at \(where_) is unreachable (\(message)); nothing was committed, retry once it answers")
+            .catalog(
+                "the PostgreSQL catalog at \(where_) is unreachable or not answering (\(message)); "
+                    + "the request did not complete: retry once it answers")
         default: .catalog(message)
         }
     }

@@ -7,8 +7,10 @@ import Synchronization
 
 /// A small blocking pool of PostgreSQL connections. The Store's API is synchronous, so every
 /// call waits on postgres-nio's futures from the calling thread (never an event loop), as the
-/// S3 client does. At most `maxConnections` are lent at once (a caller beyond that waits for
-/// one to come back); idle ones are kept for reuse, broken ones dropped.
+/// S3 client does, and every wait has a deadline (`PostgresDeadline.swift`). At most
+/// `maxConnections` are lent at once (a caller beyond that waits for one to come back); idle ones
+/// are kept for reuse, broken ones dropped (and the idle ones with them: a lost connection usually
+/// means the server restarted or went away).
 final class PostgresConnectionPool: Sendable {
     let config: PostgresCatalogConfig
     let logger: Logger
@@ -34,12 +36,17 @@ final class PostgresConnectionPool: Sendable {
         var c = PostgresConnection.Configuration(
             host: config.host, port: config.port, username: config.user, password: config.password,
             database: config.database, tls: .disable)
-        c.options.connectTimeout = .seconds(10)
+        c.options.connectTimeout = .seconds(Int64(max(1, config.connectTimeout)))
+        // The server cancels a statement that runs (or waits for a lock) longer than this.
+        c.options.additionalStartupParameters = [("statement_timeout", "\(max(1, config.statementTimeout) * 1000)")]
         let id = nextID.add(1, ordering: .relaxed).oldValue
+        let logger = self.logger
         do {
             return try PostgresConnection.connect(
                 on: group.next(), configuration: c, id: id, logger: logger
-            ).wait()
+            ).wait(within: Double(max(1, config.connectTimeout)) + 1, "a new connection") { late in
+                let _: EventLoopFuture<Void> = late.close()
+            }
         } catch {
             let e = PostgresCatalogError.from(error)
             // Refused or unreachable: retryable; a refused login or a missing database: the
@@ -64,6 +71,7 @@ final class PostgresConnectionPool: Sendable {
             return result
         } catch let e as PostgresCatalogError where e.kind == .connectionLost {
             close(connection)
+            discardIdle()
             throw e
         } catch {
             give(connection)
@@ -87,13 +95,19 @@ final class PostgresConnectionPool: Sendable {
         idle.withLock { $0.append(connection) }
     }
 
+    /// Closes `connection` (waiting a moment at most: its socket may be dead).
     func close(_ connection: PostgresConnection) {
-        _ = try? connection.close().wait()
+        _ = try? connection.close().wait(within: 2, "closing a connection")
+    }
+
+    /// Closes the idle connections (after one was found lost, the others likely are too).
+    func discardIdle() {
+        for c in idle.withLock({ l in defer { l.removeAll() }; return l }) { close(c) }
     }
 
     /// Closes the idle connections; lent ones close when they come back.
     func shutdown() {
         closed.store(true, ordering: .releasing)
-        for c in idle.withLock({ l in defer { l.removeAll() }; return l }) { close(c) }
+        discardIdle()
     }
 }

@@ -11,6 +11,8 @@ final class PostgresTransaction: CatalogTransaction {
     let logger: Logger
     /// Where the catalog is (for messages).
     let location: String
+    /// Seconds to wait for any statement's answer (`PostgresCatalogConfig.answerDeadline`).
+    let deadline: Double
     /// Rows the last statement inserted, updated or deleted.
     private(set) var changesCount = 0
     /// The first statement that failed, if any.
@@ -20,10 +22,11 @@ final class PostgresTransaction: CatalogTransaction {
 
     var engine: CatalogEngine { .postgres }
 
-    init(connection: PostgresConnection, logger: Logger, location: String) {
+    init(connection: PostgresConnection, logger: Logger, location: String, deadline: Double) {
         self.connection = connection
         self.logger = logger
         self.location = location
+        self.deadline = deadline
     }
 
     /// Runs one statement; its rows (column names from the first row).
@@ -47,7 +50,7 @@ final class PostgresTransaction: CatalogTransaction {
         let query = PostgresQuery(unsafeSQL: numbered, binds: PostgresValues.bindings(values))
         let result: PostgresQueryResult
         do {
-            result = try connection.query(query, logger: logger).wait()
+            result = try connection.query(query, logger: logger).wait(within: deadline, "`\(sql.prefix(80))`")
         } catch {
             throw PostgresCatalogError.from(error, sql: sql)
         }

@@ -10,6 +10,11 @@ public struct CatalogSettings: Sendable, Equatable {
     public var passwordFile: String?
     /// PostgreSQL connections one troved opens at most (default 8).
     public var maxConnections = 8
+    /// Seconds one catalog statement may take, lock waits included (default 60); the client
+    /// gives up 2 s later and replaces the connection, so no request hangs on a lost server.
+    public var statementTimeout = 60
+    /// Seconds to connect and log in to PostgreSQL (default 10).
+    public var connectTimeout = 10
 
     public init() {}
 
@@ -27,7 +32,13 @@ public struct CatalogSettings: Sendable, Equatable {
                 out.url = url
             case "password_file": out.passwordFile = try reader.string(v, "catalog.password_file")
             case "max_connections": out.maxConnections = try reader.int(v, "catalog.max_connections", 1...256)
-            default: throw ConfigError("\(path): unknown key catalog.\(k) (known: url, password_file, max_connections)")
+            case "statement_timeout":
+                out.statementTimeout = try reader.int(v, "catalog.statement_timeout", 1...86_400)
+            case "connect_timeout": out.connectTimeout = try reader.int(v, "catalog.connect_timeout", 1...3600)
+            default:
+                throw ConfigError(
+                    "\(path): unknown key catalog.\(k) (known: url, password_file, max_connections, statement_timeout, connect_timeout)"
+                )
             }
         }
         if out.url == nil && (out.passwordFile != nil) {

@@ -20,7 +20,9 @@ func makeCatalog(_ catalog: CatalogSettings) throws -> PostgresCatalog? {
     }
     let config: PostgresCatalogConfig
     do {
-        config = try PostgresCatalogConfig(url: url, password: password, maxConnections: catalog.maxConnections)
+        config = try PostgresCatalogConfig(
+            url: url, password: password, maxConnections: catalog.maxConnections,
+            statementTimeout: catalog.statementTimeout, connectTimeout: catalog.connectTimeout)
     } catch {
         throw TrovedError("\(error)")
     }

@@ -83,23 +83,27 @@ struct TrovedOnS3Tests {
             daemon = try Daemon(
                 root: dir + "/root", config: cfg, scratch: dir,
                 extra: ["--metrics-listen", "127.0.0.1:0", "--metrics-port-file", portFile])
-            var address = ""
-            for _ in 0..<300 where address.isEmpty {
-                address = ((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "")
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-                if address.isEmpty { usleep(100_000) }
-            }
-            guard !address.isEmpty else {
+            do { metrics = try TrovedOnS3Tests.address(inFile: portFile) } catch {
                 daemon.stop()
-                throw SeaweedError("troved wrote no metrics port file")
+                throw error
             }
-            metrics = address
         }
 
         func stop() {
             daemon.stop()
             try? FileManager.default.removeItem(atPath: dir)
         }
+    }
+
+    /// The HOST:PORT troved writes to `--metrics-port-file` once it listens (waits up to 30 s).
+    static func address(inFile portFile: String) throws -> String {
+        for _ in 0..<300 {
+            let address = ((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            if !address.isEmpty { return address }
+            usleep(100_000)
+        }
+        throw SeaweedError("troved wrote no metrics port file")
     }
 
     static func scratch() throws -> String {

@@ -108,4 +108,28 @@ struct ServerConfigTests {
             }
         }
     }
+
+    @Test("[catalog] deadlines parse with defaults; out-of-range values are refused with the key named")
+    func catalogDeadlines() throws {
+        let d = try ServerConfig.parse(toml: "[catalog]\nurl = \"postgres://t@h:5432/db\"\n", path: "t.toml")
+        #expect(d.catalog.statementTimeout == 60 && d.catalog.connectTimeout == 10)
+        let c = try ServerConfig.parse(
+            toml: """
+                [catalog]
+                url = "postgres://t@h:5432/db"
+                statement_timeout = 5
+                connect_timeout = 3
+                """, path: "t.toml")
+        #expect(c.catalog.statementTimeout == 5 && c.catalog.connectTimeout == 3)
+        for (toml, words) in [
+            ("[catalog]\nstatement_timeout = 0\n", "catalog.statement_timeout"),
+            ("[catalog]\nconnect_timeout = \"10s\"\n", "catalog.connect_timeout"),
+        ] {
+            #expect {
+                try ServerConfig.parse(toml: toml, path: "t.toml")
+            } throws: { error in
+                "\(error)".contains(words)
+            }
+        }
+    }
 }

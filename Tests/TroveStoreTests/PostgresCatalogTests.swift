@@ -243,6 +243,62 @@ struct PostgresCatalogTests {
         other.release()
     }
 
+    /// A catalog whose statements may take 1 s (so a connection that never answers costs 3 s).
+    func impatientCatalog(maxConnections: Int) throws -> PostgresCatalog {
+        var config = try PostgresServer.shared().freshDatabase(maxConnections: maxConnections)
+        config.statementTimeout = 1
+        config.connectTimeout = 2
+        return try PostgresCatalog.open(config)
+    }
+
+    /// The server process ids of `pg`'s idle connections, after `count` concurrent reads opened them.
+    func backends(_ pg: PostgresCatalog, count: Int) throws -> Set<Int64> {
+        let pids = Mutex(Set<Int64>())
+        let failures = Mutex([String]())
+        DispatchQueue.concurrentPerform(iterations: count) { _ in
+            do {
+                let pid: Int64 = try pg.read { tx in
+                    try rows(tx, "SELECT pg_backend_pid() AS p, pg_sleep(0.2)")[0]["p"]
+                }
+                pids.withLock { _ = $0.insert(pid) }
+            } catch { failures.withLock { $0.append("\(error)") } }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        return pids.withLock { $0 }
+    }
+
+    @Test func terminatedIdleConnectionsAreReplaced() throws {
+        let pg = try impatientCatalog(maxConnections: 3)
+        let before = try backends(pg, count: 3)
+        #expect(!before.isEmpty)
+        let list = before.map(String.init).joined(separator: ",")
+        _ = try PostgresServer.shared().psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (\(list))")
+        // Every pooled connection is dead; reads and writes go on, on fresh connections.
+        let pid: Int64 = try pg.read { tx in try rows(tx, "SELECT pg_backend_pid() AS p")[0]["p"] }
+        #expect(!before.contains(pid))
+        try pg.write { tx in try tx.execute(sql: "CREATE TABLE IF NOT EXISTS after_terminate (x BIGINT)") }
+        #expect(try pg.presentDigests([Digest(bytes: [UInt8](repeating: 7, count: 32))!]).isEmpty)
+    }
+
+    @Test func aConnectionTerminatedInsideATransactionFailsClearlyThenIsReplaced() throws {
+        let pg = try impatientCatalog(maxConnections: 1)
+        let server = try PostgresServer.shared()
+        do {
+            try pg.write { tx in
+                let pid: Int64 = try rows(tx, "SELECT pg_backend_pid() AS p")[0]["p"]
+                _ = try server.psql("SELECT pg_terminate_backend(\(pid))")
+                try tx.execute(sql: "CREATE TABLE never_made (x BIGINT)")
+            }
+            Issue.record("a transaction on a terminated connection committed")
+        } catch {
+            #expect("\(error)".contains("unreachable or not answering"), "\(error)")
+        }
+        let exists: Int64? = try pg.read { tx in
+            try Int64.fetchOne(tx, sql: "SELECT COUNT(*) FROM pg_class WHERE relname = 'never_made'")
+        }
+        #expect(exists == 0)
+    }
+
     @Test func anUnreachableServerIsARetryableCatalogError() throws {
         let server = try PostgresServer.shared()
         // A port nobody listens on (the fixture's port + 1 is free or another server: use a closed one).

@@ -14,15 +14,22 @@ public final class PostgresServer: Sendable {
     public static let bin = "/usr/lib/postgresql/15/bin"
     public let port: Int
     public let directory: String
+    /// False for a `dedicated` server: its watchdog leaves the data directory when the server
+    /// stops (it is restarted), and `destroy` removes it.
+    let removedWithServer: Bool
     /// `postgres://postgres@127.0.0.1:PORT/postgres`
     public var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres" }
 
     private static let started: Result<PostgresServer, PostgresError> = Result { () throws(PostgresError) in
-        try PostgresServer()
+        try PostgresServer(dedicated: false)
     }
 
     /// The shared server (started on first use).
     public static func shared() throws -> PostgresServer { try started.get() }
+
+    /// A server of the caller's own, which it may `stop` and `restart` (same port, same data);
+    /// `destroy` it at the end.
+    public static func dedicated() throws -> PostgresServer { try PostgresServer(dedicated: true) }
 
     /// Runs `command` (argv) as the server's user; (status, output).
     public static func runAsServerUser(_ command: [String]) throws -> (Int32, String) {
@@ -40,13 +47,14 @@ public final class PostgresServer: Sendable {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    private init() throws(PostgresError) {
+    private init(dedicated: Bool) throws(PostgresError) {
         guard FileManager.default.isExecutableFile(atPath: Self.bin + "/initdb") else {
             throw PostgresError(
                 "PostgreSQL 15 is not installed (\(Self.bin)/initdb): run `bash scripts/setup-tests` (scripts/setup.d/22-postgresql.sh)")
         }
         let dir = "/tmp/trove-pg-\(UUID().uuidString)"
         directory = dir
+        removedWithServer = !dedicated
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             // The server's user must own its data directory.
@@ -69,30 +77,67 @@ public final class PostgresServer: Sendable {
         var lastLog = ""
         for _ in 0..<5 {
             let port = Int.random(in: 20000...60000)
-            let log = dir + "/postgres-\(port).log"
-            let server = [
-                Self.bin + "/postgres", "-D", dir + "/data", "-h", "127.0.0.1", "-p", String(port), "-k", dir,
-                "-c", "fsync=off", "-c", "max_connections=300",
-            ].map { "'\($0)'" }.joined(separator: " ")
-            let prefix = getuid() == 0 ? "/usr/sbin/runuser -u postgres -- " : ""
-            let p: Process
             do {
-                p = try WatchedServer.start(prefix + server, log: log, removing: dir, grace: 3)
-            } catch { throw PostgresError("cannot start postgres: \(error)") }
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline && p.isRunning {
-                let ready = try? Self.runAsServerUser([
-                    Self.bin + "/pg_isready", "-h", "127.0.0.1", "-p", String(port), "-q",
-                ])
-                if ready?.0 == 0 {
-                    self.port = port
-                    return
-                }
-                usleep(100_000)
-            }
-            lastLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                try Self.launch(directory: dir, port: port, removing: !dedicated)
+                self.port = port
+                return
+            } catch { lastLog = error.description }
         }
         throw PostgresError("postgres did not start accepting connections; its log ends:\n\(lastLog.suffix(3000))")
+    }
+
+    /// Starts `postgres` on the data in `directory` and waits until it accepts connections. Its
+    /// watchdog removes `directory` when the server ends if `removing` (else an empty path in it).
+    private static func launch(directory dir: String, port: Int, removing: Bool) throws(PostgresError) {
+        let log = dir + "/postgres-\(port).log"
+        let server = [
+            Self.bin + "/postgres", "-D", dir + "/data", "-h", "127.0.0.1", "-p", String(port), "-k", dir,
+            "-c", "fsync=off", "-c", "max_connections=300",
+        ].map { "'\($0)'" }.joined(separator: " ")
+        let prefix = getuid() == 0 ? "/usr/sbin/runuser -u postgres -- " : ""
+        let p: Process
+        do {
+            p = try WatchedServer.start(
+                prefix + server, log: log, removing: removing ? dir : dir + "/.nothing-\(UUID().uuidString)",
+                grace: 3)
+        } catch { throw PostgresError("cannot start postgres: \(error)") }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && p.isRunning {
+            let ready = try? Self.runAsServerUser([Self.bin + "/pg_isready", "-h", "127.0.0.1", "-p", String(port), "-q"])
+            if ready?.0 == 0 { return }
+            usleep(100_000)
+        }
+        throw PostgresError((try? String(contentsOfFile: log, encoding: .utf8)) ?? "(no log)")
+    }
+
+    /// The postmaster's process id (its data directory's `postmaster.pid`), while it runs.
+    var postmasterPID: pid_t? {
+        (try? String(contentsOfFile: directory + "/data/postmaster.pid", encoding: .utf8))
+            .flatMap { $0.split(separator: "\n").first }.flatMap { pid_t($0) }
+    }
+
+    /// Stops a dedicated server (fast shutdown: sessions are ended) and waits until it is gone;
+    /// its data stays for `restart`.
+    public func stop() throws {
+        guard !removedWithServer else { throw PostgresError("only a dedicated server may be stopped") }
+        guard let pid = postmasterPID, kill(pid, SIGINT) == 0 else { throw PostgresError("postgres is not running") }
+        let deadline = Date().addingTimeInterval(60)
+        while kill(pid, 0) == 0 || FileManager.default.fileExists(atPath: directory + "/data/postmaster.pid") {
+            guard Date() < deadline else { throw PostgresError("postgres \(pid) did not stop within 60 s") }
+            usleep(50_000)
+        }
+    }
+
+    /// Starts a stopped dedicated server again on the same port.
+    public func restart() throws {
+        guard !removedWithServer else { throw PostgresError("only a dedicated server may be restarted") }
+        try Self.launch(directory: directory, port: port, removing: false)
+    }
+
+    /// Stops a dedicated server if it runs and removes its directory.
+    public func destroy() {
+        if postmasterPID != nil { try? stop() }
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Runs SQL through psql; its output (unaligned, tuples only).

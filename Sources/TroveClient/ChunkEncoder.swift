@@ -47,7 +47,10 @@ final class ChunkEncoder {
         guard threads > 1 else { return chunks.map { encoders[0].encode($0.0, digest: $0.1) } }
         let out = UnsafeMutableBufferPointer<ChunkPayload?>.allocate(capacity: n)
         out.initialize(repeating: nil)
-        defer { out.deallocate() }
+        defer {
+            out.deinitialize()
+            out.deallocate()
+        }
         // Worker w only uses encoders[w] and writes only the slots k ≡ w (mod threads); the
         // arrays are not mutated while the workers run.
         nonisolated(unsafe) let encoders = encoders

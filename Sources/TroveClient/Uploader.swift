@@ -59,8 +59,9 @@ final class Uploader {
         get { encoders.count }
         set {
             let codec = encoders[0].compressor.codec
-            while encoders.count < max(1, newValue) { encoders.append(ChunkEncoder(codec: codec, level: Uploader.chunkLevel)) }
-            if encoders.count > max(1, newValue) { encoders.removeLast(encoders.count - max(1, newValue)) }
+            let n = max(1, newValue)
+            while encoders.count < n { encoders.append(ChunkEncoder(codec: codec, level: Uploader.chunkLevel)) }
+            if encoders.count > n { encoders.removeLast(encoders.count - n) }
         }
     }
 

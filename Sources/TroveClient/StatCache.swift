@@ -232,22 +232,16 @@ public final class StatCache {
         return bytes.withUnsafeBytes { raw -> [String: Entry]? in
             var p = magic.count
             let end = body.count
-            // Fixed-size fields straight from the buffer (bounds checked by the callers).
-            func u64() -> UInt64? {
-                guard end - p >= 8 else { return nil }
-                defer { p += 8 }
-                return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+            // Fixed-size fields straight from the buffer (bounds checked here).
+            func int<T: FixedWidthInteger>(_: T.Type) -> T? {
+                let n = MemoryLayout<T>.size
+                guard end - p >= n else { return nil }
+                defer { p += n }
+                return T(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: T.self))
             }
-            func u32() -> UInt32? {
-                guard end - p >= 4 else { return nil }
-                defer { p += 4 }
-                return UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt32.self))
-            }
-            func u16() -> UInt16? {
-                guard end - p >= 2 else { return nil }
-                defer { p += 2 }
-                return UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt16.self))
-            }
+            func u64() -> UInt64? { int(UInt64.self) }
+            func u32() -> UInt32? { int(UInt32.self) }
+            func u16() -> UInt16? { int(UInt16.self) }
             func digest() -> Digest? {
                 guard end - p >= 32 else { return nil }
                 defer { p += 32 }

@@ -133,6 +133,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -188,6 +189,9 @@ let package = Package(
         // Crash-test child process for TroveStoreTests (SIGKILLed at random points).
         .executableTarget(
             name: "trove-torture", dependencies: ["TroveStore", "TroveCore"]),
+        // The catalog's costs on SQLite and PostgreSQL (scripts/bench-scaling; not run by the tests).
+        .executableTarget(
+            name: "bench-catalog", dependencies: ["TroveStore", "TroveCore", "TrovePostgres"]),
 
         .testTarget(
             name: "TroveCoreTests", dependencies: ["TroveCore", "CTroveSHA256"], exclude: ["Vectors"]),

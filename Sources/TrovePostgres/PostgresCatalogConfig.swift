@@ -2,8 +2,19 @@ import Foundation
 
 /// Where a PostgreSQL catalog lives: parsed from `postgres://USER@HOST:PORT/DB` (troved's
 /// `[catalog] url`), with the password given apart (a `password_file` or `PGPASSWORD`) so it
-/// never sits in a config file's URL. TLS is not used: run PostgreSQL on a trusted network.
+/// never sits in a config file's URL. TLS as libpq spells it in the URL: `?sslmode=require`
+/// (encrypted, the server unchecked), `verify-ca` or `verify-full` (its certificate checked
+/// against `sslrootcert=FILE`, a PEM CA file, else the system's trust store; verify-full also
+/// checks that it names HOST).
 public struct PostgresCatalogConfig: Sendable, Equatable {
+    /// How the connection uses TLS (libpq's `sslmode`).
+    public enum TLSMode: Sendable, Equatable {
+        case disable
+        case require
+        case verifyCA(caFile: String?)
+        case verifyFull(caFile: String?)
+    }
+
     public var host: String
     public var port: Int
     public var user: String
@@ -17,6 +28,8 @@ public struct PostgresCatalogConfig: Sendable, Equatable {
     public var statementTimeout: Int
     /// Seconds to connect and log in.
     public var connectTimeout: Int
+    /// TLS to the server (default: none).
+    public var tls: TLSMode = .disable
 
     public init(
         host: String, port: Int = 5432, user: String, password: String? = nil, database: String,
@@ -59,6 +72,36 @@ public struct PostgresCatalogConfig: Sendable, Equatable {
             host: host, port: c.port ?? 5432, user: user.removingPercentEncoding ?? user,
             password: password ?? c.password?.removingPercentEncoding, database: db,
             maxConnections: maxConnections, statementTimeout: statementTimeout, connectTimeout: connectTimeout)
+        tls = try Self.tlsMode(c.queryItems ?? [], url.redactingPassword)
+    }
+
+    /// `sslmode` and `sslrootcert` from the URL's query; any other parameter is refused.
+    static func tlsMode(_ items: [URLQueryItem], _ url: String) throws(PostgresConfigError) -> TLSMode {
+        var mode = "disable"
+        var caFile: String?
+        for item in items {
+            switch item.name {
+            case "sslmode": mode = item.value ?? ""
+            case "sslrootcert": caFile = item.value
+            default:
+                throw PostgresConfigError(
+                    "catalog url \(url): unknown parameter \(item.name) (known: sslmode, sslrootcert)")
+            }
+        }
+        switch mode {
+        case "disable":
+            guard caFile == nil else {
+                throw PostgresConfigError("catalog url \(url): sslrootcert needs sslmode=verify-ca or verify-full")
+            }
+            return .disable
+        // As libpq: require with a CA file checks the certificate like verify-ca.
+        case "require": return caFile.map { .verifyCA(caFile: $0) } ?? .require
+        case "verify-ca": return .verifyCA(caFile: caFile)
+        case "verify-full": return .verifyFull(caFile: caFile)
+        default:
+            throw PostgresConfigError(
+                "catalog url \(url): sslmode=\(mode) is not supported (use disable, require, verify-ca or verify-full)")
+        }
     }
 
     /// The URL without the password (for messages and logs).

@@ -21,11 +21,14 @@ final class PostgresConnectionPool: Sendable {
     private let slots: DispatchSemaphore
     private let nextID = Atomic<Int>(1)
     private let closed = Atomic<Bool>(false)
+    /// The connections' TLS setting (its context made once), or why TLS cannot be used.
+    private let tls: Result<PostgresConnection.Configuration.TLS, PostgresCatalogError>
 
     init(config: PostgresCatalogConfig, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.config = config
         self.group = group
         self.slots = DispatchSemaphore(value: max(1, config.maxConnections))
+        self.tls = Result { () throws(PostgresCatalogError) in try config.tls.connectionTLS() }
         var logger = Logger(label: "trove.catalog.postgres")
         logger.logLevel = .critical
         self.logger = logger
@@ -35,7 +38,7 @@ final class PostgresConnectionPool: Sendable {
     func connect() throws(PostgresCatalogError) -> PostgresConnection {
         var c = PostgresConnection.Configuration(
             host: config.host, port: config.port, username: config.user, password: config.password,
-            database: config.database, tls: .disable)
+            database: config.database, tls: try tls.get())
         c.options.connectTimeout = .seconds(Int64(max(1, config.connectTimeout)))
         // The server cancels a statement that runs (or waits for a lock) longer than this.
         c.options.additionalStartupParameters = [("statement_timeout", "\(max(1, config.statementTimeout) * 1000)")]
@@ -48,6 +51,7 @@ final class PostgresConnectionPool: Sendable {
                 let _: EventLoopFuture<Void> = late.close()
             }
         } catch {
+            if let tlsFailure = PostgresCatalogError.tls(error, config) { throw tlsFailure }
             let e = PostgresCatalogError.from(error)
             // Refused or unreachable: retryable; a refused login or a missing database: the
             // server's message (with its SQLSTATE).

@@ -30,6 +30,45 @@ public final class FrameCodecState {
     }
 }
 
+extension FrameCodecState {
+    /// Reads the peer's preamble from the front of `buffer` and negotiates the version, once all 8
+    /// bytes are there (true); false, consuming nothing, while fewer are. A wrong magic is refused
+    /// as soon as the bytes that are there disagree with it.
+    func readPreamble(_ buffer: inout ByteBuffer) throws(ProtocolError) -> Bool {
+        guard buffer.readableBytes >= Preamble.size else {
+            let n = min(buffer.readableBytes, Preamble.magic.count)
+            if let got = buffer.getBytes(at: buffer.readerIndex, length: n), got != Array(Preamble.magic[0..<n]) {
+                throw .badPreamble(detail: "first bytes \(got) are not TROVE")
+            }
+            return false
+        }
+        let peer = try Preamble.decode(buffer)
+        negotiatedVersion = try local.negotiate(with: peer)
+        buffer.moveReaderIndex(forwardBy: Preamble.size)
+        return true
+    }
+
+    /// Charges the frame of `size` bytes whose header has arrived to ``memory`` (once per frame);
+    /// false when the account has no room now (``awaitingMemory`` is then set).
+    func chargeFrame(_ size: Int) -> Bool {
+        guard let memory, !chargedFrame else { return true }
+        guard memory.charge(size) else {
+            awaitingMemory = true
+            return false
+        }
+        awaitingMemory = false
+        chargedFrame = true
+        return true
+    }
+
+    /// The frame being received is complete and passed on.
+    func frameCompleted() {
+        guard chargedFrame else { return }
+        chargedFrame = false
+        memory?.completed()
+    }
+}
+
 /// Memory accounting for frames a connection receives. The decoder charges each frame's encoded
 /// size as soon as its header has arrived, before the payload is buffered; whoever consumes a
 /// decoded frame releases it (``release(frameOf:)``).
@@ -54,7 +93,9 @@ public protocol FrameMemoryAccount: AnyObject {
     func close()
 }
 
-/// Decodes the peer's preamble, then frames, from a byte stream.
+/// Decodes the peer's preamble, then frames, from a byte stream: the reference (slow path) decoder,
+/// one buffer accumulating everything. Connections use ``FrameReader`` (``FrameAssembler``), which
+/// copies less and must yield the same frames and errors on every split of a stream.
 ///
 /// Errors (all ``ProtocolError``) are final: the handler should close the connection.
 public struct FrameDecoder: ByteToMessageDecoder {
@@ -73,40 +114,18 @@ public struct FrameDecoder: ByteToMessageDecoder {
     /// Decodes as much as `buffer` holds; returns the next frame, or nil when more bytes are needed.
     public mutating func next(_ buffer: inout ByteBuffer) throws(ProtocolError) -> Frame? {
         if awaitingPreamble {
-            guard buffer.readableBytes >= Preamble.size else {
-                // Reject a wrong magic early instead of waiting for all 8 bytes.
-                let n = min(buffer.readableBytes, Preamble.magic.count)
-                if let got = buffer.getBytes(at: buffer.readerIndex, length: n),
-                    got != Array(Preamble.magic[0..<n])
-                {
-                    throw .badPreamble(detail: "first bytes \(got) are not TROVE")
-                }
-                return nil
-            }
-            let peer = try Preamble.decode(buffer)
-            state.negotiatedVersion = try state.local.negotiate(with: peer)
-            buffer.moveReaderIndex(forwardBy: Preamble.size)
+            guard try state.readPreamble(&buffer) else { return nil }
             awaitingPreamble = false
         }
-        if let memory = state.memory, !state.chargedFrame {
+        if state.memory != nil, !state.chargedFrame {
             guard let size = try Frame.announcedSize(buffer, maxPayload: state.maxPayload) else { return nil }
-            guard memory.charge(size) else {
-                state.awaitingMemory = true
-                return nil
-            }
-            state.awaitingMemory = false
-            state.chargedFrame = true
-            // Room for exactly this frame: the buffer then grows once, not by doubling.
-            buffer.reserveCapacity(minimumWritableBytes: size - buffer.readableBytes)
+            guard state.chargeFrame(size) else { return nil }
         }
         guard let frame = try Frame.parse(&buffer, maxPayload: state.maxPayload) else {
             if state.chargedFrame { state.memory?.progress() }
             return nil
         }
-        if state.chargedFrame {
-            state.chargedFrame = false
-            state.memory?.completed()
-        }
+        state.frameCompleted()
         return frame
     }
 
@@ -177,12 +196,12 @@ public final class PreambleWriter: ChannelInboundHandler, RemovableChannelHandle
 }
 
 extension ChannelPipeline.SynchronousOperations {
-    /// Adds the Trove frame codec: ``PreambleWriter``, ``FrameDecoder`` (emits ``Frame``) and
+    /// Adds the Trove frame codec: ``PreambleWriter``, ``FrameReader`` (emits ``Frame``) and
     /// ``FrameEncoder`` (accepts ``Envelope``). Handlers added after these read `Frame`s and
     /// write `Envelope`s.
     public func addTroveFrameCodec(state: FrameCodecState) throws {
         try addHandler(PreambleWriter(state.local))
-        try addHandler(ByteToMessageHandler(FrameDecoder(state: state)))
+        try addHandler(FrameReader(state: state))
         try addHandler(MessageToByteHandler(FrameEncoder()))
     }
 }

@@ -9,7 +9,7 @@ import TroveTLS
 /// 0. With TLS on, `TLSGate` puts TLS 1.3 in front of everything (or answers a plaintext client
 ///    with a connection-level ERROR saying TLS is required).
 /// 1. ``PreambleWriter`` sends troved's preamble, then leaves.
-/// 2. ``FrameDecoder`` turns bytes into frames, charging each frame's memory to the connection's
+/// 2. ``FrameReader`` turns bytes into frames, charging each frame's memory to the connection's
 ///    account with the server-wide ``ReceiveBudget``.
 /// 3. NIO's `IdleStateHandler` reports a connection with no frame in or out for
 ///    `limits.idle_timeout_ms`.
@@ -92,7 +92,7 @@ struct ConnectionPipeline: Sendable {
         try ops.addHandler(TrafficCounter())
         if let tls { try ops.addHandler(TLSGate(certificates: tls, plaintextReply: Self.tlsRequired)) }
         try ops.addHandler(PreambleWriter(codec.local))
-        try ops.addHandler(ByteToMessageHandler(FrameDecoder(state: codec)))
+        try ops.addHandler(FrameReader(state: codec))
         try ops.addHandler(
             IdleStateHandler(allTimeout: .milliseconds(Int64(config.limits.idleTimeoutMillis))))
         try ops.addHandler(ErrorHandler(connection: connection))

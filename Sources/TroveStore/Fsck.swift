@@ -96,6 +96,15 @@ extension Store {
             }
             report.chunks += rows.count
             let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 && packStorage.isRemote && p.state == 0 && rows.isEmpty {
+                // A pack an instance opened and had not stored yet: with remote storage nothing
+                // in it is acknowledged before it is stored. The instance is still writing it, or
+                // it was lost (SIGKILL, its disk gone) and the row is all that is left.
+                report.warnings.append(
+                    "pack \(p.name) is open with nothing indexed and stored nowhere (an instance writing it, "
+                        + "or one lost before storing it: nothing acknowledged is missing)")
+                continue
+            }
             guard fd >= 0 else {
                 report.violations.append(
                     .init(kind: .packMissing, subject: p.name, detail: "\(path) cannot be opened"))

@@ -71,8 +71,9 @@ struct LiveMarker {
         let (c, b, t) = (chunks, blobs, trees)
         try store.catalog.write { db in
             for (table, list) in [("gc_live_chunks", c), ("gc_live_blobs", b), ("gc_live_trees", t)] {
-                let st = try db.cachedStatement(sql: "INSERT INTO \(table) (digest) VALUES (?) ON CONFLICT DO NOTHING")
-                for d in list { try st.execute(arguments: [d.data]) }
+                try db.insertRows(
+                    CatalogBulkInsert(table: table, columns: ["digest"], suffix: "ON CONFLICT DO NOTHING"),
+                    values: list.map { .blob($0.data) })
             }
         }
         chunks.removeAll(keepingCapacity: true)

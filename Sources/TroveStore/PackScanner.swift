@@ -46,7 +46,7 @@ enum PackScanner {
             let (trailerOffset, count, tagOK) = footer.withUnsafeBytes {
                 (Int(clamping: $0.beU64(0)), Int($0.beU32(8)), $0.matches(PackFormat.footerTag, at: 12))
             }
-            guard tagOK, count > 0, trailerOffset >= PackFormat.headerSize,
+            guard tagOK, count > 0, trailerOffset >= PackFormat.headerSize, trailerOffset < end,
                 trailerOffset + 8 + count * e + 32 + PackFormat.footerSize == end,
                 !aligned || end % PackFormat.alignment == 0
             else { throw .corruptData(what: path, detail: "bad segment footer ending at \(end)") }
@@ -70,6 +70,10 @@ enum PackScanner {
                     let offset = Int(clamping: t.beU64(p + 32))
                     guard let codec = Codec(rawValue: t[p + 44]) else {
                         bad = "unknown codec in trailer at \(trailerOffset)"
+                        return
+                    }
+                    guard offset <= trailerOffset else {
+                        bad = "trailer entry points past the trailer at \(trailerOffset)"
                         return
                     }
                     let field = t.digest(p)

@@ -278,22 +278,17 @@ extension Store {
     )
         throws(StoreError)
     {
+        var rows = [CatalogValue]()
+        rows.reserveCapacity(entries.count * CatalogBulkInsert.chunks.columns.count)
+        var raw = 0
+        var st = 0
+        for e in entries {
+            rows.appendChunkRow(e, pack: packID, now: now)
+            raw += e.rawLength
+            st += e.storedLength
+        }
         try catalog.write { db in
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO chunks (digest, pack, "offset", stored_len, raw_len, codec, created, touched)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """)
-            var raw = 0
-            var st = 0
-            for e in entries {
-                try insert.execute(arguments: [
-                    e.digest.data, packID, e.offset, e.storedLength, e.rawLength, Int(e.codec.rawValue),
-                    now, now,
-                ])
-                raw += e.rawLength
-                st += e.storedLength
-            }
+            try db.insertRows(.chunks, values: rows)
             try db.execute(
                 sql: """
                     UPDATE packs SET size = ?, state = ?, chunks = chunks + ?, raw_bytes = raw_bytes + ?,

@@ -29,18 +29,11 @@ extension Store {
                 perPack.append((id, size, try PackScanner.readTrailers(fd, path, size: size, seal: seal)))
             }
             try db.execute(sql: "DELETE FROM chunks")
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO chunks (digest, pack, "offset", stored_len, raw_len, codec, created, touched)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """)
             for (id, _, entries) in perPack {
-                for e in entries {
-                    try insert.execute(arguments: [
-                        e.digest.data, id, e.offset, e.storedLength, e.rawLength, Int(e.codec.rawValue), now,
-                        now,
-                    ])
-                }
+                var rows = [CatalogValue]()
+                rows.reserveCapacity(entries.count * CatalogBulkInsert.chunks.columns.count)
+                for e in entries { rows.appendChunkRow(e, pack: id, now: now) }
+                try db.insertRows(.chunks, values: rows)
             }
             for (id, size, _) in perPack {
                 let state =

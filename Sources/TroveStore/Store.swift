@@ -262,17 +262,9 @@ public final class Store: Sendable {
                     db, sql: "INSERT INTO packs (name, state, size, created) VALUES (?, 1, ?, ?) RETURNING id",
                     arguments: [name, finalSize, now])!
             }
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO chunks (digest, pack, "offset", stored_len, raw_len, codec, created, touched)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """)
-            for e in entries where e.offset >= indexedSize || id == nil {
-                try insert.execute(arguments: [
-                    e.digest.data, pid, e.offset, e.storedLength, e.rawLength, Int(e.codec.rawValue), now,
-                    now,
-                ])
-            }
+            var rows = [CatalogValue]()
+            for e in entries where e.offset >= indexedSize || id == nil { rows.appendChunkRow(e, pack: pid, now: now) }
+            try db.insertRows(.chunks, values: rows)
             try Store.refreshPackCounters(db, pack: pid, size: finalSize, state: 1)
             return pid
         }

@@ -101,7 +101,7 @@ struct BackpressureAndMemoryTests {
         let codec = FrameCodecState(maxPayload: 1 << 20, memory: memory)
         let recorder = Recorder()
         try channel.pipeline.syncOperations.addHandlers([
-            counter, ByteToMessageHandler(FrameDecoder(state: codec, expectPreamble: false)),
+            counter, FrameReader(state: codec, expectPreamble: false),
             BackpressureHandler(codec: codec, maxInFlight: 8), recorder,
         ])
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
@@ -147,7 +147,7 @@ struct BackpressureAndMemoryTests {
             budget: budget, wake: {}, evict: { evicted.withLock { $0 += 1 } })
         let codec = FrameCodecState(maxPayload: 1 << 20, memory: memory)
         try channel.pipeline.syncOperations.addHandlers([
-            ByteToMessageHandler(FrameDecoder(state: codec, expectPreamble: false)),
+            FrameReader(state: codec, expectPreamble: false),
             BackpressureHandler(codec: codec, maxInFlight: 1), Recorder(),
         ])
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()

@@ -299,6 +299,69 @@ struct PostgresCatalogTests {
         #expect(exists == 0)
     }
 
+    /// A PostgreSQL that takes TCP only over TLS (a throwaway CA, a certificate for localhost).
+    @Test func tlsToAServerThatRequiresIt() throws {
+        let server = try PostgresServer.dedicatedWithTLS()
+        defer { server.destroy() }
+        let db = try server.createDatabase()
+        func open(_ host: String, _ query: String) throws -> PostgresCatalog {
+            var c = try PostgresCatalogConfig(url: "postgres://postgres@\(host):\(server.port)/\(db)\(query)")
+            c.connectTimeout = 5
+            return try PostgresCatalog.open(c)
+        }
+        func failure(_ host: String, _ query: String) -> String {
+            do {
+                _ = try open(host, query)
+                return "connected"
+            } catch { return "\(error)" }
+        }
+        let ca = server.caCertificate
+        for (host, query) in [
+            ("localhost", "?sslmode=verify-full&sslrootcert=\(ca)"), ("127.0.0.1", "?sslmode=require"),
+            ("127.0.0.1", "?sslmode=verify-ca&sslrootcert=\(ca)"),
+        ] {
+            let pg = try open(host, query)
+            let ssl = try pg.read { tx in
+                try Int64.fetchOne(tx, sql: "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            }
+            #expect(ssl == 1, "\(host) \(query)")
+            pg.close()
+        }
+        // Without TLS the server's own refusal; a CA that did not sign its certificate, or a host
+        // name the certificate does not carry (verify-full): an error naming the settings.
+        let plain = failure("127.0.0.1", "")
+        #expect(plain.contains("pg_hba.conf") && plain.contains("no encryption"), "\(plain)")
+        let stranger = failure("127.0.0.1", "?sslmode=verify-full&sslrootcert=\(server.otherCACertificate)")
+        #expect(stranger.contains("TLS to PostgreSQL") && stranger.contains("sslrootcert"), "\(stranger)")
+        let wrongName = failure("127.0.0.1", "?sslmode=verify-full&sslrootcert=\(ca)")
+        #expect(wrongName.contains("TLS to PostgreSQL") && wrongName.contains("name the host"), "\(wrongName)")
+        let noFile = failure("127.0.0.1", "?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem")
+        #expect(noFile.contains("/nonexistent/ca.pem"), "\(noFile)")
+    }
+
+    @Test func aServerThatStopsAnsweringCostsTheDeadlineNotAHang() throws {
+        let server = try PostgresServer.dedicated()
+        defer { server.destroy() }
+        var config = PostgresCatalogConfig(
+            host: "127.0.0.1", port: server.port, user: "postgres", database: try server.createDatabase(),
+            maxConnections: 2)
+        config.statementTimeout = 1
+        config.connectTimeout = 1
+        let pg = try PostgresCatalog.open(config)
+        try server.pause()
+        // On the pooled connection (statement_timeout + 2 s), then on a new one (connect_timeout).
+        for _ in 0..<2 {
+            do {
+                _ = try pg.read { tx in try Int64.fetchOne(tx, sql: "SELECT 1") }
+                Issue.record("a frozen server answered")
+            } catch {
+                #expect("\(error)".contains("did not answer") || "\(error)".contains("cannot connect"), "\(error)")
+            }
+        }
+        try server.resume()
+        #expect(try pg.read { tx in try Int64.fetchOne(tx, sql: "SELECT 1") } == 1)
+    }
+
     @Test func anUnreachableServerIsARetryableCatalogError() throws {
         let server = try PostgresServer.shared()
         // A port nobody listens on (the fixture's port + 1 is free or another server: use a closed one).
@@ -333,6 +396,24 @@ struct PostgresCatalogTests {
             } catch {
                 #expect(!error.description.contains("secret"))
             }
+        }
+    }
+
+    @Test func tlsModesFromURL() throws {
+        let base = "postgres://u@h/db"
+        #expect(try PostgresCatalogConfig(url: base).tls == .disable)
+        #expect(try PostgresCatalogConfig(url: base + "?sslmode=require").tls == .require)
+        #expect(try PostgresCatalogConfig(url: base + "?sslmode=require&sslrootcert=/ca.pem").tls == .verifyCA(caFile: "/ca.pem"))
+        #expect(try PostgresCatalogConfig(url: base + "?sslmode=verify-ca").tls == .verifyCA(caFile: nil))
+        #expect(
+            try PostgresCatalogConfig(url: base + "?sslmode=verify-full&sslrootcert=/ca.pem").tls
+                == .verifyFull(caFile: "/ca.pem"))
+        for (query, words) in [
+            ("?sslmode=prefer", "sslmode=prefer is not supported"), ("?sslrootcert=/ca.pem", "sslrootcert needs"),
+            ("?connect_timeout=3", "unknown parameter connect_timeout"),
+        ] {
+            #expect(throws: PostgresConfigError.self) { try PostgresCatalogConfig(url: base + query) }
+            do { _ = try PostgresCatalogConfig(url: base + query) } catch { #expect(error.description.contains(words)) }
         }
     }
 }

@@ -8,7 +8,8 @@ import TroveStore
 // One libFuzzer entry point for every decoder of hostile bytes. The first input byte picks the
 // target (its value modulo the number of targets), the rest is the target's input:
 //
-//   0  frame stream: FrameDecoder (preamble first) fed in pieces, every frame's message decoded
+//   0  frame stream: FrameDecoder (preamble first) fed in pieces, every frame's message decoded;
+//      FrameAssembler (the connections' fast path) fed the same pieces must give the same
 //   1  frame stream without preamble, cap raised to the post-authentication maximum
 //   2  one message payload: next byte = frame type, rest = payload
 //   3  Recipe(canonical:)   (TroveCore, owned by the store engineer)
@@ -20,18 +21,22 @@ import TroveStore
 //   9  S3 SigV4: a request head (URI line, then `Name: value` lines) authenticated
 //  10  git-lfs API: the input as a batch request body and as a path under /_lfs/
 //  11  web view: first line a URI under /_ui/ (path and query decoded), second an Authorization header
+//  12  encryption at rest: trove.toml, sealed objects and records, pack headers
+//  13  pack scanners (PackFuzzing): the input as a pack file, next byte odd = encrypted (versions 1-4)
 //
 // To add a decoder: add a case below, a seed in `writeSeeds`, and a line in docs/FUZZING.md.
 //
 // Oracles, beyond "never crashes, never allocates hugely" (ASan, -malloc_limit_mb):
 // - a decoded message re-encodes to exactly the bytes it came from (one encoding per value);
+// - the fast frame path yields the same frames and error as the reference decoder;
+// - the pack scanners keep records inside the file, and agree on a pack the forward scan accepts;
 // - a decoded canonical object re-encodes to exactly its input;
 // - an aws-chunked body decodes the same whether fed whole or in small pieces;
 // - DeleteObjects never yields more than 1000 keys; a request is authenticated only as `fuzz`;
 // - a git-lfs batch never yields more than 1000 objects, each oid 64 lowercase hex digits;
 // - the web view signs in only the `fuzz` token, and only with its secret.
 
-private let targetCount: UInt8 = 13
+private let targetCount: UInt8 = 14
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -50,31 +55,53 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 8: fuzzS3Documents(input)
     case 9: fuzzSigV4(input)
     case 10: fuzzLFS(input)
+    case 11: fuzzWebView(input)
     case 12: fuzzAtRest(input)
-    default: fuzzWebView(input)
+    default: fuzzPack(input)
     }
     return 0
 }
 
 /// Feeds the stream to a FrameDecoder in pieces whose sizes come from the first byte, decodes
-/// every frame's message and checks the encoding round trip.
+/// every frame's message and checks the encoding round trip; feeds the same pieces to a
+/// FrameAssembler, which must yield the same frames and the same error.
 private func fuzzStream(_ input: UnsafeBufferPointer<UInt8>, preamble: Bool) {
     guard let first = input.first else { return }
     let step = Int(first % 64) + 1
-    let state = FrameCodecState(
-        maxPayload: preamble ? ProtocolLimits.preAuthMaxPayload : ProtocolLimits.absoluteMaxPayload)
-    var decoder = FrameDecoder(state: state, expectPreamble: preamble)
+    let maxPayload = preamble ? ProtocolLimits.preAuthMaxPayload : ProtocolLimits.absoluteMaxPayload
+    var decoder = FrameDecoder(state: FrameCodecState(maxPayload: maxPayload), expectPreamble: preamble)
+    var assembler = FrameAssembler(state: FrameCodecState(maxPayload: maxPayload), expectPreamble: preamble)
     var buffer = ByteBuffer()
+    var slow: [Frame] = []
+    var fast: [Frame] = []
+    var slowError: ProtocolError?
+    var fastError: ProtocolError?
     var offset = 1
     while offset < input.count {
         let end = min(input.count, offset + step)
-        buffer.writeBytes(UnsafeBufferPointer(rebasing: input[offset..<end]))
+        let piece = UnsafeBufferPointer(rebasing: input[offset..<end])
         offset = end
-        do {
-            while let frame = try decoder.next(&buffer) { checkRoundTrip(frame.type, frame.payload) }
-        } catch {
-            return  // a typed ProtocolError: the connection would be closed
+        if slowError == nil {
+            buffer.writeBytes(piece)
+            do throws(ProtocolError) {
+                while let frame = try decoder.next(&buffer) {
+                    checkRoundTrip(frame.type, frame.payload)
+                    slow.append(frame)
+                }
+            } catch {
+                slowError = error  // the connection would be closed
+            }
         }
+        if fastError == nil {
+            do throws(ProtocolError) {
+                try assembler.feed(ByteBuffer(bytes: piece)) { fast.append($0) }
+            } catch {
+                fastError = error
+            }
+        }
+    }
+    if fast != slow || fastError != slowError {
+        fatalError("FrameAssembler: \(fast.count) frames, \(String(describing: fastError)); FrameDecoder: \(slow.count) frames, \(String(describing: slowError))")
     }
 }
 
@@ -210,6 +237,14 @@ private func fuzzAtRest(_ input: UnsafeBufferPointer<UInt8>) {
     }
 }
 
+/// The pack scanners on the input as a pack file (next byte odd: under the fuzz key).
+private func fuzzPack(_ input: UnsafeBufferPointer<UInt8>) {
+    guard let selector = input.first else { return }
+    if let broken = PackFuzzing.check(Array(input.dropFirst()), encrypted: selector % 2 == 1) {
+        fatalError("pack scanner: \(broken)")
+    }
+}
+
 private func fuzzRecipe(_ input: UnsafeBufferPointer<UInt8>) {
     let bytes = Array(input)
     guard let recipe = try? Recipe(canonical: bytes) else { return }
@@ -322,5 +357,7 @@ private func writeSeeds(to dir: String) {
     seed(12, [1] + AtRestFuzzing.sealObject(Array("TOBJ object".utf8), digest: fuzzDigest, nonce: nonce))
     seed(12, [2] + AtRestFuzzing.sealRecord(Array("record bytes".utf8), digest: fuzzDigest, offset: 16, nonce: nonce))
     seed(12, [3] + Array("TRVPACK\u{0}".utf8) + [0, 0, 0, 2, 1, 2, 3, 4])
+    // Pack files of every version (1, 3 plaintext; 2, 4 encrypted under the fuzz key).
+    for version in 1...4 { seed(13, [UInt8(version % 2 == 0 ? 1 : 0)] + PackFuzzing.pack(version: version)) }
     print("wrote \(n) seeds to \(dir)")
 }

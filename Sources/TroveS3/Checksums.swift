@@ -1,16 +1,6 @@
 import Foundation
 import TroveCore
 
-/// CRC-32 (ISO-HDLC, reflected polynomial 0xEDB88320) for `x-amz-checksum-crc32`, with
-/// TroveCore's slicing-by-8 CRC code.
-enum CRC32 {
-    static let flat = CRC32C.tables(polynomial: 0xEDB8_8320)
-
-    static func update(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
-        CRC32C.slicingBy8(crc, buffer, flat)
-    }
-}
-
 /// CRC-64/NVME (reflected polynomial 0x9A6C9329AC4BC9B5) for `x-amz-checksum-crc64nvme`.
 enum CRC64NVME {
     static let table: [UInt64] = (0..<256).map { i in

@@ -6,7 +6,7 @@ import TroveStore
 
 /// The git-lfs HTTP API on the S3 listener (docs/GIT-LFS.md), for clients without
 /// `trove lfs-agent`: `lfs.url = http://HOST:PORT/_lfs/REPO`. The batch endpoint answers with the
-/// basic transfer (hrefs back to this listener); objects are the bucket keys `objects/OID` of
+/// basic transfer (hrefs back to this listener, https:// when it serves TLS); objects are the bucket keys `objects/OID` of
 /// `lfs-REPO`, the same the agent writes. HTTP Basic auth with a token (`NAME:SECRET`, or the
 /// token's S3 key pair), none in open mode; token scopes and prefixes apply to `BUCKET/KEY`.
 extension S3Handler {
@@ -112,7 +112,8 @@ extension S3Handler {
             throw LFSError(.badRequest, "a Host header (HOST:PORT) is required to build the transfer URLs")
         }
         let bucket = "lfs-" + repo
-        let base = "http://\(host)\(LFSRoute.prefix)\(repo)/objects/"
+        let scheme = config.tls == nil ? "http" : "https"
+        let base = "\(scheme)://\(host)\(LFSRoute.prefix)\(repo)/objects/"
         let needed: S3Access = batch.operation == .upload ? .write : .read
         guard p.access >= needed else {
             throw LFSError(

@@ -48,6 +48,11 @@ public struct S3Config: Sendable {
     public var clockSkewSeconds: Int64 = 900
     /// Seconds without a byte from a client in the middle of a request before it is dropped.
     public var idleTimeoutSeconds: Int64 = 120
+    /// Seconds of waiting a request head may take from its first byte; also the window over
+    /// which `minBodyRate` is measured (`SlowClientGuard`).
+    public var headerTimeoutSeconds: Int64 = 20
+    /// Bytes per second a request body must average while troved waits for it; 0: no limit.
+    public var minBodyRate = 1024
     /// Threads doing store work.
     public var workerThreads = 4
     /// Multipart uploads older than this are aborted (checked hourly and at start).

@@ -53,7 +53,6 @@ extension S3Handler {
     ) async throws {
         try require(p, .write, bucket + "/" + key)
         let body = try await conn.readSmallBody(limit: 4 << 20)
-        _ = try await upload(id, bucket: bucket, key: key)
         let parts = try S3Decoders.completeParts(Array(body.readableBytesView))
         // ETag: MD5 of the parts' binary MD5s, then "-N".
         var md5s: [UInt8] = []
@@ -62,15 +61,32 @@ extension S3Handler {
             md5s += bytes
         }
         let etag = hexString(MessageDigest.hash(.md5, md5s)) + "-\(parts.count)"
+        do {
+            _ = try await upload(id, bucket: bucket, key: key)
+        } catch BucketError.noSuchUpload(let missing) {
+            // A retry of a completion that succeeded (the client gave up waiting for the first
+            // answer): the same answer again.
+            guard let done = completed.find(id), done.bucket == bucket, done.key == key, done.etag == etag else {
+                throw BucketError.noSuchUpload(missing)
+            }
+            return try await completeResponse(conn, r, bucket: bucket, key: key, etag: etag)
+        }
         let condition = try writeCondition(r)
         let store = self.store
         let chosen = parts
         let object = try await work { try store.completeMultipartUpload(id, parts: chosen, etag: etag, condition: condition) }
+        completed.add(id, CompletedUploads.Entry(bucket: bucket, key: key, etag: object.etag))
+        try await completeResponse(conn, r, bucket: bucket, key: key, etag: object.etag)
+    }
+
+    private func completeResponse(_ conn: S3Connection, _ r: S3Request, bucket: String, key: String, etag: String)
+        async throws
+    {
         var x = XMLWriter(root: "CompleteMultipartUploadResult")
         x.element("Location", "/\(bucket)/\(URIEncoding.encode(key, keepSlash: true))")
         x.element("Bucket", bucket)
         x.element("Key", key)
-        x.element("ETag", "\"\(object.etag)\"")
+        x.element("ETag", "\"\(etag)\"")
         x.close("CompleteMultipartUploadResult")
         try await xmlResponse(conn, r, x.text)
     }

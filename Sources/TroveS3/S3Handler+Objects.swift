@@ -7,8 +7,8 @@ import TroveStore
 /// Object operations: PUT (streamed into the store), GET/HEAD (streamed out, ranges,
 /// conditions), DELETE, DeleteObjects, CopyObject.
 extension S3Handler {
-    /// Reads the body into a checked staging file, then stores it as a blob. Returns the blob
-    /// and the body's MD5.
+    /// Reads the body into checked staging (memory or a file, see `BodySink`), then stores it
+    /// as a blob. Returns the blob and the body's MD5.
     func receiveBlob(_ r: S3Request, _ a: AuthResult, _ conn: S3Connection) async throws -> (IngestedBlob, [UInt8]) {
         let chunked =
             a.payloadHash.hasPrefix("STREAMING-")
@@ -39,27 +39,45 @@ extension S3Handler {
             throw S3Error.invalidArgument("x-amz-content-sha256 must be a hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING- mode")
         }
         let expect = BodySink.Expectations(
-            sha256: sha, contentMD5: r.header("content-md5"), checksum: checksum, chunked: chunked,
+            contentMD5: r.header("content-md5"), checksum: checksum, chunked: chunked,
             signing: a.chunkSigning, decodedLength: chunked ? decoded : nil, limit: config.maxObjectSize)
-        let sink = try BodySink(path: store.bucketStagingPath(r.requestID), expect: expect)
+        let sink = try BodySink(path: store.bucketStagingPath(r.requestID), expect: expect, length: length, pool: staging)
         defer { sink.discard() }
-        var pending = ByteBuffer()
-        while var part = try await conn.nextBodyPart() {
-            pending.writeBuffer(&part)
-            if pending.readableBytes >= 1 << 20 {
-                let full = pending
-                pending = ByteBuffer()
-                try await work { try sink.write(full) }
+        // Parts go to the sink in batches of ~1 MiB (no copy: the buffers themselves), one batch
+        // on a worker while the next is read.
+        var pending: [ByteBuffer] = []
+        var pendingBytes = 0
+        var inFlight: Task<Void, Error>?
+        func hand(_ batch: [ByteBuffer]) async throws {
+            try await inFlight?.value
+            inFlight = Task { try await work { for b in batch { try sink.write(b) } } }
+        }
+        do {
+            while let part = try await conn.nextBodyPart() {
+                pendingBytes += part.readableBytes
+                pending.append(part)
+                if pendingBytes >= 1 << 20 {
+                    try await hand(pending)
+                    pending = []
+                    pendingBytes = 0
+                }
             }
+            try await hand(pending)
+            try await inFlight?.value
+        } catch {
+            _ = try? await inFlight?.value  // the sink is discarded only once no write uses it
+            throw error
         }
-        let last = pending
         let store = self.store
-        let finished = try await work { () throws -> BodySink.Finished in
-            if last.readableBytes > 0 { try sink.write(last) }
-            return try sink.finish()
+        let finished = try await work { try sink.finish() }
+        do {
+            let blob = try await work { try sink.ingest(into: store, expecting: sha) }
+            return (blob, finished.md5)
+        } catch StoreError.blobMismatch {
+            throw S3Error(
+                .badRequest, "XAmzContentSHA256Mismatch",
+                "the provided x-amz-content-sha256 does not match what was computed; nothing was stored")
         }
-        let blob = try await work { try store.ingestBlob(file: finished.path) }
-        return (blob, finished.md5)
     }
 
     /// The write condition of a PUT (`If-None-Match: *`, `If-Match: ETAG`).
@@ -160,39 +178,24 @@ extension S3Handler {
         try await conn.end()
     }
 
-    /// Streams bytes `start..<end` of a blob, reading about 1 MiB of chunks per worker job.
+    /// Streams bytes `start..<end` of a blob (``ObjectStream``): the next batch is read on a
+    /// worker while the current one is written.
     func streamRange(_ recipe: Recipe, start: UInt64, end: UInt64, _ conn: S3Connection) async throws {
         let store = self.store
-        var offset: UInt64 = 0
-        var batch: [(Digest, Int, Int)] = []  // chunk, from, to (within the chunk)
-        var batchBytes = 0
-        func send() async throws {
-            let b = batch
-            batch.removeAll()
-            batchBytes = 0
-            let buffer = try await work { () throws -> ByteBuffer in
-                var out = ByteBuffer()
-                for (d, from, to) in b {
-                    let bytes = try store.readChunk(d)
-                    guard bytes.count >= to else { throw S3Error.internalError("chunk \(d) is shorter than its recipe says") }
-                    out.writeBytes(bytes[from..<to])
-                }
-                return out
-            }
+        let batches = ObjectStream.batches(recipe, start: start, end: end)
+        func read(_ i: Int) -> Task<ByteBuffer, Error>? {
+            guard i < batches.count else { return nil }
+            let pieces = batches[i]
+            return Task { try await work { try ObjectStream.read(pieces, from: store) } }
+        }
+        var next = read(0)
+        var i = 0
+        while let current = next {
+            let buffer = try await current.value
+            i += 1
+            next = read(i)
             try await conn.writeBody(buffer)
         }
-        for c in recipe.chunks {
-            let cEnd = offset + UInt64(c.length)
-            defer { offset = cEnd }
-            if cEnd <= start { continue }
-            if offset >= end { break }
-            let from = Int(max(start, offset) - offset)
-            let to = Int(min(end, cEnd) - offset)
-            batch.append((c.digest, from, to))
-            batchBytes += to - from
-            if batchBytes >= 1 << 20 { try await send() }
-        }
-        if !batch.isEmpty { try await send() }
     }
 
     static func etagList(_ header: String) -> [String] {

@@ -16,6 +16,10 @@ final class S3Handler: Sendable {
     let auth: S3Authenticator
     /// The web view under `/_ui/` (S3Handler+UI.swift).
     let ui: WebUI
+    /// Memory for bodies staged in memory (`BodySink`).
+    let staging = StagingPool()
+    /// Multipart uploads completed lately, for repeated completions.
+    let completed = CompletedUploads()
 
     init(store: Store, config: S3Config, pool: NIOThreadPool, logger: Logger) {
         self.store = store

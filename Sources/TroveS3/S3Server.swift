@@ -38,6 +38,8 @@ public final class S3Server: Service, Sendable {
         pool.start()
         let handler = S3Handler(store: store, config: config, pool: pool, logger: logger)
         let idle = config.idleTimeoutSeconds
+        let limits = SlowClientLimits(headerTimeoutSeconds: config.headerTimeoutSeconds, minBodyRate: config.minBodyRate)
+        let logger = self.logger
         let tls = config.tls
         let server: NIOAsyncChannel<(NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, ConnectionActivity), Never>
         do {
@@ -50,14 +52,20 @@ public final class S3Server: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         let ops = channel.pipeline.syncOperations
                         if let tls { try ops.addHandler(TLSGate(certificates: tls, plaintextReply: TLSGate.httpsRequired)) }
-                        try ops.configureHTTPServerPipeline(withErrorHandling: true)
+                        let clock = RequestClock()
+                        let slow = SlowClientGuard(clock: clock, limits: limits, logger: logger)
+                        try ops.addHandler(slow)
+                        try ops.configureHTTPServerPipeline(position: .after(slow), withErrorHandling: true)
+                        try ops.addHandler(
+                            RequestPhaseWatcher(clock: clock),
+                            position: .after(ops.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
                         let activity = ConnectionActivity()
                         try ops.addHandler(IdleStateHandler(allTimeout: .seconds(idle)))
-                        try ops.addHandler(IdleCloser(activity: activity))
+                        try ops.addHandler(IdleCloser(activity: activity, clock: clock))
                         return (
                             try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                                 wrappingChannelSynchronously: channel,
-                                configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8))),
+                                configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16))),
                             activity
                         )
                     }
@@ -76,7 +84,6 @@ public final class S3Server: Service, Sendable {
             ])
         onReady(config.host, port)
         let store = self.store
-        let logger = self.logger
         let maxAge = config.multipartMaxAgeSeconds
         let loop = group.next()
         let expiry = loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(0), delay: .hours(1)) { _ in
@@ -131,17 +138,28 @@ final class ConnectionActivity: Sendable {
 }
 
 /// Closes a connection on which nothing was read or written for the idle timeout while troved
-/// was waiting for the client (slow or stuck clients, a stalled download).
-final class IdleCloser: ChannelInboundHandler, Sendable {
+/// was waiting for the client: for its bytes (a slow or stuck client) or for it to take a
+/// response (a stalled download, writes backed up). Not while troved is the slow side: store
+/// work in progress (``ConnectionActivity``), or bytes that arrived and wait for troved to take
+/// them (reads held back, writes flowing: on a loaded machine the task serving the connection
+/// may not run for seconds, which is no fault of the client's).
+final class IdleCloser: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     let activity: ConnectionActivity
+    /// The connection's clock (``SlowClientGuard``); read on the channel's event loop only.
+    let clock: RequestClock
 
-    init(activity: ConnectionActivity) { self.activity = activity }
+    init(activity: ConnectionActivity, clock: RequestClock) {
+        self.activity = activity
+        self.clock = clock
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let e = event as? IdleStateHandler.IdleStateEvent, e == .all {
-            if activity.busy.load(ordering: .relaxed) > 0 { return }
+            // Waiting for the client: for its bytes, or for it to take ours (writes backed up).
+            let waiting = clock.awaitingClient || !context.channel.isWritable
+            if activity.busy.load(ordering: .relaxed) > 0 || !waiting { return }
             context.close(promise: nil)
             return
         }

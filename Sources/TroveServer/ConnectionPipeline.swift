@@ -153,7 +153,7 @@ final class ErrorHandler: ChannelInboundHandler {
         if let p = error as? ProtocolError {
             connection.logger.warning("protocol violation, closing", metadata: ["error": "\(p)"])
             connection.closeWithError(context: context, .protocolViolation, "\(p)")
-        } else if error is ByteToMessageDecoderError || error is IOError {
+        } else if error is IOError {
             connection.logger.debug("connection error", metadata: ["error": "\(error)"])
             context.close(promise: nil)
         } else {

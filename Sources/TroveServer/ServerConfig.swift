@@ -87,6 +87,10 @@ public struct ServerConfig: Sendable {
     public var s3MultipartMaxAge = 7 * 86_400
     /// Seconds a client may stay silent in the middle of an S3 request (`[s3] idle_timeout`).
     public var s3IdleTimeout = 120
+    /// Seconds a request head may take to arrive from its first byte (`[s3] header_timeout`).
+    public var s3HeaderTimeout = 20
+    /// Bytes per second a request body must average, per header_timeout window (`[s3] min_body_rate`; 0: off).
+    public var s3MinBodyRate = 1024
 
     /// The reference limits, with the object cap matched to what the store will read back.
     public static let defaultLimits: SessionLimits = {
@@ -278,9 +282,14 @@ public struct ServerConfig: Sendable {
                         c.s3MultipartMaxAge = try reader.int(v, "s3.multipart_max_age", 3600...365 * 86_400)
                     case "idle_timeout":
                         c.s3IdleTimeout = try reader.int(v, "s3.idle_timeout", 1...86_400)
+                    case "header_timeout":
+                        c.s3HeaderTimeout = try reader.int(v, "s3.header_timeout", 1...3600)
+                    case "min_body_rate":
+                        c.s3MinBodyRate = try reader.int(v, "s3.min_body_rate", 0...(1 << 30))
                     default:
                         throw ConfigError(
-                            "\(path): unknown key s3.\(k) (known: listen, write_once, multipart_max_age, idle_timeout)")
+                            "\(path): unknown key s3.\(k) (known: listen, write_once, multipart_max_age, idle_timeout, "
+                                + "header_timeout, min_body_rate)")
                     }
                 }
             case "storage": c.storage = try StorageSettings.parse(value, reader)

@@ -17,9 +17,18 @@ extension Store {
 
     /// Chunks the file at `path` (FastCDC with the store's parameters and format policy), stores
     /// the chunks the store lacks durably in packs (compressed with the store's codec, through
-    /// `putChunks`), and commits the blob. Memory stays bounded by a batch (~4 MiB) and the
-    /// ingest pipeline's buffers, whatever the file size. On return the blob is committed.
-    public func ingestBlob(file path: String) throws(StoreError) -> IngestedBlob {
+    /// `putChunks`, when a sample says compression pays), and commits the blob. Memory stays
+    /// bounded by a batch (~4 MiB) and the ingest pipeline's buffers, whatever the file size. On
+    /// return the blob is committed.
+    ///
+    /// With `expecting`, the file's SHA-256 (its blob digest, computed while chunking) must be
+    /// that digest: otherwise `.blobMismatch` is thrown before any chunk is stored (a signed S3
+    /// payload hash or a git-lfs oid is checked this way, without hashing the body twice).
+    ///
+    /// The commit does not read the chunks back: the blob digest and the chunk digests come from
+    /// one pass over the same bytes, and every chunk `putChunks` stores is re-hashed from the bytes
+    /// it writes (chunks already stored were, when they were stored).
+    public func ingestBlob(file path: String, expecting: Digest? = nil) throws(StoreError) -> IngestedBlob {
         try checkWritable()
         let result: IngestResult
         do {
@@ -27,11 +36,48 @@ extension Store {
         } catch {
             throw .invalidArgument("cannot chunk \(path): \(error)")
         }
-        let absent = Set(try missing(result.chunks.map(\.digest)))
-        var newBytes: UInt64 = 0
         let fd = try FileIO.open(path, O_RDONLY)
         defer { close(fd) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: config.chunking.max, alignment: 16)
+        defer { buffer.deallocate() }
+        return try storeIngested(result, expecting: expecting, of: path) { (c) throws(StoreError) in
+            let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<c.length])
+            try FileIO.preadAll(fd, chunk, at: Int(c.offset), path)
+            return UnsafeRawBufferPointer(chunk)
+        }
+    }
+
+    /// ``ingestBlob(file:expecting:)`` for a body held in memory (an S3 part or small PUT, which
+    /// the caller keeps unchanged meanwhile): chunked in place (`Ingest.inPlace`, the same chunks
+    /// as from a file, each chunk's digest fused with the blob's in one pass), and the chunks the
+    /// store lacks stored from these bytes. Nothing is copied but what goes into the packs.
+    public func ingestBlob(bytes body: UnsafeRawBufferPointer, expecting: Digest? = nil) throws(StoreError) -> IngestedBlob {
+        try checkWritable()
+        let result: IngestResult
+        do {
+            result = try Ingest.inPlace(body, parameters: config.chunking.parameters, formats: config.formats)
+        } catch {
+            throw .invalidArgument("cannot chunk the body: \(error)")
+        }
+        return try storeIngested(result, expecting: expecting, of: "the body") { c in
+            UnsafeRawBufferPointer(rebasing: body[Int(c.offset)..<Int(c.offset) + c.length])
+        }
+    }
+
+    /// The rest of an ingest once `result` is known: checks `expecting`, stores the chunks the
+    /// store lacks (their bytes from `bytes`, valid until the next call), commits the blob.
+    private func storeIngested(
+        _ result: IngestResult, expecting: Digest?, of what: String,
+        bytes: (ChunkRef) throws(StoreError) -> UnsafeRawBufferPointer
+    ) throws(StoreError) -> IngestedBlob {
+        if let expecting, expecting != result.blobDigest {
+            throw .blobMismatch(expected: expecting, actual: result.blobDigest)
+        }
+        let absent = Set(try missing(result.chunks.map(\.digest)))
+        var newBytes: UInt64 = 0
         let compressor = ChunkCompressor(codec: config.codec, level: config.level)
+        let sampler = CompressibilitySampler()
+        sampler.enabled = config.codec != .raw
         var batch: [ChunkInput] = []
         var batchBytes = 0
         var seen = Set<Digest>()
@@ -39,19 +85,22 @@ extension Store {
             guard !batch.isEmpty else { return }
             let r = try putChunks(batch)
             if let bad = r.rejected.first {
-                throw .corruptData(what: "chunk \(bad.digest) of \(path)", detail: bad.reason)
+                throw .corruptData(what: "chunk \(bad.digest) of \(what)", detail: bad.reason)
             }
             batch.removeAll(keepingCapacity: true)
             batchBytes = 0
         }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: config.chunking.max, alignment: 16)
-        defer { buffer.deallocate() }
         for c in result.chunks where absent.contains(c.digest) && seen.insert(c.digest).inserted {
             let n = c.length
-            try FileIO.preadAll(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]), at: Int(c.offset), path)
-            compressor.compress(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) { codec, stored in
-                batch.append(ChunkInput(digest: c.digest, codec: codec, rawLength: n, bytes: Array(stored)))
-                batchBytes += stored.count
+            let raw = try bytes(c)
+            if sampler.looksCompressible(raw) {
+                compressor.compress(raw) { codec, stored in
+                    batch.append(ChunkInput(digest: c.digest, codec: codec, rawLength: n, bytes: Array(stored)))
+                    batchBytes += stored.count
+                }
+            } else {
+                batch.append(ChunkInput(digest: c.digest, codec: .raw, rawLength: n, bytes: Array(raw)))
+                batchBytes += n
             }
             newBytes += UInt64(n)
             if batchBytes >= 4 << 20 { try flush() }
@@ -60,12 +109,13 @@ extension Store {
         let recipe = Recipe(
             blobDigest: result.blobDigest, size: result.size,
             chunks: result.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) })
-        try commitBucketBlob(recipe)
+        try commitBucketBlob(recipe, verified: true)
         return IngestedBlob(digest: result.blobDigest, size: result.size, newChunks: seen.count, newBytes: newBytes)
     }
 
     /// Commits a recipe as a blob under its one-file tree; throws if chunks went missing.
-    /// `verified`: its digest was just computed from the packs (no second verification pass).
+    /// `verified`: its digest was just computed from the same bytes as its chunks' digests, and
+    /// those chunks are verified in the store (no second verification pass).
     func commitBucketBlob(_ recipe: Recipe, verified: Bool = false) throws(StoreError) {
         let tree = Store.bucketTree(blob: recipe.blobDigest, size: recipe.size)
         switch try commit(recipes: [recipe], tree: tree, streamed: nil, verified: verified ? [recipe.blobDigest] : []) {
@@ -190,7 +240,11 @@ extension Store {
                 key: upload.key, blob: whole.blobDigest, size: size, etag: etag, contentType: upload.contentType,
                 metadata: upload.metadata)
             try putBucketObject(upload.bucket, object, condition: condition)
-            try abortMultipartUpload(id)
+            do { try abortMultipartUpload(id) } catch {
+                // .noSuchUpload: a concurrent completion of the same upload (a client's retry)
+                // removed it first.
+                guard case .noSuchUpload = error else { throw error }
+            }
             return object
         } catch {
             throw Store.bucketError(error)

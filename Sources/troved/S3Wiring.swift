@@ -32,6 +32,8 @@ func makeS3Server(
     s3.writeOnceBuckets = cfg.s3WriteOnce
     s3.multipartMaxAgeSeconds = Int64(cfg.s3MultipartMaxAge)
     s3.idleTimeoutSeconds = Int64(cfg.s3IdleTimeout)
+    s3.headerTimeoutSeconds = Int64(cfg.s3HeaderTimeout)
+    s3.minBodyRate = cfg.s3MinBodyRate
     s3.credentials = cfg.tokens.map { t in
         let access = S3Access(rawValue: Int(t.scope.rawValue)) ?? .read
         return S3Credential(

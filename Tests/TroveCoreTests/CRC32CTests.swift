@@ -14,23 +14,45 @@ import Testing
     #endif
 }
 
-/// The hardware path (when present) equals the table implementation at every length 0…300,
-/// every start alignment 0…15, with incremental updates, and on a large buffer.
-@Test func crc32cFastPathEqualsSoftware() {
-    var rng = SplitMix64(seed: 42)
+/// `fast` equals `software` at every length 0…300, every start alignment 0…15, with
+/// incremental updates, and on a large buffer.
+func expectFastPathEqualsSoftware(
+    seed: UInt64, _ fast: (UInt32, UnsafeRawBufferPointer) -> UInt32,
+    _ software: (UInt32, UnsafeRawBufferPointer) -> UInt32
+) {
+    var rng = SplitMix64(seed: seed)
     let data = (0..<(1 << 20) + 64).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     data.withUnsafeBytes { all in
         for start in 0..<16 {
             for length in 0...300 {
                 let b = UnsafeRawBufferPointer(rebasing: all[start..<start + length])
-                #expect(CRC32C.update(0, b) == CRC32C.software(0, b))
-                #expect(CRC32C.update(0x1234_5678, b) == CRC32C.software(0x1234_5678, b))
+                #expect(fast(0, b) == software(0, b))
+                #expect(fast(0x1234_5678, b) == software(0x1234_5678, b))
             }
         }
         let big = UnsafeRawBufferPointer(rebasing: all[3..<(1 << 20) + 3])
-        let whole = CRC32C.software(0, big)
-        #expect(CRC32C.update(0, big) == whole)
-        let a = CRC32C.update(0, UnsafeRawBufferPointer(rebasing: big[0..<100_001]))
-        #expect(CRC32C.update(a, UnsafeRawBufferPointer(rebasing: big[100_001...])) == whole)
+        let whole = software(0, big)
+        #expect(fast(0, big) == whole)
+        let a = fast(0, UnsafeRawBufferPointer(rebasing: big[0..<100_001]))
+        #expect(fast(a, UnsafeRawBufferPointer(rebasing: big[100_001...])) == whole)
     }
+}
+
+/// The hardware path (when present) equals the table implementation.
+@Test func crc32cFastPathEqualsSoftware() {
+    expectFastPathEqualsSoftware(seed: 42, CRC32C.update, CRC32C.software)
+}
+
+@Test func crc32KnownValues() {
+    #expect([UInt8]("123456789".utf8).withUnsafeBytes { CRC32.software(0, $0) } == 0xCBF4_3926)
+    #expect([UInt8]("123456789".utf8).withUnsafeBytes { CRC32.update(0, $0) } == 0xCBF4_3926)
+    #if arch(x86_64)
+        // PCLMULQDQ is on every x86-64 CPU since 2010: the fast path must be the one in use.
+        #expect(CRC32.accelerated)
+    #endif
+}
+
+/// The folding path equals the table implementation.
+@Test func crc32FastPathEqualsSoftware() {
+    expectFastPathEqualsSoftware(seed: 7, CRC32.update, CRC32.software)
 }

@@ -125,4 +125,19 @@ struct CodecTests {
         }
         #expect(Codec(name: "zstd") == .zstd && Codec(name: "lz4") == .lz4 && Codec(name: "gzip") == nil)
     }
+
+    @Test("the compressibility sampler agrees with a full compression attempt on clear cases")
+    func sampler() {
+        let sampler = CompressibilitySampler()
+        let compressor = ChunkCompressor(codec: .zstd)
+        for (input, expected) in [(Self.compressible, true), (Self.incompressible, false)] {
+            // The slow path: a full zstd attempt keeps the compressed form only when it pays.
+            let full = input.withUnsafeBytes { compressor.compress($0) { codec, _ in codec != .raw } }
+            #expect(full == expected)
+            #expect(input.withUnsafeBytes { sampler.looksCompressible($0) } == expected)
+        }
+        // Disabled (codec raw): nothing is worth compressing.
+        sampler.enabled = false
+        #expect(!Self.compressible.withUnsafeBytes { sampler.looksCompressible($0) })
+    }
 }

@@ -107,6 +107,7 @@ struct FormatsTests {
                 bytes, threads: c.threads, bufferSize: c.buffer, maxRead: c.read, formats: .auto)
             #expect(got == expected, "\(name): threads \(c.threads) buffer \(String(describing: c.buffer))")
         }
+        #expect(try bytes.withUnsafeBytes { try Ingest.inPlace($0, formats: .auto) } == expected, "\(name): in place")
         let none = try Ingest.bytes(bytes, formats: .none)
         #expect(none == (try Ingest.serial(bytes: bytes)))
         #expect(none.format == nil)

@@ -43,6 +43,7 @@ struct IngestTests {
             #expect(
                 got == expected, "threads \(c.threads) buffer \(String(describing: c.buffer)) read \(c.read)")
         }
+        #expect(try input.bytes.withUnsafeBytes { try Ingest.inPlace($0) } == expected, "in place")
     }
 
     @Test("streaming chunker equals one-shot", arguments: IngestInput.all)

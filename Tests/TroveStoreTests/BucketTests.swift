@@ -22,6 +22,32 @@ struct BucketTests {
         return out
     }
 
+    @Test("ingest from memory (in place) stores the same blob and chunks as from a file; a wrong expected digest stores nothing")
+    func memoryIngestEqualsFileIngest() throws {
+        let root = tempStorePath("buckets-memory")
+        defer { cleanup(root) }
+        let store = try createStore(at: root)
+        var rng = TestRandom(seed: 11)
+        let body = rng.bytes(3_000_001) + [UInt8](repeating: 7, count: 400_000)
+        let before = try store.stats().chunkCount
+        #expect(throws: StoreError.self) {
+            try body.withUnsafeBytes { try store.ingestBlob(bytes: $0, expecting: SHA256.hash([1, 2, 3])) }
+        }
+        #expect(try store.stats().chunkCount == before)
+        let fromMemory = try body.withUnsafeBytes { try store.ingestBlob(bytes: $0, expecting: SHA256.hash(body)) }
+        #expect(fromMemory.digest == SHA256.hash(body) && fromMemory.size == UInt64(body.count) && fromMemory.newBytes > 0)
+        let memoryRecipe = try #require(try store.recipe(forBlob: fromMemory.digest))
+        #expect(try content(store, fromMemory.digest) == body)
+        // The file path finds every chunk already stored: the same chunks, the same recipe.
+        let fromFile = try ingest(store, body, dir: store.root + "/tmp")
+        #expect(fromFile.digest == fromMemory.digest && fromFile.newBytes == 0)
+        #expect(try store.recipe(forBlob: fromFile.digest) == memoryRecipe)
+        let expected = try Ingest.serial(
+            bytes: body, parameters: store.config.chunking.parameters, formats: store.config.formats)
+        #expect(memoryRecipe.chunks.map(\.digest) == expected.chunks.map(\.digest))
+        #expect(try store.fsck(deep: true).isClean)
+    }
+
     @Test("put, get, overwrite, list in byte order, delete; keys survive GC, deleted ones are collected")
     func keysAreGCRoots() throws {
         let root = tempStorePath("buckets")

@@ -12,4 +12,13 @@ int trove_crc32c_hw_available(void);
 /// `buffer`, using the CPU's CRC-32C instruction. Only call when trove_crc32c_hw_available().
 uint32_t trove_crc32c_hw_update(uint32_t crc, const void *buffer, size_t length);
 
+/// 1 when this CPU can fold CRC-32 (ISO-HDLC) with carry-less multiplication
+/// (trove_crc32_clmul_update: x86-64 PCLMULQDQ and SSE4.1), else 0. Checked at run time.
+int trove_crc32_clmul_available(void);
+
+/// Extends `crc` (the finished CRC-32 of the bytes so far, 0 to start) with `length` bytes at
+/// `buffer`; `length` must be at least 64 and a multiple of 16. Only call when
+/// trove_crc32_clmul_available().
+uint32_t trove_crc32_clmul_update(uint32_t crc, const void *buffer, size_t length);
+
 #endif

@@ -13,8 +13,9 @@ final class GitLFSWorld {
     var logPath: String { dir.url.appendingPathComponent("agent.log").path }
     var remote: String { dir.url.appendingPathComponent("remote.git").path }
 
-    init(config: String? = nil) throws {
-        server = try S3TestServer(config: config)
+    /// `extraArguments` go to troved (e.g. `--tls-cert` / `--tls-key`).
+    init(config: String? = nil, extraArguments: [String] = []) throws {
+        server = try S3TestServer(config: config, extraArguments: extraArguments)
         dir = try TemporaryDirectory("trove-lfs")
         git = try Self.tool("git")
         _ = try Self.tool("git-lfs")

@@ -103,6 +103,14 @@ struct S3ClientTests {
         let r = try s.python(S3Scripts.slowClients, extra: ["S3_HOSTPORT": s.s3Address])
         #expect(r.status == 0 && r.stdout.contains("ALL OK"), "\(r)\n--- troved ---\n\(s.server.log().suffix(3000))")
     }
+
+    @Test("slowloris: a head or a body dribbled a byte at a time gets 408 and a closed connection")
+    func slowloris() throws {
+        let s = try S3TestServer(config: "[s3]\nidle_timeout = 600\nheader_timeout = 2\nmin_body_rate = 4096\n")
+        let r = try s.python(S3Scripts.slowloris, extra: ["S3_HOSTPORT": s.s3Address])
+        #expect(r.status == 0 && r.stdout.contains("ALL OK"), "\(r)\n--- troved ---\n\(s.server.log().suffix(3000))")
+        #expect(s.server.log().contains("dropping a slow S3 client"), "troved must log why it dropped the clients")
+    }
 }
 
 /// DVC with an S3 remote on troved (dvc[s3] from `.venv-dvc`, installed by scripts/setup).

@@ -86,4 +86,75 @@ extension S3Scripts {
         assert data.startswith(b"HTTP/1.1 206") and data.endswith(b"\r\n\r\n" + data[-100:]), data[:300]
         print("ALL OK")
         """#
+
+    /// Slowloris (troved runs with `[s3] header_timeout = 2`, `min_body_rate = 4096` and a long
+    /// `idle_timeout`, so only the new deadlines can cut these clients off): a head dribbled a
+    /// byte at a time and a body dribbled a byte at a time each get 408 RequestTimeout and a
+    /// closed connection long before they would finish; nothing is stored; a kept-alive
+    /// connection quiet between requests for longer than header_timeout still serves the next.
+    static let slowloris = prelude + rawHTTP + #"""
+        import select
+
+        def dribble(prefix, drip, limit=120):
+            # Sends `prefix`, then `drip` a byte every 0.25 s until the server answers or closes.
+            s = conn()
+            s.sendall(prefix)
+            sent = 0
+            start = time.time()
+            while time.time() - start < limit and sent < len(drip):
+                readable, _, _ = select.select([s], [], [], 0.25)
+                if readable:
+                    break
+                try:
+                    s.send(drip[sent:sent + 1])
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                sent += 1
+            assert sent < len(drip), "the whole dribble was accepted (%d bytes in %.0f s)" % (sent, time.time() - start)
+            return read_until_closed(s), sent
+
+        data, _ = exchange(request("PUT", "/loris"))
+        assert data.startswith(b"HTTP/1.1 200"), data
+
+        # A head, one byte at a time: cut off with 408 well before its 2,000 bytes are through.
+        head = b"GET /loris/x HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 2000 + b"\r\n\r\n"
+        data, sent = dribble(b"", head)
+        assert data.startswith(b"HTTP/1.1 408"), (sent, data[:300])
+        assert b"<Code>RequestTimeout</Code>" in data, data[:600]
+        print("head cut off after", sent, "bytes")
+
+        # A body, one byte at a time: 408, nothing stored.
+        data, sent = dribble(request("PUT", "/loris/dribbled", headers={"Content-Length": "4000"}), b"y" * 4000)
+        assert data.startswith(b"HTTP/1.1 408"), (sent, data[:300])
+        assert b"<Code>RequestTimeout</Code>" in data, data[:600]
+        print("body cut off after", sent, "bytes")
+        data, _ = exchange(request("GET", "/loris/dribbled"))
+        assert data.startswith(b"HTTP/1.1 404"), data[:200]
+
+        # A fast body is not hurried; a kept-alive connection may rest between requests.
+        s = conn()
+        def roundtrip(raw):
+            s.sendall(raw)
+            got = b""
+            while b"\r\n\r\n" not in got:
+                d = s.recv(65536)
+                assert d, "the server closed a kept-alive connection: %r" % got[:200]
+                got += d
+            head, _, rest = got.partition(b"\r\n\r\n")
+            length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+            while len(rest) < length:
+                d = s.recv(65536)
+                assert d, "the server closed the connection mid-response"
+                rest += d
+            return head, rest
+        body = os.urandom(8 << 20)
+        keep = {"Connection": "keep-alive"}
+        head, _ = roundtrip(request("PUT", "/loris/fast", body, keep))
+        assert head.startswith(b"HTTP/1.1 200"), head
+        time.sleep(5)
+        head, got = roundtrip(request("GET", "/loris/fast", headers=keep))
+        assert head.startswith(b"HTTP/1.1 200") and got == body, head
+        s.close()
+        print("ALL OK")
+        """#
 }

@@ -6,6 +6,8 @@ enum WebUIBrowserScript {
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as EC
+        from selenium.webdriver.support.ui import WebDriverWait
 
         base = os.environ["UI_BASE"]
         shots = os.environ["SHOT_DIR"]
@@ -36,6 +38,14 @@ enum WebUIBrowserScript {
         def console_errors():
             return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
 
+        def navigating(action):
+            # A form's submit() (and a click) may return before the next page has replaced this
+            # one: wait until this document is gone, so lookups never reach the old page's
+            # elements (a stale element, or the old page's text).
+            old = driver.find_element(By.TAG_NAME, "html")
+            action()
+            WebDriverWait(driver, 60).until(EC.staleness_of(old))
+
         def visit(path, shot=None, errors_ok=False):
             driver.get(base + path)
             if shot:
@@ -63,9 +73,9 @@ enum WebUIBrowserScript {
             check(any("<script>" in f for f in files), "path shown as text")
             check(len(driver.find_elements(By.CSS_SELECTOR, "main script, main img")) == 0, "no injected elements")
             # Clicking a parent navigates to it; clicking a lineage node too.
-            driver.find_element(By.CSS_SELECTOR, "#parents a.parent").click()
+            navigating(driver.find_element(By.CSS_SELECTOR, "#parents a.parent").click)
             check(driver.find_element(By.ID, "title").text == "data/raw:1", "parent click: " + driver.current_url)
-            driver.find_element(By.CSS_SELECTOR, 'svg#lineage a.node[data-ref="models/m:2"]').click()
+            navigating(driver.find_element(By.CSS_SELECTOR, 'svg#lineage a.node[data-ref="models/m:2"]').click)
             check(driver.find_element(By.ID, "title").text == "models/m:2", "lineage node click: " + driver.current_url)
             check(not console_errors(), "console errors after navigation")
             # The alias timeline is what `trove alias history` prints.
@@ -79,14 +89,14 @@ enum WebUIBrowserScript {
             field = driver.find_element(By.ID, "at")
             field.clear()
             field.send_keys(expected["firstMove"])
-            field.submit()
+            navigating(field.submit)
             check(driver.find_element(By.ID, "then").text.endswith("models/m:1"), "alias at time: " + driver.find_element(By.ID, "then").text)
             check(not console_errors(), "console errors after the date lookup")
             # Metadata search through the form.
             visit("/_ui/")
             box = driver.find_element(By.NAME, "where")
             box.send_keys("auc>=0.93")
-            box.submit()
+            navigating(box.submit)
             found = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#versions a.version")]
             names = [r.find_elements(By.TAG_NAME, "td")[0].text + ":" + r.find_elements(By.TAG_NAME, "td")[1].text
                      for r in driver.find_elements(By.CSS_SELECTOR, "#versions tbody tr")]

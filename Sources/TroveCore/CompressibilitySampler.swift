@@ -1,18 +1,22 @@
-import TroveCore
-
 /// Decides cheaply whether a chunk is worth compressing: zstd-1 compresses three 4 KiB samples
 /// (start, middle, end) and says no when they do not shrink below 97 % (the store's raw rule). Incompressible data
 /// (already-compressed weights, archives, random bytes) then skips the full zstd attempt, which
 /// would cost far more than the sample. A wrong "no" only costs compression, never correctness.
-final class CompressibilitySampler {
-    var enabled = true
+/// Used where chunks are compressed: the client's push and troved's S3 ingest. Not thread-safe.
+public final class CompressibilitySampler {
+    /// When false, every chunk is reported incompressible (compression off).
+    public var enabled = true
     private let probe = ChunkCompressor(codec: .zstd, level: 1, rawThreshold: 1.0)
     static let sampleSize = 4096
 
     /// Whether the last chunk compressed (see ``record(compressed:)``).
     private var lastCompressed = false
 
-    func looksCompressible(_ chunk: UnsafeRawBufferPointer) -> Bool {
+    /// A sampler, enabled.
+    public init() {}
+
+    /// Whether `chunk` is worth a full compression attempt.
+    public func looksCompressible(_ chunk: UnsafeRawBufferPointer) -> Bool {
         guard enabled else { return false }
         // Compressible data comes in runs (a CSV, logs, text): after a chunk that compressed, the
         // next is compressed without a sample (the sample cost ~20 % of zstd-1 on 64 KiB chunks);
@@ -32,5 +36,5 @@ final class CompressibilitySampler {
     }
 
     /// What became of the chunk last asked about: compressed (stored smaller) or not.
-    func record(compressed: Bool) { lastCompressed = compressed }
+    public func record(compressed: Bool) { lastCompressed = compressed }
 }

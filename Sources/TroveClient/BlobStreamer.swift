@@ -71,6 +71,8 @@ final class BlobStreamer {
             connections: [data], lease: lease, files: [], locations: [:], window: window, progress: nil)
         self.lease = lease
         self.batchBytes = min(batchBytes, uploader.budget)
+        // A file's chunks go out in order on one connection: compress them on two threads.
+        uploader.encodeThreads = 2
         self.control = RequestWindow(connection: control, limit: 8)
         self.data = RequestWindow(connection: data, limit: window)
     }
@@ -196,21 +198,24 @@ final class BlobStreamer {
             prefix = []
             try sendChunks(refs)
         }
-        var chunks: [StreamChunk] = []
+        // The chunks to send (not held by the server, nor acknowledged in this push since the
+        // batch was asked about), each once, compressed together (``ChunkEncoder``, two threads).
+        var raws: [(ByteBuffer, Digest)] = []
+        var queued = Set<Digest>()
+        for i in b.digests.indices where !(b.present[i] || held.contains(b.digests[i])) {
+            if let raw = b.bytes[i], queued.insert(b.digests[i]).inserted { raws.append((raw, b.digests[i])) }
+        }
         var encoded: [Digest: ChunkPayload] = [:]
+        for p in ChunkEncoder.encode(raws, with: uploader.encoders) { encoded[p.digest] = p }
+        var chunks: [StreamChunk] = []
         for i in b.digests.indices {
             let d = b.digests[i]
-            // Held by the server (or acknowledged in this push since the batch was asked about).
-            if b.present[i] || held.contains(d) {
-                chunks.append(.stored(digest: d, rawLength: b.lengths[i]))
-            } else if let p = encoded[d] {
-                // A repeat within the batch: a reference when its bytes go in the same request.
-                chunks.append(.data(p))
-            } else if let raw = b.bytes[i] {
-                let p = uploader.encode(raw, digest: d)
-                encoded[d] = p
+            if let p = encoded[d] {
+                // A repeat within the batch goes as a reference when its bytes are in the same request.
                 chunks.append(.data(p))
                 sent.digests.insert(d)
+            } else {
+                chunks.append(.stored(digest: d, rawLength: b.lengths[i]))
             }
         }
         b.bytes = []

@@ -56,7 +56,12 @@ public struct LocalTree: Sendable {
         }
         var tree = LocalTree(files: [], otherEntries: [], isSingleFile: false, skipped: [])
         try walk(directory: path, prefix: "", into: &tree)
-        tree.files.sort { $0.treePath.utf8.lexicographicallyPrecedes($1.treePath.utf8) }
+        // The walk yields files in order except where a sibling sorts between a directory and its
+        // entries ("a-b" between "a" and "a/x"): sort only then.
+        let files = tree.files
+        if !zip(files, files.dropFirst()).allSatisfy({ ByteOrder.precedes($0.treePath, $1.treePath) }) {
+            tree.files.sort { ByteOrder.precedes($0.treePath, $1.treePath) }
+        }
         return tree
     }
 
@@ -66,6 +71,10 @@ public struct LocalTree: Sendable {
         guard let dir = opendir(directory) else {
             throw .io(path: directory, operation: "open directory", errno: errno)
         }
+        // Kept open for the `fstatat`s below: a name relative to the directory is looked up in
+        // it alone, not walked from the root again for every file.
+        defer { closedir(dir) }
+        let fd = dirfd(dir)
         var names: [String] = []
         while let ent = readdir(dir) {
             let name = withUnsafeBytes(of: ent.pointee.d_name) { raw -> String? in
@@ -73,21 +82,21 @@ public struct LocalTree: Sendable {
                 return String(validating: bytes, as: UTF8.self)
             }
             guard let name else {
-                closedir(dir)
                 throw .usage(
                     detail: "a file name in \(directory) is not valid UTF-8; rename it before pushing")
             }
             if name == "." || name == ".." { continue }
             names.append(name)
         }
-        closedir(dir)
-        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        names.sort { ByteOrder.precedes($0, $1) }
         for name in names {
             let disk = directory.hasSuffix("/") ? directory + name : directory + "/" + name
             let treePath = prefix.isEmpty ? name : prefix + "/" + name
             try checkTreePath(treePath, disk: disk)
             var st = stat()
-            guard lstat(disk, &st) == 0 else { throw .io(path: disk, operation: "stat", errno: errno) }
+            guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                throw .io(path: disk, operation: "stat", errno: errno)
+            }
             let mode = UInt32(st.st_mode) & 0o7777
             switch st.st_mode & S_IFMT {
             case S_IFREG:

@@ -101,7 +101,8 @@ public final class Puller {
             try job.makeParents(writer)
             var result = try write(job, info: info, total: tree.totalSize, resume: nil) {
                 (e) throws(ClientError) in
-                try writer.createTemp(for: e.path)
+                let (fd, path) = try writer.createTemp(for: e.path)
+                return (fd, path, true)
             }
             for (temp, e) in zip(result.temps, fileEntries) { try writer.commit(temp: temp, to: e.path) }
             result.pull.symlinks = try job.makeLinksAndDirectories(writer)
@@ -113,15 +114,21 @@ public final class Puller {
             throw .destinationNotEmpty(
                 path: dest, entries: Array(target.inTheWay.prefix(10)), count: target.inTheWay.count)
         }
-        try target.createStage()
+        // A new stage holds nothing to resume: no file to look for, each one created new.
+        let fresh = try target.createStage()
         var result: PullResult
         do {
             let writer = SafeWriter(root: target.stage)
             try job.makeParents(writer)
-            let resume = try job.verifyExisting(writer)
+            let resume = fresh ? PullJob.Resume() : try job.verifyExisting(writer)
             let written = try write(job, info: info, total: tree.totalSize, resume: resume) {
                 (e) throws(ClientError) in
-                try writer.openInPlace(e.path)
+                if fresh {
+                    let (fd, path) = try writer.createNew(e.path)
+                    return (fd, path, true)
+                }
+                let (fd, path) = try writer.openInPlace(e.path)
+                return (fd, path, false)
             }
             result = written.pull
             result.symlinks = try job.makeLinksAndDirectories(writer)
@@ -144,7 +151,7 @@ public final class Puller {
     /// written, in file order.
     private func write(
         _ job: PullJob, info: Message.RefInfo, total: UInt64, resume: PullJob.Resume?,
-        open: (TreeEntry) throws(ClientError) -> (Int32, String)
+        open: (TreeEntry) throws(ClientError) -> (fd: Int32, path: String, new: Bool)
     ) throws(ClientError) -> (pull: PullResult, temps: [String]) {
         let resume = resume ?? PullJob.Resume()
         let order = job.fetchOrder(skipping: resume)
@@ -169,7 +176,7 @@ public final class Puller {
         var fetched = 0
         for (fileIndex, e) in job.files.enumerated() {
             let recipe = job.recipes[e.blob!]!
-            let (fd, path) = try open(e)
+            let (fd, path, new) = try open(e)
             defer { close(fd) }
             paths.append(path)
             var offset: UInt64 = 0
@@ -205,7 +212,9 @@ public final class Puller {
                 throw .integrity(
                     detail: "\(e.path): the assembled content hashes to \(digest), expected \(e.blob!)")
             }
-            guard ftruncate(fd, off_t(e.size)) == 0 else {
+            // A file created by this run holds exactly what was written; one left by an
+            // interrupted run may be longer.
+            guard new || ftruncate(fd, off_t(e.size)) == 0 else {
                 throw .io(path: path, operation: "truncate", errno: errno)
             }
             fchmod(fd, mode_t(e.mode))  // already under the umask/special-bit rule (localModes)

@@ -48,8 +48,10 @@ struct PullTarget {
         }
     }
 
-    /// Creates the stage (and the destination's parents), or reuses the one an interrupted pull left.
-    func createStage() throws(ClientError) {
+    /// Creates the stage (and the destination's parents), or reuses the one an interrupted pull
+    /// left; true when the stage is new (empty: nothing to verify or resume, every file is new).
+    @discardableResult
+    func createStage() throws(ClientError) -> Bool {
         if !exists {
             let (parent, _) = PullTarget.split(destination)
             try SafeWriter(root: parent).prepareRoot()
@@ -59,11 +61,12 @@ struct PullTarget {
             guard st.st_mode & S_IFMT == S_IFDIR else {
                 throw .usage(detail: "\(stage) is in the way of the pull's stage directory; remove it")
             }
-            return
+            return false
         }
         guard mkdir(stage, 0o700) == 0 else {
             throw .io(path: stage, operation: "create directory", errno: errno)
         }
+        return true
     }
 
     /// Removes the stage and everything in it.

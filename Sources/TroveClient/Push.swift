@@ -167,7 +167,8 @@ public final class Pusher {
             } else {
                 do {
                     if file.size <= UInt64(small.limit),
-                        let done = try small.ingest(path: file.diskPath, formats: connection.formatPolicy)
+                        let done = try small.ingest(
+                            path: file.diskPath, formats: connection.formatPolicy, expectedSize: Int(file.size))
                     {
                         r = done
                         inBuffer = true

@@ -109,6 +109,15 @@ final class SafeWriter {
         return (fd, p)
     }
 
+    /// Creates `rel` exclusively (it must not exist) for writing: in a stage directory this pull
+    /// just made, where there is nothing to resume (no `lstat` before, no truncation after).
+    func createNew(_ rel: String) throws(ClientError) -> (Int32, String) {
+        let p = full(rel)
+        let fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io(path: p, operation: "create", errno: errno) }
+        return (fd, p)
+    }
+
     func commit(temp: String, to rel: String) throws(ClientError) {
         let p = full(rel)
         guard rename(temp, p) == 0 else { throw .io(path: p, operation: "rename into place", errno: errno) }

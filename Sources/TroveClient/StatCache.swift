@@ -61,14 +61,14 @@ public final class StatCache {
         var chunks: [RecipeChunk]
         /// Write time of the cache this entry was last confirmed in (ns since the epoch).
         var confirmedNs: Int64
+        /// Looked up or stored by this run (such an entry's file existed).
+        var used = false
     }
 
     public let url: URL
     let parameters: ChunkerParameters
     var entries: [String: Entry] = [:]
     private var dirty = false
-    /// Paths looked up or stored by this run.
-    private var used = Set<String>()
     /// Hits and misses of this run.
     public private(set) var hits = 0
     public private(set) var misses = 0
@@ -119,8 +119,14 @@ public final class StatCache {
 
     /// The cached ingest result for `path` if its stamp is unchanged and not racy.
     public func lookup(path: String, stamp: FileStamp) -> IngestResult? {
-        used.insert(path)
-        guard let e = entries[path], e.stamp == stamp,
+        // One hash of the path: found by index, marked used in place.
+        guard let i = entries.index(forKey: path) else {
+            misses += 1
+            return nil
+        }
+        entries.values[i].used = true
+        let e = entries.values[i]
+        guard e.stamp == stamp,
             stamp.mtimeNs < e.confirmedNs - Self.racyWindowNs
         else {
             misses += 1
@@ -140,8 +146,7 @@ public final class StatCache {
     /// Records what reading `path` (with stamp `stamp`, taken before reading) produced.
     public func store(path: String, stamp: FileStamp, result: IngestResult) {
         let chunks = result.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) }
-        used.insert(path)
-        entries[path] = Entry(stamp: stamp, blob: result.blobDigest, chunks: chunks, confirmedNs: 0)
+        entries[path] = Entry(stamp: stamp, blob: result.blobDigest, chunks: chunks, confirmedNs: 0, used: true)
         dirty = true
     }
 
@@ -157,7 +162,7 @@ public final class StatCache {
             changed = true
         }
         // Forget files that no longer exist (other runs' entries only; this run's were just seen).
-        for k in entries.keys where !used.contains(k) && access(k, F_OK) != 0 && errno == ENOENT {
+        for (k, e) in entries where !e.used && access(k, F_OK) != 0 && errno == ENOENT {
             entries[k] = nil
             changed = true
         }
@@ -224,50 +229,53 @@ public final class StatCache {
         }
         let body = bytes[..<(bytes.count - 32)]
         guard SHA256.hash(Array(body)).bytes == Array(bytes.suffix(32)) else { return nil }
-        var p = magic.count
-        let end = body.count
-        func take(_ n: Int) -> ArraySlice<UInt8>? {
-            guard n >= 0, end - p >= n else { return nil }
-            defer { p += n }
-            return bytes[p..<(p + n)]
-        }
-        func u64() -> UInt64? {
-            guard let s = take(8) else { return nil }
-            return s.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        }
-        func u32() -> UInt32? {
-            guard let s = take(4) else { return nil }
-            return s.reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        }
-        func u16() -> UInt16? {
-            guard let s = take(2) else { return nil }
-            return s.reversed().reduce(UInt16(0)) { $0 << 8 | UInt16($1) }
-        }
-        func digest() -> Digest? {
-            guard let s = take(32) else { return nil }
-            return s.withUnsafeBytes { Digest(pointer: $0.baseAddress!) }
-        }
-        guard let count = u32(), Int(count) <= maxEntries else { return nil }
-        var out: [String: Entry] = [:]
-        for _ in 0..<count {
-            guard let pl = u16(), let pb = take(Int(pl)), let size = u64(), let mt = u64(), let ct = u64(),
-                let ino = u64(), let dev = u64(), let conf = u64(), let blob = digest(), let n = u32(),
-                Int(n) <= (end - p) / 36
-            else { return nil }
-            var chunks: [RecipeChunk] = []
-            chunks.reserveCapacity(Int(n))
-            for _ in 0..<n {
-                guard let d = digest(), let l = u32() else { return nil }
-                chunks.append(RecipeChunk(digest: d, length: l))
+        return bytes.withUnsafeBytes { raw -> [String: Entry]? in
+            var p = magic.count
+            let end = body.count
+            // Fixed-size fields straight from the buffer (bounds checked here).
+            func int<T: FixedWidthInteger>(_: T.Type) -> T? {
+                let n = MemoryLayout<T>.size
+                guard end - p >= n else { return nil }
+                defer { p += n }
+                return T(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: T.self))
             }
-            guard chunks.reduce(UInt64(0), { $0 + UInt64($1.length) }) == size else { return nil }
-            let stamp = FileStamp(
-                size: size, mtimeNs: Int64(bitPattern: mt), ctimeNs: Int64(bitPattern: ct), inode: ino,
-                device: dev)
-            out[String(decoding: pb, as: UTF8.self)] = Entry(
-                stamp: stamp, blob: blob, chunks: chunks, confirmedNs: Int64(bitPattern: conf))
+            func u64() -> UInt64? { int(UInt64.self) }
+            func u32() -> UInt32? { int(UInt32.self) }
+            func u16() -> UInt16? { int(UInt16.self) }
+            func digest() -> Digest? {
+                guard end - p >= 32 else { return nil }
+                defer { p += 32 }
+                return Digest(pointer: raw.baseAddress! + p)
+            }
+            func string(_ n: Int) -> String? {
+                guard end - p >= n else { return nil }
+                defer { p += n }
+                return String(decoding: UnsafeRawBufferPointer(rebasing: raw[p..<(p + n)]), as: UTF8.self)
+            }
+            guard let count = u32(), Int(count) <= maxEntries else { return nil }
+            var out: [String: Entry] = [:]
+            out.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                guard let pl = u16(), let path = string(Int(pl)), let size = u64(), let mt = u64(), let ct = u64(),
+                    let ino = u64(), let dev = u64(), let conf = u64(), let blob = digest(), let n = u32(),
+                    Int(n) <= (end - p) / 36
+                else { return nil }
+                var chunks: [RecipeChunk] = []
+                chunks.reserveCapacity(Int(n))
+                var sum: UInt64 = 0
+                for _ in 0..<n {
+                    guard let d = digest(), let l = u32() else { return nil }
+                    chunks.append(RecipeChunk(digest: d, length: l))
+                    sum += UInt64(l)
+                }
+                guard sum == size else { return nil }
+                let stamp = FileStamp(
+                    size: size, mtimeNs: Int64(bitPattern: mt), ctimeNs: Int64(bitPattern: ct), inode: ino,
+                    device: dev)
+                out[path] = Entry(stamp: stamp, blob: blob, chunks: chunks, confirmedNs: Int64(bitPattern: conf))
+            }
+            guard p == end else { return nil }
+            return out
         }
-        guard p == end else { return nil }
-        return out
     }
 }

@@ -20,12 +20,13 @@ final class Uploader {
     let locations: [Digest: Pusher.ChunkLocation]
     let window: Int
     let progress: Progress?
-    let compressor: ChunkCompressor
+    /// One encoder per thread that compresses: `encoders[0]` for this uploader's own thread,
+    /// more when ``encodeThreads`` > 1.
+    private(set) var encoders: [ChunkEncoder]
     /// zstd level for chunks. Each chunk is compressed on its own (16–256 KiB): at that size
     /// level 1 stores as little as level 3 on tabular text and logs (measured 2.94× vs 2.89× on
     /// the CSV corpus of scripts/bench-vs-peers, 64 KiB blocks) at about twice the speed.
     static let chunkLevel = 1
-    let sampler = CompressibilitySampler()
     var chunksSent = 0
     var rawBytesSent: UInt64 = 0
     var chunkBytesSent: UInt64 = 0
@@ -48,8 +49,20 @@ final class Uploader {
         let hello = connections[0].hello
         var codec = hello.preferredCodec
         if !hello.codecs.contains(codec) && codec != .raw { codec = .raw }
-        compressor = ChunkCompressor(codec: codec, level: Uploader.chunkLevel)
-        sampler.enabled = codec != .raw
+        encoders = [ChunkEncoder(codec: codec, level: Uploader.chunkLevel)]
+    }
+
+    /// Threads that compress the chunks `putChunks` reads (1: this uploader's thread alone).
+    /// More pay when this uploader is the only one sending: a single new file's chunks all go out
+    /// in order on one connection.
+    var encodeThreads: Int {
+        get { encoders.count }
+        set {
+            let codec = encoders[0].compressor.codec
+            let n = max(1, newValue)
+            while encoders.count < n { encoders.append(ChunkEncoder(codec: codec, level: Uploader.chunkLevel)) }
+            if encoders.count > n { encoders.removeLast(encoders.count - n) }
+        }
     }
 
     deinit { if let f = openFile { close(f.fd) } }
@@ -59,6 +72,9 @@ final class Uploader {
     /// the groups spread over the uploaders by bytes, each uploader on its own thread.
     static func putChunksInParallel(_ groups: [[Digest]], _ uploaders: [Uploader]) throws(ClientError) {
         if uploaders.count == 1 || groups.count < 2 {
+            // One connection sends everything, in order: compress on both cores meanwhile.
+            uploaders[0].encodeThreads = 2
+            defer { uploaders[0].encodeThreads = 1 }
             try uploaders[0].putChunks(groups.flatMap { $0 })
             return
         }
@@ -93,11 +109,31 @@ final class Uploader {
     func putChunks(_ digests: [Digest]) throws(ClientError) {
         if digests.isEmpty { return }
         var windows = connections.map { RequestWindow(connection: $0, limit: window) }
+        // With several encoders, chunks are read ahead (≤ 8 MiB, in order, on this thread) and
+        // compressed together on `encodeThreads` threads; they still go out in order.
+        var ready: [ChunkPayload] = []
+        var next = 0
+        var readAhead = 0
         try sendChunks(digests, windows: &windows) { d throws(ClientError) in
-            guard let loc = locations[d] else {
-                throw .protocolViolation(detail: "no local copy of chunk \(d)")
+            guard encoders.count > 1 else { return encoders[0].encode(try read(d), digest: d) }
+            if next == ready.count {
+                var raw: [(ByteBuffer, Digest)] = []
+                var bytes = 0
+                while readAhead < digests.count, raw.isEmpty || bytes < 8 << 20 {
+                    let ahead = digests[readAhead]
+                    let data = try read(ahead)
+                    bytes += data.readableBytes
+                    raw.append((data, ahead))
+                    readAhead += 1
+                }
+                ready = ChunkEncoder.encode(raw, with: encoders)
+                next = 0
             }
-            return try read(loc, digest: d)
+            defer { next += 1 }
+            guard next < ready.count, ready[next].digest == d else {
+                throw .protocolViolation(detail: "chunk \(d) was not read ahead in order")
+            }
+            return ready[next]
         }
         for i in windows.indices { try windows[i].drain() }
     }
@@ -144,7 +180,11 @@ final class Uploader {
         try flush()
     }
 
-    private func read(_ loc: Pusher.ChunkLocation, digest: Digest) throws(ClientError) -> ChunkPayload {
+    /// The raw bytes of chunk `digest`, read from its file.
+    private func read(_ digest: Digest) throws(ClientError) -> ByteBuffer {
+        guard let loc = locations[digest] else {
+            throw .protocolViolation(detail: "no local copy of chunk \(digest)")
+        }
         let file = files[loc.file]
         if openFile?.index != loc.file {
             if let f = openFile { close(f.fd) }
@@ -177,29 +217,11 @@ final class Uploader {
         } else if err != 0 {
             throw .io(path: file.diskPath, operation: "read", errno: err)
         }
-        return encode(data, digest: digest)
+        return data
     }
 
-    /// A chunk's payload from its raw bytes: compressed when the sample says it pays and the
-    /// result is smaller, else `data` itself.
-    func encode(_ data: ByteBuffer, digest: Digest) -> ChunkPayload {
-        let length = UInt32(data.readableBytes)
-        return data.withUnsafeReadableBytes { raw in
-            guard sampler.looksCompressible(raw) else {
-                sampler.record(compressed: false)
-                return ChunkPayload(digest: digest, rawLength: length, codec: .raw, data: data)
-            }
-            return compressor.compress(raw) { codec, stored in
-                sampler.record(compressed: codec != .raw)
-                if codec == .raw {
-                    return ChunkPayload(digest: digest, rawLength: length, codec: .raw, data: data)
-                }
-                var b = allocator.buffer(capacity: stored.count)
-                b.writeBytes(stored)
-                return ChunkPayload(digest: digest, rawLength: length, codec: codec, data: b)
-            }
-        }
-    }
+    /// A chunk's payload from its raw bytes (see ``ChunkEncoder``), on this uploader's thread.
+    func encode(_ data: ByteBuffer, digest: Digest) -> ChunkPayload { encoders[0].encode(data, digest: digest) }
 
     /// Uploads objects (recipes, trees), several per request, large ones in consecutive parts.
     func putObjects(_ objects: [(ContentKind, Digest, [UInt8])]) throws(ClientError) {

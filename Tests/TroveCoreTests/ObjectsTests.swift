@@ -90,6 +90,68 @@ struct ObjectsTests {
         #expect(throws: ObjectError.self) { try Tree(canonical: encode([.symlink("l", target: "")])) }
     }
 
+    /// `Tree.validate` as it was written first (strings, a set of paths, `split`): the reference
+    /// the byte-slice version is held equal to.
+    static func referenceValidate(_ entries: [TreeEntry]) throws(ObjectError) {
+        var previous: [UInt8]? = nil
+        var all = Set<String>()
+        for e in entries {
+            let bytes = Array(e.path.utf8)
+            guard !bytes.isEmpty else { throw .unsafePath(path: e.path, reason: "empty path") }
+            if bytes.contains(0) { throw .unsafePath(path: e.path, reason: "contains NUL") }
+            if bytes.first == UInt8(ascii: "/") { throw .unsafePath(path: e.path, reason: "absolute path") }
+            if bytes.last == UInt8(ascii: "/") { throw .unsafePath(path: e.path, reason: "trailing slash") }
+            for comp in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+                if comp.isEmpty { throw .unsafePath(path: e.path, reason: "empty component") }
+                if comp.elementsEqual([46]) { throw .unsafePath(path: e.path, reason: "'.' component") }
+                if comp.elementsEqual([46, 46]) { throw .unsafePath(path: e.path, reason: "'..' component") }
+            }
+            if let p = previous, !p.lexicographicallyPrecedes(bytes) { throw .unsorted(path: e.path) }
+            previous = bytes
+            try Tree.checkFields(e)
+            all.insert(e.path)
+        }
+        for e in entries {
+            var path = Substring(e.path)
+            while let slash = path.lastIndex(of: "/") {
+                path = path[..<slash]
+                if all.contains(String(path)) {
+                    throw .unsafePath(path: e.path, reason: "lies beneath the non-directory entry \"\(path)\"")
+                }
+            }
+        }
+    }
+
+    @Test("validate equals the reference on random trees (sorted or not, hostile paths)")
+    func treeValidateEqualsReference() {
+        let parts = ["a", "b", "a-b", "a.b", "ab", "é", ".", "..", "", "x y", "a/b"]
+        var state: UInt64 = 7
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33) % n
+        }
+        var failures = 0
+        for round in 0..<3000 {
+            var entries: [TreeEntry] = []
+            for _ in 0..<(1 + next(8)) {
+                let path = (0...next(3)).map { _ in parts[next(parts.count)] }.joined(separator: "/")
+                switch next(4) {
+                case 0: entries.append(.directory(path))
+                case 1: entries.append(.symlink(path, target: "t"))
+                default: entries.append(.file(path, blob: d1, size: 1))
+                }
+            }
+            let tree = next(3) == 0 ? Tree(sortedEntries: entries) : Tree(entries: entries)
+            let got = Result { () throws(ObjectError) in try tree.validate() }
+            let want = Result { () throws(ObjectError) in try Self.referenceValidate(tree.entries) }
+            if "\(got)" != "\(want)" {
+                failures += 1
+                Issue.record("round \(round): \(tree.entries.map(\.path)): \(got) vs \(want)")
+            }
+            if failures > 5 { break }
+        }
+    }
+
     @Test func treeDecoderSurvivesTruncationAndGarbage() throws {
         let good = sampleTree().canonicalBytes
         for n in 0..<good.count {

@@ -57,6 +57,19 @@ struct SmallFileIngesterTests {
         #expect(try ingester.ingest(path: atLimit) == (try Ingest.file(at: atLimit)))
     }
 
+    @Test("the scan's size saves a read; a file that grew or shrank since is read to its end")
+    func expectedSize() throws {
+        let ingester = try SmallFileIngester(parameters: .default)
+        for size in [0, 1, 5000, 16384, 40_000] {
+            let path = Self.write(TestInput.text.bytes(seed: UInt64(size), count: size))
+            defer { unlink(path) }
+            let want = try Ingest.file(at: path)
+            for hint in Set([0, size, max(0, size - 1), size + 1, size / 2, 3 * size + 7]) {
+                #expect(try ingester.ingest(path: path, expectedSize: hint) == want, "size \(size), hint \(hint)")
+            }
+        }
+    }
+
     @Test("a missing file is a clear error")
     func missing() throws {
         let ingester = try SmallFileIngester(parameters: .default)

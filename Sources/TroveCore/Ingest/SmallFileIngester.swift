@@ -38,15 +38,32 @@ public final class SmallFileIngester {
     public private(set) var content = UnsafeRawBufferPointer(start: nil, count: 0)
 
     /// Chunks and hashes the file at `path`; nil if it holds more than `limit` bytes.
-    public func ingest(path: String, formats: FormatPolicy = .none) throws(IngestError) -> IngestResult? {
+    ///
+    /// `expectedSize` (what a directory scan's `stat` said) saves the second `read` that would
+    /// only find the end of the file: one `read` of `expectedSize + 1` bytes that returns exactly
+    /// `expectedSize` has reached it. Any other count (the file grew or shrank since) reads on
+    /// to the end as without it; the result is always the bytes actually read.
+    public func ingest(path: String, formats: FormatPolicy = .none, expectedSize: Int? = nil) throws(IngestError)
+        -> IngestResult?
+    {
         let fd: FileDescriptor
         do { fd = try FileDescriptor.open(path, .readOnly, options: .closeOnExec, retryOnInterrupt: true) } catch {
             throw .open(path: path, errno: (error as? Errno)?.rawValue ?? EIO)
         }
         defer { try? fd.close() }
-        let n: Int
-        do { n = try fd.readFully(fromAbsoluteOffset: 0, into: buffer) } catch {
-            throw .read(path: path, errno: error.rawValue)
+        var n = 0
+        do {
+            if let expectedSize, expectedSize >= 0, expectedSize < buffer.count {
+                n = try fd.read(
+                    fromAbsoluteOffset: 0, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0...expectedSize]),
+                    retryOnInterrupt: true)
+            }
+            if n != expectedSize {
+                n += try fd.readFully(
+                    fromAbsoluteOffset: Int64(n), into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
+            }
+        } catch {
+            throw .read(path: path, errno: ((error as Error) as? Errno)?.rawValue ?? EIO)
         }
         content = UnsafeRawBufferPointer(start: nil, count: 0)
         guard n <= limit else { return nil }

@@ -64,7 +64,12 @@ public struct Tree: Sendable, Hashable {
 
     /// A tree from entries in any order (they are sorted by path bytes here).
     public init(entries: [TreeEntry]) {
-        self.entries = entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        // Callers usually pass entries already in order (a directory scan sorts them): check first.
+        if zip(entries, entries.dropFirst()).allSatisfy({ ByteOrder.precedes($0.path, $1.path) }) {
+            self.entries = entries
+        } else {
+            self.entries = entries.sorted { ByteOrder.precedes($0.path, $1.path) }
+        }
     }
 
     init(sortedEntries: [TreeEntry]) { self.entries = sortedEntries }
@@ -74,50 +79,61 @@ public struct Tree: Sendable, Hashable {
 
     /// Checks every rule listed on the type.
     public func validate() throws(ObjectError) {
-        var previous: [UInt8]? = nil
-        var all = Set<String>()
-        all.reserveCapacity(entries.count)
+        var paths: [[UInt8]] = []
+        paths.reserveCapacity(entries.count)
         for e in entries {
             let bytes = Array(e.path.utf8)
             try TreePath.validate(bytes: bytes[...], shown: e.path)
-            if let p = previous, !p.lexicographicallyPrecedes(bytes) { throw .unsorted(path: e.path) }
-            previous = bytes
-            guard e.mode <= 0o7777 else {
-                throw .invalidField(field: "mode of \(e.path)", reason: "above 0o7777")
-            }
-            switch e.kind {
-            case .file:
-                guard e.blob != nil, e.target == nil else {
-                    throw .invalidField(
-                        field: "entry \(e.path)", reason: "a file needs a blob digest and no target")
-                }
-            case .symlink:
-                guard let t = e.target, e.blob == nil, e.size == 0 else {
-                    throw .invalidField(
-                        field: "entry \(e.path)", reason: "a symlink needs a target, no blob, size 0")
-                }
-                let tb = Array(t.utf8)
-                guard !tb.isEmpty, tb.count <= TreePath.maxLength, !tb.contains(0) else {
-                    throw .invalidField(
-                        field: "target of \(e.path)", reason: "empty, too long or contains NUL")
-                }
-            case .directory:
-                guard e.blob == nil, e.target == nil, e.size == 0 else {
-                    throw .invalidField(
-                        field: "entry \(e.path)", reason: "a directory has no blob, target or size")
-                }
-            }
-            all.insert(e.path)
+            if let p = paths.last, !ByteOrder.precedes(p, bytes) { throw .unsorted(path: e.path) }
+            paths.append(bytes)
+            try Self.checkFields(e)
         }
-        // No entry beneath a file, symlink or explicit (hence empty) directory.
-        for e in entries {
-            var path = Substring(e.path)
-            while let slash = path.lastIndex(of: "/") {
-                path = path[..<slash]
-                if all.contains(String(path)) {
+        // No entry beneath a file, symlink or explicit (hence empty) directory: no entry's path
+        // is a proper ancestor of another's. Byte slices, no string per ancestor; entries of one
+        // directory follow each other, so an ancestor the previous entry shares was checked.
+        var all = Set<ArraySlice<UInt8>>(minimumCapacity: paths.count)
+        for p in paths { all.insert(p[...]) }
+        var checked: ArraySlice<UInt8>? = nil  // the previous entry's parent: it and its ancestors are absent
+        for (e, p) in zip(entries, paths) {
+            var parent: ArraySlice<UInt8>? = nil
+            var i = p.endIndex
+            while i > p.startIndex {
+                i -= 1
+                guard p[i] == UInt8(ascii: "/") else { continue }
+                let ancestor = p[..<i]
+                if parent == nil { parent = ancestor }
+                if let c = checked, ancestor == c { break }
+                if all.contains(ancestor) {
                     throw .unsafePath(
-                        path: e.path, reason: "lies beneath the non-directory entry \"\(path)\"")
+                        path: e.path,
+                        reason: "lies beneath the non-directory entry \"\(String(decoding: ancestor, as: UTF8.self))\"")
                 }
+            }
+            checked = parent
+        }
+    }
+
+    /// The per-kind rules of one entry (blob, target, size, mode).
+    static func checkFields(_ e: TreeEntry) throws(ObjectError) {
+        guard e.mode <= 0o7777 else {
+            throw .invalidField(field: "mode of \(e.path)", reason: "above 0o7777")
+        }
+        switch e.kind {
+        case .file:
+            guard e.blob != nil, e.target == nil else {
+                throw .invalidField(field: "entry \(e.path)", reason: "a file needs a blob digest and no target")
+            }
+        case .symlink:
+            guard let t = e.target, e.blob == nil, e.size == 0 else {
+                throw .invalidField(field: "entry \(e.path)", reason: "a symlink needs a target, no blob, size 0")
+            }
+            let tb = Array(t.utf8)
+            guard !tb.isEmpty, tb.count <= TreePath.maxLength, !tb.contains(0) else {
+                throw .invalidField(field: "target of \(e.path)", reason: "empty, too long or contains NUL")
+            }
+        case .directory:
+            guard e.blob == nil, e.target == nil, e.size == 0 else {
+                throw .invalidField(field: "entry \(e.path)", reason: "a directory has no blob, target or size")
             }
         }
     }

@@ -18,14 +18,20 @@ public enum TreePath {
         if bytes.contains(0) { throw .unsafePath(path: shown, reason: "contains NUL") }
         if bytes.first == UInt8(ascii: "/") { throw .unsafePath(path: shown, reason: "absolute path") }
         if bytes.last == UInt8(ascii: "/") { throw .unsafePath(path: shown, reason: "trailing slash") }
-        for comp in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
-            if comp.isEmpty { throw .unsafePath(path: shown, reason: "empty component") }
-            if comp.elementsEqual([UInt8(ascii: ".")]) {
+        // Components in one pass, no array of slices.
+        var start = bytes.startIndex
+        while start <= bytes.endIndex {
+            var end = start
+            while end < bytes.endIndex && bytes[end] != UInt8(ascii: "/") { end += 1 }
+            switch end - start {
+            case 0: throw .unsafePath(path: shown, reason: "empty component")
+            case 1 where bytes[start] == UInt8(ascii: "."):
                 throw .unsafePath(path: shown, reason: "'.' component")
-            }
-            if comp.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
+            case 2 where bytes[start] == UInt8(ascii: ".") && bytes[start + 1] == UInt8(ascii: "."):
                 throw .unsafePath(path: shown, reason: "'..' component")
+            default: break
             }
+            start = end + 1
         }
     }
 }

@@ -221,6 +221,9 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "TroveS3Tests",
+            dependencies: ["TroveS3", "TroveStore", "TroveCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
             name: "TroveEndToEndTests",
             dependencies: [
                 "TroveCore", "TroveProtocol", "TroveClient", "TroveMount",

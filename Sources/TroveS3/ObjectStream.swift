@@ -2,12 +2,14 @@ import NIOCore
 import TroveCore
 import TroveStore
 
-/// GetObject's body: the bytes `start..<end` of a blob, read and written in batches of about
-/// ``batchBytes``, the next batch read on a worker while the current one is written (the
-/// channel's backpressure paces both). Each batch reads its chunks' records in runs
-/// (`Store.readStoredChunks`: direct reads of neighbouring records at once, CRC-32C checked),
-/// decompresses what is compressed, checks every chunk's SHA-256 (two at a time, interleaved)
-/// and copies the wanted bytes once, into the buffer the channel writes.
+/// GetObject's body: the bytes `start..<end` of a blob, read and written in batches of at most
+/// ``batchBytes`` (unless one chunk is larger), the next batch read on a worker while the
+/// current one is written (the channel's backpressure paces both). Each batch's records are
+/// read in runs (`Store.visitStoredChunks`: direct reads of neighbouring records at once, the
+/// records passed in place), each chunk decoded (a raw one copied) once, straight into the
+/// response buffer (``ResponseBuffers``: reused memory), and its SHA-256 checked there (two
+/// chunks at a time, interleaved) before the buffer is written. The records' CRC-32C is not
+/// computed: the SHA-256 of every chunk served covers the same bytes and more.
 struct ObjectStream {
     /// One chunk's share of the range: bytes `from..<to` of chunk `digest`.
     struct Piece {
@@ -19,74 +21,135 @@ struct ObjectStream {
 
     static let batchBytes = 4 << 20
 
-    /// The pieces of `recipe` covering `start..<end`, in batches of about ``batchBytes``.
-    static func batches(_ recipe: Recipe, start: UInt64, end: UInt64) -> [[Piece]] {
+    /// The pieces of `recipe` covering `start..<end`, in batches of at most ``batchBytes``
+    /// bytes (a batch of one piece may be larger).
+    static func batches(_ recipe: IndexedRecipe, start: UInt64, end: UInt64) -> [[Piece]] {
         var out: [[Piece]] = []
         var batch: [Piece] = []
         var bytes = 0
-        var offset: UInt64 = 0
-        for c in recipe.chunks {
-            let cEnd = offset + UInt64(c.length)
-            defer { offset = cEnd }
-            if cEnd <= start { continue }
+        var i = recipe.firstChunk(endingAfter: start)
+        while i < recipe.chunks.count {
+            let c = recipe.chunks[i]
+            let cEnd = recipe.ends[i]
+            let offset = cEnd - UInt64(c.length)
+            i += 1
             if offset >= end { break }
             let from = Int(max(start, offset) - offset)
             let to = Int(min(end, cEnd) - offset)
-            batch.append(Piece(digest: c.digest, length: Int(c.length), from: from, to: to))
-            bytes += to - from
-            if bytes >= batchBytes {
+            if !batch.isEmpty && bytes + to - from > batchBytes {
                 out.append(batch)
                 batch = []
                 bytes = 0
             }
+            batch.append(Piece(digest: c.digest, length: Int(c.length), from: from, to: to))
+            bytes += to - from
         }
         if !batch.isEmpty { out.append(batch) }
         return out
     }
 
-    /// The bytes of `pieces`, each chunk verified against its digest (blocking: on a worker).
+    /// The bytes of `pieces`, each chunk verified against its digest (blocking: on a worker), in
+    /// a buffer from ``ResponseBuffers``.
     static func read(_ pieces: [Piece], from store: Store) throws -> ByteBuffer {
-        var out = ByteBufferAllocator().buffer(capacity: pieces.reduce(0) { $0 + $1.to - $1.from })
+        var positions: [Int] = []
+        positions.reserveCapacity(pieces.count)
+        var total = 0
+        for p in pieces {
+            positions.append(total)
+            total += p.to - p.from
+        }
+        var out = ResponseBuffers.allocator.buffer(capacity: total)
         let digests = pieces.map(\.digest)
-        let pair = SHA256Pair()
-        let dec = ChunkDecompressor()
-        var i = 0
-        while i < pieces.count {
-            let stored = try store.readStoredChunks(digests[i...], budget: batchBytes)
-            var raws: [[UInt8]] = []
-            raws.reserveCapacity(stored.count)
-            for (k, s) in stored.enumerated() {
-                let p = pieces[i + k]
-                guard let s else { throw StoreError.chunkNotFound(p.digest) }
-                let raw = s.codec == .raw ? s.bytes : try dec.decompress(s.bytes, codec: s.codec, rawLength: s.rawLength)
-                guard raw.count == p.length else {
-                    throw StoreError.corruptData(what: "chunk \(p.digest)", detail: "\(raw.count) bytes, the recipe says \(p.length)")
+        try out.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { dst in
+            var fill = BatchFill(pieces: pieces, positions: positions, dst: dst)
+            var i = 0
+            while i < pieces.count {
+                let base = i
+                let (n, missing) = try store.visitStoredChunks(
+                    digests[i...], budget: batchBytes, checkCRC: false
+                ) {
+                    (k: Int, c: StoredChunkView) throws(StoreError) in try fill.place(base + k, c)
                 }
-                raws.append(raw)
+                if let k = missing.first { throw StoreError.chunkNotFound(pieces[base + k].digest) }
+                i += n
             }
-            try verify(raws, digests[i..<i + raws.count], pair)
-            for (k, raw) in raws.enumerated() {
-                let p = pieces[i + k]
-                out.writeBytes(raw[p.from..<p.to])
-            }
-            i += stored.count
+            try fill.finish()
+            return total
         }
         return out
     }
+}
 
-    /// Checks each chunk's SHA-256 (two chunks per pass, interleaved).
-    static func verify(_ raws: [[UInt8]], _ digests: ArraySlice<Digest>, _ pair: SHA256Pair) throws {
-        let none = UnsafeRawBufferPointer(start: nil, count: 0)
-        var k = 0
-        while k < raws.count {
-            let two = k + 1 < raws.count
-            let (a, b) = raws[k].withUnsafeBytes { x in
-                two ? raws[k + 1].withUnsafeBytes { y in pair.hash(x, y) } : pair.hash(x, none)
+/// Fills one batch's buffer: decodes each chunk into its place and checks the SHA-256 of what
+/// landed there, two chunks at a time. A piece that is only part of its chunk (at the ends of a
+/// range) is decoded into scratch memory, checked whole, and its part copied.
+struct BatchFill {
+    let pieces: [ObjectStream.Piece]
+    let positions: [Int]
+    let dst: UnsafeMutableRawBufferPointer
+    let pair = SHA256Pair()
+    let decompressor = ChunkDecompressor()
+    /// A decoded whole chunk waiting for a second one to be hashed with: its piece and bytes.
+    var waiting: (Int, UnsafeRawBufferPointer)?
+    var filled = 0
+
+    init(pieces: [ObjectStream.Piece], positions: [Int], dst: UnsafeMutableRawBufferPointer) {
+        self.pieces = pieces
+        self.positions = positions
+        self.dst = dst
+    }
+
+    mutating func place(_ i: Int, _ c: StoredChunkView) throws(StoreError) {
+        let p = pieces[i]
+        guard c.rawLength == p.length else {
+            throw .corruptData(
+                what: "chunk \(p.digest)", detail: "\(c.rawLength) bytes, the recipe says \(p.length)")
+        }
+        filled += 1
+        if p.from == 0 && p.to == p.length {
+            let target = UnsafeMutableRawBufferPointer(rebasing: dst[positions[i]..<positions[i] + p.length])
+            do { try decompressor.decompress(c.bytes, codec: c.codec, into: target) } catch {
+                throw .corruptData(what: "chunk \(p.digest)", detail: "\(error)")
             }
-            for (got, i) in two ? [(a, k), (b, k + 1)] : [(a, k)] where got != digests[digests.startIndex + i] {
-                throw StoreError.corruptData(what: "chunk \(digests[digests.startIndex + i])", detail: "content does not hash to its digest")
+            let bytes = UnsafeRawBufferPointer(target)
+            guard let (j, other) = waiting else {
+                waiting = (i, bytes)
+                return
             }
-            k += 2
+            waiting = nil
+            let (a, b) = pair.hash(other, bytes)
+            try check(a, j)
+            try check(b, i)
+            return
+        }
+        let r = UnsafeMutableRawBufferPointer.allocate(byteCount: p.length, alignment: 16)
+        defer { r.deallocate() }
+        do { try decompressor.decompress(c.bytes, codec: c.codec, into: r) } catch {
+            throw .corruptData(what: "chunk \(p.digest)", detail: "\(error)")
+        }
+        try check(pair.hash(UnsafeRawBufferPointer(r), Self.none).0, i)
+        UnsafeMutableRawBufferPointer(rebasing: dst[positions[i]..<positions[i] + p.to - p.from])
+            .copyMemory(from: UnsafeRawBufferPointer(rebasing: r[p.from..<p.to]))
+    }
+
+    /// Checks the chunk left waiting; every piece must have been placed.
+    mutating func finish() throws(StoreError) {
+        if let (j, bytes) = waiting {
+            waiting = nil
+            try check(pair.hash(bytes, Self.none).0, j)
+        }
+        guard filled == pieces.count else {
+            throw .corruptData(
+                what: "a GetObject batch", detail: "\(filled) of \(pieces.count) chunks were read")
+        }
+    }
+
+    private static var none: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: nil, count: 0) }
+
+    private func check(_ got: Digest, _ i: Int) throws(StoreError) {
+        guard got == pieces[i].digest else {
+            throw .corruptData(
+                what: "chunk \(pieces[i].digest)", detail: "content does not hash to its digest")
         }
     }
 }

@@ -170,17 +170,27 @@ extension S3Handler {
         if head || start == end {
             return try await conn.respond(status, headers: h, contentLength: end - start)
         }
-        guard let recipe = try await work({ try store.recipe(forBlob: o.blob) }) else {
+        try await streamBlob(o.blob, key: key, status, headers: h, start: start, end: end, conn)
+    }
+
+    /// Responds with `status`, `headers` and bytes `start..<end` of `blob` (the object `key`).
+    func streamBlob(
+        _ blob: Digest, key: String, _ status: HTTPResponseStatus, headers: HTTPHeaders, start: UInt64, end: UInt64,
+        _ conn: S3Connection
+    ) async throws {
+        let store = self.store
+        let recipes = self.recipes
+        guard let recipe = try await work({ try recipes.recipe(blob) { try store.recipe(forBlob: blob) } }) else {
             throw S3Error.internalError("the blob of \(key) has no recipe; run `trove scrub`")
         }
-        try await conn.startResponse(status, headers: h)
+        try await conn.startResponse(status, headers: headers)
         try await streamRange(recipe, start: start, end: end, conn)
         try await conn.end()
     }
 
     /// Streams bytes `start..<end` of a blob (``ObjectStream``): the next batch is read on a
     /// worker while the current one is written.
-    func streamRange(_ recipe: Recipe, start: UInt64, end: UInt64, _ conn: S3Connection) async throws {
+    func streamRange(_ recipe: IndexedRecipe, start: UInt64, end: UInt64, _ conn: S3Connection) async throws {
         let store = self.store
         let batches = ObjectStream.batches(recipe, start: start, end: end)
         func read(_ i: Int) -> Task<ByteBuffer, Error>? {

@@ -62,12 +62,7 @@ extension S3Handler {
         }
         h.add(name: "content-length", value: String(end - start))
         if head || start == end { return try await conn.respond(status, headers: h, contentLength: end - start) }
-        guard let recipe = try await work({ try store.recipe(forBlob: blob) }) else {
-            throw S3Error.internalError("the blob of \(key) has no recipe; run `trove scrub`")
-        }
-        try await conn.startResponse(status, headers: h)
-        try await streamRange(recipe, start: start, end: end, conn)
-        try await conn.end()
+        try await streamBlob(blob, key: key, status, headers: h, start: start, end: end, conn)
     }
 
     /// ListObjects(V2) on `versions`: the files of the version the prefix names (the prefix must

@@ -20,6 +20,8 @@ final class S3Handler: Sendable {
     let staging = StagingPool()
     /// Multipart uploads completed lately, for repeated completions.
     let completed = CompletedUploads()
+    /// Recipes of blobs read lately (ranged GETs of one object).
+    let recipes = RecipeCache()
 
     init(store: Store, config: S3Config, pool: NIOThreadPool, logger: Logger) {
         self.store = store

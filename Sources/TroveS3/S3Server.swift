@@ -48,6 +48,12 @@ public final class S3Server: Service, Sendable {
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+                // A GetObject batch (4 MiB) is written whole, and the next one queued behind it
+                // before the writer waits: the socket stays fed while the task that serves the
+                // connection waits for its turn to run (NIO's default, 32-64 KiB, made it wait
+                // for each batch to drain first).
+                .childChannelOption(
+                    ChannelOptions.writeBufferWaterMark, value: .init(low: 1 << 20, high: ObjectStream.batchBytes))
                 .bind(host: config.host, port: config.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let ops = channel.pipeline.syncOperations

@@ -232,9 +232,9 @@ extension Store {
             size += recipe.size
         }
         do {
-            // One pass: the parts' chunks, each verified, hashed into the whole blob's digest; the
-            // commit then skips its own verification pass over the same bytes.
-            let whole = Recipe(blobDigest: try hashChunks(chunks[...], verifyEach: true, of: nil), size: size, chunks: chunks)
+            // One pass: the parts' chunks, each verified, hashed into the whole blob's digest (the
+            // records read in runs); the commit then skips its own verification pass over the same bytes.
+            let whole = Recipe(blobDigest: try hashChunksInRuns(chunks), size: size, chunks: chunks)
             try commitBucketBlob(whole, verified: true)
             let object = BucketObject(
                 key: upload.key, blob: whole.blobDigest, size: size, etag: etag, contentType: upload.contentType,

@@ -1,7 +1,7 @@
 import TroveCore
 
 /// Where a chunk's record is, from the index (``Store/locateStoredChunks(_:)``): what
-/// ``Store/withStoredChunks(_:_:)`` will hand over for it.
+/// ``Store/withStoredChunks(_:checkCRC:_:)`` will pass for it.
 public struct StoredChunkLocation: Sendable {
     let pack: Int64
     let entry: PackEntry
@@ -9,30 +9,30 @@ public struct StoredChunkLocation: Sendable {
     public var codec: Codec { entry.codec }
     /// Length of the raw (decoded) bytes.
     public var rawLength: Int { entry.rawLength }
-    /// Bytes ``Store/withStoredChunks(_:_:)`` hands over: the record's stored bytes, opened in an
-    /// encrypted store.
+    /// Bytes passed for it: the record's stored bytes, opened in an encrypted store.
     public let length: Int
 }
 
-/// One chunk's stored bytes as ``Store/withStoredChunks(_:_:)`` hands them over: valid only during
-/// the call.
+/// One chunk's stored bytes as ``Store/withStoredChunks(_:checkCRC:_:)`` and
+/// ``Store/visitStoredChunks(_:budget:checkCRC:_:)`` pass them: valid only during the call (they
+/// lie in a reused read buffer).
 public struct StoredChunkView {
-    /// How `bytes` are encoded.
     public var codec: Codec
-    /// Length of the raw (decoded) bytes.
     public var rawLength: Int
-    /// The stored bytes (opened, in an encrypted store).
+    /// The stored (possibly compressed; opened, in an encrypted store) bytes.
     public var bytes: UnsafeRawBufferPointer
     /// The CRC-32C of exactly `bytes` when it was checked against the pack record (plaintext
-    /// records read in a run); nil otherwise.
-    public var crc32c: UInt32?
+    /// records read in a run with `checkCRC`); nil otherwise.
+    public var crc32c: UInt32? = nil
 }
 
 extension Store {
     /// Records at most this far apart in a pack are read in one go (the gap is read and dropped).
     static let readRunGap = 64 << 10
-    /// Largest single read of a run of records.
-    static let readRunBytes = DirectReadBuffer.pooledSize
+    /// Largest single read of a run of records: with the pages around it (a direct read is
+    /// page-aligned at both ends) it still fits a pooled read buffer (a run of up to the whole
+    /// buffer size spilled into a fresh buffer about one time in ten).
+    static let readRunBytes = DirectReadBuffer.pooledSize - 2 * PackFormat.alignment
 
     /// The index entries of `digests` (nil for a chunk the index does not hold), in order.
     public func locateStoredChunks(_ digests: ArraySlice<Digest>) throws(StoreError) -> [StoredChunkLocation?] {
@@ -44,8 +44,26 @@ extension Store {
 
     /// The stored bytes (CRC-32C checked; opened, in an encrypted store) of a prefix of `digests`: at least one chunk, and as
     /// many more as fit in `budget` stored bytes; nil for a chunk the index does not hold.
-    /// ``withStoredChunks(_:_:)`` reads them.
     public func readStoredChunks(_ digests: ArraySlice<Digest>, budget: Int) throws(StoreError) -> [StoredChunk?] {
+        var found: [Int: StoredChunk] = [:]
+        let (n, _) = try visitStoredChunks(digests, budget: budget) {
+            (k: Int, c: StoredChunkView) throws(StoreError) in
+            found[k] = StoredChunk(codec: c.codec, rawLength: c.rawLength, bytes: Array(c.bytes))
+        }
+        return (0..<n).map { found[$0] }
+    }
+
+    /// ``readStoredChunks(_:budget:)`` without copying: passes each found chunk of the prefix it
+    /// covers to `body` with its index in that prefix (0 is `digests.first`), its bytes in place
+    /// in the read buffer, in the order they lie in the packs (not the order of `digests`).
+    /// Returns how many of `digests` the prefix holds and which of them the store does not hold.
+    /// `checkCRC: false` skips the CRC-32C of each record, for callers that check each chunk's
+    /// SHA-256 anyway (which also covers what the CRC covers); the record header is checked
+    /// either way. An error `body` throws ends the visit and is rethrown as it is.
+    public func visitStoredChunks(
+        _ digests: ArraySlice<Digest>, budget: Int, checkCRC: Bool = true,
+        _ body: (Int, StoredChunkView) throws(StoreError) -> Void
+    ) throws(StoreError) -> (count: Int, missing: [Int]) {
         let located = try locateStoredChunks(digests.prefix(64))
         var n = 0
         var total = 0
@@ -55,23 +73,21 @@ extension Store {
             total += size
             n += 1
         }
-        var out = [StoredChunk?](repeating: nil, count: n)
-        _ = try withStoredChunks(Array(located[..<n])) { k, c in
-            out[k] = StoredChunk(codec: c.codec, rawLength: c.rawLength, bytes: Array(c.bytes))
-        }
-        return out
+        let gone = try withStoredChunks(Array(located[..<n]), checkCRC: checkCRC, body)
+        return (n, ((0..<n).filter { located[$0] == nil } + gone).sorted())
     }
 
-    /// Passes the stored bytes of each chunk of `chunks` to `body` (with its index in `chunks`),
-    /// each once, in pack order rather than in the order of `chunks`; returns the indices of
-    /// chunks that are no longer in the store (nil entries are skipped). Every record is checked
-    /// (header against the index, CRC-32C) before `body` sees it. With direct I/O, records lying
-    /// close together in a pack (a pull asks for chunks in the order they were pushed) are read
-    /// with one direct read of up to ``readRunBytes`` instead of one each: fewer, larger I/Os. A
-    /// record that fails its check, or a run that cannot be read (GC may have moved it), is read
-    /// again alone through ``readStoredChunk(_:)``, which throws what is really wrong.
+    /// Passes the stored bytes of each chunk of `chunks` (from ``locateStoredChunks(_:)``) to
+    /// `body` with its index in `chunks`, each once, in the order they lie in the packs; returns
+    /// the indices of chunks no longer in the store (nil entries are skipped). Every record is
+    /// checked first (header against the index; CRC-32C unless `checkCRC` is false). With direct
+    /// I/O, records lying close together in a pack (a pull asks for chunks in the order they were
+    /// pushed) are read with one direct read of up to ``readRunBytes`` instead of one each: fewer,
+    /// larger I/Os. A record that fails its check, or a run that cannot be read (GC may have moved
+    /// it), is read again alone through ``readStoredChunk(_:)``, which throws what is really
+    /// wrong. An error `body` throws ends the visit and is rethrown as it is.
     public func withStoredChunks(
-        _ chunks: [StoredChunkLocation?], _ body: (Int, StoredChunkView) -> Void
+        _ chunks: [StoredChunkLocation?], checkCRC: Bool = true, _ body: (Int, StoredChunkView) throws(StoreError) -> Void
     ) throws(StoreError) -> [Int] {
         var again: [Int] = []
         if let local = packStorage as? LocalPackStorage, local.directIO {
@@ -98,6 +114,7 @@ extension Store {
                     again += run
                     continue
                 }
+                var failure: StoreError?
                 var delivered = 0
                 do {
                     let seal = try packSeal(name: name) { () throws(StoreError) in
@@ -111,7 +128,7 @@ extension Store {
                             let header = UnsafeRawBufferPointer(rebasing: all[at..<(at + h)])
                             let stored = UnsafeRawBufferPointer(rebasing: all[(at + h)..<(at + h + e.storedLength)])
                             let field = seal?.mask(e.digest, offset: e.offset) ?? e.digest
-                            guard PackFormat.recordMatches(header: header, stored: stored, e, field: field, checkCRC: true)
+                            guard PackFormat.recordMatches(header: header, stored: stored, e, field: field, checkCRC: checkCRC)
                             else {
                                 again.append(k)
                                 continue
@@ -121,36 +138,47 @@ extension Store {
                                     again.append(k)
                                     continue
                                 }
-                                opened.withUnsafeBytes {
-                                    body(k, StoredChunkView(codec: e.codec, rawLength: e.rawLength, bytes: $0, crc32c: nil))
-                                }
+                                failure = Self.pass(opened, e.codec, e.rawLength, as: k, to: body)
                             } else {
-                                body(
-                                    k,
-                                    StoredChunkView(
-                                        codec: e.codec, rawLength: e.rawLength, bytes: stored,
-                                        crc32c: PackFormat.recordCRC(header: header)))
+                                do throws(StoreError) {
+                                    let crc = checkCRC ? PackFormat.recordCRC(header: header) : nil
+                                    try body(
+                                        k, StoredChunkView(codec: e.codec, rawLength: e.rawLength, bytes: stored, crc32c: crc))
+                                } catch { failure = error }
                             }
+                            if failure != nil { return }
                         }
                     }
                 } catch {
                     again += run.dropFirst(delivered)
                 }
+                if let failure { throw failure }
             }
         } else {
             again = chunks.indices.filter { chunks[$0] != nil }
         }
         var gone: [Int] = []
         for k in again {
-            let stored: StoredChunk
-            do { stored = try readStoredChunk(chunks[k]!.entry.digest) } catch .chunkNotFound {
+            let c: StoredChunk
+            do { c = try readStoredChunk(chunks[k]!.entry.digest) } catch .chunkNotFound {
                 gone.append(k)
                 continue
             }
-            stored.bytes.withUnsafeBytes {
-                body(k, StoredChunkView(codec: stored.codec, rawLength: stored.rawLength, bytes: $0, crc32c: nil))
-            }
+            if let failure = Self.pass(c.bytes, c.codec, c.rawLength, as: k, to: body) { throw failure }
         }
         return gone
+    }
+
+    /// Calls `body` with a view of `bytes`; returns what it threw.
+    private static func pass(
+        _ bytes: [UInt8], _ codec: Codec, _ rawLength: Int, as k: Int,
+        to body: (Int, StoredChunkView) throws(StoreError) -> Void
+    ) -> StoreError? {
+        bytes.withUnsafeBytes { b -> StoreError? in
+            do throws(StoreError) {
+                try body(k, StoredChunkView(codec: codec, rawLength: rawLength, bytes: b))
+                return nil
+            } catch { return error }
+        }
     }
 }

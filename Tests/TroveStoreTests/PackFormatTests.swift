@@ -209,6 +209,37 @@ struct BatchedChunkReadTests {
                 }
             }
         }
+        // The visitor (GetObject's path, also without the CRC-32C): each chunk of the prefix it
+        // covers passed once, with the bytes of a single read; the absent ones reported missing.
+        for checkCRC in [true, false] {
+            var position = 0
+            while position < asked.count {
+                var seen: [Int: [UInt8]] = [:]
+                let (n, missing) = try store.visitStoredChunks(asked[position...], budget: 60_000, checkCRC: checkCRC) {
+                    k, c in
+                    #expect(seen[k] == nil)
+                    seen[k] = Array(c.bytes)
+                }
+                #expect(n > 0)
+                for k in 0..<n {
+                    let d = asked[position + k]
+                    if absent.contains(d) {
+                        #expect(seen[k] == nil && missing.contains(k))
+                    } else {
+                        #expect(try seen[k] == store.readStoredChunk(d).bytes && !missing.contains(k))
+                    }
+                }
+                position += n
+            }
+        }
+        // CompleteMultipartUpload's pass over records in runs: the blob digest of the record-by-record
+        // pass and of the bytes, with chunks out of pack order (held until their turn) and repeated.
+        let order = chunks + chunks.reversed() + chunks.prefix(4)
+        let recipe = order.map { RecipeChunk(digest: $0.digest, length: UInt32($0.rawLength)) }
+        var whole: [UInt8] = []
+        for c in order { whole += try store.readChunk(c.digest) }
+        #expect(try store.hashChunksInRuns(recipe) == SHA256.hash(whole))
+        #expect(try store.hashChunks(recipe[...], verifyEach: true, of: nil) == SHA256.hash(whole))
     }
 
     @Test func aDamagedRecordInARunIsNeverServed() throws {
@@ -227,6 +258,8 @@ struct BatchedChunkReadTests {
         _ = pwrite(fd, &byte, 1, off_t(entry.offset + PackFormat.recordHeaderSize + 100))
         close(fd)
         #expect(throws: StoreError.self) { try store.readStoredChunks(chunks.map(\.digest)[...], budget: 1 << 20) }
+        let recipe = chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.rawLength)) }
+        #expect(throws: StoreError.self) { try store.hashChunksInRuns(recipe) }
         let before = try store.readStoredChunks(chunks.map(\.digest)[..<2], budget: 1 << 20)
         #expect(before.map { $0?.bytes } == chunks.prefix(2).map(\.bytes))
     }

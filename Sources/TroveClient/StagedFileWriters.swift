@@ -25,7 +25,7 @@ final class StagedFileWriters: Sendable {
     /// Largest file the pull queues here; larger ones are written as their chunks stream in.
     static let fileLimit = 256 << 10
     /// Most bytes queued and not yet written.
-    static let maxPendingBytes = 32 << 20
+    static let maxPendingBytes = 8 << 20
 
     private struct State {
         var pendingBytes = 0

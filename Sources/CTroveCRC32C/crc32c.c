@@ -8,6 +8,7 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <pthread.h>
 
 int trove_crc32c_hw_available(void) {
     unsigned int eax, ebx, ecx, edx;
@@ -15,65 +16,81 @@ int trove_crc32c_hw_available(void) {
     return (ecx & bit_SSE4_2) != 0;
 }
 
-// The instruction has a latency of 3 cycles and a throughput of 1 per cycle, so one dependency
-// chain runs at a third of what the unit can do (~8 bytes per 3 cycles). Long inputs are cut into
-// blocks of three lanes hashed side by side, each lane from a zero register; the lanes are then
-// joined by linearity: the register after lanes A and B is shift(register after A) ^ (B's
-// register from zero), where shift(x) runs x through as many zero bytes as B holds. shift is a
-// GF(2)-linear map of the 32-bit register, applied with four table lookups (one per byte of x);
-// the tables are built once, from the instruction itself.
-#include <pthread.h>
-
-enum { LANE_LONG = 8192, LANE_SHORT = 256 };
+// The `crc32` instruction has a latency of 3 cycles and a throughput of 1 per cycle: one
+// dependent stream runs at 8 bytes per 3 cycles. Long buffers are therefore cut into blocks of
+// three equal lanes hashed side by side (three independent chains, 24 bytes per 3 cycles); the
+// lanes are joined by shifting a lane's CRC register over the lanes after it, which is a linear
+// map of the 32 register bits: x^(8·lane) mod P, applied with four 256-entry tables built once
+// from the instruction itself (crc32c_zeros below). Blocks of 3 × 8 KiB, then 3 × 256 bytes, then
+// one stream for the tail. (Intel's "Fast CRC Computation for iSCSI Polynomial Using CRC32
+// Instruction", Gopal et al., 2011, describes the method.)
+#define LANE_LONG 8192
+#define LANE_SHORT 256
 
 static uint32_t shift_long[4][256];
 static uint32_t shift_short[4][256];
 static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
 
+// The register `reg` after `length` (a multiple of 8) zero bytes.
 __attribute__((target("sse4.2")))
-static uint32_t zeros(uint32_t c, size_t length) {
-    uint64_t r = c;
-    for (size_t i = 0; i < length; i += 8) r = __builtin_ia32_crc32di(r, 0);
-    return (uint32_t)r;
+static uint32_t crc32c_zeros(uint32_t reg, size_t length) {
+    uint64_t c = reg;
+    for (size_t i = 0; i < length; i += 8) c = __builtin_ia32_crc32di(c, 0);
+    return (uint32_t)c;
 }
 
-static void build_table(uint32_t table[4][256], size_t lane) {
+// table[k][b] = the register (b << 8k) after `length` zero bytes; by linearity any register is
+// shifted by XORing the entries of its four bytes.
+static void make_shift_table(uint32_t table[4][256], size_t length) {
     uint32_t basis[32];
-    for (int b = 0; b < 32; b++) basis[b] = zeros((uint32_t)1 << b, lane);
+    for (int i = 0; i < 32; i++) basis[i] = crc32c_zeros(1u << i, length);
     for (int k = 0; k < 4; k++) {
-        for (int v = 0; v < 256; v++) {
-            uint32_t x = 0;
-            for (int b = 0; b < 8; b++)
-                if (v & (1 << b)) x ^= basis[8 * k + b];
-            table[k][v] = x;
+        for (int b = 0; b < 256; b++) {
+            uint32_t v = 0;
+            for (int bit = 0; bit < 8; bit++) {
+                if (b & (1 << bit)) v ^= basis[8 * k + bit];
+            }
+            table[k][b] = v;
         }
     }
 }
 
-static void build_tables(void) {
-    build_table(shift_long, LANE_LONG);
-    build_table(shift_short, LANE_SHORT);
+static void make_shift_tables(void) {
+    make_shift_table(shift_long, LANE_LONG);
+    make_shift_table(shift_short, LANE_SHORT);
 }
 
-static inline uint32_t shift(const uint32_t table[4][256], uint32_t x) {
-    return table[0][x & 0xFF] ^ table[1][(x >> 8) & 0xFF] ^ table[2][(x >> 16) & 0xFF] ^ table[3][x >> 24];
+static inline uint32_t shift(const uint32_t table[4][256], uint32_t reg) {
+    return table[0][reg & 0xff] ^ table[1][(reg >> 8) & 0xff] ^ table[2][(reg >> 16) & 0xff] ^ table[3][reg >> 24];
 }
 
-// Three lanes of `lane` bytes each from `p` (8-byte aligned reads not required), joined.
+static inline uint64_t load64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+// Consumes whole blocks of three `lane`-byte lanes from *p, returning the register.
 __attribute__((target("sse4.2")))
-static inline uint64_t three_lanes(uint64_t c, const unsigned char *p, size_t lane, const uint32_t table[4][256]) {
-    uint64_t c1 = 0, c2 = 0;
-    for (size_t i = 0; i < lane; i += 8) {
-        uint64_t v0, v1, v2;
-        memcpy(&v0, p + i, 8);
-        memcpy(&v1, p + lane + i, 8);
-        memcpy(&v2, p + 2 * lane + i, 8);
-        c = __builtin_ia32_crc32di(c, v0);
-        c1 = __builtin_ia32_crc32di(c1, v1);
-        c2 = __builtin_ia32_crc32di(c2, v2);
+static inline uint64_t three_lanes(uint64_t c, const unsigned char **p, size_t *length, size_t lane,
+                                   const uint32_t table[4][256]) {
+    const unsigned char *q = *p;
+    while (*length >= 3 * lane) {
+        uint64_t c0 = c, c1 = 0, c2 = 0;
+        const unsigned char *end = q + lane;
+        do {
+            c0 = __builtin_ia32_crc32di(c0, load64(q));
+            c1 = __builtin_ia32_crc32di(c1, load64(q + lane));
+            c2 = __builtin_ia32_crc32di(c2, load64(q + 2 * lane));
+            q += 8;
+        } while (q < end);
+        c = shift(table, (uint32_t)c0) ^ (uint32_t)c1;
+        c = shift(table, (uint32_t)c) ^ (uint32_t)c2;
+        q += 2 * lane;
+        *length -= 3 * lane;
     }
-    c = shift(table, (uint32_t)c) ^ (uint32_t)c1;
-    return shift(table, (uint32_t)c) ^ (uint32_t)c2;
+    *p = q;
+    return c;
 }
 
 __attribute__((target("sse4.2")))
@@ -85,35 +102,12 @@ uint32_t trove_crc32c_hw_update(uint32_t crc, const void *buffer, size_t length)
         length--;
     }
     if (length >= 3 * LANE_SHORT) {
-        pthread_once(&shift_once, build_tables);
-        while (length >= 3 * LANE_LONG) {
-            c = three_lanes(c, p, LANE_LONG, shift_long);
-            p += 3 * LANE_LONG;
-            length -= 3 * LANE_LONG;
-        }
-        while (length >= 3 * LANE_SHORT) {
-            c = three_lanes(c, p, LANE_SHORT, shift_short);
-            p += 3 * LANE_SHORT;
-            length -= 3 * LANE_SHORT;
-        }
-    }
-    while (length >= 32) {
-        uint64_t v0, v1, v2, v3;
-        memcpy(&v0, p, 8);
-        memcpy(&v1, p + 8, 8);
-        memcpy(&v2, p + 16, 8);
-        memcpy(&v3, p + 24, 8);
-        c = __builtin_ia32_crc32di(c, v0);
-        c = __builtin_ia32_crc32di(c, v1);
-        c = __builtin_ia32_crc32di(c, v2);
-        c = __builtin_ia32_crc32di(c, v3);
-        p += 32;
-        length -= 32;
+        pthread_once(&shift_once, make_shift_tables);
+        c = three_lanes(c, &p, &length, LANE_LONG, (const uint32_t(*)[256])shift_long);
+        c = three_lanes(c, &p, &length, LANE_SHORT, (const uint32_t(*)[256])shift_short);
     }
     while (length >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        c = __builtin_ia32_crc32di(c, v);
+        c = __builtin_ia32_crc32di(c, load64(p));
         p += 8;
         length -= 8;
     }

@@ -69,12 +69,16 @@ struct PullWritersTests {
         #expect(try PullTests.snapshot(URL(fileURLWithPath: dest)) == PullTests.snapshot(URL(fileURLWithPath: src)))
     }
 
-    /// A file a worker cannot create fails the pull with the path, and later files are refused.
+    /// A file a worker cannot create fails the pull with the path, and later files are refused;
+    /// what was written before stays.
     @Test func aWorkerFailureIsReported() throws {
         let dir = try TemporaryDirectory()
         let writers = StagedFileWriters(threads: 2)
         let good = dir.path + "/good"
         try writers.write(path: good, content: [1, 2, 3], mode: 0o640, worker: 0)
+        // Written before the failing file is queued: once a worker has failed, files still
+        // queued on the other worker are skipped, so without this wait "good" may never be made.
+        try writers.finish()
         try writers.write(path: dir.path + "/no/such/dir/f", content: [4], mode: 0o644, worker: 1)
         #expect(throws: ClientError.self) { try writers.finish() }
         #expect(throws: ClientError.self) { try writers.write(path: dir.path + "/later", content: [5], mode: 0o644, worker: 0) }

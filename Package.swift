@@ -214,7 +214,7 @@ let package = Package(
         .testTarget(
             name: "TroveServerTests",
             dependencies: [
-                "TroveServer", "TroveProtocol", "TroveCore",
+                "TroveServer", "TroveProtocol", "TroveCore", "TroveStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

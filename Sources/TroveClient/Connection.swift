@@ -67,6 +67,10 @@ public final class Connection: Sendable {
         }
     }
 
+    /// The buffers a connection reuses for the frames it receives (a pull's CHUNKS frames: as
+    /// many as its request window holds).
+    static func frameBuffers() -> ByteBufferPool { ByteBufferPool(maxBuffers: 8, maxBytes: 64 << 20) }
+
     /// The connection once it is connected and authenticated.
     static func opening(
         to address: ServerAddress, credentials: Credentials?, clientName: String
@@ -82,7 +86,7 @@ public final class Connection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try ConnectionTLS.addHandlers(tls, address: address, to: channel.pipeline.syncOperations) }
                     let state = FrameCodecState()
-                    try channel.pipeline.syncOperations.addTroveFrameCodec(state: state)
+                    try channel.pipeline.syncOperations.addTroveFrameCodec(state: state, buffers: Self.frameBuffers())
                     try channel.pipeline.syncOperations.addHandler(ResponseHandler(codecState: state))
                 }
             }

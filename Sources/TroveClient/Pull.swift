@@ -59,6 +59,8 @@ public final class Puller {
     public var allowExternalSymlinks = false
     /// GET_CHUNKS requests in flight per connection.
     public var window = 8
+    /// Threads that create and write small files in a new stage (0: the pulling thread does it).
+    public var writerThreads = 2
     /// Further connections to the same server to fetch chunks over in parallel.
     public var extraConnections: [Connection] = []
     /// What to do with a destination that already holds files.
@@ -121,7 +123,11 @@ public final class Puller {
             let writer = SafeWriter(root: target.stage)
             try job.makeParents(writer)
             let resume = fresh ? PullJob.Resume() : try job.verifyExisting(writer)
-            let written = try write(job, info: info, total: tree.totalSize, resume: resume) {
+            // In a new stage, small files are created and written by workers (StagedFileWriters).
+            let queued = fresh && writerThreads > 0 ? StagedFileWriters(threads: writerThreads) : nil
+            let written = try write(
+                job, info: info, total: tree.totalSize, resume: resume, queued: queued.map { ($0, writer) }
+            ) {
                 (e) throws(ClientError) in
                 if fresh {
                     let (fd, path) = try writer.createNew(e.path)
@@ -149,10 +155,16 @@ public final class Puller {
     /// Writes every file of `job` through `open` (a temporary or the staged file), fetching the
     /// chunks that `resume` does not already have in place; returns the result and the paths
     /// written, in file order.
+    ///
+    /// With `queued`, files up to ``StagedFileWriters/fileLimit`` are gathered in memory, verified,
+    /// and handed to the workers to create under the writer's root (a stage this pull made).
     private func write(
         _ job: PullJob, info: Message.RefInfo, total: UInt64, resume: PullJob.Resume?,
+        queued: (StagedFileWriters, SafeWriter)? = nil,
         open: (TreeEntry) throws(ClientError) -> (fd: Int32, path: String, new: Bool)
     ) throws(ClientError) -> (pull: PullResult, temps: [String]) {
+        // Nothing may still be writing when the caller keeps or removes the stage.
+        defer { queued?.0.settle() }
         let resume = resume ?? PullJob.Resume()
         let order = job.fetchOrder(skipping: resume)
         progress?.start(phase: "fetching", total: total)
@@ -174,8 +186,65 @@ public final class Puller {
         }
         var written: UInt64 = 0
         var fetched = 0
+        /// Files before this index may still be queued (not on disk yet).
+        var queuedBelow = 0
+        var worker = 0
+        var lastParent = Substring()
+        /// The bytes of a chunk placed earlier in another file (or, with `own`, this file), read
+        /// into `chunkBuffer` once a worker has written it.
+        func readPlaced(_ at: PullJob.Location, _ n: Int, own: Int32?) throws(ClientError)
+            -> UnsafeMutableRawBufferPointer
+        {
+            if at.file < queuedBelow, let (writers, _) = queued {
+                try writers.finish()
+                queuedBelow = 0
+            }
+            let chunk = chunkBuffer(n)
+            let srcFD: Int32
+            if let own { srcFD = own } else { srcFD = try SafeWriter.openForRead(paths[at.file]) }
+            defer { if own == nil { close(srcFD) } }
+            try SafeWriter.preadFully(srcFD, chunk, at: at.offset, path: paths[at.file])
+            return chunk
+        }
         for (fileIndex, e) in job.files.enumerated() {
             let recipe = job.recipes[e.blob!]!
+            if let (writers, root) = queued, e.size <= UInt64(StagedFileWriters.fileLimit) {
+                // Gathered in memory, verified whole, then created and written by a worker.
+                var content: [UInt8] = []
+                content.reserveCapacity(Int(e.size))
+                for c in recipe.chunks {
+                    if shouldStop(fetched) { throw .interrupted(detail: "stopped before \(e.path) was complete") }
+                    let n = Int(c.length)
+                    if let at = placed[c.digest] {
+                        let start = content.count
+                        if at.file == fileIndex {
+                            content += content[Int(at.offset)..<Int(at.offset) + n]
+                        } else {
+                            content += UnsafeRawBufferPointer(try readPlaced(at, n, own: nil))
+                        }
+                        content.withUnsafeBytes { hasher.append(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+                    } else {
+                        let start = content.count
+                        try stream.next { (chunk) throws(ClientError) in content += chunk }
+                        fetched += 1
+                        placed[c.digest] = PullJob.Location(file: fileIndex, offset: UInt64(start))
+                    }
+                    progress?.advance(by: UInt64(n))
+                }
+                try PullJob.check(e, digest: hasher.finalizeRunning(), size: UInt64(content.count))
+                let path = root.full(e.path)
+                paths.append(path)
+                // One directory's files to one worker, the next directory's to the next.
+                let parent = e.path[..<(e.path.lastIndex(of: "/") ?? e.path.startIndex)]
+                if parent != lastParent {
+                    lastParent = parent
+                    worker += 1
+                }
+                written += UInt64(content.count)
+                try writers.write(path: path, content: content, mode: e.mode, worker: worker)
+                queuedBelow = fileIndex + 1
+                continue
+            }
             let (fd, path, new) = try open(e)
             defer { close(fd) }
             paths.append(path)
@@ -190,10 +259,7 @@ public final class Puller {
                     hasher.append(UnsafeRawBufferPointer(chunk))
                 } else if let at = placed[c.digest] {
                     // Already fetched (and verified) for an earlier position: copy it locally.
-                    let chunk = chunkBuffer(n)
-                    let srcFD = at.file == fileIndex ? fd : try SafeWriter.openForRead(paths[at.file])
-                    defer { if srcFD != fd { close(srcFD) } }
-                    try SafeWriter.preadFully(srcFD, chunk, at: at.offset, path: paths[at.file])
+                    let chunk = try readPlaced(at, n, own: at.file == fileIndex ? fd : nil)
                     hasher.append(UnsafeRawBufferPointer(chunk))
                     try SafeWriter.pwriteFully(fd, UnsafeRawBufferPointer(chunk), at: offset, path: path)
                 } else {
@@ -207,11 +273,7 @@ public final class Puller {
                 offset += UInt64(c.length)
                 progress?.advance(by: UInt64(c.length))
             }
-            let digest = hasher.finalizeRunning()
-            guard digest == e.blob!, offset == e.size else {
-                throw .integrity(
-                    detail: "\(e.path): the assembled content hashes to \(digest), expected \(e.blob!)")
-            }
+            try PullJob.check(e, digest: hasher.finalizeRunning(), size: offset)
             // A file created by this run holds exactly what was written; one left by an
             // interrupted run may be longer.
             guard new || ftruncate(fd, off_t(e.size)) == 0 else {
@@ -220,6 +282,7 @@ public final class Puller {
             fchmod(fd, mode_t(e.mode))  // already under the umask/special-bit rule (localModes)
             written += offset
         }
+        try queued?.0.finish()
         let bytesFetched = order.reduce(UInt64(0)) { $0 + UInt64($1.length) }
         let pull = PullResult(
             info: info, files: job.files.count, symlinks: 0, bytesWritten: written,

@@ -34,6 +34,14 @@ struct PullJob {
         var bytes: UInt64 = 0
     }
 
+    /// Throws unless a file's assembled bytes hash to its blob digest and have its size.
+    static func check(_ e: TreeEntry, digest: Digest, size: UInt64) throws(ClientError) {
+        guard digest == e.blob!, size == e.size else {
+            throw .integrity(
+                detail: "\(e.path): the assembled content hashes to \(digest), expected \(e.blob!)")
+        }
+    }
+
     /// The parent directories of every entry (refusing to go through symlinks).
     func makeParents(_ writer: SafeWriter) throws(ClientError) {
         for e in tree.entries {

@@ -65,6 +65,12 @@ public enum CRC32C {
         return ~c
     }
 
+    /// The CRC-32C of `a ‖ b` from `crcA` = CRC-32C of `a`, `crcB` = CRC-32C of `b` and `b`'s
+    /// length, without reading either (a few hundred operations, whatever the length).
+    public static func combine(_ crcA: UInt32, _ crcB: UInt32, lengthB: Int) -> UInt32 {
+        trove_crc32c_combine(crcA, crcB, lengthB)
+    }
+
     /// CRC-32C of `bytes`.
     public static func checksum<C: ContiguousByteStorage>(_ bytes: C) -> UInt32 {
         bytes.withUnsafeBytes { update(0, $0) }

@@ -68,13 +68,26 @@ public struct Frame: Equatable, Sendable {
         payload writePayload: (inout ByteBuffer) -> Void
     ) {
         let start = buffer.writerIndex
-        buffer.writeInteger(0 as UInt32)
-        buffer.writeInteger(type.rawValue)
-        buffer.writeInteger(flags.rawValue)
-        buffer.writeInteger(requestID, endianness: .big)
+        writeHeader(type: type, flags: flags, requestID: requestID, payloadLength: 0, into: &buffer)
         writePayload(&buffer)
         let length = buffer.writerIndex - start - headerSize
         buffer.setInteger(UInt32(truncatingIfNeeded: length), at: start, endianness: .big)
+        writeChecksum(from: start, into: &buffer)
+    }
+
+    /// Appends a frame header announcing `payloadLength` bytes of payload.
+    public static func writeHeader(
+        type: MessageType, flags: FrameFlags, requestID: UInt32, payloadLength: Int, into buffer: inout ByteBuffer
+    ) {
+        buffer.writeInteger(UInt32(truncatingIfNeeded: payloadLength), endianness: .big)
+        buffer.writeInteger(type.rawValue)
+        buffer.writeInteger(flags.rawValue)
+        buffer.writeInteger(requestID, endianness: .big)
+    }
+
+    /// Appends the checksum of the frame whose header starts at writer index `start` and whose
+    /// payload ends at the writer index.
+    public static func writeChecksum(from start: Int, into buffer: inout ByteBuffer) {
         let offset = start - buffer.readerIndex
         let crc = buffer.withUnsafeReadableBytes { raw in
             CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[offset...]))

@@ -198,10 +198,11 @@ public final class PreambleWriter: ChannelInboundHandler, RemovableChannelHandle
 extension ChannelPipeline.SynchronousOperations {
     /// Adds the Trove frame codec: ``PreambleWriter``, ``FrameReader`` (emits ``Frame``) and
     /// ``FrameEncoder`` (accepts ``Envelope``). Handlers added after these read `Frame`s and
-    /// write `Envelope`s.
-    public func addTroveFrameCodec(state: FrameCodecState) throws {
+    /// write `Envelope`s. Received frames that span socket reads go into buffers from `buffers`
+    /// when given.
+    public func addTroveFrameCodec(state: FrameCodecState, buffers: ByteBufferPool? = nil) throws {
         try addHandler(PreambleWriter(state.local))
-        try addHandler(FrameReader(state: state))
+        try addHandler(FrameReader(state: state, buffers: buffers))
         try addHandler(MessageToByteHandler(FrameEncoder()))
     }
 }

@@ -5,17 +5,21 @@ import NIOCore
 /// (`FrameReaderTests`, fuzz target 13).
 ///
 /// A frame that lies whole in one incoming buffer is sliced out of it (no copy). A frame that
-/// spans buffers is copied, as its pieces arrive, into a buffer allocated once at exactly its
-/// encoded size when its header has arrived (after the header's checks and the memory charge):
-/// nothing grows, nothing is moved twice. (NIO's `ByteToMessageHandler` accumulates into one
-/// buffer that a decoded frame's payload still references, so every later append, growth or
-/// `discardReadBytes` copies the unread bytes into fresh storage, and page faults follow.)
+/// spans buffers is copied, as its pieces arrive, into a buffer of at least its encoded size taken
+/// when its header has arrived (after the header's checks and the memory charge): nothing grows,
+/// nothing is moved twice. With a ``ByteBufferPool`` that buffer is one a finished frame used
+/// before, once nothing references that frame any more (no fresh pages to fault in). (NIO's
+/// `ByteToMessageHandler` accumulates into one buffer that a decoded frame's payload still
+/// references, so every later append, growth or `discardReadBytes` copies the unread bytes into
+/// fresh storage, and page faults follow.)
 ///
 /// Errors (all ``ProtocolError``) are final, as with ``FrameDecoder``.
 public struct FrameAssembler {
     /// Shared with the session handler (frame cap, negotiated version, memory account).
     public let state: FrameCodecState
     private let allocator: ByteBufferAllocator
+    /// Where frame buffers come from and go back to (nil: allocated each time).
+    private let buffers: ByteBufferPool?
     private var awaitingPreamble: Bool
     /// Preamble or frame-header bytes gathered across buffers (at most 10).
     private var head = ByteBuffer()
@@ -26,10 +30,14 @@ public struct FrameAssembler {
     private var held: [ByteBuffer] = []
 
     /// An assembler that first expects the peer's preamble when `expectPreamble` is true.
-    public init(state: FrameCodecState, expectPreamble: Bool = true, allocator: ByteBufferAllocator = .init()) {
+    public init(
+        state: FrameCodecState, expectPreamble: Bool = true, allocator: ByteBufferAllocator = .init(),
+        buffers: ByteBufferPool? = nil
+    ) {
         self.state = state
         self.awaitingPreamble = expectPreamble
         self.allocator = allocator
+        self.buffers = buffers
     }
 
     /// Consumes `input` (an empty buffer retries a frame that waited for memory), passing each
@@ -69,6 +77,7 @@ public struct FrameAssembler {
                     return true
                 }
                 try finish(&b, emit)
+                buffers?.recycle(b)  // reused once the frame's consumers let go of it
                 continue
             }
             if head.readableBytes == 0, src.readableBytes >= Frame.headerSize {
@@ -93,7 +102,7 @@ public struct FrameAssembler {
     /// Allocates the buffer of a frame of `size` encoded bytes and moves the gathered header bytes
     /// into it.
     private mutating func start(_ size: Int) {
-        var b = allocator.buffer(capacity: size)
+        var b = buffers?.take(capacity: size) ?? allocator.buffer(capacity: size)
         b.writeBuffer(&head)
         head.clear()
         body = b
@@ -127,9 +136,10 @@ public final class FrameReader: ChannelInboundHandler, RemovableChannelHandler {
     /// Buffers that arrived while a frame this handler emitted was being handled (re-entrantly).
     private var reentrant: [ByteBuffer] = []
 
-    /// A reader that first expects the peer's preamble when `expectPreamble` is true.
-    public init(state: FrameCodecState, expectPreamble: Bool = true) {
-        self.assembler = FrameAssembler(state: state, expectPreamble: expectPreamble)
+    /// A reader that first expects the peer's preamble when `expectPreamble` is true, taking the
+    /// buffers of frames that span socket reads from `buffers` when given.
+    public init(state: FrameCodecState, expectPreamble: Bool = true, buffers: ByteBufferPool? = nil) {
+        self.assembler = FrameAssembler(state: state, expectPreamble: expectPreamble, buffers: buffers)
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {

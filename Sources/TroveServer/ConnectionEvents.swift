@@ -26,12 +26,15 @@ struct RequestFinished {}
 final class ConnectionState {
     var logger: Logger
     let codec: FrameCodecState
+    /// Large frame buffers shared by the server's connections (nil: plain allocations).
+    let buffers: ByteBufferPool?
     /// Set once an ERROR that ends the connection has been sent: nothing else is written.
     private(set) var closing = false
 
-    init(logger: Logger, codec: FrameCodecState) {
+    init(logger: Logger, codec: FrameCodecState, buffers: ByteBufferPool? = nil) {
         self.logger = logger
         self.codec = codec
+        self.buffers = buffers
     }
 
     /// The current frame payload cap, for frames sent as well as received.
@@ -63,7 +66,7 @@ final class ConnectionState {
 
     /// An encoder for the connection's current cap, usable on any thread.
     func encoder(_ allocator: ByteBufferAllocator) -> OutboundFrames {
-        OutboundFrames(maxPayload: maxPayload, logger: logger, allocator: allocator)
+        OutboundFrames(maxPayload: maxPayload, logger: logger, allocator: allocator, buffers: buffers)
     }
 }
 
@@ -74,6 +77,8 @@ struct OutboundFrames: Sendable {
     var maxPayload: Int
     var logger: Logger
     var allocator = ByteBufferAllocator()
+    /// Where streams that know a frame's size up front take its buffer (``ChunkFrames``).
+    var buffers: ByteBufferPool?
 
     /// The encoded frame; `fits` is false when `envelope` was over `maxPayload` and an ERROR
     /// (internal-error, same request id, last frame) was encoded instead.

@@ -10,7 +10,8 @@ import TroveTLS
 ///    with a connection-level ERROR saying TLS is required).
 /// 1. ``PreambleWriter`` sends troved's preamble, then leaves.
 /// 2. ``FrameReader`` turns bytes into frames, charging each frame's memory to the connection's
-///    account with the server-wide ``ReceiveBudget``.
+///    account with the server-wide ``ReceiveBudget``; frame buffers come from the server-wide
+///    ``ByteBufferPool``.
 /// 3. NIO's `IdleStateHandler` reports a connection with no frame in or out for
 ///    `limits.idle_timeout_ms`.
 /// 4. ``ErrorHandler`` ends the connection on a decoding error (ERROR protocol-violation first).
@@ -28,6 +29,9 @@ struct ConnectionPipeline: Sendable {
     let registry: ConnectionRegistry
     let budget: ReceiveBudget
     let tls: ServerCertificates?
+    /// Frame buffers reused by every connection, in both directions (frames received, CHUNKS
+    /// frames sent); kept within a quarter of `server.receive_memory`.
+    let buffers: ByteBufferPool
 
     init(
         config: ServerConfig, helloOK: Message.HelloOK, executor: RequestExecutor, runner: BlockingWorkRunner,
@@ -45,6 +49,7 @@ struct ConnectionPipeline: Sendable {
                 maxPerToken: config.maxConnectionsPerToken))
         self.budget = ReceiveBudget(
             limit: config.receiveMemory, stall: .milliseconds(Int64(config.frameStallMillis)))
+        self.buffers = ByteBufferPool(maxBuffers: 16, maxBytes: config.receiveMemory / 4)
     }
 
     /// HELLO_OK for `store` (nonce and authRequired are set per connection).
@@ -87,12 +92,12 @@ struct ConnectionPipeline: Sendable {
                 channel.close(promise: nil)
             })
         let codec = FrameCodecState(memory: memory)
-        let connection = ConnectionState(logger: logger, codec: codec)
+        let connection = ConnectionState(logger: logger, codec: codec, buffers: buffers)
         let ops = channel.pipeline.syncOperations
         try ops.addHandler(TrafficCounter())
         if let tls { try ops.addHandler(TLSGate(certificates: tls, plaintextReply: Self.tlsRequired)) }
         try ops.addHandler(PreambleWriter(codec.local))
-        try ops.addHandler(FrameReader(state: codec))
+        try ops.addHandler(FrameReader(state: codec, buffers: buffers))
         try ops.addHandler(
             IdleStateHandler(allTimeout: .milliseconds(Int64(config.limits.idleTimeoutMillis))))
         try ops.addHandler(ErrorHandler(connection: connection))

@@ -10,14 +10,26 @@ private let messageOverhead = 1024
 
 /// CHUNKS frames for a GET_CHUNKS: chunks in request order, each frame filled up to the frame
 /// cap, built only when the connection asks for the next frame.
+///
+/// ``nextFrame(requestID:encoder:)`` writes each frame straight from the pack reads into one
+/// pooled buffer of the frame's size (``ChunksFrameWriter``): the chunks' sizes are known from
+/// the index before they are read, so each byte is copied once. ``next()`` builds the same frame
+/// as a ``Message`` (the reference the tests hold the direct frames equal to), and is what the
+/// direct path falls back on when a chunk is not what its index entry said (GC moved it since).
 final class ChunkFrames: ResponseStream {
     private struct Progress {
         var position = 0
         var decompressor: ChunkDecompressor?
-        /// Chunks read ahead (nil: not in the index), starting at `loadedStart` in `digests`.
-        var loaded: [StoredChunk?] = []
-        var loadedStart = 0
+        /// Index entries looked up ahead (nil: not in the index), starting at `locatedStart` in `digests`.
+        var located: [StoredChunkLocation?] = []
+        var locatedStart = 0
     }
+
+    /// One chunk of a frame and where it is (nil: not in the index).
+    private typealias Slot = (digest: Digest, location: StoredChunkLocation?)
+
+    /// Digests looked up in the index at a time.
+    private static let lookAhead = 256
 
     private let router: RequestRouter
     private let digests: [Digest]
@@ -32,51 +44,155 @@ final class ChunkFrames: ResponseStream {
     }
 
     func next() throws(ServerError) -> (message: Message, last: Bool) {
-        try progress.withLock { (p: inout Progress) throws(ServerError) in try nextFrame(&p) }
+        try progress.withLock { (p: inout Progress) throws(ServerError) in
+            let slots = try select(&p)
+            return (.chunks(try message(slots, &p)), p.position >= digests.count)
+        }
     }
 
-    private func nextFrame(_ p: inout Progress) throws(ServerError) -> (message: Message, last: Bool) {
+    func nextFrame(requestID: UInt32, encoder: OutboundFrames) throws(ServerError) -> (bytes: ByteBuffer, last: Bool) {
+        try progress.withLock { (p: inout Progress) throws(ServerError) in
+            let slots = try select(&p)
+            let last = p.position >= digests.count
+            let flags: FrameFlags = last ? [] : .more
+            if let frame = try direct(slots, requestID: requestID, flags: flags, encoder: encoder, &p) {
+                return (frame, last)
+            }
+            let (bytes, fits) = encoder.encode(
+                Envelope(.chunks(try message(slots, &p)), requestID: requestID, flags: flags))
+            return (bytes, last || !fits)
+        }
+    }
+
+    /// The length a located chunk takes in the frame: stored, or raw when the client does not
+    /// take its codec.
+    private func length(_ c: StoredChunkLocation) -> Int { codecs.contains(c.codec) ? c.length : c.rawLength }
+
+    /// The next frame's chunks, from `p.position` on: at least one, and as many as the frame
+    /// budget holds (by their index entries; absent ones take a digest's room).
+    private func select(_ p: inout Progress) throws(ServerError) -> [Slot] {
         let budget = Int(router.limits.maxFramePayload) - messageOverhead
         var used = 0
-        var chunks: [ChunkPayload] = []
-        var missing: [Digest] = []
+        var present = 0
+        var out: [Slot] = []
         while p.position < digests.count {
-            let d = digests[p.position]
-            if p.position - p.loadedStart >= p.loaded.count {
-                // The next run of chunks, read together (records close in a pack: one read).
-                do { p.loaded = try router.store.readStoredChunks(digests[p.position...], budget: budget) } catch {
+            if p.position - p.locatedStart >= p.located.count {
+                let end = min(digests.count, p.position + Self.lookAhead)
+                do { p.located = try router.store.locateStoredChunks(digests[p.position..<end]) } catch {
                     throw ServerError(error)
                 }
-                p.loadedStart = p.position
+                p.locatedStart = p.position
             }
-            guard let stored = p.loaded[p.position - p.loadedStart] else {
-                missing.append(d)
+            let location = p.located[p.position - p.locatedStart]
+            if let location {
+                let size = length(location) + recordOverhead
+                if present > 0 && used + size > budget { break }
+                used += size
+                present += 1
+            } else {
                 used += 32
-                p.position += 1
+            }
+            out.append((digests[p.position], location))
+            p.position += 1
+        }
+        return out
+    }
+
+    private func decompressor(_ p: inout Progress) -> ChunkDecompressor {
+        let dec = p.decompressor ?? ChunkDecompressor()
+        p.decompressor = dec
+        return dec
+    }
+
+    private static func undecodable(_ d: Digest, _ error: CodecError) -> ServerError {
+        ServerError(.integrity, "stored chunk \(d) does not decode: \(error); run `trove scrub`")
+    }
+
+    /// The CHUNKS message of `slots`: each chunk's stored bytes copied out (decompressed when the
+    /// client does not take its codec); a chunk gone since it was located is reported missing.
+    private func message(_ slots: [Slot], _ p: inout Progress) throws(ServerError) -> Message.Chunks {
+        var stored = [(codec: Codec, rawLength: Int, bytes: [UInt8])?](repeating: nil, count: slots.count)
+        _ = try router.s { () throws(StoreError) in
+            try router.store.withStoredChunks(slots.map(\.location)) { k, c in
+                stored[k] = (c.codec, c.rawLength, Array(c.bytes))
+            }
+        }
+        var chunks: [ChunkPayload] = []
+        var missing: [Digest] = []
+        for (slot, chunk) in zip(slots, stored) {
+            guard let chunk else {
+                missing.append(slot.digest)
                 continue
             }
-            var codec = stored.codec
-            var bytes = stored.bytes
+            var codec = chunk.codec
+            var bytes = chunk.bytes
             if !codecs.contains(codec) {
-                let dec = p.decompressor ?? ChunkDecompressor()
-                p.decompressor = dec
-                do { bytes = try dec.decompress(bytes, codec: codec, rawLength: stored.rawLength) } catch {
-                    throw ServerError(
-                        .integrity, "stored chunk \(d) does not decode: \(error); run `trove scrub`")
+                do { bytes = try decompressor(&p).decompress(bytes, codec: codec, rawLength: chunk.rawLength) } catch {
+                    throw Self.undecodable(slot.digest, error)
                 }
                 codec = .raw
             }
-            let size = bytes.count + recordOverhead
-            if !chunks.isEmpty && used + size > budget { break }
             chunks.append(
                 ChunkPayload(
-                    digest: d, rawLength: UInt32(stored.rawLength), codec: codec,
-                    data: ByteBuffer(bytes: bytes)))
-            used += size
-            p.loaded[p.position - p.loadedStart] = nil  // in the frame now: let its bytes go
-            p.position += 1
+                    digest: slot.digest, rawLength: UInt32(chunk.rawLength), codec: codec, data: ByteBuffer(bytes: bytes)))
         }
-        return (.chunks(.init(chunks: chunks, missing: missing)), p.position >= digests.count)
+        return .init(chunks: chunks, missing: missing)
+    }
+
+    /// The frame of `slots` written in place from the pack reads; nil when a chunk is gone or not
+    /// what its index entry said (the caller builds the frame from ``message(_:_:)`` instead).
+    private func direct(
+        _ slots: [Slot], requestID: UInt32, flags: FrameFlags, encoder: OutboundFrames, _ p: inout Progress
+    ) throws(ServerError) -> ByteBuffer? {
+        var records: [ChunksFrameWriter.Record] = []
+        var recordOf = [Int](repeating: -1, count: slots.count)
+        var missing: [Digest] = []
+        for (k, slot) in slots.enumerated() {
+            guard let c = slot.location else {
+                missing.append(slot.digest)
+                continue
+            }
+            recordOf[k] = records.count
+            records.append(
+                .init(
+                    digest: slot.digest, rawLength: UInt32(c.rawLength), codec: codecs.contains(c.codec) ? c.codec : .raw,
+                    length: length(c)))
+        }
+        guard ChunksFrameWriter.payloadSize(records, missing: missing.count) <= encoder.maxPayload else { return nil }
+        // Decompression only for a client that does not take a chunk's codec.
+        let dec = slots.allSatisfy { $0.location.map { codecs.contains($0.codec) } ?? true } ? nil : decompressor(&p)
+        var writer = ChunksFrameWriter(
+            requestID: requestID, flags: flags, records: records, missing: missing, pool: encoder.buffers,
+            allocator: encoder.allocator)
+        var written = 0
+        var unexpected = false
+        var failure: ServerError?
+        let gone = try router.s { () throws(StoreError) in
+            try router.store.withStoredChunks(slots.map(\.location)) { k, c in
+                let expected = slots[k].location!
+                guard c.codec == expected.codec, c.rawLength == expected.rawLength, c.bytes.count == expected.length else {
+                    unexpected = true
+                    return
+                }
+                let codecs = self.codecs
+                // The record's CRC-32C, checked at the read, folds into the frame's checksum.
+                writer.withData(recordOf[k], checksum: codecs.contains(c.codec) ? c.crc32c : nil) { out in
+                    if codecs.contains(c.codec) {
+                        out.copyMemory(from: c.bytes)
+                    } else {
+                        do throws(CodecError) { try dec!.decompress(c.bytes, codec: c.codec, into: out) } catch {
+                            failure = Self.undecodable(slots[k].digest, error)
+                        }
+                    }
+                }
+                written += 1
+            }
+        }
+        if let failure { throw failure }
+        guard gone.isEmpty, !unexpected, written == records.count else { return nil }
+        let frame = writer.finish()
+        encoder.buffers?.recycle(frame)
+        return frame
     }
 }
 

@@ -296,10 +296,8 @@ final class RequestDispatcher: ChannelInboundHandler {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         runner.run(on: context.eventLoop) { () -> Outcome in
             do {
-                let (m, last) = try stream.next()
-                let (bytes, fits) = encoder.encode(
-                    Envelope(m, requestID: requestID, flags: last ? [] : .more))
-                return .streamFrame(bytes, last: last || !fits)
+                let (bytes, last) = try stream.nextFrame(requestID: requestID, encoder: encoder)
+                return .streamFrame(bytes, last: last)
             } catch {
                 return Self.failure(error, requestID: requestID, type: type, logger: encoder.logger)
             }

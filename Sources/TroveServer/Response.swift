@@ -14,6 +14,18 @@ enum Response: Sendable {
 protocol ResponseStream: AnyObject, Sendable {
     /// The next message and whether it is the last frame of the response.
     func next() throws(ServerError) -> (message: Message, last: Bool)
+    /// The next frame, encoded, and whether it is the last of the response (an ERROR frame in
+    /// place of one over the cap is the last). By default `next()`'s message through `encoder`; a
+    /// stream may write its frames more directly (``ChunkFrames``).
+    func nextFrame(requestID: UInt32, encoder: OutboundFrames) throws(ServerError) -> (bytes: ByteBuffer, last: Bool)
+}
+
+extension ResponseStream {
+    func nextFrame(requestID: UInt32, encoder: OutboundFrames) throws(ServerError) -> (bytes: ByteBuffer, last: Bool) {
+        let (m, last) = try next()
+        let (bytes, fits) = encoder.encode(Envelope(m, requestID: requestID, flags: last ? [] : .more))
+        return (bytes, last || !fits)
+    }
 }
 
 /// Streams a list in frames filled up to a byte budget of encoded items (and at most

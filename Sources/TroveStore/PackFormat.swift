@@ -139,6 +139,9 @@ enum PackFormat {
             && stored.count == e.storedLength && (!checkCRC || CRC32C.update(0, stored) == b.beU32(45))
     }
 
+    /// The CRC-32C field of a record header (the checksum of the record's stored bytes).
+    static func recordCRC(header b: UnsafeRawBufferPointer) -> UInt32 { b.beU32(45) }
+
     /// The trailer and footer of a segment whose records are `entries` (digest fields as
     /// written) and whose trailer starts at `trailerOffset` in the file.
     static func trailer(_ entries: [PackEntry], at trailerOffset: Int) -> [UInt8] {

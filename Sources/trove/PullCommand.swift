@@ -65,6 +65,10 @@ struct PullCommand: ParsableCommand {
             puller.allowExternalSymlinks = allowExternalSymlinks
             puller.preserveSpecialModes = preserveSpecialModes
             puller.mode = force ? .force : merge ? .merge : .exact
+            // Benchmark A/B hook: TROVE_PULL_WRITERS=0 writes every file on the pulling thread.
+            if let n = ProcessInfo.processInfo.environment["TROVE_PULL_WRITERS"].flatMap({ Int($0) }), n >= 0 {
+                puller.writerThreads = min(n, 8)
+            }
             // Test hook: behave as if Ctrl-C came after N chunks were fetched.
             let stopAfter = ProcessInfo.processInfo.environment["TROVE_TEST_INTERRUPT_AFTER_CHUNKS"].flatMap {
                 Int($0)

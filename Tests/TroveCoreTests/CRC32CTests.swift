@@ -30,6 +30,14 @@ func expectFastPathEqualsSoftware(
                 #expect(fast(0x1234_5678, b) == software(0x1234_5678, b))
             }
         }
+        // Around the lane blocks of the hardware path (3 × 256 and 3 × 8192 bytes), every start mod 8.
+        for length in [767, 768, 769, 775, 776, 1535, 1536, 24_575, 24_576, 24_577, 24_584, 25_343, 25_344, 50_000] {
+            for start in 0..<8 {
+                let b = UnsafeRawBufferPointer(rebasing: all[start..<start + length])
+                #expect(fast(0, b) == software(0, b), "length \(length) at \(start)")
+                #expect(fast(0xFFFF_FFFF, b) == software(0xFFFF_FFFF, b), "length \(length) at \(start)")
+            }
+        }
         let big = UnsafeRawBufferPointer(rebasing: all[3..<(1 << 20) + 3])
         let whole = software(0, big)
         #expect(fast(0, big) == whole)
@@ -41,6 +49,27 @@ func expectFastPathEqualsSoftware(
 /// The hardware path (when present) equals the table implementation.
 @Test func crc32cFastPathEqualsSoftware() {
     expectFastPathEqualsSoftware(seed: 42, CRC32C.update, CRC32C.software)
+}
+
+/// Combining the CRCs of two parts equals the CRC of the whole, at every split of short buffers
+/// and on large ones.
+@Test func crc32cCombineEqualsTheWhole() {
+    var rng = SplitMix64(seed: 11)
+    let data = (0..<300_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    data.withUnsafeBytes { all in
+        let short = UnsafeRawBufferPointer(rebasing: all[0..<90])
+        for cut in 0...90 {
+            let a = UnsafeRawBufferPointer(rebasing: short[0..<cut])
+            let b = UnsafeRawBufferPointer(rebasing: short[cut...])
+            #expect(CRC32C.combine(CRC32C.software(0, a), CRC32C.software(0, b), lengthB: b.count) == CRC32C.software(0, short))
+        }
+        for (cut, end) in [(1, 300_000), (65_536, 300_000), (123_457, 299_999), (299_999, 300_000)] {
+            let whole = UnsafeRawBufferPointer(rebasing: all[0..<end])
+            let b = UnsafeRawBufferPointer(rebasing: all[cut..<end])
+            let combined = CRC32C.combine(CRC32C.update(0, UnsafeRawBufferPointer(rebasing: all[0..<cut])), CRC32C.update(0, b), lengthB: b.count)
+            #expect(combined == CRC32C.software(0, whole), "cut \(cut)")
+        }
+    }
 }
 
 @Test func crc32KnownValues() {

@@ -75,6 +75,28 @@ struct FrameReaderTests {
         return out
     }
 
+    /// ``fast(_:preamble:maxPayload:)`` with frame buffers from a small pool; every other frame is
+    /// copied and let go at once (its buffer may be reused for the next frame), the others are
+    /// held to the end (their buffers must not be reused meanwhile).
+    static func pooled(_ pieces: [ArraySlice<UInt8>], preamble: Bool, maxPayload: Int) -> Outcome {
+        var out = Outcome()
+        let pool = ByteBufferPool(maxBuffers: 3, maxBytes: 8 << 20, minimumCapacity: 0)
+        var assembler = FrameAssembler(
+            state: FrameCodecState(maxPayload: maxPayload), expectPreamble: preamble, buffers: pool)
+        do throws(ProtocolError) {
+            for p in pieces {
+                try assembler.feed(ByteBuffer(bytes: p)) { frame in
+                    var f = frame
+                    if out.frames.count % 2 == 1 { f.payload = ByteBuffer(bytes: Array(frame.payload.readableBytesView)) }
+                    out.frames.append(f)
+                }
+            }
+        } catch {
+            out.error = error
+        }
+        return out
+    }
+
     @Test("random streams cut at random points give the same frames and errors", arguments: 0..<4)
     func randomSplits(_ part: Int) {
         var rng = SplitMix64(seed: UInt64(1000 + part))
@@ -90,6 +112,8 @@ struct FrameReaderTests {
             let want = FrameReaderTests.reference(pieces, preamble: preamble, maxPayload: maxPayload)
             let got = FrameReaderTests.fast(pieces, preamble: preamble, maxPayload: maxPayload)
             #expect(got == want, "part \(part) round \(round): \(pieces.count) pieces")
+            let pooled = FrameReaderTests.pooled(pieces, preamble: preamble, maxPayload: maxPayload)
+            #expect(pooled == want, "pooled: part \(part) round \(round): \(pieces.count) pieces")
         }
     }
 

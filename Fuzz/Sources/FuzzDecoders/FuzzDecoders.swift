@@ -70,7 +70,11 @@ private func fuzzStream(_ input: UnsafeBufferPointer<UInt8>, preamble: Bool) {
     let step = Int(first % 64) + 1
     let maxPayload = preamble ? ProtocolLimits.preAuthMaxPayload : ProtocolLimits.absoluteMaxPayload
     var decoder = FrameDecoder(state: FrameCodecState(maxPayload: maxPayload), expectPreamble: preamble)
-    var assembler = FrameAssembler(state: FrameCodecState(maxPayload: maxPayload), expectPreamble: preamble)
+    // Frame buffers from a pool, with every other frame copied and let go (its buffer may be
+    // reused at once) and the rest held (theirs must never be reused while held).
+    let pool = ByteBufferPool(maxBuffers: 4, maxBytes: 64 << 20, minimumCapacity: 0)
+    var assembler = FrameAssembler(
+        state: FrameCodecState(maxPayload: maxPayload), expectPreamble: preamble, buffers: pool)
     var buffer = ByteBuffer()
     var slow: [Frame] = []
     var fast: [Frame] = []
@@ -94,7 +98,11 @@ private func fuzzStream(_ input: UnsafeBufferPointer<UInt8>, preamble: Bool) {
         }
         if fastError == nil {
             do throws(ProtocolError) {
-                try assembler.feed(ByteBuffer(bytes: piece)) { fast.append($0) }
+                try assembler.feed(ByteBuffer(bytes: piece)) { frame in
+                    var f = frame
+                    if fast.count % 2 == 1 { f.payload = ByteBuffer(bytes: Array(frame.payload.readableBytesView)) }
+                    fast.append(f)
+                }
             } catch {
                 fastError = error
             }

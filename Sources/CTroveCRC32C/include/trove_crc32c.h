@@ -12,6 +12,10 @@ int trove_crc32c_hw_available(void);
 /// `buffer`, using the CPU's CRC-32C instruction. Only call when trove_crc32c_hw_available().
 uint32_t trove_crc32c_hw_update(uint32_t crc, const void *buffer, size_t length);
 
+/// The CRC-32C of the bytes A ‖ B from crc1 = CRC-32C(A), crc2 = CRC-32C(B) and length2 = |B|
+/// (pure arithmetic, any CPU).
+uint32_t trove_crc32c_combine(uint32_t crc1, uint32_t crc2, size_t length2);
+
 /// 1 when this CPU can fold CRC-32 (ISO-HDLC) with carry-less multiplication
 /// (trove_crc32_clmul_update: x86-64 PCLMULQDQ and SSE4.1), else 0. Checked at run time.
 int trove_crc32_clmul_available(void);

@@ -100,7 +100,9 @@ private func fuzzStream(_ input: UnsafeBufferPointer<UInt8>, preamble: Bool) {
             do throws(ProtocolError) {
                 try assembler.feed(ByteBuffer(bytes: piece)) { frame in
                     var f = frame
-                    if fast.count % 2 == 1 { f.payload = ByteBuffer(bytes: Array(frame.payload.readableBytesView)) }
+                    if fast.count % 2 == 1 {
+                        f.payload = ByteBuffer(bytes: Array(frame.payload.readableBytesView))
+                    }
                     fast.append(f)
                 }
             } catch {
@@ -109,7 +111,9 @@ private func fuzzStream(_ input: UnsafeBufferPointer<UInt8>, preamble: Bool) {
         }
     }
     if fast != slow || fastError != slowError {
-        fatalError("FrameAssembler: \(fast.count) frames, \(String(describing: fastError)); FrameDecoder: \(slow.count) frames, \(String(describing: slowError))")
+        fatalError(
+            "FrameAssembler: \(fast.count) frames, \(String(describing: fastError)); FrameDecoder: \(slow.count) frames, \(String(describing: slowError))"
+        )
     }
 }
 
@@ -183,14 +187,16 @@ private func fuzzLFS(_ input: UnsafeBufferPointer<UInt8>) {
     let bytes = Array(input)
     let (oids, _) = S3Decoders.lfs(body: bytes, path: String(decoding: bytes, as: UTF8.self))
     let hex = Set("0123456789abcdef".utf8)
-    if oids.count > 1000 || oids.contains(where: { $0.utf8.count != 64 || !$0.utf8.allSatisfy(hex.contains) }) {
+    if oids.count > 1000 || oids.contains(where: { $0.utf8.count != 64 || !$0.utf8.allSatisfy(hex.contains) })
+    {
         fatalError("a git-lfs batch accepted \(oids.count) objects or a malformed oid")
     }
 }
 
 /// The input as a web view request: the first line is the URI, the second the Authorization header.
 private func fuzzWebView(_ input: UnsafeBufferPointer<UInt8>) {
-    let lines = String(decoding: input, as: UTF8.self).split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+    let lines = String(decoding: input, as: UTF8.self).split(
+        separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
     guard let uri = lines.first else { return }
     let authorization = lines.count > 1 ? String(lines[1]) : nil
     let decoded = S3Decoders.webView(uri: String(uri), authorization: authorization)
@@ -205,12 +211,17 @@ private func fuzzWebView(_ input: UnsafeBufferPointer<UInt8>) {
 
 /// The input as a request head: the first line is the URI, the others `Name: value` headers.
 private func fuzzSigV4(_ input: UnsafeBufferPointer<UInt8>) {
-    let lines = String(decoding: input, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+    let lines = String(decoding: input, as: UTF8.self).split(
+        separator: "\n", omittingEmptySubsequences: false)
     guard let uri = lines.first else { return }
     var headers: [(String, String)] = []
     for line in lines.dropFirst() {
         guard let colon = line.firstIndex(of: ":") else { continue }
-        headers.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+        headers.append(
+            (
+                String(line[..<colon]),
+                String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            ))
     }
     if let who = try? S3Decoders.authenticate(uri: String(uri), headers: headers), who != "fuzz" {
         fatalError("authenticated as \(who ?? "nobody"), not the only credential")
@@ -227,15 +238,21 @@ private func fuzzAtRest(_ input: UnsafeBufferPointer<UInt8>) {
     let digest = SHA256.hash(Array("fuzz".utf8))
     switch selector % 4 {
     case 0:
-        guard let c = try? StoreConfig.parse(String(decoding: bytes, as: UTF8.self), path: "fuzz") else { return }
-        if (try? StoreConfig.parse(c.tomlText, path: "fuzz")) != c { fatalError("trove.toml does not round-trip") }
+        guard let c = try? StoreConfig.parse(String(decoding: bytes, as: UTF8.self), path: "fuzz") else {
+            return
+        }
+        if (try? StoreConfig.parse(c.tomlText, path: "fuzz")) != c {
+            fatalError("trove.toml does not round-trip")
+        }
     case 1:
         guard let plain = AtRestFuzzing.openObject(bytes, digest: digest) else { return }
         if AtRestFuzzing.sealObject(plain, digest: digest, nonce: Array(bytes[8..<20])) != bytes {
             fatalError("a sealed object opened that its key did not seal")
         }
     case 2:
-        guard bytes.count >= 28, let plain = AtRestFuzzing.openRecord(bytes, digest: digest, rawLength: bytes.count - 28, offset: 16)
+        guard bytes.count >= 28,
+            let plain = AtRestFuzzing.openRecord(
+                bytes, digest: digest, rawLength: bytes.count - 28, offset: 16)
         else { return }
         if AtRestFuzzing.sealRecord(plain, digest: digest, offset: 16, nonce: Array(bytes[0..<12])) != bytes {
             fatalError("a sealed record opened that its key did not seal")
@@ -337,20 +354,34 @@ private func writeSeeds(to dir: String) {
     let payload = Array("hello, aws-chunked world".utf8)
     seed(7, [5] + S3Decoders.encodeAWSChunked(payload, chunkSize: 7, signed: false))
     seed(7, [0x83] + S3Decoders.encodeAWSChunked(payload, chunkSize: 5, signed: true))
-    seed(7, [2] + S3Decoders.encodeAWSChunked(payload, chunkSize: 64, signed: false, trailer: "x-amz-checksum-crc32:NhCmhg=="))
-    seed(7, [0x81] + S3Decoders.encodeAWSChunked(payload, chunkSize: 9, signed: true, trailer: "x-amz-checksum-crc32:NhCmhg=="))
-    let complete = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"0cc175b9c0f1b6a831c399e269772661\"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>&quot;92eb5ffee6ae2fec3ad71c777531578f&quot;</ETag></Part></CompleteMultipartUpload>"
+    seed(
+        7,
+        [2]
+            + S3Decoders.encodeAWSChunked(
+                payload, chunkSize: 64, signed: false, trailer: "x-amz-checksum-crc32:NhCmhg=="))
+    seed(
+        7,
+        [0x81]
+            + S3Decoders.encodeAWSChunked(
+                payload, chunkSize: 9, signed: true, trailer: "x-amz-checksum-crc32:NhCmhg=="))
+    let complete =
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"0cc175b9c0f1b6a831c399e269772661\"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>&quot;92eb5ffee6ae2fec3ad71c777531578f&quot;</ETag></Part></CompleteMultipartUpload>"
     seed(8, [0] + Array(complete.utf8))
-    let delete = "<Delete><Quiet>true</Quiet><Object><Key>a/b&amp;c.txt</Key></Object><Object><Key>&#x41;</Key></Object></Delete>"
+    let delete =
+        "<Delete><Quiet>true</Quiet><Object><Key>a/b&amp;c.txt</Key></Object><Object><Key>&#x41;</Key></Object></Delete>"
     seed(8, [1] + Array(delete.utf8))
-    for uri in ["/bucket/key%20with%20space.txt?versionId=1", "/bucket?list-type=2&prefix=a%2Fb&max-keys=10"] {
+    for uri in ["/bucket/key%20with%20space.txt?versionId=1", "/bucket?list-type=2&prefix=a%2Fb&max-keys=10"]
+    {
         if let headers = try? S3Decoders.signedHeaders(uri: uri) {
             seed(9, Array(([uri] + headers.map { "\($0.0): \($0.1)" }).joined(separator: "\n").utf8))
         }
     }
-    let presigned = "/bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=fuzz%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=" + String(repeating: "0", count: 64)
+    let presigned =
+        "/bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=fuzz%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature="
+        + String(repeating: "0", count: 64)
     seed(9, Array((presigned + "\nhost: 127.0.0.1:9000").utf8))
-    let batch = #"{"operation":"upload","transfers":["basic"],"objects":[{"oid":"\#(String(repeating: "ab", count: 32))","size":10}],"hash_algo":"sha256"}"#
+    let batch =
+        #"{"operation":"upload","transfers":["basic"],"objects":[{"oid":"\#(String(repeating: "ab", count: 32))","size":10}],"hash_algo":"sha256"}"#
     seed(10, Array(batch.utf8))
     seed(10, Array("models/objects/batch".utf8))
     let basic = "Basic " + Data("fuzz:\(S3Decoders.fuzzWebSecret)".utf8).base64EncodedString()
@@ -363,7 +394,11 @@ private func writeSeeds(to dir: String) {
     let fuzzDigest = SHA256.hash(Array("fuzz".utf8))
     let nonce = [UInt8](repeating: 7, count: 12)
     seed(12, [1] + AtRestFuzzing.sealObject(Array("TOBJ object".utf8), digest: fuzzDigest, nonce: nonce))
-    seed(12, [2] + AtRestFuzzing.sealRecord(Array("record bytes".utf8), digest: fuzzDigest, offset: 16, nonce: nonce))
+    seed(
+        12,
+        [2]
+            + AtRestFuzzing.sealRecord(
+                Array("record bytes".utf8), digest: fuzzDigest, offset: 16, nonce: nonce))
     seed(12, [3] + Array("TRVPACK\u{0}".utf8) + [0, 0, 0, 2, 1, 2, 3, 4])
     // Pack files of every version (1, 3 plaintext; 2, 4 encrypted under the fuzz key).
     for version in 1...4 { seed(13, [UInt8(version % 2 == 0 ? 1 : 0)] + PackFuzzing.pack(version: version)) }

@@ -7,10 +7,12 @@ import TroveCore
 /// one tree up to ``maxTreeBytes``; whatever does not fit is read back at COMMIT as before.
 /// Guarded by `Store.uploads`, inside the session's `UploadState`.
 struct StagedDecoded {
-    /// Canonical bytes of recipes kept per session (a one-chunk recipe is ~80 bytes: ~200 000 files).
-    static let maxRecipeBytes = 16 << 20
-    /// Largest tree kept (canonical bytes; a tree of 20 000 paths is ~1.5 MB).
-    static let maxTreeBytes = 32 << 20
+    /// Canonical bytes of recipes kept per session (a one-chunk recipe is ~80 bytes: ~100 000
+    /// files; decoded, about three times that in memory).
+    static let maxRecipeBytes = 8 << 20
+    /// Largest tree kept (canonical bytes; a tree of 20 000 paths is ~1.5 MB). Per session, like
+    /// the 48 MiB `StreamedBlobs` may hold: ≤ ~60 MiB of memory with the recipes.
+    static let maxTreeBytes = 8 << 20
 
     /// Blob digest → its staged recipe, the recipe's object digest and canonical size, and for a
     /// catalog row the GC epoch its transaction saw (`CommitHints.stagedRows`).

@@ -105,6 +105,11 @@ public final class Pusher {
     /// read for hashing (`PushStream`), instead of reading them again after the whole ingest pass.
     public var streamSmallFiles = true
 
+    /// Read and hash the small files of a directory on a second thread (`SmallFileReadAhead`).
+    /// Off: in release A/B runs (docs/PERFORMANCE.md) it added client CPU (a copy and two
+    /// wake-ups per file) and did not shorten the push. `TROVE_PUSH_READ_AHEAD=1` turns it on.
+    public var readAhead = false
+
     /// Upload files over 1 MiB while reading them, through blob streams (`BlobStreamer`, protocol
     /// version 2), instead of reading them again after the whole ingest pass. Off, or against a
     /// version-1 server, such files take the two-pass path. `TROVE_PUSH_BLOB_STREAMS=0` turns
@@ -185,7 +190,7 @@ public final class Pusher {
             }
         }
         let readAhead: SmallFileReadAhead? =
-            local.isSingleFile
+            local.isSingleFile || !self.readAhead
             ? nil
             : SmallFileReadAhead(
                 files: local.files.indices.compactMap { i in

@@ -84,6 +84,7 @@ struct PushCommand: ParsableCommand {
             let environment = ProcessInfo.processInfo.environment
             // The two-pass path for large files, for A/B measurements (docs/PERFORMANCE.md).
             if environment["TROVE_PUSH_BLOB_STREAMS"] == "0" { pusher.streamLargeFiles = false }
+            if environment["TROVE_PUSH_READ_AHEAD"] == "1" { pusher.readAhead = true }
             if !noCache, environment["TROVE_NO_STAT_CACHE"] == nil,
                 let dir = StatCache.defaultDirectory(environment: environment)
             {

@@ -34,9 +34,10 @@ final class ChunkWriteQueue: @unchecked Sendable {
     private var stopping = false
     private var thread: JoinableThread?
 
-    /// A queue holding at most `maxPendingBytes` (32 MiB: a window of CHUNKS frames); its thread
+    /// A queue holding at most `maxPendingBytes` (16 MiB: four 4 MiB CHUNKS frames, enough to
+    /// even out the two threads' pace without growing the client's memory much); its thread
     /// starts with the first write.
-    init(maxPendingBytes: Int = 32 << 20) { self.maxPendingBytes = maxPendingBytes }
+    init(maxPendingBytes: Int = 16 << 20) { self.maxPendingBytes = maxPendingBytes }
 
     /// Queues `bytes` to be written to `fd` at `offset`; waits while the queue is full. Throws the
     /// failure an earlier write met (nothing is written after one).

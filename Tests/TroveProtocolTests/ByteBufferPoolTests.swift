@@ -106,7 +106,8 @@ struct ChunksFrameWriterTests {
         var writer = ChunksFrameWriter(requestID: 9, flags: [], records: records, missing: [], pool: pool)
         let start = writer.withData(0) { UInt(bitPattern: $0.baseAddress) }
         // As troved does: the data is written from inside a closure that captures the writer.
-        [data].forEach { d in writer.withData(0, checksum: CRC32C.update(0, d)) { $0.copyBytes(from: d) } }
+        let crc = data.withUnsafeBytes { CRC32C.update(0, $0) }
+        [data].forEach { d in writer.withData(0, checksum: crc) { $0.copyBytes(from: d) } }
         let frame = writer.finish()
         let end = frame.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } + UInt(Frame.headerSize + 4 + 41)
         #expect(end == start)

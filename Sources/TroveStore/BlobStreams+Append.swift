@@ -87,8 +87,8 @@ extension BlobStreams {
                 return
             case .alone:
                 if verified {
-                    hold(st, start: position, end: end, chunks)
-                    return
+                    if hold(st, start: position, end: end, chunks) { return }
+                    continue  // the stream reached this append while it verified: feed it
                 }
                 try verifyAlone(st, id, position, chunks)
                 verified = true
@@ -121,11 +121,24 @@ extension BlobStreams {
 
     /// Keeps a verified early append until the stream reaches it, within the hold budgets;
     /// beyond them the stream stops hashing (COMMIT reads its blob back from where it stopped).
-    private func hold(_ st: Stream, start: Int, end: Int, _ chunks: [Ready]) {
+    /// Returns false, holding nothing, when the stream has reached `start` meanwhile (the append
+    /// before finished while this one verified and found it still running): the caller now holds
+    /// the feeder claim and feeds the chunks itself.
+    private func hold(_ st: Stream, start: Int, end: Int, _ chunks: [Ready]) -> Bool {
+        /// Claims the feeder when the stream is at `start` and nobody feeds it. Lock held.
+        func claimIfReached() -> Bool {
+            guard !st.degraded, st.failure == nil, st.feeder == nil, st.next == start else { return false }
+            st.feeder = start
+            return true
+        }
+        if state.withLock({ _ in claimIfReached() }) { return false }
         let bytes = chunks.reduce(0) { $0 + ($1.raw?.count ?? 0) }
         // Copies: a held chunk must not keep its whole received frame alive.
-        let chunks = chunks.map { c in Ready(digest: c.digest, length: c.length, raw: c.raw?.array, location: c.location) }
-        state.withLock { _ in
+        let chunks = chunks.map { c in
+            Ready(digest: c.digest, length: c.length, raw: c.raw?.array, location: c.location)
+        }
+        return state.withLock { _ in
+            if claimIfReached() { return false }
             var fits = !st.degraded && st.heldBytes + bytes <= holdBudget
             if fits, Self.heldTotal.add(bytes, ordering: .relaxed).newValue > Self.globalHoldBudget {
                 Self.heldTotal.subtract(bytes, ordering: .relaxed)
@@ -140,6 +153,7 @@ extension BlobStreams {
                 degrade(st)
             }
             wakeWaiter(st, at: end)
+            return true
         }
     }
 

@@ -102,6 +102,47 @@ struct BlobStreamTests {
         #expect(try f.commit(upload) == f.committed)
     }
 
+    @Test("many rounds of appends racing in reverse order: every close sees the whole blob")
+    func appendsRacingInReverseOrder() throws {
+        // Each round: three appends on three threads, the last first, so an early append often
+        // finishes verifying just as the stream reaches it (the window a held append once fell
+        // into: the copy it makes of bytes that live in a received frame before holding them).
+        struct FrameBytes: SharedBytes {
+            let bytes: [UInt8]
+            var count: Int { bytes.count }
+            func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+                try bytes.withUnsafeBytes(body)
+            }
+        }
+        var rng = TestRandom(seed: 3)
+        let chunks = (0..<6).map { _ in rng.bytes(128 << 10) }
+        let ready = chunks.map {
+            BlobStreams.Ready(
+                digest: SHA256.hash($0), length: $0.count, raw: FrameBytes(bytes: $0), location: nil)
+        }
+        let blob = SHA256.hash(chunks.flatMap { $0 })
+        let streams = BlobStreams()
+        let failures = Mutex<[String]>([])
+        for round in 0..<300 {
+            try streams.open(1)
+            DispatchQueue.concurrentPerform(iterations: 3) { i in
+                let start = (2 - i) * 2
+                do {
+                    try streams.append(1, position: start, Array(ready[start..<start + 2])) {
+                        _ throws(StoreError) in []
+                    }
+                } catch {
+                    failures.withLock { $0.append("round \(round): \(error)") }
+                }
+            }
+            do { #expect(try streams.close(1, blob: blob, size: 6 << 17, chunks: 6)) } catch {
+                failures.withLock { $0.append("round \(round) close: \(error)") }
+            }
+            _ = streams.takeResult(blob)
+        }
+        #expect(failures.withLock { $0 } == [])
+    }
+
     @Test("a chunk whose bytes do not match its digest fails the stream; nothing wrong is committed")
     func wrongDigest() throws {
         let f = try Fixture()

@@ -292,19 +292,7 @@ extension BlobStreams {
     /// match, or an append failed.
     func close(_ id: UInt32, blob: Digest, size: UInt64, chunks: Int) throws(StoreError) -> Bool {
         try state.withLock { (s) throws(StoreError) -> Bool in
-            guard let st = s.streams.removeValue(forKey: id) else {
-                throw .invalidArgument("blob stream \(id) is not open")
-            }
-            if st.heldBytes > 0 {
-                Self.heldTotal.subtract(st.heldBytes, ordering: .relaxed)
-                st.heldBytes = 0
-            }
-            if let f = st.failure { throw f }
-            guard st.feeder == nil, !st.pending.values.contains(where: \.inProgress) else {
-                throw .invalidArgument(
-                    "blob stream \(id) was closed while chunks were still being stored; close it once every "
-                        + "BLOB_CHUNKS is answered")
-            }
+            let st = try takeForClosing(&s, id, "closed")
             if st.degraded {
                 guard st.next <= chunks else {
                     throw .invalidArgument("blob stream \(id) carried \(st.next) chunks, closed as \(chunks)")

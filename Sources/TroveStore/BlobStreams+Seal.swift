@@ -16,6 +16,25 @@ extension BlobStreams {
         st.unfedCount += chunks.count
     }
 
+    /// Removes stream `id` for its close or seal (`verb`): it must be open, not failed, and have
+    /// no append in progress; what it held goes back to the budget. Lock held.
+    func takeForClosing(_ s: inout State, _ id: UInt32, _ verb: String) throws(StoreError) -> Stream {
+        guard let st = s.streams.removeValue(forKey: id) else {
+            throw .invalidArgument("blob stream \(id) is not open")
+        }
+        if st.heldBytes > 0 {
+            Self.heldTotal.subtract(st.heldBytes, ordering: .relaxed)
+            st.heldBytes = 0
+        }
+        if let f = st.failure { throw f }
+        guard st.feeder == nil, !st.pending.values.contains(where: \.inProgress) else {
+            throw .invalidArgument(
+                "blob stream \(id) was \(verb) while chunks were still being stored; send it once every "
+                    + "BLOB_CHUNKS is answered")
+        }
+        return st
+    }
+
     /// Closes stream `id` as a blob of `size` bytes and `chunks` chunks and returns its digest:
     /// SHA-256 of every chunk's bytes in order, hashed as they arrived from bytes that verified
     /// against their chunk digests (or that the store holds under them). A degraded stream's
@@ -28,20 +47,7 @@ extension BlobStreams {
         hashRest: ([(digest: Digest, length: Int)], SHA256Stream) throws(StoreError) -> Void
     ) throws(StoreError) -> Digest {
         let st: Stream = try state.withLock { (s) throws(StoreError) -> Stream in
-            guard let st = s.streams.removeValue(forKey: id) else {
-                throw .invalidArgument("blob stream \(id) is not open")
-            }
-            if st.heldBytes > 0 {
-                Self.heldTotal.subtract(st.heldBytes, ordering: .relaxed)
-                st.heldBytes = 0
-            }
-            if let f = st.failure { throw f }
-            guard st.feeder == nil, !st.pending.values.contains(where: \.inProgress) else {
-                throw .invalidArgument(
-                    "blob stream \(id) was sealed while chunks were still being stored; seal it once every "
-                        + "BLOB_CHUNKS is answered")
-            }
-            return st
+            try takeForClosing(&s, id, "sealed")
         }
         // The stream is no longer reachable by any append: its hashers are this call's alone.
         var rest: [(digest: Digest, length: Int)] = []

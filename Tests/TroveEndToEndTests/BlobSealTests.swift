@@ -61,17 +61,8 @@ struct BlobSealE2ETests {
         #expect(try server.trove(["scrub"]).status == 0)
     }
 
-    /// A raw connection after HELLO (with `preamble`, else the current one) and BEGIN_PUSH.
     func begin(_ c: RawConnection, preamble: [UInt8]? = nil) throws -> LeaseID {
-        if let preamble {
-            c.send(preamble)
-            c.send(.hello(.init(client: "raw-test", codecs: [.raw])), requestID: 1)
-            _ = try #require(c.readMessage()?.as(Message.HelloOK.self))
-        } else {
-            _ = try #require(c.hello())
-        }
-        c.send(.beginPush(.init(name: "raw")), requestID: 2)
-        return try #require(c.readMessage()?.as(Message.PushBegun.self)).lease
+        try BlobStreamE2ETests().begin(c, preamble: preamble)
     }
 
     @Test func aRawClientSealsPipelinedAppendsAndAVersionTwoConnectionCannot() throws {

@@ -43,14 +43,8 @@ struct BlobSealTests {
         defer { cleanup(f.root) }
         let streams = BlobStreams(holdBudget: 3 * 4096)
         try streams.open(1)
-        let ready = f.chunks.map { c in
-            BlobStreams.Ready(
-                digest: c.digest, length: c.rawLength, raw: try! f.store.decode(c, ChunkDecompressor()).get() ?? c.bytes,
-                location: nil)
-        }
-        let noReads: (BlobStreams.Ready) throws(StoreError) -> [UInt8] = { c throws(StoreError) in
-            throw .chunkNotFound(c.digest)
-        }
+        let ready = f.ready
+        let noReads = Fixture.noReads
         try streams.append(1, position: 0, Array(ready[0..<2]), readBack: noReads)
         try streams.append(1, position: 4, Array(ready[4..<6]), readBack: noReads)
         try streams.append(1, position: 6, Array(ready[6..<8]), readBack: noReads)  // over budget: degraded
@@ -117,5 +111,21 @@ struct BlobSealTests {
         let early = StoredChunkReadAhead(store: store, ready)
         _ = try early.withNext { $0.count }
         early.finish()
+    }
+}
+
+extension BlobStreamTests.Fixture {
+    /// The chunks as an append hands them to ``BlobStreams`` (raw bytes, no place in a pack).
+    var ready: [BlobStreams.Ready] {
+        chunks.map { c in
+            BlobStreams.Ready(
+                digest: c.digest, length: c.rawLength, raw: try! store.decode(c, ChunkDecompressor()).get() ?? c.bytes,
+                location: nil)
+        }
+    }
+
+    /// A read-back that finds nothing (the appends that use it send every chunk's bytes).
+    static let noReads: (BlobStreams.Ready) throws(StoreError) -> [UInt8] = { c throws(StoreError) in
+        throw .chunkNotFound(c.digest)
     }
 }

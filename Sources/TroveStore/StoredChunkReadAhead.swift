@@ -58,7 +58,9 @@ final class StoredChunkReadAhead: @unchecked Sendable {
     private let chunks: [BlobStreams.Ready]
     private let runs: [Run]
     private let state = Mutex(State())
-    private let slots = DispatchSemaphore(value: StoredChunkReadAhead.depth)
+    /// Created at 0 and signalled `depth` times: libdispatch traps when a semaphore is freed below
+    /// its initial value, which a reader stopped early leaves it at.
+    private let slots = DispatchSemaphore(value: 0)
     private let ready = DispatchSemaphore(value: 0)
     private var runIndex = 0
     private var inRun = 0
@@ -70,6 +72,7 @@ final class StoredChunkReadAhead: @unchecked Sendable {
         chunks = all.filter { $0.raw == nil }
         runs = Self.plan(chunks, store: store)
         guard !chunks.isEmpty else { return }
+        for _ in 0..<Self.depth { slots.signal() }
         DispatchQueue.global().async { [self] in produce() }
     }
 

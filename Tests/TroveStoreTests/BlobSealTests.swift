@@ -44,7 +44,7 @@ struct BlobSealTests {
         let streams = BlobStreams(holdBudget: 3 * 4096)
         try streams.open(1)
         let ready = f.ready
-        let noReads = Fixture.noReads
+        let noReads: (BlobStreams.Ready) throws(StoreError) -> [UInt8] = Fixture.noReads
         try streams.append(1, position: 0, Array(ready[0..<2]), readBack: noReads)
         try streams.append(1, position: 4, Array(ready[4..<6]), readBack: noReads)
         try streams.append(1, position: 6, Array(ready[6..<8]), readBack: noReads)  // over budget: degraded
@@ -125,7 +125,5 @@ extension BlobStreamTests.Fixture {
     }
 
     /// A read-back that finds nothing (the appends that use it send every chunk's bytes).
-    static let noReads: (BlobStreams.Ready) throws(StoreError) -> [UInt8] = { c throws(StoreError) in
-        throw .chunkNotFound(c.digest)
-    }
+    static func noReads(_ c: BlobStreams.Ready) throws(StoreError) -> [UInt8] { throw .chunkNotFound(c.digest) }
 }

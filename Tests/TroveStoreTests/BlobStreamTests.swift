@@ -278,7 +278,7 @@ struct BlobStreamTests {
         let streams = BlobStreams(holdBudget: 3 * 4096)
         try streams.open(1)
         let ready = f.ready
-        let noReads = Fixture.noReads
+        let noReads: (BlobStreams.Ready) throws(StoreError) -> [UInt8] = Fixture.noReads
         try streams.append(1, position: 0, Array(ready[0..<2]), readBack: noReads)
         try streams.append(1, position: 4, Array(ready[4..<6]), readBack: noReads)
         #expect(BlobStreams.heldTotal.load(ordering: .relaxed) == 2 * 4096)

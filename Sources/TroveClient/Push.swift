@@ -181,23 +181,50 @@ public final class Pusher {
         let sentChunks = SentChunks()
         var streamedRecipes: [(ContentKind, Digest, [UInt8])] = []
         var filesStreamed = 0
+        // Stat-cache lookups first: the small files left to read are read and hashed ahead on a
+        // second thread (`SmallFileReadAhead`) while this one sends.
+        var cached: [(key: String, stamp: FileStamp?, hit: IngestResult?)] = []
+        cached.reserveCapacity(statCache == nil ? 0 : local.files.count)
+        if let statCache {
+            for file in local.files {
+                let key =
+                    local.isSingleFile
+                    ? StatCache.key(file.diskPath) : StatCache.key(rootKey: rootKey, relative: file.treePath)
+                let stamp = file.stamp ?? FileStamp(path: file.diskPath)
+                cached.append((key, stamp, stamp.flatMap { statCache.lookup(path: key, stamp: $0) }))
+            }
+        }
+        let readAhead: SmallFileReadAhead? =
+            local.isSingleFile
+            ? nil
+            : SmallFileReadAhead(
+                files: local.files.indices.compactMap { i in
+                    let f = local.files[i]
+                    guard f.size <= UInt64(small.limit), cached.isEmpty || cached[i].hit == nil else { return nil }
+                    return (i, f.diskPath, Int(f.size))
+                }, parameters: params, formats: connection.formatPolicy)
+        defer { readAhead?.stop() }
+        var readBytes: [UInt8] = []
         for (index, file) in local.files.enumerated() {
             let r: IngestResult
             var inBuffer = false
             var streamed = false
-            let cacheKey =
-                statCache == nil
-                ? "" : local.isSingleFile
-                    ? StatCache.key(file.diskPath) : StatCache.key(rootKey: rootKey, relative: file.treePath)
-            let stamp = statCache == nil ? nil : file.stamp ?? FileStamp(path: file.diskPath)
-            if let stamp, let hit = statCache?.lookup(path: cacheKey, stamp: stamp) {
+            let (cacheKey, stamp, hit) = cached.isEmpty ? ("", nil, nil) : cached[index]
+            if let hit {
                 r = hit
             } else {
                 do {
-                    if file.size <= UInt64(small.limit),
-                        let done = try small.ingest(
+                    let done: IngestResult?
+                    if file.size > UInt64(small.limit) {
+                        done = nil
+                    } else if let readAhead {
+                        (done, readBytes) = try readAhead.take(index)
+                    } else {
+                        done = try small.ingest(
                             path: file.diskPath, formats: connection.formatPolicy, expectedSize: Int(file.size))
-                    {
+                        readBytes = []
+                    }
+                    if let done {
                         r = done
                         inBuffer = true
                     } else if streamLarge {
@@ -238,7 +265,15 @@ public final class Pusher {
                     if stream == nil {
                         stream = PushStream(connection: connection, lease: try lease(), sent: sentChunks)
                     }
-                    try stream!.add(r, content: small.content)
+                    if readAhead != nil {
+                        var failed: ClientError?
+                        readBytes.withUnsafeBytes { b in
+                            do throws(ClientError) { try stream!.add(r, content: b) } catch { failed = error }
+                        }
+                        if let failed { throw failed }
+                    } else {
+                        try stream!.add(r, content: small.content)
+                    }
                 } else if streamed {
                     // Its chunks went through a blob stream: only the recipe is left to send.
                     filesStreamed += 1
@@ -253,9 +288,11 @@ public final class Pusher {
             }
             progress?.advance(by: r.size)
         }
-        try stream?.finish()
+        // The stat cache is written while the push goes on (it is not used again here).
+        let saving = statCache?.saveInBackground()
+        defer { saving?.wait() }
+        try stream?.finish()  // answers awaited before the objects go (`drain`)
         try blobs?.finish()
-        try? statCache?.save()
         if let expected = request.expectedBlob ?? (request.bucketKey == nil ? nil : results.first?.blobDigest)
         {
             guard local.isSingleFile, let got = results.first?.blobDigest else {
@@ -334,13 +371,14 @@ public final class Pusher {
             var objects: [(ContentKind, Digest, [UInt8])] = missingRecipes.map {
                 (.recipe, $0, recipes[$0]!.canonicalBytes)
             }
-            objects += stream?.deferredRecipes ?? []
             objects += streamedRecipes
             objects.append((.tree, treeDigest, treeBytes))
+            try stream?.drain()
             try uploader.putObjects(objects)
             sentObjects = true
             try Uploader.putChunksInParallel(groups, uploaders)
         } else {
+            try stream?.drain()
             result.bytesDeduplicated = uniqueBytes - min(uniqueBytes, streamed)
         }
 

@@ -14,12 +14,12 @@ import TroveProtocol
 /// 3. once that is acknowledged, `PUT_CHUNKS` with the chunks of the missing recipes that the
 ///    server lacks, each file's chunks in recipe order (PROTOCOL.md §9: recipes before their
 ///    chunks, so troved hashes a multi-chunk blob as its chunks arrive). A one-chunk blob needs
-///    no blob hashing: its recipe waits for the tree (`deferredRecipes`, one request at the end
-///    instead of one per batch), and a batch of only such files sends its chunks at step 2.
+///    no blob hashing: its recipe waits for the end (`deferredRecipes`, sent by `finish` after
+///    the last batch: one request instead of one per batch), and a batch of only such files
+///    sends its chunks at step 2.
 /// Memory: three batches of raw bytes plus `window` PUT_CHUNKS frames in flight.
 ///
-/// The push then sends only the rest (`blobs` lists the recipes handled here), the deferred
-/// recipes and the tree, and
+/// The push then sends only the rest (`blobs` lists the recipes handled here) and the tree, and
 /// commits as before; `COMMIT` still checks everything, and anything it reports missing is
 /// re-read from the files. Not thread-safe: the pushing thread only.
 final class PushStream {
@@ -54,7 +54,7 @@ final class PushStream {
     let sent: SentChunks
     /// Raw bytes of the chunks this stream sent.
     private(set) var sentRawBytes: UInt64 = 0
-    /// Missing one-chunk recipes not sent yet: the push sends them with the tree.
+    /// Missing one-chunk recipes not sent yet: `finish` sends them after the last batch.
     private(set) var deferredRecipes: [(ContentKind, Digest, [UInt8])] = []
 
     init(
@@ -112,9 +112,17 @@ final class PushStream {
         }
     }
 
-    /// Sends everything still gathered and waits until the server acknowledged all of it.
+    /// Sends everything still gathered, the deferred one-chunk recipes last (they then reach the
+    /// server while the push builds its tree), without waiting for the answers: see ``drain()``.
     func finish() throws(ClientError) {
         while filling.recipes.count > 0 || asked != nil || stored != nil { try advance() }
+        let recipes = deferredRecipes
+        deferredRecipes = []
+        try uploader.sendObjects(recipes, window: &control)
+    }
+
+    /// Waits until the server acknowledged everything sent.
+    func drain() throws(ClientError) {
         try control.drain()
         for i in chunkWindows.indices { try chunkWindows[i].drain() }
     }

@@ -184,6 +184,16 @@ public final class StatCache {
         dirty = false
     }
 
+    /// Starts ``save()`` on another thread and returns the group it leaves when done; nothing
+    /// may use the cache before `wait()` on it returns. A failure is ignored, like a `try? save()`.
+    func saveInBackground() -> DispatchGroup {
+        let group = DispatchGroup()
+        // Only the saving thread uses the cache until the group is left (callers wait on it).
+        nonisolated(unsafe) let cache = self
+        DispatchQueue.global().async(group: group) { try? cache.save() }
+        return group
+    }
+
     static func nowNs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

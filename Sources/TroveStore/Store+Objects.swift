@@ -28,14 +28,19 @@ enum ObjectFile {
 extension Store {
     /// Writes objects durably. Small recipes (`InlineObjects`) become catalog rows, all in one
     /// transaction; the others files (`writeObjectFiles`). Objects already present are kept.
-    func writeObjects(_ objects: [(Digest, [UInt8])]) throws(StoreError) {
+    /// Returns the GC epoch the rows' transaction saw (nil: no rows), for `CommitHints.stagedRows`.
+    @discardableResult
+    func writeObjects(_ objects: [(Digest, [UInt8])]) throws(StoreError) -> Int64? {
         try checkWritable()
         try checkSpace(objects.reduce(0) { $0 + $1.1.count })
         let inline = objects.filter { InlineObjects.accepts($0.1) }
         try writeObjectFiles(objects.filter { !InlineObjects.accepts($0.1) })
-        guard !inline.isEmpty else { return }
+        guard !inline.isEmpty else { return nil }
         let now = Clock.nowMillis()
-        try catalog.write { db in try Store.insertInlineObjects(db, inline, now: now, cipher: self.cipher) }
+        return try catalog.write { db in
+            try Store.insertInlineObjects(db, inline, now: now, cipher: self.cipher)
+            return try Store.gcEpoch(db)
+        }
     }
 
     /// Writes objects durably through the object storage (local files: tmp → fsync → rename →
@@ -187,11 +192,11 @@ extension Store {
     /// digests a blob stream computed over a recipe's first chunks, to continue from there.
     func commit(
         recipes: [Recipe], tree: Tree, streamed: StreamedBlobs?, verified: Set<Digest> = [],
-        resume: [Digest: (next: Int, hasher: SHA256Stream)] = [:]
+        resume: [Digest: (next: Int, hasher: SHA256Stream)] = [:], hints: CommitHints = CommitHints()
     ) throws(StoreError) -> CommitOutcome {
         try checkWritable()
         do {
-            try tree.validate()
+            if hints.tree?.validated != true { try tree.validate() }
             for r in recipes { try r.validate() }
         } catch { throw .invalidObject(error) }
         // Read before any check: a GC delete after this makes the final transaction re-check.
@@ -200,14 +205,8 @@ extension Store {
         for r in recipes { given[r.blobDigest] = r }
         let files = tree.entries.filter { $0.kind == .file }
         let blobs = Array(Set(files.compactMap(\.blob)))
-        let known: [Digest: UInt64] = try catalog.read { db in
-            var out: [Digest: UInt64] = [:]
-            let st = try db.cachedStatement(sql: "SELECT size FROM blobs WHERE blob = ?")
-            for b in blobs {
-                if let s = try Int64.fetchOne(st, arguments: [b.data]) { out[b] = UInt64(s) }
-            }
-            return out
-        }
+        let known: [Digest: UInt64]
+        if let sizes = hints.committedSizes { known = sizes } else { known = try committedBlobSizes(blobs) }
         var newRecipes: [Digest: Recipe] = [:]
         for f in files {
             let blob = f.blob!
@@ -227,13 +226,15 @@ extension Store {
         }
         var wanted = Set<Digest>()
         for r in newRecipes.values { for c in r.chunks { wanted.insert(c.digest) } }
-        let missingChunks = try missing(Array(wanted))
+        // One lookup per chunk: presence, the one-chunk blobs' lengths, what to touch.
+        let indexed = try indexedChunks(Array(wanted))
+        let missingChunks = wanted.filter { indexed[$0] == nil }
         if !missingChunks.isEmpty { return .missing(missingChunks.sorted()) }
 
         let ordered = newRecipes.values.sorted(by: { $0.blobDigest < $1.blobDigest })
             .filter { !verified.contains($0.blobDigest) }
         do {
-            try verifySingleChunkBlobs(ordered.filter(\.isSingleChunkBlob))
+            try verifySingleChunkBlobs(ordered.filter(\.isSingleChunkBlob), indexed: indexed)
             for r in ordered where !r.isSingleChunkBlob {
                 let followed = streamed?.take(r.blobDigest)
                 try verifyBlob(r, from: resume[r.blobDigest] ?? followed)
@@ -250,22 +251,30 @@ extension Store {
         var rows: [(blob: Digest, recipe: Digest, size: UInt64)] = []
         for r in newRecipes.values {
             let bytes = r.canonicalBytes
-            let d = SHA256.hash(bytes)
+            let d = hints.recipeObjects[r.blobDigest] ?? SHA256.hash(bytes)
             objects.append((d, bytes))
             rows.append((r.blobDigest, d, r.size))
         }
-        let treeBytes = tree.canonicalBytes
+        let treeBytes = hints.tree?.bytes ?? tree.canonicalBytes
         let treeDigest = SHA256.hash(treeBytes)
         objects.append((treeDigest, treeBytes))
         // Files first (durable before the rows that need them); small recipes go into the
-        // final transaction itself, together with the rows that reference them.
+        // final transaction itself, together with the rows that reference them. A file this
+        // session staged durably stays as it is while it exists.
         try checkSpace(objects.reduce(0) { $0 + $1.1.count })
         let inline = objects.filter { InlineObjects.accepts($0.1) }
-        try writeObjectFiles(objects.filter { !InlineObjects.accepts($0.1) })
+        try writeObjectFiles(
+            objects.filter {
+                !InlineObjects.accepts($0.1)
+                    && !(hints.stagedFiles.contains($0.0) && (try? objectStorage.exists($0.0)) == true)
+            })
         let now = Clock.nowMillis()
         let totalSize = tree.totalSize
         let fileCount = files.count
         let touched = Array(wanted)
+        // Chunks touched within the last minute need no UPDATE (it would not change them):
+        // most were stored, or found by HAS, in this push.
+        let stale = touched.filter { (indexed[$0]?.touched ?? 0) >= now - 60_000 ? false : true }
         let reused = Array(known.keys)
         MaintenanceTestHooks.beforeCommitFinal?(self)
         let raced: [Digest]? = try catalog.write { db in
@@ -274,7 +283,12 @@ extension Store {
             {
                 return missing
             }
-            try Store.insertInlineObjects(db, inline, now: now, cipher: self.cipher)
+            // A row this session staged stays as it is while no delete ran since (every delete
+            // of a row moves the epoch): re-writing it would only write the same bytes again.
+            let epochNow = hints.stagedRows.isEmpty ? nil : try Store.gcEpoch(db)
+            try Store.insertInlineObjects(
+                db, epochNow.map { e in inline.filter { hints.stagedRows[$0.0] != e } } ?? inline, now: now,
+                cipher: self.cipher)
             let ins = try db.cachedStatement(
                 sql: "INSERT INTO blobs (blob, recipe, size, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
             for r in rows { try ins.execute(arguments: [r.blob.data, r.recipe.data, Int64(r.size), now]) }
@@ -283,33 +297,12 @@ extension Store {
                 arguments: [treeDigest.data, Int64(totalSize), fileCount, now])
             let touch = try db.cachedStatement(
                 sql: "UPDATE chunks SET touched = ? WHERE digest = ? AND touched < ?")
-            for d in touched { try touch.execute(arguments: [now, d.data, now - 60_000]) }
+            for d in stale { try touch.execute(arguments: [now, d.data, now - 60_000]) }
             try Store.gcNoteRoot(db, tree: treeDigest)
             return nil
         }
         if let raced { return .missing(raced) }
         return .committed(tree: treeDigest)
-    }
-
-    /// Verifies blobs that are one chunk whose digest is the blob digest (every file below the
-    /// minimum chunk size) by the index alone, many per catalog read: an indexed chunk's bytes
-    /// hashed to its digest when it was stored (`putChunks` verifies each; scrub re-checks), so
-    /// the blob's bytes hash to the blob digest; its length must equal the recipe's.
-    func verifySingleChunkBlobs(_ recipes: [Recipe]) throws(StoreError) {
-        var start = 0
-        while start < recipes.count {
-            let window = recipes[start..<min(start + 4096, recipes.count)]
-            let locations = try locateMany(window.map(\.blobDigest))
-            for (r, location) in zip(window, locations) {
-                guard let (_, entry) = location else { throw .chunkNotFound(r.blobDigest) }
-                guard entry.rawLength == Int(r.chunks[0].length) else {
-                    throw .invalidCommit(
-                        "recipe for blob \(r.blobDigest) gives its only chunk length \(r.chunks[0].length), "
-                            + "stored \(entry.rawLength)")
-                }
-            }
-            start += window.count
-        }
     }
 
     /// Streams a recipe's chunks from the packs and checks lengths and the blob digest; with

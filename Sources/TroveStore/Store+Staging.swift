@@ -8,10 +8,10 @@ extension Store {
     /// without registering them: the `blobs` and `trees` rows only come at `commit`. Returns
     /// their digests, in order.
     @discardableResult
-    func storeObjects(canonical objects: [[UInt8]]) throws(StoreError) -> [Digest] {
+    func storeObjects(canonical objects: [[UInt8]]) throws(StoreError) -> (digests: [Digest], rowsEpoch: Int64?) {
         let pairs = objects.map { (SHA256.hash($0), $0) }
-        try writeObjects(pairs)
-        return pairs.map(\.0)
+        let epoch = try writeObjects(pairs)
+        return (pairs.map(\.0), epoch)
     }
 
     /// Whether an object is stored, as a catalog row or in the object storage (committed or

@@ -17,6 +17,9 @@ struct UploadState {
     var recipes: [Digest: Digest] = [:]
     /// Trees stored ahead of their commit.
     var trees: Set<Digest> = []
+    /// What COMMIT would otherwise read back (``StagedDecoded``): the staged recipes and the
+    /// last staged tree, decoded, within a memory bound.
+    var decoded = StagedDecoded()
     /// Objects being uploaded in parts → bytes received so far (in their staging file).
     var partial: [UploadObjectRef: UInt64] = [:]
     /// Blob digests of the staged recipes, computed as their chunks arrive (its own lock).

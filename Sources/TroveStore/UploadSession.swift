@@ -66,7 +66,7 @@ public struct UploadSession: Sendable {
     /// written durably together. Returns how many objects were completed.
     public func putObjects(_ parts: [ObjectPartInput]) throws(StoreError) -> Int {
         try touch()
-        var complete: [(kind: UploadKind, key: Digest, bytes: [UInt8])] = []
+        var complete: [(kind: UploadKind, key: Digest, bytes: [UInt8], decoded: Verified)] = []
         var recipes: [Recipe] = []
         for part in parts {
             let object = UploadObjectRef(kind: part.kind, digest: part.digest)
@@ -89,14 +89,24 @@ public struct UploadSession: Sendable {
                 guard let whole = try appendPart(part, object) else { continue }
                 bytes = whole
             }
-            if let recipe = try UploadSession.verify(object, bytes) { recipes.append(recipe) }
-            complete.append((part.kind, part.digest, bytes))
+            let decoded = try UploadSession.verify(object, bytes)
+            if case .recipe(let recipe) = decoded { recipes.append(recipe) }
+            complete.append((part.kind, part.digest, bytes, decoded))
         }
         // One durable write for the whole call: a file fsync each, one fsync per shard directory.
-        let stored = try store.storeObjects(canonical: complete.map(\.bytes))
+        let (stored, rowsEpoch) = try store.storeObjects(canonical: complete.map(\.bytes))
         let (streamed, blobStreams) = try store.withLiveUpload(id) { s in
             for (object, digest) in zip(complete, stored) {
-                if object.kind == .tree { s.trees.insert(object.key) } else { s.recipes[object.key] = digest }
+                switch object.decoded {
+                case .tree(let tree):
+                    s.trees.insert(object.key)
+                    s.decoded.keep(tree: tree, digest: object.key, bytes: object.bytes)
+                case .recipe(let recipe):
+                    s.recipes[object.key] = digest
+                    s.decoded.keep(
+                        recipe, object: digest, size: object.bytes.count,
+                        rowEpoch: InlineObjects.accepts(object.bytes) ? rowsEpoch : nil)
+                }
             }
             return (s.streamed, s.blobStreams)
         }
@@ -138,15 +148,20 @@ public struct UploadSession: Sendable {
         return bytes
     }
 
+    /// A staged object, decoded.
+    enum Verified {
+        case recipe(Recipe)
+        case tree(Tree)
+    }
+
     /// A tree must hash to its digest and decode; a recipe must decode and rebuild the blob it is
-    /// sent under (returned).
-    static func verify(_ object: UploadObjectRef, _ bytes: [UInt8]) throws(StoreError) -> Recipe? {
+    /// sent under. Returns the decoded object.
+    static func verify(_ object: UploadObjectRef, _ bytes: [UInt8]) throws(StoreError) -> Verified {
         if object.kind == .tree {
             guard SHA256.hash(bytes) == object.digest else {
                 throw .uploadCorrupt("tree bytes do not hash to \(object.digest)")
             }
-            do { _ = try Tree(canonical: bytes) } catch { throw .invalidObject(error) }  // decoding validates
-            return nil
+            do { return .tree(try Tree(canonical: bytes)) } catch { throw .invalidObject(error) }  // decoding validates
         } else {
             let recipe: Recipe
             do {
@@ -156,7 +171,7 @@ public struct UploadSession: Sendable {
             guard recipe.blobDigest == object.digest else {
                 throw .invalidArgument("recipe sent as blob \(object.digest) rebuilds blob \(recipe.blobDigest)")
             }
-            return recipe
+            return .recipe(recipe)
         }
     }
 
@@ -164,29 +179,51 @@ public struct UploadSession: Sendable {
     /// a new file's recipe was not uploaded (or a GC removed it since), `.missingChunks` if
     /// chunks are missing, else durable and registered.
     public func commit(tree digest: Digest) throws(StoreError) -> UploadCommitOutcome {
-        let staged = try store.withLiveUpload(id) { s in (s.recipes, s.trees, s.streamed) }
+        let staged = try store.withLiveUpload(id) { s in
+            (recipes: s.recipes, trees: s.trees, streamed: s.streamed, decoded: s.decoded)
+        }
         // A re-push of a committed tree (e.g. an unchanged directory): nothing to check again.
         if let done = try store.recommit(tree: digest) {
             return .committed(tree: digest, files: done.files, totalSize: done.size)
         }
         let treeRef = UploadObjectRef(kind: .tree, digest: digest)
-        guard staged.1.contains(digest) || store.hasObject(digest) else { return .missingObjects([treeRef]) }
+        var hints = CommitHints()
         let tree: Tree
-        do { tree = try store.readTree(digest) } catch .objectNotFound { return .missingObjects([treeRef]) }
+        if staged.trees.contains(digest), let kept = staged.decoded.tree, kept.digest == digest {
+            // Staged by this session: verified (decoding validates) and written durably then.
+            tree = kept.tree
+            hints.tree = (kept.bytes, validated: true)
+            hints.stagedFiles.insert(digest)
+        } else {
+            guard staged.trees.contains(digest) || store.hasObject(digest) else { return .missingObjects([treeRef]) }
+            do { tree = try store.readTree(digest) } catch .objectNotFound { return .missingObjects([treeRef]) }
+        }
         var blobs: [Digest] = []
         var seen = Set<Digest>()
         for entry in tree.entries where entry.kind == .file {
             if let blob = entry.blob, seen.insert(blob).inserted { blobs.append(blob) }
         }
-        let committed = try store.recipeDigests(forBlobs: blobs)
-        let needed = blobs.filter { committed[$0] == nil }
-        // Staged recipes, read in one batch (a GC may have removed one since: the client resends).
-        let stagedBytes = try store.readObjects(needed.compactMap { staged.0[$0] })
+        let committed = try store.committedBlobSizes(blobs)
+        hints.committedSizes = committed
         var recipes: [Recipe] = []
+        // Staged recipes not kept decoded, read in one batch (a GC may have removed one since:
+        // the client resends).
+        var readBack: [Digest] = []
+        for blob in blobs where committed[blob] == nil {
+            if let kept = staged.decoded.recipes[blob], staged.recipes[blob] == kept.object {
+                recipes.append(kept.recipe)
+                hints.recipeObjects[blob] = kept.object
+                if let e = kept.rowEpoch { hints.stagedRows[kept.object] = e }
+            } else {
+                readBack.append(blob)
+            }
+        }
+        let stagedBytes = try store.readObjects(readBack.compactMap { staged.recipes[$0] })
         var missing: [UploadObjectRef] = []
-        for blob in needed {
-            if let object = staged.0[blob], let bytes = stagedBytes[object] {
+        for blob in readBack {
+            if let object = staged.recipes[blob], let bytes = stagedBytes[object] {
                 do { recipes.append(try Recipe(canonical: bytes)) } catch { throw .invalidObject(error) }
+                hints.recipeObjects[blob] = object
             } else {
                 missing.append(UploadObjectRef(kind: .recipe, digest: blob))
             }
@@ -194,8 +231,8 @@ public struct UploadSession: Sendable {
         if !missing.isEmpty { return .missingObjects(missing) }
         let fromStreams = try streamedBlobStates(recipes)
         switch try store.commit(
-            recipes: recipes, tree: tree, streamed: staged.2, verified: fromStreams.verified,
-            resume: fromStreams.resume)
+            recipes: recipes, tree: tree, streamed: staged.streamed, verified: fromStreams.verified,
+            resume: fromStreams.resume, hints: hints)
         {
         case .missing(let chunks):
             return .missingChunks(chunks)
@@ -204,6 +241,7 @@ public struct UploadSession: Sendable {
             try store.withLiveUpload(id) { s in
                 s.trees.remove(digest)
                 for r in recipes { s.recipes[r.blobDigest] = nil }
+                s.decoded.forget(tree: digest, blobs: recipes.map(\.blobDigest))
             }
             let files = tree.entries.filter { $0.kind == .file }.count
             return .committed(tree: committed, files: files, totalSize: tree.totalSize)

@@ -140,4 +140,34 @@ struct CodecTests {
         sampler.enabled = false
         #expect(!Self.compressible.withUnsafeBytes { sampler.looksCompressible($0) })
     }
+
+    @Test(
+        "small chunks: the byte histogram agrees with a full compression attempt, after any chunk",
+        arguments: [1024, 3000, 8192, 12_288])
+    func samplerSmallChunks(_ size: Int) {
+        let compressor = ChunkCompressor(codec: .zstd)
+        let text = Array(Self.compressible.prefix(size))
+        let random = Array(Self.incompressible.prefix(size))
+        // A CSV-like file, as small data sets hold next to random samples.
+        var rows: [UInt8] = []
+        var g = SplitMix64(seed: 23)
+        while rows.count < size {
+            rows += Array("\(g.next() % 100_000),label\(g.next() % 50),0.\(g.next() % 10_000)\n".utf8)
+        }
+        rows = Array(rows.prefix(size))
+        for (input, expected) in [(text, true), (rows, true), (random, false)] {
+            let full = input.withUnsafeBytes { compressor.compress($0) { codec, _ in codec != .raw } }
+            #expect(full == expected)
+            // Whatever the chunk before did (after a compressed one the large-chunk rule skips
+            // its sample), a small chunk is judged on its own bytes.
+            for previous in [false, true] {
+                let sampler = CompressibilitySampler()
+                sampler.record(compressed: previous)
+                #expect(input.withUnsafeBytes { sampler.looksCompressible($0) } == expected)
+            }
+        }
+        // Below the histogram's sample size a chunk is always worth the attempt.
+        let tiny = Array(random.prefix(CompressibilitySampler.histogramSample - 1))
+        #expect(tiny.withUnsafeBytes { CompressibilitySampler().looksCompressible($0) })
+    }
 }

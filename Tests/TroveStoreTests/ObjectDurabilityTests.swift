@@ -17,8 +17,8 @@ struct ObjectDurabilityTests {
         do {
             let store = try createStore(at: root)
             // Half of them first, then all: the second call skips what is already there.
-            let firstHalf = try store.storeObjects(canonical: Array(objects[0..<(count / 2)]))
-            let digests = try store.storeObjects(canonical: objects)
+            let firstHalf = try store.storeObjects(canonical: Array(objects[0..<(count / 2)])).digests
+            let digests = try store.storeObjects(canonical: objects).digests
             #expect(Array(digests[0..<(count / 2)]) == firstHalf)
             for (d, bytes) in zip(digests, objects) { #expect(try store.readObject(d) == bytes) }
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.tmpDir)

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import TroveCore
+
+@testable import TroveStore
+
+/// COMMIT of what the session staged: from the decoded copies it keeps (no read back), and as
+/// before when it does not have them; either way the same rows, files and checks.
+@Suite("Upload sessions: commit of staged objects")
+struct StagedCommitTests {
+    /// Files below and above one chunk, staged in one session: (chunks, recipes, tree).
+    func files(seed: UInt64) -> (chunks: [ChunkInput], recipes: [Recipe], tree: Tree) {
+        var rng = TestRandom(seed: seed)
+        var chunks: [ChunkInput] = []
+        var recipes: [Recipe] = []
+        var entries: [TreeEntry] = []
+        for i in 0..<40 {
+            // Most one chunk whose digest is the blob digest; every fifth of three chunks.
+            let content = i % 2 == 0 ? rng.bytes(1000 + i) : rng.text(3000 + i)
+            let (c, r) = makeBlob(content, chunkSize: i % 5 == 0 ? 1200 : 8192)
+            chunks += c
+            recipes.append(r)
+            entries.append(.file("d/f\(i)", blob: r.blobDigest, size: r.size))
+        }
+        return (chunks, recipes, Tree(entries: entries))
+    }
+
+    func committed(_ outcome: UploadCommitOutcome, _ tree: Digest) -> Bool {
+        if case .committed(let t, let n, _) = outcome { return t == tree && n == 40 }
+        return false
+    }
+
+    /// A new store with `files(seed:)` staged in one session (chunks and objects put).
+    func staged(seed: UInt64) throws -> (
+        store: Store, root: String, upload: UploadSession, f: (chunks: [ChunkInput], recipes: [Recipe], tree: Tree),
+        tree: Digest
+    ) {
+        let root = tempStorePath("staged-commit")
+        let store = try createStore(at: root)
+        let f = files(seed: seed)
+        let upload = try store.beginUpload(name: "data/set", ttlSeconds: 600)
+        _ = try upload.putChunks(f.chunks)
+        _ = try upload.putObjects(f.recipes.map(wholeObject) + [wholeObject(f.tree)])
+        return (store, root, upload, f, SHA256.hash(f.tree.canonicalBytes))
+    }
+
+    @Test("commit from the decoded copies registers every recipe and the tree, and touches old chunks")
+    func fromDecodedCopies() throws {
+        let (store, root, upload, f, treeDigest) = try staged(seed: 5)
+        defer { cleanup(root) }
+        let kept = try store.withLiveUpload(upload.id) { $0.decoded }
+        #expect(kept.recipes.count == f.recipes.count && kept.tree?.digest == treeDigest)
+        // Chunks last touched long ago (stored by an earlier push): the commit must refresh them.
+        try store.catalog.write { db in try db.execute(sql: "UPDATE chunks SET touched = 1") }
+        // The staged tree file lost before the commit: written again from the kept bytes.
+        #expect(unlink(store.objectPath(treeDigest)) == 0)
+        #expect(committed(try upload.commit(tree: treeDigest), treeDigest))
+        #expect(FileManager.default.fileExists(atPath: store.objectPath(treeDigest)))
+        let stale: Int = try store.catalog.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunks WHERE touched = 1") ?? -1
+        }
+        #expect(stale == 0)
+        let left = try store.withLiveUpload(upload.id) { $0.decoded }
+        #expect(left.recipes.isEmpty && left.tree == nil)
+        try verifyTreeReadable(store, treeDigest)
+        #expect(try store.fsck(deep: true).isClean)
+    }
+
+    @Test("a staged recipe row deleted before the commit (a GC: the epoch moved) is written again")
+    func stagedRowDeleted() throws {
+        let (store, root, upload, f, treeDigest) = try staged(seed: 7)
+        defer { cleanup(root) }
+        let victim = SHA256.hash(f.recipes[3].canonicalBytes)
+        try store.catalog.write { db in
+            #expect(try Store.deleteInlineObject(db, victim.data))
+            try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
+        }
+        #expect(committed(try upload.commit(tree: treeDigest), treeDigest))
+        #expect(try store.readObject(victim) == f.recipes[3].canonicalBytes)
+        try verifyTreeReadable(store, treeDigest)
+        #expect(try store.fsck(deep: true).isClean)
+    }
+
+    @Test("a recipe whose chunk length disagrees with the index is refused from the decoded copy too")
+    func lengthMismatch() throws {
+        let root = tempStorePath("staged-commit-bad")
+        defer { cleanup(root) }
+        let store = try createStore(at: root)
+        var rng = TestRandom(seed: 9)
+        let bytes = rng.bytes(2000)
+        let (chunks, _) = makeBlob(bytes, chunkSize: 8192)
+        // A one-chunk recipe claiming one byte less than the chunk holds (sizes agree with the tree).
+        let digest = SHA256.hash(bytes)
+        let lying = Recipe(blobDigest: digest, size: 1999, chunks: [RecipeChunk(digest: digest, length: 1999)])
+        let tree = Tree(entries: [.file("x", blob: digest, size: 1999)])
+        let upload = try store.beginUpload(name: "data/bad", ttlSeconds: 600)
+        _ = try upload.putChunks(chunks)
+        _ = try upload.putObjects([wholeObject(lying), wholeObject(tree)])
+        #expect(throws: StoreError.self) { try upload.commit(tree: SHA256.hash(tree.canonicalBytes)) }
+        #expect(try !store.hasTree(SHA256.hash(tree.canonicalBytes)))
+    }
+
+    @Test("past the memory bound, staged recipes are read back: the same commit")
+    func readBackBeyondTheBound() throws {
+        let (store, root, upload, f, treeDigest) = try staged(seed: 6)
+        defer { cleanup(root) }
+        // What a session over the bound has: nothing kept decoded.
+        try store.withLiveUpload(upload.id) { s in
+            s.decoded.forget(tree: treeDigest, blobs: f.recipes.map(\.blobDigest))
+        }
+        #expect(committed(try upload.commit(tree: treeDigest), treeDigest))
+        try verifyTreeReadable(store, treeDigest)
+        #expect(try store.fsck(deep: true).isClean)
+    }
+}

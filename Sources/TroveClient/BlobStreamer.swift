@@ -15,7 +15,10 @@ import TroveProtocol
 ///    the references before it going first; a file whose chunks the server all holds opens no
 ///    stream (its recipe then goes the two-pass way, with nothing to upload).
 /// At the end of a file `BLOB_CLOSE` gives the blob digest, size and chunk count; its answer is
-/// collected later (``finish()``, before COMMIT). Memory: two batches of raw bytes plus `window`
+/// collected later (``finish()``, before COMMIT). A file begun `sealed` (protocol version 3) was
+/// read without computing its blob digest: `BLOB_SEAL` gives only the size and chunk count and the
+/// server answers with the digest it hashed from the chunks (such a file always gets a stream,
+/// of references only when the server holds every chunk), so ``endFile(_:)`` waits for it. Memory: two batches of raw bytes plus `window`
 /// `BLOB_CHUNKS` in flight, whatever the file size. Not thread-safe: the pushing thread only.
 /// Chunks a push has sent (or is sending), shared by its streamers so that a chunk read by one
 /// is not sent again by the other. The pushing thread only.
@@ -55,6 +58,8 @@ final class BlobStreamer {
     /// The current file's chunks before its stream opened (all held by the server).
     private var prefix: [(Digest, UInt32)] = []
     private var fileChunks = 0
+    /// The current file ends with `BLOB_SEAL`: the server computes its blob digest.
+    private var sealed = false
     /// The first failure; the pass goes on reading but sends nothing more.
     private(set) var error: ClientError?
     /// Raw bytes of the chunks sent.
@@ -80,12 +85,17 @@ final class BlobStreamer {
     /// Whether `connection` speaks the blob streams (protocol version 2).
     static func supported(by connection: Connection) -> Bool { connection.protocolVersion >= 2 }
 
-    /// Starts a new file.
-    func beginFile() {
+    /// Whether `connection` seals blob streams (protocol version 3): the server computes the blob
+    /// digest, so the ingest pass need not.
+    static func sealable(by connection: Connection) -> Bool { connection.protocolVersion >= 3 }
+
+    /// Starts a new file; `sealed`: it ends with `BLOB_SEAL` (see ``sealable(by:)``).
+    func beginFile(sealed: Bool = false) {
         stream = nil
         position = 0
         prefix = []
         fileChunks = 0
+        self.sealed = sealed
     }
 
     /// The ingest sink: a segment's chunks and bytes (`start` is the file offset of `bytes`).
@@ -115,15 +125,28 @@ final class BlobStreamer {
     }
 
     /// Ends the file `r` (its ingest pass is over): sends what is left and closes its stream.
-    /// True: its chunks went through a stream (the push sends only its recipe); false: no stream
-    /// was opened (the server holds every chunk).
-    func endFile(_ r: IngestResult) throws(ClientError) -> Bool {
+    /// `streamed` true: its chunks went through a stream (the push sends only its recipe); false:
+    /// no stream was opened (the server holds every chunk). `blob`: the file's blob digest, the
+    /// server's for a sealed file (`r.blobDigest` is not used then), else `r.blobDigest`.
+    func endFile(_ r: IngestResult) throws(ClientError) -> (streamed: Bool, blob: Digest) {
         if let error { throw error }
         while !filling.digests.isEmpty || asked != nil { try advance() }
-        guard let id = stream else { return false }
+        // A sealed file needs a stream for its digest, even of references only.
+        if sealed && stream == nil { try openStream() }
+        guard let id = stream else { return (false, r.blobDigest) }
         guard position == UInt64(r.chunks.count), fileChunks == r.chunks.count else {
             throw .protocolViolation(
                 detail: "blob stream \(id) carried \(position) chunks of a file of \(r.chunks.count)")
+        }
+        if sealed {
+            var blob: Digest?
+            try data.send(Message.BlobSeal(lease: lease, stream: id, size: r.size, chunks: position)) {
+                (answer) throws(ClientError) in blob = answer.blob
+            }
+            stream = nil
+            try data.drain()
+            guard let blob else { throw .protocolViolation(detail: "blob stream \(id) was sealed without a digest") }
+            return (true, blob)
         }
         try data.send(
             Message.BlobClose(lease: lease, stream: id, blob: r.blobDigest, size: r.size, chunks: position)
@@ -131,7 +154,7 @@ final class BlobStreamer {
             if !closed.verified { unverified += 1 }
         }
         stream = nil
-        return true
+        return (true, r.blobDigest)
     }
 
     /// Waits until the server answered everything (every close included).
@@ -190,13 +213,7 @@ final class BlobStreamer {
                 prefix += zip(b.digests, b.lengths).map { ($0, $1) }
                 return
             }
-            let id = nextStream
-            nextStream &+= 1
-            try data.send(Message.BlobOpen(lease: lease, stream: id)) { _ throws(ClientError) in }
-            stream = id
-            let refs = prefix.map { StreamChunk.stored(digest: $0.0, rawLength: $0.1) }
-            prefix = []
-            try sendChunks(refs)
+            try openStream()
         }
         // The chunks to send (not held by the server, nor acknowledged in this push since the
         // batch was asked about), each once, compressed together (``ChunkEncoder``, two threads).
@@ -220,6 +237,17 @@ final class BlobStreamer {
         }
         b.bytes = []
         try sendChunks(chunks)
+    }
+
+    /// Opens the file's stream and sends the references to the chunks before it.
+    private func openStream() throws(ClientError) {
+        let id = nextStream
+        nextStream &+= 1
+        try data.send(Message.BlobOpen(lease: lease, stream: id)) { _ throws(ClientError) in }
+        stream = id
+        let refs = prefix.map { StreamChunk.stored(digest: $0.0, rawLength: $0.1) }
+        prefix = []
+        try sendChunks(refs)
     }
 
     /// Sends `chunks` in BLOB_CHUNKS requests of at most the frame budget and the chunk cap; a

@@ -173,6 +173,9 @@ public final class Puller {
         let hasher = SHA256Pair()
         let stream = ChunkStream(
             connection: connection, extra: extraConnections, order: order, window: window, blob: hasher)
+        // Fetched chunks of large files are written by a thread of their own (ChunkWriteQueue).
+        let writes = ChunkWriteQueue()
+        defer { writes.stop() }
         var placed = resume.local
         var paths: [String] = []
         var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16)
@@ -199,6 +202,7 @@ public final class Puller {
                 try writers.finish()
                 queuedBelow = 0
             }
+            try writes.drain()  // the bytes may still be queued
             let chunk = chunkBuffer(n)
             let srcFD: Int32
             if let own { srcFD = own } else { srcFD = try SafeWriter.openForRead(paths[at.file]) }
@@ -246,7 +250,10 @@ public final class Puller {
                 continue
             }
             let (fd, path, new) = try open(e)
-            defer { close(fd) }
+            defer {
+                writes.settle()  // no queued write may reach the descriptor after it is closed
+                close(fd)
+            }
             paths.append(path)
             var offset: UInt64 = 0
             for (chunkIndex, c) in recipe.chunks.enumerated() {
@@ -263,10 +270,8 @@ public final class Puller {
                     hasher.append(UnsafeRawBufferPointer(chunk))
                     try SafeWriter.pwriteFully(fd, UnsafeRawBufferPointer(chunk), at: offset, path: path)
                 } else {
-                    // Verified (and appended to the blob digest) by the stream before this runs.
-                    try stream.next { (chunk) throws(ClientError) in
-                        try SafeWriter.pwriteFully(fd, chunk, at: offset, path: path)
-                    }
+                    // Verified (and appended to the blob digest) by the stream before it is queued.
+                    try writes.write(try stream.nextBuffer(), fd: fd, at: offset, path: path)
                     fetched += 1
                     placed[c.digest] = PullJob.Location(file: fileIndex, offset: offset)
                 }
@@ -274,6 +279,7 @@ public final class Puller {
                 progress?.advance(by: UInt64(c.length))
             }
             try PullJob.check(e, digest: hasher.finalizeRunning(), size: offset)
+            try writes.drain()
             // A file created by this run holds exactly what was written; one left by an
             // interrupted run may be longer.
             guard new || ftruncate(fd, off_t(e.size)) == 0 else {

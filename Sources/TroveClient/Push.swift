@@ -116,6 +116,16 @@ public final class Pusher {
     /// it off (for A/B measurements).
     public var streamLargeFiles = true
 
+    /// Against a protocol-3 server, let it compute the blob digest of streamed files of at least
+    /// `sealMinimumSize` (`BLOB_SEAL`): the ingest pass then hashes only the chunks, on every
+    /// thread. A sealed file costs a round trip (the client waits for its digest before the next
+    /// file), small next to a file of 64 MiB.
+    /// `TROVE_PUSH_SERVER_DIGEST=0` turns it off (for A/B measurements).
+    public var serverDigests = true
+
+    /// Smallest file whose stream is sealed when `serverDigests` allows (tests lower it).
+    public var sealMinimumSize: UInt64 = 64 << 20
+
     /// Further connections to the same server used to upload chunks in parallel (the server
     /// handles one request at a time per connection, so two connections use two server cores).
     public var uploadConnections: [Connection] = []
@@ -228,11 +238,15 @@ public final class Pusher {
                                 control: connection, data: streamConnection, lease: try lease(), sent: sentChunks)
                         }
                         let streamer = blobs!
-                        streamer.beginFile()
-                        r = try Ingest.file(
-                            at: file.diskPath, parameters: params, threads: ingestThreads,
+                        let sealed =
+                            serverDigests && file.size >= sealMinimumSize
+                            && BlobStreamer.sealable(by: streamConnection)
+                        streamer.beginFile(sealed: sealed)
+                        var ingested = try Ingest.file(
+                            at: file.diskPath, parameters: params, threads: ingestThreads, blobDigest: !sealed,
                             formats: connection.formatPolicy, sink: { streamer.take($0, $1, $2) })
-                        streamed = try streamer.endFile(r)
+                        (streamed, ingested.blobDigest) = try streamer.endFile(ingested)
+                        r = ingested
                     } else {
                         r = try Ingest.file(
                             at: file.diskPath, parameters: params, threads: ingestThreads,

@@ -211,6 +211,16 @@ final class ChunkStream {
 
     /// The next chunk's raw bytes, verified, passed to `body` (valid only during the call).
     func next<R>(_ body: (UnsafeRawBufferPointer) throws(ClientError) -> R) throws(ClientError) -> R {
+        let data = try nextBuffer()
+        let result: Result<R, ClientError> = data.withUnsafeReadableBytes { raw in
+            do throws(ClientError) { return .success(try body(raw)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// The next chunk's raw bytes, verified: a slice of the received frame (no copy), which the
+    /// caller may keep (e.g. until a writer thread has written it).
+    func nextBuffer() throws(ClientError) -> ByteBuffer {
         guard nextToRead < order.count else { throw .protocolViolation(detail: "read past the chunk stream") }
         let want = order[nextToRead]
         try sendMore()
@@ -228,15 +238,10 @@ final class ChunkStream {
             throw .integrity(
                 detail: "the server sent chunk \(payload.digest) where \(want.digest) was expected")
         }
-        let blob = self.blob
-        let result: Result<R, ClientError> = payload.data.withUnsafeReadableBytes { raw in
-            if let blob, blob.digestAndAppend(raw) != want.digest {
-                return .failure(
-                    .integrity(detail: "chunk \(want.digest) received from the server does not hash to its digest"))
-            }
-            do throws(ClientError) { return .success(try body(raw)) } catch { return .failure(error) }
+        if let blob, payload.data.withUnsafeReadableBytes({ blob.digestAndAppend($0) }) != want.digest {
+            throw .integrity(detail: "chunk \(want.digest) received from the server does not hash to its digest")
         }
-        return try result.get()
+        return payload.data
     }
 }
 

@@ -247,6 +247,66 @@ extension Message {
 }
 
 extension Message {
+    /// Closes a blob stream and has the server compute the blob digest from the chunks the stream
+    /// carried (protocol version 3): the client sends the size and chunk count only.
+    ///
+    /// Frame type `BLOB_SEAL`; see PROTOCOL.md.
+    public struct BlobSeal: WireRequest {
+        public static let type = MessageType.blobSeal
+        public typealias Reply = BlobSealed
+        public static let access = Access.write()
+
+        /// The push lease.
+        public var lease: LeaseID
+        /// The stream number.
+        public var stream: UInt32
+        /// The file's size in bytes.
+        public var size: UInt64
+        /// Chunks in the file's recipe.
+        public var chunks: UInt64
+
+        public init(lease: LeaseID, stream: UInt32, size: UInt64, chunks: UInt64) {
+            self.lease = lease
+            self.stream = stream
+            self.size = size
+            self.chunks = chunks
+        }
+
+        public func encode(into buffer: inout ByteBuffer) {
+            lease.encode(into: &buffer)
+            buffer.writeWireU32(stream)
+            buffer.writeWireU64(size)
+            buffer.writeWireU64(chunks)
+        }
+
+        public init(from r: inout WireReader) throws(ProtocolError) {
+            lease = try LeaseID(from: &r)
+            stream = try r.u32("BlobSeal.stream")
+            size = try r.u64("BlobSeal.size")
+            chunks = try r.u64("BlobSeal.chunks")
+        }
+    }
+
+    /// The stream is closed; the blob digest the server computed from its chunks, in order.
+    ///
+    /// Frame type `BLOB_SEALED`; see PROTOCOL.md.
+    public struct BlobSealed: SingleFrameResponse {
+        public static let type = MessageType.blobSealed
+
+        /// SHA-256 of the chunks' bytes in order: the file's blob digest.
+        public var blob: Digest
+
+        public init(blob: Digest) { self.blob = blob }
+
+        public func encode(into buffer: inout ByteBuffer) { buffer.writeWireDigest(blob) }
+
+        public init(from r: inout WireReader) throws(ProtocolError) {
+            blob = try r.digest("BlobSealed.blob")
+        }
+    }
+}
+
+extension Message {
     // Shorthands, e.g. `.blobOpen(.init(lease: l, stream: 1))`.
     public static func blobOpen(_ m: BlobOpen) -> Message { Message(m) }
     public static func blobOpened(_ m: BlobOpened) -> Message { Message(m) }
@@ -254,4 +314,6 @@ extension Message {
     public static func blobChunksOK(_ m: BlobChunksOK) -> Message { Message(m) }
     public static func blobClose(_ m: BlobClose) -> Message { Message(m) }
     public static func blobClosed(_ m: BlobClosed) -> Message { Message(m) }
+    public static func blobSeal(_ m: BlobSeal) -> Message { Message(m) }
+    public static func blobSealed(_ m: BlobSealed) -> Message { Message(m) }
 }

@@ -61,6 +61,8 @@ public struct Message: Equatable, Sendable, CustomStringConvertible {
         CreateVersion.self, VersionCreated.self, EndPush.self, PushEnded.self,
         // Push: blob streams (protocol version 2)
         BlobOpen.self, BlobOpened.self, BlobChunks.self, BlobChunksOK.self, BlobClose.self, BlobClosed.self,
+        // Push: blob streams sealed by the server (protocol version 3)
+        BlobSeal.self, BlobSealed.self,
         // Pull
         GetRef.self, RefInfo.self, GetObjects.self, Objects.self, GetChunks.self, Chunks.self,
         // Listing and statistics

@@ -82,6 +82,8 @@ extension Message {
             .blobClose(BlobClose(lease: lease, stream: 1, blob: tree, size: 69_732, chunks: 3)),
             .blobClosed(BlobClosed(verified: true)),
             .blobClosed(BlobClosed(verified: false)),
+            .blobSeal(BlobSeal(lease: lease, stream: 2, size: 69_732, chunks: 3)),
+            .blobSealed(BlobSealed(blob: tree)),
             .putObjects(
                 PutObjects(
                     lease: lease,

@@ -14,6 +14,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case blobOpen = 0x17
     case blobChunks = 0x18
     case blobClose = 0x19
+    case blobSeal = 0x1A
     case getRef = 0x20
     case getObjects = 0x21
     case getChunks = 0x22
@@ -51,6 +52,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     case blobOpened = 0x97
     case blobChunksOK = 0x98
     case blobClosed = 0x99
+    case blobSealed = 0x9A
     case refInfo = 0xA0
     case objects = 0xA1
     case chunks = 0xA2
@@ -79,11 +81,13 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
     public var isRequest: Bool { rawValue < 0x80 }
 
     /// The lowest protocol version that has this type: the blob streams (PROTOCOL.md §9a) came
-    /// with version 2; everything else is version 1. On a connection that negotiated an older
+    /// with version 2, BLOB_SEAL (the server computes the blob digest) with version 3; everything
+    /// else is version 1. On a connection that negotiated an older
     /// version the type is unknown (``FrameDecoder`` refuses it, a protocol violation).
     public var sinceVersion: UInt8 {
         switch self {
         case .blobOpen, .blobChunks, .blobClose, .blobOpened, .blobChunksOK, .blobClosed: 2
+        case .blobSeal, .blobSealed: 3
         default: 1
         }
     }
@@ -104,6 +108,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .blobOpen: "BLOB_OPEN"
         case .blobChunks: "BLOB_CHUNKS"
         case .blobClose: "BLOB_CLOSE"
+        case .blobSeal: "BLOB_SEAL"
         case .getRef: "GET_REF"
         case .getObjects: "GET_OBJECTS"
         case .getChunks: "GET_CHUNKS"
@@ -140,6 +145,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         case .blobOpened: "BLOB_OPENED"
         case .blobChunksOK: "BLOB_CHUNKS_OK"
         case .blobClosed: "BLOB_CLOSED"
+        case .blobSealed: "BLOB_SEALED"
         case .refInfo: "REF_INFO"
         case .objects: "OBJECTS"
         case .chunks: "CHUNKS"

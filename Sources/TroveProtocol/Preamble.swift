@@ -10,9 +10,9 @@ public struct Preamble: Hashable, Sendable {
     public static let magic: [UInt8] = Array("TROVE".utf8)
     /// Encoded size in bytes.
     public static let size = 8
-    /// The versions this implementation speaks: 1, and 2 (version 1 plus the blob streams of
-    /// PROTOCOL.md §9a).
-    public static let current = Preamble(versions: 1...2)
+    /// The versions this implementation speaks: 1, 2 (version 1 plus the blob streams of
+    /// PROTOCOL.md §9a) and 3 (version 2 plus BLOB_SEAL: the server computes a stream's blob digest).
+    public static let current = Preamble(versions: 1...3)
 
     /// The lowest and highest version the sender speaks (1 ≤ lower ≤ upper).
     public var versions: ClosedRange<UInt8>

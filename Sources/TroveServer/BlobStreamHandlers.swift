@@ -2,7 +2,8 @@ import TroveCore
 import TroveProtocol
 import TroveStore
 
-/// Push, blob streams (PROTOCOL.md §9a, protocol version 2): BLOB_OPEN, BLOB_CHUNKS, BLOB_CLOSE.
+/// Push, blob streams (PROTOCOL.md §9a, protocol version 2): BLOB_OPEN, BLOB_CHUNKS, BLOB_CLOSE;
+/// BLOB_SEAL (version 3).
 /// The streams live in the upload session (`TroveStore.BlobStreams`); each handler checks the
 /// request against the announced limits and makes one call on the session its lease names.
 extension RequestRouter {
@@ -41,6 +42,16 @@ extension RequestRouter {
                 try session.closeBlobStream(m.stream, blob: m.blob, size: m.size, chunks: m.chunks)
             }
             return .init(verified: verified)
+        }
+    }
+
+    func blobSeal(_ m: Message.BlobSeal, _: Caller) throws(ServerError) -> Message.BlobSealed {
+        try underLease(m.lease) { () throws(ServerError) in
+            let session = try upload(m.lease)
+            let blob = try s { () throws(StoreError) in
+                try session.sealBlobStream(m.stream, size: m.size, chunks: m.chunks)
+            }
+            return .init(blob: blob)
         }
     }
 }

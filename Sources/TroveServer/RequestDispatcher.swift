@@ -52,8 +52,10 @@ extension NIOThreadPool: BlockingWorkRunner {
 /// - A request that changes state others depend on (``RequestOrder/isBarrier(_:)``) starts only
 ///   once every earlier request of the connection has completed, and no later one starts before it
 ///   has run.
-/// - A multi-frame response builds one frame at a time on a worker, and the next frame only when
-///   the socket is writable; so does the first frame of the next multi-frame response.
+/// - A multi-frame response builds one frame at a time on a worker, one frame ahead of the
+///   socket: the next frame is built while the last one written drains, and is written (and the
+///   one after it started) when the socket is writable again. So a connection holds at most the
+///   frame in the socket's queue and one built ahead, and a pull's pack reads overlap its sends.
 final class RequestDispatcher: ChannelInboundHandler {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
@@ -64,8 +66,9 @@ final class RequestDispatcher: ChannelInboundHandler {
         /// Encoded and ready to write (a single-frame response or an ERROR).
         case frame(ByteBuffer)
         case stream(ResponseStream)
-        /// The head's stream, building its next frame or waiting for the socket.
-        case streaming(ResponseStream, building: Bool)
+        /// The head's stream, building its next frame, or holding the frame built `ahead` until
+        /// the socket is writable.
+        case streaming(ResponseStream, building: Bool, ahead: (bytes: ByteBuffer, last: Bool)?)
         case violation(String)
     }
 
@@ -205,12 +208,10 @@ final class RequestDispatcher: ChannelInboundHandler {
                     context: context, .protocolViolation, message, requestID: head.requestID)
                 return
             case .stream(let stream):
-                slots[slots.startIndex].work = .streaming(stream, building: false)
-                continueStream(context: context)
-                return
+                slots[slots.startIndex].work = .streaming(stream, building: false, ahead: nil)
+                if !continueStream(context: context) { return }
             case .streaming:
-                continueStream(context: context)
-                return
+                if !continueStream(context: context) { return }
             case .waiting, .running:
                 return
             }
@@ -284,11 +285,27 @@ final class RequestDispatcher: ChannelInboundHandler {
 
     // MARK: Multi-frame responses
 
-    private func continueStream(context: ChannelHandlerContext) {
-        guard case .streaming(let stream, let building)? = slots.first?.work, !building,
-            context.channel.isWritable
-        else { return }
-        slots[slots.startIndex].work = .streaming(stream, building: true)
+    /// Writes the head stream's frame built ahead when the socket can take it, and starts building
+    /// the next one when none is held; true when that was the stream's last frame (the head is done).
+    private func continueStream(context: ChannelHandlerContext) -> Bool {
+        guard case .streaming(let stream, let building, let ahead)? = slots.first?.work else { return false }
+        if let ahead {
+            guard context.channel.isWritable else { return false }
+            // The state first: the write may re-enter (writability changes) and must find the
+            // frame gone.
+            if ahead.last {
+                slots.removeFirst()
+                context.writeAndFlush(wrapOutboundOut(ahead.bytes), promise: nil)
+                context.triggerUserOutboundEvent(RequestFinished(), promise: nil)
+                return true
+            }
+            slots[slots.startIndex].work = .streaming(stream, building: true, ahead: nil)
+            context.writeAndFlush(wrapOutboundOut(ahead.bytes), promise: nil)
+            guard case .streaming(_, true, nil)? = slots.first?.work else { return false }
+        } else if building {
+            return false
+        }
+        slots[slots.startIndex].work = .streaming(stream, building: true, ahead: nil)
         let head = slots[slots.startIndex]
         let requestID = head.requestID
         let type = head.type
@@ -304,21 +321,17 @@ final class RequestDispatcher: ChannelInboundHandler {
         }.whenComplete { result in
             loopBound.value.streamed(result, requestID: requestID)
         }
+        return false
     }
 
     private func streamed(_ result: Result<Outcome, Error>, requestID: UInt32) {
-        guard let context, !connection.closing, case .streaming(let stream, _)? = slots.first?.work else {
+        guard let context, !connection.closing, case .streaming(let stream, _, _)? = slots.first?.work else {
             return
         }
         switch result {
         case .success(.streamFrame(let bytes, let last)):
-            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
-            if last {
-                slots.removeFirst()
-                context.triggerUserOutboundEvent(RequestFinished(), promise: nil)
-            } else {
-                slots[slots.startIndex].work = .streaming(stream, building: false)
-            }
+            // Written by `advance` as soon as the socket is writable (now, usually).
+            slots[slots.startIndex].work = .streaming(stream, building: false, ahead: (bytes, last))
         case .success(.frame(let bytes)):
             // An ERROR ends the response.
             context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)

@@ -49,6 +49,7 @@ final class RequestRouter: Sendable {
         Route(Message.BlobOpen.self) { $0.blobOpen },
         Route(Message.BlobChunks.self) { $0.blobChunks },
         Route(Message.BlobClose.self) { $0.blobClose },
+        Route(Message.BlobSeal.self) { $0.blobSeal },
         // Pull (PullHandlers.swift)
         Route(Message.GetRef.self) { $0.getRef },
         Route(Message.GetObjects.self, stream: { $0.getObjects }),

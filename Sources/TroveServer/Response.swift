@@ -3,7 +3,8 @@ import Synchronization
 import TroveProtocol
 
 /// What a request produces: one message, or a stream of messages written one frame at a time
-/// (only when the socket can take more), which bounds the server's memory per connection.
+/// (built at most one frame ahead of what the socket has taken), which bounds the server's
+/// memory per connection.
 enum Response: Sendable {
     case single(Message)
     case stream(ResponseStream)

@@ -25,9 +25,11 @@ extension BlobStreams {
     /// append before it, or later from the hold. Throws if a sent chunk does not hash to its
     /// digest or a stored one cannot be read back (the stream fails: later appends and the close
     /// are refused). On return every sent chunk has verified. `readBack` reads a stored chunk's
-    /// raw bytes.
+    /// raw bytes; `readAhead`, when given, reads an append's stored chunks ahead of the hashing
+    /// instead (``StoredChunkReadAhead``).
     func append(
-        _ id: UInt32, position: Int, _ chunks: [Ready], readBack: (Ready) throws(StoreError) -> [UInt8]
+        _ id: UInt32, position: Int, _ chunks: [Ready], readBack: (Ready) throws(StoreError) -> [UInt8],
+        readAhead: (([Ready]) -> StoredChunkReadAhead)? = nil
     ) throws(StoreError) {
         let end = position + chunks.count
         let st: Stream = try state.withLock { (s) throws(StoreError) -> Stream in
@@ -80,8 +82,8 @@ extension BlobStreams {
                 wake.wait()
                 continue
             case .feed:
-                let fed = feed(st, id, chunks, verified: verified, readBack: readBack)
-                try finishFeeding(st, id, start: position, end: end, fed, readBack: readBack)
+                let fed = feed(st, id, chunks, verified: verified, readBack: readBack, readAhead: readAhead)
+                try finishFeeding(st, id, start: position, end: end, fed, readBack: readBack, readAhead: readAhead)
                 return
             case .alone:
                 if verified {
@@ -93,6 +95,7 @@ extension BlobStreams {
                 if state.withLock({ _ in st.degraded }) {
                     state.withLock { _ in
                         st.pending[position] = nil
+                        keepUnfed(st, position, chunks)
                         wakeWaiter(st, at: end)
                     }
                     return
@@ -146,6 +149,7 @@ extension BlobStreams {
                 st.heldBytes += bytes
             } else {
                 st.pending[start] = nil
+                keepUnfed(st, start, chunks)
                 degrade(st)
             }
             wakeWaiter(st, at: end)
@@ -158,8 +162,10 @@ extension BlobStreams {
     /// fed, or why the stream fails.
     private func feed(
         _ st: Stream, _ id: UInt32, _ chunks: [Ready], verified: Bool,
-        readBack: (Ready) throws(StoreError) -> [UInt8]
+        readBack: (Ready) throws(StoreError) -> [UInt8], readAhead: (([Ready]) -> StoredChunkReadAhead)?
     ) -> Result<UInt64, StoreError> {
+        let ahead = chunks.contains { $0.raw == nil } ? readAhead?(chunks) : nil
+        defer { ahead?.finish() }
         let pair = SHA256Pair()
         var size: UInt64 = 0
         for c in chunks {
@@ -174,8 +180,12 @@ extension BlobStreams {
                 }
             } else {
                 do throws(StoreError) {
-                    let raw = try readBack(c)
-                    raw.withUnsafeBytes { st.blob.update($0) }
+                    if let ahead {
+                        try ahead.withNext { st.blob.update($0) }
+                    } else {
+                        let raw = try readBack(c)
+                        raw.withUnsafeBytes { st.blob.update($0) }
+                    }
                 } catch {
                     return .failure(error)
                 }
@@ -190,7 +200,7 @@ extension BlobStreams {
     /// (or hands the claim to the append waiting there).
     private func finishFeeding(
         _ st: Stream, _ id: UInt32, start: Int, end: Int, _ fed: Result<UInt64, StoreError>,
-        readBack: (Ready) throws(StoreError) -> [UInt8]
+        readBack: (Ready) throws(StoreError) -> [UInt8], readAhead: (([Ready]) -> StoredChunkReadAhead)?
     ) throws(StoreError) {
         var current = (start: start, end: end, fed: fed)
         while true {
@@ -226,7 +236,7 @@ extension BlobStreams {
             if case .failure(let f) = current.fed, current.start == start { throw f }
             guard let h = heldNext else { return }
             // Held chunks verified already: only the blob digest (and reads of stored chunks).
-            current = (h.start, h.end, feed(st, id, h.chunks, verified: true, readBack: readBack))
+            current = (h.start, h.end, feed(st, id, h.chunks, verified: true, readBack: readBack, readAhead: readAhead))
         }
     }
 
@@ -241,7 +251,10 @@ extension BlobStreams {
     private func degrade(_ st: Stream) {
         st.degraded = true
         for (start, p) in st.pending {
-            if case .held = p { st.pending[start] = nil }
+            if case .held(_, let chunks, _) = p {
+                st.pending[start] = nil
+                keepUnfed(st, start, chunks)
+            }
         }
         Self.heldTotal.subtract(st.heldBytes, ordering: .relaxed)
         st.heldBytes = 0
@@ -279,19 +292,7 @@ extension BlobStreams {
     /// match, or an append failed.
     func close(_ id: UInt32, blob: Digest, size: UInt64, chunks: Int) throws(StoreError) -> Bool {
         try state.withLock { (s) throws(StoreError) -> Bool in
-            guard let st = s.streams.removeValue(forKey: id) else {
-                throw .invalidArgument("blob stream \(id) is not open")
-            }
-            if st.heldBytes > 0 {
-                Self.heldTotal.subtract(st.heldBytes, ordering: .relaxed)
-                st.heldBytes = 0
-            }
-            if let f = st.failure { throw f }
-            guard st.feeder == nil, !st.pending.values.contains(where: \.inProgress) else {
-                throw .invalidArgument(
-                    "blob stream \(id) was closed while chunks were still being stored; close it once every "
-                        + "BLOB_CHUNKS is answered")
-            }
+            let st = try takeForClosing(&s, id, "closed")
             if st.degraded {
                 guard st.next <= chunks else {
                     throw .invalidArgument("blob stream \(id) carried \(st.next) chunks, closed as \(chunks)")

@@ -90,6 +90,12 @@ final class BlobStreams: Sendable {
         var heldBytes = 0
         /// Hashing stopped at `next` (hold budget exceeded): COMMIT reads the rest back.
         var degraded = false
+        /// A degraded stream's appends not fed, by start position (digests and lengths): a seal
+        /// (``BlobStreams/seal(_:size:chunks:hashRest:)``) reads them back. Emptied, and
+        /// `unfedOverflow` set, past ``BlobStreams/maxUnfed`` chunks.
+        var unfed: [Int: [(digest: Digest, length: Int)]] = [:]
+        var unfedCount = 0
+        var unfedOverflow = false
         /// Why the stream failed (a chunk that did not verify, a stored chunk that is absent).
         var failure: StoreError?
     }
@@ -109,6 +115,8 @@ final class BlobStreams: Sendable {
     /// Most bytes of early appends held per stream, and by all streams of the process together.
     let holdBudget: Int
     static let globalHoldBudget = 64 << 20
+    /// Most chunks a degraded stream remembers for its seal (about 40 bytes each).
+    static let maxUnfed = 1 << 18
     /// Most closed streams remembered for COMMIT per push.
     static let maxResults = 100_000
 

@@ -77,6 +77,26 @@ public final class LocalPackStorage: PackStorage {
         }
     }
 
+    /// Reads `count` bytes at `offset` of pack `name` with `O_DIRECT` (the aligned pages around
+    /// them) into `buffer`; returns where in `buffer` they start, or nil when direct reads are off
+    /// or refused there (the caller then reads another way) or the buffer is too small.
+    func readDirect(name: String, offset: Int, count: Int, into buffer: DirectReadBuffer) throws(StoreError) -> Int? {
+        guard directIO else { return nil }
+        let h = try handle(name)
+        return try withExtendedLifetime(h) { () throws(StoreError) -> Int? in
+            guard let direct = h.directFD else { return nil }
+            let align = PackFormat.alignment
+            let start = offset - offset % align
+            let end = (offset + count + align - 1) / align * align
+            guard end - start <= buffer.memory.capacity else { return nil }
+            let all = UnsafeMutableRawBufferPointer(start: buffer.memory.base, count: end - start)
+            guard let n = try FileIO.preadDirect(direct, all, at: start, h.path), n >= offset + count - start else {
+                return nil
+            }
+            return offset - start
+        }
+    }
+
     public func localFile(name: String) throws(StoreError) -> String {
         let p = path(name)
         guard FileIO.exists(p) else { throw .io(op: "open", path: p, errno: ENOENT) }

@@ -33,9 +33,11 @@ extension UploadSession {
             streams.fail(stream, error)
             throw error
         }
-        try streams.append(stream, position: Int(position), ready) { (c) throws(StoreError) -> [UInt8] in
-            try store.readBack(c.digest, c.length, at: c.location)
-        }
+        let store = self.store
+        try streams.append(
+            stream, position: Int(position), ready,
+            readBack: { (c) throws(StoreError) -> [UInt8] in try store.readBack(c.digest, c.length, at: c.location) },
+            readAhead: { StoredChunkReadAhead(store: store, $0) })
         var seen = Set<Digest>()
         var sent: [VerifiedChunk] = []
         var duplicates = entries.count
@@ -59,6 +61,36 @@ extension UploadSession {
             throw .invalidArgument("blob stream \(stream): \(chunks) chunks is out of range")
         }
         return try blobStreams.close(stream, blob: blob, size: size, chunks: Int(chunks))
+    }
+
+    /// Closes `stream` as a blob of `size` bytes and `chunks` chunks and returns the blob digest
+    /// the server computed (`BLOB_SEAL`); see ``BlobStreams/seal(_:size:chunks:hashRest:)``.
+    /// Chunks a degraded stream did not hash are read back here, ahead of the hashing.
+    public func sealBlobStream(_ stream: UInt32, size: UInt64, chunks: UInt64) throws(StoreError) -> Digest {
+        guard chunks <= UInt64(Int.max / 2) else {
+            throw .invalidArgument("blob stream \(stream): \(chunks) chunks is out of range")
+        }
+        let store = self.store
+        return try blobStreams.seal(stream, size: size, chunks: Int(chunks)) { (rest, hasher) throws(StoreError) in
+            var start = 0
+            while start < rest.count {
+                let part = rest[start..<min(start + 16_384, rest.count)]
+                let places = try store.locateMany(part.map { $0.digest })
+                var ready: [BlobStreams.Ready] = []
+                for (c, place) in zip(part, places) {
+                    guard let place else { throw .chunkNotFound(c.digest) }
+                    guard place.entry.rawLength == c.length else {
+                        throw .invalidArgument(
+                            "chunk \(c.digest) is \(place.entry.rawLength) bytes in the store, not \(c.length)")
+                    }
+                    ready.append(.init(digest: c.digest, length: c.length, raw: nil, location: place))
+                }
+                let ahead = StoredChunkReadAhead(store: store, ready)
+                defer { ahead.finish() }
+                for _ in ready { try ahead.withNext { hasher.update($0) } }
+                start += part.count
+            }
+        }
     }
 
     /// Raw bytes of the sent entries (decompressed, lengths checked) and the places of the stored

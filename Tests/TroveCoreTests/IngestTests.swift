@@ -99,6 +99,13 @@ struct IngestTests {
         let noBlob = try Ingest.bytes(data, blobDigest: false)
         #expect(noBlob.blobDigest == .zero)
         #expect(noBlob.chunks == full.chunks)
+        // Without the blob digest, chunks are hashed two at a time: the same digests as the
+        // serial reference, on any number of threads.
+        let random = TestInput.random.bytes(seed: 9, count: 3_000_001)
+        let serial = try Ingest.serial(bytes: random)
+        for threads in [1, 2, 3] {
+            #expect(try Ingest.bytes(random, threads: threads, blobDigest: false).chunks == serial.chunks)
+        }
     }
 
     @Test func fileIngestEqualsSerialAndSha256OfFile() throws {

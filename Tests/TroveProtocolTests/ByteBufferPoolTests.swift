@@ -96,4 +96,26 @@ struct ChunksFrameWriterTests {
             pool?.recycle(frame)
         }
     }
+
+    @Test("the finished frame is the pooled buffer the data went into, not a copy")
+    func finishWritesInPlace() throws {
+        let pool = ByteBufferPool(maxBuffers: 1, maxBytes: 1 << 20, minimumCapacity: 0)
+        pool.recycle(ByteBuffer(repeating: 0, count: 256 << 10))
+        let data = [UInt8](repeating: 7, count: 200 << 10)
+        let records = [ChunksFrameWriter.Record(digest: SHA256.hash(data), rawLength: 200 << 10, codec: .raw, length: data.count)]
+        var writer = ChunksFrameWriter(requestID: 9, flags: [], records: records, missing: [], pool: pool)
+        let start = writer.withData(0) { UInt(bitPattern: $0.baseAddress) }
+        // As troved does: the data is written from inside a closure that captures the writer.
+        let crc = data.withUnsafeBytes { CRC32C.update(0, $0) }
+        [data].forEach { d in writer.withData(0, checksum: crc) { $0.copyBytes(from: d) } }
+        let frame = writer.finish()
+        let end = frame.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } + UInt(Frame.headerSize + 4 + 41)
+        #expect(end == start)
+        var want = ByteBuffer()
+        Envelope(
+            .chunks(.init(chunks: [ChunkPayload(digest: records[0].digest, rawLength: 200 << 10, codec: .raw, data: ByteBuffer(bytes: data))], missing: [])),
+            requestID: 9
+        ).write(into: &want)
+        #expect(frame == want)
+    }
 }

@@ -315,8 +315,24 @@ struct HostileFrameTests {
         #expect(throws: ProtocolError.self) { try d.next(&one) }
         // A version the peer does not share.
         var d2 = FrameDecoder(state: state)
-        var future = Preamble(versions: 3...9).encoded
-        #expect(throws: ProtocolError.unsupportedVersion(local: 1...2, peer: 3...9)) { try d2.next(&future) }
+        var future = Preamble(versions: 4...9).encoded
+        #expect(throws: ProtocolError.unsupportedVersion(local: Preamble.current.versions, peer: 4...9)) { try d2.next(&future) }
+    }
+
+    @Test("a version-3 message on a connection that negotiated version 2 is an unknown type")
+    func versionThreeTypesAreUnknownOnVersionTwoConnections() throws {
+        let lease = LeaseID(high: 1, low: 2)
+        for (peer, accepted) in [(Preamble(versions: 1...2), false), (Preamble(versions: 2...3), true)] {
+            var d = FrameDecoder(state: FrameCodecState(maxPayload: ProtocolLimits.absoluteMaxPayload))
+            var b = peer.encoded
+            Envelope(.blobSeal(.init(lease: lease, stream: 1, size: 0, chunks: 0)), requestID: 1).write(into: &b)
+            if accepted {
+                #expect(try d.next(&b)?.type == .blobSeal)
+            } else {
+                #expect(throws: ProtocolError.unknownMessageType(MessageType.blobSeal.rawValue)) { try d.next(&b) }
+            }
+        }
+        #expect(MessageType.allCases.filter { $0.sinceVersion > 2 } == [.blobSeal, .blobSealed])
     }
 
     @Test("a version-2 message on a connection that negotiated version 1 is an unknown type")
@@ -340,7 +356,7 @@ struct HostileFrameTests {
                 }
             }
         }
-        #expect(MessageType.allCases.filter { $0.sinceVersion > 1 }.count == 6)
+        #expect(MessageType.allCases.filter { $0.sinceVersion > 1 }.count == 8)
         #expect(MessageType.allCases.allSatisfy { $0.sinceVersion <= Preamble.current.versions.upperBound })
     }
 }

@@ -44,6 +44,28 @@ struct RoundTripTests {
         #expect(bytes.getInteger(at: 18, as: UInt32.self) == crc)
     }
 
+    @Test("BLOB_SEAL and BLOB_SEALED have the documented layout (PROTOCOL.md §6)")
+    func blobSealLayout() throws {
+        let seal = Message.blobSeal(
+            .init(lease: LeaseID(high: 0x0102_0304_0506_0708, low: 0x090A_0B0C_0D0E_0F10), stream: 0x1112_1314,
+                size: 0x2122_2324_2526_2728, chunks: 0x3132_3334_3536_3738))
+        let bytes = { (r: ClosedRange<UInt8>) in [UInt8](r) }
+        let expected = bytes(1...16) + bytes(0x11...0x14) + bytes(0x21...0x28) + bytes(0x31...0x38)
+        #expect(Array(payload(seal).readableBytesView) == expected)
+        #expect(seal.type.rawValue == 0x1A)
+        let digest = try #require(Digest(bytes: bytes(0x40...0x5F)))
+        let sealed = Message.blobSealed(.init(blob: digest))
+        #expect(Array(payload(sealed).readableBytesView) == bytes(0x40...0x5F))
+        #expect(sealed.type.rawValue == 0x9A)
+        // A truncated or padded payload is refused.
+        var short = payload(seal)
+        short.moveWriterIndex(to: short.writerIndex - 1)
+        #expect(throws: ProtocolError.self) { try Message.decode(type: .blobSeal, payload: short) }
+        var long = payload(sealed)
+        long.writeInteger(UInt8(0))
+        #expect(throws: ProtocolError.self) { try Message.decode(type: .blobSealed, payload: long) }
+    }
+
     @Test("presence bitmaps of every length up to 70 round-trip with MSB-first bits")
     func bitmap() throws {
         for n in 0...70 {

@@ -277,14 +277,8 @@ struct BlobStreamTests {
         defer { cleanup(f.root) }
         let streams = BlobStreams(holdBudget: 3 * 4096)
         try streams.open(1)
-        let ready = f.chunks.map { c in
-            BlobStreams.Ready(
-                digest: c.digest, length: c.rawLength, raw: try! f.store.decode(c, ChunkDecompressor()).get() ?? c.bytes,
-                location: nil)
-        }
-        let noReads: (BlobStreams.Ready) throws(StoreError) -> [UInt8] = { c throws(StoreError) in
-            throw .chunkNotFound(c.digest)
-        }
+        let ready = f.ready
+        let noReads: (BlobStreams.Ready) throws(StoreError) -> [UInt8] = Fixture.noReads
         try streams.append(1, position: 0, Array(ready[0..<2]), readBack: noReads)
         try streams.append(1, position: 4, Array(ready[4..<6]), readBack: noReads)
         #expect(BlobStreams.heldTotal.load(ordering: .relaxed) == 2 * 4096)

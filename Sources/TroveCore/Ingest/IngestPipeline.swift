@@ -129,7 +129,7 @@ final class IngestPipeline {
     private var chunks: [ChunkRef] = []
     private let blobHasher = SHA256()  // used only by the holder of the blob lane
     private let pairHasher = SHA256Pair()  // fused mode: used only by the holder of the blob lane
-    private let localHasher = SHA256()
+    private let localHasher = ChunkHasher()
 
     /// Called on the boundary thread with each segment's chunks, in input order, once they are
     /// hashed and before the segment's buffer is reused (nil: nobody listens).
@@ -298,7 +298,7 @@ final class IngestPipeline {
     }
 
     /// A free segment appended to `inFlight`; helps with work (or waits) until one is free.
-    private func acquireSegment(hasher: SHA256) -> Segment {
+    private func acquireSegment(hasher: ChunkHasher) -> Segment {
         lock.lock()
         while true {
             collectFinished()
@@ -321,7 +321,7 @@ final class IngestPipeline {
     }
 
     /// Helps until every in-flight segment is finished and collected.
-    private func drain(hasher: SHA256) {
+    private func drain(hasher: ChunkHasher) {
         lock.lock()
         while true {
             collectFinished()
@@ -379,7 +379,7 @@ final class IngestPipeline {
     }
 
     /// Does the work, without the lock.
-    private func perform(_ job: Job, hasher: SHA256) {
+    private func perform(_ job: Job, hasher: ChunkHasher) {
         switch job {
         case .fused(let s, let first, let end):
             for i in first..<end {
@@ -387,9 +387,17 @@ final class IngestPipeline {
                     UnsafeRawBufferPointer(start: s.base + s.starts[i], count: s.lengths[i]))
             }
         case .digest(let s, let first, let end):
-            for i in first..<end {
-                s.digests[i] = hasher.hash(
-                    UnsafeRawBufferPointer(start: s.base + s.starts[i], count: s.lengths[i]))
+            func bytes(_ i: Int) -> UnsafeRawBufferPointer { .init(start: s.base + s.starts[i], count: s.lengths[i]) }
+            var i = first
+            if let two = hasher.two {  // two chunks per pass: about 1.3 × the cost of one
+                while i + 1 < end {
+                    (s.digests[i], s.digests[i + 1]) = two.hash(bytes(i), bytes(i + 1))
+                    i += 2
+                }
+            }
+            while i < end {
+                s.digests[i] = hasher.one.hash(bytes(i))
+                i += 1
             }
         case .blob(let s, let start, let end):
             blobHasher.update(UnsafeRawBufferPointer(start: s.base + start, count: end - start))
@@ -419,7 +427,7 @@ final class IngestPipeline {
     }
 
     private func workerLoop() {
-        let hasher = SHA256()
+        let hasher = ChunkHasher()
         lock.lock()
         while !shutdown {
             if let job = claim() {
@@ -435,4 +443,10 @@ final class IngestPipeline {
         }
         lock.unlock()
     }
+}
+
+/// One thread's chunk hashers: `two` digests two chunks in one interleaved pass (SHA extensions).
+final class ChunkHasher {
+    let one = SHA256()
+    let two: SHA256Pair? = SHA256Pair.accelerated ? SHA256Pair() : nil
 }

@@ -4,14 +4,16 @@
     import Darwin
 #endif
 
-/// A pthread mutex with condition variables, heap-allocated so it never moves.
-/// Internal plumbing for the ingest pipeline (plain threads, no Dispatch).
-final class ConditionLock {
+/// A pthread mutex with condition variables, heap-allocated so it never moves: plumbing for the
+/// pipelines that hand work between plain threads (the ingest pipeline, a pull's chunk writer),
+/// where a condition wait wakes faster than Dispatch.
+public final class ConditionLock {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let conditions: UnsafeMutablePointer<pthread_cond_t>
     private let conditionCount: Int
 
-    init(conditions count: Int) {
+    /// A lock with `count` condition variables, numbered from 0.
+    public init(conditions count: Int) {
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         conditions = .allocate(capacity: count)
@@ -26,16 +28,20 @@ final class ConditionLock {
         mutex.deallocate()
     }
 
-    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
-    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
+    /// Takes the lock.
+    @inline(__always) public func lock() { pthread_mutex_lock(mutex) }
+    /// Releases the lock.
+    @inline(__always) public func unlock() { pthread_mutex_unlock(mutex) }
     /// Waits on condition `i`; the caller holds the lock.
-    @inline(__always) func wait(_ i: Int) { pthread_cond_wait(conditions + i, mutex) }
-    @inline(__always) func signal(_ i: Int) { pthread_cond_signal(conditions + i) }
-    @inline(__always) func broadcast(_ i: Int) { pthread_cond_broadcast(conditions + i) }
+    @inline(__always) public func wait(_ i: Int) { pthread_cond_wait(conditions + i, mutex) }
+    /// Wakes one waiter of condition `i`.
+    @inline(__always) public func signal(_ i: Int) { pthread_cond_signal(conditions + i) }
+    /// Wakes every waiter of condition `i`.
+    @inline(__always) public func broadcast(_ i: Int) { pthread_cond_broadcast(conditions + i) }
 }
 
 /// A joinable pthread running a closure.
-final class JoinableThread {
+public final class JoinableThread {
     private final class Box {
         let body: () -> Void
         init(_ body: @escaping () -> Void) { self.body = body }
@@ -49,7 +55,7 @@ final class JoinableThread {
     private var started = false
 
     /// Starts `body` on a new thread. Fails (returns nil) only if the system refuses a thread.
-    init?(_ body: @escaping () -> Void) {
+    public init?(_ body: @escaping () -> Void) {
         let context = Unmanaged.passRetained(Box(body)).toOpaque()
         let rc = pthread_create(
             &thread, nil,
@@ -70,7 +76,7 @@ final class JoinableThread {
     }
 
     /// Waits for the thread to finish.
-    func join() {
+    public func join() {
         guard started else { return }
         started = false
         #if canImport(Glibc)

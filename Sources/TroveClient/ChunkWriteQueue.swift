@@ -1,0 +1,122 @@
+import NIOCore
+import TroveCore
+
+/// Writes a pull's verified chunks into their files on a thread of its own, while the pulling
+/// thread hashes the next ones.
+///
+/// On a large file the pulling thread did two things per chunk: hash it (its digest and its share
+/// of the blob digest, ``ChunkStream``) and `pwrite` it into the page cache — about a third of its
+/// time. Here it only hashes and queues the chunk's bytes (the received frame's own buffer, no
+/// copy); this thread writes them, in order. A chunk is queued only after its SHA-256 verified,
+/// as before; the blob digest and the switch into place still wait for ``drain()``.
+///
+/// Memory: at most ``maxPendingBytes`` queued (or one chunk, whatever its size): the received
+/// frames those bytes lie in stay referenced until then.
+/// Thread-safe: `@unchecked Sendable` because every stored var is guarded by `lock`.
+final class ChunkWriteQueue: @unchecked Sendable {
+    /// Most bytes queued and not yet written.
+    let maxPendingBytes: Int
+
+    private struct Write {
+        var fd: Int32
+        var offset: UInt64
+        var bytes: ByteBuffer
+        var path: String
+    }
+
+    /// Condition 0: work for the writer (or the end); 1: a write finished (for the pulling thread).
+    private let lock = ConditionLock(conditions: 2)
+    private var queue = CircularBuffer<Write>()
+    private var pendingBytes = 0
+    /// The writer holds a write outside the lock.
+    private var writing = false
+    private var failure: ClientError?
+    private var stopping = false
+    private var thread: JoinableThread?
+
+    /// A queue holding at most `maxPendingBytes` (16 MiB: four 4 MiB CHUNKS frames, enough to
+    /// even out the two threads' pace without growing the client's memory much); its thread
+    /// starts with the first write.
+    init(maxPendingBytes: Int = 16 << 20) { self.maxPendingBytes = maxPendingBytes }
+
+    /// Queues `bytes` to be written to `fd` at `offset`; waits while the queue is full. Throws the
+    /// failure an earlier write met (nothing is written after one).
+    func write(_ bytes: ByteBuffer, fd: Int32, at offset: UInt64, path: String) throws(ClientError) {
+        let n = bytes.readableBytes
+        lock.lock()
+        if thread == nil, !startLocked() {
+            lock.unlock()
+            // No thread to be had: write here.
+            try bytes.withUnsafeReadableBytes { (raw) throws(ClientError) in
+                try SafeWriter.pwriteFully(fd, raw, at: offset, path: path)
+            }
+            return
+        }
+        while failure == nil, pendingBytes > 0, pendingBytes + n > maxPendingBytes { lock.wait(1) }
+        if let failure {
+            lock.unlock()
+            throw failure
+        }
+        queue.append(Write(fd: fd, offset: offset, bytes: bytes, path: path))
+        pendingBytes += n
+        lock.signal(0)
+        lock.unlock()
+    }
+
+    /// Waits until everything queued is written; throws the first failure.
+    func drain() throws(ClientError) {
+        lock.lock()
+        while !queue.isEmpty || writing { lock.wait(1) }
+        let failure = self.failure
+        lock.unlock()
+        if let failure { throw failure }
+    }
+
+    /// Waits until nothing is being written, whatever happened (before a file is closed on an
+    /// error path: no write may reach a descriptor after it was closed).
+    func settle() { try? drain() }
+
+    /// Writes what is queued and ends the thread (the owner must call it: the thread holds the queue).
+    func stop() {
+        lock.lock()
+        stopping = true
+        lock.signal(0)
+        let thread = self.thread
+        self.thread = nil
+        lock.unlock()
+        thread?.join()
+    }
+
+    /// Starts the writer thread (lock held); false when the system refuses one.
+    private func startLocked() -> Bool {
+        thread = JoinableThread { self.run() }
+        return thread != nil
+    }
+
+    private func run() {
+        lock.lock()
+        while true {
+            while queue.isEmpty, !stopping { lock.wait(0) }
+            guard let w = queue.popFirst() else { break }
+            writing = true
+            let skip = failure != nil
+            lock.unlock()
+            var error: ClientError?
+            if !skip {
+                do throws(ClientError) {
+                    try w.bytes.withUnsafeReadableBytes { (raw) throws(ClientError) in
+                        try SafeWriter.pwriteFully(w.fd, raw, at: w.offset, path: w.path)
+                    }
+                } catch let e {
+                    error = e
+                }
+            }
+            lock.lock()
+            writing = false
+            pendingBytes -= w.bytes.readableBytes
+            if failure == nil { failure = error }
+            lock.signal(1)
+        }
+        lock.unlock()
+    }
+}

@@ -186,8 +186,8 @@ public final class Pusher {
         let sentChunks = SentChunks()
         var streamedRecipes: [(ContentKind, Digest, [UInt8])] = []
         var filesStreamed = 0
-        // Stat-cache lookups first: the small files left to read are read and hashed ahead on a
-        // second thread (`SmallFileReadAhead`) while this one sends.
+        // Stat-cache lookups first: with `readAhead`, the small files left to read are read and
+        // hashed ahead on a second thread (`SmallFileReadAhead`) while this one sends.
         var cached: [(key: String, stamp: FileStamp?, hit: IngestResult?)] = []
         cached.reserveCapacity(statCache == nil ? 0 : local.files.count)
         if let statCache {

@@ -102,6 +102,11 @@ final class SeaweedFS: Sendable {
                 "-volume.port.grpc=\(base + 3)", "-filer.port=\(base + 4)", "-filer.port.grpc=\(base + 5)",
                 "-s3.port=\(s3Port)", "-s3.port.grpc=\(base + 7)", "-admin.port=\(base + 8)",
                 "-admin.port.grpc=\(base + 9)", "-s3.config=\(dir)/s3.json",
+                // Every bucket is a collection with a volume of its own, and the volume count is
+                // otherwise sized from the free disk (24 here): the suite writes more buckets than
+                // that, and past the limit SeaweedFS answers every PUT to a new bucket with 500
+                // InternalError. Volumes are not preallocated, so a high limit costs no disk.
+                "-volume.max=1000", "-master.volumeSizeLimitMB=256",
             ]
             // The watchdog shell ends weed when this test process is gone (even after SIGKILL).
             let quoted = ([weed] + args).map { "'\($0)'" }.joined(separator: " ")

@@ -303,12 +303,7 @@ extension BlobStreams {
                 }
                 return false
             }
-            guard st.pending.isEmpty, st.next == chunks else {
-                throw .invalidArgument(
-                    "blob stream \(id) was closed as \(chunks) chunks but carried chunks 0..<\(st.next)"
-                        + (st.pending.isEmpty ? "" : " and \(st.pending.count) later runs")
-                        + ": send every chunk of the blob, in order")
-            }
+            try requireEveryChunkFed(st, id, "closed", chunks: chunks)
             guard st.fedBytes == size else {
                 throw .invalidArgument("blob stream \(id) carried \(st.fedBytes) bytes, closed as \(size)")
             }

@@ -35,6 +35,17 @@ extension BlobStreams {
         return st
     }
 
+    /// Throws unless a stream that did not degrade fed exactly `chunks` chunks and holds no later
+    /// run (`verb`: how it was ended, for the message).
+    func requireEveryChunkFed(_ st: Stream, _ id: UInt32, _ verb: String, chunks: Int) throws(StoreError) {
+        guard st.pending.isEmpty, st.next == chunks else {
+            throw .invalidArgument(
+                "blob stream \(id) was \(verb) as \(chunks) chunks but carried chunks 0..<\(st.next)"
+                    + (st.pending.isEmpty ? "" : " and \(st.pending.count) later runs")
+                    + ": send every chunk of the blob, in order")
+        }
+    }
+
     /// Closes stream `id` as a blob of `size` bytes and `chunks` chunks and returns its digest:
     /// SHA-256 of every chunk's bytes in order, hashed as they arrived from bytes that verified
     /// against their chunk digests (or that the store holds under them). A degraded stream's
@@ -68,12 +79,7 @@ extension BlobStreams {
                         + "exactly once: send every chunk of the blob, in order")
             }
         } else {
-            guard st.pending.isEmpty, st.next == chunks else {
-                throw .invalidArgument(
-                    "blob stream \(id) was sealed as \(chunks) chunks but carried chunks 0..<\(st.next)"
-                        + (st.pending.isEmpty ? "" : " and \(st.pending.count) later runs")
-                        + ": send every chunk of the blob, in order")
-            }
+            try requireEveryChunkFed(st, id, "sealed", chunks: chunks)
         }
         let carried = rest.reduce(st.fedBytes) { $0 + UInt64($1.length) }
         guard carried == size else {

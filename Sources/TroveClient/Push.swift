@@ -110,6 +110,16 @@ public final class Pusher {
     /// wake-ups per file) and did not shorten the push. `TROVE_PUSH_READ_AHEAD=1` turns it on.
     public var readAhead = false
 
+    /// Send the recipes of small one-chunk files in one request after the last file (the
+    /// behaviour before session 7) instead of after each batch's chunks, where troved checks
+    /// them while the files are still being read (docs/PERFORMANCE.md). For A/B measurements:
+    /// `TROVE_PUSH_RECIPES_AT_END=1`.
+    public var singleRecipesAtEnd = false
+    /// Raw bytes per batch of streamed small files, and one-chunk recipes per PUT_OBJECTS
+    /// (`PushStream`); tests lower them.
+    var streamBatchBytes = 8 << 20
+    var singleRecipesPerRequest = 4096
+
     /// Upload files over 1 MiB while reading them, through blob streams (`BlobStreamer`, protocol
     /// version 2), instead of reading them again after the whole ingest pass. Off, or against a
     /// version-1 server, such files take the two-pass path. `TROVE_PUSH_BLOB_STREAMS=0` turns
@@ -268,7 +278,10 @@ public final class Pusher {
                 recipes[r.blobDigest] = Recipe(blobDigest: r.blobDigest, size: r.size, chunks: chunks)
                 if inBuffer && streamSmallFiles && !local.isSingleFile {
                     if stream == nil {
-                        stream = PushStream(connection: connection, lease: try lease(), sent: sentChunks)
+                        stream = PushStream(
+                            connection: connection, lease: try lease(), batchBytes: streamBatchBytes,
+                            sent: sentChunks, singleRecipesAtEnd: singleRecipesAtEnd,
+                            singleRecipesPerRequest: singleRecipesPerRequest)
                     }
                     if readAhead != nil {
                         var failed: ClientError?

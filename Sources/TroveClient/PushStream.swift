@@ -14,9 +14,11 @@ import TroveProtocol
 /// 3. once that is acknowledged, `PUT_CHUNKS` with the chunks of the missing recipes that the
 ///    server lacks, each file's chunks in recipe order (PROTOCOL.md §9: recipes before their
 ///    chunks, so troved hashes a multi-chunk blob as its chunks arrive). A one-chunk blob needs
-///    no blob hashing: its recipe waits for the end (`deferredRecipes`, sent by `finish` after
-///    the last batch: one request instead of one per batch), and a batch of only such files
-///    sends its chunks at step 2.
+///    no blob hashing: its recipe goes right after the batch's chunks (troved then checks it
+///    against the chunk index while this client reads on, and its COMMIT need not), and a batch
+///    of only such files sends its chunks at step 2. With `singleRecipesAtEnd` such recipes
+///    wait for `finish` instead (`deferredRecipes`: one request after the last batch; the
+///    earlier behaviour, kept for A/B measurements).
 /// Memory: three batches of raw bytes plus `window` PUT_CHUNKS frames in flight.
 ///
 /// The push then sends only the rest (`blobs` lists the recipes handled here) and the tree, and
@@ -32,6 +34,8 @@ final class PushStream {
         var rawBytes = 0
         var recipePresent: [Bool] = []
         var chunkPresent: [Bool] = []
+        /// Missing one-chunk recipes, due once the batch's chunks are sent.
+        var singleRecipes: [(ContentKind, Digest, [UInt8])] = []
         /// HAS and PUT_OBJECTS requests not yet answered.
         var unanswered = 0
     }
@@ -56,12 +60,21 @@ final class PushStream {
     private(set) var sentRawBytes: UInt64 = 0
     /// Missing one-chunk recipes not sent yet: `finish` sends them after the last batch.
     private(set) var deferredRecipes: [(ContentKind, Digest, [UInt8])] = []
+    /// Send one-chunk recipes at `finish` instead of after their batch's chunks.
+    let singleRecipesAtEnd: Bool
+    /// One-chunk recipes whose chunks were sent, not sent yet: they go in one request once
+    /// there are ``singleRecipesPerRequest`` (each PUT_OBJECTS is written durably and holds
+    /// back the connection's later requests while it runs: a few large ones, not one per batch).
+    private var dueRecipes: [(ContentKind, Digest, [UInt8])] = []
+    let singleRecipesPerRequest: Int
 
     init(
         connection: Connection, lease: LeaseID, batchBytes: Int = 8 << 20, window: Int = 2,
-        sent: SentChunks = SentChunks()
+        sent: SentChunks = SentChunks(), singleRecipesAtEnd: Bool = false, singleRecipesPerRequest: Int = 4096
     ) {
         self.sent = sent
+        self.singleRecipesAtEnd = singleRecipesAtEnd
+        self.singleRecipesPerRequest = max(1, singleRecipesPerRequest)
         uploader = Uploader(
             connections: [connection], lease: lease, files: [], locations: [:], window: window, progress: nil)
         self.lease = lease
@@ -116,6 +129,7 @@ final class PushStream {
     /// server while the push builds its tree), without waiting for the answers: see ``drain()``.
     func finish() throws(ClientError) {
         while filling.recipes.count > 0 || asked != nil || stored != nil { try advance() }
+        try sendDueRecipes()
         let recipes = deferredRecipes
         deferredRecipes = []
         try uploader.sendObjects(recipes, window: &control)
@@ -169,14 +183,18 @@ final class PushStream {
         var present = Set<Digest>()
         for (d, p) in zip(b.chunkOrder, b.chunkPresent) where p { present.insert(d) }
         // A one-chunk recipe whose chunk digest is the blob digest needs no order (verifying the
-        // chunk verifies the blob): those wait and go with the tree in one request. Others go
+        // chunk verifies the blob): those go after the batch's chunks (or at the end). Others go
         // before their chunks.
         var ordered: [(ContentKind, Digest, [UInt8])] = []
         var needed: [Digest] = []
         var seen = Set<Digest>()
         for (r, p) in zip(b.recipes, b.recipePresent) where !p {
             if r.chunks.count == 1 && r.chunks[0].digest == r.blobDigest {
-                deferredRecipes.append((.recipe, r.blobDigest, r.canonicalBytes))
+                if singleRecipesAtEnd {
+                    deferredRecipes.append((.recipe, r.blobDigest, r.canonicalBytes))
+                } else {
+                    b.singleRecipes.append((.recipe, r.blobDigest, r.canonicalBytes))
+                }
             } else {
                 ordered.append((.recipe, r.blobDigest, r.canonicalBytes))
             }
@@ -208,5 +226,17 @@ final class PushStream {
             sentRawBytes += UInt64(data.readableBytes)
             return uploader.encode(data, digest: d)
         }
+        dueRecipes += b.singleRecipes
+        b.singleRecipes = []
+        if dueRecipes.count >= singleRecipesPerRequest { try sendDueRecipes() }
+    }
+
+    /// Sends the due one-chunk recipes without awaiting the answer (`drain` collects it): troved
+    /// runs a PUT_OBJECTS after the connection's earlier requests, so their chunks are stored
+    /// when it checks the recipes.
+    private func sendDueRecipes() throws(ClientError) {
+        let recipes = dueRecipes
+        dueRecipes = []
+        try uploader.sendObjects(recipes, window: &control)
     }
 }

@@ -20,17 +20,29 @@ struct StagedDecoded {
     private var recipeBytes = 0
     /// The last tree staged: digest, canonical bytes, decoded.
     private(set) var tree: (digest: Digest, bytes: [UInt8], tree: Tree)?
+    /// Kept one-chunk recipes (chunk digest = blob digest) whose chunk was indexed, with the
+    /// recipe's length, when they were staged: blob → that index entry and the GC epoch read
+    /// before the lookup (`CommitHints.checkedChunks`). A push sends such a recipe after its
+    /// chunk, so its COMMIT need not look the chunk (nor whether the blob is committed) up again.
+    private(set) var checked: [Digest: (chunk: IndexedChunk, epoch: Int64)] = [:]
 
-    /// Keeps a staged recipe (stored as `object`) if it fits.
-    mutating func keep(_ recipe: Recipe, object: Digest, size: Int, rowEpoch: Int64?) {
+    /// Keeps a staged recipe (stored as `object`) if it fits; `checked`: its chunk's index entry
+    /// (a one-chunk recipe whose chunk was indexed with its length) and the epoch before the lookup.
+    mutating func keep(
+        _ recipe: Recipe, object: Digest, size: Int, rowEpoch: Int64?,
+        checked check: (chunk: IndexedChunk, epoch: Int64)? = nil
+    ) {
         if let old = recipes[recipe.blobDigest] {
             // Staged again (a resend): the newest row counts.
             recipes[recipe.blobDigest]?.rowEpoch = old.object == object ? rowEpoch : nil
+            if old.object != object { checked[recipe.blobDigest] = nil }
+            if old.object == object, let check { checked[recipe.blobDigest] = check }
             return
         }
         guard recipeBytes + size <= Self.maxRecipeBytes else { return }
         recipes[recipe.blobDigest] = (recipe, object, size, rowEpoch)
         recipeBytes += size
+        if let check { checked[recipe.blobDigest] = check }
     }
 
     /// Keeps a staged tree (replacing the one kept before) if it fits.
@@ -39,12 +51,20 @@ struct StagedDecoded {
         self.tree = (digest, bytes, tree)
     }
 
-    /// Forgets what a commit of `tree` with `blobs`' recipes registered.
-    mutating func forget(tree digest: Digest, blobs: [Digest]) {
+    /// Forgets what a commit of `tree` with `blobs`' recipes registered; `keptUsed`: how many
+    /// of those recipes it took from here (all of them: everything goes at once).
+    mutating func forget(tree digest: Digest, blobs: [Digest], keptUsed: Int = -1) {
         if tree?.digest == digest { tree = nil }
+        if keptUsed == recipes.count {
+            recipes = [:]
+            checked = [:]
+            recipeBytes = 0
+            return
+        }
         for b in blobs {
             guard let r = recipes.removeValue(forKey: b) else { continue }
             recipeBytes -= r.size
+            checked[b] = nil
         }
     }
 }

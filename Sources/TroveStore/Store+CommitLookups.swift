@@ -20,6 +20,13 @@ struct CommitHints {
     /// final transaction leaves such a row as it is when the epoch has not moved since (nothing
     /// deleted a row in between), instead of writing the same bytes again.
     var stagedRows: [Digest: Int64] = [:]
+    /// Chunk digest → its index entry, for chunks the session looked up when it staged their
+    /// one-chunk recipes (`StagedDecoded.checked`): not looked up again. Their blobs are not
+    /// in `committedSizes` (not looked up either) and are committed as new ones.
+    var checkedChunks: [Digest: IndexedChunk] = [:]
+    /// The earliest GC epoch read before those lookups: the commit's final transaction re-checks
+    /// everything if a GC deleted anything since (nil: none).
+    var checkedEpoch: Int64?
 }
 
 /// A chunk's index entry as far as a commit needs it.

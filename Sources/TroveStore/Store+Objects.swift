@@ -200,13 +200,17 @@ extension Store {
             for r in recipes { try r.validate() }
         } catch { throw .invalidObject(error) }
         // Read before any check: a GC delete after this makes the final transaction re-check.
-        let epoch = try gcEpoch()
+        // Chunks the session checked earlier (`hints.checkedChunks`) count from that epoch.
+        let epoch = min(try gcEpoch(), hints.checkedEpoch ?? .max)
         var given: [Digest: Recipe] = [:]
         for r in recipes { given[r.blobDigest] = r }
         let files = tree.entries.filter { $0.kind == .file }
-        let blobs = Array(Set(files.compactMap(\.blob)))
         let known: [Digest: UInt64]
-        if let sizes = hints.committedSizes { known = sizes } else { known = try committedBlobSizes(blobs) }
+        if let sizes = hints.committedSizes {
+            known = sizes
+        } else {
+            known = try committedBlobSizes(Array(Set(files.compactMap(\.blob))))
+        }
         var newRecipes: [Digest: Recipe] = [:]
         for f in files {
             let blob = f.blob!
@@ -226,16 +230,21 @@ extension Store {
         }
         var wanted = Set<Digest>()
         for r in newRecipes.values { for c in r.chunks { wanted.insert(c.digest) } }
-        // One lookup per chunk: presence, the one-chunk blobs' lengths, what to touch.
-        let indexed = try indexedChunks(Array(wanted))
+        // One lookup per chunk: presence, the one-chunk blobs' lengths, what to touch (those
+        // the session looked up when it staged their recipes, once then).
+        var indexed = try indexedChunks(
+            hints.checkedChunks.isEmpty ? Array(wanted) : wanted.filter { hints.checkedChunks[$0] == nil })
+        for (d, entry) in hints.checkedChunks where wanted.contains(d) { indexed[d] = entry }
         let missingChunks = wanted.filter { indexed[$0] == nil }
         if !missingChunks.isEmpty { return .missing(missingChunks.sorted()) }
 
-        let ordered = newRecipes.values.sorted(by: { $0.blobDigest < $1.blobDigest })
-            .filter { !verified.contains($0.blobDigest) }
+        // Blobs of several chunks in digest order (pack reads in a stable order); one-chunk
+        // blobs are checked by their index entries alone, in any order.
+        let unverified = newRecipes.values.filter { !verified.contains($0.blobDigest) }
+        let ordered = unverified.filter { !$0.isSingleChunkBlob }.sorted(by: { $0.blobDigest < $1.blobDigest })
         do {
-            try verifySingleChunkBlobs(ordered.filter(\.isSingleChunkBlob), indexed: indexed)
-            for r in ordered where !r.isSingleChunkBlob {
+            try verifySingleChunkBlobs(unverified.filter(\.isSingleChunkBlob), indexed: indexed)
+            for r in ordered {
                 let followed = streamed?.take(r.blobDigest)
                 try verifyBlob(r, from: resume[r.blobDigest] ?? followed)
             }

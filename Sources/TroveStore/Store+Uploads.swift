@@ -128,18 +128,18 @@ extension Store {
     {
         try uploads.withLock { (live) throws(StoreError) -> R in
             let now = Clock.nowMillis()
-            guard var s = live[id] else { throw .uploadExpired(id: id) }
-            guard s.expires > now else {
-                removeStagingFiles(id, s)
-                live[id] = nil
+            guard let (expires, ttl) = live[id].map({ ($0.expires, $0.ttl) }) else { throw .uploadExpired(id: id) }
+            guard expires > now else {
+                if let s = live.removeValue(forKey: id) { removeStagingFiles(id, s) }
                 throw .uploadExpired(id: id)
             }
-            if s.expires - now < s.ttl / 2 {
-                s.expires = now + s.ttl
-                try writeLeaseExpiry(id, s.expires)
+            if expires - now < ttl / 2 {
+                try writeLeaseExpiry(id, now + ttl)
+                live[id]!.expires = now + ttl
             }
-            defer { live[id] = s }
-            return try body(&s)
+            // In place: a copy of the state would make its dictionaries shared, and the body's
+            // first change to one would copy all of it (every staged recipe, per PUT_OBJECTS).
+            return try body(&live[id]!)
         }
     }
 

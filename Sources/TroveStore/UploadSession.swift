@@ -95,6 +95,7 @@ public struct UploadSession: Sendable {
         }
         // One durable write for the whole call: a file fsync each, one fsync per shard directory.
         let (stored, rowsEpoch) = try store.storeObjects(canonical: complete.map(\.bytes))
+        let checked = try checkSingleChunkRecipes(recipes)
         let (streamed, blobStreams) = try store.withLiveUpload(id) { s in
             for (object, digest) in zip(complete, stored) {
                 switch object.decoded {
@@ -105,7 +106,8 @@ public struct UploadSession: Sendable {
                     s.recipes[object.key] = digest
                     s.decoded.keep(
                         recipe, object: digest, size: object.bytes.count,
-                        rowEpoch: InlineObjects.accepts(object.bytes) ? rowsEpoch : nil)
+                        rowEpoch: InlineObjects.accepts(object.bytes) ? rowsEpoch : nil,
+                        checked: checked.chunks[object.key].map { ($0, checked.epoch) })
                 }
             }
             return (s.streamed, s.blobStreams)
@@ -113,6 +115,24 @@ public struct UploadSession: Sendable {
         // A blob a closed blob stream hashed already is not followed again.
         for r in recipes where !blobStreams.hasResult(r.blobDigest) { streamed.add(r) }
         return complete.count
+    }
+
+    /// The index entries of the chunks of `recipes`' one-chunk recipes (chunk digest = blob
+    /// digest) that are indexed with the recipe's length, and the GC epoch read before looking:
+    /// a push sends such a recipe after its chunk (PROTOCOL.md §9), so this lookup, once done
+    /// here while the client still reads files, is not repeated by its COMMIT
+    /// (`CommitHints.checkedChunks`). One whose chunk is absent or differs is left to COMMIT.
+    private func checkSingleChunkRecipes(_ recipes: [Recipe]) throws(StoreError)
+        -> (chunks: [Digest: IndexedChunk], epoch: Int64)
+    {
+        let singles = recipes.filter(\.isSingleChunkBlob)
+        guard !singles.isEmpty else { return ([:], 0) }
+        let epoch = try store.gcEpoch()
+        var indexed = try store.indexedChunks(singles.map(\.blobDigest))
+        for r in singles where indexed[r.blobDigest].map({ $0.rawLength != Int(r.chunks[0].length) }) == true {
+            indexed[r.blobDigest] = nil
+        }
+        return (indexed, epoch)
     }
 
     /// Appends a part to its staging file; the whole object once the last part is in.
@@ -179,12 +199,55 @@ public struct UploadSession: Sendable {
     /// a new file's recipe was not uploaded (or a GC removed it since), `.missingChunks` if
     /// chunks are missing, else durable and registered.
     public func commit(tree digest: Digest) throws(StoreError) -> UploadCommitOutcome {
+        let p: PreparedCommit
+        switch try prepareCommit(digest) {
+        case .answered(let outcome): return outcome
+        case .ready(let prepared): p = prepared
+        }
+        let fromStreams = try streamedBlobStates(p.recipes)
+        switch try store.commit(
+            recipes: p.recipes, tree: p.tree, streamed: p.streamed, verified: fromStreams.verified,
+            resume: fromStreams.resume, hints: p.hints)
+        {
+        case .missing(let chunks):
+            return .missingChunks(chunks)
+        case .committed(let committed):
+            // Committed objects need no staging entry any more. (No copy of the session's
+            // state is alive here: removing entries does not copy its dictionaries.)
+            try store.withLiveUpload(id) { s in
+                s.trees.remove(digest)
+                for r in p.recipes { s.recipes[r.blobDigest] = nil }
+                s.decoded.forget(tree: digest, blobs: p.recipes.map(\.blobDigest), keptUsed: p.keptUsed)
+            }
+            let files = p.tree.entries.filter { $0.kind == .file }.count
+            return .committed(tree: committed, files: files, totalSize: p.tree.totalSize)
+        }
+    }
+
+    /// What `commit` hands the store: the tree, the recipes of its files that are not committed
+    /// (kept decoded, or read back), what the session knows (`CommitHints`), and how many kept
+    /// recipes it used.
+    private struct PreparedCommit {
+        var tree: Tree
+        var recipes: [Recipe] = []
+        var hints = CommitHints()
+        var streamed: StreamedBlobs
+        var keptUsed = 0
+    }
+
+    private enum Preparation {
+        case answered(UploadCommitOutcome)
+        case ready(PreparedCommit)
+    }
+
+    /// The tree and recipes of a commit, from the session's staged objects.
+    private func prepareCommit(_ digest: Digest) throws(StoreError) -> Preparation {
         let staged = try store.withLiveUpload(id) { s in
             (recipes: s.recipes, trees: s.trees, streamed: s.streamed, decoded: s.decoded)
         }
         // A re-push of a committed tree (e.g. an unchanged directory): nothing to check again.
         if let done = try store.recommit(tree: digest) {
-            return .committed(tree: digest, files: done.files, totalSize: done.size)
+            return .answered(.committed(tree: digest, files: done.files, totalSize: done.size))
         }
         let treeRef = UploadObjectRef(kind: .tree, digest: digest)
         var hints = CommitHints()
@@ -195,25 +258,44 @@ public struct UploadSession: Sendable {
             hints.tree = (kept.bytes, validated: true)
             hints.stagedFiles.insert(digest)
         } else {
-            guard staged.trees.contains(digest) || store.hasObject(digest) else { return .missingObjects([treeRef]) }
-            do { tree = try store.readTree(digest) } catch .objectNotFound { return .missingObjects([treeRef]) }
+            guard staged.trees.contains(digest) || store.hasObject(digest) else {
+                return .answered(.missingObjects([treeRef]))
+            }
+            do { tree = try store.readTree(digest) } catch .objectNotFound {
+                return .answered(.missingObjects([treeRef]))
+            }
         }
+        var p = PreparedCommit(tree: tree, hints: hints, streamed: staged.streamed)
         var blobs: [Digest] = []
         var seen = Set<Digest>()
         for entry in tree.entries where entry.kind == .file {
-            if let blob = entry.blob, seen.insert(blob).inserted { blobs.append(blob) }
+            guard let blob = entry.blob, seen.insert(blob).inserted else { continue }
+            // A kept one-chunk recipe checked against the index when it was staged: treated as
+            // new (verified, its row inserted unless there) without looking anything up again.
+            if let check = staged.decoded.checked[blob], let kept = staged.decoded.recipes[blob],
+                staged.recipes[blob] == kept.object
+            {
+                p.recipes.append(kept.recipe)
+                p.keptUsed += 1
+                p.hints.recipeObjects[blob] = kept.object
+                if let e = kept.rowEpoch { p.hints.stagedRows[kept.object] = e }
+                p.hints.checkedChunks[blob] = check.chunk
+                p.hints.checkedEpoch = min(p.hints.checkedEpoch ?? check.epoch, check.epoch)
+            } else {
+                blobs.append(blob)
+            }
         }
         let committed = try store.committedBlobSizes(blobs)
-        hints.committedSizes = committed
-        var recipes: [Recipe] = []
+        p.hints.committedSizes = committed
         // Staged recipes not kept decoded, read in one batch (a GC may have removed one since:
         // the client resends).
         var readBack: [Digest] = []
         for blob in blobs where committed[blob] == nil {
             if let kept = staged.decoded.recipes[blob], staged.recipes[blob] == kept.object {
-                recipes.append(kept.recipe)
-                hints.recipeObjects[blob] = kept.object
-                if let e = kept.rowEpoch { hints.stagedRows[kept.object] = e }
+                p.recipes.append(kept.recipe)
+                p.keptUsed += 1
+                p.hints.recipeObjects[blob] = kept.object
+                if let e = kept.rowEpoch { p.hints.stagedRows[kept.object] = e }
             } else {
                 readBack.append(blob)
             }
@@ -222,30 +304,14 @@ public struct UploadSession: Sendable {
         var missing: [UploadObjectRef] = []
         for blob in readBack {
             if let object = staged.recipes[blob], let bytes = stagedBytes[object] {
-                do { recipes.append(try Recipe(canonical: bytes)) } catch { throw .invalidObject(error) }
-                hints.recipeObjects[blob] = object
+                do { p.recipes.append(try Recipe(canonical: bytes)) } catch { throw .invalidObject(error) }
+                p.hints.recipeObjects[blob] = object
             } else {
                 missing.append(UploadObjectRef(kind: .recipe, digest: blob))
             }
         }
-        if !missing.isEmpty { return .missingObjects(missing) }
-        let fromStreams = try streamedBlobStates(recipes)
-        switch try store.commit(
-            recipes: recipes, tree: tree, streamed: staged.streamed, verified: fromStreams.verified,
-            resume: fromStreams.resume, hints: hints)
-        {
-        case .missing(let chunks):
-            return .missingChunks(chunks)
-        case .committed(let committed):
-            // Committed objects need no staging entry any more.
-            try store.withLiveUpload(id) { s in
-                s.trees.remove(digest)
-                for r in recipes { s.recipes[r.blobDigest] = nil }
-                s.decoded.forget(tree: digest, blobs: recipes.map(\.blobDigest))
-            }
-            let files = tree.entries.filter { $0.kind == .file }.count
-            return .committed(tree: committed, files: files, totalSize: tree.totalSize)
-        }
+        if !missing.isEmpty { return .answered(.missingObjects(missing)) }
+        return .ready(p)
     }
 
     /// Creates a version of a committed tree under this session (see `Store.createVersion`).

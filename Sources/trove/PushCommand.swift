@@ -85,6 +85,7 @@ struct PushCommand: ParsableCommand {
             // The two-pass path for large files, for A/B measurements (docs/PERFORMANCE.md).
             if environment["TROVE_PUSH_BLOB_STREAMS"] == "0" { pusher.streamLargeFiles = false }
             if environment["TROVE_PUSH_READ_AHEAD"] == "1" { pusher.readAhead = true }
+            if environment["TROVE_PUSH_RECIPES_AT_END"] == "1" { pusher.singleRecipesAtEnd = true }
             // The client computes every blob digest itself (protocol-2 behaviour), for A/B runs.
             if environment["TROVE_PUSH_SERVER_DIGEST"] == "0" { pusher.serverDigests = false }
             if !noCache, environment["TROVE_NO_STAT_CACHE"] == nil,

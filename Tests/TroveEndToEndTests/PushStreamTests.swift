@@ -79,6 +79,38 @@ struct PushStreamTests {
     }
 }
 
+extension PushStreamTests {
+    /// One-chunk recipes sent after their batches' chunks, a few batches per request (here:
+    /// batches of 64 KiB, 25 recipes per request, so most go while files are still read), against
+    /// all of them sent at the end: the same tree and chunks, and the pull gives back every byte.
+    @Test func oneChunkRecipesAfterTheirChunksCommitTheSameTreeAsAtTheEnd() throws {
+        let dir = try TemporaryDirectory()
+        let src = try Self.corpus(dir)
+        var results: [PushResult] = []
+        var servers: [TestServer] = []
+        for atEnd in [false, true] {
+            let server = try TestServer()
+            servers.append(server)
+            let conn = try Connection.open(to: ServerAddress(parsing: server.address), credentials: nil)
+            defer { conn.close() }
+            let pusher = Pusher(connection: conn)
+            pusher.streamBatchBytes = 64 << 10
+            pusher.singleRecipesPerRequest = 25
+            pusher.singleRecipesAtEnd = atEnd
+            results.append(try pusher.push(PushRequest(path: src, name: "s", version: "1")))
+        }
+        #expect(results[0].tree == results[1].tree)
+        #expect(results[0].chunks == results[1].chunks)
+        #expect(results[0].chunksSent == results[0].chunks && results[1].chunksSent == results[1].chunks)
+        #expect(results[0].files == 405 && results[0].created)
+        let out = dir.path + "/out"
+        let pull = try servers[0].trove(["pull", "s:1", out])
+        #expect(pull.status == 0, "\(pull)")
+        #expect(try ClientE2E.read(out + "/d3/f3.dat") == ClientE2E.read(src + "/d3/f3.dat"))
+        #expect(try ClientE2E.read(out + "/big.bin") == ClientE2E.read(src + "/big.bin"))
+    }
+}
+
 /// The compressibility sample is skipped only while chunks keep compressing.
 @Suite("compressibility sampler")
 struct CompressibilitySamplerTests {

@@ -100,6 +100,63 @@ struct StagedCommitTests {
         #expect(try !store.hasTree(SHA256.hash(tree.canonicalBytes)))
     }
 
+    @Test("one-chunk recipes staged after their chunks are checked then; COMMIT registers the same rows")
+    func checkedWhenStaged() throws {
+        let (store, root, upload, f, treeDigest) = try staged(seed: 11)
+        defer { cleanup(root) }
+        let singles = f.recipes.filter(\.isSingleChunkBlob)
+        let kept = try store.withLiveUpload(upload.id) { $0.decoded }
+        #expect(!singles.isEmpty && singles.count < f.recipes.count)
+        #expect(kept.checked.count == singles.count)
+        #expect(committed(try upload.commit(tree: treeDigest), treeDigest))
+        for r in f.recipes {
+            #expect(try store.recipeDigest(forBlob: r.blobDigest) == SHA256.hash(r.canonicalBytes))
+        }
+        let left = try store.withLiveUpload(upload.id) { $0.decoded }
+        #expect(left.recipes.isEmpty && left.checked.isEmpty)
+        try verifyTreeReadable(store, treeDigest)
+        #expect(try store.fsck(deep: true).isClean)
+    }
+
+    @Test("a one-chunk recipe staged before its chunk is checked by COMMIT, as before")
+    func stagedBeforeItsChunk() throws {
+        let root = tempStorePath("staged-commit-early")
+        defer { cleanup(root) }
+        let store = try createStore(at: root)
+        let f = files(seed: 12)
+        let upload = try store.beginUpload(name: "data/set", ttlSeconds: 600)
+        _ = try upload.putObjects(f.recipes.map(wholeObject) + [wholeObject(f.tree)])
+        #expect(try store.withLiveUpload(upload.id) { $0.decoded }.checked.isEmpty)
+        let treeDigest = SHA256.hash(f.tree.canonicalBytes)
+        guard case .missingChunks(let missing) = try upload.commit(tree: treeDigest) else {
+            Issue.record("a commit before the chunks arrived must report them missing")
+            return
+        }
+        #expect(Set(missing) == Set(f.chunks.map(\.digest)))
+        _ = try upload.putChunks(f.chunks)
+        #expect(committed(try upload.commit(tree: treeDigest), treeDigest))
+        try verifyTreeReadable(store, treeDigest)
+        #expect(try store.fsck(deep: true).isClean)
+    }
+
+    @Test("a chunk checked when its recipe was staged and removed by a GC before the commit is reported missing")
+    func checkedChunkCollected() throws {
+        let (store, root, upload, f, treeDigest) = try staged(seed: 13)
+        defer { cleanup(root) }
+        let victim = try #require(f.recipes.first(where: \.isSingleChunkBlob)).blobDigest
+        #expect(try store.withLiveUpload(upload.id) { $0.decoded }.checked[victim] != nil)
+        try store.catalog.write { db in
+            try db.execute(sql: "DELETE FROM chunks WHERE digest = ?", arguments: [victim.data])
+            try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
+        }
+        guard case .missingChunks(let missing) = try upload.commit(tree: treeDigest) else {
+            Issue.record("the commit must report the collected chunk missing")
+            return
+        }
+        #expect(missing == [victim])
+        #expect(try !store.hasTree(treeDigest))
+    }
+
     @Test("past the memory bound, staged recipes are read back: the same commit")
     func readBackBeyondTheBound() throws {
         let (store, root, upload, f, treeDigest) = try staged(seed: 6)

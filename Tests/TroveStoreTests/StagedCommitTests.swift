@@ -30,8 +30,10 @@ struct StagedCommitTests {
         return false
     }
 
-    /// A new store with `files(seed:)` staged in one session (chunks and objects put).
-    func staged(seed: UInt64) throws -> (
+    /// A new store with `files(seed:)` staged in one session (chunks and objects put); with
+    /// `oldChunks`, the chunks were last touched long ago (as if stored by an earlier push) when
+    /// the objects are staged.
+    func staged(seed: UInt64, oldChunks: Bool = false) throws -> (
         store: Store, root: String, upload: UploadSession, f: (chunks: [ChunkInput], recipes: [Recipe], tree: Tree),
         tree: Digest
     ) {
@@ -40,18 +42,18 @@ struct StagedCommitTests {
         let f = files(seed: seed)
         let upload = try store.beginUpload(name: "data/set", ttlSeconds: 600)
         _ = try upload.putChunks(f.chunks)
+        if oldChunks { try store.catalog.write { db in try db.execute(sql: "UPDATE chunks SET touched = 1") } }
         _ = try upload.putObjects(f.recipes.map(wholeObject) + [wholeObject(f.tree)])
         return (store, root, upload, f, SHA256.hash(f.tree.canonicalBytes))
     }
 
     @Test("commit from the decoded copies registers every recipe and the tree, and touches old chunks")
     func fromDecodedCopies() throws {
-        let (store, root, upload, f, treeDigest) = try staged(seed: 5)
+        // Chunks last touched long ago (stored by an earlier push): the commit must refresh them.
+        let (store, root, upload, f, treeDigest) = try staged(seed: 5, oldChunks: true)
         defer { cleanup(root) }
         let kept = try store.withLiveUpload(upload.id) { $0.decoded }
         #expect(kept.recipes.count == f.recipes.count && kept.tree?.digest == treeDigest)
-        // Chunks last touched long ago (stored by an earlier push): the commit must refresh them.
-        try store.catalog.write { db in try db.execute(sql: "UPDATE chunks SET touched = 1") }
         // The staged tree file lost before the commit: written again from the kept bytes.
         #expect(unlink(store.objectPath(treeDigest)) == 0)
         #expect(committed(try upload.commit(tree: treeDigest), treeDigest))
@@ -143,7 +145,8 @@ struct StagedCommitTests {
     func checkedChunkCollected() throws {
         let (store, root, upload, f, treeDigest) = try staged(seed: 13)
         defer { cleanup(root) }
-        let victim = try #require(f.recipes.first(where: \.isSingleChunkBlob)).blobDigest
+        let single = f.recipes.first { $0.isSingleChunkBlob }
+        let victim = try #require(single).blobDigest
         #expect(try store.withLiveUpload(upload.id) { $0.decoded }.checked[victim] != nil)
         try store.catalog.write { db in
             try db.execute(sql: "DELETE FROM chunks WHERE digest = ?", arguments: [victim.data])

@@ -402,16 +402,10 @@ final class IngestPipeline {
             }
         case .digest(let s, let first, let end):
             func bytes(_ i: Int) -> UnsafeRawBufferPointer { .init(start: s.base + s.starts[i], count: s.lengths[i]) }
-            var i = first
-            if let two = hasher.two {  // two chunks per pass: about 1.3 × the cost of one
-                while i + 1 < end {
-                    (s.digests[i], s.digests[i + 1]) = two.hash(bytes(i), bytes(i + 1))
-                    i += 2
-                }
-            }
-            while i < end {
-                s.digests[i] = hasher.one.hash(bytes(i))
-                i += 1
+            if let two = hasher.two {  // two chunks at a time on two lanes: about 0.6 × the cost of one
+                for (i, d) in zip(first..<end, two.digests(of: (first..<end).map(bytes))) { s.digests[i] = d }
+            } else {
+                for i in first..<end { s.digests[i] = hasher.one.hash(bytes(i)) }
             }
         case .blob(let s, let start, let end):
             blobHasher.update(UnsafeRawBufferPointer(start: s.base + start, count: end - start))

@@ -65,7 +65,10 @@ struct ClientOptions: ParsableArguments {
     /// Opens `count` further connections for parallel transfers (troved serves one request at a
     /// time per connection). Failures after the first connection are not fatal: fewer are used.
     func extraConnections(_ count: Int) -> [Connection] {
-        guard count > 0, let a = try? address(), let c = try? credentials() else { return [] }
+        guard count > 0, let a = try? address() else { return [] }
+        // No token (a server with open access) is nil credentials, not a reason to open none.
+        let c: Credentials?
+        do { c = try credentials() } catch { return [] }
         var out: [Connection] = []
         for _ in 0..<count {
             guard let conn = try? Connection.open(to: a, credentials: c) else { break }

@@ -111,13 +111,14 @@ public final class Pusher {
     public var readAhead = false
 
     /// Send the recipes of small one-chunk files in one request after the last file (the
-    /// behaviour before session 7) instead of after each batch's chunks, where troved checks
-    /// them while the files are still being read (docs/PERFORMANCE.md). For A/B measurements:
-    /// `TROVE_PUSH_RECIPES_AT_END=1`.
-    public var singleRecipesAtEnd = false
+    /// default) instead of after each batch's chunks, 4096 per request, where troved checks them
+    /// while the files are still being read. Per batch shortened troved's COMMIT but cost troved
+    /// CPU and did not shorten the push in A/B runs under load (docs/PERFORMANCE.md, session 7):
+    /// `TROVE_PUSH_RECIPES_PER_BATCH=1` turns it on for measurements.
+    public var singleRecipesAtEnd = true
     /// Raw bytes per batch of streamed small files, and one-chunk recipes per PUT_OBJECTS
     /// (`PushStream`); tests lower them.
-    var streamBatchBytes = 8 << 20
+    var smallBatchBytes = 8 << 20
     var singleRecipesPerRequest = 4096
 
     /// Upload files over 1 MiB while reading them, through blob streams (`BlobStreamer`, protocol
@@ -286,7 +287,7 @@ public final class Pusher {
                 if inBuffer && streamSmallFiles && !local.isSingleFile {
                     if stream == nil {
                         stream = PushStream(
-                            connection: connection, lease: try lease(), batchBytes: streamBatchBytes,
+                            connection: connection, lease: try lease(), batchBytes: smallBatchBytes,
                             sent: sentChunks, singleRecipesAtEnd: singleRecipesAtEnd,
                             singleRecipesPerRequest: singleRecipesPerRequest)
                     }

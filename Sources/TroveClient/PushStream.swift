@@ -14,11 +14,11 @@ import TroveProtocol
 /// 3. once that is acknowledged, `PUT_CHUNKS` with the chunks of the missing recipes that the
 ///    server lacks, each file's chunks in recipe order (PROTOCOL.md §9: recipes before their
 ///    chunks, so troved hashes a multi-chunk blob as its chunks arrive). A one-chunk blob needs
-///    no blob hashing: its recipe goes right after the batch's chunks (troved then checks it
-///    against the chunk index while this client reads on, and its COMMIT need not), and a batch
-///    of only such files sends its chunks at step 2. With `singleRecipesAtEnd` such recipes
-///    wait for `finish` instead (`deferredRecipes`: one request after the last batch; the
-///    earlier behaviour, kept for A/B measurements).
+///    no blob hashing: with `singleRecipesAtEnd` (the push's default) its recipe waits for
+///    `finish` (`deferredRecipes`: one request after the last batch), otherwise it goes after
+///    the batch's chunks, `singleRecipesPerRequest` per request (troved then checks it against
+///    the chunk index while this client reads on); a batch of only such files sends its chunks
+///    at step 2.
 /// Memory: three batches of raw bytes plus `window` PUT_CHUNKS frames in flight.
 ///
 /// The push then sends only the rest (`blobs` lists the recipes handled here) and the tree, and

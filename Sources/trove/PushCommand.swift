@@ -85,7 +85,7 @@ struct PushCommand: ParsableCommand {
             // The two-pass path for large files, for A/B measurements (docs/PERFORMANCE.md).
             if environment["TROVE_PUSH_BLOB_STREAMS"] == "0" { pusher.streamLargeFiles = false }
             if environment["TROVE_PUSH_READ_AHEAD"] == "1" { pusher.readAhead = true }
-            if environment["TROVE_PUSH_RECIPES_AT_END"] == "1" { pusher.singleRecipesAtEnd = true }
+            if environment["TROVE_PUSH_RECIPES_PER_BATCH"] == "1" { pusher.singleRecipesAtEnd = false }
             // The client computes every blob digest itself (protocol-2 behaviour), for A/B runs.
             if environment["TROVE_PUSH_SERVER_DIGEST"] == "0" { pusher.serverDigests = false }
             if let w = environment["TROVE_PUSH_STREAM_WINDOW"].flatMap(Int.init), w > 0 { pusher.streamWindow = w }

@@ -94,7 +94,7 @@ extension PushStreamTests {
             let conn = try Connection.open(to: ServerAddress(parsing: server.address), credentials: nil)
             defer { conn.close() }
             let pusher = Pusher(connection: conn)
-            pusher.streamBatchBytes = 64 << 10
+            pusher.smallBatchBytes = 64 << 10
             pusher.singleRecipesPerRequest = 25
             pusher.singleRecipesAtEnd = atEnd
             results.append(try pusher.push(PushRequest(path: src, name: "s", version: "1")))

@@ -5,13 +5,14 @@ import TroveProtocol
 
 /// Verifies chunks on the connection's event loop as they arrive (a ``ResponseTransform``): each
 /// is decompressed to exactly its declared raw length and its SHA-256 checked; the chunk is handed
-/// on raw (codec `raw`). With `hashes: false` it only decompresses: the consumer must hash each
-/// chunk before using it (``ChunkStream`` does, fused with the blob digest).
+/// on raw (codec `raw`). The chunks of a frame are hashed two at a time (``SHA256Pair/hash(_:_:)``:
+/// two interleaved SHA-NI streams, about 1.5 × the bytes per second of one). With `hashes: false`
+/// it only decompresses: the consumer must hash each chunk before using it.
 final class ChunkVerifier: Sendable {
     /// The decompression and hash contexts, reused from chunk to chunk.
     private struct Contexts {
         let decompressor = ChunkDecompressor()
-        let hasher = SHA256()
+        let hashers = SHA256Pair()
     }
 
     /// Guards the contexts; uncontended (a verifier serves one connection's event loop).
@@ -57,14 +58,34 @@ final class ChunkVerifier: Sendable {
                         throw .integrity(detail: "chunk \(p.digest) does not decode: \(failure)")
                     }
                 }
-                let d = hashes ? raw.withUnsafeReadableBytes { ctx.hasher.hash($0) } : p.digest
-                guard d == p.digest else {
-                    throw .integrity(
-                        detail: "chunk \(p.digest) received from the server does not hash to its digest")
-                }
                 c.chunks[i] = ChunkPayload(digest: p.digest, rawLength: p.rawLength, codec: .raw, data: raw)
+            }
+            guard hashes else { return }
+            // Two chunks at a time; the last one of an odd count alone.
+            var i = c.chunks.startIndex
+            while i < c.chunks.endIndex {
+                let a = c.chunks[i]
+                if i + 1 < c.chunks.endIndex {
+                    let b = c.chunks[i + 1]
+                    let (da, db) = a.data.withUnsafeReadableBytes { ra in
+                        b.data.withUnsafeReadableBytes { rb in ctx.hashers.hash(ra, rb) }
+                    }
+                    try Self.check(a, da)
+                    try Self.check(b, db)
+                    i += 2
+                } else {
+                    try Self.check(a, a.data.withUnsafeReadableBytes { ctx.hashers.digest($0) })
+                    i += 1
+                }
             }
         }
         return Message(c)
+    }
+
+    /// Throws unless `digest` (of the chunk's raw bytes) is the chunk's own.
+    private static func check(_ p: ChunkPayload, _ digest: Digest) throws(ClientError) {
+        guard digest == p.digest else {
+            throw .integrity(detail: "chunk \(p.digest) received from the server does not hash to its digest")
+        }
     }
 }

@@ -92,6 +92,13 @@ public final class SHA256Pair {
         return scratch.finalize()
     }
 
+    /// The digest of `chunk` alone (the running digest is left as it is).
+    public func digest(_ chunk: UnsafeRawBufferPointer) -> Digest {
+        scratch.reset()
+        scratch.update(chunk)
+        return scratch.finalize()
+    }
+
     /// Feeds bytes into the running digest only.
     public func append(_ bytes: UnsafeRawBufferPointer) { running.update(bytes) }
 

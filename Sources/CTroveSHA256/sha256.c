@@ -253,6 +253,58 @@ void trove_sha256_final(trove_sha256_ctx *ctx, uint8_t out[32]) {
     trove_sha256_init(ctx);
 }
 
+// One lane of trove_sha256_many: the buffer it is on, what is left of it, and its context.
+typedef struct {
+    trove_sha256_ctx ctx;
+    const uint8_t *p;
+    size_t left;
+    size_t index;
+    int live;
+} many_lane;
+
+// Puts the next buffer on `l` (finishing empty ones at once); `*next` is the next unassigned index.
+static void lane_start(many_lane *l, size_t *next, size_t count, const void *const *data, const size_t *lengths,
+                       uint8_t *out) {
+    l->live = 0;
+    while (*next < count) {
+        size_t i = (*next)++;
+        trove_sha256_init(&l->ctx);
+        if (lengths[i] == 0) {
+            trove_sha256_final(&l->ctx, out + 32 * i);
+            continue;
+        }
+        l->p = (const uint8_t *)data[i];
+        l->left = lengths[i];
+        l->index = i;
+        l->live = 1;
+        return;
+    }
+}
+
+void trove_sha256_many(size_t count, const void *const *data, const size_t *lengths, uint8_t *out) {
+    many_lane l[2];
+    size_t next = 0;
+    lane_start(&l[0], &next, count, data, lengths, out);
+    lane_start(&l[1], &next, count, data, lengths, out);
+    while (l[0].live && l[1].live) {
+        size_t n = l[0].left < l[1].left ? l[0].left : l[1].left;
+        trove_sha256_update2(&l[0].ctx, l[0].p, n, &l[1].ctx, l[1].p, n);
+        for (int k = 0; k < 2; k++) {
+            l[k].p += n;
+            l[k].left -= n;
+            if (l[k].left == 0) {
+                trove_sha256_final(&l[k].ctx, out + 32 * l[k].index);
+                lane_start(&l[k], &next, count, data, lengths, out);
+            }
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        if (!l[k].live) continue;
+        trove_sha256_update(&l[k].ctx, l[k].p, l[k].left);
+        trove_sha256_final(&l[k].ctx, out + 32 * l[k].index);
+    }
+}
+
 void trove_sha256_portable(const void *data, size_t length, uint8_t out[32]) {
     trove_sha256_ctx ctx;
     trove_sha256_init(&ctx);

@@ -35,9 +35,18 @@ final class BlobStreamer {
         /// Raw bytes of each chunk the server was not known to hold (nil: known).
         var bytes: [ByteBuffer?] = []
         var rawBytes = 0
+        /// The batch's size as one `BLOB_CHUNKS` payload if every chunk went as bytes (see
+        /// ``BlobStreamer/sendChunks(_:)``): a batch never needs a second request.
+        var wireBytes = BlobStreamer.requestOverhead
         var present: [Bool] = []
         var unanswered = 0
     }
+
+    /// Bytes of a `BLOB_CHUNKS` payload (PROTOCOL.md §9a): its fixed fields (at most), each
+    /// chunk sent as a reference, and each chunk's fields besides its bytes.
+    static let requestOverhead = 64
+    static let referenceSize = 37
+    static let bytesOverhead = 49
 
     let uploader: Uploader
     let lease: LeaseID
@@ -103,6 +112,16 @@ final class BlobStreamer {
         guard error == nil else { return }
         let most = max(1, min(Int(uploader.connection.limits.maxChunksPerPut), Int(uploader.connection.limits.maxDigestsPerRequest)))
         for c in chunks {
+            // A batch that would not fit one request goes before this chunk: each batch is one
+            // BLOB_CHUNKS, so `window` requests in flight are `window` batches.
+            let size = held.contains(c.digest) ? Self.referenceSize : c.length + Self.bytesOverhead
+            if !filling.digests.isEmpty && filling.wireBytes + size > uploader.budget {
+                do { try advance() } catch {
+                    self.error = error
+                    return
+                }
+            }
+            filling.wireBytes += size
             filling.digests.append(c.digest)
             filling.lengths.append(UInt32(c.length))
             if held.contains(c.digest) {
@@ -257,7 +276,7 @@ final class BlobStreamer {
         let maxCount = max(1, min(Int(uploader.connection.limits.maxChunksPerPut), ProtocolLimits.maxChunksPerFrame))
         let budget = uploader.budget
         var part: [StreamChunk] = []
-        var partBytes = 64
+        var partBytes = Self.requestOverhead
         var sent: [Digest] = []
         var raw: UInt64 = 0
         var wire: UInt64 = 0
@@ -274,7 +293,7 @@ final class BlobStreamer {
                 sentRawBytes += rawBytes
             }
             part = []
-            partBytes = 64
+            partBytes = Self.requestOverhead
             sent = []
             raw = 0
             wire = 0
@@ -285,14 +304,14 @@ final class BlobStreamer {
             if case .data(let p) = original, inPart.contains(p.digest) {
                 c = .stored(digest: p.digest, rawLength: p.rawLength)
             }
-            var size = 37
-            if case .data(let p) = c { size = p.data.readableBytes + 49 }
+            var size = Self.referenceSize
+            if case .data(let p) = c { size = p.data.readableBytes + Self.bytesOverhead }
             if !part.isEmpty && (part.count >= maxCount || partBytes + size > budget) {
                 try flush()
                 inPart = []
                 // A repeat whose bytes went in the previous request: send them again.
                 c = original
-                if case .data(let p) = c { size = p.data.readableBytes + 49 }
+                if case .data(let p) = c { size = p.data.readableBytes + Self.bytesOverhead }
             }
             part.append(c)
             partBytes += size

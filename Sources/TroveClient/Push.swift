@@ -126,6 +126,12 @@ public final class Pusher {
     /// Smallest file whose stream is sealed when `serverDigests` allows (tests lower it).
     public var sealMinimumSize: UInt64 = 64 << 20
 
+    /// Blob streams: raw bytes per batch (one `HAS`, then one or more `BLOB_CHUNKS`) and
+    /// `BLOB_CHUNKS` requests in flight (`TROVE_PUSH_STREAM_BATCH_MIB`, `TROVE_PUSH_STREAM_WINDOW`
+    /// for A/B runs).
+    public var streamBatchBytes = 8 << 20
+    public var streamWindow = 3
+
     /// Further connections to the same server used to upload chunks in parallel (the server
     /// handles one request at a time per connection, so two connections use two server cores).
     public var uploadConnections: [Connection] = []
@@ -235,7 +241,8 @@ public final class Pusher {
                     } else if streamLarge {
                         if blobs == nil {
                             blobs = BlobStreamer(
-                                control: connection, data: streamConnection, lease: try lease(), sent: sentChunks)
+                                control: connection, data: streamConnection, lease: try lease(), sent: sentChunks,
+                                batchBytes: streamBatchBytes, window: streamWindow)
                         }
                         let streamer = blobs!
                         let sealed =

@@ -78,8 +78,12 @@ public final class SHA256Pair {
     /// The running digest ``digestAndAppend(_:)`` and ``append(_:)`` feed.
     public let running: SHA256Stream
 
+    /// Whether the streams take the interleaved SHA-NI path.
+    private let interleaved: Bool
+
     /// A pair with both streams empty. `interleaved: false` forces the OpenSSL path (tests).
     public init(interleaved: Bool = SHA256Stream.accelerated) {
+        self.interleaved = interleaved
         scratch = SHA256Stream(interleaved: interleaved)
         second = SHA256Stream(interleaved: interleaved)
         running = SHA256Stream(interleaved: interleaved)
@@ -89,13 +93,6 @@ public final class SHA256Pair {
     public func digestAndAppend(_ chunk: UnsafeRawBufferPointer, to stream: SHA256Stream? = nil) -> Digest {
         scratch.reset()
         scratch.update(chunk, alongWith: stream ?? running)
-        return scratch.finalize()
-    }
-
-    /// The digest of `chunk` alone (the running digest is left as it is).
-    public func digest(_ chunk: UnsafeRawBufferPointer) -> Digest {
-        scratch.reset()
-        scratch.update(chunk)
         return scratch.finalize()
     }
 
@@ -111,5 +108,29 @@ public final class SHA256Pair {
         second.reset()
         scratch.update(a, second, b)
         return (scratch.finalize(), second.finalize())
+    }
+
+    /// The digests of independent buffers, in order. With the SHA extensions they run two at a
+    /// time on two lanes (`trove_sha256_many`): when one buffer ends the next starts on its lane
+    /// while the other goes on, so buffers of different lengths stay interleaved; ``hash(_:_:)``
+    /// of a pair runs the longer one's excess on one stream. The running digest is left as it is.
+    public func digests(of buffers: [UnsafeRawBufferPointer]) -> [Digest] {
+        guard interleaved else {
+            let one = SHA256()
+            return buffers.map { one.hash($0) }
+        }
+        var out = [UInt8](repeating: 0, count: 32 * buffers.count)
+        let starts = buffers.map { UnsafeRawPointer($0.baseAddress) }
+        let lengths = buffers.map(\.count)
+        out.withUnsafeMutableBufferPointer { o in
+            starts.withUnsafeBufferPointer { s in
+                lengths.withUnsafeBufferPointer { l in
+                    trove_sha256_many(buffers.count, s.baseAddress, l.baseAddress, o.baseAddress)
+                }
+            }
+        }
+        return out.withUnsafeBytes { raw in
+            (0..<buffers.count).map { Digest(pointer: raw.baseAddress! + 32 * $0) }
+        }
     }
 }

@@ -80,17 +80,19 @@ struct ObjectStream {
     }
 }
 
-/// Fills one batch's buffer: decodes each chunk into its place and checks the SHA-256 of what
-/// landed there, two chunks at a time. A piece that is only part of its chunk (at the ends of a
-/// range) is decoded into scratch memory, checked whole, and its part copied.
+/// Fills one batch's buffer: decodes each chunk into its place and, once all are placed, checks
+/// the SHA-256 of what landed there, two chunks at a time on two lanes (`SHA256Pair.digests`). A
+/// piece that is only part of its chunk (at the ends of a range) is decoded into scratch memory,
+/// checked whole, and its part copied.
 struct BatchFill {
     let pieces: [ObjectStream.Piece]
     let positions: [Int]
     let dst: UnsafeMutableRawBufferPointer
     let pair = SHA256Pair()
     let decompressor = ChunkDecompressor()
-    /// A decoded whole chunk waiting for a second one to be hashed with: its piece and bytes.
-    var waiting: (Int, UnsafeRawBufferPointer)?
+    /// The whole chunks decoded in place, to be checked at ``finish()``: their pieces and bytes.
+    var placed: [Int] = []
+    var placedBytes: [UnsafeRawBufferPointer] = []
     var filled = 0
 
     init(pieces: [ObjectStream.Piece], positions: [Int], dst: UnsafeMutableRawBufferPointer) {
@@ -111,15 +113,8 @@ struct BatchFill {
             do { try decompressor.decompress(c.bytes, codec: c.codec, into: target) } catch {
                 throw .corruptData(what: "chunk \(p.digest)", detail: "\(error)")
             }
-            let bytes = UnsafeRawBufferPointer(target)
-            guard let (j, other) = waiting else {
-                waiting = (i, bytes)
-                return
-            }
-            waiting = nil
-            let (a, b) = pair.hash(other, bytes)
-            try check(a, j)
-            try check(b, i)
+            placed.append(i)
+            placedBytes.append(UnsafeRawBufferPointer(target))
             return
         }
         let r = UnsafeMutableRawBufferPointer.allocate(byteCount: p.length, alignment: 16)
@@ -132,12 +127,11 @@ struct BatchFill {
             .copyMemory(from: UnsafeRawBufferPointer(rebasing: r[p.from..<p.to]))
     }
 
-    /// Checks the chunk left waiting; every piece must have been placed.
+    /// Checks the chunks placed whole; every piece must have been placed.
     mutating func finish() throws(StoreError) {
-        if let (j, bytes) = waiting {
-            waiting = nil
-            try check(pair.hash(bytes, Self.none).0, j)
-        }
+        for (i, got) in zip(placed, pair.digests(of: placedBytes)) { try check(got, i) }
+        placed = []
+        placedBytes = []
         guard filled == pieces.count else {
             throw .corruptData(
                 what: "a GetObject batch", detail: "\(filled) of \(pieces.count) chunks were read")

@@ -159,19 +159,9 @@ extension Store {
         return try commit.submit(verified) { batches in self.flush(batches) }
     }
 
-    /// Digests of `raws`, two at a time (``SHA256Pair`` interleaves them).
+    /// Digests of `raws`, two at a time on two lanes (``SHA256Pair/digests(of:)``).
     static func hashInPairs(_ raws: [UnsafeRawBufferPointer], _ pair: SHA256Pair) -> [Digest] {
-        var out: [Digest] = []
-        out.reserveCapacity(raws.count)
-        var i = 0
-        while i + 1 < raws.count {
-            let (a, b) = pair.hash(raws[i], raws[i + 1])
-            out.append(a)
-            out.append(b)
-            i += 2
-        }
-        if i < raws.count { out.append(pair.hash(raws[i], UnsafeRawBufferPointer(start: nil, count: 0)).0) }
-        return out
+        pair.digests(of: raws)
     }
 
     /// Runs `body` with pointers to the bytes of every array (valid only during the call).

@@ -87,6 +87,10 @@ struct PushCommand: ParsableCommand {
             if environment["TROVE_PUSH_READ_AHEAD"] == "1" { pusher.readAhead = true }
             // The client computes every blob digest itself (protocol-2 behaviour), for A/B runs.
             if environment["TROVE_PUSH_SERVER_DIGEST"] == "0" { pusher.serverDigests = false }
+            if let w = environment["TROVE_PUSH_STREAM_WINDOW"].flatMap(Int.init), w > 0 { pusher.streamWindow = w }
+            if let m = environment["TROVE_PUSH_STREAM_BATCH_MIB"].flatMap(Int.init), m > 0 {
+                pusher.streamBatchBytes = m << 20
+            }
             if !noCache, environment["TROVE_NO_STAT_CACHE"] == nil,
                 let dir = StatCache.defaultDirectory(environment: environment)
             {

@@ -79,3 +79,29 @@ extension SHA256PairTests {
         }
     }
 }
+
+extension SHA256PairTests {
+    /// Two lanes over many buffers: every count up to 9 and long runs of random lengths (zero,
+    /// around the block size, far longer than the others), each digest against OpenSSL's.
+    @Test(arguments: [true, false])
+    func digestsOfManyBuffersOnTwoLanes(interleaved: Bool) {
+        let pair = SHA256Pair(interleaved: interleaved)
+        var g = SplitMix64(seed: 12)
+        var cases: [[Int]] = (0...9).map { n in (0..<n).map { _ in Int(g.next() % 3000) } }
+        cases.append([0, 0, 0])
+        cases.append([0, 1, 63, 64, 65, 0, 127, 128, 129, 0])
+        cases.append([120_000, 1, 2, 3, 64, 5000, 0, 70_000])
+        cases.append((0..<200).map { _ in Int(g.next() % 2 == 0 ? g.next() % 100 : g.next() % 5000) })
+        for lengths in cases {
+            var ranges: [Range<Int>] = []
+            for n in lengths {
+                let start = Int(g.next() % UInt64(Self.data.count - n + 1))
+                ranges.append(start..<start + n)
+            }
+            let got = Self.data.withUnsafeBytes { raw in
+                pair.digests(of: ranges.map { UnsafeRawBufferPointer(rebasing: raw[$0]) })
+            }
+            #expect(got == ranges.map { SHA256.hash(Self.data[$0]) }, "lengths \(lengths)")
+        }
+    }
+}

@@ -166,6 +166,44 @@ case "measure":
                     }
                 })
         }
+        // Chunk digests of the first 256 MiB's FastCDC chunks, one thread: two chunks per pass
+        // (the longer one's excess on one stream) against two lanes that refill as chunks end.
+        if wanted("digests-pairs") || wanted("digests-lanes") {
+            let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)).prefix(256 << 20))
+            let cdc = try FastCDC(p)
+            let pair = SHA256Pair()
+            data.withUnsafeBytes { raw in
+                var chunks: [UnsafeRawBufferPointer] = []
+                var offset = 0
+                while offset < raw.count {
+                    let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + offset
+                    let n = cdc.cut(base, count: raw.count - offset)
+                    chunks.append(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + n]))
+                    offset += n
+                }
+                let none = UnsafeRawBufferPointer(start: nil, count: 0)
+                if wanted("digests-pairs") {
+                    report(
+                        "digests-pairs",
+                        measure(runs: runs) {
+                            var i = 0
+                            while i < chunks.count {
+                                _ = pair.hash(chunks[i], i + 1 < chunks.count ? chunks[i + 1] : none)
+                                i += 2
+                            }
+                            return UInt64(raw.count)
+                        })
+                }
+                if wanted("digests-lanes") {
+                    report(
+                        "digests-lanes",
+                        measure(runs: runs) {
+                            precondition(pair.digests(of: chunks).count == chunks.count)
+                            return UInt64(raw.count)
+                        })
+                }
+            }
+        }
         for threads in [1, 2] where wanted("chunk+digests-\(threads)t") {
             report(
                 "chunk+digests-\(threads)t",

@@ -32,6 +32,12 @@ void trove_sha256_update(trove_sha256_ctx *ctx, const void *data, size_t length)
 void trove_sha256_update2(trove_sha256_ctx *ca, const void *a, size_t la, trove_sha256_ctx *cb, const void *b,
                           size_t lb);
 
+/// The digests of `count` independent buffers (`data[i]`, `lengths[i]` bytes) into `out` (32 bytes
+/// each, in order), two at a time on two lanes: when one lane's buffer ends, the next buffer starts
+/// on it while the other lane goes on, so buffers of different lengths still run interleaved
+/// (pairing them whole would run the longer one's excess on one stream).
+void trove_sha256_many(size_t count, const void *const *data, const size_t *lengths, uint8_t *out);
+
 /// Finishes the digest into `out` (32 bytes) and starts a new one on `ctx`.
 void trove_sha256_final(trove_sha256_ctx *ctx, uint8_t out[32]);
 

@@ -68,8 +68,11 @@ final class IngestPipeline {
         }
 
         /// The next published chunks not yet claimed for digests, about `bytes` of them (at
-        /// least one); nil if there are none. Pipeline lock held.
-        func claimChunks(bytes limit: Int) -> (first: Int, end: Int)? {
+        /// least one); nil if there are none. With `pairs`, a segment still being cut hands out
+        /// an even number of chunks (a one-chunk claim waits for its partner, or for the seal):
+        /// two chunks share one interleaved SHA-256 pass, about 1.3 × the cost of one, so an odd
+        /// one out costs half again as much per byte. Pipeline lock held.
+        func claimChunks(bytes limit: Int, pairs: Bool = false) -> (first: Int, end: Int)? {
             guard digestNext < published else { return nil }
             let first = digestNext
             var end = first + 1
@@ -77,6 +80,15 @@ final class IngestPipeline {
             while end < published && bytes < limit {
                 bytes += lengths[end]
                 end += 1
+            }
+            if pairs && !sealed && (end - first) % 2 == 1 {
+                if end < published {
+                    end += 1
+                } else if end - first == 1 {
+                    return nil
+                } else {
+                    end -= 1
+                }
             }
             digestNext = end
             return (first, end)
@@ -358,7 +370,9 @@ final class IngestPipeline {
         }
         while digestCursor < inFlight.count {
             let s = inFlight[digestCursor]
-            if let (first, end) = s.claimChunks(bytes: Self.digestGrab) { return .digest(s, first, end) }
+            if let (first, end) = s.claimChunks(bytes: Self.digestGrab, pairs: SHA256Pair.accelerated) {
+                return .digest(s, first, end)
+            }
             if s.sealed && digestCursor + 1 < inFlight.count { digestCursor += 1 } else { break }
         }
         return nil
@@ -388,16 +402,10 @@ final class IngestPipeline {
             }
         case .digest(let s, let first, let end):
             func bytes(_ i: Int) -> UnsafeRawBufferPointer { .init(start: s.base + s.starts[i], count: s.lengths[i]) }
-            var i = first
-            if let two = hasher.two {  // two chunks per pass: about 1.3 × the cost of one
-                while i + 1 < end {
-                    (s.digests[i], s.digests[i + 1]) = two.hash(bytes(i), bytes(i + 1))
-                    i += 2
-                }
-            }
-            while i < end {
-                s.digests[i] = hasher.one.hash(bytes(i))
-                i += 1
+            if let two = hasher.two {  // two chunks at a time on two lanes: about 0.6 × the cost of one
+                for (i, d) in zip(first..<end, two.digests(of: (first..<end).map(bytes))) { s.digests[i] = d }
+            } else {
+                for i in first..<end { s.digests[i] = hasher.one.hash(bytes(i)) }
             }
         case .blob(let s, let start, let end):
             blobHasher.update(UnsafeRawBufferPointer(start: s.base + start, count: end - start))

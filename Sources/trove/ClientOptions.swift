@@ -64,21 +64,11 @@ struct ClientOptions: ParsableArguments {
 
     /// Opens `count` further connections for parallel transfers (troved serves one request at a
     /// time per connection). Failures after the first connection are not fatal: fewer are used.
-<<<<<<< HEAD
-    /// Without `openAccess` none is opened when no token is set (what push has always done: its
-    /// `try? credentials()` read "no token" as a failure); with it, also to an open server.
-    func extraConnections(_ count: Int, openAccess: Bool = false) -> [Connection] {
-        guard count > 0, let a = try? address() else { return [] }
-        let c: Credentials?
-        do { c = try credentials() } catch { return [] }
-        guard c != nil || openAccess else { return [] }
-=======
     func extraConnections(_ count: Int) -> [Connection] {
         guard count > 0, let a = try? address() else { return [] }
         // No token (a server with open access) is nil credentials, not a reason to open none.
         let c: Credentials?
         do { c = try credentials() } catch { return [] }
->>>>>>> main
         var out: [Connection] = []
         for _ in 0..<count {
             guard let conn = try? Connection.open(to: a, credentials: c) else { break }

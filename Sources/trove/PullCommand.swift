@@ -65,7 +65,7 @@ struct PullCommand: ParsableCommand {
             defer { conn.close() }
             // Benchmark A/B hook: TROVE_PULL_CONNECTIONS=N connections to fetch chunks over (default 2).
             let connections = ProcessInfo.processInfo.environment["TROVE_PULL_CONNECTIONS"].flatMap { Int($0) } ?? 2
-            let extra = client.extraConnections(min(max(connections, 1), 4) - 1, openAccess: true)
+            let extra = client.extraConnections(min(max(connections, 1), 4) - 1)
             defer { for c in extra { c.close() } }
             let puller = Puller(connection: conn, progress: Progress.forTerminal())
             puller.extraConnections = extra

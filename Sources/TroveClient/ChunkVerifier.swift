@@ -5,13 +5,14 @@ import TroveProtocol
 
 /// Verifies chunks on the connection's event loop as they arrive (a ``ResponseTransform``): each
 /// is decompressed to exactly its declared raw length and its SHA-256 checked; the chunk is handed
-/// on raw (codec `raw`). With `hashes: false` it only decompresses: the consumer must hash each
-/// chunk before using it (``ChunkStream`` does, fused with the blob digest).
+/// on raw (codec `raw`). The chunks of a frame are hashed two at a time on two lanes
+/// (``SHA256Pair/digests(of:)``: interleaved SHA-NI streams, about 1.5 × the bytes per second of
+/// one). With `hashes: false` it only decompresses: the consumer must hash each chunk before using it.
 final class ChunkVerifier: Sendable {
     /// The decompression and hash contexts, reused from chunk to chunk.
     private struct Contexts {
         let decompressor = ChunkDecompressor()
-        let hasher = SHA256()
+        let hashers = SHA256Pair()
     }
 
     /// Guards the contexts; uncontended (a verifier serves one connection's event loop).
@@ -57,14 +58,39 @@ final class ChunkVerifier: Sendable {
                         throw .integrity(detail: "chunk \(p.digest) does not decode: \(failure)")
                     }
                 }
-                let d = hashes ? raw.withUnsafeReadableBytes { ctx.hasher.hash($0) } : p.digest
-                guard d == p.digest else {
-                    throw .integrity(
-                        detail: "chunk \(p.digest) received from the server does not hash to its digest")
-                }
                 c.chunks[i] = ChunkPayload(digest: p.digest, rawLength: p.rawLength, codec: .raw, data: raw)
+            }
+            guard hashes else { return }
+            // Up to `group` of the frame's chunks per call, two at a time on two lanes.
+            var start = c.chunks.startIndex
+            while start < c.chunks.endIndex {
+                let group = c.chunks[start..<min(start + Self.group, c.chunks.endIndex)]
+                let digests = Self.withReadableBytes(of: group.map(\.data)) { ctx.hashers.digests(of: $0) }
+                for (p, d) in zip(group, digests) where d != p.digest {
+                    throw .integrity(detail: "chunk \(p.digest) received from the server does not hash to its digest")
+                }
+                start = group.endIndex
             }
         }
         return Message(c)
+    }
+
+    /// Chunks hashed per call (the nesting depth of ``withReadableBytes(of:_:)``).
+    private static let group = 64
+
+    /// Runs `body` with the readable bytes of every buffer (valid only during the call).
+    private static func withReadableBytes<R>(
+        of buffers: [ByteBuffer], _ body: ([UnsafeRawBufferPointer]) -> R
+    ) -> R {
+        var views: [UnsafeRawBufferPointer] = []
+        views.reserveCapacity(buffers.count)
+        func nest(_ i: Int) -> R {
+            guard i < buffers.count else { return body(views) }
+            return buffers[i].withUnsafeReadableBytes { raw in
+                views.append(raw)
+                return nest(i + 1)
+            }
+        }
+        return nest(0)
     }
 }

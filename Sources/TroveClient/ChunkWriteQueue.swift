@@ -34,10 +34,18 @@ final class ChunkWriteQueue: @unchecked Sendable {
     private var stopping = false
     private var thread: JoinableThread?
 
+    /// The writer is woken once this many bytes are queued (or when someone waits for it), not
+    /// for every chunk: a chunk of a large file is ~64 KiB, and a wake-up per chunk costs both
+    /// threads a futex call and a context switch.
+    let wakeBytes: Int
+
     /// A queue holding at most `maxPendingBytes` (16 MiB: four 4 MiB CHUNKS frames, enough to
-    /// even out the two threads' pace without growing the client's memory much); its thread
-    /// starts with the first write.
-    init(maxPendingBytes: Int = 16 << 20) { self.maxPendingBytes = maxPendingBytes }
+    /// even out the two threads' pace without growing the client's memory much), waking its
+    /// writer every `wakeBytes` (at most `maxPendingBytes`); its thread starts with the first write.
+    init(maxPendingBytes: Int = 16 << 20, wakeBytes: Int = 0) {
+        self.maxPendingBytes = maxPendingBytes
+        self.wakeBytes = min(wakeBytes, maxPendingBytes)
+    }
 
     /// Queues `bytes` to be written to `fd` at `offset`; waits while the queue is full. Throws the
     /// failure an earlier write met (nothing is written after one).
@@ -52,20 +60,24 @@ final class ChunkWriteQueue: @unchecked Sendable {
             }
             return
         }
-        while failure == nil, pendingBytes > 0, pendingBytes + n > maxPendingBytes { lock.wait(1) }
+        while failure == nil, pendingBytes > 0, pendingBytes + n > maxPendingBytes {
+            lock.signal(0)  // whatever is queued must be written before this one fits
+            lock.wait(1)
+        }
         if let failure {
             lock.unlock()
             throw failure
         }
         queue.append(Write(fd: fd, offset: offset, bytes: bytes, path: path))
         pendingBytes += n
-        lock.signal(0)
+        if pendingBytes >= wakeBytes { lock.signal(0) }
         lock.unlock()
     }
 
     /// Waits until everything queued is written; throws the first failure.
     func drain() throws(ClientError) {
         lock.lock()
+        if !queue.isEmpty { lock.signal(0) }  // the writer may be waiting for `wakeBytes`
         while !queue.isEmpty || writing { lock.wait(1) }
         let failure = self.failure
         lock.unlock()

@@ -57,10 +57,18 @@ public final class Puller {
     let progress: Progress?
     /// Accept symlinks pointing outside the destination (created as links, never written through).
     public var allowExternalSymlinks = false
-    /// GET_CHUNKS requests in flight per connection.
+    /// GET_CHUNKS requests in flight, shared among the connections (at least two per connection):
+    /// the memory a pull's received frames take is bounded by it, however many connections.
     public var window = 8
     /// Threads that create and write small files in a new stage (0: the pulling thread does it).
     public var writerThreads = 2
+    /// Check each fetched chunk's SHA-256 on arrival (on the connections' event loops, two chunks
+    /// at a time) and only feed the blob digest on the pulling thread; false: both digests in one
+    /// interleaved pass on the pulling thread.
+    public var hashOnArrival = false
+    /// The thread writing large files' chunks is woken once this many bytes are queued (0: for
+    /// every chunk, ~16 000 wake-ups per GiB).
+    public var writerWakeBytes = 1 << 20
     /// Further connections to the same server to fetch chunks over in parallel.
     public var extraConnections: [Connection] = []
     /// What to do with a destination that already holds files.
@@ -172,9 +180,11 @@ public final class Puller {
         // Each fetched chunk's digest and its file's blob digest in one pass (SHA256Pair).
         let hasher = SHA256Pair()
         let stream = ChunkStream(
-            connection: connection, extra: extraConnections, order: order, window: window, blob: hasher)
+            connection: connection, extra: extraConnections, order: order,
+            window: max(2, (window + extraConnections.count) / (1 + extraConnections.count)), blob: hasher,
+            fused: !hashOnArrival)
         // Fetched chunks of large files are written by a thread of their own (ChunkWriteQueue).
-        let writes = ChunkWriteQueue()
+        let writes = ChunkWriteQueue(wakeBytes: writerWakeBytes)
         defer { writes.stop() }
         var placed = resume.local
         var paths: [String] = []

@@ -116,9 +116,11 @@ public struct Remote {
 
 /// Streams chunks from the server in a given order: GET_CHUNKS batches, pipelined; each chunk is
 /// decompressed on arrival (``ChunkVerifier``, on the event loop) and checked here to be the one
-/// expected (order, digest and raw length). Its SHA-256 is checked on arrival too, or, with a
-/// `blob` hasher, here in ``next(_:)`` in the same pass that feeds the bytes to the caller's blob
-/// digest (``SHA256Pair``); either way before the caller sees the bytes.
+/// expected (order, digest and raw length). Its SHA-256 is checked on arrival (two chunks at a
+/// time), or, with a `blob` hasher and `fused`, here in ``next(_:)`` in the same pass that feeds
+/// the bytes to the caller's blob digest (``SHA256Pair``); either way before the caller sees the
+/// bytes. With a `blob` hasher and `fused: false` the bytes join the blob digest here and the
+/// chunk digests are checked on arrival: the two SHA-256 passes run on two threads.
 final class ChunkStream {
     let connection: Connection
     private let order: [RecipeChunk]
@@ -135,22 +137,26 @@ final class ChunkStream {
     private let batchBytes: Int
     private let verifiers: [ChunkVerifier]
     private let blob: SHA256Pair?
+    /// With `blob`: chunk digest and blob digest in one pass here (else chunk digests on arrival).
+    private let fused: Bool
 
     /// Streams the chunks `order` (distinct digests, in the order they will be consumed), over
     /// `connection` and any `extra` connections (batches spread round-robin, so the server and the
     /// per-connection decompression work in parallel). With `blob`, each chunk's digest is
     /// computed by `blob.digestAndAppend` in ``next(_:)`` (its bytes join the caller's running
-    /// blob digest) instead of on arrival.
+    /// blob digest) instead of on arrival; with `fused: false` chunk digests are checked on arrival
+    /// and ``next(_:)`` only feeds the blob digest.
     init(
         connection: Connection, extra: [Connection] = [], order: [RecipeChunk], window: Int = 8,
-        batchBytes: Int = 4 << 20, blob: SHA256Pair? = nil
+        batchBytes: Int = 4 << 20, blob: SHA256Pair? = nil, fused: Bool = true
     ) {
         self.connection = connection
         self.order = order
         self.blob = blob
+        self.fused = fused
         let all = [connection] + extra
         self.windows = all.map { RequestWindow(connection: $0, limit: window) }
-        self.verifiers = all.map { _ in ChunkVerifier(hashes: blob == nil) }
+        self.verifiers = all.map { _ in ChunkVerifier(hashes: blob == nil || !fused) }
         self.perWindow = window
         self.batchBytes = batchBytes
     }
@@ -238,8 +244,12 @@ final class ChunkStream {
             throw .integrity(
                 detail: "the server sent chunk \(payload.digest) where \(want.digest) was expected")
         }
-        if let blob, payload.data.withUnsafeReadableBytes({ blob.digestAndAppend($0) }) != want.digest {
-            throw .integrity(detail: "chunk \(want.digest) received from the server does not hash to its digest")
+        if let blob {
+            if !fused {
+                payload.data.withUnsafeReadableBytes { blob.append($0) }  // its digest checked on arrival
+            } else if payload.data.withUnsafeReadableBytes({ blob.digestAndAppend($0) }) != want.digest {
+                throw .integrity(detail: "chunk \(want.digest) received from the server does not hash to its digest")
+            }
         }
         return payload.data
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TroveClient
 import TroveCore
 
@@ -56,9 +57,15 @@ struct PullCommand: ParsableCommand {
                 message:
                     "\ntrove: interrupted: \(dest) is unchanged. A pull stopped while fetching keeps what "
                     + "it verified in a stage directory; running the same command again resumes from it\n")
+            // Benchmark A/B hook: TROVE_RECV_MAX=BYTES, the largest socket read.
+            if let n = ProcessInfo.processInfo.environment["TROVE_RECV_MAX"].flatMap({ Int($0) }), n > 0 {
+                Connection.maxReadBytes.store(n, ordering: .relaxed)
+            }
             let conn = try client.connect()
             defer { conn.close() }
-            let extra = client.extraConnections(1)
+            // Benchmark A/B hook: TROVE_PULL_CONNECTIONS=N connections to fetch chunks over (default 2).
+            let connections = ProcessInfo.processInfo.environment["TROVE_PULL_CONNECTIONS"].flatMap { Int($0) } ?? 2
+            let extra = client.extraConnections(min(max(connections, 1), 4) - 1)
             defer { for c in extra { c.close() } }
             let puller = Puller(connection: conn, progress: Progress.forTerminal())
             puller.extraConnections = extra
@@ -68,6 +75,14 @@ struct PullCommand: ParsableCommand {
             // Benchmark A/B hook: TROVE_PULL_WRITERS=0 writes every file on the pulling thread.
             if let n = ProcessInfo.processInfo.environment["TROVE_PULL_WRITERS"].flatMap({ Int($0) }), n >= 0 {
                 puller.writerThreads = min(n, 8)
+            }
+            // Benchmark A/B hook: TROVE_PULL_WAKE=BYTES, how much is queued before the writer wakes.
+            if let n = ProcessInfo.processInfo.environment["TROVE_PULL_WAKE"].flatMap({ Int($0) }), n >= 0 {
+                puller.writerWakeBytes = n
+            }
+            // Benchmark A/B hook: TROVE_PULL_HASH=arrival|fused (where chunk digests are checked).
+            if let h = ProcessInfo.processInfo.environment["TROVE_PULL_HASH"] {
+                puller.hashOnArrival = h == "arrival"
             }
             // Test hook: behave as if Ctrl-C came after N chunks were fetched.
             let stopAfter = ProcessInfo.processInfo.environment["TROVE_TEST_INTERRUPT_AFTER_CHUNKS"].flatMap {

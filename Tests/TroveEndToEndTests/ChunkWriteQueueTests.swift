@@ -10,11 +10,15 @@ import TroveCore
 /// the writes after it.
 @Suite("pull's chunk writer thread")
 struct ChunkWriteQueueTests {
-    /// Chunks of random sizes (some larger than the bound), written in order and in scattered order.
-    @Test("queued writes give the file a pwrite on the calling thread gives", arguments: [64 << 10, 32 << 20])
-    func writesWhatPwriteWrites(bound: Int) throws {
+    /// Chunks of random sizes (some larger than the bound), written in order and in scattered
+    /// order; the writer woken for every chunk or only once a MiB is queued (or the queue is
+    /// full, or drained).
+    @Test(
+        "queued writes give the file a pwrite on the calling thread gives",
+        arguments: [64 << 10, 32 << 20], [0, 1 << 20])
+    func writesWhatPwriteWrites(bound: Int, wake: Int) throws {
         let dir = try TemporaryDirectory()
-        var rng = SplitMix64(seed: UInt64(bound))
+        var rng = SplitMix64(seed: UInt64(bound + wake))
         var pieces: [(offset: UInt64, bytes: [UInt8])] = []
         var offset: UInt64 = 0
         for _ in 0..<300 {
@@ -29,7 +33,7 @@ struct ChunkWriteQueueTests {
             let q = open(queued, O_RDWR | O_CREAT | O_EXCL, 0o600)
             let d = open(direct, O_RDWR | O_CREAT | O_EXCL, 0o600)
             #expect(q >= 0 && d >= 0)
-            let writes = ChunkWriteQueue(maxPendingBytes: bound)
+            let writes = ChunkWriteQueue(maxPendingBytes: bound, wakeBytes: wake)
             for p in order {
                 try writes.write(ByteBuffer(bytes: p.bytes), fd: q, at: p.offset, path: queued)
                 try p.bytes.withUnsafeBytes { try SafeWriter.pwriteFully(d, $0, at: p.offset, path: direct) }
@@ -42,6 +46,32 @@ struct ChunkWriteQueueTests {
             #expect(got.count == Int(offset))
             #expect(got == (try Data(contentsOf: URL(fileURLWithPath: direct))), "\(name)")
         }
+    }
+
+    /// Many short rounds (a few writes well under the wake threshold, then a drain, or writes
+    /// past a small bound): a lost wake-up would leave a drain or a write waiting for ever.
+    @Test("drains and full queues wake the writer, round after round", .timeLimit(.minutes(1)))
+    func noLostWakeUps() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/rounds"
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var rng = SplitMix64(seed: 5)
+        var expected: [UInt8] = []
+        for (bound, wake) in [(1 << 30, 1 << 29), (4096, 3000)] {
+            let writes = ChunkWriteQueue(maxPendingBytes: bound, wakeBytes: wake)
+            for _ in 0..<2000 {
+                for _ in 0..<Int(rng.next() % 4) {
+                    let piece = ClientE2E.random(seed: rng.next(), count: Int(rng.next() % 3000) + 1)
+                    try writes.write(ByteBuffer(bytes: piece), fd: fd, at: UInt64(expected.count), path: path)
+                    expected += piece
+                }
+                try writes.drain()
+            }
+            writes.stop()
+        }
+        #expect(try ClientE2E.read(path) == expected)
     }
 
     @Test("a failed write is thrown by drain and by every later write")

@@ -67,7 +67,8 @@ final class ChunkVerifier: Sendable {
                 let group = c.chunks[start..<min(start + Self.group, c.chunks.endIndex)]
                 let digests = Self.withReadableBytes(of: group.map(\.data)) { ctx.hashers.digests(of: $0) }
                 for (p, d) in zip(group, digests) where d != p.digest {
-                    throw .integrity(detail: "chunk \(p.digest) received from the server does not hash to its digest")
+                    throw .integrity(
+                        detail: "chunk \(p.digest) received from the server does not hash to its digest")
                 }
                 start = group.endIndex
             }

@@ -90,7 +90,8 @@ public final class Connection: Sendable {
             .channelOption(
                 ChannelOptions.recvAllocator,
                 value: AdaptiveRecvByteBufferAllocator(
-                    minimum: 64, initial: 2048, maximum: max(2048, maxReadBytes.load(ordering: .relaxed))))
+                    minimum: 64, initial: 2048, maximum: max(2048, maxReadBytes.load(ordering: .relaxed)))
+            )
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -233,6 +233,14 @@ public struct UploadSession: Sendable {
         var hints = CommitHints()
         var streamed: StreamedBlobs
         var keptUsed = 0
+
+        /// Takes the session's kept decoded recipe of `blob` (staged as object `object`).
+        mutating func use(_ recipe: Recipe, of blob: Digest, object: Digest, rowEpoch: Int64?) {
+            recipes.append(recipe)
+            keptUsed += 1
+            hints.recipeObjects[blob] = object
+            if let rowEpoch { hints.stagedRows[object] = rowEpoch }
+        }
     }
 
     private enum Preparation {
@@ -275,10 +283,7 @@ public struct UploadSession: Sendable {
             if let check = staged.decoded.checked[blob], let kept = staged.decoded.recipes[blob],
                 staged.recipes[blob] == kept.object
             {
-                p.recipes.append(kept.recipe)
-                p.keptUsed += 1
-                p.hints.recipeObjects[blob] = kept.object
-                if let e = kept.rowEpoch { p.hints.stagedRows[kept.object] = e }
+                p.use(kept.recipe, of: blob, object: kept.object, rowEpoch: kept.rowEpoch)
                 p.hints.checkedChunks[blob] = check.chunk
                 p.hints.checkedEpoch = min(p.hints.checkedEpoch ?? check.epoch, check.epoch)
             } else {
@@ -292,10 +297,7 @@ public struct UploadSession: Sendable {
         var readBack: [Digest] = []
         for blob in blobs where committed[blob] == nil {
             if let kept = staged.decoded.recipes[blob], staged.recipes[blob] == kept.object {
-                p.recipes.append(kept.recipe)
-                p.keptUsed += 1
-                p.hints.recipeObjects[blob] = kept.object
-                if let e = kept.rowEpoch { p.hints.stagedRows[kept.object] = e }
+                p.use(kept.recipe, of: blob, object: kept.object, rowEpoch: kept.rowEpoch)
             } else {
                 readBack.append(blob)
             }

@@ -70,10 +70,8 @@ struct BlobSealE2ETests {
         let c = try RawConnection(server.address)
         let lease = try begin(c)
         let content = ClientE2E.random(seed: 23, count: 12 * 32_768)
-        let chunks = stride(from: 0, to: content.count, by: 32_768).map { Array(content[$0..<$0 + 32_768]) }
-        func payload(_ raw: [UInt8]) -> StreamChunk {
-            .data(ChunkPayload(digest: SHA256.hash(raw), rawLength: UInt32(raw.count), codec: .raw, data: ByteBuffer(bytes: raw)))
-        }
+        let chunks = BlobStreamE2ETests.pieces(of: content, size: 32_768)
+        let payload = BlobStreamE2ETests.payload
         c.send(.blobOpen(.init(lease: lease, stream: 1)), requestID: 3)
         #expect(c.readMessage() == .blobOpened(.init(stream: 1)))
         for (i, start) in [8, 4, 0].enumerated() {

@@ -60,6 +60,16 @@ struct BlobStreamE2ETests {
     }
 
     /// A raw connection after HELLO and BEGIN_PUSH; returns the lease.
+    /// `content` cut into pieces of `size` bytes (its length a multiple of `size`).
+    static func pieces(of content: [UInt8], size: Int) -> [[UInt8]] {
+        stride(from: 0, to: content.count, by: size).map { Array(content[$0..<$0 + size]) }
+    }
+
+    /// `raw` as a stream chunk, uncompressed, with its digest.
+    static func payload(_ raw: [UInt8]) -> StreamChunk {
+        .data(ChunkPayload(digest: SHA256.hash(raw), rawLength: UInt32(raw.count), codec: .raw, data: ByteBuffer(bytes: raw)))
+    }
+
     func begin(_ c: RawConnection, preamble: [UInt8]? = nil) throws -> LeaseID {
         if let preamble {
             c.send(preamble)
@@ -92,10 +102,8 @@ struct BlobStreamE2ETests {
         let lease = try begin(c)
         // 30 chunks of 32 KiB, sent as three pipelined appends, last first.
         let content = ClientE2E.random(seed: 4, count: 30 * 32_768)
-        let chunks = stride(from: 0, to: content.count, by: 32_768).map { Array(content[$0..<$0 + 32_768]) }
-        func payload(_ raw: [UInt8]) -> StreamChunk {
-            .data(ChunkPayload(digest: SHA256.hash(raw), rawLength: UInt32(raw.count), codec: .raw, data: ByteBuffer(bytes: raw)))
-        }
+        let chunks = BlobStreamE2ETests.pieces(of: content, size: 32_768)
+        let payload = BlobStreamE2ETests.payload
         c.send(.blobOpen(.init(lease: lease, stream: 1)), requestID: 3)
         #expect(c.readMessage() == .blobOpened(.init(stream: 1)))
         for (i, start) in [20, 10, 0].enumerated() {

@@ -262,12 +262,13 @@ typedef struct {
     int live;
 } many_lane;
 
-// Puts the next buffer on `l` (finishing empty ones at once); `*next` is the next unassigned index.
-static void lane_start(many_lane *l, size_t *next, size_t count, const void *const *data, const size_t *lengths,
-                       uint8_t *out) {
+// Puts the next buffer (in `order`) on `l`, finishing empty ones at once; `*next` is the next
+// position in `order` not yet assigned.
+static void lane_start(many_lane *l, size_t *next, size_t count, const uint32_t *order, const void *const *data,
+                       const size_t *lengths, uint8_t *out) {
     l->live = 0;
     while (*next < count) {
-        size_t i = (*next)++;
+        size_t i = order ? order[(*next)++] : (*next)++;
         trove_sha256_init(&l->ctx);
         if (lengths[i] == 0) {
             trove_sha256_final(&l->ctx, out + 32 * i);
@@ -281,11 +282,30 @@ static void lane_start(many_lane *l, size_t *next, size_t count, const void *con
     }
 }
 
+// Buffers are taken longest first (up to this many; more go in the given order after them).
+#define MANY_SORTED 256
+
 void trove_sha256_many(size_t count, const void *const *data, const size_t *lengths, uint8_t *out) {
+    // Longest first: each buffer starts on the lane that frees first, so the lanes end at most the
+    // shortest buffer apart; in the given order the last one alone could run a whole long buffer on
+    // one stream (at about half the rate of two).
+    uint32_t order[MANY_SORTED];
+    const uint32_t *o = NULL;
+    if (count > 2 && count <= MANY_SORTED) {
+        for (size_t i = 0; i < count; i++) {
+            size_t j = i;
+            while (j > 0 && lengths[order[j - 1]] < lengths[i]) {
+                order[j] = order[j - 1];
+                j--;
+            }
+            order[j] = (uint32_t)i;
+        }
+        o = order;
+    }
     many_lane l[2];
     size_t next = 0;
-    lane_start(&l[0], &next, count, data, lengths, out);
-    lane_start(&l[1], &next, count, data, lengths, out);
+    lane_start(&l[0], &next, count, o, data, lengths, out);
+    lane_start(&l[1], &next, count, o, data, lengths, out);
     while (l[0].live && l[1].live) {
         size_t n = l[0].left < l[1].left ? l[0].left : l[1].left;
         trove_sha256_update2(&l[0].ctx, l[0].p, n, &l[1].ctx, l[1].p, n);
@@ -294,7 +314,7 @@ void trove_sha256_many(size_t count, const void *const *data, const size_t *leng
             l[k].left -= n;
             if (l[k].left == 0) {
                 trove_sha256_final(&l[k].ctx, out + 32 * l[k].index);
-                lane_start(&l[k], &next, count, data, lengths, out);
+                lane_start(&l[k], &next, count, o, data, lengths, out);
             }
         }
     }

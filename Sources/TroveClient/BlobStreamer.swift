@@ -32,8 +32,14 @@ final class BlobStreamer {
     final class Batch {
         var digests: [Digest] = []
         var lengths: [UInt32] = []
-        /// Raw bytes of each chunk the server was not known to hold (nil: known).
-        var bytes: [ByteBuffer?] = []
+        /// Where the raw bytes of each chunk the server was not known to hold are (nil: known):
+        /// in ``arena`` from that offset (`separate` nil), or, should a chunk not fit there, in a
+        /// buffer of its own.
+        var bytes: [(offset: Int, separate: ByteBuffer?)?] = []
+        /// The batch's chunk bytes, one after the other (one pooled buffer per batch, not an
+        /// allocation per chunk): each chunk goes out as a slice of it, not copied again
+        /// (``ScatteredFrame``). Only written before the first slice is taken.
+        var arena = ByteBuffer()
         var rawBytes = 0
         /// The batch's size as one `BLOB_CHUNKS` payload if every chunk went as bytes (see
         /// ``BlobStreamer/sendChunks(_:)``): a batch never needs a second request.
@@ -56,6 +62,8 @@ final class BlobStreamer {
     private var control: RequestWindow
     private var data: RequestWindow
     private let allocator = ByteBufferAllocator()
+    /// The batches' arenas, reused once the socket has let go of every slice of one.
+    private let arenas = ByteBufferPool(maxBuffers: 8, maxBytes: 80 << 20)
     private var filling = Batch()
     private var asked: Batch?
     /// Chunks the server holds: answered present by HAS, or acknowledged in this push.
@@ -128,9 +136,16 @@ final class BlobStreamer {
                 filling.bytes.append(nil)
             } else {
                 let at = Int(c.offset - start)
-                var b = allocator.buffer(capacity: c.length)
-                b.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[at..<at + c.length]))
-                filling.bytes.append(b)
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[at..<at + c.length])
+                if filling.arena.capacity == 0 { filling.arena = arenas.take(capacity: uploader.budget) }
+                if filling.arena.writableBytes >= c.length {
+                    filling.bytes.append((filling.arena.writerIndex, nil))
+                    filling.arena.writeBytes(raw)
+                } else {
+                    var b = allocator.buffer(capacity: c.length)
+                    b.writeBytes(raw)
+                    filling.bytes.append((0, b))
+                }
                 filling.rawBytes += c.length
             }
             fileChunks += 1
@@ -226,6 +241,9 @@ final class BlobStreamer {
     /// The batch's chunks into the file's stream: bytes for those the server lacks, references
     /// for the others. Until a chunk needs sending, nothing is (the references wait in `prefix`).
     private func send(_ b: Batch) throws(ClientError) {
+        // Back to the pool now: it is reused only once the last slice of it is gone.
+        if b.arena.capacity > 0 { arenas.recycle(b.arena) }
+        defer { b.arena = ByteBuffer() }
         for (d, p) in zip(b.digests, b.present) where p { held.insert(d) }
         if stream == nil {
             if !b.present.contains(false) {
@@ -239,7 +257,9 @@ final class BlobStreamer {
         var raws: [(ByteBuffer, Digest)] = []
         var queued = Set<Digest>()
         for i in b.digests.indices where !(b.present[i] || held.contains(b.digests[i])) {
-            if let raw = b.bytes[i], queued.insert(b.digests[i]).inserted { raws.append((raw, b.digests[i])) }
+            if let at = b.bytes[i], queued.insert(b.digests[i]).inserted {
+                raws.append((at.separate ?? b.arena.getSlice(at: at.offset, length: Int(b.lengths[i]))!, b.digests[i]))
+            }
         }
         var encoded: [Digest: ChunkPayload] = [:]
         for p in ChunkEncoder.encode(raws, with: uploader.encoders) { encoded[p.digest] = p }

@@ -73,6 +73,11 @@ public final class Connection: Sendable {
     /// ~16 000 reads per GiB pulled.
     public static let maxReadBytes = Atomic<Int>(1 << 20)
 
+    /// Whether requests whose chunk data can stay in place (``ScatteredFrame``: `BLOB_CHUNKS`) are
+    /// written as pieces, their data not copied into a frame buffer. False writes every frame whole,
+    /// as before (`TROVE_SCATTER_FRAMES=0`, for A/B runs); the bytes on the wire are the same.
+    public static let scatterFrames = Atomic<Bool>(true)
+
     /// The buffers a connection reuses for the frames it receives (a pull's CHUNKS frames: as
     /// many as its request window holds).
     static func frameBuffers() -> ByteBufferPool { ByteBufferPool(maxBuffers: 8, maxBytes: 64 << 20) }
@@ -97,8 +102,12 @@ public final class Connection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try ConnectionTLS.addHandlers(tls, address: address, to: channel.pipeline.syncOperations) }
                     let state = FrameCodecState()
-                    try channel.pipeline.syncOperations.addTroveFrameCodec(state: state, buffers: Self.frameBuffers())
-                    try channel.pipeline.syncOperations.addHandler(ResponseHandler(codecState: state))
+                    // The frame codec without an encoder: the response handler encodes requests
+                    // (some in pieces, see ``ScatteredFrame``).
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(PreambleWriter(state.local))
+                    try pipeline.addHandler(FrameReader(state: state, buffers: Self.frameBuffers()))
+                    try pipeline.addHandler(ResponseHandler(codecState: state))
                 }
             }
             .connect(host: address.host, port: address.port)

@@ -5,10 +5,14 @@ import TroveProtocol
 /// response frames are matched to them (in order, by request id) on the event loop. A request's
 /// future completes with all frames of its response once the frame without `MORE` arrives; an
 /// `ERROR` frame, a broken connection or a protocol violation fails it (and every later one).
+///
+/// It also encodes the requests into frames (the pipeline has no `FrameEncoder`): a request whose
+/// chunk data can stay where it is (``ScatteredFrame``: `BLOB_CHUNKS`) goes out as pieces, its
+/// data not copied; any other into one buffer, as NIO's `MessageToByteHandler` did.
 final class ResponseHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = Frame
     typealias OutboundIn = Outgoing
-    typealias OutboundOut = Envelope
+    typealias OutboundOut = ByteBuffer
 
     /// A request on its way out: the frame to send, the promise its response completes and the
     /// transform to run on each response message.
@@ -33,6 +37,9 @@ final class ResponseHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let codecState: FrameCodecState
     private var queue = CircularBuffer<Outstanding>()
     private var failure: ClientError?
+    /// The buffer whole frames are encoded into (cleared for each: it keeps its storage once the
+    /// socket has let go of the previous frame).
+    private var frameBuffer: ByteBuffer?
 
     /// The protocol version the preambles negotiated (nil before the server's preamble arrived).
     var negotiatedVersion: UInt8? { codecState.negotiatedVersion }
@@ -66,7 +73,22 @@ final class ResponseHandler: ChannelDuplexHandler, RemovableChannelHandler {
             Outstanding(
                 id: outgoing.envelope.requestID, promise: outgoing.promise, messages: [],
                 transform: outgoing.transform))
-        context.write(wrapOutboundOut(outgoing.envelope), promise: promise)
+        write(outgoing.envelope, context: context, promise: promise)
+    }
+
+    /// Encodes `envelope` into a frame and writes it: in pieces when its data can stay in place.
+    private func write(_ envelope: Envelope, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if Connection.scatterFrames.load(ordering: .relaxed), let frame = ScatteredFrame(envelope, allocator: context.channel.allocator) {
+            for piece in frame.pieces.dropLast() { context.write(wrapOutboundOut(piece), promise: nil) }
+            context.write(wrapOutboundOut(frame.pieces.last!), promise: promise)
+            return
+        }
+        var buffer = frameBuffer ?? context.channel.allocator.buffer(capacity: 256)
+        frameBuffer = nil
+        buffer.clear()
+        envelope.write(into: &buffer)
+        frameBuffer = buffer
+        context.write(wrapOutboundOut(buffer), promise: promise)
     }
 
     func triggerUserOutboundEvent(

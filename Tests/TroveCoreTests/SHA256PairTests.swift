@@ -92,6 +92,9 @@ extension SHA256PairTests {
         cases.append([0, 1, 63, 64, 65, 0, 127, 128, 129, 0])
         cases.append([120_000, 1, 2, 3, 64, 5000, 0, 70_000])
         cases.append((0..<200).map { _ in Int(g.next() % 2 == 0 ? g.next() % 100 : g.next() % 5000) })
+        // Equal lengths (ties in the longest-first order), and more buffers than are sorted (256).
+        cases.append(Array(repeating: 4096, count: 7) + [4095, 4097, 0, 4096])
+        cases.append((0..<300).map { _ in Int(g.next() % 3000) })
         for lengths in cases {
             var ranges: [Range<Int>] = []
             for n in lengths {

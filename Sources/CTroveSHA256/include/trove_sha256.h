@@ -35,7 +35,8 @@ void trove_sha256_update2(trove_sha256_ctx *ca, const void *a, size_t la, trove_
 /// The digests of `count` independent buffers (`data[i]`, `lengths[i]` bytes) into `out` (32 bytes
 /// each, in order), two at a time on two lanes: when one lane's buffer ends, the next buffer starts
 /// on it while the other lane goes on, so buffers of different lengths still run interleaved
-/// (pairing them whole would run the longer one's excess on one stream).
+/// (pairing them whole would run the longer one's excess on one stream). Buffers start longest
+/// first (up to 256 of them), so the two lanes end at most the shortest buffer apart.
 void trove_sha256_many(size_t count, const void *const *data, const size_t *lengths, uint8_t *out);
 
 /// Finishes the digest into `out` (32 bytes) and starts a new one on `ctx`.

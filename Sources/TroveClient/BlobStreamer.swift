@@ -34,8 +34,9 @@ final class BlobStreamer {
         var lengths: [UInt32] = []
         /// Where the raw bytes of each chunk the server was not known to hold are (nil: known):
         /// in ``arena`` from that offset (`separate` nil), or, should a chunk not fit there, in a
-        /// buffer of its own.
-        var bytes: [(offset: Int, separate: ByteBuffer?)?] = []
+        /// buffer of its own; and their CRC-32C, taken right after the copy (the bytes in cache),
+        /// for the frame checksum (``ScatteredFrame``).
+        var bytes: [(offset: Int, separate: ByteBuffer?, crc: UInt32)?] = []
         /// The batch's chunk bytes, one after the other (one pooled buffer per batch, not an
         /// allocation per chunk): each chunk goes out as a slice of it, not copied again
         /// (``ScatteredFrame``). Only written before the first slice is taken.
@@ -139,12 +140,16 @@ final class BlobStreamer {
                 let raw = UnsafeRawBufferPointer(rebasing: bytes[at..<at + c.length])
                 if filling.arena.capacity == 0 { filling.arena = arenas.take(capacity: uploader.budget) }
                 if filling.arena.writableBytes >= c.length {
-                    filling.bytes.append((filling.arena.writerIndex, nil))
+                    let offset = filling.arena.writerIndex
                     filling.arena.writeBytes(raw)
+                    let crc = filling.arena.withUnsafeReadableBytes { all in
+                        CRC32C.update(0, UnsafeRawBufferPointer(rebasing: all[offset..<offset + c.length]))
+                    }
+                    filling.bytes.append((offset, nil, crc))
                 } else {
                     var b = allocator.buffer(capacity: c.length)
                     b.writeBytes(raw)
-                    filling.bytes.append((0, b))
+                    filling.bytes.append((0, b, b.withUnsafeReadableBytes { CRC32C.update(0, $0) }))
                 }
                 filling.rawBytes += c.length
             }
@@ -255,9 +260,9 @@ final class BlobStreamer {
         // The chunks to send (not held by the server, nor acknowledged in this push since the
         // batch was asked about), each once, compressed together (``ChunkEncoder``, two threads).
         var raws: [(ByteBuffer, Digest)] = []
-        var queued = Set<Digest>()
+        var checksums: [Digest: UInt32] = [:]
         for i in b.digests.indices where !(b.present[i] || held.contains(b.digests[i])) {
-            if let at = b.bytes[i], queued.insert(b.digests[i]).inserted {
+            if let at = b.bytes[i], checksums.updateValue(at.crc, forKey: b.digests[i]) == nil {
                 raws.append((at.separate ?? b.arena.getSlice(at: at.offset, length: Int(b.lengths[i]))!, b.digests[i]))
             }
         }
@@ -275,7 +280,7 @@ final class BlobStreamer {
             }
         }
         b.bytes = []
-        try sendChunks(chunks)
+        try sendChunks(chunks, rawChecksums: checksums)
     }
 
     /// Opens the file's stream and sends the references to the chunks before it.
@@ -291,13 +296,16 @@ final class BlobStreamer {
 
     /// Sends `chunks` in BLOB_CHUNKS requests of at most the frame budget and the chunk cap; a
     /// chunk whose bytes the same request already carries goes as a reference to them.
-    private func sendChunks(_ chunks: [StreamChunk]) throws(ClientError) {
+    /// `rawChecksums`: the CRC-32C of chunks' raw bytes, by digest (folded into the frame checksum
+    /// of those that go uncompressed).
+    private func sendChunks(_ chunks: [StreamChunk], rawChecksums: [Digest: UInt32] = [:]) throws(ClientError) {
         guard let id = stream, !chunks.isEmpty else { return }
         let maxCount = max(1, min(Int(uploader.connection.limits.maxChunksPerPut), ProtocolLimits.maxChunksPerFrame))
         let budget = uploader.budget
         var part: [StreamChunk] = []
         var partBytes = Self.requestOverhead
         var sent: [Digest] = []
+        var crcs: [UInt32?] = []
         var raw: UInt64 = 0
         var wire: UInt64 = 0
         func flush() throws(ClientError) {
@@ -305,7 +313,7 @@ final class BlobStreamer {
             let (count, digests, rawBytes, wireBytes) = (part.count, sent, raw, wire)
             let message = Message.BlobChunks(lease: lease, stream: id, position: position, chunks: part)
             position += UInt64(count)
-            try data.send(message) { [self] _ throws(ClientError) in
+            try data.send(message, dataChecksums: crcs) { [self] _ throws(ClientError) in
                 for d in digests { held.insert(d) }
                 uploader.chunksSent += digests.count
                 uploader.rawBytesSent += rawBytes
@@ -315,6 +323,7 @@ final class BlobStreamer {
             part = []
             partBytes = Self.requestOverhead
             sent = []
+            crcs = []
             raw = 0
             wire = 0
         }
@@ -338,6 +347,7 @@ final class BlobStreamer {
             if case .data(let p) = c {
                 inPart.insert(p.digest)
                 sent.append(p.digest)
+                crcs.append(p.codec == .raw ? rawChecksums[p.digest] : nil)
                 raw += UInt64(p.rawLength)
                 wire += UInt64(size)
             }

@@ -219,7 +219,16 @@ public final class Connection: Sendable {
     public func send<R: WireRequest>(
         _ request: R, transform: ResponseTransform? = nil
     ) -> PendingReply<R.Reply> {
-        PendingReply(submit(Message(request), transform: transform), request: "\(R.type)")
+        send(request, transform: transform, dataChecksums: [])
+    }
+
+    /// ``send(_:transform:)`` of a request whose chunk data's CRC-32C the caller took (in order,
+    /// nil where not): the frame checksum folds them in instead of reading the bytes again.
+    func send<R: WireRequest>(
+        _ request: R, transform: ResponseTransform?, dataChecksums: [UInt32?]
+    ) -> PendingReply<R.Reply> {
+        PendingReply(
+            submit(Message(request), transform: transform, dataChecksums: dataChecksums), request: "\(R.type)")
     }
 
     /// Sends a request and waits for its reply (blocking facade; see the type's documentation).
@@ -233,9 +242,12 @@ public final class Connection: Sendable {
         try PendingReply<RawFrames>(submit(message, transform: nil), request: "\(message.type)").wait().frames
     }
 
-    private func submit(_ message: Message, transform: ResponseTransform?) -> EventLoopFuture<[Message]> {
+    private func submit(_ message: Message, transform: ResponseTransform?, dataChecksums: [UInt32?] = [])
+        -> EventLoopFuture<[Message]>
+    {
         nextID.withLock { id in
-            let future = ResponseHandler.submit(message, id: id, transform: transform, on: channel)
+            let future = ResponseHandler.submit(
+                message, id: id, transform: transform, dataChecksums: dataChecksums, on: channel)
             id = id == UInt32.max ? 1 : id + 1
             return future
         }

@@ -22,11 +22,11 @@ struct RequestWindow {
 
     /// Sends `request`; when the window is full, first waits for (and handles) the oldest response.
     mutating func send<R: WireRequest>(
-        _ request: R, transform: ResponseTransform? = nil,
+        _ request: R, transform: ResponseTransform? = nil, dataChecksums: [UInt32?] = [],
         _ handler: @escaping (R.Reply) throws(ClientError) -> Void
     ) throws(ClientError) {
         while outstanding >= limit { try completeOldest() }
-        let pending = connection.send(request, transform: transform)
+        let pending = connection.send(request, transform: transform, dataChecksums: dataChecksums)
         inFlight.append {
             do throws(ClientError) {
                 return .success(try handler(try pending.wait()))

@@ -20,6 +20,8 @@ final class ResponseHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var envelope: Envelope
         var promise: EventLoopPromise<[Message]>
         var transform: ResponseTransform?
+        /// The CRC-32C of each chunk's data in the message, where the sender knows it (``ScatteredFrame``).
+        var dataChecksums: [UInt32?] = []
     }
 
     /// Outbound user event: authentication is done, accept frames up to `maxPayload`.
@@ -50,11 +52,13 @@ final class ResponseHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Sends `message` with request id `id` on `channel`; the future completes with its response.
     static func submit(
-        _ message: Message, id: UInt32, transform: ResponseTransform?, on channel: any Channel
+        _ message: Message, id: UInt32, transform: ResponseTransform?, dataChecksums: [UInt32?] = [],
+        on channel: any Channel
     ) -> EventLoopFuture<[Message]> {
         let promise = channel.eventLoop.makePromise(of: [Message].self)
         let outgoing = Outgoing(
-            envelope: Envelope(message, requestID: id), promise: promise, transform: transform)
+            envelope: Envelope(message, requestID: id), promise: promise, transform: transform,
+            dataChecksums: dataChecksums)
         channel.writeAndFlush(outgoing).whenFailure { error in
             // Not written (the channel is closed): the handler never saw the request.
             promise.fail(ClientError.connectionClosed(detail: Connection.describe(error)))
@@ -73,12 +77,16 @@ final class ResponseHandler: ChannelDuplexHandler, RemovableChannelHandler {
             Outstanding(
                 id: outgoing.envelope.requestID, promise: outgoing.promise, messages: [],
                 transform: outgoing.transform))
-        write(outgoing.envelope, context: context, promise: promise)
+        write(outgoing.envelope, dataChecksums: outgoing.dataChecksums, context: context, promise: promise)
     }
 
     /// Encodes `envelope` into a frame and writes it: in pieces when its data can stay in place.
-    private func write(_ envelope: Envelope, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        if Connection.scatterFrames.load(ordering: .relaxed), let frame = ScatteredFrame(envelope, allocator: context.channel.allocator) {
+    private func write(
+        _ envelope: Envelope, dataChecksums: [UInt32?], context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
+    ) {
+        if Connection.scatterFrames.load(ordering: .relaxed),
+            let frame = ScatteredFrame(envelope, dataChecksums: dataChecksums, allocator: context.channel.allocator)
+        {
             for piece in frame.pieces.dropLast() { context.write(wrapOutboundOut(piece), promise: nil) }
             context.write(wrapOutboundOut(frame.pieces.last!), promise: promise)
             return

@@ -17,9 +17,15 @@ public struct ScatteredFrame {
 
     /// The frame of `envelope` in pieces, or nil when its message carries no data worth leaving
     /// in place (write it whole with ``Envelope/write(into:)``).
-    public init?(_ envelope: Envelope, allocator: ByteBufferAllocator = .init()) {
+    ///
+    /// `dataChecksums`: the CRC-32C of each data buffer of the message, in order, where the caller
+    /// knows it (nil or missing: read here). A sender that took it while the bytes were in cache
+    /// spares the frame checksum a pass over them (``CRC32C/combine(_:_:lengthB:)``); a wrong one
+    /// makes a frame the receiver refuses.
+    public init?(_ envelope: Envelope, dataChecksums: [UInt32?] = [], allocator: ByteBufferAllocator = .init()) {
         guard let body = envelope.message.body as? any ScatterEncodable, body.scatterWorthwhile else { return nil }
         var w = ScatterWriter(capacity: Frame.overhead + body.fieldBytes, allocator: allocator)
+        w.known = dataChecksums
         Frame.writeHeader(
             type: envelope.message.type, flags: envelope.flags, requestID: envelope.requestID, payloadLength: 0,
             into: &w.fields)
@@ -44,8 +50,12 @@ public protocol ScatterEncodable: WireMessage {
 public struct ScatterWriter {
     /// The frame's bytes other than the data left in place (the header first).
     public var fields: ByteBuffer
-    /// Data buffers left in place, each with the `fields` writer index it follows.
-    private var data: [(at: Int, bytes: ByteBuffer)] = []
+    /// Data buffers left in place, each with the `fields` writer index it follows and its CRC-32C
+    /// when known.
+    private var data: [(at: Int, bytes: ByteBuffer, crc: UInt32?)] = []
+    /// The CRC-32C of each data buffer, in order, where the sender knows it.
+    var known: [UInt32?] = []
+    private var appended = 0
 
     init(capacity: Int, allocator: ByteBufferAllocator) {
         fields = allocator.buffer(capacity: capacity)
@@ -54,10 +64,12 @@ public struct ScatterWriter {
     /// Appends data bytes: left in place when at least ``ScatteredFrame/minimumPiece`` long,
     /// else copied into ``fields``.
     public mutating func append(data bytes: ByteBuffer) {
+        let crc = appended < known.count ? known[appended] : nil
+        appended += 1
         if bytes.readableBytes < ScatteredFrame.minimumPiece {
             fields.writeImmutableBuffer(bytes)
         } else {
-            data.append((fields.writerIndex, bytes))
+            data.append((fields.writerIndex, bytes, crc))
         }
     }
 
@@ -71,7 +83,11 @@ public struct ScatterWriter {
         var at = start
         for d in data {
             crc = fields.withUnsafeReadableBytes { CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: $0[(at - start)..<(d.at - start)])) }
-            crc = d.bytes.withUnsafeReadableBytes { CRC32C.update(crc, $0) }
+            if let known = d.crc {
+                crc = CRC32C.combine(crc, known, lengthB: d.bytes.readableBytes)
+            } else {
+                crc = d.bytes.withUnsafeReadableBytes { CRC32C.update(crc, $0) }
+            }
             at = d.at
         }
         crc = fields.withUnsafeReadableBytes { CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: $0[(at - start)...])) }

@@ -64,6 +64,19 @@ import TroveProtocol
         let parsed = try #require(try Frame.parse(&wire, maxPayload: ProtocolLimits.absoluteMaxPayload))
         #expect(try parsed.message() == message)
         #expect(parsed.requestID == 0xDEAD_BEEF)
+        // Checksums the sender took (some, not all) fold into the same frame checksum.
+        let body = try #require(message.as(Message.BlobChunks.self))
+        let data = body.chunks.compactMap { c -> ByteBuffer? in if case .data(let p) = c { p.data } else { nil } }
+        let known = data.enumerated().map { i, d in i % 2 == 0 ? d.withUnsafeReadableBytes { CRC32C.update(0, $0) } : nil }
+        let folded = try #require(ScatteredFrame(envelope, dataChecksums: known))
+        #expect(Self.joined(folded.pieces) == want)
+        // A wrong one gives a frame the receiver refuses (when that data went in place).
+        if let i = data.firstIndex(where: { $0.readableBytes >= ScatteredFrame.minimumPiece }) {
+            var wrong = known
+            wrong[i] = (known[i] ?? 0) ^ 1
+            var bad = Self.joined(try #require(ScatteredFrame(envelope, dataChecksums: wrong)).pieces)
+            #expect(throws: ProtocolError.self) { try Frame.parse(&bad, maxPayload: ProtocolLimits.absoluteMaxPayload) }
+        }
     }
 
     @Test func randomBatchesMatchTheCopyingEncoder() throws {

@@ -11,8 +11,10 @@ import TroveCore
 /// as before; the blob digest and the switch into place still wait for ``drain()``.
 ///
 /// Memory: at most ``maxPendingBytes`` queued (or one chunk, whatever its size): the received
-/// frames those bytes lie in stay referenced until then.
-/// Thread-safe: `@unchecked Sendable` because every stored var is guarded by `lock`.
+/// frames those bytes lie in stay referenced until then; plus, writing a large file this pull
+/// created, the direct writer's buffer (``DirectFileAppender/bufferSize``).
+/// Thread-safe: `@unchecked Sendable` because every stored var is guarded by `lock`, except
+/// `appender` and `refused`, which only the writer thread touches.
 final class ChunkWriteQueue: @unchecked Sendable {
     /// Most bytes queued and not yet written.
     let maxPendingBytes: Int
@@ -22,11 +24,16 @@ final class ChunkWriteQueue: @unchecked Sendable {
         var offset: UInt64
         var bytes: ByteBuffer
         var path: String
+        /// Through a ``DirectFileAppender`` (a large file this pull created).
+        var direct: Bool
     }
+
+    /// A write, or (nil) the point where everything before must be readable from the files.
+    private typealias Item = Write?
 
     /// Condition 0: work for the writer (or the end); 1: a write finished (for the pulling thread).
     private let lock = ConditionLock(conditions: 2)
-    private var queue = CircularBuffer<Write>()
+    private var queue = CircularBuffer<Item>()
     private var pendingBytes = 0
     /// The writer holds a write outside the lock.
     private var writing = false
@@ -47,9 +54,17 @@ final class ChunkWriteQueue: @unchecked Sendable {
         self.wakeBytes = min(wakeBytes, maxPendingBytes)
     }
 
+    /// The writer thread's direct writer for the file it writes, and a file whose filesystem
+    /// refused direct I/O (only that thread uses them).
+    private var appender: DirectFileAppender?
+    private var refused: Int32 = -1
+
     /// Queues `bytes` to be written to `fd` at `offset`; waits while the queue is full. Throws the
-    /// failure an earlier write met (nothing is written after one).
-    func write(_ bytes: ByteBuffer, fd: Int32, at offset: UInt64, path: String) throws(ClientError) {
+    /// failure an earlier write met (nothing is written after one). With `direct`, the bytes are
+    /// written with direct I/O where the file's filesystem allows (``DirectFileAppender``).
+    func write(_ bytes: ByteBuffer, fd: Int32, at offset: UInt64, path: String, direct: Bool = false)
+        throws(ClientError)
+    {
         let n = bytes.readableBytes
         lock.lock()
         if thread == nil, !startLocked() {
@@ -68,7 +83,7 @@ final class ChunkWriteQueue: @unchecked Sendable {
             lock.unlock()
             throw failure
         }
-        queue.append(Write(fd: fd, offset: offset, bytes: bytes, path: path))
+        queue.append(Write(fd: fd, offset: offset, bytes: bytes, path: path, direct: direct))
         pendingBytes += n
         if pendingBytes >= wakeBytes { lock.signal(0) }
         lock.unlock()
@@ -77,7 +92,10 @@ final class ChunkWriteQueue: @unchecked Sendable {
     /// Waits until everything queued is written; throws the first failure.
     func drain() throws(ClientError) {
         lock.lock()
-        if !queue.isEmpty { lock.signal(0) }  // the writer may be waiting for `wakeBytes`
+        if thread != nil {
+            queue.append(nil)  // a direct writer's gathered bytes too
+            lock.signal(0)  // the writer may be waiting for `wakeBytes`
+        }
         while !queue.isEmpty || writing { lock.wait(1) }
         let failure = self.failure
         lock.unlock()
@@ -109,26 +127,51 @@ final class ChunkWriteQueue: @unchecked Sendable {
         lock.lock()
         while true {
             while queue.isEmpty, !stopping { lock.wait(0) }
-            guard let w = queue.popFirst() else { break }
+            guard let item = queue.popFirst() else { break }
             writing = true
             let skip = failure != nil
             lock.unlock()
             var error: ClientError?
             if !skip {
-                do throws(ClientError) {
-                    try w.bytes.withUnsafeReadableBytes { (raw) throws(ClientError) in
-                        try SafeWriter.pwriteFully(w.fd, raw, at: w.offset, path: w.path)
-                    }
-                } catch let e {
-                    error = e
-                }
+                do throws(ClientError) { try perform(item) } catch let e { error = e }
             }
             lock.lock()
             writing = false
-            pendingBytes -= w.bytes.readableBytes
+            pendingBytes -= item?.bytes.readableBytes ?? 0
             if failure == nil { failure = error }
             lock.signal(1)
         }
+        let failed = failure != nil
         lock.unlock()
+        if !failed { try? appender?.finish() }
+        appender = nil
+    }
+
+    /// Writes one item on the writer thread: a write, directly or the ordinary way, or the end of
+    /// the direct writer's file (its gathered bytes written, its descriptor closed).
+    private func perform(_ item: Item) throws(ClientError) {
+        guard let w = item else {
+            defer {
+                appender = nil
+                refused = -1
+            }
+            try appender?.finish()
+            return
+        }
+        if let a = appender, !w.direct || a.fd != w.fd {
+            appender = nil
+            try a.finish()
+        }
+        if w.direct, appender == nil, refused != w.fd {
+            appender = DirectFileAppender(fd: w.fd, path: w.path)
+            if appender == nil { refused = w.fd }
+        }
+        try w.bytes.withUnsafeReadableBytes { (raw) throws(ClientError) in
+            if let a = appender {
+                try a.write(raw, at: w.offset)
+            } else {
+                try SafeWriter.pwriteFully(w.fd, raw, at: w.offset, path: w.path)
+            }
+        }
     }
 }

@@ -69,6 +69,9 @@ public final class Puller {
     /// The thread writing large files' chunks is woken once this many bytes are queued (0: for
     /// every chunk, ~16 000 wake-ups per GiB).
     public var writerWakeBytes = 1 << 20
+    /// Write large files this pull creates with direct I/O (``DirectFileAppender``) where the
+    /// filesystem allows; false: through the page cache.
+    public var directWrites = true
     /// Further connections to the same server to fetch chunks over in parallel.
     public var extraConnections: [Connection] = []
     /// What to do with a destination that already holds files.
@@ -265,6 +268,7 @@ public final class Puller {
                 close(fd)
             }
             paths.append(path)
+            let direct = new && directWrites && e.size >= UInt64(DirectFileAppender.bufferSize)
             var offset: UInt64 = 0
             for (chunkIndex, c) in recipe.chunks.enumerated() {
                 if shouldStop(fetched) { throw .interrupted(detail: "stopped before \(e.path) was complete") }
@@ -281,7 +285,7 @@ public final class Puller {
                     try SafeWriter.pwriteFully(fd, UnsafeRawBufferPointer(chunk), at: offset, path: path)
                 } else {
                     // Verified (and appended to the blob digest) by the stream before it is queued.
-                    try writes.write(try stream.nextBuffer(), fd: fd, at: offset, path: path)
+                    try writes.write(try stream.nextBuffer(), fd: fd, at: offset, path: path, direct: direct)
                     fetched += 1
                     placed[c.digest] = PullJob.Location(file: fileIndex, offset: offset)
                 }

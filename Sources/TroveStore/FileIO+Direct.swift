@@ -1,4 +1,5 @@
 import SystemPackage
+import TroveCore
 
 #if canImport(Glibc)
     import Glibc
@@ -10,16 +11,8 @@ import SystemPackage
 /// lengths and buffers must be aligned (``PackFormat/alignment``); a filesystem that refuses
 /// direct I/O (tmpfs: `EINVAL`) gets ordinary I/O on the same aligned layout.
 extension FileIO {
-    /// `O_DIRECT` on this platform (Glibc does not export it to Swift); 0 where unknown.
-    static let directFlag: Int32 = {
-        #if os(Linux) && (arch(x86_64) || arch(i386))
-            return 0o40000
-        #elseif os(Linux) && (arch(arm64) || arch(arm))
-            return 0o200000
-        #else
-            return 0
-        #endif
-    }()
+    /// `O_DIRECT` on this platform; 0 where unknown.
+    static var directFlag: Int32 { DirectIO.openFlag }
 
     /// Opens `path` with `flags` plus `O_DIRECT` when `direct` and the filesystem takes it (else
     /// without). Returns the descriptor and whether it is direct.

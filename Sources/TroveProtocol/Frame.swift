@@ -34,6 +34,9 @@ public struct Frame: Equatable, Sendable {
     public var requestID: UInt32
     /// The message payload.
     public var payload: ByteBuffer
+    /// The checksum received with the frame when its check was deferred (``parse(_:maxPayload:deferringChecksumOf:)``,
+    /// ``checkDeferredChecksum(spans:)``); nil when it was checked on receipt or the frame was built here.
+    public var uncheckedChecksum: UInt32? = nil
 
     public init(type: MessageType, flags: FrameFlags = [], requestID: UInt32, payload: ByteBuffer) {
         self.type = type
@@ -121,22 +124,30 @@ public struct Frame: Equatable, Sendable {
     /// Parses one frame from the front of `buffer` if it is complete, consuming it; returns nil
     /// (consuming nothing) when more bytes are needed. Checks the length against `maxPayload`,
     /// the type and the flags as soon as the 10 header bytes are there, before waiting for (or
-    /// allocating) the payload.
-    public static func parse(_ buffer: inout ByteBuffer, maxPayload: Int) throws(ProtocolError) -> Frame? {
+    /// allocating) the payload. The checksum of a frame whose type is in `deferred` is not checked
+    /// here but kept in ``uncheckedChecksum`` for ``checkDeferredChecksum(spans:)``.
+    public static func parse(
+        _ buffer: inout ByteBuffer, maxPayload: Int, deferringChecksumOf deferred: Set<MessageType> = []
+    ) throws(ProtocolError) -> Frame? {
         guard let header = try checkedHeader(buffer, maxPayload: maxPayload) else { return nil }
         let (type, flags, length) = header
         let r = buffer.readerIndex
         guard buffer.readableBytes >= headerSize + length + trailerSize else { return nil }
         let requestID = buffer.getInteger(at: r + 6, endianness: .big, as: UInt32.self)!
-        let actual = buffer.withUnsafeReadableBytes { raw in
-            CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[0..<(headerSize + length)]))
-        }
         let expected = buffer.getInteger(at: r + headerSize + length, endianness: .big, as: UInt32.self)!
-        guard expected == actual else { throw .badChecksum(expected: expected, actual: actual) }
+        let deferring = deferred.contains(type)
+        if !deferring {
+            let actual = buffer.withUnsafeReadableBytes { raw in
+                CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[0..<(headerSize + length)]))
+            }
+            guard expected == actual else { throw .badChecksum(expected: expected, actual: actual) }
+        }
         buffer.moveReaderIndex(forwardBy: headerSize)
         let payload = buffer.readSlice(length: length)!
         buffer.moveReaderIndex(forwardBy: trailerSize)
-        return Frame(type: type, flags: flags, requestID: requestID, payload: payload)
+        var frame = Frame(type: type, flags: flags, requestID: requestID, payload: payload)
+        if deferring { frame.uncheckedChecksum = expected }
+        return frame
     }
 }
 

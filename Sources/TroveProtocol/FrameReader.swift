@@ -111,7 +111,8 @@ public struct FrameAssembler {
 
     /// Parses the complete frame at the front of `buffer` (checksum and all) and passes it on.
     private func finish(_ buffer: inout ByteBuffer, _ emit: (Frame) -> Void) throws(ProtocolError) {
-        let frame = try Frame.parse(&buffer, maxPayload: state.maxPayload)!
+        let frame = try Frame.parse(
+            &buffer, maxPayload: state.maxPayload, deferringChecksumOf: state.deferredChecksums)!
         state.frameCompleted()
         try state.checkVersion(of: frame)
         emit(frame)

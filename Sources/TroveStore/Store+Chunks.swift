@@ -100,7 +100,7 @@ extension Store {
                 verified.append(
                     VerifiedChunk(
                         digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.data,
-                        crc: c.data.withUnsafeBytes { CRC32C.update(0, $0) }))
+                        crc: c.crc))
             }
             group.removeAll(keepingCapacity: true)
         }
@@ -178,106 +178,8 @@ extension Store {
         return nest(0, &acc)
     }
 
-    /// Leader work: one segment, one fsync, one index transaction for all `batches`. The segment
-    /// goes out through the group commit's ``SegmentWriter`` (direct I/O, see there).
-    func flush(_ batches: [GroupCommit.Batch]) {
-        func failAll(_ e: StoreError) { for b in batches { b.fail(e) } }
-        if let f = state.withLock({ $0.failure }) { return failAll(.readOnly(reason: f)) }
-        do {
-            var seen = Set<Digest>()
-            var records: [VerifiedChunk] = []
-            var owner: [Digest: GroupCommit.Batch] = [:]
-            for b in batches {
-                for c in b.chunks where seen.insert(c.digest).inserted {
-                    records.append(c)
-                    owner[c.digest] = b
-                }
-            }
-            // Another leader may have stored some of these since the callers looked.
-            let present = try presentSet(records.map(\.digest))
-            records.removeAll { present.contains($0.digest) }
-            guard !records.isEmpty else { return }
-            var w: GroupCommit.Writer
-            if let current = commit.writer { w = current } else { w = try createPack() }
-            let entries: [PackEntry]
-            let end: Int
-            let packSeal = try writeSeal(w.name)
-            do {
-                (entries, end) = try commit.segments.withLock { (s) throws(StoreError) in
-                    try s.append(records, fd: w.fd, path: w.path, start: w.size, seal: packSeal)
-                }
-                let injected = state.withLock { s in
-                    defer { s.failNextSync = false }
-                    return s.failNextSync
-                }
-                if injected { throw StoreError.io(op: "fdatasync", path: w.path, errno: EIO) }
-                try FileIO.fdatasync(w.fd, w.path)
-            } catch let e as StoreError {
-                // Out of space while writing: cut the partial segment and append there next time.
-                if case .noSpace = e, rollBack(w) { throw e }
-                commit.writer = nil
-                close(w.fd)
-                throw fail(e)
-            }
-            let start = w.size
-            w.size = end
-            // Remote pack storage: each group commit seals its pack and stores it there before
-            // anything is indexed or acknowledged (an upload failure acknowledges nothing; the
-            // next open's recovery stores and indexes the segment).
-            let seal = w.size >= options.packSize || packStorage.isRemote
-            if packStorage.isRemote {
-                do { try packStorage.storeSealed(name: w.name, localPath: w.path) } catch {
-                    commit.writer = nil
-                    close(w.fd)
-                    throw error
-                }
-            }
-            let now = Clock.nowMillis()
-            let newSize = w.size
-            let packID = w.id
-            do {
-                try indexSegment(entries, pack: packID, size: newSize, seal: seal, now: now)
-            } catch {
-                // The catalog is full (its transaction rolled back): the segment is durable but
-                // unacknowledged; cut it, as if it had never been written.
-                w.size = start
-                if packStorage.isRemote {
-                    // Already stored remotely as a whole: never append to it again (recovery
-                    // indexes it at the next open).
-                    commit.writer = nil
-                    close(w.fd)
-                    throw error
-                }
-                if case .noSpace = error, rollBack(w) { throw error }
-                throw error
-            }
-            for e in entries { owner[e.digest]?.addStored(1) }
-            if seal {
-                // `w` may be a pack created by this flush, not yet `commit.writer`: close its own fd.
-                commit.writer = nil
-                close(w.fd)
-            } else {
-                commit.writer = w
-            }
-        } catch {
-            // A catalog failure after the segment was written: the chunks are in a sealed
-            // segment but not acknowledged; recovery on the next open indexes them.
-            let e: StoreError = (error as? StoreError) ?? .catalog("\(error)")
-            if case .catalog = e { _ = fail(e) }
-            failAll(e)
-        }
-    }
-
-    /// After a write that found no space: truncates `w`'s pack back to its last acknowledged
-    /// segment and keeps it as the pack being appended to. False if the truncation failed.
-    private func rollBack(_ w: GroupCommit.Writer) -> Bool {
-        guard ftruncate(w.fd, off_t(w.size)) == 0 else { return false }
-        commit.writer = w
-        return true
-    }
-
     /// Indexes a durable segment's records and updates the pack's counters, in one transaction.
-    private func indexSegment(
+    func indexSegment(
         _ entries: [PackEntry], pack packID: Int64, size newSize: Int, seal: Bool, now: Int64
     )
         throws(StoreError)

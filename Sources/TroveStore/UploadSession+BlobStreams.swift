@@ -46,7 +46,7 @@ extension UploadSession {
             sent.append(
                 VerifiedChunk(
                     digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.data,
-                    crc: c.data.withUnsafeBytes { CRC32C.update(0, $0) }))
+                    crc: c.crc))
         }
         let stored = try store.storeVerified(sent)
         duplicates -= stored

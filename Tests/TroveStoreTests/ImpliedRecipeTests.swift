@@ -36,7 +36,7 @@ struct ImpliedRecipeTests {
         let treeDigest = SHA256.hash(implied.f.tree.canonicalBytes)
         #expect(implied.outcome == sent.outcome)
         #expect(implied.outcome == .committed(tree: treeDigest, files: 40, totalSize: implied.f.tree.totalSize))
-        #expect(implied.f.recipes.contains(where: \.isSingleChunkBlob))
+        #expect(implied.f.recipes.contains { $0.isSingleChunkBlob })
         #expect(implied.f.recipes.contains(where: { !$0.isSingleChunkBlob }))
         for r in implied.f.recipes {
             let object = try implied.store.recipeDigest(forBlob: r.blobDigest)

@@ -116,6 +116,10 @@ public final class Pusher {
     /// CPU and did not shorten the push in A/B runs under load (docs/PERFORMANCE.md, session 7):
     /// `TROVE_PUSH_RECIPES_PER_BATCH=1` turns it on for measurements.
     public var singleRecipesAtEnd = true
+    /// Against a version-4 server, leave out the recipes of streamed one-chunk files (chunk
+    /// digest = blob digest): its COMMIT takes them from their chunks (PROTOCOL.md §9). Off
+    /// sends them as before (tests compare both; `TROVE_PUSH_IMPLIED_RECIPES=0` for A/B runs).
+    public var impliedRecipes = true
     /// Raw bytes per batch of streamed small files, and one-chunk recipes per PUT_OBJECTS
     /// (`PushStream`); tests lower them.
     var smallBatchBytes = 8 << 20
@@ -283,22 +287,24 @@ public final class Pusher {
             entries.append(.file(file.treePath, blob: r.blobDigest, size: r.size, mode: file.mode))
             if recipes[r.blobDigest] == nil {
                 let chunks = r.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) }
-                recipes[r.blobDigest] = Recipe(blobDigest: r.blobDigest, size: r.size, chunks: chunks)
+                let recipe = Recipe(blobDigest: r.blobDigest, size: r.size, chunks: chunks)
+                recipes[r.blobDigest] = recipe
                 if inBuffer && streamSmallFiles && !local.isSingleFile {
                     if stream == nil {
                         stream = PushStream(
                             connection: connection, lease: try lease(), batchBytes: smallBatchBytes,
                             sent: sentChunks, singleRecipesAtEnd: singleRecipesAtEnd,
-                            singleRecipesPerRequest: singleRecipesPerRequest)
+                            singleRecipesPerRequest: singleRecipesPerRequest,
+                            impliedRecipes: impliedRecipes && PushStream.implies(by: connection))
                     }
                     if readAhead != nil {
                         var failed: ClientError?
                         readBytes.withUnsafeBytes { b in
-                            do throws(ClientError) { try stream!.add(r, content: b) } catch { failed = error }
+                            do throws(ClientError) { try stream!.add(recipe, r, content: b) } catch { failed = error }
                         }
                         if let failed { throw failed }
                     } else {
-                        try stream!.add(r, content: small.content)
+                        try stream!.add(recipe, r, content: small.content)
                     }
                 } else if streamed {
                     // Its chunks went through a blob stream: only the recipe is left to send.

@@ -19,9 +19,12 @@ import TroveProtocol
 ///    the batch's chunks, `singleRecipesPerRequest` per request (troved then checks it against
 ///    the chunk index while this client reads on); a batch of only such files sends its chunks
 ///    at step 2.
+/// Against a version-4 server (`impliedRecipes`), a one-chunk recipe is neither asked about nor
+/// sent: its COMMIT takes it from the chunk (PROTOCOL.md §9), and `HAS` for the chunk decides
+/// whether it goes out.
 /// Memory: three batches of raw bytes plus `window` PUT_CHUNKS frames in flight.
 ///
-/// The push then sends only the rest (`blobs` lists the recipes handled here) and the tree, and
+/// The push then sends only the rest (the recipes of files not streamed) and the tree, and
 /// commits as before; `COMMIT` still checks everything, and anything it reports missing is
 /// re-read from the files. Not thread-safe: the pushing thread only.
 final class PushStream {
@@ -52,8 +55,6 @@ final class PushStream {
     /// Batches whose HAS was sent (step 1 done) and whose PUT_OBJECTS was sent (step 2 done).
     private var asked: Batch?
     private var stored: Batch?
-    /// Blob digests whose recipe this stream handled (sent, or found on the server).
-    private(set) var blobs = Set<Digest>()
     /// Chunks sent (or being sent) in this push, by this stream or the large files' `BlobStreamer`.
     let sent: SentChunks
     /// Raw bytes of the chunks this stream sent.
@@ -67,12 +68,19 @@ final class PushStream {
     /// back the connection's later requests while it runs: a few large ones, not one per batch).
     private var dueRecipes: [(ContentKind, Digest, [UInt8])] = []
     let singleRecipesPerRequest: Int
+    /// One-chunk recipes are implied (the server commits them from the chunk): not sent.
+    let impliedRecipes: Bool
+
+    /// Whether `connection`'s server commits one-chunk recipes it was not sent (protocol version 4).
+    static func implies(by connection: Connection) -> Bool { connection.protocolVersion >= 4 }
 
     init(
         connection: Connection, lease: LeaseID, batchBytes: Int = 8 << 20, window: Int = 2,
-        sent: SentChunks = SentChunks(), singleRecipesAtEnd: Bool = false, singleRecipesPerRequest: Int = 4096
+        sent: SentChunks = SentChunks(), singleRecipesAtEnd: Bool = false, singleRecipesPerRequest: Int = 4096,
+        impliedRecipes: Bool = false
     ) {
         self.sent = sent
+        self.impliedRecipes = impliedRecipes
         self.singleRecipesAtEnd = singleRecipesAtEnd
         self.singleRecipesPerRequest = max(1, singleRecipesPerRequest)
         uploader = Uploader(
@@ -84,12 +92,9 @@ final class PushStream {
         chunkWindows = [RequestWindow(connection: connection, limit: window)]
     }
 
-    /// Takes a file's recipe (a blob not seen before in this push) and the bytes it was read from.
-    func add(_ r: IngestResult, content: UnsafeRawBufferPointer) throws(ClientError) {
-        let recipe = Recipe(
-            blobDigest: r.blobDigest, size: r.size,
-            chunks: r.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) })
-        blobs.insert(r.blobDigest)
+    /// Takes a file's recipe (a blob not seen before in this push), its ingest result (where its
+    /// chunks are) and the bytes it was read from.
+    func add(_ recipe: Recipe, _ r: IngestResult, content: UnsafeRawBufferPointer) throws(ClientError) {
         filling.recipes.append(recipe)
         for c in r.chunks where !sent.digests.contains(c.digest) && filling.bytes[c.digest] == nil {
             var b = allocator.buffer(capacity: c.length)
@@ -153,7 +158,15 @@ final class PushStream {
     private func ask(about b: Batch) throws(ClientError) {
         b.recipePresent = [Bool](repeating: false, count: b.recipes.count)
         b.chunkPresent = [Bool](repeating: false, count: b.chunkOrder.count)
-        try ask(.recipe, b.recipes.map(\.blobDigest), b) { b.recipePresent[$0] = $1 }
+        if impliedRecipes {
+            // Implied one-chunk recipes count as absent: their chunk's HAS decides.
+            let asked = b.recipes.indices.filter { !b.recipes[$0].isImpliedByItsChunk }
+            if !asked.isEmpty {
+                try ask(.recipe, asked.map { b.recipes[$0].blobDigest }, b) { b.recipePresent[asked[$0]] = $1 }
+            }
+        } else {
+            try ask(.recipe, b.recipes.map(\.blobDigest), b) { b.recipePresent[$0] = $1 }
+        }
         try ask(.chunk, b.chunkOrder, b) { b.chunkPresent[$0] = $1 }
     }
 
@@ -189,8 +202,10 @@ final class PushStream {
         var needed: [Digest] = []
         var seen = Set<Digest>()
         for (r, p) in zip(b.recipes, b.recipePresent) where !p {
-            if r.chunks.count == 1 && r.chunks[0].digest == r.blobDigest {
-                if singleRecipesAtEnd {
+            if r.isImpliedByItsChunk {
+                if impliedRecipes {
+                    // Not sent: the server commits it from its chunk.
+                } else if singleRecipesAtEnd {
                     deferredRecipes.append((.recipe, r.blobDigest, r.canonicalBytes))
                 } else {
                     b.singleRecipes.append((.recipe, r.blobDigest, r.canonicalBytes))
@@ -239,4 +254,10 @@ final class PushStream {
         dueRecipes = []
         try uploader.sendObjects(recipes, window: &control)
     }
+}
+
+extension Recipe {
+    /// One chunk whose digest is the blob digest: verifying the chunk verifies the blob, and a
+    /// version-4 server commits such a recipe from the chunk alone (PROTOCOL.md §9).
+    var isImpliedByItsChunk: Bool { chunks.count == 1 && chunks[0].digest == blobDigest }
 }

@@ -11,8 +11,9 @@ public struct Preamble: Hashable, Sendable {
     /// Encoded size in bytes.
     public static let size = 8
     /// The versions this implementation speaks: 1, 2 (version 1 plus the blob streams of
-    /// PROTOCOL.md §9a) and 3 (version 2 plus BLOB_SEAL: the server computes a stream's blob digest).
-    public static let current = Preamble(versions: 1...3)
+    /// PROTOCOL.md §9a), 3 (version 2 plus BLOB_SEAL: the server computes a stream's blob digest)
+    /// and 4 (version 3 plus one-chunk recipes implied at COMMIT, §9).
+    public static let current = Preamble(versions: 1...4)
 
     /// The lowest and highest version the sender speaks (1 ≤ lower ≤ upper).
     public var versions: ClosedRange<UInt8>

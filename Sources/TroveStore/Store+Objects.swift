@@ -203,6 +203,7 @@ extension Store {
         // Chunks the session checked earlier (`hints.checkedChunks`) count from that epoch.
         let epoch = min(try gcEpoch(), hints.checkedEpoch ?? .max)
         var given: [Digest: Recipe] = [:]
+        given.reserveCapacity(recipes.count)
         for r in recipes { given[r.blobDigest] = r }
         let files = tree.entries.filter { $0.kind == .file }
         let known: [Digest: UInt64]
@@ -212,6 +213,7 @@ extension Store {
             known = try committedBlobSizes(Array(Set(files.compactMap(\.blob))))
         }
         var newRecipes: [Digest: Recipe] = [:]
+        newRecipes.reserveCapacity(recipes.count)
         for f in files {
             let blob = f.blob!
             if let size = known[blob] {
@@ -228,7 +230,7 @@ extension Store {
                 throw .invalidCommit("no recipe for \(f.path) (blob \(blob)); send its recipe")
             }
         }
-        var wanted = Set<Digest>()
+        var wanted = Set<Digest>(minimumCapacity: newRecipes.count)
         for r in newRecipes.values { for c in r.chunks { wanted.insert(c.digest) } }
         // One lookup per chunk: presence, the one-chunk blobs' lengths, what to touch (those
         // the session looked up when it staged their recipes, once then).

@@ -216,7 +216,7 @@ public struct UploadSession: Sendable {
             // state is alive here: removing entries does not copy its dictionaries.)
             try store.withLiveUpload(id) { s in
                 s.trees.remove(digest)
-                for r in p.recipes { s.recipes[r.blobDigest] = nil }
+                if !s.recipes.isEmpty { for r in p.recipes { s.recipes[r.blobDigest] = nil } }
                 s.decoded.forget(tree: digest, blobs: p.recipes.map(\.blobDigest), keptUsed: p.keptUsed)
             }
             let files = p.tree.entries.filter { $0.kind == .file }.count
@@ -233,6 +233,34 @@ public struct UploadSession: Sendable {
         var hints = CommitHints()
         var streamed: StreamedBlobs
         var keptUsed = 0
+
+        /// The one-chunk recipes of `files` (blobs of no staged recipe) whose chunk — digest the
+        /// blob digest, length the file's size — is indexed, taken as if staged and checked
+        /// then: verified by that index entry (its bytes hashed to the digest when stored),
+        /// committed as new (rows inserted unless there: a blob committed before is the same
+        /// bytes, so the same size). One lookup per chunk, after the GC epoch is read; returns
+        /// the blobs left (no such chunk), to be looked up as committed blobs or reported missing.
+        mutating func implied(_ files: [(blob: Digest, size: UInt64)], store: Store) throws(StoreError)
+            -> [Digest]
+        {
+            guard !files.isEmpty else { return [] }
+            let epoch = try store.gcEpoch()
+            let indexed = try store.indexedChunks(files.map(\.blob))
+            var left: [Digest] = []
+            recipes.reserveCapacity(recipes.count + indexed.count)
+            hints.checkedChunks.reserveCapacity(hints.checkedChunks.count + indexed.count)
+            for (blob, size) in files {
+                guard let entry = indexed[blob], UInt64(entry.rawLength) == size else {
+                    left.append(blob)
+                    continue
+                }
+                recipes.append(
+                    Recipe(blobDigest: blob, size: size, chunks: [RecipeChunk(digest: blob, length: UInt32(size))]))
+                hints.checkedChunks[blob] = entry
+            }
+            if left.count < files.count { hints.checkedEpoch = min(hints.checkedEpoch ?? epoch, epoch) }
+            return left
+        }
 
         /// Takes the session's kept decoded recipe of `blob` (staged as object `object`).
         mutating func use(_ recipe: Recipe, of blob: Digest, object: Digest, rowEpoch: Int64?) {
@@ -275,7 +303,10 @@ public struct UploadSession: Sendable {
         }
         var p = PreparedCommit(tree: tree, hints: hints, streamed: staged.streamed)
         var blobs: [Digest] = []
-        var seen = Set<Digest>()
+        // Files whose blob has no staged recipe: one chunk whose digest is the blob digest, if so
+        // indexed (PROTOCOL.md §9, version 4: a client need not send such recipes).
+        var unstaged: [(blob: Digest, size: UInt64)] = []
+        var seen = Set<Digest>(minimumCapacity: tree.entries.count)
         for entry in tree.entries where entry.kind == .file {
             guard let blob = entry.blob, seen.insert(blob).inserted else { continue }
             // A kept one-chunk recipe checked against the index when it was staged: treated as
@@ -286,10 +317,13 @@ public struct UploadSession: Sendable {
                 p.use(kept.recipe, of: blob, object: kept.object, rowEpoch: kept.rowEpoch)
                 p.hints.checkedChunks[blob] = check.chunk
                 p.hints.checkedEpoch = min(p.hints.checkedEpoch ?? check.epoch, check.epoch)
+            } else if staged.recipes[blob] == nil, entry.size > 0, entry.size <= UInt64(UInt32.max) {
+                unstaged.append((blob, entry.size))
             } else {
                 blobs.append(blob)
             }
         }
+        blobs += try p.implied(unstaged, store: store)
         let committed = try store.committedBlobSizes(blobs)
         p.hints.committedSizes = committed
         // Staged recipes not kept decoded, read in one batch (a GC may have removed one since:

@@ -86,6 +86,7 @@ struct PushCommand: ParsableCommand {
             if environment["TROVE_PUSH_BLOB_STREAMS"] == "0" { pusher.streamLargeFiles = false }
             if environment["TROVE_PUSH_READ_AHEAD"] == "1" { pusher.readAhead = true }
             if environment["TROVE_PUSH_RECIPES_PER_BATCH"] == "1" { pusher.singleRecipesAtEnd = false }
+            if environment["TROVE_PUSH_IMPLIED_RECIPES"] == "0" { pusher.impliedRecipes = false }
             // The client computes every blob digest itself (protocol-2 behaviour), for A/B runs.
             if environment["TROVE_PUSH_SERVER_DIGEST"] == "0" { pusher.serverDigests = false }
             // Frames copied whole instead of written in pieces (A/B runs; the same bytes go out).

@@ -14,7 +14,7 @@ struct BlobSealE2ETests {
     func push(_ server: TestServer, _ path: String, version: String) throws -> PushResult {
         let conn = try Connection.open(to: ServerAddress(parsing: server.address), credentials: nil)
         defer { conn.close() }
-        #expect(conn.protocolVersion == 3)
+        #expect(conn.protocolVersion == 4)
         let extra = try Connection.open(to: ServerAddress(parsing: server.address), credentials: nil)
         defer { extra.close() }
         let pusher = Pusher(connection: conn)

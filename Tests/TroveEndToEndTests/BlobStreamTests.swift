@@ -25,7 +25,7 @@ struct BlobStreamE2ETests {
         let server = try TestServer()
         let conn = try Connection.open(to: ServerAddress(parsing: server.address), credentials: nil)
         defer { conn.close() }
-        #expect(conn.protocolVersion == 3)
+        #expect(conn.protocolVersion == 4)
         let extra = try Connection.open(to: ServerAddress(parsing: server.address), credentials: nil)
         defer { extra.close() }
         let pusher = Pusher(connection: conn)

@@ -61,7 +61,7 @@ struct FirstHourTests {
             let r = try CLI.run(program, ["--version"])
             #expect(r.status == 0, "\(r)")
             let line = r.stdout.trimmingCharacters(in: .newlines)
-            #expect(line.hasPrefix("\(program) \(BuildInfo.version) (protocol 1-3, "), "\(r)")
+            #expect(line.hasPrefix("\(program) \(BuildInfo.version) (protocol 1-4, "), "\(r)")
             #expect(line.contains(" build "), "\(r)")
             #expect(!line.contains("build unknown"), "the ELF build id was not found: \(r)")
         }

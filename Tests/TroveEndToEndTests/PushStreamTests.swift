@@ -25,6 +25,26 @@ struct PushStreamTests {
         return dir.path + "/src"
     }
 
+    /// `src` pushed once per setting into a new server each (batches of 64 KiB), `configure`
+    /// given the pusher and the setting.
+    static func pushEach(_ src: String, _ settings: [Bool], configure: (Pusher, Bool) -> Void) throws
+        -> (results: [PushResult], servers: [TestServer])
+    {
+        var results: [PushResult] = []
+        var servers: [TestServer] = []
+        for setting in settings {
+            let server = try TestServer()
+            servers.append(server)
+            let conn = try Connection.open(to: ServerAddress(parsing: server.address), credentials: nil)
+            defer { conn.close() }
+            let pusher = Pusher(connection: conn)
+            pusher.smallBatchBytes = 64 << 10
+            configure(pusher, setting)
+            results.append(try pusher.push(PushRequest(path: src, name: "s", version: "1")))
+        }
+        return (results, servers)
+    }
+
     @Test func streamedPushSendsWhatTheReadTwicePushSendsAndPullsBack() throws {
         let dir = try TemporaryDirectory()
         let src = try Self.corpus(dir)
@@ -86,18 +106,9 @@ extension PushStreamTests {
     @Test func oneChunkRecipesAfterTheirChunksCommitTheSameTreeAsAtTheEnd() throws {
         let dir = try TemporaryDirectory()
         let src = try Self.corpus(dir)
-        var results: [PushResult] = []
-        var servers: [TestServer] = []
-        for atEnd in [false, true] {
-            let server = try TestServer()
-            servers.append(server)
-            let conn = try Connection.open(to: ServerAddress(parsing: server.address), credentials: nil)
-            defer { conn.close() }
-            let pusher = Pusher(connection: conn)
-            pusher.smallBatchBytes = 64 << 10
+        let (results, servers) = try Self.pushEach(src, [false, true]) { pusher, atEnd in
             pusher.singleRecipesPerRequest = 25
             pusher.singleRecipesAtEnd = atEnd
-            results.append(try pusher.push(PushRequest(path: src, name: "s", version: "1")))
         }
         #expect(results[0].tree == results[1].tree)
         #expect(results[0].chunks == results[1].chunks)
@@ -108,6 +119,41 @@ extension PushStreamTests {
         #expect(pull.status == 0, "\(pull)")
         #expect(try ClientE2E.read(out + "/d3/f3.dat") == ClientE2E.read(src + "/d3/f3.dat"))
         #expect(try ClientE2E.read(out + "/big.bin") == ClientE2E.read(src + "/big.bin"))
+    }
+}
+
+extension PushStreamTests {
+    /// Against a version-4 server the recipes of one-chunk files are neither asked about nor
+    /// sent (COMMIT takes them from their chunks), against the same push sending them: the same
+    /// tree and chunks, fewer object bytes, and the pull gives back every byte.
+    @Test func impliedOneChunkRecipesCommitTheSameTreeAsSentOnes() throws {
+        let dir = try TemporaryDirectory()
+        let src = try Self.corpus(dir)
+        let (results, servers) = try Self.pushEach(src, [true, false]) { pusher, implied in
+            #expect(PushStream.implies(by: pusher.connection))
+            pusher.impliedRecipes = implied
+        }
+        #expect(results[0].tree == results[1].tree)
+        #expect(results[0].chunks == results[1].chunks)
+        #expect(results[0].chunksSent == results[0].chunks && results[1].chunksSent == results[1].chunks)
+        #expect(results[0].files == 405 && results[0].created && results[1].created)
+        // ~400 one-chunk recipes of ~80 bytes each were left out.
+        #expect(results[0].objectBytesSent + 20_000 < results[1].objectBytesSent)
+        let out = dir.path + "/out"
+        let pull = try servers[0].trove(["pull", "s:1", out])
+        #expect(pull.status == 0, "\(pull)")
+        for f in ["d3/f3.dat", "d1/f3-copy.dat", "same-a.txt", "z/same-b.txt", "head.bin", "big.bin", "d6/f398.dat"] {
+            #expect(try ClientE2E.read(out + "/" + f) == ClientE2E.read(src + "/" + f), "\(f)")
+        }
+        // One file changed and pushed as another version: its blobs committed before are
+        // implied again, the new one from its chunk.
+        try dir.write("src/d4/f11.dat", TestInput.text.bytes(seed: 9011, count: 3000))
+        let again = try servers[0].trove(["push", src, "s:2"])
+        #expect(again.status == 0, "\(again)")
+        let out2 = dir.path + "/out2"
+        #expect(try servers[0].trove(["pull", "s:2", out2]).status == 0)
+        #expect(try ClientE2E.read(out2 + "/d4/f11.dat") == TestInput.text.bytes(seed: 9011, count: 3000))
+        #expect(try ClientE2E.read(out2 + "/d3/f3.dat") == ClientE2E.read(src + "/d3/f3.dat"))
     }
 }
 

@@ -315,8 +315,8 @@ struct HostileFrameTests {
         #expect(throws: ProtocolError.self) { try d.next(&one) }
         // A version the peer does not share.
         var d2 = FrameDecoder(state: state)
-        var future = Preamble(versions: 4...9).encoded
-        #expect(throws: ProtocolError.unsupportedVersion(local: Preamble.current.versions, peer: 4...9)) { try d2.next(&future) }
+        var future = Preamble(versions: 5...9).encoded
+        #expect(throws: ProtocolError.unsupportedVersion(local: Preamble.current.versions, peer: 5...9)) { try d2.next(&future) }
     }
 
     @Test("a version-3 message on a connection that negotiated version 2 is an unknown type")

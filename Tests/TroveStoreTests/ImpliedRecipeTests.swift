@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+import TroveCore
+
+@testable import TroveStore
+
+/// COMMIT of a tree whose one-chunk files' recipes were never sent (protocol version 4): each is
+/// taken from its chunk when a chunk with the blob digest and the file's size is indexed, and
+/// registers exactly what the staged recipe would have; otherwise the recipe is missing, as before.
+@Suite("Upload sessions: one-chunk recipes implied at commit")
+struct ImpliedRecipeTests {
+    /// 40 files: most one chunk (chunk digest = blob digest), every fifth of several chunks.
+    func files(seed: UInt64) -> (chunks: [ChunkInput], recipes: [Recipe], tree: Tree) {
+        StagedCommitTests().files(seed: seed)
+    }
+
+    /// Chunks, then the tree and the recipes `send` keeps, then COMMIT, in a new store.
+    func commit(seed: UInt64, send: (Recipe) -> Bool) throws -> (
+        store: Store, root: String, outcome: UploadCommitOutcome, f: (chunks: [ChunkInput], recipes: [Recipe], tree: Tree)
+    ) {
+        let root = tempStorePath("implied")
+        let store = try createStore(at: root)
+        let f = files(seed: seed)
+        let upload = try store.beginUpload(name: "data/set", ttlSeconds: 600)
+        _ = try upload.putChunks(f.chunks)
+        _ = try upload.putObjects(f.recipes.filter(send).map(wholeObject) + [wholeObject(f.tree)])
+        return (store, root, try upload.commit(tree: SHA256.hash(f.tree.canonicalBytes)), f)
+    }
+
+    @Test("one-chunk recipes not sent register the same recipe rows as sent ones")
+    func sameRowsAsSent() throws {
+        let implied = try commit(seed: 21) { !$0.isSingleChunkBlob }
+        defer { cleanup(implied.root) }
+        let sent = try commit(seed: 21) { _ in true }
+        defer { cleanup(sent.root) }
+        let treeDigest = SHA256.hash(implied.f.tree.canonicalBytes)
+        #expect(implied.outcome == sent.outcome)
+        #expect(implied.outcome == .committed(tree: treeDigest, files: 40, totalSize: implied.f.tree.totalSize))
+        #expect(implied.f.recipes.contains { $0.isSingleChunkBlob })
+        #expect(implied.f.recipes.contains(where: { !$0.isSingleChunkBlob }))
+        for r in implied.f.recipes {
+            let object = try implied.store.recipeDigest(forBlob: r.blobDigest)
+            #expect(object == SHA256.hash(r.canonicalBytes))
+            #expect(object == (try sent.store.recipeDigest(forBlob: r.blobDigest)))
+            #expect(try implied.store.recipe(forBlob: r.blobDigest) == r)
+        }
+        try verifyTreeReadable(implied.store, treeDigest)
+        #expect(try implied.store.fsck(deep: true).isClean)
+    }
+
+    @Test("without a chunk of the file's size under the blob digest, the recipe is missing as before")
+    func missingWithoutItsChunk() throws {
+        let root = tempStorePath("implied-missing")
+        defer { cleanup(root) }
+        let store = try createStore(at: root)
+        var rng = TestRandom(seed: 22)
+        let (chunks, recipe) = makeBlob(rng.bytes(2000), chunkSize: 8192)
+        #expect(recipe.isSingleChunkBlob)
+        // The tree claims one byte less than the chunk holds: not that chunk's recipe.
+        let lying = Tree(entries: [.file("x", blob: recipe.blobDigest, size: 1999)])
+        let honest = Tree(entries: [.file("x", blob: recipe.blobDigest, size: 2000)])
+        let upload = try store.beginUpload(name: "data/one", ttlSeconds: 600)
+        defer { _ = try? upload.end() }
+        _ = try upload.putObjects([wholeObject(lying), wholeObject(honest)])
+        let missing = UploadCommitOutcome.missingObjects([UploadObjectRef(kind: .recipe, digest: recipe.blobDigest)])
+        // No chunk yet: the recipe is what is missing.
+        #expect(try upload.commit(tree: SHA256.hash(honest.canonicalBytes)) == missing)
+        _ = try upload.putChunks(chunks)
+        #expect(try upload.commit(tree: SHA256.hash(lying.canonicalBytes)) == missing)
+        #expect(try !store.hasTree(SHA256.hash(lying.canonicalBytes)))
+        #expect(
+            try upload.commit(tree: SHA256.hash(honest.canonicalBytes))
+                == .committed(tree: SHA256.hash(honest.canonicalBytes), files: 1, totalSize: 2000))
+        #expect(try store.recipe(forBlob: recipe.blobDigest) == recipe)
+    }
+
+    @Test("a blob committed before is implied again without harm: the same row stays")
+    func committedBefore() throws {
+        let first = try commit(seed: 23) { _ in true }
+        defer { cleanup(first.root) }
+        let store = first.store
+        // A second tree of the same files under other paths, no recipe sent.
+        let entries = first.f.tree.entries.map { e in TreeEntry.file("e/" + e.path, blob: e.blob!, size: e.size) }
+        let tree = Tree(entries: entries)
+        let upload = try store.beginUpload(name: "data/again", ttlSeconds: 600)
+        _ = try upload.putObjects([wholeObject(tree)])
+        let digest = SHA256.hash(tree.canonicalBytes)
+        #expect(try upload.commit(tree: digest) == .committed(tree: digest, files: 40, totalSize: tree.totalSize))
+        for r in first.f.recipes {
+            #expect(try store.recipeDigest(forBlob: r.blobDigest) == SHA256.hash(r.canonicalBytes))
+        }
+        #expect(try store.fsck(deep: true).isClean)
+    }
+}

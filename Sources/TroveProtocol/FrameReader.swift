@@ -1,4 +1,5 @@
 import NIOCore
+import TroveCore
 
 /// Turns the peer's byte stream (preamble, then frames) into ``Frame``s, copying each byte at most
 /// once: the fast path of ``FrameDecoder``, which it must equal on every split of the stream
@@ -7,7 +8,9 @@ import NIOCore
 /// A frame that lies whole in one incoming buffer is sliced out of it (no copy). A frame that
 /// spans buffers is copied, as its pieces arrive, into a buffer of at least its encoded size taken
 /// when its header has arrived (after the header's checks and the memory charge): nothing grows,
-/// nothing is moved twice. With a ``ByteBufferPool`` that buffer is one a finished frame used
+/// nothing is moved twice; its checksum is taken in the same pass as the copy
+/// (``CRC32C/copy(_:from:to:)``), not by reading the frame again (unless its type's checksum is
+/// deferred: ``FrameCodecState/deferredChecksums``). With a ``ByteBufferPool`` that buffer is one a finished frame used
 /// before, once nothing references that frame any more (no fresh pages to fault in). (NIO's
 /// `ByteToMessageHandler` accumulates into one buffer that a decoded frame's payload still
 /// references, so every later append, growth or `discardReadBytes` copies the unread bytes into
@@ -26,6 +29,9 @@ public struct FrameAssembler {
     /// The frame being assembled (its capacity is its encoded size) and that size.
     private var body: ByteBuffer?
     private var bodySize = 0
+    /// The CRC-32C of the frame's bytes copied into `body` so far, up to its checksum; nil for a
+    /// frame whose checksum is deferred.
+    private var bodyCRC: UInt32?
     /// Input not yet consumed because the memory account had no room for the next frame.
     private var held: [ByteBuffer] = []
 
@@ -70,13 +76,13 @@ public struct FrameAssembler {
             if var b = body {
                 body = nil  // uniquely referenced while bytes are appended
                 let n = min(bodySize - b.readableBytes, src.readableBytes)
-                if n > 0, var piece = src.readSlice(length: n) { b.writeBuffer(&piece) }
+                if n > 0 { Self.append(n, from: &src, to: &b, crc: &bodyCRC, size: bodySize) }
                 guard b.readableBytes == bodySize else {
                     body = b
                     if state.chargedFrame { state.memory?.progress() }
                     return true
                 }
-                try finish(&b, emit)
+                try finish(&b, emit, computed: bodyCRC)
                 buffers?.recycle(b)  // reused once the frame's consumers let go of it
                 continue
             }
@@ -87,7 +93,7 @@ public struct FrameAssembler {
                 if src.readableBytes >= size {
                     try finish(&src, emit)
                 } else {
-                    start(size)
+                    start(size, type: src.getInteger(at: src.readerIndex + 4, as: UInt8.self)!)
                 }
                 continue
             }
@@ -95,24 +101,53 @@ public struct FrameAssembler {
             take(from: &src, upTo: Frame.headerSize)
             guard let size = try Frame.announcedSize(head, maxPayload: state.maxPayload) else { return true }
             guard state.chargeFrame(size) else { return false }
-            start(size)
+            start(size, type: head.getInteger(at: head.readerIndex + 4, as: UInt8.self)!)
         }
     }
 
-    /// Allocates the buffer of a frame of `size` encoded bytes and moves the gathered header bytes
-    /// into it.
-    private mutating func start(_ size: Int) {
+    /// Allocates the buffer of a frame of `size` encoded bytes (of message type `type`, checked)
+    /// and moves the gathered header bytes into it.
+    private mutating func start(_ size: Int, type: UInt8) {
         var b = buffers?.take(capacity: size) ?? allocator.buffer(capacity: size)
-        b.writeBuffer(&head)
+        bodySize = size
+        let deferred = MessageType(rawValue: type).map { state.deferredChecksums.contains($0) } ?? true
+        bodyCRC = deferred ? nil : 0
+        if head.readableBytes > 0 { Self.append(head.readableBytes, from: &head, to: &b, crc: &bodyCRC, size: size) }
         head.clear()
         body = b
-        bodySize = size
     }
 
-    /// Parses the complete frame at the front of `buffer` (checksum and all) and passes it on.
-    private func finish(_ buffer: inout ByteBuffer, _ emit: (Frame) -> Void) throws(ProtocolError) {
+    /// Moves `n` bytes from `src` to the buffer `b` of a frame of `size` encoded bytes (its
+    /// capacity holds them), extending `crc` (unless nil) with those before the frame's checksum
+    /// in the same pass.
+    private static func append(
+        _ n: Int, from src: inout ByteBuffer, to b: inout ByteBuffer, crc running: inout UInt32?, size: Int
+    ) {
+        guard var crc = running else {
+            var piece = src.readSlice(length: n)!
+            b.writeBuffer(&piece)
+            return
+        }
+        let covered = max(0, min(n, size - Frame.trailerSize - b.readableBytes))
+        b.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { out in
+            src.withUnsafeReadableBytes { s in
+                crc = CRC32C.copy(crc, from: UnsafeRawBufferPointer(rebasing: s[0..<covered]), to: out)
+                UnsafeMutableRawBufferPointer(rebasing: out[covered..<n]).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: s[covered..<n]))
+            }
+            return n
+        }
+        src.moveReaderIndex(forwardBy: n)
+        running = crc
+    }
+
+    /// Parses the complete frame at the front of `buffer` (checksum and all; `computed`: the
+    /// checksum taken while it was copied) and passes it on.
+    private func finish(
+        _ buffer: inout ByteBuffer, _ emit: (Frame) -> Void, computed: UInt32? = nil
+    ) throws(ProtocolError) {
         let frame = try Frame.parse(
-            &buffer, maxPayload: state.maxPayload, deferringChecksumOf: state.deferredChecksums)!
+            &buffer, maxPayload: state.maxPayload, deferringChecksumOf: state.deferredChecksums, computed: computed)!
         state.frameCompleted()
         try state.checkVersion(of: frame)
         emit(frame)

@@ -51,6 +51,23 @@ func expectFastPathEqualsSoftware(
     expectFastPathEqualsSoftware(seed: 42, CRC32C.update, CRC32C.software)
 }
 
+/// The copy with the CRC taken on the way gives the CRC `software` gives, and the bytes: every
+/// length and alignment of the update test, source and destination misaligned differently.
+@Test func crc32cCopyEqualsSoftwareAndCopies() {
+    var destination = [UInt8](repeating: 0, count: (1 << 20) + 64)
+    expectFastPathEqualsSoftware(seed: 43, { crc, source in
+        destination.withUnsafeMutableBytes { all in
+            let out = UnsafeMutableRawBufferPointer(rebasing: all[5..<5 + source.count])
+            out.initializeMemory(as: UInt8.self, repeating: 0xA5)
+            all[5 + source.count] = 0x5A
+            let got = CRC32C.copy(crc, from: source, to: out)
+            #expect(out.elementsEqual(source), "\(source.count) bytes copied")
+            #expect(all[5 + source.count] == 0x5A, "nothing written past \(source.count) bytes")
+            return got
+        }
+    }, CRC32C.software)
+}
+
 /// Combining the CRCs of two parts equals the CRC of the whole, at every split of short buffers
 /// and on large ones.
 @Test func crc32cCombineEqualsTheWhole() {

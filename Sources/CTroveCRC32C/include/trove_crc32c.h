@@ -12,6 +12,11 @@ int trove_crc32c_hw_available(void);
 /// `buffer`, using the CPU's CRC-32C instruction. Only call when trove_crc32c_hw_available().
 uint32_t trove_crc32c_hw_update(uint32_t crc, const void *buffer, size_t length);
 
+/// Copies `length` bytes from `src` to `dst` (not overlapping) and returns `crc` extended with
+/// them, as trove_crc32c_hw_update would, reading each byte once. Only call when
+/// trove_crc32c_hw_available().
+uint32_t trove_crc32c_hw_copy(uint32_t crc, void *dst, const void *src, size_t length);
+
 /// The CRC-32C of the bytes A ‖ B from crc1 = CRC-32C(A), crc2 = CRC-32C(B) and length2 = |B|
 /// (pure arithmetic, any CPU).
 uint32_t trove_crc32c_combine(uint32_t crc1, uint32_t crc2, size_t length2);

@@ -80,6 +80,12 @@ public struct ChunksFrameWriter {
         return buffer.withUnsafeMutableReadableBytes { all in body(UnsafeMutableRawBufferPointer(rebasing: all[range])) }
     }
 
+    /// Gives the CRC-32C of exactly the data written for record `index` (taken while it was
+    /// written, e.g. by ``CRC32C/copy(_:from:to:)``), to be folded into the frame's checksum.
+    public mutating func setChecksum(_ index: Int, _ checksum: UInt32) {
+        checksums[index] = checksum
+    }
+
     /// The finished frame (the checksum appended), once every record's data has been written.
     /// The writer is spent afterwards.
     ///

@@ -139,8 +139,9 @@ final class ChunkFrames: ResponseStream {
         return .init(chunks: chunks, missing: missing)
     }
 
-    /// The frame of `slots` written in place from the pack reads; nil when a chunk is gone or not
-    /// what its index entry said (the caller builds the frame from ``message(_:_:)`` instead).
+    /// The frame of `slots` written in place from the pack reads; nil when a chunk is gone, not
+    /// what its index entry said, or its record fails its CRC-32C (the caller builds the frame from
+    /// ``message(_:_:)`` instead, whose reads check every record first and throw what is wrong).
     private func direct(
         _ slots: [Slot], requestID: UInt32, flags: FrameFlags, encoder: OutboundFrames, _ p: inout Progress
     ) throws(ServerError) -> ByteBuffer? {
@@ -167,11 +168,25 @@ final class ChunkFrames: ResponseStream {
         var written = 0
         var unexpected = false
         var failure: ServerError?
+        // Every chunk goes into the frame as stored: each record's CRC-32C is checked in the pass
+        // that copies it into the frame (CRC32C.copy), not in a pass of its own at the read.
+        let fused = dec == nil
         let gone = try router.s { () throws(StoreError) in
-            try router.store.withStoredChunks(slots.map(\.location)) { k, c in
+            try router.store.withStoredChunks(slots.map(\.location), checkCRC: !fused) { k, c in
                 let expected = slots[k].location!
                 guard c.codec == expected.codec, c.rawLength == expected.rawLength, c.bytes.count == expected.length else {
                     unexpected = true
+                    return
+                }
+                if let recordCRC = c.uncheckedCRC32C {
+                    let crc = writer.withData(recordOf[k]) { out in CRC32C.copy(0, from: c.bytes, to: out) }
+                    // A damaged record: the frame is built again the checked way, which reports it.
+                    guard crc == recordCRC else {
+                        unexpected = true
+                        return
+                    }
+                    writer.setChecksum(recordOf[k], crc)
+                    written += 1
                     return
                 }
                 let codecs = self.codecs

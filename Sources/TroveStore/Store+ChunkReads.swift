@@ -24,6 +24,10 @@ public struct StoredChunkView {
     /// The CRC-32C of exactly `bytes` when it was checked against the pack record (plaintext
     /// records read in a run with `checkCRC`); nil otherwise.
     public var crc32c: UInt32? = nil
+    /// The CRC-32C the pack record gives for `bytes`, not checked: plaintext records read in a
+    /// run with `checkCRC: false`, for a caller that reads the bytes anyway to check it in the
+    /// same pass (``CRC32C/copy(_:from:to:)``); nil otherwise (bytes checked as usual, or sealed).
+    public var uncheckedCRC32C: UInt32? = nil
 }
 
 extension Store {
@@ -141,9 +145,12 @@ extension Store {
                                 failure = Self.pass(opened, e.codec, e.rawLength, as: k, to: body)
                             } else {
                                 do throws(StoreError) {
-                                    let crc = checkCRC ? PackFormat.recordCRC(header: header) : nil
+                                    let crc = PackFormat.recordCRC(header: header)
                                     try body(
-                                        k, StoredChunkView(codec: e.codec, rawLength: e.rawLength, bytes: stored, crc32c: crc))
+                                        k,
+                                        StoredChunkView(
+                                            codec: e.codec, rawLength: e.rawLength, bytes: stored,
+                                            crc32c: checkCRC ? crc : nil, uncheckedCRC32C: checkCRC ? nil : crc))
                                 } catch { failure = error }
                             }
                             if failure != nil { return }

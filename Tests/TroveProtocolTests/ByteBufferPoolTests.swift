@@ -85,10 +85,21 @@ struct ChunksFrameWriterTests {
                 },
                 missing: missing, pool: pool)
             for i in payloads.indices.shuffled(using: &rng) {
-                // Some chunks come with their CRC-32C (folded into the frame's), the others without.
-                let crc = rng.next() % 2 == 0 ? nil : payloads[i].data.withUnsafeReadableBytes { CRC32C.update(0, $0) }
-                writer.withData(i, checksum: crc) { out in
-                    payloads[i].data.withUnsafeReadableBytes { out.copyMemory(from: $0) }
+                // Some chunks come with their CRC-32C (folded into the frame's), some with the one
+                // taken while they were copied in (as troved checks a record), the others without.
+                switch rng.next() % 3 {
+                case 0:
+                    writer.withData(i) { out in payloads[i].data.withUnsafeReadableBytes { out.copyMemory(from: $0) } }
+                case 1:
+                    let crc = payloads[i].data.withUnsafeReadableBytes { CRC32C.update(0, $0) }
+                    writer.withData(i, checksum: crc) { out in
+                        payloads[i].data.withUnsafeReadableBytes { out.copyMemory(from: $0) }
+                    }
+                default:
+                    let crc = writer.withData(i) { out in
+                        payloads[i].data.withUnsafeReadableBytes { CRC32C.copy(0, from: $0, to: out) }
+                    }
+                    writer.setChecksum(i, crc)
                 }
             }
             let frame = writer.finish()

@@ -26,6 +26,8 @@ final class ChunkWriteQueue: @unchecked Sendable {
         var path: String
         /// Through a ``DirectFileAppender`` (a large file this pull created).
         var direct: Bool
+        /// The file's final size, for the direct writer to allocate up front (0: unknown).
+        var size: UInt64
     }
 
     /// A write, or (nil) the point where everything before must be readable from the files.
@@ -46,12 +48,17 @@ final class ChunkWriteQueue: @unchecked Sendable {
     /// threads a futex call and a context switch.
     let wakeBytes: Int
 
+    /// Direct writes a ``DirectFileAppender`` keeps in flight.
+    let directWritesInFlight: Int
+
     /// A queue holding at most `maxPendingBytes` (16 MiB: four 4 MiB CHUNKS frames, enough to
     /// even out the two threads' pace without growing the client's memory much), waking its
     /// writer every `wakeBytes` (at most `maxPendingBytes`); its thread starts with the first write.
-    init(maxPendingBytes: Int = 16 << 20, wakeBytes: Int = 0) {
+    /// Direct writes run up to `directWritesInFlight` at a time.
+    init(maxPendingBytes: Int = 16 << 20, wakeBytes: Int = 0, directWritesInFlight: Int = 2) {
         self.maxPendingBytes = maxPendingBytes
         self.wakeBytes = min(wakeBytes, maxPendingBytes)
+        self.directWritesInFlight = directWritesInFlight
     }
 
     /// The writer thread's direct writer for the file it writes, and a file whose filesystem
@@ -61,10 +68,11 @@ final class ChunkWriteQueue: @unchecked Sendable {
 
     /// Queues `bytes` to be written to `fd` at `offset`; waits while the queue is full. Throws the
     /// failure an earlier write met (nothing is written after one). With `direct`, the bytes are
-    /// written with direct I/O where the file's filesystem allows (``DirectFileAppender``).
-    func write(_ bytes: ByteBuffer, fd: Int32, at offset: UInt64, path: String, direct: Bool = false)
-        throws(ClientError)
-    {
+    /// written with direct I/O where the file's filesystem allows (``DirectFileAppender``; `size`,
+    /// the file's final size when known, lets it allocate the file's blocks up front).
+    func write(
+        _ bytes: ByteBuffer, fd: Int32, at offset: UInt64, path: String, direct: Bool = false, size: UInt64 = 0
+    ) throws(ClientError) {
         let n = bytes.readableBytes
         lock.lock()
         if thread == nil, !startLocked() {
@@ -83,7 +91,7 @@ final class ChunkWriteQueue: @unchecked Sendable {
             lock.unlock()
             throw failure
         }
-        queue.append(Write(fd: fd, offset: offset, bytes: bytes, path: path, direct: direct))
+        queue.append(Write(fd: fd, offset: offset, bytes: bytes, path: path, direct: direct, size: size))
         pendingBytes += n
         if pendingBytes >= wakeBytes { lock.signal(0) }
         lock.unlock()
@@ -134,6 +142,11 @@ final class ChunkWriteQueue: @unchecked Sendable {
             var error: ClientError?
             if !skip {
                 do throws(ClientError) { try perform(item) } catch let e { error = e }
+            } else if item == nil {
+                // After a failure, a drain still ends the direct writer (its deinit waits for
+                // the writes in flight): the caller may close the file next.
+                appender = nil
+                refused = -1
             }
             lock.lock()
             writing = false
@@ -163,7 +176,8 @@ final class ChunkWriteQueue: @unchecked Sendable {
             try a.finish()
         }
         if w.direct, appender == nil, refused != w.fd {
-            appender = DirectFileAppender(fd: w.fd, path: w.path)
+            appender = DirectFileAppender(
+                fd: w.fd, path: w.path, size: w.size, writesInFlight: directWritesInFlight)
             if appender == nil { refused = w.fd }
         }
         try w.bytes.withUnsafeReadableBytes { (raw) throws(ClientError) in

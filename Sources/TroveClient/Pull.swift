@@ -69,10 +69,16 @@ public final class Puller {
     /// The thread writing large files' chunks is woken once this many bytes are queued (0: for
     /// every chunk, ~16 000 wake-ups per GiB).
     public var writerWakeBytes = 1 << 20
-    /// Write large files this pull creates with direct I/O (``DirectFileAppender``) where the
-    /// filesystem allows; false (the default): through the page cache. Direct writes cost less
-    /// CPU but the pull then waits for the device (docs/PERFORMANCE.md, session 8).
+    /// Write large files this pull creates with direct I/O (``DirectFileAppender``: their blocks
+    /// allocated up front, ``directWritesInFlight`` writes at a time) where the filesystem allows;
+    /// false (the default): through the page cache. Direct writes take the kernel's page-cache copy
+    /// and delayed allocation off the client's CPU, but the pull then waits for the device, which
+    /// also serves troved's pack reads; measured only on a busy machine so far (docs/PERFORMANCE.md,
+    /// sessions 8 and 9), so not the default yet.
     public var directWrites = false
+    /// Direct writes kept in flight per file (each on an I/O thread): with one, the pull waited for
+    /// the device after every 4 MiB (session 8).
+    public var directWritesInFlight = 2
     /// Further connections to the same server to fetch chunks over in parallel.
     public var extraConnections: [Connection] = []
     /// What to do with a destination that already holds files.
@@ -188,7 +194,7 @@ public final class Puller {
             window: max(2, (window + extraConnections.count) / (1 + extraConnections.count)), blob: hasher,
             fused: !hashOnArrival)
         // Fetched chunks of large files are written by a thread of their own (ChunkWriteQueue).
-        let writes = ChunkWriteQueue(wakeBytes: writerWakeBytes)
+        let writes = ChunkWriteQueue(wakeBytes: writerWakeBytes, directWritesInFlight: directWritesInFlight)
         defer { writes.stop() }
         var placed = resume.local
         var paths: [String] = []
@@ -286,7 +292,8 @@ public final class Puller {
                     try SafeWriter.pwriteFully(fd, UnsafeRawBufferPointer(chunk), at: offset, path: path)
                 } else {
                     // Verified (and appended to the blob digest) by the stream before it is queued.
-                    try writes.write(try stream.nextBuffer(), fd: fd, at: offset, path: path, direct: direct)
+                    try writes.write(
+                        try stream.nextBuffer(), fd: fd, at: offset, path: path, direct: direct, size: e.size)
                     fetched += 1
                     placed[c.digest] = PullJob.Location(file: fileIndex, offset: offset)
                 }

@@ -80,8 +80,16 @@ struct PullCommand: ParsableCommand {
             if let n = ProcessInfo.processInfo.environment["TROVE_PULL_WAKE"].flatMap({ Int($0) }), n >= 0 {
                 puller.writerWakeBytes = n
             }
-            // Benchmark A/B hook: TROVE_PULL_DIRECT=1 writes large files with direct I/O.
-            if ProcessInfo.processInfo.environment["TROVE_PULL_DIRECT"] == "1" { puller.directWrites = true }
+            // Benchmark A/B hook: TROVE_PULL_DIRECT=1 writes large files with direct I/O, 0 through the page cache.
+            switch ProcessInfo.processInfo.environment["TROVE_PULL_DIRECT"] {
+            case "1": puller.directWrites = true
+            case "0": puller.directWrites = false
+            default: break
+            }
+            // Benchmark A/B hook: TROVE_PULL_DIRECT_DEPTH=N direct writes in flight per file.
+            if let n = ProcessInfo.processInfo.environment["TROVE_PULL_DIRECT_DEPTH"].flatMap({ Int($0) }), n >= 1 {
+                puller.directWritesInFlight = min(n, 8)
+            }
             // Benchmark A/B hook: TROVE_PULL_HASH=arrival|fused (where chunk digests are checked).
             if let h = ProcessInfo.processInfo.environment["TROVE_PULL_HASH"] {
                 puller.hashOnArrival = h == "arrival"

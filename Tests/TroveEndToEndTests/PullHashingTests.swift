@@ -7,7 +7,7 @@ import TroveCore
 /// Where a pull checks chunk digests (on arrival, two at a time on the connections' event loops,
 /// or fused with the blob digest on the pulling thread) and how often its writer thread is woken
 /// must not change what lands on disk: every combination gives the source tree, over one
-/// connection and over two.
+/// connection and over two; so do direct writes of large files, however many in flight.
 @Suite("pull's hashing and writer settings")
 struct PullHashingTests {
     @Test func everySettingWritesTheSameTree() throws {
@@ -46,5 +46,18 @@ struct PullHashingTests {
             }
         }
         #expect(runs == 8)
+
+        // Large files through the page cache, and with direct writes one, two and three in flight.
+        for (direct, inFlight) in [(false, 2), (true, 1), (true, 2), (true, 3)] {
+            let conn = try Connection.open(to: address, credentials: nil)
+            defer { conn.close() }
+            let puller = Puller(connection: conn)
+            puller.directWrites = direct
+            puller.directWritesInFlight = inFlight
+            let out = dir.path + "/out-direct-\(direct)-\(inFlight)"
+            let r = try puller.pull(ref: "h:1", into: out)
+            #expect(r.files == 411)
+            #expect(try PullTests.snapshot(URL(fileURLWithPath: out)) == source, "\(out)")
+        }
     }
 }

@@ -186,6 +186,7 @@ struct FormatsHostileTests {
         let plan = try BoundaryPlanner.plan(reader, policy: .auto)
         #expect(plan == .plain)
         #expect(reader.outside == 0)
+        #expect(try c.bytes.withUnsafeBytes { b throws(IngestError) in try BoundaryPlanner.plan(bytes: b, policy: .auto) } == plan)
         let got = try Ingest.bytes(c.bytes, formats: .auto)
         #expect(got == (try Ingest.serial(bytes: c.bytes)))
         #expect(got.format == nil)
@@ -206,6 +207,54 @@ struct FormatsHostileTests {
         let valid = Fixture.le(UInt64(json.count), 8) + json + Array(st.suffix(16_000))
         #expect(n > 0)
         #expect(try BoundaryPlanner.plan(MemoryRandomAccess(valid), policy: .auto).format == .safetensors)
+    }
+
+    /// The in-memory fast path (``BoundaryPlanner/plan(bytes:policy:)``) against the parsers on
+    /// every input: the unmodified containers (found), each cut short or with its signature
+    /// bytes changed, plain text and random bytes of every small size, and zip end records
+    /// placed and commented every way the signature test looks at.
+    @Test func theInMemoryPlanEqualsTheParsersPlan() throws {
+        var inputs: [[UInt8]] = [
+            Fixture.zip(Fixture.members(count: 5, seed: 40, sizes: 5000...5000)).bytes,
+            Fixture.zip(Fixture.members(count: 3, seed: 41, sizes: 3000...3000), zip64: true).bytes,
+            Fixture.zip(Fixture.members(count: 2, seed: 46, sizes: 100...900), comment: Array("note".utf8)).bytes,
+            Fixture.safetensors(Fixture.members(count: 4, seed: 42, sizes: 4000...4000)).bytes,
+            Fixture.tar(Fixture.members(count: 4, seed: 43, sizes: 3000...3000)).bytes,
+            Fixture.tar(Fixture.members(count: 3, seed: 47, sizes: 0...700), paxEvery: 2).bytes,
+        ]
+        for b in inputs {
+            for cut in [1, 9, 10, 21, 22, 23, 257, 262, 511, 512, 513, b.count / 2, b.count - 22, b.count - 1] where cut < b.count {
+                inputs.append(Array(b.prefix(cut)))
+                inputs.append(Array(b.suffix(cut)))
+            }
+            for at in [0, 1, 7, 8, 257, 261, b.count - 22, b.count - 19, b.count - 2, b.count - 1] where at >= 0 && at < b.count {
+                var m = b
+                m[at] ^= 0x20
+                inputs.append(m)
+            }
+        }
+        for n in [0, 1, 9, 10, 21, 22, 100, 511, 512, 513, 4096, 16_384, 70_000] {
+            inputs.append(TestInput.text.bytes(seed: UInt64(n), count: n))
+            inputs.append(TestInput.random.bytes(seed: UInt64(n), count: n))
+        }
+        // End records with a comment that ends the input, ends short of it, or runs past it.
+        let eocd: [UInt8] = [0x50, 0x4B, 5, 6] + [UInt8](repeating: 0, count: 16)
+        for comment in [0, 3, 40] {
+            for lie in [-1, 0, 1] where comment + lie >= 0 {
+                let body = TestInput.random.bytes(seed: 9, count: 300) + eocd + Fixture.le(UInt64(comment + lie), 2)
+                inputs.append(body + [UInt8](repeating: 0x50, count: comment))
+            }
+        }
+        var found = 0
+        for (i, b) in inputs.enumerated() {
+            for policy in [FormatPolicy.auto, .none, FormatPolicy(formats: [.safetensors]), FormatPolicy(formats: [.tar, .zip])] {
+                let slow = try BoundaryPlanner.plan(MemoryRandomAccess(b), policy: policy)
+                let fast = try b.withUnsafeBytes { m throws(IngestError) in try BoundaryPlanner.plan(bytes: m, policy: policy) }
+                #expect(fast == slow, "input \(i) (\(b.count) bytes), policy \(policy)")
+                if slow.format != nil { found += 1 }
+            }
+        }
+        #expect(found >= 12)  // each unmodified container under at least two policies
     }
 
     /// Detection reads headers only: for a container of large members, far less than the input.
@@ -255,6 +304,12 @@ struct FormatsMutationTests {
             let reader = CheckingReader(b)
             let plan = try BoundaryPlanner.plan(reader, policy: .auto)
             #expect(reader.outside == 0, "round \(round)")
+            // The in-memory fast path skips only parsers that refuse at once: the same plan.
+            for policy in [FormatPolicy.auto, FormatPolicy(formats: [.zip]), FormatPolicy(formats: [.tar])] {
+                let slow = try BoundaryPlanner.plan(MemoryRandomAccess(b), policy: policy)
+                let fast = try b.withUnsafeBytes { m throws(IngestError) in try BoundaryPlanner.plan(bytes: m, policy: policy) }
+                #expect(fast == slow, "round \(round)")
+            }
             #expect(zip(plan.cuts, plan.cuts.dropFirst()).allSatisfy { $0 < $1 })
             #expect(plan.cuts.allSatisfy { $0 > 0 && $0 < UInt64(b.count) })
             if plan.format != nil { detected += 1 }

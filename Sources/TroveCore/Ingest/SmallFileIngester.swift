@@ -69,7 +69,7 @@ public final class SmallFileIngester {
         guard n <= limit else { return nil }
         let data = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
         // Container detection reads the bytes already in memory, not the file again.
-        let plan = formats.isNone ? BoundaryPlan.plain : try BoundaryPlanner.plan(BufferReader(bytes: data), policy: formats)
+        let plan = formats.isNone ? BoundaryPlan.plain : try BoundaryPlanner.plan(bytes: data, policy: formats)
         var result = chunk(data, cuts: plan.cuts)
         result.format = plan.format
         content = data
@@ -95,18 +95,5 @@ public final class SmallFileIngester {
         }
         let blob = chunks.count == 1 ? chunks[0].digest : hasher.hash(data)
         return IngestResult(size: UInt64(data.count), blobDigest: blob, chunks: chunks)
-    }
-}
-
-/// Random access to the bytes of a file already read (for container detection).
-private struct BufferReader: RandomAccessReader {
-    let bytes: UnsafeRawBufferPointer
-    var size: UInt64 { UInt64(bytes.count) }
-
-    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(IngestError) -> Int {
-        guard offset < UInt64(bytes.count) else { return 0 }
-        let n = Swift.min(buffer.count, bytes.count - Int(offset))
-        buffer.baseAddress!.copyMemory(from: bytes.baseAddress! + Int(offset), byteCount: n)
-        return n
     }
 }

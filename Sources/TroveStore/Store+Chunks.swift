@@ -60,7 +60,11 @@ extension Store {
         try putChunks(chunks, streamed: nil)
     }
 
-    func putChunks(_ chunks: [ChunkInput], streamed: StreamedBlobs?) throws(StoreError) -> PutChunksResult {
+    /// `indexed`, when given, gets every verified chunk of the call (digest and raw length): each
+    /// is indexed on return, stored now or by a concurrent caller.
+    func putChunks(
+        _ chunks: [ChunkInput], streamed: StreamedBlobs?, indexed: ((_ verified: [VerifiedChunk]) -> Void)? = nil
+    ) throws(StoreError) -> PutChunksResult {
         try checkWritable()
         var rejected: [RejectedChunk] = []
         var verified: [VerifiedChunk] = []
@@ -120,6 +124,7 @@ extension Store {
         verifyGroup()
         let stored = try storeVerified(verified)
         duplicates += verified.count - stored
+        indexed?(verified)
         return PutChunksResult(stored: stored, duplicates: duplicates, rejected: rejected)
     }
 

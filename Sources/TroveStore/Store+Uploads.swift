@@ -20,6 +20,8 @@ struct UploadState {
     /// What COMMIT would otherwise read back (``StagedDecoded``): the staged recipes and the
     /// last staged tree, decoded, within a memory bound.
     var decoded = StagedDecoded()
+    /// Chunks this session stored (``SessionChunks``), for its COMMIT's implied recipes.
+    var chunks = SessionChunks()
     /// Objects being uploaded in parts → bytes received so far (in their staging file).
     var partial: [UploadObjectRef: UInt64] = [:]
     /// Blob digests of the staged recipes, computed as their chunks arrive (its own lock).

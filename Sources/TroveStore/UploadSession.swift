@@ -55,9 +55,20 @@ public struct UploadSession: Sendable {
     /// Verifies and stores chunks (see `Store.putChunks`); new chunks are protected by the lease.
     /// A chunk a staged recipe needs next also feeds that blob's digest (``StreamedBlobs``), so
     /// sending recipes before their chunks, in order, spares COMMIT reading them back.
+    ///
+    /// The session remembers the chunks it stored (``SessionChunks``): its COMMIT takes the
+    /// one-chunk recipes it implies from them without looking each chunk up again.
     public func putChunks(_ chunks: [ChunkInput]) throws(StoreError) -> PutChunksResult {
-        let streamed = try store.withLiveUpload(id) { s in s.streamed }
-        return try store.putChunks(chunks, streamed: streamed)
+        let (streamed, recorded) = try store.withLiveUpload(id) { s in (s.streamed, s.chunks.epoch != nil) }
+        // Read before any of this call's chunks is indexed (the first call's epoch is kept).
+        let epoch = recorded ? nil : try store.gcEpoch()
+        var stored: [VerifiedChunk] = []
+        let result = try store.putChunks(chunks, streamed: streamed) { stored = $0 }
+        if !stored.isEmpty {
+            let now = Clock.nowMillis()
+            try store.withLiveUpload(id) { s in s.chunks.record(stored, epoch: epoch, touched: now) }
+        }
+        return result
     }
 
     /// Stores recipes and trees ahead of their commit: whole objects, or parts of larger ones
@@ -238,28 +249,52 @@ public struct UploadSession: Sendable {
         /// blob digest, length the file's size — is indexed, taken as if staged and checked
         /// then: verified by that index entry (its bytes hashed to the digest when stored),
         /// committed as new (rows inserted unless there: a blob committed before is the same
-        /// bytes, so the same size). One lookup per chunk, after the GC epoch is read; returns
+        /// bytes, so the same size). The chunks `sessionChunks` holds (this session stored them)
+        /// are taken from there; one lookup per other chunk, after the GC epoch is read; returns
         /// the blobs left (no such chunk), to be looked up as committed blobs or reported missing.
-        mutating func implied(_ files: [(blob: Digest, size: UInt64)], store: Store) throws(StoreError)
-            -> [Digest]
+        mutating func implied(
+            _ files: [(blob: Digest, size: UInt64)], sessionChunks: SessionChunks, store: Store
+        ) throws(StoreError) -> [Digest]
         {
             guard !files.isEmpty else { return [] }
-            let epoch = try store.gcEpoch()
-            let indexed = try store.indexedChunks(files.map(\.blob))
-            var left: [Digest] = []
-            recipes.reserveCapacity(recipes.count + indexed.count)
-            hints.checkedChunks.reserveCapacity(hints.checkedChunks.count + indexed.count)
+            // Chunks this session stored are indexed (and kept by its lease) since the epoch read
+            // before the first of them: not looked up again.
+            var lookUp: [(blob: Digest, size: UInt64)] = []
+            var fromSession = 0
+            recipes.reserveCapacity(recipes.count + files.count)
+            hints.checkedChunks.reserveCapacity(hints.checkedChunks.count + files.count)
             for (blob, size) in files {
+                guard let entry = sessionChunks.entries[blob], UInt64(entry.rawLength) == size else {
+                    lookUp.append((blob, size))
+                    continue
+                }
+                take(blob, size, entry)
+                fromSession += 1
+            }
+            if fromSession > 0, let epoch = sessionChunks.epoch {
+                hints.checkedEpoch = min(hints.checkedEpoch ?? epoch, epoch)
+            }
+            guard !lookUp.isEmpty else { return [] }
+            let epoch = try store.gcEpoch()
+            let indexed = try store.indexedChunks(lookUp.map(\.blob))
+            var left: [Digest] = []
+            for (blob, size) in lookUp {
                 guard let entry = indexed[blob], UInt64(entry.rawLength) == size else {
                     left.append(blob)
                     continue
                 }
-                recipes.append(
-                    Recipe(blobDigest: blob, size: size, chunks: [RecipeChunk(digest: blob, length: UInt32(size))]))
-                hints.checkedChunks[blob] = entry
+                take(blob, size, entry)
             }
-            if left.count < files.count { hints.checkedEpoch = min(hints.checkedEpoch ?? epoch, epoch) }
+            if left.count < lookUp.count { hints.checkedEpoch = min(hints.checkedEpoch ?? epoch, epoch) }
             return left
+        }
+
+        /// Takes `blob` as one chunk of `size` bytes whose digest is the blob digest, checked
+        /// against its index entry `entry`.
+        private mutating func take(_ blob: Digest, _ size: UInt64, _ entry: IndexedChunk) {
+            recipes.append(
+                Recipe(blobDigest: blob, size: size, chunks: [RecipeChunk(digest: blob, length: UInt32(size))]))
+            hints.checkedChunks[blob] = entry
         }
 
         /// Takes the session's kept decoded recipe of `blob` (staged as object `object`).
@@ -279,7 +314,7 @@ public struct UploadSession: Sendable {
     /// The tree and recipes of a commit, from the session's staged objects.
     private func prepareCommit(_ digest: Digest) throws(StoreError) -> Preparation {
         let staged = try store.withLiveUpload(id) { s in
-            (recipes: s.recipes, trees: s.trees, streamed: s.streamed, decoded: s.decoded)
+            (recipes: s.recipes, trees: s.trees, streamed: s.streamed, decoded: s.decoded, chunks: s.chunks)
         }
         // A re-push of a committed tree (e.g. an unchanged directory): nothing to check again.
         if let done = try store.recommit(tree: digest) {
@@ -323,7 +358,7 @@ public struct UploadSession: Sendable {
                 blobs.append(blob)
             }
         }
-        blobs += try p.implied(unstaged, store: store)
+        blobs += try p.implied(unstaged, sessionChunks: staged.chunks, store: store)
         let committed = try store.committedBlobSizes(blobs)
         p.hints.committedSizes = committed
         // Staged recipes not kept decoded, read in one batch (a GC may have removed one since:

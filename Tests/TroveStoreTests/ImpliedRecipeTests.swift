@@ -74,6 +74,37 @@ struct ImpliedRecipeTests {
         #expect(try store.recipe(forBlob: recipe.blobDigest) == recipe)
     }
 
+    @Test("a chunk the session stored and a GC removed before the commit is reported missing")
+    func sessionChunkCollected() throws {
+        let root = tempStorePath("implied-collected")
+        defer { cleanup(root) }
+        let store = try createStore(at: root)
+        let f = files(seed: 24)
+        let upload = try store.beginUpload(name: "data/set", ttlSeconds: 600)
+        _ = try upload.putChunks(f.chunks)
+        _ = try upload.putObjects(f.recipes.filter { !$0.isSingleChunkBlob }.map(wholeObject) + [wholeObject(f.tree)])
+        let victim = try #require(f.recipes.first { $0.isSingleChunkBlob }).blobDigest
+        // The session remembers it (COMMIT will not look it up) ...
+        let remembered = try store.withLiveUpload(upload.id) { $0.chunks }
+        #expect(remembered.entries[victim] != nil && remembered.epoch != nil)
+        // ... and a GC deletes it behind the session's back (every delete moves the epoch).
+        try store.catalog.write { db in
+            try db.execute(sql: "DELETE FROM chunks WHERE digest = ?", arguments: [victim.data])
+            try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
+        }
+        let treeDigest = SHA256.hash(f.tree.canonicalBytes)
+        guard case .missingChunks(let missing) = try upload.commit(tree: treeDigest) else {
+            Issue.record("the commit must report the collected chunk missing")
+            return
+        }
+        #expect(missing == [victim])
+        #expect(try !store.hasTree(treeDigest))
+        // Sent again, it commits.
+        _ = try upload.putChunks(f.chunks.filter { $0.digest == victim })
+        #expect(try upload.commit(tree: treeDigest) == .committed(tree: treeDigest, files: 40, totalSize: f.tree.totalSize))
+        try verifyTreeReadable(store, treeDigest)
+    }
+
     @Test("a blob committed before is implied again without harm: the same row stays")
     func committedBefore() throws {
         let first = try commit(seed: 23) { _ in true }

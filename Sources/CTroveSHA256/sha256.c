@@ -143,6 +143,45 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void blocks_ni_x2(uint32_t ha
     lane_store(&b, hb);
 }
 
+// CRC-32C (Castagnoli) register, kept inverted as the instruction wants it, over n bytes.
+__attribute__((target("sse4.2"))) static uint64_t crc_run(uint64_t c, const uint8_t *p, size_t n) {
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    for (; n > 0; n--) c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+    return c;
+}
+
+// blocks_ni_x2, and each lane's CRC-32C over the same blocks: the CRC instruction runs on another
+// port than the SHA rounds, beside their latency, so the pair costs what the SHA alone does.
+__attribute__((target("sha,sse4.1,ssse3,sse4.2"))) static void blocks_ni_x2_crc(
+    uint32_t ha[8], const uint8_t *pa, uint64_t *ca, uint32_t hb[8], const uint8_t *pb, uint64_t *cb, size_t n) {
+    lane a, b;
+    lane_load(&a, ha);
+    lane_load(&b, hb);
+    uint64_t cra = *ca, crb = *cb;
+    for (; n > 0; n--, pa += 64, pb += 64) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) {
+            lane_rounds(&a, pa, i);
+            lane_rounds(&b, pb, i);
+            if (i % 2 == 0) {
+                uint64_t x, y;
+                memcpy(&x, pa + 4 * i, 8);
+                memcpy(&y, pb + 4 * i, 8);
+                cra = __builtin_ia32_crc32di(cra, x);
+                crb = __builtin_ia32_crc32di(crb, y);
+            }
+        }
+    }
+    lane_store(&a, ha);
+    lane_store(&b, hb);
+    *ca = cra;
+    *cb = crb;
+}
+
 // Written once with the same value by whichever thread asks first: a benign race.
 static int accelerated = -1;
 
@@ -253,25 +292,40 @@ void trove_sha256_final(trove_sha256_ctx *ctx, uint8_t out[32]) {
     trove_sha256_init(ctx);
 }
 
-// One lane of trove_sha256_many: the buffer it is on, what is left of it, and its context.
+// One lane of trove_sha256_many: the buffer it is on, what is left of it, its context and, for
+// trove_sha256_crc32c_many, its buffer's CRC-32C register (inverted).
 typedef struct {
     trove_sha256_ctx ctx;
     const uint8_t *p;
     size_t left;
     size_t index;
     int live;
+    uint64_t crc;
 } many_lane;
+
+// CRC-32C register over n bytes, one bit at a time: lanes without the SHA extensions only (the
+// Swift side takes this path only in tests).
+static uint64_t crc_portable(uint64_t c, const uint8_t *p, size_t n) {
+    uint32_t r = (uint32_t)c;
+    for (; n > 0; n--) {
+        r ^= *p++;
+        for (int k = 0; k < 8; k++) r = (r >> 1) ^ (0x82F63B78u & (0u - (r & 1)));
+    }
+    return r;
+}
 
 // Puts the next buffer (in `order`) on `l`, finishing empty ones at once; `*next` is the next
 // position in `order` not yet assigned.
 static void lane_start(many_lane *l, size_t *next, size_t count, const uint32_t *order, const void *const *data,
-                       const size_t *lengths, uint8_t *out) {
+                       const size_t *lengths, uint8_t *out, uint32_t *crcs) {
     l->live = 0;
     while (*next < count) {
         size_t i = order ? order[(*next)++] : (*next)++;
         trove_sha256_init(&l->ctx);
+        l->crc = 0xFFFFFFFFu;
         if (lengths[i] == 0) {
             trove_sha256_final(&l->ctx, out + 32 * i);
+            if (crcs) crcs[i] = 0;
             continue;
         }
         l->p = (const uint8_t *)data[i];
@@ -282,10 +336,58 @@ static void lane_start(many_lane *l, size_t *next, size_t count, const uint32_t 
     }
 }
 
+// The CRC register of `l` over its next n bytes, where no SHA pass takes it along.
+static void lane_crc(many_lane *l, size_t n) {
+#if defined(__x86_64__)
+    if (trove_sha256_accelerated()) {
+        l->crc = crc_run(l->crc, l->p, n);
+        return;
+    }
+#endif
+    l->crc = crc_portable(l->crc, l->p, n);
+}
+
+// trove_sha256_update2 of the next n bytes of both lanes, with their CRC-32C registers: the whole
+// blocks both lanes take in one pass carry the CRC along; the few bytes around them (a partial
+// block's completion, the blocks one lane has beyond the other, the tails) are taken on their own.
+static void update2_crc(many_lane *a, many_lane *b, size_t n) {
+#if defined(__x86_64__)
+    if (trove_sha256_accelerated()) {
+        const uint8_t *pa = a->p, *pb = b->p;
+        size_t la = n, lb = n;
+        a->ctx.length += n;
+        b->ctx.length += n;
+        size_t t = fill(&a->ctx, pa, la);
+        a->crc = crc_run(a->crc, pa, t);
+        pa += t;
+        la -= t;
+        t = fill(&b->ctx, pb, lb);
+        b->crc = crc_run(b->crc, pb, t);
+        pb += t;
+        lb -= t;
+        size_t na = la / 64, nb = lb / 64, both = na < nb ? na : nb;
+        if (both > 0) blocks_ni_x2_crc(a->ctx.h, pa, &a->crc, b->ctx.h, pb, &b->crc, both);
+        pa += 64 * both, la -= 64 * both, na -= both;
+        pb += 64 * both, lb -= 64 * both, nb -= both;
+        a->crc = crc_run(a->crc, pa, la);
+        b->crc = crc_run(b->crc, pb, lb);
+        blocks(a->ctx.h, pa, na);
+        blocks(b->ctx.h, pb, nb);
+        if (la > 0) keep_tail(&a->ctx, pa + 64 * na, la & 63);
+        if (lb > 0) keep_tail(&b->ctx, pb + 64 * nb, lb & 63);
+        return;
+    }
+#endif
+    lane_crc(a, n);
+    lane_crc(b, n);
+    trove_sha256_update2(&a->ctx, a->p, n, &b->ctx, b->p, n);
+}
+
 // Buffers are taken longest first (up to this many; more go in the given order after them).
 #define MANY_SORTED 256
 
-void trove_sha256_many(size_t count, const void *const *data, const size_t *lengths, uint8_t *out) {
+// trove_sha256_many, and with `crcs` each buffer's CRC-32C.
+static void many(size_t count, const void *const *data, const size_t *lengths, uint8_t *out, uint32_t *crcs) {
     // Longest first: each buffer starts on the lane that frees first, so the lanes end at most the
     // shortest buffer apart; in the given order the last one alone could run a whole long buffer on
     // one stream (at about half the rate of two).
@@ -304,25 +406,43 @@ void trove_sha256_many(size_t count, const void *const *data, const size_t *leng
     }
     many_lane l[2];
     size_t next = 0;
-    lane_start(&l[0], &next, count, o, data, lengths, out);
-    lane_start(&l[1], &next, count, o, data, lengths, out);
+    lane_start(&l[0], &next, count, o, data, lengths, out, crcs);
+    lane_start(&l[1], &next, count, o, data, lengths, out, crcs);
     while (l[0].live && l[1].live) {
         size_t n = l[0].left < l[1].left ? l[0].left : l[1].left;
-        trove_sha256_update2(&l[0].ctx, l[0].p, n, &l[1].ctx, l[1].p, n);
+        if (crcs) {
+            update2_crc(&l[0], &l[1], n);
+        } else {
+            trove_sha256_update2(&l[0].ctx, l[0].p, n, &l[1].ctx, l[1].p, n);
+        }
         for (int k = 0; k < 2; k++) {
             l[k].p += n;
             l[k].left -= n;
             if (l[k].left == 0) {
                 trove_sha256_final(&l[k].ctx, out + 32 * l[k].index);
-                lane_start(&l[k], &next, count, o, data, lengths, out);
+                if (crcs) crcs[l[k].index] = ~(uint32_t)l[k].crc;
+                lane_start(&l[k], &next, count, o, data, lengths, out, crcs);
             }
         }
     }
     for (int k = 0; k < 2; k++) {
         if (!l[k].live) continue;
+        if (crcs) {
+            lane_crc(&l[k], l[k].left);
+            crcs[l[k].index] = ~(uint32_t)l[k].crc;
+        }
         trove_sha256_update(&l[k].ctx, l[k].p, l[k].left);
         trove_sha256_final(&l[k].ctx, out + 32 * l[k].index);
     }
+}
+
+void trove_sha256_many(size_t count, const void *const *data, const size_t *lengths, uint8_t *out) {
+    many(count, data, lengths, out, NULL);
+}
+
+void trove_sha256_crc32c_many(size_t count, const void *const *data, const size_t *lengths, uint8_t *out,
+                              uint32_t *crcs) {
+    many(count, data, lengths, out, crcs);
 }
 
 void trove_sha256_portable(const void *data, size_t length, uint8_t out[32]) {

@@ -32,15 +32,11 @@ final class BlobStreamer {
     final class Batch {
         var digests: [Digest] = []
         var lengths: [UInt32] = []
-        /// Where the raw bytes of each chunk the server was not known to hold are (nil: known):
-        /// in ``arena`` from that offset (`separate` nil), or, should a chunk not fit there, in a
-        /// buffer of its own; and their CRC-32C, taken right after the copy (the bytes in cache),
-        /// for the frame checksum (``ScatteredFrame``).
-        var bytes: [(offset: Int, separate: ByteBuffer?, crc: UInt32)?] = []
-        /// The batch's chunk bytes, one after the other (one pooled buffer per batch, not an
-        /// allocation per chunk): each chunk goes out as a slice of it, not copied again
-        /// (``ScatteredFrame``). Only written before the first slice is taken.
-        var arena = ByteBuffer()
+        /// The raw bytes of each chunk the server was not known to hold (nil: known): a slice of
+        /// the read buffer the ingest pass put them in (``IngestBufferSource``), which goes out
+        /// as it is (``ScatteredFrame``), never copied on the client; and their CRC-32C, which the
+        /// ingest pass took with the chunk's SHA-256 (``IngestSink``), for the frame checksum.
+        var bytes: [(bytes: ByteBuffer, crc: UInt32)?] = []
         var rawBytes = 0
         /// The batch's size as one `BLOB_CHUNKS` payload if every chunk went as bytes (see
         /// ``BlobStreamer/sendChunks(_:)``): a batch never needs a second request.
@@ -63,8 +59,12 @@ final class BlobStreamer {
     private var control: RequestWindow
     private var data: RequestWindow
     private let allocator = ByteBufferAllocator()
-    /// The batches' arenas, reused once the socket has let go of every slice of one.
-    private let arenas = ByteBufferPool(maxBuffers: 8, maxBytes: 80 << 20)
+    /// The ingest pass's read buffers (``IngestBufferSource``), reused once the socket has let go
+    /// of every chunk sliced from one: about the data in flight (`window` requests, the batch
+    /// asked about and the one filling, ≈ 5 × 8 MiB) plus the pass's four.
+    private let readBuffers = ByteBufferPool(maxBuffers: 24, maxBytes: 96 << 20)
+    /// The read buffers the ingest pass holds now, by their first byte.
+    private var lent: [UnsafeMutablePointer<UInt8>: ByteBuffer] = [:]
     private var filling = Batch()
     private var asked: Batch?
     /// Chunks the server holds: answered present by HAS, or acknowledged in this push.
@@ -116,11 +116,16 @@ final class BlobStreamer {
         self.sealed = sealed
     }
 
-    /// The ingest sink: a segment's chunks and bytes (`start` is the file offset of `bytes`).
-    func take(_ chunks: UnsafeBufferPointer<ChunkRef>, _ bytes: UnsafeRawBufferPointer, _ start: UInt64) {
+    /// The ingest sink: a segment's chunks and bytes (`start` is the file offset of `bytes`) and
+    /// the chunks' CRC-32C.
+    func take(
+        _ chunks: UnsafeBufferPointer<ChunkRef>, _ bytes: UnsafeRawBufferPointer, _ start: UInt64,
+        _ crcs: UnsafeBufferPointer<UInt32>
+    ) {
         guard error == nil else { return }
         let most = max(1, min(Int(uploader.connection.limits.maxChunksPerPut), Int(uploader.connection.limits.maxDigestsPerRequest)))
-        for c in chunks {
+        let segment = bytes.baseAddress.flatMap { lent[UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: UInt8.self))] }
+        for (c, crc) in zip(chunks, crcs) {
             // A batch that would not fit one request goes before this chunk: each batch is one
             // BLOB_CHUNKS, so `window` requests in flight are `window` batches.
             let size = held.contains(c.digest) ? Self.referenceSize : c.length + Self.bytesOverhead
@@ -137,19 +142,13 @@ final class BlobStreamer {
                 filling.bytes.append(nil)
             } else {
                 let at = Int(c.offset - start)
-                let raw = UnsafeRawBufferPointer(rebasing: bytes[at..<at + c.length])
-                if filling.arena.capacity == 0 { filling.arena = arenas.take(capacity: uploader.budget) }
-                if filling.arena.writableBytes >= c.length {
-                    let offset = filling.arena.writerIndex
-                    filling.arena.writeBytes(raw)
-                    let crc = filling.arena.withUnsafeReadableBytes { all in
-                        CRC32C.update(0, UnsafeRawBufferPointer(rebasing: all[offset..<offset + c.length]))
-                    }
-                    filling.bytes.append((offset, nil, crc))
+                if let slice = segment?.getSlice(at: at, length: c.length) {
+                    filling.bytes.append((slice, crc))
                 } else {
+                    // Not a buffer lent to the pass: the bytes are reused once this returns.
                     var b = allocator.buffer(capacity: c.length)
-                    b.writeBytes(raw)
-                    filling.bytes.append((0, b, b.withUnsafeReadableBytes { CRC32C.update(0, $0) }))
+                    b.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[at..<at + c.length]))
+                    filling.bytes.append((b, crc))
                 }
                 filling.rawBytes += c.length
             }
@@ -246,9 +245,6 @@ final class BlobStreamer {
     /// The batch's chunks into the file's stream: bytes for those the server lacks, references
     /// for the others. Until a chunk needs sending, nothing is (the references wait in `prefix`).
     private func send(_ b: Batch) throws(ClientError) {
-        // Back to the pool now: it is reused only once the last slice of it is gone.
-        if b.arena.capacity > 0 { arenas.recycle(b.arena) }
-        defer { b.arena = ByteBuffer() }
         for (d, p) in zip(b.digests, b.present) where p { held.insert(d) }
         if stream == nil {
             if !b.present.contains(false) {
@@ -263,7 +259,7 @@ final class BlobStreamer {
         var checksums: [Digest: UInt32] = [:]
         for i in b.digests.indices where !(b.present[i] || held.contains(b.digests[i])) {
             if let at = b.bytes[i], checksums.updateValue(at.crc, forKey: b.digests[i]) == nil {
-                raws.append((at.separate ?? b.arena.getSlice(at: at.offset, length: Int(b.lengths[i]))!, b.digests[i]))
+                raws.append((at.bytes, b.digests[i]))
             }
         }
         var encoded: [Digest: ChunkPayload] = [:]
@@ -353,5 +349,26 @@ final class BlobStreamer {
             }
         }
         try flush()
+    }
+}
+
+extension BlobStreamer: IngestBufferSource {
+    /// A read buffer for the ingest pass: a pooled `ByteBuffer` nobody else references, its
+    /// bytes all marked written so that chunks can be sliced out of it once the pass has read them.
+    func take(capacity: Int) -> UnsafeMutablePointer<UInt8> {
+        var buffer = readBuffers.take(capacity: capacity)
+        var base: UnsafeMutablePointer<UInt8>?
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { raw in
+            base = raw.baseAddress!.bindMemory(to: UInt8.self, capacity: capacity)
+            return capacity
+        }
+        // The pass writes through `base` while this is the only reference: no copy-on-write.
+        lent[base!] = buffer
+        return base!
+    }
+
+    /// Back to the pool: it is handed out again only once no chunk slice of it is left.
+    func recycle(_ buffer: UnsafeMutablePointer<UInt8>) {
+        if let b = lent.removeValue(forKey: buffer) { readBuffers.recycle(b) }
     }
 }

@@ -266,7 +266,7 @@ public final class Pusher {
                         streamer.beginFile(sealed: sealed)
                         var ingested = try Ingest.file(
                             at: file.diskPath, parameters: params, threads: ingestThreads, blobDigest: !sealed,
-                            formats: connection.formatPolicy, sink: { streamer.take($0, $1, $2) })
+                            formats: connection.formatPolicy, sink: { streamer.take($0, $1, $2, $3) }, buffers: streamer)
                         (streamed, ingested.blobDigest) = try streamer.endFile(ingested)
                         r = ingested
                     } else {

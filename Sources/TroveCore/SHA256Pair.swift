@@ -133,4 +133,28 @@ public final class SHA256Pair {
             (0..<buffers.count).map { Digest(pointer: raw.baseAddress! + 32 * $0) }
         }
     }
+
+    /// ``digests(of:)``, and the CRC-32C of each buffer (``CRC32C/update(_:_:)`` from 0) into
+    /// `crcs` (`buffers.count` of them). With the SHA extensions the CRC is taken in the same pass
+    /// as the two SHA lanes (`trove_sha256_crc32c_many`): its instruction runs beside their rounds,
+    /// so it costs no second read of the bytes; otherwise each buffer is read again for it.
+    public func digests(of buffers: [UnsafeRawBufferPointer], crcs: UnsafeMutablePointer<UInt32>) -> [Digest] {
+        guard interleaved else {
+            for (i, b) in buffers.enumerated() { crcs[i] = CRC32C.update(0, b) }
+            return digests(of: buffers)
+        }
+        var out = [UInt8](repeating: 0, count: 32 * buffers.count)
+        let starts = buffers.map { UnsafeRawPointer($0.baseAddress) }
+        let lengths = buffers.map(\.count)
+        out.withUnsafeMutableBufferPointer { o in
+            starts.withUnsafeBufferPointer { s in
+                lengths.withUnsafeBufferPointer { l in
+                    trove_sha256_crc32c_many(buffers.count, s.baseAddress, l.baseAddress, o.baseAddress, crcs)
+                }
+            }
+        }
+        return out.withUnsafeBytes { raw in
+            (0..<buffers.count).map { Digest(pointer: raw.baseAddress! + 32 * $0) }
+        }
+    }
 }

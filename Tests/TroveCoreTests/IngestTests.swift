@@ -77,20 +77,65 @@ struct IngestTests {
         #expect(offset == r.size)
     }
 
-    @Test("a sink sees every chunk, in order, with its bytes", arguments: [1, 2, 3])
-    func sinkSeesEveryChunkWithItsBytes(threads: Int) throws {
+    @Test("a sink sees every chunk, in order, with its bytes and CRC-32C", arguments: [1, 2, 3], [true, false])
+    func sinkSeesEveryChunkWithItsBytes(threads: Int, blobDigest: Bool) throws {
         let data = TestInput.random.bytes(seed: 6, count: 3_000_000) + [UInt8](repeating: 0, count: 1_000_000)
         var seen: [ChunkRef] = []
         var bytesMatch = true
-        let r = try Ingest.bytes(data, threads: threads, bufferSize: 1 << 20, maxRead: 100_000) { chunks, bytes, start in
-            for c in chunks {
+        var crcsMatch = true
+        let r = try Ingest.bytes(
+            data, threads: threads, bufferSize: 1 << 20, blobDigest: blobDigest, maxRead: 100_000
+        ) { chunks, bytes, start, crcs in
+            for (c, crc) in zip(chunks, crcs) {
                 let at = Int(c.offset - start)
-                bytesMatch = bytesMatch && Array(bytes[at..<at + c.length]) == Array(data[Int(c.offset)..<Int(c.offset) + c.length])
+                let expected = Array(data[Int(c.offset)..<Int(c.offset) + c.length])
+                bytesMatch = bytesMatch && Array(bytes[at..<at + c.length]) == expected
+                crcsMatch = crcsMatch && crc == CRC32C.checksum(expected)
                 seen.append(c)
             }
+            crcsMatch = crcsMatch && crcs.count == chunks.count
         }
         #expect(seen == r.chunks)
         #expect(bytesMatch)
+        #expect(crcsMatch)
+    }
+
+    /// Lends fresh buffers and keeps every one it gets back (the test reads them after the pass).
+    final class KeepingBufferSource: IngestBufferSource {
+        var lent: Set<UnsafeMutablePointer<UInt8>> = []
+        var returned: [UnsafeMutablePointer<UInt8>] = []
+        func take(capacity: Int) -> UnsafeMutablePointer<UInt8> {
+            let b = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+            b.initialize(repeating: 0xA5, count: capacity)
+            lent.insert(b)
+            return b
+        }
+        func recycle(_ buffer: UnsafeMutablePointer<UInt8>) {
+            if lent.remove(buffer) != nil { returned.append(buffer) }
+        }
+        deinit { for b in returned { b.deallocate() } }
+    }
+
+    @Test("with lent read buffers a sink may keep the chunks' bytes in place", arguments: [1, 2, 3])
+    func lentBuffersKeepTheChunksBytes(threads: Int) throws {
+        let data = TestInput.random.bytes(seed: 7, count: 5_000_000) + TestInput.text.bytes(seed: 7, count: 1_000_000)
+        let source = KeepingBufferSource()
+        var kept: [(ChunkRef, UnsafeRawPointer)] = []
+        let r = try Ingest.bytes(
+            data, threads: threads, bufferSize: 1 << 20, blobDigest: false, maxRead: 300_000,
+            sink: { chunks, bytes, start, _ in
+                for c in chunks { kept.append((c, bytes.baseAddress! + Int(c.offset - start))) }
+            }, buffers: source)
+        // Every buffer went back, and what the sink pointed at is still each chunk's bytes: the
+        // pass never wrote a buffer it had handed back.
+        #expect(source.lent.isEmpty)
+        #expect(source.returned.count > 6)
+        #expect(kept.map(\.0) == r.chunks)
+        let mismatched = kept.filter { c, p in
+            Array(UnsafeRawBufferPointer(start: p, count: c.length)) != Array(data[Int(c.offset)..<Int(c.offset) + c.length])
+        }
+        #expect(mismatched.isEmpty)
+        #expect(r.chunks == (try Ingest.serial(bytes: data)).chunks)
     }
 
     @Test func skippingTheBlobDigestKeepsChunks() throws {

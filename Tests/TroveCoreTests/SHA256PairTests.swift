@@ -105,6 +105,26 @@ extension SHA256PairTests {
                 pair.digests(of: ranges.map { UnsafeRawBufferPointer(rebasing: raw[$0]) })
             }
             #expect(got == ranges.map { SHA256.hash(Self.data[$0]) }, "lengths \(lengths)")
+            // With each buffer's CRC-32C taken in the same pass: the same digests, and the CRCs of
+            // the table-free reference.
+            var crcs = [UInt32](repeating: 0xDEAD_BEEF, count: ranges.count)
+            let withCRCs = Self.data.withUnsafeBytes { raw in
+                crcs.withUnsafeMutableBufferPointer { c in
+                    pair.digests(of: ranges.map { UnsafeRawBufferPointer(rebasing: raw[$0]) }, crcs: c.baseAddress!)
+                }
+            }
+            #expect(withCRCs == got, "lengths \(lengths)")
+            #expect(crcs == ranges.map { Self.bitwiseCRC32C(Self.data[$0]) }, "lengths \(lengths)")
         }
+    }
+
+    /// CRC-32C one bit at a time (nothing shared with the code under test).
+    static func bitwiseCRC32C(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var r: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            r ^= UInt32(b)
+            for _ in 0..<8 { r = (r >> 1) ^ (0x82F6_3B78 & (0 &- (r & 1))) }
+        }
+        return ~r
     }
 }

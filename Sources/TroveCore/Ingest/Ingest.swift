@@ -1,8 +1,23 @@
 /// Receives a segment's chunks during an ingest pass, in input order: the chunks (offsets in the
 /// input), the segment's bytes, and the input offset where those bytes start (a chunk's bytes are
 /// `bytes[offset - start ..< offset - start + length]`). Called on the thread that called
-/// `Ingest.file`; the bytes are valid only during the call.
-public typealias IngestSink = (UnsafeBufferPointer<ChunkRef>, UnsafeRawBufferPointer, UInt64) -> Void
+/// `Ingest.file`; the bytes are valid only during the call. The last argument holds the CRC-32C of
+/// each chunk's bytes (``CRC32C/update(_:_:)`` from 0), in the chunks' order: taken with the
+/// chunk's SHA-256 (in the same pass over the bytes when the CPU has the SHA extensions), so a
+/// sink that checksums what it sends need not read the bytes again.
+public typealias IngestSink = (UnsafeBufferPointer<ChunkRef>, UnsafeRawBufferPointer, UInt64, UnsafeBufferPointer<UInt32>)
+    -> Void
+
+/// Read buffers an ingest pass borrows instead of allocating its own, for a sink that keeps
+/// references to a segment's bytes after it returns (a push sends a large file's chunks straight
+/// from the buffers they were read into). Called only on the thread running the pass.
+public protocol IngestBufferSource: AnyObject {
+    /// A buffer of `capacity` bytes that nobody else reads or writes until it is handed back.
+    func take(capacity: Int) -> UnsafeMutablePointer<UInt8>
+    /// Hands back a buffer from ``take(capacity:)``: the pass no longer writes it (whatever the
+    /// sink kept of it must stay readable until the sink lets go).
+    func recycle(_ buffer: UnsafeMutablePointer<UInt8>)
+}
 
 /// One pass over an input that yields its chunks (offset, length, SHA-256) and its blob digest.
 ///
@@ -24,9 +39,12 @@ public enum Ingest {
     ///   - formats: container formats whose structure forces boundaries (`BoundaryPlanner`); the
     ///     file's headers are read with `pread` before the sequential pass. `.none` is plain FastCDC.
     ///   - sink: sees every chunk with its bytes, in order, while the pass runs (``IngestSink``).
+    ///   - buffers: with a sink, where the read buffers come from (``IngestBufferSource``); nil:
+    ///     the pass allocates its own, and the sink must copy what it keeps.
     public static func file(
         at path: String, parameters: ChunkerParameters = .default, threads: Int = 2,
-        bufferSize: Int? = nil, blobDigest: Bool = true, formats: FormatPolicy = .none, sink: IngestSink? = nil
+        bufferSize: Int? = nil, blobDigest: Bool = true, formats: FormatPolicy = .none, sink: IngestSink? = nil,
+        buffers: IngestBufferSource? = nil
     ) throws(IngestError) -> IngestResult {
         try parameters.validateForIngest()
         let source = try FileByteSource(path: path)
@@ -37,7 +55,7 @@ public enum Ingest {
         }
         return try run(
             source: source, parameters: parameters, threads: threads, bufferSize: bufferSize,
-            blobDigest: blobDigest, plan: plan, sink: sink)
+            blobDigest: blobDigest, plan: plan, sink: sink, buffers: buffers)
     }
 
     /// Ingests in-memory bytes through the same pipeline as `file` (they are copied into the
@@ -45,20 +63,21 @@ public enum Ingest {
     public static func bytes(
         _ data: [UInt8], parameters: ChunkerParameters = .default, threads: Int = 2,
         bufferSize: Int? = nil, blobDigest: Bool = true, maxRead: Int = .max, formats: FormatPolicy = .none,
-        sink: IngestSink? = nil
+        sink: IngestSink? = nil, buffers: IngestBufferSource? = nil
     ) throws(IngestError) -> IngestResult {
         try parameters.validateForIngest()
         let plan = try BoundaryPlanner.plan(MemoryRandomAccess(data), policy: formats)
         return try run(
             source: MemoryByteSource(data, maxRead: maxRead), parameters: parameters, threads: threads,
-            bufferSize: bufferSize, blobDigest: blobDigest, plan: plan, sink: sink)
+            bufferSize: bufferSize, blobDigest: blobDigest, plan: plan, sink: sink, buffers: buffers)
     }
 
     /// Ingests any byte source through the parallel pipeline; `plan` forces boundaries (its cuts
     /// must be strictly increasing) and its format is reported in the result.
     public static func run<Source: ByteSource>(
         source: Source, parameters: ChunkerParameters = .default, threads: Int = 2,
-        bufferSize: Int? = nil, blobDigest: Bool = true, plan: BoundaryPlan = .plain, sink: IngestSink? = nil
+        bufferSize: Int? = nil, blobDigest: Bool = true, plan: BoundaryPlan = .plain, sink: IngestSink? = nil,
+        buffers: IngestBufferSource? = nil
     ) throws(IngestError) -> IngestResult {
         let chunker: FastCDC
         do { chunker = try FastCDC(parameters) } catch { throw .parameters(error) }
@@ -67,7 +86,8 @@ public enum Ingest {
             throw .bufferTooSmall(bufferSize: size, maxChunk: parameters.max)
         }
         let pipeline = IngestPipeline(
-            chunker: chunker, segmentSize: size, threads: Swift.max(1, threads), blobDigest: blobDigest, sink: sink)
+            chunker: chunker, segmentSize: size, threads: Swift.max(1, threads), blobDigest: blobDigest, sink: sink,
+            buffers: buffers)
         var result = try pipeline.run(source: source, cuts: plan.cuts)
         result.format = plan.format
         return result

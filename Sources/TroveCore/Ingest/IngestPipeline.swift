@@ -15,19 +15,30 @@
 /// finds boundaries, and the hashing costs ~35 % less CPU than two separate passes.
 ///
 /// A sink (``IngestSink``) sees each segment's chunks and bytes in input order before the buffer
-/// is reused: a push uploads a large file's chunks from there while it still reads the file.
+/// is reused: a push uploads a large file's chunks from there while it still reads the file; with
+/// an ``IngestBufferSource`` the segments' buffers are borrowed from it and each goes back after
+/// the sink saw it (a fresh one taking its place), so the sink may keep references to the bytes
+/// instead of copying them. With a sink, each chunk's CRC-32C is taken too, by the thread that
+/// hashes it: in the SHA lanes' pass (digest jobs with the SHA extensions) at about no cost, else
+/// in a pass of its own; the sink gets them with the chunks (a push's frame checksum), so the
+/// reading thread does not read the bytes again for them.
 ///
 /// Shared state is guarded by one mutex; chunks are published about 1 MiB at a time and claimed
 /// up to 2 MiB of chunks (1 MiB of blob) at a time, so locking and wake-ups cost little per MiB.
 final class IngestPipeline {
     /// A read buffer and the chunks found in it.
     final class Segment {
-        let base: UnsafeMutablePointer<UInt8>
+        /// The buffer: the segment's own, or borrowed from `source` (swapped for another one once
+        /// the sink has seen it).
+        var base: UnsafeMutablePointer<UInt8>
+        let source: IngestBufferSource?
         let capacity: Int
         let slotCapacity: Int
         let starts: UnsafeMutablePointer<Int>
         let lengths: UnsafeMutablePointer<Int>
         let digests: UnsafeMutablePointer<Digest>
+        /// Each chunk's CRC-32C, written only when a sink is listening (it gets them).
+        let crcs: UnsafeMutablePointer<UInt32>
         var length = 0  // valid bytes (carried tail + reads); written only by the boundary thread
         var fileOffset: UInt64 = 0
         // Guarded by the pipeline lock:
@@ -39,21 +50,24 @@ final class IngestPipeline {
         var blobNext = 0
         var blobDone = 0
 
-        init(capacity: Int, minChunk: Int) {
+        init(capacity: Int, minChunk: Int, source: IngestBufferSource?) {
             self.capacity = capacity
-            base = .allocate(capacity: capacity)
+            self.source = source
+            base = source?.take(capacity: capacity) ?? .allocate(capacity: capacity)
             // Chunks are at least min - 1 bytes (odd min) except the input's last one.
             slotCapacity = capacity / Swift.max(1, minChunk - 1) + 2
             starts = .allocate(capacity: slotCapacity)
             lengths = .allocate(capacity: slotCapacity)
             digests = .allocate(capacity: slotCapacity)
+            crcs = .allocate(capacity: slotCapacity)
         }
 
         deinit {
-            base.deallocate()
+            if let source { source.recycle(base) } else { base.deallocate() }
             starts.deallocate()
             lengths.deallocate()
             digests.deallocate()
+            crcs.deallocate()
         }
 
         func reset() {
@@ -148,7 +162,10 @@ final class IngestPipeline {
     /// hashed and before the segment's buffer is reused (nil: nobody listens).
     private let sink: IngestSink?
 
-    init(chunker: FastCDC, segmentSize: Int, threads: Int, blobDigest: Bool, sink: IngestSink? = nil) {
+    init(
+        chunker: FastCDC, segmentSize: Int, threads: Int, blobDigest: Bool, sink: IngestSink? = nil,
+        buffers: IngestBufferSource? = nil
+    ) {
         self.sink = sink
         self.chunker = chunker
         self.segmentSize = segmentSize
@@ -156,7 +173,9 @@ final class IngestPipeline {
         computeBlob = blobDigest
         fused = blobDigest && SHA256Pair.accelerated
         let count = Swift.max(3, threads + 2)
-        for _ in 0..<count { free.append(Segment(capacity: segmentSize, minChunk: chunker.minSize)) }
+        for _ in 0..<count {
+            free.append(Segment(capacity: segmentSize, minChunk: chunker.minSize, source: sink == nil ? nil : buffers))
+        }
     }
 
     /// Chunks and hashes `source`. `cuts` are forced boundaries (strictly increasing offsets):
@@ -296,9 +315,16 @@ final class IngestPipeline {
                 chunks.withUnsafeBufferPointer { all in
                     sink(
                         UnsafeBufferPointer(rebasing: all[at..<at + s.published]),
-                        UnsafeRawBufferPointer(start: s.base, count: s.publishedEnd), s.fileOffset)
+                        UnsafeRawBufferPointer(start: s.base, count: s.publishedEnd), s.fileOffset,
+                        UnsafeBufferPointer(start: s.crcs, count: s.published))
                 }
                 at += s.published
+                // A borrowed buffer goes back (the sink may still hold on to its bytes) and the
+                // segment takes another one, which nobody else holds.
+                if let source = s.source {
+                    source.recycle(s.base)
+                    s.base = source.take(capacity: s.capacity)
+                }
             }
             lock.lock()
         }
@@ -397,15 +423,21 @@ final class IngestPipeline {
         switch job {
         case .fused(let s, let first, let end):
             for i in first..<end {
-                s.digests[i] = pairHasher.digestAndAppend(
-                    UnsafeRawBufferPointer(start: s.base + s.starts[i], count: s.lengths[i]))
+                let chunk = UnsafeRawBufferPointer(start: s.base + s.starts[i], count: s.lengths[i])
+                s.digests[i] = pairHasher.digestAndAppend(chunk)
+                if sink != nil { s.crcs[i] = CRC32C.update(0, chunk) }
             }
         case .digest(let s, let first, let end):
             func bytes(_ i: Int) -> UnsafeRawBufferPointer { .init(start: s.base + s.starts[i], count: s.lengths[i]) }
             if let two = hasher.two {  // two chunks at a time on two lanes: about 0.6 × the cost of one
-                for (i, d) in zip(first..<end, two.digests(of: (first..<end).map(bytes))) { s.digests[i] = d }
+                let buffers = (first..<end).map(bytes)
+                let digests = sink != nil ? two.digests(of: buffers, crcs: s.crcs + first) : two.digests(of: buffers)
+                for (i, d) in zip(first..<end, digests) { s.digests[i] = d }
             } else {
-                for i in first..<end { s.digests[i] = hasher.one.hash(bytes(i)) }
+                for i in first..<end {
+                    s.digests[i] = hasher.one.hash(bytes(i))
+                    if sink != nil { s.crcs[i] = CRC32C.update(0, bytes(i)) }
+                }
             }
         case .blob(let s, let start, let end):
             blobHasher.update(UnsafeRawBufferPointer(start: s.base + start, count: end - start))

@@ -124,7 +124,9 @@ final class BlobStreamer {
     ) {
         guard error == nil else { return }
         let most = max(1, min(Int(uploader.connection.limits.maxChunksPerPut), Int(uploader.connection.limits.maxDigestsPerRequest)))
-        let segment = bytes.baseAddress.flatMap { lent[UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: UInt8.self))] }
+        let segment = bytes.baseAddress.flatMap {
+            lent[UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: UInt8.self))]
+        }
         for (c, crc) in zip(chunks, crcs) {
             // A batch that would not fit one request goes before this chunk: each batch is one
             // BLOB_CHUNKS, so `window` requests in flight are `window` batches.

@@ -119,19 +119,7 @@ public final class SHA256Pair {
             let one = SHA256()
             return buffers.map { one.hash($0) }
         }
-        var out = [UInt8](repeating: 0, count: 32 * buffers.count)
-        let starts = buffers.map { UnsafeRawPointer($0.baseAddress) }
-        let lengths = buffers.map(\.count)
-        out.withUnsafeMutableBufferPointer { o in
-            starts.withUnsafeBufferPointer { s in
-                lengths.withUnsafeBufferPointer { l in
-                    trove_sha256_many(buffers.count, s.baseAddress, l.baseAddress, o.baseAddress)
-                }
-            }
-        }
-        return out.withUnsafeBytes { raw in
-            (0..<buffers.count).map { Digest(pointer: raw.baseAddress! + 32 * $0) }
-        }
+        return Self.runMany(buffers) { trove_sha256_many($0, $1, $2, $3) }
     }
 
     /// ``digests(of:)``, and the CRC-32C of each buffer (``CRC32C/update(_:_:)`` from 0) into
@@ -143,14 +131,21 @@ public final class SHA256Pair {
             for (i, b) in buffers.enumerated() { crcs[i] = CRC32C.update(0, b) }
             return digests(of: buffers)
         }
+        return Self.runMany(buffers) { trove_sha256_crc32c_many($0, $1, $2, $3, crcs) }
+    }
+
+    /// Runs `many` (`trove_sha256_many` or a variant: count, starts, lengths, 32-byte digests out)
+    /// over `buffers` and returns their digests in order.
+    private static func runMany(
+        _ buffers: [UnsafeRawBufferPointer],
+        _ many: (Int, UnsafePointer<UnsafeRawPointer?>?, UnsafePointer<Int>?, UnsafeMutablePointer<UInt8>?) -> Void
+    ) -> [Digest] {
         var out = [UInt8](repeating: 0, count: 32 * buffers.count)
         let starts = buffers.map { UnsafeRawPointer($0.baseAddress) }
         let lengths = buffers.map(\.count)
         out.withUnsafeMutableBufferPointer { o in
             starts.withUnsafeBufferPointer { s in
-                lengths.withUnsafeBufferPointer { l in
-                    trove_sha256_crc32c_many(buffers.count, s.baseAddress, l.baseAddress, o.baseAddress, crcs)
-                }
+                lengths.withUnsafeBufferPointer { l in many(buffers.count, s.baseAddress, l.baseAddress, o.baseAddress) }
             }
         }
         return out.withUnsafeBytes { raw in

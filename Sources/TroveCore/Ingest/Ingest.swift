@@ -5,8 +5,9 @@
 /// each chunk's bytes (``CRC32C/update(_:_:)`` from 0), in the chunks' order: taken with the
 /// chunk's SHA-256 (in the same pass over the bytes when the CPU has the SHA extensions), so a
 /// sink that checksums what it sends need not read the bytes again.
-public typealias IngestSink = (UnsafeBufferPointer<ChunkRef>, UnsafeRawBufferPointer, UInt64, UnsafeBufferPointer<UInt32>)
-    -> Void
+public typealias IngestSink = (
+    UnsafeBufferPointer<ChunkRef>, UnsafeRawBufferPointer, UInt64, UnsafeBufferPointer<UInt32>
+) -> Void
 
 /// Read buffers an ingest pass borrows instead of allocating its own, for a sink that keeps
 /// references to a segment's bytes after it returns (a push sends a large file's chunks straight

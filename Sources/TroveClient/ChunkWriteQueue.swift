@@ -71,7 +71,8 @@ final class ChunkWriteQueue: @unchecked Sendable {
     /// written with direct I/O where the file's filesystem allows (``DirectFileAppender``; `size`,
     /// the file's final size when known, lets it allocate the file's blocks up front).
     func write(
-        _ bytes: ByteBuffer, fd: Int32, at offset: UInt64, path: String, direct: Bool = false, size: UInt64 = 0
+        _ bytes: ByteBuffer, fd: Int32, at offset: UInt64, path: String, direct: Bool = false,
+        size: UInt64 = 0
     ) throws(ClientError) {
         let n = bytes.readableBytes
         lock.lock()

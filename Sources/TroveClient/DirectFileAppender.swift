@@ -65,7 +65,9 @@ final class DirectFileAppender {
     /// up once. Not `posix_fallocate`: where the filesystem has no fallocate, that one writes a
     /// byte into every block of the file.
     private static let fallocate: Fallocate? = {
-        guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "fallocate") else { return nil }
+        guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "fallocate") else {
+            return nil
+        }
         return unsafeBitCast(symbol, to: Fallocate.self)
     }()
 

@@ -14,6 +14,8 @@ enum PackScanner {
         var fileSize: Int
         /// Why the scan stopped before the end of the file, if it did.
         var problem: String?
+        /// Where each complete segment ends, in file order (the last one is `validEnd`).
+        var segmentEnds: [Int] = []
     }
 
     /// Checks the 16-byte header: plaintext without `seal`, encrypted under `seal`'s key with it.
@@ -198,6 +200,7 @@ enum PackScanner {
                 pending = []
                 recordsEnd = pos
                 result.validEnd = pos
+                result.segmentEnds.append(pos)
             } else {
                 result.problem = "unknown data at \(pos)"
                 break

@@ -240,16 +240,24 @@ public final class Store: Sendable {
         }
         let scan = try PackScanner.scanForward(fd, path, seal: seal)
         var size = scan.validEnd
+        var entries = scan.entries
         if scan.validEnd < indexedSize {
             // Damage inside acknowledged data, not a crash artefact: touch nothing, let fsck report it.
             size = indexedSize
-        } else if scan.validEnd < scan.fileSize && scan.validEnd >= PackFormat.headerSize {
-            guard ftruncate(fd, off_t(scan.validEnd)) == 0 else {
-                throw .io(op: "truncate", path: path, errno: errno)
+        } else if scan.validEnd >= PackFormat.headerSize {
+            if let cut = try firstDamagedUnacknowledgedSegment(
+                fd, path, scan: scan, acknowledged: indexedSize, seal: seal)
+            {
+                size = cut
+                entries = entries.filter { $0.offset < cut }
             }
-            try FileIO.fsync(fd, path)
+            if size < scan.fileSize {
+                guard ftruncate(fd, off_t(size)) == 0 else {
+                    throw .io(op: "truncate", path: path, errno: errno)
+                }
+                try FileIO.fsync(fd, path)
+            }
         }
-        let entries = scan.entries
         let finalSize = max(size, PackFormat.headerSize)
         if packStorage.isRemote { try packStorage.storeSealed(name: name, localPath: path) }
         let now = Clock.nowMillis()
@@ -269,6 +277,30 @@ public final class Store: Sendable {
             return pid
         }
         state.withLock { $0.packNames[newID] = name }
+    }
+
+    /// Checks every record written after `acknowledged` (CRC-32C, decompression, SHA-256) and
+    /// returns where the first segment holding a damaged one starts, or nil when all are intact.
+    /// Those segments were never acknowledged, and a crash can leave a segment's trailer on disk
+    /// without every data page before it: indexing such a record unchecked would let a later push
+    /// deduplicate against bytes that are not there.
+    func firstDamagedUnacknowledgedSegment(
+        _ fd: Int32, _ path: String, scan: PackScanner.ScanResult, acknowledged: Int, seal: PackSeal?
+    ) throws(StoreError) -> Int? {
+        let sha = SHA256()
+        let dec = ChunkDecompressor(maxRawLength: options.maxChunkSize)
+        let gcm = AESGCM()
+        var scratch: [UInt8] = []
+        for e in scan.entries where e.offset >= acknowledged {
+            let record = try FileIO.pread(fd, count: PackFormat.recordHeaderSize + e.storedLength, at: e.offset, path)
+            let problem = record.withUnsafeBytes { b in
+                RecordVerifier.check(b, e, sha, dec, &scratch, seal: seal, gcm: gcm)
+            }
+            if problem != nil {
+                return max(acknowledged, scan.segmentEnds.last(where: { $0 <= e.offset }) ?? PackFormat.headerSize)
+            }
+        }
+        return nil
     }
 
     static func refreshPackCounters(_ db: any CatalogTransaction, pack: Int64, size: Int, state: Int) throws {

@@ -287,17 +287,17 @@ public final class Store: Sendable {
     func firstDamagedUnacknowledgedSegment(
         _ fd: Int32, _ path: String, scan: PackScanner.ScanResult, acknowledged: Int, seal: PackSeal?
     ) throws(StoreError) -> Int? {
-        let sha = SHA256()
-        let dec = ChunkDecompressor(maxRawLength: options.maxChunkSize)
-        let gcm = AESGCM()
+        let w = RecordVerifier.WorkerState(maxChunkSize: options.maxChunkSize)
         var scratch: [UInt8] = []
         for e in scan.entries where e.offset >= acknowledged {
-            let record = try FileIO.pread(fd, count: PackFormat.recordHeaderSize + e.storedLength, at: e.offset, path)
+            let record = try FileIO.pread(
+                fd, count: PackFormat.recordHeaderSize + e.storedLength, at: e.offset, path)
             let problem = record.withUnsafeBytes { b in
-                RecordVerifier.check(b, e, sha, dec, &scratch, seal: seal, gcm: gcm)
+                RecordVerifier.check(b, e, w.sha, w.dec, &scratch, seal: seal, gcm: w.gcm)
             }
             if problem != nil {
-                return max(acknowledged, scan.segmentEnds.last(where: { $0 <= e.offset }) ?? PackFormat.headerSize)
+                let segmentStart = scan.segmentEnds.last(where: { $0 <= e.offset }) ?? PackFormat.headerSize
+                return max(acknowledged, segmentStart)
             }
         }
         return nil

@@ -98,6 +98,8 @@ struct RecoveryChecksRecordsTests {
         let c = try Self.crashedStore(root: root, acknowledged: acknowledged, first: first, second: second)
         let store = try openStore(at: root)
         #expect(try Self.fileSize(c.path) == c.secondEnd)
-        for ch in acknowledged + first + second { #expect(SHA256.hash(try store.readChunk(ch.digest)) == ch.digest) }
+        for ch in acknowledged + first + second {
+            #expect(SHA256.hash(try store.readChunk(ch.digest)) == ch.digest)
+        }
     }
 }

@@ -128,3 +128,44 @@ extension SHA256PairTests {
         return ~r
     }
 }
+
+extension SHA256PairTests {
+    /// The sixteen AVX-512 lanes (`trove_sha256_many_lanes(16, …)`, whatever the count) and the
+    /// default choice against OpenSSL and the bitwise CRC-32C: few buffers (most lanes idle), many
+    /// (lanes refilled as they free), lengths around the block size and far apart.
+    @Test(
+        .enabled(if: trove_sha256_sixteen_lanes_available() != 0, "the CPU has no AVX-512"),
+        arguments: [16, 0, 2])
+    func digestsOfManyBuffersOnSixteenLanes(lanes: Int32) {
+        var g = SplitMix64(seed: 16)
+        var cases: [[Int]] = (0...20).map { n in (0..<n).map { _ in Int(g.next() % 3000) } }
+        cases.append([0, 1, 63, 64, 65, 0, 127, 128, 129, 0, 191, 192, 193, 255, 256, 257, 1, 0])
+        cases.append([120_000, 1, 2, 3, 64, 5000, 0, 70_000] + Array(repeating: 65, count: 17))
+        cases.append((0..<200).map { _ in Int(g.next() % 2 == 0 ? g.next() % 100 : g.next() % 90_000) })
+        cases.append(Array(repeating: 4096, count: 33))
+        cases.append((0..<300).map { _ in Int(g.next() % 3000) })
+        for lengths in cases {
+            let ranges = lengths.map { n in
+                let start = Int(g.next() % UInt64(Self.data.count - n + 1))
+                return start..<start + n
+            }
+            for withCRCs in [false, true] {
+                var out = [UInt8](repeating: 0, count: 32 * ranges.count)
+                var crcs = [UInt32](repeating: 0xDEAD_BEEF, count: ranges.count)
+                Self.data.withUnsafeBytes { raw in
+                    let starts: [UnsafeRawPointer?] = ranges.map { UnsafeRawPointer(raw.baseAddress! + $0.lowerBound) }
+                    let counts = ranges.map(\.count)
+                    crcs.withUnsafeMutableBufferPointer { c in
+                        trove_sha256_many_lanes(
+                            lanes, ranges.count, starts, counts, &out, withCRCs ? c.baseAddress : nil)
+                    }
+                }
+                let got = (0..<ranges.count).map { i in Digest(bytes: Array(out[32 * i..<32 * i + 32])) }
+                #expect(got == ranges.map { SHA256.hash(Self.data[$0]) }, "lanes \(lanes) lengths \(lengths)")
+                if withCRCs {
+                    #expect(crcs == ranges.map { Self.bitwiseCRC32C(Self.data[$0]) }, "lanes \(lanes) lengths \(lengths)")
+                }
+            }
+        }
+    }
+}

@@ -46,6 +46,17 @@ void trove_sha256_crc32c_many(size_t count, const void *const *data, const size_
                               uint32_t *crcs);
 
 /// Finishes the digest into `out` (32 bytes) and starts a new one on `ctx`.
+// trove_sha256_many (crcs NULL) or trove_sha256_crc32c_many on a chosen path, for tests and
+// benchmarks: lanes 16 takes sixteen AVX-512 lanes whatever the count (where the CPU has them), 2 two
+// SHA-NI lanes, anything else the default choice.
+void trove_sha256_many_lanes(int lanes, size_t count, const void *const *data, const size_t *lengths, uint8_t *out,
+                             uint32_t *crcs);
+
+// Whether trove_sha256_many takes sixteen AVX-512 lanes for ten buffers or more (an Intel CPU with
+// AVX-512; TROVE_SHA256_LANES=2 or 16 overrides), and whether the CPU could.
+int trove_sha256_sixteen_lanes(void);
+int trove_sha256_sixteen_lanes_available(void);
+
 void trove_sha256_final(trove_sha256_ctx *ctx, uint8_t out[32]);
 
 /// SHA-256 of `length` bytes with the portable compression function only (tests: the fallback

@@ -18,10 +18,6 @@ public struct LocalFile: Sendable, Hashable {
     public var size: UInt64
     /// What `stat` said when scanned (the stat cache's key; taken before the content is read).
     public var stamp: FileStamp? = nil
-    /// Its directory's index in ``LocalTree/directories`` (-1: none; it is opened by `diskPath`).
-    public var directory = -1
-    /// Where its name (the last component of `diskPath`) starts in `diskPath`'s UTF-8 bytes.
-    public var nameOffset = 0
 }
 
 /// What a push will send, before chunking: the regular files to ingest and the entries that need
@@ -35,9 +31,6 @@ public struct LocalTree: Sendable {
     public var isSingleFile: Bool
     /// Paths skipped because they are neither files, directories nor symlinks (sockets, devices).
     public var skipped: [String]
-    /// The directories scanned (disk paths), in scan order: a file's ``LocalFile/directory``
-    /// indexes it, so a push can open each file relative to its directory (`openat`).
-    public var directories: [String] = []
 
     /// Scans `path`: a file becomes a one-entry tree named after it; a directory, its contents
     /// with relative paths, permission bits, symlinks stored as links (never followed) and empty
@@ -82,8 +75,6 @@ public struct LocalTree: Sendable {
         // it alone, not walked from the root again for every file.
         defer { closedir(dir) }
         let fd = dirfd(dir)
-        let directoryIndex = tree.directories.count
-        tree.directories.append(directory)
         var names: [String] = []
         while let ent = readdir(dir) {
             let name = withUnsafeBytes(of: ent.pointee.d_name) { raw -> String? in
@@ -112,8 +103,7 @@ public struct LocalTree: Sendable {
                 tree.files.append(
                     LocalFile(
                         diskPath: disk, treePath: treePath, mode: mode, size: UInt64(st.st_size),
-                        stamp: FileStamp(st), directory: directoryIndex,
-                        nameOffset: disk.utf8.count - name.utf8.count))
+                        stamp: FileStamp(st)))
             case S_IFLNK:
                 var buf = [UInt8](repeating: 0, count: TreePath.maxLength + 1)
                 let n = buf.withUnsafeMutableBytes {

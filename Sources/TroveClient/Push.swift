@@ -1,12 +1,6 @@
 import TroveCore
 import TroveProtocol
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// What to push and how to label it.
 public struct PushRequest: Sendable {
     /// File or directory to push.
@@ -116,12 +110,6 @@ public final class Pusher {
     /// wake-ups per file) and did not shorten the push. `TROVE_PUSH_READ_AHEAD=1` turns it on.
     public var readAhead = false
 
-    /// Open small files relative to their directory (`openat` on the directory's descriptor, kept
-    /// open while its files are read) instead of by their whole path, which the kernel walks
-    /// from the root again for every file. Off opens by path (`TROVE_PUSH_OPENAT=0`, for A/B
-    /// runs and the tests that compare both).
-    public var openRelative = true
-
     /// Send the recipes of small one-chunk files in one request after the last file (the
     /// default) instead of after each batch's chunks, 4096 per request, where troved checks them
     /// while the files are still being read. Per batch shortened troved's COMMIT but cost troved
@@ -190,12 +178,10 @@ public final class Pusher {
         var recipes: [Digest: Recipe] = [:]
         var recipeOrder: [Digest] = []
         var locations: [Digest: ChunkLocation] = [:]
-        // At least one blob and one chunk per file: sized once instead of rehashed as they grow.
-        recipes.reserveCapacity(local.files.count)
-        locations.reserveCapacity(local.files.count)
+        var chunkOrder: [Digest: Int] = [:]  // first-seen order, for stable uploads
         var entries = local.otherEntries
-        entries.reserveCapacity(entries.count + local.files.count)
-        var firstResult: IngestResult?  // a single file's (its blob digest is reported)
+        var results: [IngestResult] = []
+        results.reserveCapacity(local.files.count)
         let rootKey = statCache == nil || local.isSingleFile ? "" : StatCache.key(request.path)
         // Files up to 1 MiB: one read and the hashing on this thread (no pipeline per file).
         let small: SmallFileIngester
@@ -245,21 +231,6 @@ public final class Pusher {
                 }, parameters: params, formats: connection.formatPolicy)
         defer { readAhead?.stop() }
         var readBytes: [UInt8] = []
-        // The directory the last small file was opened in (a scan lists files by directory).
-        var openDirectory: (index: Int, fd: Int32)?
-        defer { if let d = openDirectory { close(d.fd) } }
-        func directoryDescriptor(_ i: Int) -> Int32? {
-            if let d = openDirectory {
-                if d.index == i { return d.fd }
-                close(d.fd)
-                openDirectory = nil
-            }
-            let fd = open(local.directories[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            // Not opened (gone since the scan): the file is opened by its path, and fails there.
-            guard fd >= 0 else { return nil }
-            openDirectory = (i, fd)
-            return fd
-        }
         for (index, file) in local.files.enumerated() {
             let r: IngestResult
             var inBuffer = false
@@ -274,13 +245,6 @@ public final class Pusher {
                         done = nil
                     } else if let readAhead {
                         (done, readBytes) = try readAhead.take(index)
-                    } else if openRelative, file.directory >= 0, let directory = directoryDescriptor(file.directory) {
-                        done = try file.diskPath.withCString { p in
-                            try small.ingest(
-                                in: directory, name: p + file.nameOffset, path: file.diskPath,
-                                formats: connection.formatPolicy, expectedSize: Int(file.size))
-                        }
-                        readBytes = []
                     } else {
                         done = try small.ingest(
                             path: file.diskPath, formats: connection.formatPolicy, expectedSize: Int(file.size))
@@ -319,7 +283,7 @@ public final class Pusher {
                     statCache?.store(path: cacheKey, stamp: stamp, result: r)
                 }
             }
-            if index == 0 { firstResult = r }
+            results.append(r)
             entries.append(.file(file.treePath, blob: r.blobDigest, size: r.size, mode: file.mode))
             if recipes[r.blobDigest] == nil {
                 let chunks = r.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) }
@@ -352,6 +316,7 @@ public final class Pusher {
             }
             for c in r.chunks where locations[c.digest] == nil {
                 locations[c.digest] = ChunkLocation(file: index, offset: c.offset, length: c.length)
+                chunkOrder[c.digest] = chunkOrder.count
             }
             progress?.advance(by: r.size)
         }
@@ -360,9 +325,9 @@ public final class Pusher {
         defer { saving?.wait() }
         try stream?.finish()  // answers awaited before the objects go (`drain`)
         try blobs?.finish()
-        if let expected = request.expectedBlob ?? (request.bucketKey == nil ? nil : firstResult?.blobDigest)
+        if let expected = request.expectedBlob ?? (request.bucketKey == nil ? nil : results.first?.blobDigest)
         {
-            guard local.isSingleFile, let got = firstResult?.blobDigest else {
+            guard local.isSingleFile, let got = results.first?.blobDigest else {
                 throw .usage(detail: "\(request.path) must be a single regular file to push to a bucket key")
             }
             guard got == expected else {
@@ -379,7 +344,7 @@ public final class Pusher {
         let uniqueBytes = locations.values.reduce(UInt64(0)) { $0 + UInt64($1.length) }
         var result = PushResult(
             name: request.name, version: request.version, tree: treeDigest,
-            blob: local.isSingleFile ? firstResult?.blobDigest : nil, created: false,
+            blob: local.isSingleFile ? results.first?.blobDigest : nil, created: false,
             files: local.files.count,
             logicalBytes: totalBytes, chunks: locations.count, chunksSent: 0, rawBytesSent: 0,
             chunkBytesSent: 0,

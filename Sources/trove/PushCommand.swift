@@ -85,7 +85,6 @@ struct PushCommand: ParsableCommand {
             // The two-pass path for large files, for A/B measurements (docs/PERFORMANCE.md).
             if environment["TROVE_PUSH_BLOB_STREAMS"] == "0" { pusher.streamLargeFiles = false }
             if environment["TROVE_PUSH_READ_AHEAD"] == "1" { pusher.readAhead = true }
-            if environment["TROVE_PUSH_OPENAT"] == "0" { pusher.openRelative = false }
             if environment["TROVE_PUSH_RECIPES_PER_BATCH"] == "1" { pusher.singleRecipesAtEnd = false }
             if environment["TROVE_PUSH_IMPLIED_RECIPES"] == "0" { pusher.impliedRecipes = false }
             // The client computes every blob digest itself (protocol-2 behaviour), for A/B runs.

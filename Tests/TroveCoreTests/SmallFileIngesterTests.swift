@@ -70,35 +70,6 @@ struct SmallFileIngesterTests {
         }
     }
 
-    @Test("opened in its directory (openat), the same result as by path; a missing name names the path")
-    func inDirectory() throws {
-        let ingester = try SmallFileIngester(parameters: .default)
-        for size in [0, 1, 5000, 16384, 70_000] {
-            let path = Self.write(TestInput.text.bytes(seed: UInt64(size) + 11, count: size))
-            defer { unlink(path) }
-            let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))!
-            let directory = String(path.utf8[..<slash])!
-            let offset = path.utf8.distance(from: path.utf8.startIndex, to: slash) + 1
-            let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            #expect(fd >= 0)
-            defer { close(fd) }
-            let byPath = try ingester.ingest(path: path, expectedSize: size)
-            let inDirectory = try path.withCString { p in
-                try ingester.ingest(in: fd, name: p + offset, path: path, expectedSize: size)
-            }
-            #expect(inDirectory == byPath, "size \(size)")
-            #expect(try Array(#require(inDirectory).chunks.map(\.digest)) == (try Ingest.file(at: path)).chunks.map(\.digest))
-        }
-        let fd = open(NSTemporaryDirectory(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        defer { close(fd) }
-        #expect {
-            try ingester.ingest(in: fd, name: "trove-small-missing-file", path: "/shown/trove-small-missing-file")
-        } throws: { error in
-            guard case IngestError.open(let path, let e) = error else { return false }
-            return path == "/shown/trove-small-missing-file" && e == ENOENT
-        }
-    }
-
     @Test("a missing file is a clear error")
     func missing() throws {
         let ingester = try SmallFileIngester(parameters: .default)

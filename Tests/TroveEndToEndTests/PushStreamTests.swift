@@ -157,37 +157,6 @@ extension PushStreamTests {
     }
 }
 
-extension PushStreamTests {
-    /// Small files opened relative to their directory (`openat`, the default) against opened by
-    /// their whole path (`TROVE_PUSH_OPENAT=0`): the same tree and chunks, every file's bytes back,
-    /// and where the scan says each file is.
-    @Test func filesOpenedInTheirDirectoryPushWhatOpenedByPathPushes() throws {
-        let dir = try TemporaryDirectory()
-        let src = try Self.corpus(dir)
-        let (results, servers) = try Self.pushEach(src, [true, false]) { pusher, relative in
-            pusher.openRelative = relative
-        }
-        #expect(results[0].tree == results[1].tree)
-        #expect(results[0].chunks == results[1].chunks)
-        #expect(results[0].chunksSent == results[1].chunksSent)
-        #expect(results[0].rawBytesSent == results[1].rawBytesSent)
-        #expect(results[0].files == 405 && results[0].created && results[1].created)
-        let out = dir.path + "/out"
-        let pull = try servers[0].trove(["pull", "s:1", out])
-        #expect(pull.status == 0, "\(pull)")
-        for f in ["d3/f3.dat", "d1/f3-copy.dat", "same-a.txt", "z/same-b.txt", "head.bin", "big.bin", "d6/f398.dat"] {
-            #expect(try ClientE2E.read(out + "/" + f) == ClientE2E.read(src + "/" + f), "\(f)")
-        }
-
-        // What the scan recorded for opening relative to the directory.
-        let local = try LocalTree.scan(src)
-        #expect(local.files.allSatisfy { $0.directory >= 0 })
-        let file = try #require(local.files.first { $0.diskPath == src + "/d5/f5.dat" })
-        #expect(String(decoding: file.diskPath.utf8.dropFirst(file.nameOffset), as: UTF8.self) == "f5.dat")
-        #expect(local.directories[file.directory] == src + "/d5")
-    }
-}
-
 /// The compressibility sample is skipped only while chunks keep compressing.
 @Suite("compressibility sampler")
 struct CompressibilitySamplerTests {

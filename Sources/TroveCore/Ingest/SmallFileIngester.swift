@@ -51,28 +51,6 @@ public final class SmallFileIngester {
             throw .open(path: path, errno: (error as? Errno)?.rawValue ?? EIO)
         }
         defer { try? fd.close() }
-        return try ingest(fd, path: path, formats: formats, expectedSize: expectedSize)
-    }
-
-    /// ``ingest(path:formats:expectedSize:)`` of the file `name` (a single path component) in the
-    /// open directory `directory`: `openat` looks the name up in that directory alone instead of
-    /// walking `path` (which names the same file, for errors) from the root again. The same
-    /// result as by path for the same file (tested).
-    public func ingest(
-        in directory: Int32, name: UnsafePointer<CChar>, path: String, formats: FormatPolicy = .none,
-        expectedSize: Int? = nil
-    ) throws(IngestError) -> IngestResult? {
-        var raw: Int32
-        repeat { raw = openat(directory, name, O_RDONLY | O_CLOEXEC) } while raw < 0 && errno == EINTR
-        guard raw >= 0 else { throw .open(path: path, errno: errno) }
-        let fd = FileDescriptor(rawValue: raw)
-        defer { try? fd.close() }
-        return try ingest(fd, path: path, formats: formats, expectedSize: expectedSize)
-    }
-
-    private func ingest(_ fd: FileDescriptor, path: String, formats: FormatPolicy, expectedSize: Int?)
-        throws(IngestError) -> IngestResult?
-    {
         var n = 0
         do {
             if let expectedSize, expectedSize >= 0, expectedSize < buffer.count {

@@ -10,7 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-static const uint32_t K[64] = {
+// The round constants; sha256_x16.c uses them too.
+const uint32_t trove_sha256_k[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -42,7 +43,8 @@ static void blocks_portable(uint32_t h[8], const uint8_t *p, size_t n) {
         }
         uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
         for (int i = 0; i < 64; i++) {
-            uint32_t t1 = hh + (ROTR(e, 6) ^ ROTR(e, 11) ^ ROTR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+            uint32_t t1 =
+                hh + (ROTR(e, 6) ^ ROTR(e, 11) ^ ROTR(e, 25)) + ((e & f) ^ (~e & g)) + trove_sha256_k[i] + w[i];
             uint32_t t2 = (ROTR(a, 2) ^ ROTR(a, 13) ^ ROTR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
             hh = g;
             g = f;
@@ -104,7 +106,7 @@ SHA_TARGET void lane_rounds(lane *l, const uint8_t *p, int i) {
         l->save1 = l->s1;
     }
     if (i < 4) l->m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
-    __m128i msg = _mm_add_epi32(l->m[i & 3], _mm_loadu_si128((const __m128i *)&K[4 * i]));
+    __m128i msg = _mm_add_epi32(l->m[i & 3], _mm_loadu_si128((const __m128i *)&trove_sha256_k[4 * i]));
     l->s1 = _mm_sha256rnds2_epu32(l->s1, l->s0, msg);
     if (i >= 3 && i <= 14) {
         __m128i t = _mm_alignr_epi8(l->m[i & 3], l->m[(i - 1) & 3], 4);

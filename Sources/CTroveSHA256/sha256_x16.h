@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// SHA-256's 64 round constants (sha256.c).
+extern const uint32_t trove_sha256_k[64];
+
 // Whether the CPU has what trove_sha256_x16_blocks needs (AVX-512 F and BW).
 int trove_sha256_x16_available(void);
 

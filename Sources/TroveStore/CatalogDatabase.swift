@@ -1,4 +1,5 @@
 import Foundation
+import GRDBSQLite
 import TroveCore
 
 /// The engine behind a `CatalogDatabase`, for the few statements whose SQL must differ.
@@ -122,12 +123,86 @@ public protocol CatalogStatement: AnyObject {
 
     /// The first row it returns, or nil.
     func fetchFirstRow(arguments: CatalogArguments) throws(StoreError) -> CatalogRow?
+
+    /// Runs it once per row `0..<count` (an INSERT of many rows), `row` writing row i's
+    /// arguments in placeholder order. SQLite binds them straight from the caller's values (no
+    /// argument list, no `Data` per digest); other engines get `execute(arguments:)` per row
+    /// (``executeEachRow(count:row:)``, the reference both are tested against).
+    func executeEach(count: Int, row: (Int, inout CatalogRowWriter) -> Void) throws(StoreError)
 }
 
 extension CatalogStatement {
     /// Runs it without arguments.
     public func execute() throws(StoreError) { try execute(arguments: []) }
+
+    public func executeEach(count: Int, row: (Int, inout CatalogRowWriter) -> Void) throws(StoreError) {
+        try executeEachRow(count: count, row: row)
+    }
+
+    /// `executeEach` through `execute(arguments:)`: each row's values as `CatalogValue`s.
+    public func executeEachRow(count: Int, row: (Int, inout CatalogRowWriter) -> Void) throws(StoreError) {
+        for i in 0..<count {
+            var w = CatalogRowWriter(collecting: ())
+            row(i, &w)
+            try execute(arguments: CatalogArguments(values: w.values))
+        }
+    }
 }
+
+/// One row's arguments for `CatalogStatement.executeEach`, in placeholder order: bound into an
+/// SQLite statement as they come, or collected as `CatalogValue`s.
+public struct CatalogRowWriter {
+    /// The SQLite statement bound into; nil: collecting `values`.
+    let sqlite: OpaquePointer?
+    /// Placeholders bound so far (SQLite).
+    private(set) var bound: Int32 = 0
+    /// The first failed binding's SQLite result code (0: none).
+    private(set) var failure: Int32 = 0
+    /// The values, when collecting.
+    public private(set) var values: [CatalogValue] = []
+
+    init(collecting: Void) {
+        sqlite = nil
+        values.reserveCapacity(4)
+    }
+
+    init(sqlite statement: OpaquePointer) { sqlite = statement }
+
+    /// A digest, as a 32-byte BLOB.
+    public mutating func digest(_ d: Digest) {
+        guard let st = sqlite else { return values.append(.blob(d.data)) }
+        var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &bytes) { buf in
+            d.write(to: buf.baseAddress!)
+            bind { sqlite3_bind_blob(st, $0, buf.baseAddress, 32, catalogRowTransient) }
+        }
+    }
+
+    /// Bytes, as a BLOB (zero bytes are an empty BLOB, not NULL).
+    public mutating func bytes(_ b: UnsafeRawBufferPointer) {
+        guard let st = sqlite else { return values.append(.blob(Data(b))) }
+        if let base = b.baseAddress, b.count > 0 {
+            bind { sqlite3_bind_blob(st, $0, base, Int32(b.count), catalogRowTransient) }
+        } else {
+            bind { sqlite3_bind_zeroblob(st, $0, 0) }
+        }
+    }
+
+    /// An integer.
+    public mutating func integer(_ v: Int64) {
+        guard let st = sqlite else { return values.append(.integer(v)) }
+        bind { sqlite3_bind_int64(st, $0, v) }
+    }
+
+    private mutating func bind(_ call: (Int32) -> Int32) {
+        bound += 1
+        let rc = call(bound)
+        if rc != SQLITE_OK && failure == 0 { failure = rc }
+    }
+}
+
+/// SQLite's "copy the bytes now" destructor (`SQLITE_TRANSIENT`, a macro Swift cannot import).
+private let catalogRowTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 // MARK: - Fetch helpers, spelled like GRDB's
 

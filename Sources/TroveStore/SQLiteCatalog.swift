@@ -22,16 +22,25 @@ public final class SQLiteCatalog: CatalogDatabase {
     public var engine: CatalogEngine { .sqlite }
     public var location: String { path }
 
+    /// Checkpoints the WAL on its own thread and connection (``WALCheckpointer``); nil: SQLite's
+    /// auto-checkpoint, on the writer after the commit that crossed 1000 WAL pages.
+    let checkpointer: WALCheckpointer?
+
     /// Opens (creating if absent) the SQLite catalog at `path`; `migrate()` brings its schema
     /// up to date. `mmapBytes`: the memory-map window for index lookups (0: none).
-    public init(path: String, mmapBytes: Int = 1 << 30) throws(StoreError) {
+    /// `checkpointAside`: WAL checkpoints off the writer (``WALCheckpointer``).
+    public init(path: String, mmapBytes: Int = 1 << 30, checkpointAside: Bool = false) throws(StoreError) {
         self.path = path
+        let checkpointer = checkpointAside ? WALCheckpointer(path: path) : nil
+        self.checkpointer = checkpointer
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // Index lookups read through a memory map (page cache, not heap) and a 16 MiB cache.
             try db.execute(sql: "PRAGMA mmap_size = \(mmapBytes)")
             try db.execute(sql: "PRAGMA cache_size = -16384")
+            // Only the writer commits, so only its hook fires; on readers it is never called.
+            if let checkpointer, let connection = db.sqliteConnection { checkpointer.install(on: connection) }
         }
         config.busyMode = .timeout(30)
         do {
@@ -42,6 +51,8 @@ public final class SQLiteCatalog: CatalogDatabase {
             throw .catalog("cannot open \(path): \(error)")
         }
     }
+
+    deinit { checkpointer?.close() }
 
     public func migrate() throws(StoreError) {
         do { try SQLiteCatalog.migrator.migrate(pool) } catch let e as DatabaseError

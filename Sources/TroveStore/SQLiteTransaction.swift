@@ -81,6 +81,25 @@ final class SQLiteStatement: CatalogStatement {
         return CatalogRow(columns: statement.columnNames, values: values(raw))
     }
 
+    func executeEach(count: Int, row: (Int, inout CatalogRowWriter) -> Void) throws(StoreError) {
+        let raw = statement.sqliteStatement
+        let expected = sqlite3_bind_parameter_count(raw)
+        defer {
+            sqlite3_reset(raw)
+            sqlite3_clear_bindings(raw)
+        }
+        for i in 0..<count {
+            sqlite3_reset(raw)
+            var w = CatalogRowWriter(sqlite: raw)
+            row(i, &w)
+            if w.failure != 0 { throw failure(w.failure) }
+            guard w.bound == expected else {
+                throw .catalog("statement takes \(expected) arguments, got \(w.bound): \(sql)")
+            }
+            while try step(raw) {}
+        }
+    }
+
     /// Resets the statement and binds `arguments` to its placeholders, in order.
     private func bind(_ arguments: CatalogArguments) throws(StoreError) -> OpaquePointer {
         let raw = statement.sqliteStatement

@@ -27,6 +27,11 @@ struct CommitHints {
     /// The earliest GC epoch read before those lookups: the commit's final transaction re-checks
     /// everything if a GC deleted anything since (nil: none).
     var checkedEpoch: Int64?
+    /// Implied one-chunk blobs (`UploadSession.PreparedCommit.implied`) handed over apart from
+    /// the recipes (`StoreOptions.directRows`): blob → the file's size and its chunk's index
+    /// entry (digest = blob digest, raw length = size, checked from `checkedEpoch`). Committed as
+    /// new one-chunk recipes without a `Recipe` in the commit's maps of recipes and chunks.
+    var implied: [Digest: (size: UInt64, chunk: IndexedChunk)] = [:]
 }
 
 /// A chunk's index entry as far as a commit needs it.

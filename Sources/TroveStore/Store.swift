@@ -97,7 +97,9 @@ public final class Store: Sendable {
             if let injected = options.catalog {
                 catalog = injected
             } else {
-                catalog = try SQLiteCatalog(path: root + "/catalog.sqlite", mmapBytes: options.catalogMmapBytes)
+                catalog = try SQLiteCatalog(
+                    path: root + "/catalog.sqlite", mmapBytes: options.catalogMmapBytes,
+                    checkpointAside: options.checkpointAside)
             }
             try catalog.migrate()
         } catch {

@@ -27,6 +27,15 @@ public struct StoreOptions: Sendable {
     /// Pack segments are written and read with direct I/O (`O_DIRECT`, page cache bypassed) where
     /// the filesystem allows it (default true; false: buffered I/O on the same format).
     public var directIO = true
+    /// Rows a push's commit writes many of (recipes kept in the catalog, `blobs`) go in key order,
+    /// bound straight into the statement (`CatalogStatement.executeEach`); false: in the order
+    /// they come, one argument list each (the way before, for A/B runs; troved takes false from
+    /// `TROVE_STORE_DIRECT_ROWS=0`).
+    public var directRows = true
+    /// SQLite catalog: WAL checkpoints on a thread of their own (`WALCheckpointer`), not on the
+    /// writer right after the commit that crossed 1000 WAL pages (false: SQLite's auto-checkpoint,
+    /// the way before; troved takes false from `TROVE_STORE_CHECKPOINT_ASIDE=0`).
+    public var checkpointAside = true
     /// Where the catalog lives; nil: SQLite in the store's `catalog.sqlite` (`SQLiteCatalog`).
     /// `Store.create` and `Store.open` run its `migrate()`; the store's root still holds the
     /// config, tmp/ and (with local packs) the packs.

@@ -231,7 +231,9 @@ public struct UploadSession: Sendable {
                 s.decoded.forget(tree: digest, blobs: p.recipes.map(\.blobDigest), keptUsed: p.keptUsed)
             }
             let files = p.tree.entries.filter { $0.kind == .file }.count
-            return .committed(tree: committed, files: files, totalSize: p.tree.totalSize)
+            let totalSize = p.tree.totalSize
+            if store.options.directRows { Store.releaseAside(p) }
+            return .committed(tree: committed, files: files, totalSize: totalSize)
         }
     }
 
@@ -244,6 +246,8 @@ public struct UploadSession: Sendable {
         var hints = CommitHints()
         var streamed: StreamedBlobs
         var keptUsed = 0
+        /// Implied one-chunk blobs go to `hints.implied`, not `recipes` (`StoreOptions.directRows`).
+        var apart = false
 
         /// The one-chunk recipes of `files` (blobs of no staged recipe) whose chunk — digest the
         /// blob digest, length the file's size — is indexed, taken as if staged and checked
@@ -261,8 +265,12 @@ public struct UploadSession: Sendable {
             // before the first of them: not looked up again.
             var lookUp: [(blob: Digest, size: UInt64)] = []
             var fromSession = 0
-            recipes.reserveCapacity(recipes.count + files.count)
-            hints.checkedChunks.reserveCapacity(hints.checkedChunks.count + files.count)
+            if apart {
+                hints.implied.reserveCapacity(files.count)
+            } else {
+                recipes.reserveCapacity(recipes.count + files.count)
+                hints.checkedChunks.reserveCapacity(hints.checkedChunks.count + files.count)
+            }
             for (blob, size) in files {
                 guard let entry = sessionChunks.entries[blob], UInt64(entry.rawLength) == size else {
                     lookUp.append((blob, size))
@@ -290,8 +298,12 @@ public struct UploadSession: Sendable {
         }
 
         /// Takes `blob` as one chunk of `size` bytes whose digest is the blob digest, checked
-        /// against its index entry `entry`.
+        /// against its index entry `entry`: a recipe, or with `apart` an entry of `hints.implied`.
         private mutating func take(_ blob: Digest, _ size: UInt64, _ entry: IndexedChunk) {
+            if apart {
+                hints.implied[blob] = (size, entry)
+                return
+            }
             recipes.append(
                 Recipe(blobDigest: blob, size: size, chunks: [RecipeChunk(digest: blob, length: UInt32(size))]))
             hints.checkedChunks[blob] = entry
@@ -337,6 +349,7 @@ public struct UploadSession: Sendable {
             }
         }
         var p = PreparedCommit(tree: tree, hints: hints, streamed: staged.streamed)
+        p.apart = store.options.directRows
         var blobs: [Digest] = []
         // Files whose blob has no staged recipe: one chunk whose digest is the blob digest, if so
         // indexed (PROTOCOL.md §9, version 4: a client need not send such recipes).

@@ -13,6 +13,9 @@ func openOrCreateStore(_ config: ServerConfig) throws -> (Store, created: Bool) 
             packSize: config.packSize, minFreeSpace: config.minFreeSpace, reserveBytes: config.diskReserve,
             catalog: try makeCatalog(config.catalog), encryption: try loadEncryption(config)))
     options.directIO = config.directIO
+    // A/B switch for the commit's rows in key order, bound directly (docs/PERFORMANCE.md, ninth pass).
+    options.directRows = ProcessInfo.processInfo.environment["TROVE_STORE_DIRECT_ROWS"] != "0"
+    options.checkpointAside = ProcessInfo.processInfo.environment["TROVE_STORE_CHECKPOINT_ASIDE"] != "0"
     if fm.fileExists(atPath: root + "/trove.toml") {
         return (try Store.open(at: root, options: options), false)
     }

@@ -48,6 +48,40 @@ struct ImpliedRecipeTests {
         #expect(try implied.store.fsck(deep: true).isClean)
     }
 
+    @Test("rows in key order, bound directly (StoreOptions.directRows), are the rows of the way before")
+    func directRowsSameAsBefore() throws {
+        func push(direct: Bool, send: (Recipe) -> Bool) throws -> (rows: [[CatalogValue]], objects: [[CatalogValue]], root: String) {
+            let root = tempStorePath("direct-rows")
+            var options = StoreOptions()
+            options.directRows = direct
+            let store = try createStore(at: root, options: options)
+            let f = files(seed: 25)
+            let upload = try store.beginUpload(name: "data/set", ttlSeconds: 600)
+            _ = try upload.putChunks(f.chunks)
+            _ = try upload.putObjects(f.recipes.filter(send).map(wholeObject) + [wholeObject(f.tree)])
+            let tree = SHA256.hash(f.tree.canonicalBytes)
+            #expect(try upload.commit(tree: tree) == .committed(tree: tree, files: 40, totalSize: f.tree.totalSize))
+            try verifyTreeReadable(store, tree)
+            #expect(try store.fsck(deep: true).isClean)
+            let rows = try store.catalog.read { db in
+                try db.fetchRows(sql: "SELECT blob, recipe, size FROM blobs ORDER BY blob", arguments: []).map(\.values)
+            }
+            let objects = try store.catalog.read { db in
+                try db.fetchRows(sql: "SELECT digest, data FROM objects ORDER BY digest", arguments: []).map(\.values)
+            }
+            return (rows, objects, root)
+        }
+        for send in [{ (r: Recipe) in !r.isSingleChunkBlob }, { (_: Recipe) in true }] {
+            let before = try push(direct: false, send: send)
+            defer { cleanup(before.root) }
+            let direct = try push(direct: true, send: send)
+            defer { cleanup(direct.root) }
+            #expect(!before.rows.isEmpty && before.rows.count == before.objects.count)
+            #expect(before.rows == direct.rows)
+            #expect(before.objects == direct.objects)
+        }
+    }
+
     @Test("without a chunk of the file's size under the blob digest, the recipe is missing as before")
     func missingWithoutItsChunk() throws {
         let root = tempStorePath("implied-missing")

@@ -212,6 +212,7 @@ public final class Pusher {
         var cached: [(key: String, stamp: FileStamp?, hit: IngestResult?)] = []
         cached.reserveCapacity(statCache == nil ? 0 : local.files.count)
         if let statCache {
+            statCache.reserve(local.files.count)
             for file in local.files {
                 let key =
                     local.isSingleFile

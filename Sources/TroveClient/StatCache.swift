@@ -119,8 +119,8 @@ public final class StatCache {
 
     /// The cached ingest result for `path` if its stamp is unchanged and not racy.
     public func lookup(path: String, stamp: FileStamp) -> IngestResult? {
-        // One hash of the path: found by index, marked used in place.
-        guard let i = entries.index(forKey: path) else {
+        // One hash of the path: found by index, marked used in place (none when empty: a first push).
+        guard !entries.isEmpty, let i = entries.index(forKey: path) else {
             misses += 1
             return nil
         }
@@ -143,6 +143,12 @@ public final class StatCache {
         return IngestResult(size: stamp.size, blobDigest: e.blob, chunks: refs)
     }
 
+    /// Makes room for `count` entries (a push's file count; a re-push's paths are there already):
+    /// the dictionary of a first push is sized once instead of rehashed as it grows.
+    public func reserve(_ count: Int) {
+        entries.reserveCapacity(Swift.max(entries.count, count))
+    }
+
     /// Records what reading `path` (with stamp `stamp`, taken before reading) produced.
     public func store(path: String, stamp: FileStamp, result: IngestResult) {
         let chunks = result.chunks.map { RecipeChunk(digest: $0.digest, length: UInt32($0.length)) }
@@ -156,16 +162,21 @@ public final class StatCache {
     public func save() throws {
         let now = Self.nowNs()
         var changed = dirty
-        for (k, e) in entries where e.confirmedNs == 0 {
-            // Entries read this run are confirmed now (racy ones were re-read, so stored again).
-            entries[k]?.confirmedNs = now
-            changed = true
+        // Entries read this run are confirmed now (racy ones were re-read, so stored again): in
+        // place (assigning by key while iterating the dictionary copied all of it).
+        var i = entries.startIndex
+        while i != entries.endIndex {
+            if entries.values[i].confirmedNs == 0 {
+                entries.values[i].confirmedNs = now
+                changed = true
+            }
+            entries.formIndex(after: &i)
         }
         // Forget files that no longer exist (other runs' entries only; this run's were just seen).
-        for (k, e) in entries where !e.used && access(k, F_OK) != 0 && errno == ENOENT {
-            entries[k] = nil
-            changed = true
-        }
+        var gone: [String] = []
+        for (k, e) in entries where !e.used && access(k, F_OK) != 0 && errno == ENOENT { gone.append(k) }
+        for k in gone { entries[k] = nil }
+        if !gone.isEmpty { changed = true }
         guard changed else { return }
         if entries.count > Self.maxEntries {
             let keep = entries.sorted { $0.value.confirmedNs > $1.value.confirmedNs }.prefix(Self.maxEntries)
@@ -210,11 +221,18 @@ public final class StatCache {
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
         func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        let valid = entries.filter { $0.key.utf8.count <= Int(UInt16.max) }
-        u32(UInt32(valid.count))
-        for (path, e) in valid {
+        // Sized once (no filtered copy of the dictionary, no array per path).
+        var count = 0
+        var size = out.count + 4 + 32
+        for (path, e) in entries where path.utf8.count <= Int(UInt16.max) {
+            count += 1
+            size += 2 + path.utf8.count + 48 + 32 + 4 + 36 * e.chunks.count
+        }
+        out.reserveCapacity(size)
+        u32(UInt32(count))
+        for (path, e) in entries where path.utf8.count <= Int(UInt16.max) {
             u16(UInt16(path.utf8.count))
-            out += Array(path.utf8)
+            out.append(contentsOf: path.utf8)
             u64(e.stamp.size)
             u64(UInt64(bitPattern: e.stamp.mtimeNs))
             u64(UInt64(bitPattern: e.stamp.ctimeNs))

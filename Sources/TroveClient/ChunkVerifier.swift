@@ -5,9 +5,9 @@ import TroveProtocol
 
 /// Verifies chunks on the connection's event loop as they arrive (a ``ResponseTransform``): each
 /// is decompressed to exactly its declared raw length and its SHA-256 checked; the chunk is handed
-/// on raw (codec `raw`). The chunks of a frame are hashed two at a time on two lanes
-/// (``SHA256Pair/digests(of:)``: interleaved SHA-NI streams, about 1.5 × the bytes per second of
-/// one). With `hashes: false` it only decompresses: the consumer must hash each chunk before using it.
+/// on raw (codec `raw`). The chunks of a frame are hashed together (``SHA256Pair/digests(of:)``:
+/// sixteen AVX-512 lanes where the CPU has them and it pays, else two interleaved SHA-NI streams).
+/// With `hashes: false` it only decompresses: the consumer must hash each chunk before using it.
 final class ChunkVerifier: Sendable {
     /// The decompression and hash contexts, reused from chunk to chunk.
     private struct Contexts {

@@ -62,10 +62,14 @@ public final class Puller {
     public var window = 8
     /// Threads that create and write small files in a new stage (0: the pulling thread does it).
     public var writerThreads = 2
-    /// Check each fetched chunk's SHA-256 on arrival (on the connections' event loops, two chunks
-    /// at a time) and only feed the blob digest on the pulling thread; false: both digests in one
-    /// interleaved pass on the pulling thread.
-    public var hashOnArrival = false
+    /// Check each fetched chunk's SHA-256 on arrival (on the connections' event loops, a frame's
+    /// chunks together: ``SHA256Pair/digests(of:)``) and only feed the blob digest on the pulling
+    /// thread; false: both digests in one interleaved pass on the pulling thread (``SHA256Pair``).
+    /// The default is on arrival where the chunk digests take sixteen AVX-512 lanes
+    /// (``SHA256Pair/manyOnSixteenLanes``): there sixteen lanes plus one stream for the blob cost
+    /// less CPU than the interleaved pair (docs/PERFORMANCE.md, "Pull, session 12"); elsewhere the
+    /// pair (two lanes on arrival saved no CPU, session 10).
+    public var hashOnArrival = SHA256Pair.manyOnSixteenLanes
     /// The thread writing large files' chunks is woken once this many bytes are queued (0: for
     /// every chunk, ~16 000 wake-ups per GiB).
     public var writerWakeBytes = 1 << 20

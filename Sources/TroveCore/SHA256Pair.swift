@@ -110,6 +110,11 @@ public final class SHA256Pair {
         return (scratch.finalize(), second.finalize())
     }
 
+    /// Whether ``digests(of:)`` takes sixteen AVX-512 lanes for ten buffers or more
+    /// (`trove_sha256_sixteen_lanes`: an Intel CPU with AVX-512; `TROVE_SHA256_LANES=2|16`
+    /// overrides), where many chunk digests cost about half of one SHA-NI stream's time.
+    public static var manyOnSixteenLanes: Bool { trove_sha256_sixteen_lanes() != 0 }
+
     /// The digests of independent buffers, in order. With the SHA extensions they run two at a
     /// time on two lanes (`trove_sha256_many`): when one buffer ends the next starts on its lane
     /// while the other goes on, so buffers of different lengths stay interleaved; ``hash(_:_:)``

@@ -90,7 +90,8 @@ struct PullCommand: ParsableCommand {
             if let n = ProcessInfo.processInfo.environment["TROVE_PULL_DIRECT_DEPTH"].flatMap({ Int($0) }), n >= 1 {
                 puller.directWritesInFlight = min(n, 8)
             }
-            // Benchmark A/B hook: TROVE_PULL_HASH=arrival|fused (where chunk digests are checked).
+            // Benchmark A/B hook: TROVE_PULL_HASH=arrival|fused (where chunk digests are checked; default:
+            // on arrival where they take sixteen lanes, Puller.hashOnArrival).
             if let h = ProcessInfo.processInfo.environment["TROVE_PULL_HASH"] {
                 puller.hashOnArrival = h == "arrival"
             }

@@ -46,6 +46,12 @@ struct PullHashingTests {
             }
         }
         #expect(runs == 8)
+        // The default: on arrival exactly where many digests take sixteen AVX-512 lanes.
+        do {
+            let conn = try Connection.open(to: address, credentials: nil)
+            defer { conn.close() }
+            #expect(Puller(connection: conn).hashOnArrival == SHA256Pair.manyOnSixteenLanes)
+        }
 
         // Large files through the page cache, and with direct writes one, two and three in flight.
         for (direct, inFlight) in [(false, 2), (true, 1), (true, 2), (true, 3)] {

@@ -167,10 +167,20 @@ extension BlobStreams {
         let ahead = chunks.contains { $0.raw == nil } ? readAhead?(chunks) : nil
         defer { ahead?.finish() }
         let pair = SHA256Pair()
+        // With many sent chunks, verify them all first on the many lanes; the blob digest then
+        // takes their bytes alone.
+        let sent = verified || !manyLanes ? [] : chunks.filter { $0.raw != nil }
+        if sent.count >= Self.manyLanesMinChunks {
+            let digests = Store.withRawBuffers(sent.map { $0.raw! }) { pair.digests(of: $0) }
+            for (c, actual) in zip(sent, digests) where actual != c.digest {
+                return .failure(.uploadCorrupt("chunk \(c.digest) of blob stream \(id) hashes to \(actual)"))
+            }
+        }
+        let checked = verified || sent.count >= Self.manyLanesMinChunks
         var size: UInt64 = 0
         for c in chunks {
             if let raw = c.raw {
-                if verified {
+                if checked {
                     raw.withUnsafeBytes { st.blob.update($0) }
                 } else {
                     let actual = raw.withUnsafeBytes { pair.digestAndAppend($0, to: st.blob) }

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import TroveCore
 
@@ -125,9 +126,31 @@ final class BlobStreams: Sendable {
 
     let state = Mutex(State())
 
+    /// Whether an append's sent chunks are verified all at once on the sixteen AVX-512 SHA lanes
+    /// (``SHA256Pair/digests(of:)``) before their bytes feed the blob digest on one SHA-NI stream,
+    /// instead of each chunk fused with the blob digest (``SHA256Pair/digestAndAppend(_:to:)``):
+    /// on an Intel CPU with AVX-512 the sixteen lanes and one stream cost less than the fused
+    /// pair. Default: where `trove_sha256_many` takes sixteen lanes; `TROVE_STORE_STREAM_LANES`
+    /// = `pair` or `many` overrides (A/B).
+    static let manyLanesDefault: Bool = {
+        switch ProcessInfo.processInfo.environment["TROVE_STORE_STREAM_LANES"] {
+        case "pair": false
+        case "many": true
+        default: SHA256Pair.manyOnSixteenLanes
+        }
+    }()
+
+    /// Appends of at least this many sent chunks take the many-lane verification (fewer run on
+    /// two SHA-NI lanes, which with the separate blob stream cost more than the fused pair).
+    static let manyLanesMinChunks = 10
+
+    /// See ``manyLanesDefault`` (tests choose).
+    let manyLanes: Bool
+
     /// Streams holding at most `holdBudget` bytes of early appends each (tests make it small).
-    init(holdBudget: Int = 32 << 20) {
+    init(holdBudget: Int = 32 << 20, manyLanes: Bool = BlobStreams.manyLanesDefault) {
         self.holdBudget = holdBudget
+        self.manyLanes = manyLanes
     }
 
     deinit {

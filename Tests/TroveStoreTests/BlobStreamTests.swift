@@ -296,4 +296,48 @@ struct BlobStreamTests {
         for r in ready[2...] { r.raw!.withUnsafeBytes { hasher.update($0) } }
         #expect(hasher.finalize() == f.recipe.blobDigest)
     }
+
+    @Test(
+        "an append of many chunks verifies on the many lanes as on the fused pair: same blob digest, same refusal",
+        arguments: [false, true])
+    func manyLanesAgainstPair(corrupt: Bool) throws {
+        var rng = TestRandom(seed: 4)
+        // Lengths across block boundaries, and enough chunks (24 > 16 lanes) for the lanes to
+        // take new buffers; one chunk repeated.
+        var chunks = (0..<23).map { i in rng.bytes(1 + i * 977 + (i % 3) * 64) }
+        chunks.append(chunks[5])
+        var ready = chunks.map { c in
+            BlobStreams.Ready(digest: SHA256.hash(c), length: c.count, raw: c, location: nil)
+        }
+        if corrupt {
+            var bad = chunks[17]
+            bad[bad.count / 2] ^= 1
+            ready[17] = BlobStreams.Ready(digest: ready[17].digest, length: bad.count, raw: bad, location: nil)
+        }
+        let blob = SHA256.hash(chunks.flatMap { $0 })
+        let size = UInt64(chunks.reduce(0) { $0 + $1.count })
+        #expect(ready.count >= BlobStreams.manyLanesMinChunks)
+        var outcomes: [String] = []
+        for manyLanes in [false, true] {
+            let streams = BlobStreams(manyLanes: manyLanes)
+            try streams.open(1)
+            // Two appends: both feed at once (the stream is at their position).
+            var outcome = ""
+            do {
+                for start in [0, 12] {
+                    try streams.append(1, position: start, Array(ready[start..<start + 12])) { _ throws(StoreError) in [] }
+                }
+                outcome = "closed \(try streams.close(1, blob: blob, size: size, chunks: ready.count))"
+            } catch {
+                outcome = "\(error)"
+            }
+            outcomes.append(outcome)
+        }
+        #expect(outcomes[0] == outcomes[1])
+        if corrupt {
+            #expect(outcomes[0].contains("hashes to"))
+        } else {
+            #expect(outcomes[0] == "closed true")
+        }
+    }
 }

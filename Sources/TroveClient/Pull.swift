@@ -73,13 +73,14 @@ public final class Puller {
     /// The thread writing large files' chunks is woken once this many bytes are queued (0: for
     /// every chunk, ~16 000 wake-ups per GiB).
     public var writerWakeBytes = 1 << 20
-    /// Write large files this pull creates with direct I/O (``DirectFileAppender``: their blocks
-    /// allocated up front, ``directWritesInFlight`` writes at a time) where the filesystem allows;
-    /// false (the default): through the page cache. Direct writes take the kernel's page-cache copy
-    /// and delayed allocation off the client's CPU, but the pull then waits for the device, which
-    /// also serves troved's pack reads; measured only on a busy machine so far (docs/PERFORMANCE.md,
-    /// sessions 8 and 9), so not the default yet.
-    public var directWrites = false
+    /// Write large files (≥ ``DirectFileAppender/bufferSize``) this pull creates with direct I/O
+    /// (``DirectFileAppender``: their blocks allocated up front, ``directWritesInFlight`` writes at
+    /// a time) where the filesystem allows, else through the page cache; false: always through the
+    /// page cache. On by default (session 14): direct writes take the kernel's page-cache copy,
+    /// delayed allocation and the filling of fresh page-cache pages off the client's CPU, which on
+    /// this project's VM kind cost a 1 GiB restore 3.1–5.3 CPU-s against 2.1–2.8
+    /// (docs/PERFORMANCE.md, "Pull, session 14"). The pulled file is then not in the page cache.
+    public var directWrites = true
     /// Direct writes kept in flight per file (each on an I/O thread): with one, the pull waited for
     /// the device after every 4 MiB (session 8).
     public var directWritesInFlight = 2

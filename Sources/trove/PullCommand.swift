@@ -80,7 +80,7 @@ struct PullCommand: ParsableCommand {
             if let n = ProcessInfo.processInfo.environment["TROVE_PULL_WAKE"].flatMap({ Int($0) }), n >= 0 {
                 puller.writerWakeBytes = n
             }
-            // Benchmark A/B hook: TROVE_PULL_DIRECT=1 writes large files with direct I/O, 0 through the page cache.
+            // Benchmark A/B hook: TROVE_PULL_DIRECT=0 writes large files through the page cache, 1 (the default) direct.
             switch ProcessInfo.processInfo.environment["TROVE_PULL_DIRECT"] {
             case "1": puller.directWrites = true
             case "0": puller.directWrites = false

@@ -34,9 +34,6 @@ public struct Frame: Equatable, Sendable {
     public var requestID: UInt32
     /// The message payload.
     public var payload: ByteBuffer
-    /// The checksum received with the frame when its check was deferred (``parse(_:maxPayload:deferringChecksumOf:)``,
-    /// ``checkDeferredChecksum(spans:)``); nil when it was checked on receipt or the frame was built here.
-    public var uncheckedChecksum: UInt32? = nil
 
     public init(type: MessageType, flags: FrameFlags = [], requestID: UInt32, payload: ByteBuffer) {
         self.type = type
@@ -124,13 +121,11 @@ public struct Frame: Equatable, Sendable {
     /// Parses one frame from the front of `buffer` if it is complete, consuming it; returns nil
     /// (consuming nothing) when more bytes are needed. Checks the length against `maxPayload`,
     /// the type and the flags as soon as the 10 header bytes are there, before waiting for (or
-    /// allocating) the payload. The checksum of a frame whose type is in `deferred` is not checked
-    /// here but kept in ``uncheckedChecksum`` for ``checkDeferredChecksum(spans:)``. `computed`, when
-    /// given, is the CRC-32C of the frame's bytes before its checksum, taken by the caller as it
-    /// copied them (``FrameAssembler``): compared instead of reading the frame again.
+    /// allocating) the payload, and the checksum once the frame is whole. `computed`, when given,
+    /// is the CRC-32C of the frame's bytes before its checksum, taken by the caller as it copied
+    /// them (``FrameAssembler``): compared instead of reading the frame again.
     public static func parse(
-        _ buffer: inout ByteBuffer, maxPayload: Int, deferringChecksumOf deferred: Set<MessageType> = [],
-        computed: UInt32? = nil
+        _ buffer: inout ByteBuffer, maxPayload: Int, computed: UInt32? = nil
     ) throws(ProtocolError) -> Frame? {
         guard let header = try checkedHeader(buffer, maxPayload: maxPayload) else { return nil }
         let (type, flags, length) = header
@@ -138,21 +133,16 @@ public struct Frame: Equatable, Sendable {
         guard buffer.readableBytes >= headerSize + length + trailerSize else { return nil }
         let requestID = buffer.getInteger(at: r + 6, endianness: .big, as: UInt32.self)!
         let expected = buffer.getInteger(at: r + headerSize + length, endianness: .big, as: UInt32.self)!
-        let deferring = deferred.contains(type)
-        if !deferring {
-            let actual =
-                computed
-                ?? buffer.withUnsafeReadableBytes { raw in
-                    CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[0..<(headerSize + length)]))
-                }
-            guard expected == actual else { throw .badChecksum(expected: expected, actual: actual) }
-        }
+        let actual =
+            computed
+            ?? buffer.withUnsafeReadableBytes { raw in
+                CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[0..<(headerSize + length)]))
+            }
+        guard expected == actual else { throw .badChecksum(expected: expected, actual: actual) }
         buffer.moveReaderIndex(forwardBy: headerSize)
         let payload = buffer.readSlice(length: length)!
         buffer.moveReaderIndex(forwardBy: trailerSize)
-        var frame = Frame(type: type, flags: flags, requestID: requestID, payload: payload)
-        if deferring { frame.uncheckedChecksum = expected }
-        return frame
+        return Frame(type: type, flags: flags, requestID: requestID, payload: payload)
     }
 }
 

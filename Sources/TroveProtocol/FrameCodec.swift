@@ -18,10 +18,6 @@ public final class FrameCodecState {
     public internal(set) var awaitingMemory = false
     /// Whether the frame now being received has been charged to ``memory`` (it is partly received).
     public internal(set) var chargedFrame = false
-    /// Frame types whose checksum is not checked on receipt: whoever handles them calls
-    /// ``Frame/checkDeferredChecksum(of:)`` before acting on them (a server, for
-    /// ``Frame/chunkCarrying``). Empty: every frame is checked as it is parsed.
-    public var deferredChecksums: Set<MessageType> = []
 
     /// A state starting with `maxPayload` (normally ``ProtocolLimits/preAuthMaxPayload``).
     public init(
@@ -133,8 +129,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
             guard state.chargeFrame(size) else { return nil }
         }
         guard
-            let frame = try Frame.parse(
-                &buffer, maxPayload: state.maxPayload, deferringChecksumOf: state.deferredChecksums)
+            let frame = try Frame.parse(&buffer, maxPayload: state.maxPayload)
         else {
             if state.chargedFrame { state.memory?.progress() }
             return nil

@@ -9,10 +9,9 @@ import TroveCore
 /// spans buffers is copied, as its pieces arrive, into a buffer of at least its encoded size taken
 /// when its header has arrived (after the header's checks and the memory charge): nothing grows,
 /// nothing is moved twice; its checksum is taken in the same pass as the copy
-/// (``CRC32C/copy(_:from:to:)``), not by reading the frame again (unless its type's checksum is
-/// deferred: ``FrameCodecState/deferredChecksums``). With a ``ByteBufferPool`` that buffer is one a finished frame used
-/// before, once nothing references that frame any more (no fresh pages to fault in). (NIO's
-/// `ByteToMessageHandler` accumulates into one buffer that a decoded frame's payload still
+/// (``CRC32C/copy(_:from:to:)``), not by reading the frame again. With a ``ByteBufferPool`` that
+/// buffer is one a finished frame used before, once nothing references that frame any more (no
+/// fresh pages to fault in). (NIO's `ByteToMessageHandler` accumulates into one buffer that a decoded frame's payload still
 /// references, so every later append, growth or `discardReadBytes` copies the unread bytes into
 /// fresh storage, and page faults follow.)
 ///
@@ -29,9 +28,8 @@ public struct FrameAssembler {
     /// The frame being assembled (its capacity is its encoded size) and that size.
     private var body: ByteBuffer?
     private var bodySize = 0
-    /// The CRC-32C of the frame's bytes copied into `body` so far, up to its checksum; nil for a
-    /// frame whose checksum is deferred.
-    private var bodyCRC: UInt32?
+    /// The CRC-32C of the frame's bytes copied into `body` so far, up to its checksum.
+    private var bodyCRC: UInt32 = 0
     /// Input not yet consumed because the memory account had no room for the next frame.
     private var held: [ByteBuffer] = []
 
@@ -93,7 +91,7 @@ public struct FrameAssembler {
                 if src.readableBytes >= size {
                     try finish(&src, emit)
                 } else {
-                    start(size, type: src.getInteger(at: src.readerIndex + 4, as: UInt8.self)!)
+                    start(size)
                 }
                 continue
             }
@@ -101,44 +99,39 @@ public struct FrameAssembler {
             take(from: &src, upTo: Frame.headerSize)
             guard let size = try Frame.announcedSize(head, maxPayload: state.maxPayload) else { return true }
             guard state.chargeFrame(size) else { return false }
-            start(size, type: head.getInteger(at: head.readerIndex + 4, as: UInt8.self)!)
+            start(size)
         }
     }
 
-    /// Allocates the buffer of a frame of `size` encoded bytes (of message type `type`, checked)
-    /// and moves the gathered header bytes into it.
-    private mutating func start(_ size: Int, type: UInt8) {
+    /// Allocates the buffer of a frame of `size` encoded bytes (its header checked) and moves the
+    /// gathered header bytes into it.
+    private mutating func start(_ size: Int) {
         var b = buffers?.take(capacity: size) ?? allocator.buffer(capacity: size)
         bodySize = size
-        let deferred = MessageType(rawValue: type).map { state.deferredChecksums.contains($0) } ?? true
-        bodyCRC = deferred ? nil : 0
+        bodyCRC = 0
         if head.readableBytes > 0 { Self.append(head.readableBytes, from: &head, to: &b, crc: &bodyCRC, size: size) }
         head.clear()
         body = b
     }
 
     /// Moves `n` bytes from `src` to the buffer `b` of a frame of `size` encoded bytes (its
-    /// capacity holds them), extending `crc` (unless nil) with those before the frame's checksum
-    /// in the same pass.
+    /// capacity holds them), extending `crc` with those before the frame's checksum in the same
+    /// pass.
     private static func append(
-        _ n: Int, from src: inout ByteBuffer, to b: inout ByteBuffer, crc running: inout UInt32?, size: Int
+        _ n: Int, from src: inout ByteBuffer, to b: inout ByteBuffer, crc: inout UInt32, size: Int
     ) {
-        guard var crc = running else {
-            var piece = src.readSlice(length: n)!
-            b.writeBuffer(&piece)
-            return
-        }
+        var running = crc
         let covered = max(0, min(n, size - Frame.trailerSize - b.readableBytes))
         b.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { out in
             src.withUnsafeReadableBytes { s in
-                crc = CRC32C.copy(crc, from: UnsafeRawBufferPointer(rebasing: s[0..<covered]), to: out)
+                running = CRC32C.copy(running, from: UnsafeRawBufferPointer(rebasing: s[0..<covered]), to: out)
                 UnsafeMutableRawBufferPointer(rebasing: out[covered..<n]).copyMemory(
                     from: UnsafeRawBufferPointer(rebasing: s[covered..<n]))
             }
             return n
         }
         src.moveReaderIndex(forwardBy: n)
-        running = crc
+        crc = running
     }
 
     /// Parses the complete frame at the front of `buffer` (checksum and all; `computed`: the
@@ -147,7 +140,7 @@ public struct FrameAssembler {
         _ buffer: inout ByteBuffer, _ emit: (Frame) -> Void, computed: UInt32? = nil
     ) throws(ProtocolError) {
         let frame = try Frame.parse(
-            &buffer, maxPayload: state.maxPayload, deferringChecksumOf: state.deferredChecksums, computed: computed)!
+            &buffer, maxPayload: state.maxPayload, computed: computed)!
         state.frameCompleted()
         try state.checkVersion(of: frame)
         emit(frame)

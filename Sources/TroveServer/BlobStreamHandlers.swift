@@ -15,14 +15,13 @@ extension RequestRouter {
         }
     }
 
-    func blobChunks(_ m: Message.BlobChunks, _ caller: Caller) throws(ServerError) -> Message.BlobChunksOK {
+    func blobChunks(_ m: Message.BlobChunks, _: Caller) throws(ServerError) -> Message.BlobChunksOK {
         try underLease(m.lease) { () throws(ServerError) in
             try checkCount(m.chunks.count, limits.maxChunksPerPut, "chunks")
             let session = try upload(m.lease)
-            var crcs = caller.chunkCRCs?.makeIterator()
             let entries = m.chunks.map { c -> BlobStreamEntry in
                 switch c {
-                case .data(let p): .data(ChunkInput(received: p, crc: crcs?.next()))
+                case .data(let p): .data(ChunkInput(received: p))
                 case .stored(let d, let n):
                     .stored(digest: d, length: Int(n))
                 }

@@ -92,8 +92,6 @@ struct ConnectionPipeline: Sendable {
                 channel.close(promise: nil)
             })
         let codec = FrameCodecState(memory: memory)
-        // Checked on a worker with the chunk CRC-32Cs the store needs (RequestDispatcher.start).
-        codec.deferredChecksums = Frame.chunkCarrying
         let connection = ConnectionState(logger: logger, codec: codec, buffers: buffers)
         let ops = channel.pipeline.syncOperations
         try ops.addHandler(TrafficCounter())

@@ -57,17 +57,14 @@ extension RequestRouter {
         }
     }
 
-    func putChunks(_ m: Message.PutChunks, _ caller: Caller) throws(ServerError) -> Message.PutChunksOK {
-        try underLease(m.lease) { () throws(ServerError) in try putChunksUnderLease(m, crcs: caller.chunkCRCs) }
+    func putChunks(_ m: Message.PutChunks, _: Caller) throws(ServerError) -> Message.PutChunksOK {
+        try underLease(m.lease) { () throws(ServerError) in try putChunksUnderLease(m) }
     }
 
-    private func putChunksUnderLease(_ m: Message.PutChunks, crcs: [UInt32]?) throws(ServerError)
-        -> Message.PutChunksOK
-    {
+    private func putChunksUnderLease(_ m: Message.PutChunks) throws(ServerError) -> Message.PutChunksOK {
         try checkCount(m.chunks.count, limits.maxChunksPerPut, "chunks")
         let session = try upload(m.lease)
-        var crcs = crcs?.makeIterator()
-        let inputs = m.chunks.map { ChunkInput(received: $0, crc: crcs?.next()) }
+        let inputs = m.chunks.map { ChunkInput(received: $0) }
         let result = try s { () throws(StoreError) in try session.putChunks(inputs) }
         if let bad = result.rejected.first {
             throw ServerError(

@@ -18,11 +18,9 @@ struct ReceivedChunkBytes: SharedBytes {
 }
 
 extension ChunkInput {
-    /// The chunk of a `PUT_CHUNKS` or `BLOB_CHUNKS` request, its bytes not copied; `crc`: their
-    /// CRC-32C when the frame check computed it.
-    init(received p: ChunkPayload, crc: UInt32? = nil) {
+    /// The chunk of a `PUT_CHUNKS` or `BLOB_CHUNKS` request, its bytes not copied.
+    init(received p: ChunkPayload) {
         self.init(
             digest: p.digest, codec: p.codec, rawLength: Int(p.rawLength), data: ReceivedChunkBytes(buffer: p.data))
-        knownCRC = crc
     }
 }

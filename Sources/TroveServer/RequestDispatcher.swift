@@ -8,34 +8,16 @@ import TroveProtocol
 /// The one call from a connection into request execution (the router); runs on a worker thread.
 protocol RequestExecutor: Sendable {
     func execute(_ message: Message, grant: Grant, codecs: Set<Codec>) throws(ServerError) -> Response
-    /// `chunkCRCs`: the CRC-32C of each chunk's bytes the request carries, in order, when the
-    /// connection computed them checking the frame (nil: not computed).
-    func execute(_ message: Message, grant: Grant, codecs: Set<Codec>, chunkCRCs: [UInt32]?) throws(ServerError)
-        -> Response
-}
-
-extension RequestExecutor {
-    func execute(_ message: Message, grant: Grant, codecs: Set<Codec>, chunkCRCs: [UInt32]?) throws(ServerError)
-        -> Response
-    {
-        try execute(message, grant: grant, codecs: codecs)
-    }
 }
 
 extension RequestRouter: RequestExecutor {
-    func execute(_ message: Message, grant: Grant, codecs: Set<Codec>) throws(ServerError) -> Response {
-        try execute(message, grant: grant, codecs: codecs, chunkCRCs: nil)
-    }
-
     /// Runs the request, counted in the metrics by type and result, with its execution time.
-    func execute(_ message: Message, grant: Grant, codecs: Set<Codec>, chunkCRCs: [UInt32]?) throws(ServerError)
-        -> Response
-    {
+    func execute(_ message: Message, grant: Grant, codecs: Set<Codec>) throws(ServerError) -> Response {
         let started = DispatchTime.now().uptimeNanoseconds
         ServerMetrics.inFlight.increment()
         defer { ServerMetrics.inFlight.decrement() }
         do {
-            let response = try handle(message, grant: grant, codecs: codecs, chunkCRCs: chunkCRCs)
+            let response = try handle(message, grant: grant, codecs: codecs)
             ServerMetrics.request(
                 message.type, result: "ok", nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
             return response
@@ -269,17 +251,9 @@ final class RequestDispatcher: ChannelInboundHandler {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         runner.run(on: context.eventLoop) { () -> Outcome in
             let message: Message
-            let chunkCRCs: [UInt32]?
-            do { message = try frame.message() } catch {
-                // A frame checked late that fails its checksum says so, not why it did not decode.
-                do { try frame.checkDeferredChecksum(spans: []) } catch { return .violation("\(error)") }
-                return .violation("\(error)")
-            }
-            do { chunkCRCs = try frame.checkDeferredChecksum(of: message) } catch { return .violation("\(error)") }
+            do { message = try frame.message() } catch { return .violation("\(error)") }
             do {
-                switch try executor.execute(
-                    message, grant: session.grant, codecs: session.codecs, chunkCRCs: chunkCRCs)
-                {
+                switch try executor.execute(message, grant: session.grant, codecs: session.codecs) {
                 case .single(let m):
                     return .frame(encoder.encode(Envelope(m, requestID: frame.requestID)).bytes)
                 case .stream(let s): return .stream(s)

@@ -26,13 +26,11 @@ final class RequestRouter: Sendable {
     var limits: SessionLimits { config.limits }
 
     /// Runs one request from an authenticated session; `codecs` are the codecs the client accepts.
-    func handle(_ message: Message, grant: Grant, codecs: Set<Codec>, chunkCRCs: [UInt32]? = nil) throws(ServerError)
-        -> Response
-    {
+    func handle(_ message: Message, grant: Grant, codecs: Set<Codec>) throws(ServerError) -> Response {
         guard let route = Self.routes[message.type] else {
             throw ServerError(.protocolViolation, "\(message.type) is not a request a client may send here")
         }
-        return try route.run(self, message, Caller(grant: grant, codecs: codecs, chunkCRCs: chunkCRCs))
+        return try route.run(self, message, Caller(grant: grant, codecs: codecs))
     }
 
     /// Every request a client may send after authentication, and its handler: a method of the
@@ -89,9 +87,6 @@ final class RequestRouter: Sendable {
 struct Caller {
     var grant: Grant
     var codecs: Set<Codec>
-    /// CRC-32C of each chunk's bytes the request carries, in order, computed checking its frame
-    /// (nil: not computed; the store computes what it needs).
-    var chunkCRCs: [UInt32]? = nil
 
     /// The creator recorded on versions and alias moves.
     var actor: String { grant.actor }

@@ -13,8 +13,6 @@ struct VerifiedChunk: Sendable {
     var rawLength: Int
     /// The bytes as sent (a received frame's buffer is written to the pack without a copy).
     var stored: any SharedBytes
-    /// CRC-32C of `stored`, computed by the caller (outside the serialised leader work).
-    var crc: UInt32
 }
 
 /// Leader/follower group commit in two stages. Callers enqueue a batch; whoever finds no leader

@@ -55,11 +55,9 @@ struct SegmentWriter: ~Copyable {
         for r in records {
             let offset = out.position
             var stored: any SharedBytes = r.stored
-            var crc = r.crc
             var field = r.digest
             if let seal {
                 stored = seal.seal(r.stored.array, digest: r.digest, rawLength: r.rawLength, codec: r.codec, offset: offset)
-                crc = CRC32C.checksum(stored)
                 field = seal.mask(r.digest, offset: offset)
             }
             let entry = PackEntry(
@@ -68,11 +66,28 @@ struct SegmentWriter: ~Copyable {
             var w = entry
             w.digest = field
             written.append(w)
+            // A record the buffer holds whole takes its CRC-32C while its bytes are copied in,
+            // its header written after them (the buffer is not written out in between); one that
+            // does not fit is read once more for it.
+            let headerSize = PackFormat.recordHeaderSize
+            let whole = out.room > headerSize + stored.count
+            var headerAt = 0
+            let crc: UInt32
+            if whole {
+                headerAt = out.reserve(headerSize)
+                crc = out.putTakingCRC(stored)
+            } else {
+                crc = CRC32C.checksum(stored)
+            }
             header.bytes.removeAll(keepingCapacity: true)
             PackFormat.appendRecordHeader(
                 &header, field: field, rawLength: r.rawLength, codec: r.codec, storedLength: stored.count, crc: crc)
-            try out.put(header.bytes)
-            try out.put(stored)
+            if whole {
+                out.write(header.bytes, at: headerAt)
+            } else {
+                try out.put(header.bytes)
+                try out.put(stored)
+            }
         }
         let pad = PackFormat.padLength(recordsEnd: out.position, count: entries.count)
         if pad > 0 {
@@ -102,6 +117,36 @@ struct SegmentWriter: ~Copyable {
         }
 
         var position: Int { fileOffset + used }
+
+        /// Bytes the buffer holds before it must be written out.
+        var room: Int { capacity - used }
+
+        /// Leaves room for `count` bytes (fewer than ``room``) written later with
+        /// ``write(_:at:)``; returns where they go in the buffer.
+        mutating func reserve(_ count: Int) -> Int {
+            precondition(count < room, "reserve: \(count) bytes do not fit in \(room)")
+            used += count
+            return used - count
+        }
+
+        /// Copies `bytes` (fewer than ``room``) into the buffer and returns their CRC-32C, taken
+        /// in the same pass.
+        mutating func putTakingCRC(_ bytes: any SharedBytes) -> UInt32 {
+            let n = bytes.count
+            precondition(n < room, "putTakingCRC: \(n) bytes do not fit in \(room)")
+            let crc = bytes.withUnsafeBytes { b in
+                CRC32C.copy(0, from: b, to: UnsafeMutableRawBufferPointer(start: base + used, count: n))
+            }
+            used += n
+            return crc
+        }
+
+        /// Writes `bytes` at `offset` in the buffer, into room ``reserve(_:)`` left (a record
+        /// header written after its bytes).
+        func write(_ bytes: [UInt8], at offset: Int) {
+            precondition(offset + bytes.count <= used, "write: \(offset)+\(bytes.count) is past \(used)")
+            bytes.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        }
 
         mutating func put(_ bytes: any SharedBytes) throws(StoreError) {
             var failure: StoreError? = nil

@@ -103,8 +103,7 @@ extension Store {
                 seen.insert(c.digest)
                 verified.append(
                     VerifiedChunk(
-                        digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.data,
-                        crc: c.crc))
+                        digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.data))
             }
             group.removeAll(keepingCapacity: true)
         }

@@ -142,8 +142,7 @@ extension Store {
                 }
                 group.append(
                     VerifiedChunk(
-                        digest: e.digest, codec: e.codec, rawLength: e.rawLength, stored: stored,
-                        crc: CRC32C.checksum(stored)))
+                        digest: e.digest, codec: e.codec, rawLength: e.rawLength, stored: stored))
                 bytes += stored.count
                 i += 1
             }

@@ -86,12 +86,6 @@ public struct ChunkInput: Sendable {
     public var rawLength: Int
     /// The bytes as sent, not copied (the hot path: a frame's buffer goes straight to the pack).
     public var data: any SharedBytes
-    /// CRC-32C of ``data`` when the receiver computed it already (checking the frame it came in);
-    /// nil: the store computes it.
-    public var knownCRC: UInt32? = nil
-
-    /// ``knownCRC``, or the CRC-32C of ``data`` computed now.
-    var crc: UInt32 { knownCRC ?? data.withUnsafeBytes { CRC32C.update(0, $0) } }
 
     /// The bytes as sent, as an array (a copy when ``data`` is not one).
     public var bytes: [UInt8] {

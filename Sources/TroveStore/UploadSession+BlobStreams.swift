@@ -45,8 +45,7 @@ extension UploadSession {
         for case .data(let c) in entries where !present.contains(c.digest) && seen.insert(c.digest).inserted {
             sent.append(
                 VerifiedChunk(
-                    digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.data,
-                    crc: c.crc))
+                    digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.data))
         }
         let stored = try store.storeVerified(sent)
         duplicates -= stored

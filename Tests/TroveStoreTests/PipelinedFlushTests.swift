@@ -178,8 +178,7 @@ struct PipelinedFlushTests {
         func records(_ cs: [ChunkInput]) -> [VerifiedChunk] {
             cs.map {
                 VerifiedChunk(
-                    digest: $0.digest, codec: $0.codec, rawLength: $0.rawLength, stored: $0.data,
-                    crc: CRC32C.checksum($0.bytes))
+                    digest: $0.digest, codec: $0.codec, rawLength: $0.rawLength, stored: $0.data)
             }
         }
         let tornEnd = try segments.append(records(torn), fd: fd, path: path, start: goodSize).end

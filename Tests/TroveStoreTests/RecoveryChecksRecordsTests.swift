@@ -29,8 +29,7 @@ struct RecoveryChecksRecordsTests {
         func records(_ cs: [ChunkInput]) -> [VerifiedChunk] {
             cs.map {
                 VerifiedChunk(
-                    digest: $0.digest, codec: $0.codec, rawLength: $0.rawLength, stored: $0.data,
-                    crc: CRC32C.checksum($0.bytes))
+                    digest: $0.digest, codec: $0.codec, rawLength: $0.rawLength, stored: $0.data)
             }
         }
         let segments = SegmentWriter()

@@ -120,7 +120,7 @@ public struct FastCDC: Sendable {
                 let px = base + xStart
                 let py = px + n
                 var i = 0
-                var yCut = -1
+                var yCutAhead = false
                 repeat {
                     let x0 = (h &<< 2) &+ shifted[Int(px[i])]
                     let x1 = x0 &+ gear[Int(px[i &+ 1])]
@@ -147,22 +147,23 @@ public struct FastCDC: Sendable {
                     if (x6 & maskLS) == 0 { return xStart &+ i &+ 6 }
                     if (x7 & mask) == 0 { return xStart &+ i &+ 7 }
                     h = x7
-                    if (y0 & maskLS) == 0 { yCut = xStart &+ n &+ i; break }
-                    if (y1 & mask) == 0 { yCut = xStart &+ n &+ i &+ 1; break }
-                    if (y2 & maskLS) == 0 { yCut = xStart &+ n &+ i &+ 2; break }
-                    if (y3 & mask) == 0 { yCut = xStart &+ n &+ i &+ 3; break }
-                    if (y4 & maskLS) == 0 { yCut = xStart &+ n &+ i &+ 4; break }
-                    if (y5 & mask) == 0 { yCut = xStart &+ n &+ i &+ 5; break }
-                    if (y6 & maskLS) == 0 { yCut = xStart &+ n &+ i &+ 6; break }
-                    if (y7 & mask) == 0 { yCut = xStart &+ n &+ i &+ 7; break }
+                    if (y0 & maskLS) == 0 || (y1 & mask) == 0 || (y2 & maskLS) == 0 || (y3 & mask) == 0
+                        || (y4 & maskLS) == 0 || (y5 & mask) == 0 || (y6 & maskLS) == 0 || (y7 & mask) == 0
+                    {
+                        yCutAhead = true  // g is still Y's state before these 4 pairs
+                        break
+                    }
                     g = y7
                     i &+= 8
                 } while i < n
-                if yCut >= 0 {
-                    // X finishes its window alone, after the 4 pairs it took in Y's cut step.
+                if yCutAhead {
+                    // X finishes its window alone, after the 4 pairs it took in Y's cut step; with
+                    // no cut there, Y's cut is found exactly by rolling its 4 pairs again.
                     let found = FastCDC.scanOne(
                         base, from: k &+ (i >> 1) &+ 4, to: k &+ w, hash: &h, mask: mask, tables: tables)
-                    return found >= 0 ? found : yCut
+                    if found >= 0 { return found }
+                    let y = k &+ w &+ (i >> 1)
+                    return FastCDC.scanOne(base, from: y, to: y &+ 4, hash: &g, mask: mask, tables: tables)
                 }
                 h = g
                 k = k &+ 2 &* w

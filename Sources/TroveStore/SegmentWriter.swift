@@ -66,26 +66,22 @@ struct SegmentWriter: ~Copyable {
             var w = entry
             w.digest = field
             written.append(w)
+            func recordHeader(_ crc: UInt32) -> [UInt8] {
+                header.bytes.removeAll(keepingCapacity: true)
+                PackFormat.appendRecordHeader(
+                    &header, field: field, rawLength: r.rawLength, codec: r.codec, storedLength: stored.count,
+                    crc: crc)
+                return header.bytes
+            }
             // A record the buffer holds whole takes its CRC-32C while its bytes are copied in,
             // its header written after them (the buffer is not written out in between); one that
             // does not fit is read once more for it.
-            let headerSize = PackFormat.recordHeaderSize
-            let whole = out.room > headerSize + stored.count
-            var headerAt = 0
-            let crc: UInt32
-            if whole {
-                headerAt = out.reserve(headerSize)
-                crc = out.putTakingCRC(stored)
+            if out.room > PackFormat.recordHeaderSize + stored.count {
+                let headerAt = out.reserve(PackFormat.recordHeaderSize)
+                let crc = out.putTakingCRC(stored)
+                out.write(recordHeader(crc), at: headerAt)
             } else {
-                crc = CRC32C.checksum(stored)
-            }
-            header.bytes.removeAll(keepingCapacity: true)
-            PackFormat.appendRecordHeader(
-                &header, field: field, rawLength: r.rawLength, codec: r.codec, storedLength: stored.count, crc: crc)
-            if whole {
-                out.write(header.bytes, at: headerAt)
-            } else {
-                try out.put(header.bytes)
+                try out.put(recordHeader(CRC32C.checksum(stored)))
                 try out.put(stored)
             }
         }

@@ -41,6 +41,14 @@ struct BlobStreamTests {
         }
 
         var committed: UploadCommitOutcome { .committed(tree: treeDigest, files: 1, totalSize: recipe.size) }
+
+        /// A new session with every chunk appended, as bytes, to its stream 1 (not closed).
+        func streamedSession() throws -> UploadSession {
+            let upload = try store.beginUpload(name: "m", ttlSeconds: 600)
+            try upload.openBlobStream(1)
+            _ = try upload.appendBlobStream(1, position: 0, entries(0..<chunks.count))
+            return upload
+        }
     }
 
     @Test("in order, with bytes and with stored chunks: verified at close, committed")
@@ -65,6 +73,53 @@ struct BlobStreamTests {
         #expect(try upload.blobStreams.hasResult(f.recipe.blobDigest))
         #expect(try f.commit(upload) == f.committed)
         #expect(try f.store.fsck(deep: true).isClean)
+    }
+
+    @Test("chunks a stream stored are taken as checked at COMMIT; one a GC removed since is reported missing")
+    func streamedChunksRememberedAndRecheckedAfterGC() throws {
+        let f = try Fixture()
+        defer { cleanup(f.root) }
+        let upload = try f.streamedSession()
+        defer { _ = try? upload.end() }
+        #expect(try f.close(upload))
+        // The session remembers every chunk it stored, with the epoch read before them ...
+        let remembered = try f.store.withLiveUpload(upload.id) { $0.chunks }
+        #expect(Set(remembered.entries.keys) == Set(f.chunks.map(\.digest)))
+        #expect(remembered.epoch != nil)
+        // ... and a GC deletes one behind its back (every delete moves the epoch): the commit's
+        // final transaction re-checks them all.
+        let victim = f.chunks[5].digest
+        try f.store.catalog.write { db in
+            try db.execute(sql: "DELETE FROM chunks WHERE digest = ?", arguments: [victim.data])
+            try db.execute(sql: "UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
+        }
+        guard case .missingChunks(let missing) = try f.commit(upload) else {
+            Issue.record("the commit must report the collected chunk missing")
+            return
+        }
+        #expect(missing == [victim])
+        #expect(try !f.store.hasTree(f.treeDigest))
+        // Sent again, it commits (the blob read back from the packs: its stream's result was used).
+        _ = try upload.putChunks(f.chunks.filter { $0.digest == victim })
+        #expect(try upload.commit(tree: f.treeDigest) == f.committed)
+        #expect(try f.store.fsck(deep: true).isClean)
+    }
+
+    @Test("a recipe giving other lengths than the chunks the stream stored fails at COMMIT")
+    func rememberedChunkWithOtherLengthIsLookedUp() throws {
+        let f = try Fixture()
+        defer { cleanup(f.root) }
+        let upload = try f.streamedSession()
+        defer { _ = try? upload.end() }
+        // No close: COMMIT verifies from the packs, and a recipe giving a wrong length for a
+        // chunk the session stored must fail there, not pass on the session's word.
+        var lying = f.recipe
+        lying.chunks[0].length += 1
+        lying.size += 1
+        let tree = Tree(entries: [.file("model.bin", blob: lying.blobDigest, size: lying.size)])
+        _ = try upload.putObjects([wholeObject(lying), wholeObject(tree)])
+        #expect(throws: StoreError.self) { try upload.commit(tree: SHA256.hash(tree.canonicalBytes)) }
+        #expect(try !f.store.hasTree(SHA256.hash(tree.canonicalBytes)))
     }
 
     @Test("appends that arrive out of order are held and fed when their turn comes")
@@ -237,10 +292,8 @@ struct BlobStreamTests {
     func neverClosed() throws {
         let f = try Fixture()
         defer { cleanup(f.root) }
-        let upload = try f.store.beginUpload(name: "m", ttlSeconds: 600)
+        let upload = try f.streamedSession()
         defer { _ = try? upload.end() }
-        try upload.openBlobStream(1)
-        _ = try upload.appendBlobStream(1, position: 0, f.entries(0..<f.chunks.count))
         #expect(try !upload.blobStreams.hasResult(f.recipe.blobDigest))
         #expect(try !f.store.hasTree(f.treeDigest))
         var lying = f.recipe

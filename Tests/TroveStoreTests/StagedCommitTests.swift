@@ -31,8 +31,8 @@ struct StagedCommitTests {
     }
 
     /// A new store with `files(seed:)` staged in one session (chunks and objects put); with
-    /// `oldChunks`, the chunks were last touched long ago (as if stored by an earlier push) when
-    /// the objects are staged.
+    /// `oldChunks`, the chunks were stored by an earlier push (not this session, which would
+    /// remember them as just stored: ``SessionChunks``) and last touched long ago.
     func staged(seed: UInt64, oldChunks: Bool = false) throws -> (
         store: Store, root: String, upload: UploadSession, f: (chunks: [ChunkInput], recipes: [Recipe], tree: Tree),
         tree: Digest
@@ -41,8 +41,12 @@ struct StagedCommitTests {
         let store = try createStore(at: root)
         let f = files(seed: seed)
         let upload = try store.beginUpload(name: "data/set", ttlSeconds: 600)
-        _ = try upload.putChunks(f.chunks)
-        if oldChunks { try store.catalog.write { db in try db.execute(sql: "UPDATE chunks SET touched = 1") } }
+        if oldChunks {
+            _ = try store.putChunks(f.chunks)
+            try store.catalog.write { db in try db.execute(sql: "UPDATE chunks SET touched = 1") }
+        } else {
+            _ = try upload.putChunks(f.chunks)
+        }
         _ = try upload.putObjects(f.recipes.map(wholeObject) + [wholeObject(f.tree)])
         return (store, root, upload, f, SHA256.hash(f.tree.canonicalBytes))
     }

@@ -34,13 +34,19 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
     case destinationNotEmpty(path: String, entries: [String], count: Int)
     /// The user stopped the command (Ctrl-C); `detail` says what was kept and how to resume.
     case interrupted(detail: String)
+    /// A pull ran out of room on the destination's filesystem (`ENOSPC`, or `EDQUOT`: the user's
+    /// quota) while writing `file` (its path in the version; empty: the pull's stage directory itself);
+    /// what it had written was removed
+    /// and the destination is as it was. `free` is what the filesystem has free afterwards (-1:
+    /// unknown), `needed` the bytes of the version's files.
+    case destinationFull(destination: String, file: String, errno: Int32, free: Int64, needed: UInt64)
 
     /// The `trove` exit code: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict, 5 integrity,
     /// 6 authentication or permission denied, 130 interrupted (Ctrl-C).
     public var exitCode: Int32 {
         switch self {
         case .server(let code, _, _): code.exitCode
-        case .cannotConnect, .connectionClosed, .protocolViolation, .io, .ingest: 1
+        case .cannotConnect, .connectionClosed, .protocolViolation, .io, .ingest, .destinationFull: 1
         case .integrity, .unsafeTree: 5
         case .notFound: 3
         case .usage: 2
@@ -107,6 +113,16 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
                 + "exactly the version, or --merge to write the version over it and keep other files"
         case .interrupted(let detail):
             return "interrupted: \(detail)"
+        case .destinationFull(let destination, let file, let errno, let free, let needed):
+            let what =
+                errno == EDQUOT
+                ? "the disk quota is used up on the filesystem of \(destination)"
+                : "no space left on the filesystem of \(destination)"
+            let writing = file.isEmpty ? "" : "writing \(file): "
+            let room = free >= 0 ? "\(Progress.bytes(UInt64(free))) free, " : ""
+            return "\(what) (\(writing)\(room)the version takes \(Progress.bytes(needed))): "
+                + "\(destination) is as it was and nothing partly written was kept. Free space there, or pull "
+                + "into a directory with room, then run the same command again"
         }
     }
 

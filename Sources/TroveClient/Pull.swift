@@ -51,7 +51,9 @@ public struct PullResult: Sendable {
 /// (``PullTarget``) and switched into place only when every file verified, so a failure leaves
 /// the destination as it was; an interrupted pull keeps its stage, and the next run verifies what
 /// is there chunk by chunk and fetches only the rest. In ``PullMode/merge`` files are written under
-/// temporary names next to their final place and renamed over it at the end.
+/// temporary names next to their final place and renamed over it at the end; a failure before then
+/// removes the temporaries and the directories made for them. A destination that runs out of space
+/// fails as ``ClientError/destinationFull(destination:file:errno:free:needed:)`` after that cleanup.
 public final class Puller {
     let connection: Connection
     let progress: Progress?
@@ -122,12 +124,20 @@ public final class Puller {
         if mode == .merge {
             let writer = SafeWriter(root: dest)
             defer { writer.cleanUp() }
-            try writer.prepareRoot()
-            try job.makeParents(writer)
-            var result = try write(job, info: info, total: tree.totalSize, resume: nil) {
-                (e) throws(ClientError) in
-                let (fd, path) = try writer.createTemp(for: e.path)
-                return (fd, path, true)
+            var result: (pull: PullResult, temps: [String])
+            do {
+                try writer.prepareRoot()
+                try job.makeParents(writer)
+                result = try write(job, info: info, total: tree.totalSize, resume: nil) {
+                    (e) throws(ClientError) in
+                    let (fd, path) = try writer.createTemp(for: e.path)
+                    return (fd, path, true)
+                }
+            } catch {
+                // Nothing is in place yet: the temporaries go, and the directories made for them.
+                writer.cleanUp()
+                writer.removeMadeDirectories()
+                throw PullSpace.explain(error, destination: dest, root: dest, needed: tree.totalSize)
             }
             for (temp, e) in zip(result.temps, fileEntries) { try writer.commit(temp: temp, to: e.path) }
             result.pull.symlinks = try job.makeLinksAndDirectories(writer)
@@ -140,7 +150,10 @@ public final class Puller {
                 path: dest, entries: Array(target.inTheWay.prefix(10)), count: target.inTheWay.count)
         }
         // A new stage holds nothing to resume: no file to look for, each one created new.
-        let fresh = try target.createStage()
+        let fresh: Bool
+        do { fresh = try target.createStage() } catch {
+            throw PullSpace.explain(error, destination: dest, root: target.stage, needed: tree.totalSize)
+        }
         var result: PullResult
         do {
             let writer = SafeWriter(root: target.stage)
@@ -168,7 +181,7 @@ public final class Puller {
                 throw target.kept(error, files: fileEntries.count)
             default:
                 target.discardStage()
-                throw error
+                throw PullSpace.explain(error, destination: dest, root: target.stage, needed: tree.totalSize)
             }
         }
         (result.replaced, result.removed) = try target.switchIn(tree: tree)

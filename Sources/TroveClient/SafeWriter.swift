@@ -16,6 +16,9 @@ final class SafeWriter {
     /// Temporaries not yet renamed into place (a set: a pull of many files renames each once).
     private var created = Set<String>()
     private var checkedDirs = Set<String>()
+    /// Directories this writer created (``prepareRoot()``, ``makeDirectories(_:mode:)``), in the
+    /// order it created them.
+    private var madeDirectories: [String] = []
 
     init(root: String) { self.root = root }
 
@@ -38,7 +41,9 @@ final class SafeWriter {
         var prefix = root.hasPrefix("/") ? "" : "."
         for comp in root.split(separator: "/") {
             prefix += "/" + comp
-            guard mkdir(prefix, 0o755) == 0 || errno == EEXIST else {
+            if mkdir(prefix, 0o755) == 0 {
+                madeDirectories.append(prefix)
+            } else if errno != EEXIST {
                 throw .io(path: prefix, operation: "create directory", errno: errno)
             }
         }
@@ -62,7 +67,9 @@ final class SafeWriter {
                     throw .usage(detail: "\(p) exists and is not a directory; remove it or pull elsewhere")
                 }
             } else {
-                guard mkdir(p, mode_t(prefix == rel ? mode : 0o755)) == 0 || errno == EEXIST else {
+                if mkdir(p, mode_t(prefix == rel ? mode : 0o755)) == 0 {
+                    madeDirectories.append(p)
+                } else if errno != EEXIST {
                     throw .io(path: p, operation: "create directory", errno: errno)
                 }
                 // mkdir may not set setgid/sticky bits a pull was told to keep.
@@ -143,6 +150,14 @@ final class SafeWriter {
     func cleanUp() {
         for p in created { unlink(p) }
         created = []
+    }
+
+    /// Removes the directories this writer created, deepest first, that are still empty: after a
+    /// failed `--merge` pull (and ``cleanUp()``), so the destination is left as it was. A directory
+    /// something else put a file in meanwhile stays.
+    func removeMadeDirectories() {
+        for p in madeDirectories.reversed() { rmdir(p) }
+        madeDirectories = []
     }
 
     static func pwriteFully(_ fd: Int32, _ data: UnsafeRawBufferPointer, at offset: UInt64, path: String)

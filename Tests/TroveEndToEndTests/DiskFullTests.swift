@@ -1,26 +1,14 @@
 import Foundation
 import Testing
 
-/// A tmpfs of a few MiB mounted on a fresh directory (unmounted and removed on release). Mounting
-/// needs root (CI runs the tests as root); otherwise the test fails with a message saying so.
-final class SmallFilesystem: Sendable {
-    let dir: TemporaryDirectory
-    var path: String { dir.path }
+/// A small filesystem a test mounts on a fresh directory (``SmallFilesystem``, ``SmallExt4``):
+/// its free space, and a way to fill it to the last byte.
+protocol ScratchFilesystem: Sendable {
+    /// Where it is mounted.
+    var path: String { get }
+}
 
-    init(megabytes: Int) throws {
-        guard getuid() == 0 else {
-            throw CLIError(
-                description: "the disk-full tests mount a \(megabytes) MiB tmpfs, which needs root "
-                    + "(CI runs as root); run the tests as root")
-        }
-        dir = try TemporaryDirectory("trove-smallfs")
-        let r = try CLI.runTool(
-            path: "/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", dir.path])
-        guard r.status == 0 else {
-            throw CLIError(description: "mount -t tmpfs on \(dir.path) failed: \(r.output)")
-        }
-    }
-
+extension ScratchFilesystem {
     /// Bytes free.
     var free: Int64 {
         var st = statvfs()
@@ -39,6 +27,38 @@ final class SmallFilesystem: Sendable {
             while write(fd, bytes, block) == block { written += block }
         }
         return written
+    }
+}
+
+/// Throws unless the tests run as root, which mounting `what` needs (CI runs as root).
+func requireRoot(toMount what: String) throws {
+    guard getuid() == 0 else {
+        throw CLIError(
+            description: "the disk-full tests mount \(what), which needs root (CI runs as root); run the "
+                + "tests as root")
+    }
+}
+
+/// A tmpfs of a few MiB mounted on a fresh directory (unmounted and removed on release). Mounting
+/// needs root (CI runs the tests as root); otherwise the test fails with a message saying so.
+final class SmallFilesystem: ScratchFilesystem {
+    let dir: TemporaryDirectory
+    var path: String { dir.path }
+
+    init(megabytes: Int) throws {
+        try requireRoot(toMount: "a \(megabytes) MiB tmpfs")
+        dir = try TemporaryDirectory("trove-smallfs")
+        let r = try CLI.runTool(
+            path: "/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", dir.path])
+        guard r.status == 0 else {
+            throw CLIError(description: "mount -t tmpfs on \(dir.path) failed: \(r.output)")
+        }
+    }
+
+    /// Gives the tmpfs a new size (`mount -o remount`); what it holds stays.
+    func resize(megabytes: Int) throws {
+        let r = try CLI.runTool(path: "/bin/mount", ["-o", "remount,size=\(megabytes)m", dir.path])
+        guard r.status == 0 else { throw CLIError(description: "remount of \(dir.path) failed: \(r.output)") }
     }
 
     deinit { _ = try? CLI.runTool(path: "/bin/umount", ["-l", dir.path]) }

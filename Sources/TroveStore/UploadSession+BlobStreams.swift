@@ -41,9 +41,7 @@ extension UploadSession {
         var seen = Set<Digest>()
         var sent: [VerifiedChunk] = []
         var duplicates = entries.count
-        // Read before any of this call's chunks is indexed (the first call's epoch is kept).
-        let recorded = try store.withLiveUpload(id) { s in s.chunks.epoch != nil }
-        let epoch = recorded ? nil : try store.gcEpoch()
+        let epoch = try epochBeforeStoring()
         let present = try store.presentSet(entries.compactMap { if case .data(let c) = $0 { c.digest } else { nil } })
         for case .data(let c) in entries where !present.contains(c.digest) && seen.insert(c.digest).inserted {
             sent.append(
@@ -51,12 +49,7 @@ extension UploadSession {
                     digest: c.digest, codec: c.codec, rawLength: c.rawLength, stored: c.data))
         }
         let stored = try store.storeVerified(sent)
-        // Each is indexed now (stored by this call or by a concurrent one): COMMIT need not
-        // look them up again (``SessionChunks``).
-        if !sent.isEmpty {
-            let now = Clock.nowMillis()
-            try store.withLiveUpload(id) { s in s.chunks.record(sent, epoch: epoch, touched: now) }
-        }
+        try remember(sent, epoch: epoch)
         duplicates -= stored
         return PutChunksResult(stored: stored, duplicates: duplicates, rejected: [])
     }

@@ -59,16 +59,27 @@ public struct UploadSession: Sendable {
     /// The session remembers the chunks it stored (``SessionChunks``): its COMMIT takes the
     /// one-chunk recipes it implies from them without looking each chunk up again.
     public func putChunks(_ chunks: [ChunkInput]) throws(StoreError) -> PutChunksResult {
-        let (streamed, recorded) = try store.withLiveUpload(id) { s in (s.streamed, s.chunks.epoch != nil) }
-        // Read before any of this call's chunks is indexed (the first call's epoch is kept).
-        let epoch = recorded ? nil : try store.gcEpoch()
+        let streamed = try store.withLiveUpload(id) { s in s.streamed }
+        let epoch = try epochBeforeStoring()
         var stored: [VerifiedChunk] = []
         let result = try store.putChunks(chunks, streamed: streamed) { stored = $0 }
-        if !stored.isEmpty {
-            let now = Clock.nowMillis()
-            try store.withLiveUpload(id) { s in s.chunks.record(stored, epoch: epoch, touched: now) }
-        }
+        try remember(stored, epoch: epoch)
         return result
+    }
+
+    /// The GC epoch to record a call's stored chunks under (``SessionChunks``), read before any
+    /// of them is indexed; nil once the session recorded some (the first call's epoch is kept).
+    func epochBeforeStoring() throws(StoreError) -> Int64? {
+        let recorded = try store.withLiveUpload(id) { s in s.chunks.epoch != nil }
+        return recorded ? nil : try store.gcEpoch()
+    }
+
+    /// Remembers `chunks`, each indexed now (stored by this session's call or a concurrent one),
+    /// so COMMIT need not look them up again (``SessionChunks``).
+    func remember(_ chunks: [VerifiedChunk], epoch: Int64?) throws(StoreError) {
+        guard !chunks.isEmpty else { return }
+        let now = Clock.nowMillis()
+        try store.withLiveUpload(id) { s in s.chunks.record(chunks, epoch: epoch, touched: now) }
     }
 
     /// Stores recipes and trees ahead of their commit: whole objects, or parts of larger ones

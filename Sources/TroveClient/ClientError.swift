@@ -35,10 +35,9 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
     /// The user stopped the command (Ctrl-C); `detail` says what was kept and how to resume.
     case interrupted(detail: String)
     /// A pull ran out of room on the destination's filesystem (`ENOSPC`, or `EDQUOT`: the user's
-    /// quota) while writing `file` (its path in the version; empty: the pull's stage directory itself);
-    /// what it had written was removed
-    /// and the destination is as it was. `free` is what the filesystem has free afterwards (-1:
-    /// unknown), `needed` the bytes of the version's files.
+    /// quota) while writing `file` (its path in the version; empty: the pull's stage directory
+    /// itself); what it had written was removed and the destination is as it was. `free` is what
+    /// the filesystem has free afterwards (-1: unknown), `needed` the bytes of the version's files.
     case destinationFull(destination: String, file: String, errno: Int32, free: Int64, needed: UInt64)
 
     /// The `trove` exit code: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict, 5 integrity,

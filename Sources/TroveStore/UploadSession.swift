@@ -338,7 +338,9 @@ public struct UploadSession: Sendable {
             var taken = false
             for r in recipes {
                 for c in r.chunks where hints.checkedChunks[c.digest] == nil {
-                    guard let entry = sessionChunks.entries[c.digest], entry.rawLength == Int(c.length) else { continue }
+                    guard let entry = sessionChunks.entries[c.digest], entry.rawLength == Int(c.length) else {
+                        continue
+                    }
                     hints.checkedChunks[c.digest] = entry
                     taken = true
                 }

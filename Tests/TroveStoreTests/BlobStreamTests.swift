@@ -106,7 +106,7 @@ struct BlobStreamTests {
     }
 
     @Test("a recipe giving other lengths than the chunks the stream stored fails at COMMIT")
-    func rememberedChunkWithOtherLengthIsLookedUp() throws {
+    func recipeWithOtherLengthsFailsAtCommit() throws {
         let f = try Fixture()
         defer { cleanup(f.root) }
         let upload = try f.streamedSession()

@@ -328,24 +328,14 @@ public struct UploadSession: Sendable {
             if let rowEpoch { hints.stagedRows[object] = rowEpoch }
         }
 
-        /// The recipes' chunks this session stored (``SessionChunks``: blob streams and
-        /// `PUT_CHUNKS`), with the length the recipe gives: indexed and kept by its lease since
-        /// `sessionChunks.epoch`, so COMMIT takes them as checked instead of looking each up
-        /// again (16 000 lookups for a streamed GiB); its final transaction re-checks them if a GC
-        /// or scrub deleted anything since, as for the chunks it looks up.
+        /// The chunks this session stored (``SessionChunks``: blob streams and `PUT_CHUNKS`),
+        /// indexed and kept by its lease since `sessionChunks.epoch`: COMMIT takes the recipe
+        /// chunks found there, with the length the recipe gives, as checked instead of looking
+        /// each up again (16 000 lookups for a streamed GiB); its final transaction re-checks them
+        /// if a GC or scrub deleted anything since, as for the chunks it looks up.
         mutating func takeStoredChunks(_ sessionChunks: SessionChunks) {
-            guard let epoch = sessionChunks.epoch, !sessionChunks.entries.isEmpty else { return }
-            var taken = false
-            for r in recipes {
-                for c in r.chunks where hints.checkedChunks[c.digest] == nil {
-                    guard let entry = sessionChunks.entries[c.digest], entry.rawLength == Int(c.length) else {
-                        continue
-                    }
-                    hints.checkedChunks[c.digest] = entry
-                    taken = true
-                }
-            }
-            if taken { hints.checkedEpoch = min(hints.checkedEpoch ?? epoch, epoch) }
+            guard sessionChunks.epoch != nil, !sessionChunks.entries.isEmpty else { return }
+            hints.sessionChunks = sessionChunks
         }
     }
 

@@ -54,6 +54,13 @@ final class BlobStreamer {
     let uploader: Uploader
     let lease: LeaseID
     let batchBytes: Int
+    /// The size the batch now filling is closed at: ``firstBatchBytes`` for a push's first batch,
+    /// doubled with each batch up to ``batchBytes``. The first request then leaves after about
+    /// 3 MiB are read rather than 16 MiB (two whole batches), so troved starts verifying and
+    /// writing while the client still reads: at the start of a push its CPU would be idle.
+    private var closeAt: Int
+    /// The first batch's size (see `closeAt`).
+    static let firstBatchBytes = 1 << 20
     /// Shared with the small files' `PushStream`.
     let sent: SentChunks
     private var control: RequestWindow
@@ -94,6 +101,7 @@ final class BlobStreamer {
             connections: [data], lease: lease, files: [], locations: [:], window: window, progress: nil)
         self.lease = lease
         self.batchBytes = min(batchBytes, uploader.budget)
+        closeAt = min(Self.firstBatchBytes, self.batchBytes)
         // A file's chunks go out in order on one connection: compress them on two threads.
         uploader.encodeThreads = 2
         self.control = RequestWindow(connection: control, limit: 8)
@@ -130,7 +138,8 @@ final class BlobStreamer {
         for (c, crc) in zip(chunks, crcs) {
             // A batch that would not fit one request goes before this chunk: each batch is one
             // BLOB_CHUNKS, so `window` requests in flight are `window` batches.
-            let size = held.contains(c.digest) ? Self.referenceSize : c.length + Self.bytesOverhead
+            let known = held.contains(c.digest)
+            let size = known ? Self.referenceSize : c.length + Self.bytesOverhead
             if !filling.digests.isEmpty && filling.wireBytes + size > uploader.budget {
                 do { try advance() } catch {
                     self.error = error
@@ -140,7 +149,7 @@ final class BlobStreamer {
             filling.wireBytes += size
             filling.digests.append(c.digest)
             filling.lengths.append(UInt32(c.length))
-            if held.contains(c.digest) {
+            if known {
                 filling.bytes.append(nil)
             } else {
                 let at = Int(c.offset - start)
@@ -155,7 +164,7 @@ final class BlobStreamer {
                 filling.rawBytes += c.length
             }
             fileChunks += 1
-            if filling.rawBytes >= batchBytes || filling.digests.count >= most {
+            if filling.rawBytes >= closeAt || filling.digests.count >= most {
                 do { try advance() } catch {
                     self.error = error
                     return
@@ -168,12 +177,17 @@ final class BlobStreamer {
     /// `streamed` true: its chunks went through a stream (the push sends only its recipe); false:
     /// no stream was opened (the server holds every chunk). `blob`: the file's blob digest, the
     /// server's for a sealed file (`r.blobDigest` is not used then), else `r.blobDigest`.
-    func endFile(_ r: IngestResult) throws(ClientError) -> (streamed: Bool, blob: Digest) {
+    /// `meanwhile` runs once the file's last request is sent, before its answers are awaited
+    /// (for a sealed file, while troved finishes the stream): work that needs no blob digest.
+    func endFile(_ r: IngestResult, meanwhile: () -> Void = {}) throws(ClientError) -> (streamed: Bool, blob: Digest) {
         if let error { throw error }
         while !filling.digests.isEmpty || asked != nil { try advance() }
         // A sealed file needs a stream for its digest, even of references only.
         if sealed && stream == nil { try openStream() }
-        guard let id = stream else { return (false, r.blobDigest) }
+        guard let id = stream else {
+            meanwhile()
+            return (false, r.blobDigest)
+        }
         guard position == UInt64(r.chunks.count), fileChunks == r.chunks.count else {
             throw .protocolViolation(
                 detail: "blob stream \(id) carried \(position) chunks of a file of \(r.chunks.count)")
@@ -184,6 +198,7 @@ final class BlobStreamer {
                 (answer) throws(ClientError) in blob = answer.blob
             }
             stream = nil
+            meanwhile()
             try data.drain()
             guard let blob else { throw .protocolViolation(detail: "blob stream \(id) was sealed without a digest") }
             return (true, blob)
@@ -194,6 +209,7 @@ final class BlobStreamer {
             if !closed.verified { unverified += 1 }
         }
         stream = nil
+        meanwhile()
         return (true, r.blobDigest)
     }
 
@@ -220,6 +236,7 @@ final class BlobStreamer {
             try ask(about: filling)
             asked = filling
             filling = Batch()
+            closeAt = min(closeAt * 2, batchBytes)
         }
     }
 

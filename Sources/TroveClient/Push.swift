@@ -232,10 +232,18 @@ public final class Pusher {
                 }, parameters: params, formats: connection.formatPolicy)
         defer { readAhead?.stop() }
         var readBytes: [UInt8] = []
+        // Each distinct chunk's first location, for uploads and COMMIT's repairs.
+        func locate(_ chunks: [ChunkRef], file index: Int) {
+            for c in chunks where locations[c.digest] == nil {
+                locations[c.digest] = ChunkLocation(file: index, offset: c.offset, length: c.length)
+                chunkOrder[c.digest] = chunkOrder.count
+            }
+        }
         for (index, file) in local.files.enumerated() {
             let r: IngestResult
             var inBuffer = false
             var streamed = false
+            var located = false
             let (cacheKey, stamp, hit) = cached.isEmpty ? ("", nil, nil) : cached[index]
             if let hit {
                 r = hit
@@ -268,7 +276,12 @@ public final class Pusher {
                         var ingested = try Ingest.file(
                             at: file.diskPath, parameters: params, threads: ingestThreads, blobDigest: !sealed,
                             formats: connection.formatPolicy, sink: { streamer.take($0, $1, $2, $3) }, buffers: streamer)
-                        (streamed, ingested.blobDigest) = try streamer.endFile(ingested)
+                        let chunks = ingested.chunks
+                        // Located while troved finishes the stream (16 000 chunks a GiB).
+                        (streamed, ingested.blobDigest) = try streamer.endFile(ingested) {
+                            locate(chunks, file: index)
+                            located = true
+                        }
                         r = ingested
                     } else {
                         r = try Ingest.file(
@@ -315,10 +328,7 @@ public final class Pusher {
                     recipeOrder.append(r.blobDigest)
                 }
             }
-            for c in r.chunks where locations[c.digest] == nil {
-                locations[c.digest] = ChunkLocation(file: index, offset: c.offset, length: c.length)
-                chunkOrder[c.digest] = chunkOrder.count
-            }
+            if !located { locate(r.chunks, file: index) }
             progress?.advance(by: r.size)
         }
         // The stat cache is written while the push goes on (it is not used again here).

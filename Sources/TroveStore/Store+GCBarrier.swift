@@ -35,9 +35,11 @@ extension Store {
     /// re-checks that the new recipes' chunks are indexed (returns the missing ones), that the
     /// reused blobs are still committed, and that the object files exist (rewriting any a GC
     /// removed and taking them off the GC's list; objects kept in the catalog are inserted by
-    /// the commit's transaction itself).
+    /// the commit's transaction itself). `staged`: recipes whose object files this session
+    /// stored ahead of the commit, encoded only to be rewritten.
     func gcRecheckCommit(
-        _ db: any CatalogTransaction, epoch: Int64, chunks: [Digest], reusedBlobs: [Digest], objects: [(Digest, [UInt8])]
+        _ db: any CatalogTransaction, epoch: Int64, chunks: [Digest], reusedBlobs: [Digest], objects: [(Digest, [UInt8])],
+        staged: [(Digest, Recipe)] = []
     ) throws -> [Digest]? {
         guard try Store.gcEpoch(db) != epoch else { return nil }
         let chunkQuery = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE digest = ?")
@@ -55,6 +57,10 @@ extension Store {
         for (d, bytes) in objects {
             try db.execute(sql: "DELETE FROM gc_doomed_objects WHERE digest = ?", arguments: [d.data])
             if !InlineObjects.accepts(bytes) && (try? objectStorage.exists(d)) != true { rewrite.append((d, bytes)) }
+        }
+        for (d, recipe) in staged {
+            try db.execute(sql: "DELETE FROM gc_doomed_objects WHERE digest = ?", arguments: [d.data])
+            if (try? objectStorage.exists(d)) != true { rewrite.append((d, recipe.canonicalBytes)) }
         }
         if !rewrite.isEmpty { try writeObjectFiles(rewrite) }
         return nil

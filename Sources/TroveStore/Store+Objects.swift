@@ -294,7 +294,18 @@ extension Store {
             objects.append((d, bytes))
             rows.append((blob, d, i.size))
         }
+        // Recipes this session stored as object files ahead of the commit (`CommitHints.stagedFiles`)
+        // are not encoded and written again while their files exist (a streamed GiB's recipe
+        // is 488 KB); one a GC removed since is written again here or in the final transaction.
+        var staged: [(Digest, Recipe)] = []
         for r in newRecipes.values {
+            if let d = hints.recipeObjects[r.blobDigest], hints.stagedFiles.contains(d) {
+                if (try? objectStorage.exists(d)) == true {
+                    staged.append((d, r))
+                    rows.append((r.blobDigest, d, r.size))
+                    continue
+                }
+            }
             let bytes = r.canonicalBytes
             let d = hints.recipeObjects[r.blobDigest] ?? SHA256.hash(bytes)
             objects.append((d, bytes))
@@ -335,7 +346,7 @@ extension Store {
         MaintenanceTestHooks.beforeCommitFinal?(self)
         let raced: [Digest]? = try catalog.write { db in
             if let missing = try self.gcRecheckCommit(
-                db, epoch: epoch, chunks: touched, reusedBlobs: reused, objects: objects)
+                db, epoch: epoch, chunks: touched, reusedBlobs: reused, objects: objects, staged: staged)
             {
                 return missing
             }
@@ -369,7 +380,7 @@ extension Store {
         // The maps and rows of 20 000 files are freed on another thread: not before the answer.
         if direct {
             Store.releaseAside(
-                (given, files, newRecipes, wanted, checked, lookUp, indexed, unverified, objects, rows, inline, touched, stale))
+                (given, files, newRecipes, wanted, checked, lookUp, indexed, unverified, objects, staged, rows, inline, touched, stale))
         }
         if let raced { return .missing(raced) }
         return .committed(tree: treeDigest)

@@ -325,7 +325,12 @@ public struct UploadSession: Sendable {
             recipes.append(recipe)
             keptUsed += 1
             hints.recipeObjects[blob] = object
-            if let rowEpoch { hints.stagedRows[object] = rowEpoch }
+            if let rowEpoch {
+                hints.stagedRows[object] = rowEpoch
+            } else {
+                // Not a catalog row: PUT_OBJECTS wrote it as an object file, durably.
+                hints.stagedFiles.insert(object)
+            }
         }
 
         /// The chunks this session stored (``SessionChunks``: blob streams and `PUT_CHUNKS`),

@@ -176,4 +176,43 @@ struct StagedCommitTests {
         try verifyTreeReadable(store, treeDigest)
         #expect(try store.fsck(deep: true).isClean)
     }
+
+    /// Modification time of `path` in whole seconds.
+    func mtime(_ path: String) throws -> Int {
+        let date = try #require(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)
+        return Int(date.timeIntervalSince1970)
+    }
+
+    @Test(
+        "a recipe PUT_OBJECTS wrote as an object file is committed from that file, kept as it is, and written again if it was lost",
+        arguments: [false, true])
+    func stagedRecipeFile(lost: Bool) throws {
+        let root = tempStorePath("staged-file")
+        let store = try createStore(at: root)
+        defer { cleanup(root) }
+        var rng = TestRandom(seed: 12)
+        // 1024 chunks: a recipe of ≈ 40 KB, above what the catalog keeps as a row.
+        let (chunks, recipe) = makeBlob(rng.bytes(1024 * 64), chunkSize: 64)
+        #expect(!InlineObjects.accepts(recipe.canonicalBytes))
+        let object = SHA256.hash(recipe.canonicalBytes)
+        let tree = Tree(entries: [.file("model.bin", blob: recipe.blobDigest, size: recipe.size)])
+        let treeDigest = SHA256.hash(tree.canonicalBytes)
+        let upload = try store.beginUpload(name: "m", ttlSeconds: 600)
+        _ = try upload.putChunks(chunks)
+        #expect(try upload.putObjects([wholeObject(recipe), wholeObject(tree)]) == 2)
+        let path = store.objectPath(object)
+        // Dated an hour back: a commit that wrote the file again would date it now.
+        let old = Date(timeIntervalSinceNow: -3600)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: path)
+        if lost { #expect(unlink(path) == 0) }
+        guard case .committed(let t, 1, _) = try upload.commit(tree: treeDigest) else {
+            Issue.record("the commit must succeed")
+            return
+        }
+        #expect(t == treeDigest)
+        #expect((try mtime(path) == Int(old.timeIntervalSince1970)) == !lost)
+        #expect(try store.recipe(forBlob: recipe.blobDigest) == recipe)
+        try verifyTreeReadable(store, treeDigest)
+        #expect(try store.fsck(deep: true).isClean)
+    }
 }

@@ -39,13 +39,21 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
     /// itself); what it had written was removed and the destination is as it was. `free` is what
     /// the filesystem has free afterwards (-1: unknown), `needed` the bytes of the version's files.
     case destinationFull(destination: String, file: String, errno: Int32, free: Int64, needed: UInt64)
+    /// A pull fetched and verified the whole version but could not `rename` its stage directory
+    /// to the new `destination` (`errno`: e.g. `ENOTEMPTY` when something created it meanwhile,
+    /// `ENOTDIR` when it is a file or a dangling symlink). The stage and the parents the pull made
+    /// were removed and the destination was not touched; `stage` is the stage when it could not be
+    /// removed (nil: nothing of the pull is left).
+    case cannotSwitchIn(destination: String, errno: Int32, stage: String?)
 
     /// The `trove` exit code: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict, 5 integrity,
     /// 6 authentication or permission denied, 130 interrupted (Ctrl-C).
     public var exitCode: Int32 {
         switch self {
         case .server(let code, _, _): code.exitCode
-        case .cannotConnect, .connectionClosed, .protocolViolation, .io, .ingest, .destinationFull: 1
+        case .cannotConnect, .connectionClosed, .protocolViolation, .io, .ingest, .destinationFull,
+            .cannotSwitchIn:
+            1
         case .integrity, .unsafeTree: 5
         case .notFound: 3
         case .usage: 2
@@ -122,6 +130,46 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
             return "\(what) (\(writing)\(room)the version takes \(Progress.bytes(needed))): "
                 + "\(destination) is as it was and nothing partly written was kept. Free space there, or pull "
                 + "into a directory with room, then run the same command again"
+        case .cannotSwitchIn(let destination, let errno, let stage):
+            let (why, todo) = ClientError.explainSwitch(destination: destination, errno: errno)
+            let left =
+                stage.map {
+                    "but its stage \($0) could not be removed (remove it: `rm -rf \($0)`), and \(destination) "
+                        + "was not touched"
+                } ?? "but nothing of it was kept and \(destination) was not touched"
+            return "cannot move the pulled version into place at \(destination): "
+                + "\(String(cString: strerror(errno)))\(why); the version was fetched and verified, \(left). \(todo)"
+        }
+    }
+
+    /// Why a pull's final `rename` onto a new destination failed with `errno`, in the user's
+    /// words (empty, or starting with ` (`), and what to do.
+    static func explainSwitch(destination: String, errno: Int32) -> (why: String, todo: String) {
+        let again = "then run the same command again"
+        switch errno {
+        case ENOTEMPTY, EEXIST:
+            return (
+                " (\(destination) appeared while the pull ran and is not empty)",
+                "Pull into another directory, or run the same command again with --force (make it exactly the "
+                    + "version) or --merge (write the version over it, keep other files)"
+            )
+        case ENOTDIR:
+            return (
+                " (\(destination) is not a directory: a file, or a symlink to something that does not exist)",
+                "Remove it or pull elsewhere, \(again)"
+            )
+        case EPERM, EACCES:
+            return (
+                " (the directory holding \(destination) does not allow it: its permissions, or an immutable or "
+                    + "append-only attribute, see `lsattr -d`)",
+                "Fix that or pull elsewhere, \(again)"
+            )
+        case EBUSY:
+            return (" (\(destination) is in use, e.g. a mount point)", "Pull elsewhere, \(again)")
+        case ENOSPC, EDQUOT:
+            return ("", "Free space there or pull elsewhere, \(again)")
+        default:
+            return ("", "Run the same command again")
         }
     }
 

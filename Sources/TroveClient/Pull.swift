@@ -49,11 +49,14 @@ public struct PullResult: Sendable {
 ///
 /// In ``PullMode/exact`` and ``PullMode/force`` the whole tree is built in a stage directory
 /// (``PullTarget``) and switched into place only when every file verified, so a failure leaves
-/// the destination as it was; an interrupted pull keeps its stage, and the next run verifies what
-/// is there chunk by chunk and fetches only the rest. In ``PullMode/merge`` files are written under
-/// temporary names next to their final place and renamed over it at the end; a failure before then
-/// removes the temporaries and the directories made for them. A destination that runs out of space
-/// fails as ``ClientError/destinationFull(destination:file:errno:free:needed:)`` after that cleanup.
+/// the destination as it was: the stage is removed, and so are the destination's parents the
+/// pull made, also when the final switch fails
+/// (``ClientError/cannotSwitchIn(destination:errno:stage:)``). An interrupted pull keeps its
+/// stage, and the next run verifies what is there chunk by chunk and fetches only the rest. In
+/// ``PullMode/merge`` files are written under temporary names next to their final place and
+/// renamed over it at the end; a failure before then removes the temporaries and the directories
+/// made for them. A destination that runs out of space fails as
+/// ``ClientError/destinationFull(destination:file:errno:free:needed:)`` after that cleanup.
 public final class Puller {
     let connection: Connection
     let progress: Progress?
@@ -184,7 +187,13 @@ public final class Puller {
                 throw PullSpace.explain(error, destination: dest, root: target.stage, needed: tree.totalSize)
             }
         }
-        (result.replaced, result.removed) = try target.switchIn(tree: tree)
+        do {
+            (result.replaced, result.removed) = try target.switchIn(tree: tree)
+        } catch {
+            // The switch put the destination back as it was; the complete stage goes too.
+            target.discardStage()
+            throw error
+        }
         return result
     }
 

@@ -14,7 +14,9 @@ import TroveCore
 /// in with one `rename`), or `DEST/.trove-pull-<16 hex>` inside an existing one (an existing
 /// directory may be the current directory or a mount point, which cannot be renamed); its entries
 /// are then moved into place one `rename` each, after `--force` moved the old contents aside.
-/// Until the switch, the destination is exactly as it was.
+/// Until the switch, the destination is exactly as it was; a pull that fails (other than by an
+/// interruption, which keeps the stage to resume from) removes the stage and the destination's
+/// parents it made, so the filesystem is as it was.
 struct PullTarget {
     static let stagePrefix = ".trove-pull-"
     static let asidePrefix = ".trove-old-"
@@ -26,6 +28,8 @@ struct PullTarget {
     let stage: String
     /// Top-level names already in the destination (not counting pull stages).
     let inTheWay: [String]
+    /// For a new destination, the writer that makes its missing parents and remembers which it made.
+    private let parents: SafeWriter?
 
     init(destination: String, tree: Digest) throws(ClientError) {
         self.destination = destination
@@ -40,22 +44,31 @@ struct PullTarget {
             inTheWay = try PullTarget.names(in: destination).filter {
                 !$0.hasPrefix(PullTarget.stagePrefix) && !$0.hasPrefix(PullTarget.asidePrefix)
             }.sorted()
+            parents = nil
         } else {
             exists = false
             let (parent, base) = PullTarget.split(destination)
             stage = PullTarget.join(parent, ".\(base)\(PullTarget.stagePrefix)\(tag)")
             inTheWay = []
+            parents = SafeWriter(root: parent)
         }
     }
 
-    /// Creates the stage (and the destination's parents), or reuses the one an interrupted pull
-    /// left; true when the stage is new (empty: nothing to verify or resume, every file is new).
+    /// Creates the stage (and the destination's missing parents), or reuses the one an interrupted
+    /// pull left; true when the stage is new (empty: nothing to verify or resume, every file is
+    /// new). When it fails, the parents it made are removed again.
     @discardableResult
     func createStage() throws(ClientError) -> Bool {
-        if !exists {
-            let (parent, _) = PullTarget.split(destination)
-            try SafeWriter(root: parent).prepareRoot()
+        do {
+            try parents?.prepareRoot()
+            return try makeStage()
+        } catch {
+            parents?.removeMadeDirectories()
+            throw error
         }
+    }
+
+    private func makeStage() throws(ClientError) -> Bool {
         var st = stat()
         if lstat(stage, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFDIR else {
@@ -69,8 +82,18 @@ struct PullTarget {
         return true
     }
 
-    /// Removes the stage and everything in it.
-    func discardStage() { PullTarget.removeTree(stage) }
+    /// Removes the stage and everything in it, then the destination's parents this pull made
+    /// (deepest first, those still empty): after a failure nothing of the pull is left.
+    func discardStage() {
+        PullTarget.removeTree(stage)
+        parents?.removeMadeDirectories()
+    }
+
+    /// The stage, when it is still there (``discardStage()`` could not remove it).
+    private var stageLeft: String? {
+        var st = stat()
+        return lstat(stage, &st) == 0 ? stage : nil
+    }
 
     /// The error to report when the pull stopped with the stage kept for a later run.
     func kept(_ error: ClientError, files total: Int) -> ClientError {
@@ -93,11 +116,15 @@ struct PullTarget {
 
     /// Puts the staged tree in place. With an existing destination, its old contents are moved
     /// aside first and removed at the end; returns which of them the version replaced (same path,
-    /// other content) and which it removed (paths not in the version).
+    /// other content) and which it removed (paths not in the version). When the `rename` onto a
+    /// new destination fails, the stage and the parents this pull made are removed and the error
+    /// is ``ClientError/cannotSwitchIn(destination:errno:stage:)``.
     func switchIn(tree: Tree) throws(ClientError) -> (replaced: [String], removed: [String]) {
         guard exists else {
             guard rename(stage, destination) == 0 else {
-                throw .io(path: destination, operation: "move the pulled tree into place at", errno: errno)
+                let code = errno
+                discardStage()
+                throw .cannotSwitchIn(destination: destination, errno: code, stage: stageLeft)
             }
             removeStaleStages()
             return ([], [])

@@ -18,7 +18,36 @@ final class SafeWriter {
     private var checkedDirs = Set<String>()
     /// Directories this writer created (``prepareRoot()``, ``makeDirectories(_:mode:)``), in the
     /// order it created them.
-    private var madeDirectories: [String] = []
+    private var madeDirectories: [MadeDirectory] = []
+
+    /// A directory this writer created, with the device and inode it got: a directory someone
+    /// else put at the same path after this one was removed is not it.
+    private struct MadeDirectory {
+        let path: String
+        let device: UInt64
+        let inode: UInt64
+
+        /// The directory `mkdir` just created at `path` (nil when it is already gone again).
+        init?(_ path: String) {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return nil }
+            self.path = path
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+        }
+
+        /// Whether `path` is still this directory.
+        var isStillThere: Bool {
+            var st = stat()
+            return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR && UInt64(st.st_dev) == device
+                && UInt64(st.st_ino) == inode
+        }
+    }
+
+    /// Records a directory `mkdir` just created at `path`.
+    private func made(_ path: String) {
+        if let d = MadeDirectory(path) { madeDirectories.append(d) }
+    }
 
     init(root: String) { self.root = root }
 
@@ -42,7 +71,7 @@ final class SafeWriter {
         for comp in root.split(separator: "/") {
             prefix += "/" + comp
             if mkdir(prefix, 0o755) == 0 {
-                madeDirectories.append(prefix)
+                made(prefix)
             } else if errno != EEXIST {
                 throw .io(path: prefix, operation: "create directory", errno: errno)
             }
@@ -68,7 +97,7 @@ final class SafeWriter {
                 }
             } else {
                 if mkdir(p, mode_t(prefix == rel ? mode : 0o755)) == 0 {
-                    madeDirectories.append(p)
+                    made(p)
                 } else if errno != EEXIST {
                     throw .io(path: p, operation: "create directory", errno: errno)
                 }
@@ -153,10 +182,12 @@ final class SafeWriter {
     }
 
     /// Removes the directories this writer created, deepest first, that are still empty: after a
-    /// failed `--merge` pull (and ``cleanUp()``), so the destination is left as it was. A directory
-    /// something else put a file in meanwhile stays.
+    /// failed pull (with `--merge` after ``cleanUp()``; otherwise after the stage went), so the
+    /// filesystem is left as it was. A directory something else put an entry in meanwhile stays,
+    /// and so does one that is no longer the directory this writer made (removed and made again
+    /// by someone else: another device or inode).
     func removeMadeDirectories() {
-        for p in madeDirectories.reversed() { rmdir(p) }
+        for d in madeDirectories.reversed() where d.isStillThere { rmdir(d.path) }
         madeDirectories = []
     }
 

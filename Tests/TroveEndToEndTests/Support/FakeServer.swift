@@ -13,20 +13,9 @@ final class FakeServer {
     let accepted = Locked(0)
 
     init(answer: [UInt8]) throws {
-        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Bool in
-                bind(s, p, len) == 0 && listen(s, 8) == 0 && getsockname(s, p, &len) == 0
-            }
-        }
-        guard bound else { throw CLIError(description: "cannot listen on loopback: errno \(errno)") }
+        let s: Int32
+        (s, address) = try FakeServer.listenOnLoopback()
         fd = s
-        address = "127.0.0.1:\(UInt16(bigEndian: addr.sin_port))"
         let accepted = self.accepted
         thread = Thread {
             while true {
@@ -61,6 +50,26 @@ final class FakeServer {
     deinit {
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
+    }
+
+    /// A socket listening on an ephemeral loopback port, and its `127.0.0.1:PORT`.
+    static func listenOnLoopback() throws -> (fd: Int32, address: String) {
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Bool in
+                bind(s, p, len) == 0 && listen(s, 8) == 0 && getsockname(s, p, &len) == 0
+            }
+        }
+        guard bound else {
+            close(s)
+            throw CLIError(description: "cannot listen on loopback: errno \(errno)")
+        }
+        return (s, "127.0.0.1:\(UInt16(bigEndian: addr.sin_port))")
     }
 
     /// A loopback port nothing listens on (bound, then closed).

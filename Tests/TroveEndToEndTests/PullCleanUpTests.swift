@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+
+@testable import TroveClient
+
+extension SmallFilesystem {
+    /// Files and directories that can still be made (`statvfs`).
+    var freeInodes: Int {
+        var st = statvfs()
+        guard statvfs(path, &st) == 0 else { return -1 }
+        return Int(st.f_ffree)
+    }
+
+    /// Remounts the tmpfs so that exactly `free` more files or directories fit beside those it
+    /// holds (`nr_inodes`); making one more fails with `ENOSPC`.
+    func limitInodes(free: Int) throws {
+        var st = statvfs()
+        try #require(statvfs(path, &st) == 0, "statvfs \(path): errno \(errno)")
+        let used = Int(st.f_files) - Int(st.f_ffree)
+        let r = try CLI.runTool(path: "/bin/mount", ["-o", "remount,nr_inodes=\(used + free)", path])
+        guard r.status == 0 else { throw CLIError(description: "remount of \(path) failed: \(r.output)") }
+        try #require(freeInodes == free, "\(freeInodes) inodes free after asking for \(free)")
+    }
+}
+
+/// A pull into a new directory (not `--merge`) that fails leaves the filesystem as it was: no
+/// stage, and none of the destination's parents it made — removed deepest first and only while
+/// empty, so directories that were there before, and one something else filled meanwhile, stay
+/// with what they hold. That holds wherever the failure comes: making the parents, the stage, the
+/// version's directories or files, a write, and the final `rename` of the complete stage into
+/// place, whose error says why and what to do (exit 1, like the other I/O failures of a pull).
+@Suite("a failed pull into a new directory leaves nothing behind", .serialized)
+struct PullCleanUpTests {
+    typealias Version = PullDiskFullTests.Version
+
+    static func listing(_ dir: String) throws -> [String] { try PullDiskFullTests.listing(dir) }
+
+    /// What was there before the pull: a directory with a file, beneath which DEST is pulled.
+    static let before: [String: [UInt8]] = ["keep/other.txt": Array("not the pull's\n".utf8)]
+
+    /// DEST three directories below `keep`, which exists: the pull makes `new`, `a` and `b`, each
+    /// taking an inode, then its stage, the version's two directories and five files (11 in all).
+    /// With 1 to 10 inodes free it fails at each of those in turn (as `ENOSPC`), and with room for
+    /// the directories but not the large file's bytes in the middle of writing it; each time exit 1
+    /// with the no-space message, the listing as before and every inode and byte back. With 11
+    /// inodes and room it succeeds.
+    @Test func everyDirectoryAFailedPullMadeIsGoneWhereverItFailed() throws {
+        let server = try TestServer()
+        let version = Version(large: 8 << 20)
+        let ref = try version.push(server, "clean/parents")
+        let fs = try SmallFilesystem(megabytes: 64)
+        try PullDiskFullTests.write(Self.before, under: fs.path)
+        let kept = try Self.listing(fs.path)
+        #expect(kept == ["keep/", "keep/other.txt"])
+        let dest = fs.path + "/keep/new/a/b/dest"
+
+        func expectFailedCleanly(_ r: CLIResult, _ what: String) throws {
+            #expect(r.status == 1, "\(what): \(r)")
+            #expect(r.stderr.contains("no space left on the filesystem of \(dest)"), "\(what): \(r)")
+            #expect(r.stderr.contains("run the same command again"), "\(what): \(r)")
+            #expect(try Self.listing(fs.path) == kept, "\(what): \(r)")
+            try PullDiskFullTests.expectFiles(Self.before, under: fs.path, what)
+        }
+
+        for free in 1...10 {
+            try fs.limitInodes(free: free)
+            try expectFailedCleanly(try server.trove(["pull", ref, dest]), "\(free) inodes free")
+            #expect(fs.freeInodes == free, "\(free) inodes free before the pull, \(fs.freeInodes) after")
+        }
+
+        // Inodes enough, bytes not: ENOSPC half way through the 8 MiB file.
+        try fs.limitInodes(free: 1000)
+        try fs.resize(megabytes: 4)
+        let bytesFree = fs.free
+        try expectFailedCleanly(try server.trove(["pull", ref, dest]), "a 4 MiB tmpfs")
+        #expect(fs.free >= bytesFree - 64 << 10, "\(fs.free) bytes free after the pull, \(bytesFree) before")
+
+        try fs.resize(megabytes: 64)
+        try fs.limitInodes(free: 11)
+        let r = try server.trove(["pull", ref, dest])
+        #expect(r.status == 0, "\(r)")
+        try PullDiskFullTests.expectFiles(version.files, under: dest, "pulled with 11 inodes free")
+        #expect(
+            try Self.listing(fs.path)
+                == (kept + ["keep/new/", "keep/new/a/", "keep/new/a/b/"]
+                + PullDiskFullTests.listing(of: version.files, prefix: "keep/new/a/b/dest/")).sorted())
+        #expect(fs.freeInodes == 0)
+    }
+
+    /// DEST is a symlink to something that does not exist (`current -> releases/3`, removed): the
+    /// pull sees no destination, builds the version beside it and only the `rename` onto the link
+    /// fails (`ENOTDIR`). The stage goes, the link is left as it was, and the error says so.
+    @Test func aRenameOntoADanglingSymlinkRemovesTheStageAndSaysWhatToDo() throws {
+        let server = try TestServer()
+        let version = Version(large: 1 << 20)
+        let ref = try version.push(server, "clean/link")
+        let dir = try TemporaryDirectory("trove-pull-link")
+        let dest = dir.path + "/current"
+        try #require(symlink("releases/3", dest) == 0, "symlink: errno \(errno)")
+        let kept = try Self.listing(dir.path)
+        #expect(kept == ["current"])
+
+        let r = try server.trove(["pull", ref, dest])
+        #expect(r.status == 1, "\(r)")
+        #expect(
+            r.stderr.contains(
+                "trove: error: cannot move the pulled version into place at \(dest): Not a directory (\(dest) is "
+                    + "not a directory: a file, or a symlink to something that does not exist); the version was "
+                    + "fetched and verified, but nothing of it was kept and \(dest) was not touched. Remove it or "
+                    + "pull elsewhere, then run the same command again"),
+            "\(r)")
+        #expect(try Self.listing(dir.path) == kept, "\(r)")
+        #expect(PullTarget.linkTarget(dest) == "releases/3")
+    }
+
+    /// Another program makes DEST, with a file in it, after the pull made DEST's parents and its
+    /// stage and before the version's chunks reach it (a ``Relay`` in front of troved makes it
+    /// then): the final `rename` fails (`ENOTEMPTY`). The stage goes; the parents the pull made
+    /// stay, as the other program's DEST is in them, and its file keeps its bytes. The error says
+    /// what happened and offers `--force`, with which the same pull then succeeds.
+    @Test func aDestinationThatAppearsMeanwhileKeepsWhatIsInItAndTheStageGoes() throws {
+        let server = try TestServer()
+        let version = Version(large: 1 << 20)
+        let ref = try version.push(server, "clean/race")
+        let dir = try TemporaryDirectory("trove-pull-race")
+        try PullDiskFullTests.write(Self.before, under: dir.path)
+        let parent = dir.path + "/keep/new/a"
+        let dest = parent + "/dest"
+        let theirs: [String: [UInt8]] = ["dest/theirs.txt": Array("another program's\n".utf8)]
+        let relay = try Relay(
+            to: server.address,
+            when: {
+                ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).contains {
+                    $0.hasPrefix(".dest.trove-pull-")
+                }
+            },
+            then: { try? PullDiskFullTests.write(theirs, under: parent) })
+
+        let r = try server.trove(["pull", ref, dest], environment: ["TROVE_SERVER": relay.address])
+        #expect(relay.fired, "the pull never sent a request once its stage existed: \(r)")
+        #expect(r.status == 1, "\(r)")
+        #expect(
+            r.stderr.contains(
+                "trove: error: cannot move the pulled version into place at \(dest): Directory not empty (\(dest) "
+                    + "appeared while the pull ran and is not empty); the version was fetched and verified, but "
+                    + "nothing of it was kept and \(dest) was not touched. Pull into another directory, or run the "
+                    + "same command again with --force"),
+            "\(r)")
+        #expect(
+            try Self.listing(dir.path)
+                == [
+                    "keep/", "keep/new/", "keep/new/a/", "keep/new/a/dest/", "keep/new/a/dest/theirs.txt",
+                    "keep/other.txt",
+                ],
+            "\(r)")
+        try PullDiskFullTests.expectFiles(theirs, under: parent, "the other program's file")
+        try PullDiskFullTests.expectFiles(Self.before, under: dir.path, "what was there before")
+
+        let forced = try server.trove(["pull", ref, dest, "--force"])
+        #expect(forced.status == 0, "\(forced)")
+        #expect(try Self.listing(dest) == PullDiskFullTests.listing(of: version.files))
+        try PullDiskFullTests.expectFiles(version.files, under: dest, "pulled with --force")
+    }
+
+    @Test func theSwitchErrorSaysWhatToDoPerCauseAndExits1() {
+        let stuck = ClientError.cannotSwitchIn(
+            destination: "out", errno: EPERM, stage: "./.out.trove-pull-ab")
+        #expect(stuck.exitCode == 1)
+        #expect(
+            stuck.description
+                == "cannot move the pulled version into place at out: Operation not permitted (the directory "
+                + "holding out does not allow it: its permissions, or an immutable or append-only attribute, see "
+                + "`lsattr -d`); the version was fetched and verified, but its stage ./.out.trove-pull-ab could not "
+                + "be removed (remove it: `rm -rf ./.out.trove-pull-ab`), and out was not touched. Fix that or "
+                + "pull elsewhere, then run the same command again")
+        #expect(
+            ClientError.cannotSwitchIn(destination: "out", errno: EIO, stage: nil).description.hasSuffix(
+                "Input/output error; the version was fetched and verified, but nothing of it was kept and out was "
+                    + "not touched. Run the same command again"))
+    }
+}

@@ -46,6 +46,14 @@ struct PullTarget {
             }.sorted()
             parents = nil
         } else {
+            // A symlink that leads nowhere (`stat` follows it, `lstat` does not): the final
+            // `rename` could only fail, after the whole version was fetched. Refused up front.
+            if lstat(destination, &st) == 0 {
+                let target = PullTarget.linkTarget(destination).map { "'\($0)'" } ?? "something"
+                throw .usage(
+                    detail: "destination \(destination) is a symbolic link to \(target), which leads nowhere: pull "
+                        + "into the directory it should lead to, or remove the link")
+            }
             exists = false
             let (parent, base) = PullTarget.split(destination)
             stage = PullTarget.join(parent, ".\(base)\(PullTarget.stagePrefix)\(tag)")

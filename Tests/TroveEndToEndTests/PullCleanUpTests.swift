@@ -35,6 +35,15 @@ struct PullCleanUpTests {
 
     static func listing(_ dir: String) throws -> [String] { try PullDiskFullTests.listing(dir) }
 
+    /// A troved holding a version with a 1 MiB file pushed as `name`, its ref, and an empty
+    /// directory to pull beneath.
+    static func pushed(_ name: String) throws -> (server: TestServer, version: Version, ref: String, dir: TemporaryDirectory) {
+        let server = try TestServer()
+        let version = Version(large: 1 << 20)
+        let ref = try version.push(server, name)
+        return (server, version, ref, try TemporaryDirectory("trove-pull-clean"))
+    }
+
     /// What was there before the pull: a directory with a file, beneath which DEST is pulled.
     static let before: [String: [UInt8]] = ["keep/other.txt": Array("not the pull's\n".utf8)]
 
@@ -88,19 +97,45 @@ struct PullCleanUpTests {
     }
 
     /// DEST is a symlink to something that does not exist (`current -> releases/3`, removed): the
-    /// pull sees no destination, builds the version beside it and only the `rename` onto the link
-    /// fails (`ENOTDIR`). The stage goes, the link is left as it was, and the error says so.
-    @Test func aRenameOntoADanglingSymlinkRemovesTheStageAndSaysWhatToDo() throws {
-        let server = try TestServer()
-        let version = Version(large: 1 << 20)
-        let ref = try version.push(server, "clean/link")
-        let dir = try TemporaryDirectory("trove-pull-link")
+    /// pull refuses it before fetching anything (exit 2, usage), as the final `rename` onto the
+    /// link could only fail; nothing is made and the link is left as it was.
+    @Test func aDanglingSymlinkDestinationIsRefusedBeforeAnythingIsFetched() throws {
+        let (server, _, ref, dir) = try Self.pushed("clean/link")
         let dest = dir.path + "/current"
         try #require(symlink("releases/3", dest) == 0, "symlink: errno \(errno)")
         let kept = try Self.listing(dir.path)
         #expect(kept == ["current"])
 
         let r = try server.trove(["pull", ref, dest])
+        #expect(r.status == 2, "\(r)")
+        #expect(
+            r.stderr.contains(
+                "destination \(dest) is a symbolic link to 'releases/3', which leads nowhere: pull into the "
+                    + "directory it should lead to, or remove the link"),
+            "\(r)")
+        #expect(try Self.listing(dir.path) == kept, "\(r)")
+        #expect(PullTarget.linkTarget(dest) == "releases/3")
+    }
+
+    /// Another program puts a file at DEST after the pull made its stage and before the version's
+    /// chunks reach it (a ``Relay`` in front of troved makes it then): the final `rename` of the
+    /// stage directory onto the file fails (`ENOTDIR`). The stage goes, the file keeps its bytes,
+    /// and the error says why and what to do.
+    @Test func aRenameOntoAFileThatAppearedMeanwhileRemovesTheStageAndSaysWhatToDo() throws {
+        let (server, _, ref, dir) = try Self.pushed("clean/file")
+        let dest = dir.path + "/current"
+        let theirs: [String: [UInt8]] = ["current": Array("a file, not a directory\n".utf8)]
+        let relay = try Relay(
+            to: server.address,
+            when: {
+                ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains {
+                    $0.hasPrefix(".current.trove-pull-")
+                }
+            },
+            then: { try? PullDiskFullTests.write(theirs, under: dir.path) })
+
+        let r = try server.trove(["pull", ref, dest], environment: ["TROVE_SERVER": relay.address])
+        #expect(relay.fired, "the pull never sent a request once its stage existed: \(r)")
         #expect(r.status == 1, "\(r)")
         #expect(
             r.stderr.contains(
@@ -109,8 +144,8 @@ struct PullCleanUpTests {
                     + "fetched and verified, but nothing of it was kept and \(dest) was not touched. Remove it or "
                     + "pull elsewhere, then run the same command again"),
             "\(r)")
-        #expect(try Self.listing(dir.path) == kept, "\(r)")
-        #expect(PullTarget.linkTarget(dest) == "releases/3")
+        #expect(try Self.listing(dir.path) == ["current"], "\(r)")
+        try PullDiskFullTests.expectFiles(theirs, under: dir.path, "the other program's file")
     }
 
     /// Another program makes DEST, with a file in it, after the pull made DEST's parents and its
@@ -119,10 +154,7 @@ struct PullCleanUpTests {
     /// stay, as the other program's DEST is in them, and its file keeps its bytes. The error says
     /// what happened and offers `--force`, with which the same pull then succeeds.
     @Test func aDestinationThatAppearsMeanwhileKeepsWhatIsInItAndTheStageGoes() throws {
-        let server = try TestServer()
-        let version = Version(large: 1 << 20)
-        let ref = try version.push(server, "clean/race")
-        let dir = try TemporaryDirectory("trove-pull-race")
+        let (server, version, ref, dir) = try Self.pushed("clean/race")
         try PullDiskFullTests.write(Self.before, under: dir.path)
         let parent = dir.path + "/keep/new/a"
         let dest = parent + "/dest"

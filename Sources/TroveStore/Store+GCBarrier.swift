@@ -38,8 +38,8 @@ extension Store {
     /// the commit's transaction itself). `staged`: recipes whose object files this session
     /// stored ahead of the commit, encoded only to be rewritten.
     func gcRecheckCommit(
-        _ db: any CatalogTransaction, epoch: Int64, chunks: [Digest], reusedBlobs: [Digest], objects: [(Digest, [UInt8])],
-        staged: [(Digest, Recipe)] = []
+        _ db: any CatalogTransaction, epoch: Int64, chunks: [Digest], reusedBlobs: [Digest],
+        objects: [(Digest, [UInt8])], staged: [(Digest, Recipe)] = []
     ) throws -> [Digest]? {
         guard try Store.gcEpoch(db) != epoch else { return nil }
         let chunkQuery = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE digest = ?")

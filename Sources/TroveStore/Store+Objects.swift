@@ -294,9 +294,10 @@ extension Store {
             objects.append((d, bytes))
             rows.append((blob, d, i.size))
         }
-        // Recipes this session stored as object files ahead of the commit (`CommitHints.stagedFiles`)
-        // are not encoded and written again while their files exist (a streamed GiB's recipe
-        // is 488 KB); one a GC removed since is written again here or in the final transaction.
+        // Recipes this session stored as object files ahead of the commit
+        // (`CommitHints.stagedFiles`) are not encoded and written again while their files exist
+        // (a streamed GiB's recipe is 488 KB); one a GC removed since is written again here, or
+        // by the final transaction.
         var staged: [(Digest, Recipe)] = []
         for r in newRecipes.values {
             if let d = hints.recipeObjects[r.blobDigest], hints.stagedFiles.contains(d) {
@@ -380,7 +381,10 @@ extension Store {
         // The maps and rows of 20 000 files are freed on another thread: not before the answer.
         if direct {
             Store.releaseAside(
-                (given, files, newRecipes, wanted, checked, lookUp, indexed, unverified, objects, staged, rows, inline, touched, stale))
+                (
+                    given, files, newRecipes, wanted, checked, lookUp, indexed, unverified, objects, staged, rows,
+                    inline, touched, stale
+                ))
         }
         if let raced { return .missing(raced) }
         return .committed(tree: treeDigest)

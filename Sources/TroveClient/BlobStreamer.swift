@@ -179,7 +179,9 @@ final class BlobStreamer {
     /// server's for a sealed file (`r.blobDigest` is not used then), else `r.blobDigest`.
     /// `meanwhile` runs once the file's last request is sent, before its answers are awaited
     /// (for a sealed file, while troved finishes the stream): work that needs no blob digest.
-    func endFile(_ r: IngestResult, meanwhile: () -> Void = {}) throws(ClientError) -> (streamed: Bool, blob: Digest) {
+    func endFile(_ r: IngestResult, meanwhile: () -> Void = {}) throws(ClientError)
+        -> (streamed: Bool, blob: Digest)
+    {
         if let error { throw error }
         while !filling.digests.isEmpty || asked != nil { try advance() }
         // A sealed file needs a stream for its digest, even of references only.
@@ -192,25 +194,27 @@ final class BlobStreamer {
             throw .protocolViolation(
                 detail: "blob stream \(id) carried \(position) chunks of a file of \(r.chunks.count)")
         }
+        var blob: Digest?
         if sealed {
-            var blob: Digest?
             try data.send(Message.BlobSeal(lease: lease, stream: id, size: r.size, chunks: position)) {
                 (answer) throws(ClientError) in blob = answer.blob
             }
-            stream = nil
-            meanwhile()
-            try data.drain()
-            guard let blob else { throw .protocolViolation(detail: "blob stream \(id) was sealed without a digest") }
-            return (true, blob)
-        }
-        try data.send(
-            Message.BlobClose(lease: lease, stream: id, blob: r.blobDigest, size: r.size, chunks: position)
-        ) { [self] (closed) throws(ClientError) in
-            if !closed.verified { unverified += 1 }
+        } else {
+            try data.send(
+                Message.BlobClose(
+                    lease: lease, stream: id, blob: r.blobDigest, size: r.size, chunks: position)
+            ) { [self] (closed) throws(ClientError) in
+                if !closed.verified { unverified += 1 }
+            }
         }
         stream = nil
         meanwhile()
-        return (true, r.blobDigest)
+        guard sealed else { return (true, r.blobDigest) }
+        try data.drain()
+        guard let blob else {
+            throw .protocolViolation(detail: "blob stream \(id) was sealed without a digest")
+        }
+        return (true, blob)
     }
 
     /// Waits until the server answered everything (every close included).

@@ -51,8 +51,8 @@ struct PullTarget {
             if lstat(destination, &st) == 0 {
                 let target = PullTarget.linkTarget(destination).map { "'\($0)'" } ?? "something"
                 throw .usage(
-                    detail: "destination \(destination) is a symbolic link to \(target), which leads nowhere: pull "
-                        + "into the directory it should lead to, or remove the link")
+                    detail: "destination \(destination) is a symbolic link to \(target), which leads "
+                        + "nowhere: pull into the directory it should lead to, or remove the link")
             }
             exists = false
             let (parent, base) = PullTarget.split(destination)

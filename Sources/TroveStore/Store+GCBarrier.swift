@@ -54,12 +54,15 @@ extension Store {
                 "blob \(b) was garbage-collected while this commit ran; push again (it will be re-sent)")
         }
         var rewrite: [(Digest, [UInt8])] = []
+        let undoom = try db.cachedStatement(sql: "DELETE FROM gc_doomed_objects WHERE digest = ?")
         for (d, bytes) in objects {
-            try db.execute(sql: "DELETE FROM gc_doomed_objects WHERE digest = ?", arguments: [d.data])
-            if !InlineObjects.accepts(bytes) && (try? objectStorage.exists(d)) != true { rewrite.append((d, bytes)) }
+            try undoom.execute(arguments: [d.data])
+            if !InlineObjects.accepts(bytes) && (try? objectStorage.exists(d)) != true {
+                rewrite.append((d, bytes))
+            }
         }
         for (d, recipe) in staged {
-            try db.execute(sql: "DELETE FROM gc_doomed_objects WHERE digest = ?", arguments: [d.data])
+            try undoom.execute(arguments: [d.data])
             if (try? objectStorage.exists(d)) != true { rewrite.append((d, recipe.canonicalBytes)) }
         }
         if !rewrite.isEmpty { try writeObjectFiles(rewrite) }

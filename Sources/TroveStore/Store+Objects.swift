@@ -298,14 +298,15 @@ extension Store {
         // (`CommitHints.stagedFiles`) are not encoded and written again while their files exist
         // (a streamed GiB's recipe is 488 KB); one a GC removed since is written again here, or
         // by the final transaction.
+        func stagedFileIsThere(_ d: Digest) -> Bool {
+            hints.stagedFiles.contains(d) && (try? objectStorage.exists(d)) == true
+        }
         var staged: [(Digest, Recipe)] = []
         for r in newRecipes.values {
-            if let d = hints.recipeObjects[r.blobDigest], hints.stagedFiles.contains(d) {
-                if (try? objectStorage.exists(d)) == true {
-                    staged.append((d, r))
-                    rows.append((r.blobDigest, d, r.size))
-                    continue
-                }
+            if let d = hints.recipeObjects[r.blobDigest], stagedFileIsThere(d) {
+                staged.append((d, r))
+                rows.append((r.blobDigest, d, r.size))
+                continue
             }
             let bytes = r.canonicalBytes
             let d = hints.recipeObjects[r.blobDigest] ?? SHA256.hash(bytes)
@@ -321,10 +322,7 @@ extension Store {
         try checkSpace(objects.reduce(0) { $0 + $1.1.count })
         let inline = objects.filter { InlineObjects.accepts($0.1) }
         try writeObjectFiles(
-            objects.filter {
-                !InlineObjects.accepts($0.1)
-                    && !(hints.stagedFiles.contains($0.0) && (try? objectStorage.exists($0.0)) == true)
-            })
+            objects.filter { !InlineObjects.accepts($0.1) && !stagedFileIsThere($0.0) })
         let now = Clock.nowMillis()
         let totalSize = tree.totalSize
         let fileCount = files.count

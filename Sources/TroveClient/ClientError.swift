@@ -38,7 +38,13 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
     /// quota) while writing `file` (its path in the version; empty: the pull's stage directory
     /// itself); what it had written was removed and the destination is as it was. `free` is what
     /// the filesystem has free afterwards (-1: unknown), `needed` the bytes of the version's files.
-    case destinationFull(destination: String, file: String, errno: Int32, free: Int64, needed: UInt64)
+    /// With `directory`, `file` is a directory the pull was creating: one of the version's (its
+    /// path in the version), or one of the destination's missing parents (its path as given).
+    /// With `inodes`, the filesystem ran out of inodes (it has room for `free` more files and
+    /// directories, the pull makes `needed`), not bytes.
+    case destinationFull(
+        destination: String, file: String, errno: Int32, free: Int64, needed: UInt64, directory: Bool = false,
+        inodes: (free: Int64, needed: Int)? = nil)
     /// A pull fetched and verified the whole version but could not `rename` its stage directory
     /// to the new `destination` (`errno`: e.g. `ENOTEMPTY` when something created it meanwhile,
     /// `ENOTDIR` when it is a file or a dangling symlink). The stage and the parents the pull made
@@ -120,16 +126,27 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
                 + "exactly the version, or --merge to write the version over it and keep other files"
         case .interrupted(let detail):
             return "interrupted: \(detail)"
-        case .destinationFull(let destination, let file, let errno, let free, let needed):
+        case .destinationFull(
+            let destination, let file, let errno, let free, let needed, let directory, let inodes):
             let what =
                 errno == EDQUOT
                 ? "the disk quota is used up on the filesystem of \(destination)"
                 : "no space left on the filesystem of \(destination)"
-            let writing = file.isEmpty ? "" : "writing \(file): "
+            let writing =
+                directory
+                ? "creating \(file.isEmpty ? "the stage directory" : "directory \(file)"): "
+                : file.isEmpty ? "" : "writing \(file): "
+            let kept = "\(destination) is as it was and nothing partly written was kept"
+            if let inodes {
+                let count = "\(inodes.free) inode\(inodes.free == 1 ? "" : "s") free"
+                return "\(what): it has run out of inodes (files), not bytes (\(writing)\(count), the pull "
+                    + "makes \(inodes.needed) files and directories): \(kept). Delete files there to free "
+                    + "inodes, or pull into a directory on another filesystem, then run the same command "
+                    + "again"
+            }
             let room = free >= 0 ? "\(Progress.bytes(UInt64(free))) free, " : ""
-            return "\(what) (\(writing)\(room)the version takes \(Progress.bytes(needed))): "
-                + "\(destination) is as it was and nothing partly written was kept. Free space there, or pull "
-                + "into a directory with room, then run the same command again"
+            return "\(what) (\(writing)\(room)the version takes \(Progress.bytes(needed))): \(kept). Free "
+                + "space there, or pull into a directory with room, then run the same command again"
         case .cannotSwitchIn(let destination, let errno, let stage):
             let (why, todo) = ClientError.explainSwitch(destination: destination, errno: errno)
             let left =

@@ -52,11 +52,13 @@ public struct PullResult: Sendable {
 /// the destination as it was: the stage is removed, and so are the destination's parents the
 /// pull made, also when the final switch fails
 /// (``ClientError/cannotSwitchIn(destination:errno:stage:)``). An interrupted pull keeps its
-/// stage, and the next run verifies what is there chunk by chunk and fetches only the rest. In
+/// stage, and the next run verifies what is there chunk by chunk and fetches only the rest; one
+/// interrupted before the first chunk came into a new stage removes it and those parents. In
 /// ``PullMode/merge`` files are written under temporary names next to their final place and
 /// renamed over it at the end; a failure before then removes the temporaries and the directories
-/// made for them. A destination that runs out of space fails as
-/// ``ClientError/destinationFull(destination:file:errno:free:needed:)`` after that cleanup.
+/// made for them. A destination that runs out of space (or inodes) fails as
+/// ``ClientError/destinationFull(destination:file:errno:free:needed:directory:inodes:)`` after that
+/// cleanup.
 public final class Puller {
     let connection: Connection
     let progress: Progress?
@@ -96,8 +98,12 @@ public final class Puller {
     /// Keep setuid, setgid and sticky bits from the tree (dropped by default; see
     /// ``PullSafety/localModes(_:preserveSpecial:umask:)``).
     public var preserveSpecialModes = false
-    /// Asked before each chunk with the number of chunks fetched so far; true stops the pull as
-    /// ``ClientError/interrupted(detail:)`` (Ctrl-C), keeping what a later run can resume from.
+    /// Asked before the pull makes any directory, while it checks what an interrupted run kept,
+    /// and before each chunk, with the number of chunks fetched so far; true stops the pull as
+    /// ``ClientError/interrupted(detail:)`` (Ctrl-C), keeping what a later run can resume from, or,
+    /// before the first chunk came into a new stage, nothing: the stage and the parents made for it
+    /// are removed. To end a wait for the server at once, close the pull's connections once this
+    /// returns true: the pull then stops as interrupted too, not as a broken connection.
     public var shouldStop: (Int) -> Bool = { _ in false }
 
     public init(connection: Connection, progress: Progress? = nil) {
@@ -123,6 +129,10 @@ public final class Puller {
         let recipes = try remote.recipes(Array(sizes.keys).sorted(), sizes: sizes)
         let dest = destination.isEmpty ? "." : destination
         let job = PullJob(tree: tree, files: fileEntries, recipes: recipes)
+        // From here on, before anything is made, a Ctrl-C is the pull's to handle: it removes what
+        // it made unless that is worth resuming from.
+        if shouldStop(0) { throw PullTarget.nothingLeft(.interrupted(detail: ""), destination: dest) }
+        var fetched = 0
 
         if mode == .merge {
             let writer = SafeWriter(root: dest)
@@ -131,7 +141,7 @@ public final class Puller {
             do {
                 try writer.prepareRoot()
                 try job.makeParents(writer)
-                result = try write(job, info: info, total: tree.totalSize, resume: nil) {
+                result = try write(job, info: info, total: tree.totalSize, resume: nil, fetched: &fetched) {
                     (e) throws(ClientError) in
                     let (fd, path) = try writer.createTemp(for: e.path)
                     return (fd, path, true)
@@ -140,7 +150,9 @@ public final class Puller {
                 // Nothing is in place yet: the temporaries go, and the directories made for them.
                 writer.cleanUp()
                 writer.removeMadeDirectories()
-                throw PullSpace.explain(error, destination: dest, root: dest, needed: tree.totalSize)
+                throw PullSpace.explain(
+                    stopped(error, fetched: fetched), destination: dest, root: dest, needed: tree.totalSize,
+                    inodes: job.inodes, staged: false)
             }
             for (temp, e) in zip(result.temps, fileEntries) { try writer.commit(temp: temp, to: e.path) }
             result.pull.symlinks = try job.makeLinksAndDirectories(writer)
@@ -155,17 +167,20 @@ public final class Puller {
         // A new stage holds nothing to resume: no file to look for, each one created new.
         let fresh: Bool
         do { fresh = try target.createStage() } catch {
-            throw PullSpace.explain(error, destination: dest, root: target.stage, needed: tree.totalSize)
+            throw PullSpace.explain(
+                error, destination: dest, root: target.stage, needed: tree.totalSize, inodes: job.inodes,
+                staged: true)
         }
         var result: PullResult
         do {
             let writer = SafeWriter(root: target.stage)
             try job.makeParents(writer)
-            let resume = fresh ? PullJob.Resume() : try job.verifyExisting(writer)
+            let resume = fresh ? PullJob.Resume() : try job.verifyExisting(writer) { shouldStop(0) }
             // In a new stage, small files are created and written by workers (StagedFileWriters).
             let queued = fresh && writerThreads > 0 ? StagedFileWriters(threads: writerThreads) : nil
             let written = try write(
-                job, info: info, total: tree.totalSize, resume: resume, queued: queued.map { ($0, writer) }
+                job, info: info, total: tree.totalSize, resume: resume, fetched: &fetched,
+                queued: queued.map { ($0, writer) }
             ) {
                 (e) throws(ClientError) in
                 if fresh {
@@ -178,13 +193,22 @@ public final class Puller {
             result = written.pull
             result.symlinks = try job.makeLinksAndDirectories(writer)
         } catch {
+            let error = stopped(error, fetched: fetched)
             switch error {
             case .interrupted, .connectionClosed:
+                if fresh && fetched == 0 {
+                    // Stopped before the first chunk came: the stage this run made holds nothing to
+                    // resume from, so it goes, and so do the parents made for it.
+                    target.discardStage()
+                    throw PullTarget.nothingLeft(error, destination: dest)
+                }
                 // Keep the stage: the next run verifies it chunk by chunk and fetches the rest.
                 throw target.kept(error, files: fileEntries.count)
             default:
                 target.discardStage()
-                throw PullSpace.explain(error, destination: dest, root: target.stage, needed: tree.totalSize)
+                throw PullSpace.explain(
+                    error, destination: dest, root: target.stage, needed: tree.totalSize, inodes: job.inodes,
+                    staged: true)
             }
         }
         do {
@@ -197,14 +221,21 @@ public final class Puller {
         return result
     }
 
+    /// `error`, or the interruption it is: Ctrl-C closes the pull's connections to end a wait for
+    /// the server (``shouldStop`` then says so).
+    private func stopped(_ error: ClientError, fetched: Int) -> ClientError {
+        guard case .connectionClosed = error, shouldStop(fetched) else { return error }
+        return .interrupted(detail: "stopped while waiting for troved")
+    }
+
     /// Writes every file of `job` through `open` (a temporary or the staged file), fetching the
     /// chunks that `resume` does not already have in place; returns the result and the paths
-    /// written, in file order.
+    /// written, in file order; `fetched` counts the chunks fetched so far.
     ///
     /// With `queued`, files up to ``StagedFileWriters/fileLimit`` are gathered in memory, verified,
     /// and handed to the workers to create under the writer's root (a stage this pull made).
     private func write(
-        _ job: PullJob, info: Message.RefInfo, total: UInt64, resume: PullJob.Resume?,
+        _ job: PullJob, info: Message.RefInfo, total: UInt64, resume: PullJob.Resume?, fetched: inout Int,
         queued: (StagedFileWriters, SafeWriter)? = nil,
         open: (TreeEntry) throws(ClientError) -> (fd: Int32, path: String, new: Bool)
     ) throws(ClientError) -> (pull: PullResult, temps: [String]) {
@@ -235,7 +266,7 @@ public final class Puller {
             return UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
         }
         var written: UInt64 = 0
-        var fetched = 0
+        fetched = 0
         /// Files before this index may still be queued (not on disk yet).
         var queuedBelow = 0
         var worker = 0

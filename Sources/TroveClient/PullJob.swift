@@ -42,6 +42,22 @@ struct PullJob {
         }
     }
 
+    /// The files, symlinks and directories the tree makes: the inodes it takes on the destination's
+    /// filesystem.
+    var inodes: Int {
+        var directories = Set<Substring>()
+        for e in tree.entries {
+            // The entry's directory (itself, for an empty one) and those above it, up to the first
+            // already counted.
+            var dir: Substring? =
+                e.kind == .directory ? Substring(e.path) : e.path.lastIndex(of: "/").map { e.path[..<$0] }
+            while let d = dir, directories.insert(d).inserted {
+                dir = d.lastIndex(of: "/").map { d[..<$0] }
+            }
+        }
+        return tree.entries.count(where: { $0.kind != .directory }) + directories.count
+    }
+
     /// The parent directories of every entry (refusing to go through symlinks).
     func makeParents(_ writer: SafeWriter) throws(ClientError) {
         for e in tree.entries {
@@ -52,7 +68,8 @@ struct PullJob {
 
     /// Reads what an interrupted run left in `writer`'s root, chunk by chunk: a chunk whose bytes
     /// at its position hash to its digest is kept; everything else will be fetched or copied.
-    func verifyExisting(_ writer: SafeWriter) throws(ClientError) -> Resume {
+    /// Asks `stop` before each chunk: true stops it as ``ClientError/interrupted(detail:)``.
+    func verifyExisting(_ writer: SafeWriter, stop: () -> Bool = { false }) throws(ClientError) -> Resume {
         var resume = Resume()
         var buffer = [UInt8]()
         let hasher = SHA256()
@@ -65,6 +82,7 @@ struct PullJob {
             defer { close(fd) }
             var offset: UInt64 = 0
             for (chunkIndex, c) in recipes[e.blob!]!.chunks.enumerated() {
+                if stop() { throw .interrupted(detail: "stopped while checking \(e.path)") }
                 let n = Int(c.length)
                 guard offset + UInt64(n) <= UInt64(st.st_size) else { break }
                 if buffer.count < n { buffer = [UInt8](repeating: 0, count: n) }

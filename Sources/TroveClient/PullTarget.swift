@@ -15,8 +15,8 @@ import TroveCore
 /// directory may be the current directory or a mount point, which cannot be renamed); its entries
 /// are then moved into place one `rename` each, after `--force` moved the old contents aside.
 /// Until the switch, the destination is exactly as it was; a pull that fails (other than by an
-/// interruption, which keeps the stage to resume from) removes the stage and the destination's
-/// parents it made, so the filesystem is as it was.
+/// interruption after chunks came, which keeps the stage to resume from) removes the stage and the
+/// destination's parents it made, so the filesystem is as it was.
 struct PullTarget {
     static let stagePrefix = ".trove-pull-"
     static let asidePrefix = ".trove-old-"
@@ -118,6 +118,22 @@ struct PullTarget {
         switch error {
         case .interrupted: return .interrupted(detail: what)
         case .connectionClosed(let detail): return .connectionClosed(detail: "\(detail); \(what)")
+        default: return error
+        }
+    }
+
+    /// The error to report when the pull stopped (Ctrl-C, a broken connection) before it fetched
+    /// anything, having made nothing or removed what it made (``discardStage()``).
+    static func nothingLeft(_ error: ClientError, destination: String) -> ClientError {
+        switch error {
+        case .interrupted:
+            return .interrupted(
+                detail: "\(destination) is unchanged: the pull stopped before it fetched anything and left "
+                    + "nothing behind. Run the same command again to pull the version")
+        case .connectionClosed(let detail):
+            return .connectionClosed(
+                detail: "\(detail); nothing was fetched yet and nothing of the pull was left behind "
+                    + "(\(destination) is unchanged)")
         default: return error
         }
     }

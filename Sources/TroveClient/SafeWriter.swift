@@ -66,10 +66,10 @@ final class SafeWriter {
             }
             return
         }
-        // Create it and any missing parents (like mkdir -p).
-        var prefix = root.hasPrefix("/") ? "" : "."
+        // Create it and any missing parents (like mkdir -p), each named as in `root` (errors name it).
+        var prefix = ""
         for comp in root.split(separator: "/") {
-            prefix += "/" + comp
+            prefix = prefix.isEmpty && !root.hasPrefix("/") ? String(comp) : prefix + "/" + comp
             if mkdir(prefix, 0o755) == 0 {
                 made(prefix)
             } else if errno != EEXIST {

@@ -67,6 +67,10 @@ struct PullCommand: ParsableCommand {
             let connections = ProcessInfo.processInfo.environment["TROVE_PULL_CONNECTIONS"].flatMap { Int($0) } ?? 2
             let extra = client.extraConnections(min(max(connections, 1), 4) - 1)
             defer { for c in extra { c.close() } }
+            // Ctrl-C once the pull handles it (shouldStop): end any wait for the server at once.
+            Interrupt.whenRequested {
+                for c in [conn] + extra { c.close() }
+            }
             let puller = Puller(connection: conn, progress: Progress.forTerminal())
             puller.extraConnections = extra
             puller.allowExternalSymlinks = allowExternalSymlinks
@@ -100,7 +104,8 @@ struct PullCommand: ParsableCommand {
                 Int($0)
             }
             puller.shouldStop = { fetched in
-                // From the first chunk on, Ctrl-C stops at the next chunk and reports what was kept.
+                // From before the pull makes its first directory on, Ctrl-C stops it at its next
+                // check, and it reports what it kept (or that it removed what it made).
                 Interrupt.cooperative = true
                 return Interrupt.requested || stopAfter.map { fetched >= $0 } ?? false
             }

@@ -127,11 +127,7 @@ struct PullCleanUpTests {
         let theirs: [String: [UInt8]] = ["current": Array("a file, not a directory\n".utf8)]
         let relay = try Relay(
             to: server.address,
-            when: {
-                ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains {
-                    $0.hasPrefix(".current.trove-pull-")
-                }
-            },
+            when: Self.stageExists(in: dir.path, for: "current"),
             then: { try? PullDiskFullTests.write(theirs, under: dir.path) })
 
         let r = try server.trove(["pull", ref, dest], environment: ["TROVE_SERVER": relay.address])
@@ -161,11 +157,7 @@ struct PullCleanUpTests {
         let theirs: [String: [UInt8]] = ["dest/theirs.txt": Array("another program's\n".utf8)]
         let relay = try Relay(
             to: server.address,
-            when: {
-                ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).contains {
-                    $0.hasPrefix(".dest.trove-pull-")
-                }
-            },
+            when: Self.stageExists(in: parent, for: "dest"),
             then: { try? PullDiskFullTests.write(theirs, under: parent) })
 
         let r = try server.trove(["pull", ref, dest], environment: ["TROVE_SERVER": relay.address])
@@ -192,6 +184,116 @@ struct PullCleanUpTests {
         #expect(forced.status == 0, "\(forced)")
         #expect(try Self.listing(dest) == PullDiskFullTests.listing(of: version.files))
         try PullDiskFullTests.expectFiles(version.files, under: dest, "pulled with --force")
+    }
+
+    /// A ``Relay`` condition: the stage of a pull into `parent/name` exists.
+    static func stageExists(in parent: String, for name: String) -> @Sendable () -> Bool {
+        {
+            ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).contains {
+                $0.hasPrefix(".\(name).trove-pull-")
+            }
+        }
+    }
+
+    /// Whether `relay` ran its action, waiting up to 10 s for it to end: the pull may end first.
+    static func fired(_ relay: Relay) -> Bool {
+        let deadline = Date().addingTimeInterval(10)
+        while !relay.fired && Date() < deadline { usleep(5000) }
+        return relay.fired
+    }
+
+    /// Starts `trove ARGS` against `server`, then waits for it (killed after a minute).
+    static func run(_ args: [String], server: String, started: (Int32) -> Void = { _ in }) throws
+        -> CLIResult
+    {
+        let dir = try TemporaryDirectory("trove-pull-clean-run")
+        let err = dir.path + "/stderr"
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
+        let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        let p = Process()
+        p.executableURL = try CLI.binary("trove")
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(["TROVE_SERVER": server]) { $1 }
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = errHandle
+        try p.run()
+        started(p.processIdentifier)
+        let deadline = Date().addingTimeInterval(60)
+        while p.isRunning && Date() < deadline { usleep(5000) }
+        let timedOut = p.isRunning
+        if timedOut { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        try errHandle.close()
+        return CLIResult(
+            status: p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus,
+            stdoutData: Data(), stderrData: try Data(contentsOf: URL(fileURLWithPath: err)),
+            timedOut: timedOut)
+    }
+
+    /// Ctrl-C (a real SIGINT) after the pull made DEST's parents and its stage, before the first
+    /// chunk came: a ``Relay`` in front of troved holds the first `GET_CHUNKS` back, sends the
+    /// signal, and waits (up to 10 s) for the pull to be gone before passing it on. The pull
+    /// exits 130 at once saying DEST is unchanged; its stage and the parents it made are gone
+    /// (nothing was fetched: nothing to resume from), `keep` and its file are as they were. The
+    /// same pull then succeeds.
+    @Test func ctrlCBeforeTheFirstChunkLeavesNothingBehind() throws {
+        let (server, version, ref, dir) = try Self.pushed("clean/sigint")
+        try PullDiskFullTests.write(Self.before, under: dir.path)
+        let kept = try Self.listing(dir.path)
+        let parent = dir.path + "/keep/new/a"
+        let dest = parent + "/dest"
+        let pid = Locked<Int32>(0)
+        let relay = try Relay(
+            to: server.address,
+            when: Self.stageExists(in: parent, for: "dest"),
+            then: {
+                let deadline = Date().addingTimeInterval(10)
+                while pid.withValue({ $0 }) == 0 && Date() < deadline { usleep(1000) }
+                let p = pid.withValue { $0 }
+                if p > 0 { kill(p, SIGINT) }  // never 0: that would signal the whole process group
+                while FileManager.default.fileExists(atPath: parent) && Date() < deadline { usleep(5000) }
+            })
+
+        let r = try Self.run(["pull", ref, dest], server: relay.address) { p in pid.withValue { $0 = p } }
+        #expect(Self.fired(relay), "the pull never sent a request once its stage existed: \(r)")
+        #expect(r.status == 130, "\(r)")
+        #expect(
+            r.stderr.contains(
+                "trove: error: interrupted: \(dest) is unchanged: the pull stopped before it fetched "
+                    + "anything and left nothing behind. Run the same command again to pull the version"),
+            "\(r)")
+        #expect(try Self.listing(dir.path) == kept, "\(r)")
+        try PullDiskFullTests.expectFiles(Self.before, under: dir.path, "what was there before")
+
+        let again = try server.trove(["pull", ref, dest])
+        #expect(again.status == 0, "\(again)")
+        try PullDiskFullTests.expectFiles(version.files, under: dest, "pulled after the interrupted pull")
+    }
+
+    /// The connection to troved breaks (troved is killed) after the pull made DEST's parents and its
+    /// stage, before the first chunk came: nothing was fetched, so nothing is kept either (exit 1,
+    /// the message says so), and `keep` and its file are as they were.
+    @Test func aConnectionThatBreaksBeforeTheFirstChunkLeavesNothingBehind() throws {
+        let (server, _, ref, dir) = try Self.pushed("clean/broken")
+        try PullDiskFullTests.write(Self.before, under: dir.path)
+        let kept = try Self.listing(dir.path)
+        let parent = dir.path + "/keep/new/a"
+        let dest = parent + "/dest"
+        let relay = try Relay(
+            to: server.address,
+            when: Self.stageExists(in: parent, for: "dest"),
+            then: { server.stop(signal: SIGKILL) })
+
+        let r = try Self.run(["pull", ref, dest], server: relay.address)
+        #expect(Self.fired(relay), "the pull never sent a request once its stage existed: \(r)")
+        #expect(r.status == 1, "\(r)")
+        #expect(
+            r.stderr.contains(
+                "; nothing was fetched yet and nothing of the pull was left behind (\(dest) is unchanged)"),
+            "\(r)")
+        #expect(try Self.listing(dir.path) == kept, "\(r)")
+        try PullDiskFullTests.expectFiles(Self.before, under: dir.path, "what was there before")
     }
 
     @Test func theSwitchErrorSaysWhatToDoPerCauseAndExits1() {

@@ -244,6 +244,106 @@ struct PullDiskFullTests {
         try Self.pullsSucceed(server, ref, version, on: fs)
     }
 
+    /// A tmpfs with bytes to spare and few inodes left (`nr_inodes`): a pull into `keep/new/a/b/dest`
+    /// (`keep` there before) makes 11 files and directories (`new`, `a`, `b`, the stage, the
+    /// version's 2 directories and 5 files). It fails at a parent of DEST, the stage, a directory or
+    /// a file of the version, with and without `--merge`: exit 1, the message says the filesystem
+    /// ran out of inodes, not bytes, names the directory being created as a directory, how many
+    /// inodes are free and how many the pull makes, and what to do; nothing is left behind. Where
+    /// bytes run short instead, the message is word for word the bytes one.
+    @Test func aFilesystemOutOfInodesSaysSoAndBytesStillSayBytes() throws {
+        let server = try TestServer()
+        let version = Version(large: 8 << 20)
+        let ref = try version.push(server, "full/inodes")
+        let fs = try SmallFilesystem(megabytes: 64)
+        try Self.write(PullCleanUpTests.before, under: fs.path)
+        let kept = try Self.listing(fs.path)
+        let dest = fs.path + "/keep/new/a/b/dest"
+        func inodesMessage(_ doing: String, free: Int) -> String {
+            "trove: error: no space left on the filesystem of \(dest): it has run out of inodes (files), "
+                + "not bytes (\(doing): \(free) inode\(free == 1 ? "" : "s") free, the pull makes 11 files "
+                + "and directories): \(dest) is as it was and nothing partly written was kept. Delete files "
+                + "there to free inodes, or pull into a directory on another filesystem, then run the same "
+                + "command again"
+        }
+        // Inodes free → what the pull was making when they ran out (the version's directories are
+        // made in tree order: config, then tokenizer).
+        let cases: [(Int, [String], String)] = [
+            (0, [], "creating directory \(fs.path)/keep/new"),
+            (2, [], "creating directory \(fs.path)/keep/new/a/b"),
+            (2, ["--merge"], "creating directory \(fs.path)/keep/new/a/b"),
+            (3, [], "creating the stage directory"),
+            (4, [], "creating directory config"),
+            (5, [], "creating directory tokenizer"),
+        ]
+        for (free, flags, doing) in cases {
+            try fs.limitInodes(free: free)
+            let r = try server.trove(["pull", ref, dest] + flags)
+            #expect(r.status == 1, "\(free) inodes free \(flags): \(r)")
+            #expect(r.stderr.contains(inodesMessage(doing, free: free)), "\(free) inodes free \(flags): \(r)")
+            #expect(try Self.listing(fs.path) == kept, "\(free) inodes free \(flags): \(r)")
+            #expect(fs.freeInodes == free, "\(free) inodes free before the pull, \(fs.freeInodes) after")
+        }
+        // Room for one of the version's files (which one the two writers create first varies).
+        try fs.limitInodes(free: 7)
+        let file = try server.trove(["pull", ref, dest])
+        #expect(file.status == 1, "\(file)")
+        #expect(
+            file.stderr.contains(
+                "\(dest): it has run out of inodes (files), not bytes (writing "),
+            "\(file)")
+        #expect(
+            file.stderr.contains(": 7 inodes free, the pull makes 11 files and directories): "), "\(file)")
+        #expect(try Self.listing(fs.path) == kept, "\(file)")
+
+        // Inodes enough, bytes not: the bytes wording, unchanged.
+        try fs.limitInodes(free: 1000)
+        try fs.resize(megabytes: 4)
+        let bytes = try server.trove(["pull", ref, dest])
+        let needed = UInt64(version.files.values.reduce(0) { $0 + $1.count })
+        #expect(bytes.status == 1, "\(bytes)")
+        #expect(
+            bytes.stderr.contains(
+                "trove: error: no space left on the filesystem of \(dest) (writing model.bin: "
+                    + "\(Progress.bytes(UInt64(fs.free))) free, the version takes "
+                    + "\(Progress.bytes(needed))): \(dest) is as it was and nothing partly written was "
+                    + "kept. Free space there, or pull into a directory with room, then run the same "
+                    + "command again"),
+            "\(bytes)")
+        #expect(!bytes.stderr.contains("inode"), "\(bytes)")
+        #expect(try Self.listing(fs.path) == kept, "\(bytes)")
+    }
+
+    /// A full ext4 (no block left for a new directory) beneath `keep`: making DEST's first missing
+    /// parent fails with `ENOSPC`, and the message names it as the directory being created, not as
+    /// a file being written, with and without `--merge`; nothing is left behind.
+    @Test func aParentDirectoryThatCannotBeMadeIsNamedAsADirectory() throws {
+        let server = try TestServer()
+        let version = Version(large: 1 << 20)
+        let ref = try version.push(server, "full/parent")
+        let fs = try SmallExt4(megabytes: 32)
+        try Self.write(PullCleanUpTests.before, under: fs.path)
+        fs.fill()
+        let kept = try Self.listing(fs.path)
+        let dest = fs.path + "/keep/new/a/dest"
+        let needed = UInt64(version.files.values.reduce(0) { $0 + $1.count })
+        for flags in [[], ["--merge"]] {
+            let r = try server.trove(["pull", ref, dest] + flags)
+            #expect(r.status == 1, "\(flags): \(r)")
+            #expect(
+                r.stderr.contains(
+                    "trove: error: no space left on the filesystem of \(dest) (creating directory "
+                        + "\(fs.path)/keep/new: \(Progress.bytes(UInt64(fs.free))) free, the version "
+                        + "takes \(Progress.bytes(needed))): \(dest) is as it was and nothing partly "
+                        + "written was kept. Free space there, or pull into a directory with room, then "
+                        + "run the same command again"),
+                "\(flags): \(r)")
+            #expect(!r.stderr.contains("writing"), "\(flags): \(r)")
+            #expect(try Self.listing(fs.path) == kept, "\(flags): \(r)")
+        }
+        try PullDiskFullTests.expectFiles(PullCleanUpTests.before, under: fs.path, "what was there before")
+    }
+
     @Test func theMessageNamesTheFileInTheVersionNotTheStageOrATemporary() {
         #expect(
             PullSpace.file("/d/.out.trove-pull-ab12/model.bin", under: "/d/.out.trove-pull-ab12")
@@ -263,6 +363,20 @@ struct PullDiskFullTests {
         #expect(
             ClientError.destinationFull(destination: "o", file: "", errno: ENOSPC, free: 0, needed: 1)
                 .exitCode == 1)
+        #expect(
+            ClientError.destinationFull(
+                destination: "out", file: "", errno: ENOSPC, free: 1 << 30, needed: 1, directory: true,
+                inodes: (1, 12)
+            ).description.hasPrefix(
+                "no space left on the filesystem of out: it has run out of inodes (files), not bytes "
+                    + "(creating the stage directory: 1 inode free, the pull makes 12 files and "
+                    + "directories): "))
+        #expect(
+            ClientError.destinationFull(
+                destination: "out", file: "new", errno: EDQUOT, free: -1, needed: 10 << 20, directory: true
+            ).description.hasPrefix(
+                "the disk quota is used up on the filesystem of out (creating directory new: the version "
+                    + "takes 10.0 MiB): "))
     }
 
     /// Whether a file in `dir` can be written with `O_DIRECT` (opened and one aligned block written).

@@ -124,6 +124,11 @@ public final class Pusher {
     /// (`PushStream`); tests lower them.
     var smallBatchBytes = 8 << 20
     var singleRecipesPerRequest = 4096
+    /// Threads that compress a small-file batch's new chunks (``PushStream``): the pushing thread
+    /// reads, hashes and compresses every small file, and is what a push of many small files
+    /// waits for; the second core helps with the compression (`TROVE_PUSH_SMALL_ENCODERS=1` for
+    /// A/B runs).
+    public var smallEncodeThreads = 2
 
     /// Upload files over 1 MiB while reading them, through blob streams (`BlobStreamer`, protocol
     /// version 2), instead of reading them again after the whole ingest pass. Off, or against a
@@ -309,7 +314,8 @@ public final class Pusher {
                             connection: connection, lease: try lease(), batchBytes: smallBatchBytes,
                             sent: sentChunks, singleRecipesAtEnd: singleRecipesAtEnd,
                             singleRecipesPerRequest: singleRecipesPerRequest,
-                            impliedRecipes: impliedRecipes && PushStream.implies(by: connection))
+                            impliedRecipes: impliedRecipes && PushStream.implies(by: connection),
+                            encodeThreads: smallEncodeThreads)
                     }
                     if readAhead != nil {
                         var failed: ClientError?

@@ -70,6 +70,10 @@ final class PushStream {
     let singleRecipesPerRequest: Int
     /// One-chunk recipes are implied (the server commits them from the chunk): not sent.
     let impliedRecipes: Bool
+    /// Raw bytes of a batch's new chunks compressed together on the encoders' threads before
+    /// they are sent (``Uploader/EncodeAhead``): little, so that the batch's bytes are not held
+    /// twice.
+    let encodeSliceBytes = 1 << 20
 
     /// Whether `connection`'s server commits one-chunk recipes it was not sent (protocol version 4).
     static func implies(by connection: Connection) -> Bool { connection.protocolVersion >= 4 }
@@ -77,7 +81,7 @@ final class PushStream {
     init(
         connection: Connection, lease: LeaseID, batchBytes: Int = 8 << 20, window: Int = 2,
         sent: SentChunks = SentChunks(), singleRecipesAtEnd: Bool = false, singleRecipesPerRequest: Int = 4096,
-        impliedRecipes: Bool = false
+        impliedRecipes: Bool = false, encodeThreads: Int = 1
     ) {
         self.sent = sent
         self.impliedRecipes = impliedRecipes
@@ -85,6 +89,7 @@ final class PushStream {
         self.singleRecipesPerRequest = max(1, singleRecipesPerRequest)
         uploader = Uploader(
             connections: [connection], lease: lease, files: [], locations: [:], window: window, progress: nil)
+        uploader.encodeThreads = encodeThreads
         self.lease = lease
         self.batchBytes = batchBytes
         batchFiles = 4096
@@ -234,12 +239,15 @@ final class PushStream {
     private func sendChunks(of b: Batch) throws(ClientError) {
         let bytes = b.bytes
         b.bytes = [:]
+        var ahead = Uploader.EncodeAhead(b.chunkOrder, encoders: uploader.encoders, sliceBytes: encodeSliceBytes)
         try uploader.sendChunks(b.chunkOrder, windows: &chunkWindows) { d throws(ClientError) in
-            guard let data = bytes[d] else {
-                throw .protocolViolation(detail: "no bytes kept for streamed chunk \(d)")
+            try ahead.payload(for: d) { d throws(ClientError) in
+                guard let data = bytes[d] else {
+                    throw .protocolViolation(detail: "no bytes kept for streamed chunk \(d)")
+                }
+                sentRawBytes += UInt64(data.readableBytes)
+                return data
             }
-            sentRawBytes += UInt64(data.readableBytes)
-            return uploader.encode(data, digest: d)
         }
         dueRecipes += b.singleRecipes
         b.singleRecipes = []

@@ -109,33 +109,56 @@ final class Uploader {
     func putChunks(_ digests: [Digest]) throws(ClientError) {
         if digests.isEmpty { return }
         var windows = connections.map { RequestWindow(connection: $0, limit: window) }
-        // With several encoders, chunks are read ahead (≤ 8 MiB, in order, on this thread) and
-        // compressed together on `encodeThreads` threads; they still go out in order.
-        var ready: [ChunkPayload] = []
-        var next = 0
-        var readAhead = 0
+        var ahead = EncodeAhead(digests, encoders: encoders)
         try sendChunks(digests, windows: &windows) { d throws(ClientError) in
-            guard encoders.count > 1 else { return encoders[0].encode(try read(d), digest: d) }
+            try ahead.payload(for: d) { d throws(ClientError) in try read(d) }
+        }
+        for i in windows.indices { try windows[i].drain() }
+    }
+
+    /// The payloads of chunks sent in a known order. With several encoders, chunks are read
+    /// ahead (up to ``sliceBytes``, in order, on the sending thread) and compressed together on
+    /// all of them; they still go out in order. With one, each is compressed when asked for.
+    struct EncodeAhead {
+        /// Raw bytes read ahead and compressed together.
+        static let sliceBytes = 8 << 20
+        let digests: [Digest]
+        let encoders: [ChunkEncoder]
+        let sliceBytes: Int
+        private var ready: [ChunkPayload] = []
+        private var next = 0
+        private var readAhead = 0
+
+        init(_ digests: [Digest], encoders: [ChunkEncoder], sliceBytes: Int = EncodeAhead.sliceBytes) {
+            self.digests = digests
+            self.encoders = encoders
+            self.sliceBytes = sliceBytes
+        }
+
+        /// The payload of `digest`, the next of ``digests``; `raw` gives a chunk's bytes.
+        mutating func payload(for digest: Digest, raw: (Digest) throws(ClientError) -> ByteBuffer)
+            throws(ClientError) -> ChunkPayload
+        {
+            guard encoders.count > 1 else { return encoders[0].encode(try raw(digest), digest: digest) }
             if next == ready.count {
-                var raw: [(ByteBuffer, Digest)] = []
+                var slice: [(ByteBuffer, Digest)] = []
                 var bytes = 0
-                while readAhead < digests.count, raw.isEmpty || bytes < 8 << 20 {
-                    let ahead = digests[readAhead]
-                    let data = try read(ahead)
+                while readAhead < digests.count, slice.isEmpty || bytes < sliceBytes {
+                    let d = digests[readAhead]
+                    let data = try raw(d)
                     bytes += data.readableBytes
-                    raw.append((data, ahead))
+                    slice.append((data, d))
                     readAhead += 1
                 }
-                ready = ChunkEncoder.encode(raw, with: encoders)
+                ready = ChunkEncoder.encode(slice, with: encoders)
                 next = 0
             }
             defer { next += 1 }
-            guard next < ready.count, ready[next].digest == d else {
-                throw .protocolViolation(detail: "chunk \(d) was not read ahead in order")
+            guard next < ready.count, ready[next].digest == digest else {
+                throw .protocolViolation(detail: "chunk \(digest) was not read ahead in order")
             }
             return ready[next]
         }
-        for i in windows.indices { try windows[i].drain() }
     }
 
     /// Sends `digests` in PUT_CHUNKS requests (each up to the frame budget and the chunk cap),
@@ -219,9 +242,6 @@ final class Uploader {
         }
         return data
     }
-
-    /// A chunk's payload from its raw bytes (see ``ChunkEncoder``), on this uploader's thread.
-    func encode(_ data: ByteBuffer, digest: Digest) -> ChunkPayload { encoders[0].encode(data, digest: digest) }
 
     /// Uploads objects (recipes, trees), several per request, large ones in consecutive parts.
     func putObjects(_ objects: [(ContentKind, Digest, [UInt8])]) throws(ClientError) {

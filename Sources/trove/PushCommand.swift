@@ -91,6 +91,9 @@ struct PushCommand: ParsableCommand {
             if environment["TROVE_PUSH_SERVER_DIGEST"] == "0" { pusher.serverDigests = false }
             // Frames copied whole instead of written in pieces (A/B runs; the same bytes go out).
             if environment["TROVE_SCATTER_FRAMES"] == "0" { Connection.scatterFrames.store(false, ordering: .relaxed) }
+            if let n = environment["TROVE_PUSH_SMALL_ENCODERS"].flatMap(Int.init), n > 0 {
+                pusher.smallEncodeThreads = min(n, 4)
+            }
             if let w = environment["TROVE_PUSH_STREAM_WINDOW"].flatMap(Int.init), w > 0 { pusher.streamWindow = w }
             if let m = environment["TROVE_PUSH_STREAM_BATCH_MIB"].flatMap(Int.init), m > 0 {
                 pusher.streamBatchBytes = m << 20

@@ -157,6 +157,33 @@ extension PushStreamTests {
     }
 }
 
+extension PushStreamTests {
+    /// A batch's new chunks compressed on two threads, 1 MiB at a time (the default), against
+    /// one at a time on the pushing thread: the same tree and chunks, the same bytes on the wire
+    /// (each chunk compressed alike, in the same order), and the pull gives back every byte.
+    @Test func chunksCompressedOnTwoThreadsGoOutAsOnOne() throws {
+        let dir = try TemporaryDirectory()
+        let src = try Self.corpus(dir)
+        let (results, servers) = try Self.pushEach(src, [true, false]) { pusher, two in
+            pusher.smallBatchBytes = 4 << 20  // several 1 MiB slices per batch
+            pusher.smallEncodeThreads = two ? 2 : 1
+        }
+        #expect(results[0].tree == results[1].tree)
+        #expect(results[0].chunks == results[1].chunks)
+        #expect(results[0].chunksSent == results[0].chunks && results[1].chunksSent == results[1].chunks)
+        #expect(results[0].rawBytesSent == results[1].rawBytesSent)
+        #expect(results[0].chunkBytesSent == results[1].chunkBytesSent)
+        #expect(results[0].chunkBytesSent < results[0].rawBytesSent)  // the text files compressed
+        #expect(results[0].files == 405 && results[0].created && results[1].created)
+        let out = dir.path + "/out"
+        let pull = try servers[0].trove(["pull", "s:1", out])
+        #expect(pull.status == 0, "\(pull)")
+        for f in ["d3/f3.dat", "d1/f3-copy.dat", "same-a.txt", "z/same-b.txt", "head.bin", "big.bin", "d6/f398.dat"] {
+            #expect(try ClientE2E.read(out + "/" + f) == ClientE2E.read(src + "/" + f), "\(f)")
+        }
+    }
+}
+
 /// The compressibility sample is skipped only while chunks keep compressing.
 @Suite("compressibility sampler")
 struct CompressibilitySamplerTests {

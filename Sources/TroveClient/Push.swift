@@ -129,6 +129,10 @@ public final class Pusher {
     /// waits for; the second core helps with the compression (`TROVE_PUSH_SMALL_ENCODERS=1` for
     /// A/B runs).
     public var smallEncodeThreads = 2
+    /// Small files' PUT_CHUNKS go over the first of ``uploadConnections`` (their HAS and
+    /// PUT_OBJECTS over ``connection``), so troved answers those while it stores the chunks
+    /// (`TROVE_PUSH_SMALL_CHUNKS_CONN=0` for A/B runs: all on one connection).
+    public var smallChunksOnUploadConnection = true
 
     /// Upload files over 1 MiB while reading them, through blob streams (`BlobStreamer`, protocol
     /// version 2), instead of reading them again after the whole ingest pass. Off, or against a
@@ -315,7 +319,8 @@ public final class Pusher {
                             sent: sentChunks, singleRecipesAtEnd: singleRecipesAtEnd,
                             singleRecipesPerRequest: singleRecipesPerRequest,
                             impliedRecipes: impliedRecipes && PushStream.implies(by: connection),
-                            encodeThreads: smallEncodeThreads)
+                            encodeThreads: smallEncodeThreads,
+                            chunkConnection: smallChunksOnUploadConnection ? uploadConnections.first : nil)
                     }
                     if readAhead != nil {
                         var failed: ClientError?

@@ -81,7 +81,7 @@ final class PushStream {
     init(
         connection: Connection, lease: LeaseID, batchBytes: Int = 8 << 20, window: Int = 2,
         sent: SentChunks = SentChunks(), singleRecipesAtEnd: Bool = false, singleRecipesPerRequest: Int = 4096,
-        impliedRecipes: Bool = false, encodeThreads: Int = 1
+        impliedRecipes: Bool = false, encodeThreads: Int = 1, chunkConnection: Connection? = nil
     ) {
         self.sent = sent
         self.impliedRecipes = impliedRecipes
@@ -94,7 +94,13 @@ final class PushStream {
         self.batchBytes = batchBytes
         batchFiles = 4096
         control = RequestWindow(connection: connection, limit: 8)
-        chunkWindows = [RequestWindow(connection: connection, limit: window)]
+        // PUT_CHUNKS on a connection of their own: troved serves one request at a time per
+        // connection, so HAS and PUT_OBJECTS are answered while it stores the chunks. Only with
+        // implied recipes: sent one-chunk recipes rely on their chunks being stored before them,
+        // which holds only on one connection (a multi-chunk recipe is acknowledged before its
+        // chunks go out).
+        let chunks = impliedRecipes ? chunkConnection ?? connection : connection
+        chunkWindows = [RequestWindow(connection: chunks, limit: window)]
     }
 
     /// Takes a file's recipe (a blob not seen before in this push), its ingest result (where its

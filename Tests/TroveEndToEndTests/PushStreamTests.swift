@@ -26,10 +26,11 @@ struct PushStreamTests {
     }
 
     /// `src` pushed once per setting into a new server each (batches of 64 KiB), `configure`
-    /// given the pusher and the setting.
-    static func pushEach(_ src: String, _ settings: [Bool], configure: (Pusher, Bool) -> Void) throws
-        -> (results: [PushResult], servers: [TestServer])
-    {
+    /// given the pusher and the setting; with `uploadConnection`, over two connections as the CLI
+    /// pushes.
+    static func pushEach(
+        _ src: String, _ settings: [Bool], uploadConnection: Bool = false, configure: (Pusher, Bool) -> Void
+    ) throws -> (results: [PushResult], servers: [TestServer]) {
         var results: [PushResult] = []
         var servers: [TestServer] = []
         for setting in settings {
@@ -38,6 +39,12 @@ struct PushStreamTests {
             let conn = try Connection.open(to: ServerAddress(parsing: server.address), credentials: nil)
             defer { conn.close() }
             let pusher = Pusher(connection: conn)
+            if uploadConnection {
+                pusher.uploadConnections = [
+                    try Connection.open(to: ServerAddress(parsing: server.address), credentials: nil)
+                ]
+            }
+            defer { for c in pusher.uploadConnections { c.close() } }
             pusher.smallBatchBytes = 64 << 10
             configure(pusher, setting)
             results.append(try pusher.push(PushRequest(path: src, name: "s", version: "1")))
@@ -181,6 +188,48 @@ extension PushStreamTests {
         for f in ["d3/f3.dat", "d1/f3-copy.dat", "same-a.txt", "z/same-b.txt", "head.bin", "big.bin", "d6/f398.dat"] {
             #expect(try ClientE2E.read(out + "/" + f) == ClientE2E.read(src + "/" + f), "\(f)")
         }
+    }
+}
+
+extension PushStreamTests {
+    /// Small files' chunks sent over the second connection while their HAS and PUT_OBJECTS go
+    /// over the first, against all over the first: the same tree, chunks and wire bytes, each
+    /// chunk sent once, and the pull gives back every byte (also a v2 that shares most of them).
+    @Test func chunksOnTheSecondConnectionCommitTheSameTreeAsOnOne() throws {
+        let dir = try TemporaryDirectory()
+        let src = try Self.corpus(dir)
+        let (results, servers) = try Self.pushEach(src, [true, false], uploadConnection: true) { pusher, second in
+            #expect(pusher.uploadConnections.count == 1)
+            pusher.smallChunksOnUploadConnection = second
+        }
+        #expect(results[0].tree == results[1].tree)
+        #expect(results[0].chunks == results[1].chunks)
+        #expect(results[0].chunksSent == results[0].chunks && results[1].chunksSent == results[1].chunks)
+        #expect(results[0].chunkBytesSent == results[1].chunkBytesSent)
+        #expect(results[0].files == 405 && results[0].created && results[1].created)
+        let out = dir.path + "/out"
+        let pull = try servers[0].trove(["pull", "s:1", out])
+        #expect(pull.status == 0, "\(pull)")
+        for f in ["d3/f3.dat", "d1/f3-copy.dat", "same-a.txt", "z/same-b.txt", "head.bin", "big.bin", "d6/f398.dat"] {
+            #expect(try ClientE2E.read(out + "/" + f) == ClientE2E.read(src + "/" + f), "\(f)")
+        }
+        // v2: a few files changed, pushed the same way into the first store.
+        for i in [10, 11, 250] {
+            try dir.write("src/d\(i % 7)/f\(i).dat", TestInput.text.bytes(seed: 9000 + UInt64(i), count: 3000))
+        }
+        let conn = try Connection.open(to: ServerAddress(parsing: servers[0].address), credentials: nil)
+        defer { conn.close() }
+        let upload = try Connection.open(to: ServerAddress(parsing: servers[0].address), credentials: nil)
+        defer { upload.close() }
+        let pusher = Pusher(connection: conn)
+        pusher.uploadConnections = [upload]
+        pusher.smallBatchBytes = 64 << 10
+        let v2 = try pusher.push(PushRequest(path: src, name: "s", version: "2"))
+        #expect(v2.created && v2.chunksSent == 3)
+        let out2 = dir.path + "/out2"
+        #expect(try servers[0].trove(["pull", "s:2", out2]).status == 0)
+        #expect(try ClientE2E.read(out2 + "/d4/f11.dat") == TestInput.text.bytes(seed: 9011, count: 3000))
+        #expect(try ClientE2E.read(out2 + "/d3/f3.dat") == ClientE2E.read(src + "/d3/f3.dat"))
     }
 }
 

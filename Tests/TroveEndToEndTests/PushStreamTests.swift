@@ -52,6 +52,23 @@ struct PushStreamTests {
         return (results, servers)
     }
 
+    /// Two pushes of the same directory made the same tree of the same chunks, each sent once.
+    static func expectSameVersion(_ results: [PushResult]) {
+        #expect(results[0].tree == results[1].tree)
+        #expect(results[0].chunks == results[1].chunks)
+        #expect(results[0].chunksSent == results[0].chunks && results[1].chunksSent == results[1].chunks)
+    }
+
+    /// `s:1` pulled from `server` into `out` gives back the corpus's files that share, repeat or
+    /// span chunks, byte for byte.
+    static func pullsBack(_ server: TestServer, _ src: String, into out: String) throws {
+        let pull = try server.trove(["pull", "s:1", out])
+        #expect(pull.status == 0, "\(pull)")
+        for f in ["d3/f3.dat", "d1/f3-copy.dat", "same-a.txt", "z/same-b.txt", "head.bin", "big.bin", "d6/f398.dat"] {
+            #expect(try ClientE2E.read(out + "/" + f) == ClientE2E.read(src + "/" + f), "\(f)")
+        }
+    }
+
     @Test func streamedPushSendsWhatTheReadTwicePushSendsAndPullsBack() throws {
         let dir = try TemporaryDirectory()
         let src = try Self.corpus(dir)
@@ -117,9 +134,7 @@ extension PushStreamTests {
             pusher.singleRecipesPerRequest = 25
             pusher.singleRecipesAtEnd = atEnd
         }
-        #expect(results[0].tree == results[1].tree)
-        #expect(results[0].chunks == results[1].chunks)
-        #expect(results[0].chunksSent == results[0].chunks && results[1].chunksSent == results[1].chunks)
+        Self.expectSameVersion(results)
         #expect(results[0].files == 405 && results[0].created)
         let out = dir.path + "/out"
         let pull = try servers[0].trove(["pull", "s:1", out])
@@ -140,18 +155,11 @@ extension PushStreamTests {
             #expect(PushStream.implies(by: pusher.connection))
             pusher.impliedRecipes = implied
         }
-        #expect(results[0].tree == results[1].tree)
-        #expect(results[0].chunks == results[1].chunks)
-        #expect(results[0].chunksSent == results[0].chunks && results[1].chunksSent == results[1].chunks)
+        Self.expectSameVersion(results)
         #expect(results[0].files == 405 && results[0].created && results[1].created)
         // ~400 one-chunk recipes of ~80 bytes each were left out.
         #expect(results[0].objectBytesSent + 20_000 < results[1].objectBytesSent)
-        let out = dir.path + "/out"
-        let pull = try servers[0].trove(["pull", "s:1", out])
-        #expect(pull.status == 0, "\(pull)")
-        for f in ["d3/f3.dat", "d1/f3-copy.dat", "same-a.txt", "z/same-b.txt", "head.bin", "big.bin", "d6/f398.dat"] {
-            #expect(try ClientE2E.read(out + "/" + f) == ClientE2E.read(src + "/" + f), "\(f)")
-        }
+        try Self.pullsBack(servers[0], src, into: dir.path + "/out")
         // One file changed and pushed as another version: its blobs committed before are
         // implied again, the new one from its chunk.
         try dir.write("src/d4/f11.dat", TestInput.text.bytes(seed: 9011, count: 3000))
@@ -175,19 +183,12 @@ extension PushStreamTests {
             pusher.smallBatchBytes = 4 << 20  // several 1 MiB slices per batch
             pusher.smallEncodeThreads = two ? 2 : 1
         }
-        #expect(results[0].tree == results[1].tree)
-        #expect(results[0].chunks == results[1].chunks)
-        #expect(results[0].chunksSent == results[0].chunks && results[1].chunksSent == results[1].chunks)
+        Self.expectSameVersion(results)
         #expect(results[0].rawBytesSent == results[1].rawBytesSent)
         #expect(results[0].chunkBytesSent == results[1].chunkBytesSent)
         #expect(results[0].chunkBytesSent < results[0].rawBytesSent)  // the text files compressed
         #expect(results[0].files == 405 && results[0].created && results[1].created)
-        let out = dir.path + "/out"
-        let pull = try servers[0].trove(["pull", "s:1", out])
-        #expect(pull.status == 0, "\(pull)")
-        for f in ["d3/f3.dat", "d1/f3-copy.dat", "same-a.txt", "z/same-b.txt", "head.bin", "big.bin", "d6/f398.dat"] {
-            #expect(try ClientE2E.read(out + "/" + f) == ClientE2E.read(src + "/" + f), "\(f)")
-        }
+        try Self.pullsBack(servers[0], src, into: dir.path + "/out")
     }
 }
 
@@ -202,17 +203,10 @@ extension PushStreamTests {
             #expect(pusher.uploadConnections.count == 1)
             pusher.smallChunksOnUploadConnection = second
         }
-        #expect(results[0].tree == results[1].tree)
-        #expect(results[0].chunks == results[1].chunks)
-        #expect(results[0].chunksSent == results[0].chunks && results[1].chunksSent == results[1].chunks)
+        Self.expectSameVersion(results)
         #expect(results[0].chunkBytesSent == results[1].chunkBytesSent)
         #expect(results[0].files == 405 && results[0].created && results[1].created)
-        let out = dir.path + "/out"
-        let pull = try servers[0].trove(["pull", "s:1", out])
-        #expect(pull.status == 0, "\(pull)")
-        for f in ["d3/f3.dat", "d1/f3-copy.dat", "same-a.txt", "z/same-b.txt", "head.bin", "big.bin", "d6/f398.dat"] {
-            #expect(try ClientE2E.read(out + "/" + f) == ClientE2E.read(src + "/" + f), "\(f)")
-        }
+        try Self.pullsBack(servers[0], src, into: dir.path + "/out")
         // v2: a few files changed, pushed the same way into the first store.
         for i in [10, 11, 250] {
             try dir.write("src/d\(i % 7)/f\(i).dat", TestInput.text.bytes(seed: 9000 + UInt64(i), count: 3000))

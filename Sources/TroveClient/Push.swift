@@ -130,8 +130,9 @@ public final class Pusher {
     /// A/B runs).
     public var smallEncodeThreads = 2
     /// Small files' PUT_CHUNKS go over the first of ``uploadConnections`` (their HAS and
-    /// PUT_OBJECTS over ``connection``), so troved answers those while it stores the chunks
-    /// (`TROVE_PUSH_SMALL_CHUNKS_CONN=0` for A/B runs: all on one connection).
+    /// PUT_OBJECTS over ``connection``), so a batch's recipes need not wait until troved has
+    /// stored the previous batch's chunks (`TROVE_PUSH_SMALL_CHUNKS_CONN=0` for A/B runs: all on
+    /// one connection).
     public var smallChunksOnUploadConnection = true
 
     /// Upload files over 1 MiB while reading them, through blob streams (`BlobStreamer`, protocol

@@ -94,12 +94,13 @@ final class PushStream {
         self.batchBytes = batchBytes
         batchFiles = 4096
         control = RequestWindow(connection: connection, limit: 8)
-        // PUT_CHUNKS on a connection of their own: troved serves one request at a time per
-        // connection, so HAS and PUT_OBJECTS are answered while it stores the chunks. Only with
+        // PUT_CHUNKS on a connection of their own: a PUT_OBJECTS starts only once every earlier
+        // request of its connection has completed (PROTOCOL.md §4), so on one connection the next
+        // batch's recipes waited until troved had stored the previous batch's chunks. Only with
         // implied recipes: sent one-chunk recipes rely on their chunks being stored before them,
         // which holds only on one connection (a multi-chunk recipe is acknowledged before its
         // chunks go out).
-        let chunks = impliedRecipes ? chunkConnection ?? connection : connection
+        let chunks = impliedRecipes ? (chunkConnection ?? connection) : connection
         chunkWindows = [RequestWindow(connection: chunks, limit: window)]
     }
 

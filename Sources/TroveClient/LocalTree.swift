@@ -124,7 +124,8 @@ public struct LocalTree: Sendable {
             }
             level = next
         }
-        try assemble(root, into: &tree) { disk, _ in listings[disk] ?? [] }
+        // Each listing is taken once: its entries leave the map as they join the tree.
+        try assemble(root, into: &tree) { disk, _ in listings.removeValue(forKey: disk) ?? [] }
     }
 
     /// ``list(directory:prefix:)`` of each of `dirs`, on up to one thread per core.

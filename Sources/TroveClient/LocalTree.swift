@@ -39,8 +39,7 @@ public struct LocalTree: Sendable {
     ///
     /// With `parallel` (the default) the directories of each level of the tree are listed and
     /// `lstat`ed on all cores at once (``walkByLevels(root:into:)``), which gives the same tree, or
-    /// fails with the same error, as the one-thread walk (`parallel: false`, or
-    /// `TROVE_SCAN_THREADS=1` for A/B runs).
+    /// fails with the same error, as the one-thread walk (`parallel: false`).
     public static func scan(_ path: String, parallel: Bool = true) throws(ClientError) -> LocalTree {
         var st = stat()
         guard stat(path, &st) == 0 else { throw .io(path: path, operation: "read", errno: errno) }
@@ -61,7 +60,7 @@ public struct LocalTree: Sendable {
                 detail: "\(path) is neither a regular file nor a directory; push a file or a directory")
         }
         var tree = LocalTree(files: [], otherEntries: [], isSingleFile: false, skipped: [])
-        if parallel && getenv("TROVE_SCAN_THREADS").map({ String(cString: $0) }) != "1" {
+        if parallel {
             try walkByLevels(root: path, into: &tree)
         } else {
             try assemble(path, into: &tree) { list(directory: $0, prefix: $1) }
@@ -164,10 +163,8 @@ public struct LocalTree: Sendable {
                 return String(validating: bytes, as: UTF8.self)
             }
             guard let name else {
-                return [
-                    .failed(
-                        .usage(detail: "a file name in \(directory) is not valid UTF-8; rename it before pushing"))
-                ]
+                let detail = "a file name in \(directory) is not valid UTF-8; rename it before pushing"
+                return [.failed(.usage(detail: detail))]
             }
             if name == "." || name == ".." { continue }
             names.append(name)
@@ -202,7 +199,8 @@ public struct LocalTree: Sendable {
         case S_IFREG:
             return .file(
                 LocalFile(
-                    diskPath: disk, treePath: treePath, mode: mode, size: UInt64(st.st_size), stamp: FileStamp(st)))
+                    diskPath: disk, treePath: treePath, mode: mode, size: UInt64(st.st_size),
+                    stamp: FileStamp(st)))
         case S_IFLNK:
             return .symlink(.symlink(treePath, target: try linkTarget(disk), mode: 0o777))
         case S_IFDIR:
@@ -219,7 +217,8 @@ public struct LocalTree: Sendable {
             readlink(disk, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
         }
         guard n >= 0 else { throw .io(path: disk, operation: "read link", errno: errno) }
-        guard n > 0, n <= TreePath.maxLength, let target = String(validating: buf[0..<n], as: UTF8.self) else {
+        guard n > 0, n <= TreePath.maxLength, let target = String(validating: buf[0..<n], as: UTF8.self)
+        else {
             throw .usage(detail: "symlink \(disk) has an empty, too long or non-UTF-8 target")
         }
         return target

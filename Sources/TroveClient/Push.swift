@@ -134,6 +134,9 @@ public final class Pusher {
     /// stored the previous batch's chunks (`TROVE_PUSH_SMALL_CHUNKS_CONN=0` for A/B runs: all on
     /// one connection).
     public var smallChunksOnUploadConnection = true
+    /// List the pushed directory's levels on all cores (``LocalTree/scan(_:parallel:)``;
+    /// `TROVE_SCAN_THREADS=1` for A/B runs: one thread).
+    public var parallelScan = true
 
     /// Upload files over 1 MiB while reading them, through blob streams (`BlobStreamer`, protocol
     /// version 2), instead of reading them again after the whole ingest pass. Off, or against a
@@ -176,7 +179,7 @@ public final class Pusher {
     public func push(_ request: PushRequest, resume: LeaseID? = nil, onLease: ((LeaseID) -> Void)? = nil)
         throws(ClientError) -> PushResult
     {
-        let local = try LocalTree.scan(request.path)
+        let local = try LocalTree.scan(request.path, parallel: parallelScan)
         let params = connection.chunkerParameters
         do { try params.validate() } catch {
             throw .protocolViolation(detail: "the server announced unusable chunker parameters: \(error)")

@@ -95,6 +95,7 @@ struct PushCommand: ParsableCommand {
                 pusher.smallEncodeThreads = min(n, 4)
             }
             if environment["TROVE_PUSH_SMALL_CHUNKS_CONN"] == "0" { pusher.smallChunksOnUploadConnection = false }
+            if environment["TROVE_SCAN_THREADS"] == "1" { pusher.parallelScan = false }
             if let w = environment["TROVE_PUSH_STREAM_WINDOW"].flatMap(Int.init), w > 0 { pusher.streamWindow = w }
             if let m = environment["TROVE_PUSH_STREAM_BATCH_MIB"].flatMap(Int.init), m > 0 {
                 pusher.streamBatchBytes = m << 20

@@ -44,6 +44,15 @@ struct PullCleanUpTests {
         return (server, version, ref, try TemporaryDirectory("trove-pull-clean"))
     }
 
+    /// ``pushed(_:)`` with ``before`` written into the directory, and the directory's listing then.
+    static func pushedBeneathKeep(_ name: String) throws
+        -> (server: TestServer, version: Version, ref: String, dir: TemporaryDirectory, kept: [String])
+    {
+        let (server, version, ref, dir) = try pushed(name)
+        try PullDiskFullTests.write(before, under: dir.path)
+        return (server, version, ref, dir, try listing(dir.path))
+    }
+
     /// What was there before the pull: a directory with a file, beneath which DEST is pulled.
     static let before: [String: [UInt8]] = ["keep/other.txt": Array("not the pull's\n".utf8)]
 
@@ -150,8 +159,7 @@ struct PullCleanUpTests {
     /// stay, as the other program's DEST is in them, and its file keeps its bytes. The error says
     /// what happened and offers `--force`, with which the same pull then succeeds.
     @Test func aDestinationThatAppearsMeanwhileKeepsWhatIsInItAndTheStageGoes() throws {
-        let (server, version, ref, dir) = try Self.pushed("clean/race")
-        try PullDiskFullTests.write(Self.before, under: dir.path)
+        let (server, version, ref, dir, _) = try Self.pushedBeneathKeep("clean/race")
         let parent = dir.path + "/keep/new/a"
         let dest = parent + "/dest"
         let theirs: [String: [UInt8]] = ["dest/theirs.txt": Array("another program's\n".utf8)]
@@ -238,9 +246,7 @@ struct PullCleanUpTests {
     /// (nothing was fetched: nothing to resume from), `keep` and its file are as they were. The
     /// same pull then succeeds.
     @Test func ctrlCBeforeTheFirstChunkLeavesNothingBehind() throws {
-        let (server, version, ref, dir) = try Self.pushed("clean/sigint")
-        try PullDiskFullTests.write(Self.before, under: dir.path)
-        let kept = try Self.listing(dir.path)
+        let (server, version, ref, dir, kept) = try Self.pushedBeneathKeep("clean/sigint")
         let parent = dir.path + "/keep/new/a"
         let dest = parent + "/dest"
         let pid = Locked<Int32>(0)
@@ -275,9 +281,7 @@ struct PullCleanUpTests {
     /// stage, before the first chunk came: nothing was fetched, so nothing is kept either (exit 1,
     /// the message says so), and `keep` and its file are as they were.
     @Test func aConnectionThatBreaksBeforeTheFirstChunkLeavesNothingBehind() throws {
-        let (server, _, ref, dir) = try Self.pushed("clean/broken")
-        try PullDiskFullTests.write(Self.before, under: dir.path)
-        let kept = try Self.listing(dir.path)
+        let (server, _, ref, dir, kept) = try Self.pushedBeneathKeep("clean/broken")
         let parent = dir.path + "/keep/new/a"
         let dest = parent + "/dest"
         let relay = try Relay(

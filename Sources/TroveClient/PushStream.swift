@@ -246,7 +246,8 @@ final class PushStream {
     private func sendChunks(of b: Batch) throws(ClientError) {
         let bytes = b.bytes
         b.bytes = [:]
-        var ahead = Uploader.EncodeAhead(b.chunkOrder, encoders: uploader.encoders, sliceBytes: encodeSliceBytes)
+        var ahead = Uploader.EncodeAhead(
+            b.chunkOrder, encoders: uploader.encoders, sliceBytes: encodeSliceBytes)
         try uploader.sendChunks(b.chunkOrder, windows: &chunkWindows) { d throws(ClientError) in
             try ahead.payload(for: d) { d throws(ClientError) in
                 guard let data = bytes[d] else {

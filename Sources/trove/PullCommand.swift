@@ -23,6 +23,12 @@ struct PullCommand: ParsableCommand {
             outside DEST anyway (as links only).
             """)
 
+    /// Connections a pull fetches chunks over. troved builds one frame at a time for each
+    /// connection, each frame's pack reads one after the other, so the connections are the pull's
+    /// depth of pack reads: with four, a 1 GiB restore took 1.08 s against 1.22 with two
+    /// (docs/PERFORMANCE.md, "Session 19"); the `GET_CHUNKS` window stays shared (`Puller.window`).
+    static let connections = 4
+
     @Argument(help: "NAME:VERSION, NAME:ALIAS or NAME@sha256:HEX.")
     var ref: String
 
@@ -63,8 +69,10 @@ struct PullCommand: ParsableCommand {
             }
             let conn = try client.connect()
             defer { conn.close() }
-            // Benchmark A/B hook: TROVE_PULL_CONNECTIONS=N connections to fetch chunks over (default 2).
-            let connections = ProcessInfo.processInfo.environment["TROVE_PULL_CONNECTIONS"].flatMap { Int($0) } ?? 2
+            // Benchmark A/B hook: TROVE_PULL_CONNECTIONS=N connections to fetch chunks over (1–4).
+            let connections =
+                ProcessInfo.processInfo.environment["TROVE_PULL_CONNECTIONS"].flatMap { Int($0) }
+                ?? Self.connections
             let extra = client.extraConnections(min(max(connections, 1), 4) - 1)
             defer { for c in extra { c.close() } }
             // Ctrl-C once the pull handles it (shouldStop): end any wait for the server at once.

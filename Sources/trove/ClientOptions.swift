@@ -62,7 +62,7 @@ struct ClientOptions: ParsableArguments {
         try Connection.open(to: address(), credentials: credentials())
     }
 
-    /// Opens `count` further connections for parallel transfers (troved serves one request at a
+    /// Opens `count` further connections for parallel transfers (troved builds one frame at a
     /// time per connection). Failures after the first connection are not fatal: fewer are used.
     func extraConnections(_ count: Int) -> [Connection] {
         guard count > 0, let a = try? address() else { return [] }

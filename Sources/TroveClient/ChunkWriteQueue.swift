@@ -14,7 +14,7 @@ import TroveCore
 /// frames those bytes lie in stay referenced until then; plus, writing a large file this pull
 /// created, the direct writer's buffer (``DirectFileAppender/bufferSize``).
 /// Thread-safe: `@unchecked Sendable` because every stored var is guarded by `lock`, except
-/// `appender` and `refused`, which only the writer thread touches.
+/// `appender`, `refused` and `gathered`, which only the writer thread touches.
 final class ChunkWriteQueue: @unchecked Sendable {
     /// Most bytes queued and not yet written.
     let maxPendingBytes: Int
@@ -42,6 +42,8 @@ final class ChunkWriteQueue: @unchecked Sendable {
     private var failure: ClientError?
     private var stopping = false
     private var thread: JoinableThread?
+    /// Bytes written into their files so far (``completed``).
+    private var completedBytes: UInt64 = 0
 
     /// The writer is woken once this many bytes are queued (or when someone waits for it), not
     /// for every chunk: a chunk of a large file is ~64 KiB, and a wake-up per chunk costs both
@@ -65,6 +67,18 @@ final class ChunkWriteQueue: @unchecked Sendable {
     /// refused direct I/O (only that thread uses them).
     private var appender: DirectFileAppender?
     private var refused: Int32 = -1
+    /// Bytes given to `appender` since it was made: written only once it finished.
+    private var gathered: UInt64 = 0
+
+    /// Bytes the queue has written into their files: a write counts once its `pwrite` returned, or,
+    /// through a direct writer, once that writer finished the file (``DirectFileAppender/finish()``,
+    /// at a ``drain()`` or the next file); queued bytes, and those of a write or direct writer that
+    /// failed, do not count. After ``settle()``, what the queue was given for a file and did write.
+    var completed: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return completedBytes
+    }
 
     /// Queues `bytes` to be written to `fd` at `offset`; waits while the queue is full. Throws the
     /// failure an earlier write met (nothing is written after one). With `direct`, the bytes are
@@ -82,6 +96,9 @@ final class ChunkWriteQueue: @unchecked Sendable {
             try bytes.withUnsafeReadableBytes { (raw) throws(ClientError) in
                 try SafeWriter.pwriteFully(fd, raw, at: offset, path: path)
             }
+            lock.lock()
+            completedBytes += UInt64(n)
+            lock.unlock()
             return
         }
         while failure == nil, pendingBytes > 0, pendingBytes + n > maxPendingBytes {
@@ -141,41 +158,42 @@ final class ChunkWriteQueue: @unchecked Sendable {
             let skip = failure != nil
             lock.unlock()
             var error: ClientError?
+            var written: UInt64 = 0
             if !skip {
-                do throws(ClientError) { try perform(item) } catch let e { error = e }
+                do throws(ClientError) { written = try perform(item) } catch let e { error = e }
             } else if item == nil {
                 // After a failure, a drain still ends the direct writer (its deinit waits for
                 // the writes in flight): the caller may close the file next.
                 appender = nil
+                gathered = 0
                 refused = -1
             }
             lock.lock()
             writing = false
+            completedBytes += written
             pendingBytes -= item?.bytes.readableBytes ?? 0
             if failure == nil { failure = error }
             lock.signal(1)
         }
         let failed = failure != nil
         lock.unlock()
-        if !failed { try? appender?.finish() }
+        let written = failed ? 0 : (try? finishAppender()) ?? 0
         appender = nil
+        lock.lock()
+        completedBytes += written
+        lock.unlock()
     }
 
     /// Writes one item on the writer thread: a write, directly or the ordinary way, or the end of
-    /// the direct writer's file (its gathered bytes written, its descriptor closed).
-    private func perform(_ item: Item) throws(ClientError) {
+    /// the direct writer's file (its gathered bytes written, its descriptor closed); returns the
+    /// bytes that are now written into their files (a direct writer's once it finished).
+    private func perform(_ item: Item) throws(ClientError) -> UInt64 {
         guard let w = item else {
-            defer {
-                appender = nil
-                refused = -1
-            }
-            try appender?.finish()
-            return
+            defer { refused = -1 }
+            return try finishAppender()
         }
-        if let a = appender, !w.direct || a.fd != w.fd {
-            appender = nil
-            try a.finish()
-        }
+        var written: UInt64 = 0
+        if let a = appender, !w.direct || a.fd != w.fd { written = try finishAppender() }
         if w.direct, appender == nil, refused != w.fd {
             appender = DirectFileAppender(
                 fd: w.fd, path: w.path, size: w.size, writesInFlight: directWritesInFlight)
@@ -184,9 +202,23 @@ final class ChunkWriteQueue: @unchecked Sendable {
         try w.bytes.withUnsafeReadableBytes { (raw) throws(ClientError) in
             if let a = appender {
                 try a.write(raw, at: w.offset)
+                gathered += UInt64(raw.count)
             } else {
                 try SafeWriter.pwriteFully(w.fd, raw, at: w.offset, path: w.path)
+                written += UInt64(raw.count)
             }
         }
+        return written
+    }
+
+    /// Ends the direct writer, if any (its gathered bytes written, its descriptor closed); returns
+    /// the bytes given to it, now written. Gone either way.
+    private func finishAppender() throws(ClientError) -> UInt64 {
+        guard let a = appender else { return 0 }
+        let n = gathered
+        appender = nil
+        gathered = 0
+        try a.finish()
+        return n
     }
 }

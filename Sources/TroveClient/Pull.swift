@@ -133,6 +133,8 @@ public final class Puller {
         // it made unless that is worth resuming from.
         if shouldStop(0) { throw PullTarget.nothingLeft(.interrupted(detail: ""), destination: dest) }
         var fetched = 0
+        // What this run put in place: in a stage, kept when the pull is interrupted.
+        var wrote = PullTarget.Kept()
 
         if mode == .merge {
             let writer = SafeWriter(root: dest)
@@ -141,7 +143,9 @@ public final class Puller {
             do {
                 try writer.prepareRoot()
                 try job.makeParents(writer)
-                result = try write(job, info: info, total: tree.totalSize, resume: nil, fetched: &fetched) {
+                result = try write(
+                    job, info: info, total: tree.totalSize, resume: nil, fetched: &fetched, wrote: &wrote
+                ) {
                     (e) throws(ClientError) in
                     let (fd, path) = try writer.createTemp(for: e.path)
                     return (fd, path, true)
@@ -172,14 +176,16 @@ public final class Puller {
                 staged: true)
         }
         var result: PullResult
+        // What an interrupted run left that verified (so far, when stopped while checking it).
+        var resume = PullJob.Resume()
         do {
             let writer = SafeWriter(root: target.stage)
             try job.makeParents(writer)
-            let resume = fresh ? PullJob.Resume() : try job.verifyExisting(writer) { shouldStop(0) }
+            if !fresh { try job.verifyExisting(writer, into: &resume) { shouldStop(0) } }
             // In a new stage, small files are created and written by workers (StagedFileWriters).
             let queued = fresh && writerThreads > 0 ? StagedFileWriters(threads: writerThreads) : nil
             let written = try write(
-                job, info: info, total: tree.totalSize, resume: resume, fetched: &fetched,
+                job, info: info, total: tree.totalSize, resume: resume, fetched: &fetched, wrote: &wrote,
                 queued: queued.map { ($0, writer) }
             ) {
                 (e) throws(ClientError) in
@@ -202,8 +208,11 @@ public final class Puller {
                     target.discardStage()
                     throw PullTarget.nothingLeft(error, destination: dest)
                 }
-                // Keep the stage: the next run verifies it chunk by chunk and fetches the rest.
-                throw target.kept(error, files: fileEntries.count)
+                // Keep the stage: the next run verifies it chunk by chunk and fetches the rest. It
+                // holds what this run wrote and what it verified of an earlier run's.
+                let kept = PullTarget.Kept(
+                    bytes: resume.bytes + wrote.bytes, files: resume.files.count + wrote.files)
+                throw target.kept(error, kept, files: fileEntries.count)
             default:
                 target.discardStage()
                 throw PullSpace.explain(
@@ -230,17 +239,29 @@ public final class Puller {
 
     /// Writes every file of `job` through `open` (a temporary or the staged file), fetching the
     /// chunks that `resume` does not already have in place; returns the result and the paths
-    /// written, in file order; `fetched` counts the chunks fetched so far.
+    /// written, in file order; `fetched` counts the chunks fetched so far. `wrote` counts the bytes
+    /// this call put in place, also when it throws: chunks fetched or copied, once their writes
+    /// completed (not queued: ``ChunkWriteQueue/completed``), and whole queued files, once a worker
+    /// wrote them (``StagedFileWriters/written``); and the files holding any of them, apart from
+    /// those holding a chunk `resume` verified.
     ///
     /// With `queued`, files up to ``StagedFileWriters/fileLimit`` are gathered in memory, verified,
     /// and handed to the workers to create under the writer's root (a stage this pull made).
     private func write(
         _ job: PullJob, info: Message.RefInfo, total: UInt64, resume: PullJob.Resume?, fetched: inout Int,
-        queued: (StagedFileWriters, SafeWriter)? = nil,
+        wrote: inout PullTarget.Kept, queued: (StagedFileWriters, SafeWriter)? = nil,
         open: (TreeEntry) throws(ClientError) -> (fd: Int32, path: String, new: Bool)
     ) throws(ClientError) -> (pull: PullResult, temps: [String]) {
+        wrote = PullTarget.Kept()
         // Nothing may still be writing when the caller keeps or removes the stage.
-        defer { queued?.0.settle() }
+        defer {
+            if let (writers, _) = queued {
+                writers.settle()
+                let (files, bytes) = writers.written
+                wrote.files += files
+                wrote.bytes += bytes
+            }
+        }
         let resume = resume ?? PullJob.Resume()
         let order = job.fetchOrder(skipping: resume)
         progress?.start(phase: "fetching", total: total)
@@ -328,9 +349,18 @@ public final class Puller {
                 continue
             }
             let (fd, path, new) = try open(e)
+            // Nothing is queued from an earlier file (each one settles the queue at its end): what
+            // it completes from here on is this file's.
+            let completedBefore = writes.completed
+            var copied: UInt64 = 0
             defer {
                 writes.settle()  // no queued write may reach the descriptor after it is closed
                 close(fd)
+                let n = writes.completed - completedBefore + copied
+                if n > 0 {
+                    wrote.bytes += n
+                    if !resume.files.contains(fileIndex) { wrote.files += 1 }
+                }
             }
             paths.append(path)
             let direct = new && directWrites && e.size >= UInt64(DirectFileAppender.bufferSize)
@@ -348,6 +378,7 @@ public final class Puller {
                     let chunk = try readPlaced(at, n, own: at.file == fileIndex ? fd : nil)
                     hasher.append(UnsafeRawBufferPointer(chunk))
                     try SafeWriter.pwriteFully(fd, UnsafeRawBufferPointer(chunk), at: offset, path: path)
+                    copied += UInt64(n)
                 } else {
                     // Verified (and appended to the blob digest) by the stream before it is queued.
                     try writes.write(

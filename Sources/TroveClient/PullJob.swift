@@ -31,7 +31,10 @@ struct PullJob {
     struct Resume {
         var verified = Set<Position>()
         var local: [Digest: Location] = [:]
+        /// Bytes of the verified positions.
         var bytes: UInt64 = 0
+        /// Indices of the files holding a verified position.
+        var files = Set<Int>()
     }
 
     /// Throws unless a file's assembled bytes hash to its blob digest and have its size.
@@ -66,11 +69,13 @@ struct PullJob {
         }
     }
 
-    /// Reads what an interrupted run left in `writer`'s root, chunk by chunk: a chunk whose bytes
-    /// at its position hash to its digest is kept; everything else will be fetched or copied.
-    /// Asks `stop` before each chunk: true stops it as ``ClientError/interrupted(detail:)``.
-    func verifyExisting(_ writer: SafeWriter, stop: () -> Bool = { false }) throws(ClientError) -> Resume {
-        var resume = Resume()
+    /// Reads what an interrupted run left in `writer`'s root, chunk by chunk, into `resume`: a
+    /// chunk whose bytes at its position hash to its digest is kept; everything else will be
+    /// fetched or copied. Asks `stop` before each chunk: true stops it as
+    /// ``ClientError/interrupted(detail:)``, `resume` then holding the chunks checked so far.
+    func verifyExisting(_ writer: SafeWriter, into resume: inout Resume, stop: () -> Bool = { false })
+        throws(ClientError)
+    {
         var buffer = [UInt8]()
         let hasher = SHA256()
         for (fileIndex, e) in files.enumerated() {
@@ -98,11 +103,11 @@ struct PullJob {
                         resume.local[c.digest] = Location(file: fileIndex, offset: offset)
                     }
                     resume.bytes += UInt64(n)
+                    resume.files.insert(fileIndex)
                 }
                 offset += UInt64(n)
             }
         }
-        return resume
     }
 
     /// The distinct chunks to fetch, in the order the writer consumes them: first uses of chunks

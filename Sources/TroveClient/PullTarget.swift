@@ -103,16 +103,20 @@ struct PullTarget {
         return lstat(stage, &st) == 0 ? stage : nil
     }
 
-    /// The error to report when the pull stopped with the stage kept for a later run.
-    func kept(_ error: ClientError, files total: Int) -> ClientError {
-        var files = 0
+    /// What a stopped pull leaves in its stage for a later run: the bytes in place (written by the
+    /// pull, or verified from an earlier interrupted run) and how many files hold any of them.
+    struct Kept {
         var bytes: UInt64 = 0
-        for (_, e) in (try? PullTarget.walk(stage)) ?? [:] where e.kind == S_IFREG && e.size > 0 {
-            files += 1
-            bytes += e.size
-        }
+        var files = 0
+    }
+
+    /// The error to report when the pull stopped with the stage kept for a later run, saying how
+    /// much it keeps (`kept`, in how many of the `total` files). Not the sizes of the stage's
+    /// files: a large file is allocated at its full size when it is created, however little of
+    /// it was written.
+    func kept(_ error: ClientError, _ kept: Kept, files total: Int) -> ClientError {
         let what =
-            "kept \(Progress.bytes(bytes)) in \(files) of \(total) file\(total == 1 ? "" : "s") in \(stage) "
+            "kept \(Progress.bytes(kept.bytes)) in \(kept.files) of \(total) file\(total == 1 ? "" : "s") in \(stage) "
             + "(\(destination) is unchanged). Run the same command again to resume: what was kept is verified "
             + "chunk by chunk and only the rest is fetched (or `rm -rf \(stage)` to discard it)"
         switch error {

@@ -31,6 +31,9 @@ final class StagedFileWriters: Sendable {
         var pendingBytes = 0
         var pendingFiles = 0
         var failure: ClientError?
+        /// Files written that hold any bytes, and their bytes (``written``).
+        var writtenFiles = 0
+        var writtenBytes: UInt64 = 0
     }
 
     private let queues: [DispatchQueue]
@@ -44,6 +47,11 @@ final class StagedFileWriters: Sendable {
     }
 
     var threads: Int { queues.count }
+
+    /// The files the workers have written whole that hold any bytes, and those bytes. A file still
+    /// queued, or one the workers skipped after an earlier failure or failed to write, does not
+    /// count: after ``settle()``, what the stage holds of what was queued.
+    var written: (files: Int, bytes: UInt64) { state.withLock { ($0.writtenFiles, $0.writtenBytes) } }
 
     /// Queues `content` to be written as the new file `path` (which must not exist) with `mode`
     /// by worker `worker` (modulo the number of workers). Waits while the queue is full; throws
@@ -65,8 +73,12 @@ final class StagedFileWriters: Sendable {
         }
         queues[worker % queues.count].async { [self] in
             var failure: ClientError?
+            var written = false
             if state.withLock({ $0.failure == nil }) {
-                do throws(ClientError) { try StagedFileWriters.create(path, content, mode: mode) } catch {
+                do throws(ClientError) {
+                    try StagedFileWriters.create(path, content, mode: mode)
+                    written = true
+                } catch {
                     failure = error
                 }
             }
@@ -74,6 +86,10 @@ final class StagedFileWriters: Sendable {
                 s.pendingFiles -= 1
                 s.pendingBytes -= n
                 if s.failure == nil { s.failure = failure }
+                if written, n > 0 {
+                    s.writtenFiles += 1
+                    s.writtenBytes += UInt64(n)
+                }
             }
             done.signal()
         }

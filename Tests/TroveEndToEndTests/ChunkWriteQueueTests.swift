@@ -43,6 +43,7 @@ struct ChunkWriteQueueTests {
                 try p.bytes.withUnsafeBytes { try SafeWriter.pwriteFully(d, $0, at: p.offset, path: plain) }
             }
             try writes.drain()
+            #expect(writes.completed == offset, "\(name), direct I/O \(direct)")
             writes.stop()
             close(q)
             close(d)
@@ -76,6 +77,7 @@ struct ChunkWriteQueueTests {
         var expected: [UInt8] = []
         let writes = ChunkWriteQueue(maxPendingBytes: 8 << 20, wakeBytes: 1 << 20)
         var checked = 0
+        var queued: UInt64 = 0
         for round in 0..<30 {
             // Every tenth round more than the direct writer's buffer holds, the others a few chunks.
             let (count, largest) = round % 10 == 1 ? (60, 150_000) : (Int(rng.next() % 16), 20_000)
@@ -83,8 +85,11 @@ struct ChunkWriteQueueTests {
                 let piece = ClientE2E.random(seed: rng.next(), count: Int(rng.next() % UInt64(largest)) + 1)
                 try writes.write(ByteBuffer(bytes: piece), fd: fd, at: UInt64(expected.count), path: path, direct: true)
                 expected += piece
+                queued += UInt64(piece.count)
             }
             try writes.drain()
+            // Every queued byte counts as written once drained (a direct writer's too).
+            #expect(writes.completed == queued, "round \(round)")
             // What was written since the last check, and the block before it (rewritten since).
             let from = max(0, checked - 8192)
             var back = [UInt8](repeating: 0, count: expected.count - from)
@@ -140,6 +145,7 @@ struct ChunkWriteQueueTests {
         defer { writes.stop() }
         try writes.write(ByteBuffer(bytes: [9, 9]), fd: fd, at: 0, path: path)
         #expect(throws: ClientError.self) { try writes.drain() }
+        #expect(writes.completed == 0)
         #expect(throws: ClientError.self) {
             try writes.write(ByteBuffer(bytes: [8]), fd: fd, at: 0, path: path)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TroveCore
 
 @testable import TroveClient
 
@@ -298,6 +299,65 @@ struct PullCleanUpTests {
             "\(r)")
         #expect(try Self.listing(dir.path) == kept, "\(r)")
         try PullDiskFullTests.expectFiles(Self.before, under: dir.path, "what was there before")
+    }
+
+    /// An interrupted pull says what it really keeps: the bytes it wrote (and, resumed, those it
+    /// verified), in the files holding any. Not the sizes of the stage's files: a large file this
+    /// pull creates is written directly and allocated at its full size at once (48 MiB here, after
+    /// 3 chunks). Two small files of one chunk each (queued for the workers, written once the pull
+    /// stopped) come before it, so what the first run keeps is exactly the 5 chunks it fetched, at
+    /// most 5 of the chunker's largest; the same pull interrupted again while resuming keeps those
+    /// and the 2 it fetched since, still in the same 3 files. The third run reuses all 7 and makes
+    /// the exact version.
+    @Test func anInterruptedPullReportsTheBytesItWroteNotWhatItAllocated() throws {
+        let server = try TestServer()
+        let dir = try TemporaryDirectory("trove-pull-clean")
+        try #require(PullDiskFullTests.takesDirectIO(dir.path), "the test directory must take O_DIRECT")
+        let size = 48 << 20
+        let small = ClientE2E.random(seed: 8401, count: 5_000) + ClientE2E.random(seed: 8402, count: 12_000)
+        let files: [String: [UInt8]] = [
+            "a/one.txt": Array(small[..<5_000]), "a/two.txt": Array(small[5_000...]),
+            "b.bin": ClientE2E.random(seed: 8403, count: size),
+        ]
+        let src = try TemporaryDirectory()
+        for (path, bytes) in files { try src.write(path, bytes) }
+        #expect(try server.trove(["push", src.path, "clean/kept:1"]).status == 0)
+        // The large file's first chunks (troved's default parameters); each small file is one.
+        try #require(ChunkerParameters.default.min > 12_000, "a file below `min` is one chunk")
+        let head = Array(files["b.bin"]![..<(4 << 20)])
+        let chunker = try FastCDC()
+        let chunks: [UInt64] = head.withUnsafeBytes { chunker.lengths(of: $0) }.prefix(5).map { UInt64($0) }
+        let first = UInt64(small.count) + chunks.prefix(3).reduce(0, +)
+        let second = first + chunks[3] + chunks[4]
+        let dest = dir.path + "/dest"
+        func expectKept(_ r: CLIResult, _ bytes: UInt64, fetched: UInt64, stage: String) {
+            #expect(r.status == 130, "\(r)")
+            let kept = "interrupted: kept \(Progress.bytes(bytes)) in 3 of 3 files in \(stage) "
+            #expect(r.stderr.contains(kept + "(\(dest) is unchanged)"), "\(r)")
+            #expect(bytes <= fetched * UInt64(ChunkerParameters.default.max) && bytes < UInt64(size) / 32)
+        }
+
+        let stopped = try server.trove(
+            ["pull", "clean/kept:1", dest], environment: ["TROVE_TEST_INTERRUPT_AFTER_CHUNKS": "5"])
+        let name = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).first {
+                $0.hasPrefix(".dest.trove-pull-")
+            })
+        let stage = dir.path + "/" + name
+        var st = stat()
+        #expect(stat(stage + "/b.bin", &st) == 0 && st.st_size == off_t(size), "allocated up front")
+        expectKept(stopped, first, fetched: 5, stage: stage)
+
+        let again = try server.trove(
+            ["pull", "clean/kept:1", dest], environment: ["TROVE_TEST_INTERRUPT_AFTER_CHUNKS": "2"])
+        expectKept(again, second, fetched: 5 + 2, stage: stage)
+
+        let (done, j) = try ClientE2E.json(server, ["pull", "clean/kept:1", dest])
+        #expect(done.status == 0, "\(done)")
+        #expect(ClientE2E.int(j["chunksReused"]) == 7, "\(j)")
+        #expect(ClientE2E.int(j["bytesReused"]) == Int(second), "\(j)")
+        try PullDiskFullTests.expectFiles(files, under: dest, "pulled after two interrupted pulls")
+        #expect(try Self.listing(dir.path) == PullDiskFullTests.listing(of: files, prefix: "dest/"))
     }
 
     @Test func theSwitchErrorSaysWhatToDoPerCauseAndExits1() {

@@ -37,6 +37,10 @@ public struct PullResult: Sendable {
     public var chunksReused = 0
     /// Bytes of those chunks.
     public var bytesReused: UInt64 = 0
+    /// Bytes of the interrupted run's files read and hashed to find those chunks: not their holes,
+    /// nor what lies past what that run can have written
+    /// (``PullJob/verifyExisting(_:into:writesInFlight:seekHoles:stop:)``).
+    public var bytesChecked: UInt64 = 0
     /// `--force`: paths of the destination whose content the version replaced.
     public var replaced: [String] = []
     /// `--force`: paths of the destination that are not in the version and were removed.
@@ -89,8 +93,12 @@ public final class Puller {
     /// (docs/PERFORMANCE.md, "Pull, session 14"). The pulled file is then not in the page cache.
     public var directWrites = true
     /// Direct writes kept in flight per file (each on an I/O thread): with one, the pull waited for
-    /// the device after every 4 MiB (session 8).
+    /// the device after every 4 MiB (session 8). Also how far a resume checks past a gap in a file
+    /// an interrupted pull left (``PullJob/resumeGap(writesInFlight:largestChunk:)``).
     public var directWritesInFlight = 2
+    /// A resume skips the holes the filesystem reports in an interrupted pull's files (`lseek`
+    /// `SEEK_DATA`) rather than reading them; false (for tests): only the gap bounds what it reads.
+    var resumeSeeksHoles = true
     /// Further connections to the same server to fetch chunks over in parallel.
     public var extraConnections: [Connection] = []
     /// What to do with a destination that already holds files.
@@ -181,7 +189,11 @@ public final class Puller {
         do {
             let writer = SafeWriter(root: target.stage)
             try job.makeParents(writer)
-            if !fresh { try job.verifyExisting(writer, into: &resume) { shouldStop(0) } }
+            if !fresh {
+                try job.verifyExisting(
+                    writer, into: &resume, writesInFlight: directWritesInFlight, seekHoles: resumeSeeksHoles
+                ) { shouldStop(0) }
+            }
             // In a new stage, small files are created and written by workers (StagedFileWriters).
             let queued = fresh && writerThreads > 0 ? StagedFileWriters(threads: writerThreads) : nil
             let written = try write(
@@ -404,7 +416,8 @@ public final class Puller {
         let pull = PullResult(
             info: info, files: job.files.count, symlinks: 0, bytesWritten: written,
             chunksFetched: order.count,
-            bytesFetched: bytesFetched, chunksReused: resume.verified.count, bytesReused: resume.bytes)
+            bytesFetched: bytesFetched, chunksReused: resume.verified.count, bytesReused: resume.bytes,
+            bytesChecked: resume.bytesChecked)
         return (pull, paths)
     }
 }

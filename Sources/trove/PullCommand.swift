@@ -133,7 +133,7 @@ struct PullCommand: ParsableCommand {
                     "symlinks": r.symlinks,
                     "bytesWritten": r.bytesWritten, "chunksFetched": r.chunksFetched,
                     "bytesFetched": r.bytesFetched, "chunksReused": r.chunksReused,
-                    "bytesReused": r.bytesReused,
+                    "bytesReused": r.bytesReused, "bytesChecked": r.bytesChecked,
                     "destination": dest, "mode": puller.mode.rawValue, "replaced": r.replaced,
                     "removed": r.removed,
                 ]

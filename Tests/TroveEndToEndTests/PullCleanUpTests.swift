@@ -356,6 +356,9 @@ struct PullCleanUpTests {
         #expect(done.status == 0, "\(done)")
         #expect(ClientE2E.int(j["chunksReused"]) == 7, "\(j)")
         #expect(ClientE2E.int(j["bytesReused"]) == Int(second), "\(j)")
+        // Read as far as the kept chunks, and not the whole of the large file allocated up front.
+        #expect(ClientE2E.int(j["bytesChecked"]) >= Int(second), "\(j)")
+        #expect(ClientE2E.int(j["bytesChecked"]) < size / 2, "\(j)")
         try PullDiskFullTests.expectFiles(files, under: dest, "pulled after two interrupted pulls")
         #expect(try Self.listing(dir.path) == PullDiskFullTests.listing(of: files, prefix: "dest/"))
     }

@@ -164,8 +164,7 @@ final class ChunkWriteQueue: @unchecked Sendable {
             } else if item == nil {
                 // After a failure, a drain still ends the direct writer (its deinit waits for
                 // the writes in flight): the caller may close the file next.
-                appender = nil
-                gathered = 0
+                dropAppender()
                 refused = -1
             }
             lock.lock()
@@ -177,8 +176,9 @@ final class ChunkWriteQueue: @unchecked Sendable {
         }
         let failed = failure != nil
         lock.unlock()
-        let written = failed ? 0 : (try? finishAppender()) ?? 0
-        appender = nil
+        // After a failure nothing more is written: the direct writer is dropped, not finished.
+        var written: UInt64 = 0
+        if failed { dropAppender() } else { written = (try? finishAppender()) ?? 0 }
         lock.lock()
         completedBytes += written
         lock.unlock()
@@ -209,6 +209,13 @@ final class ChunkWriteQueue: @unchecked Sendable {
             }
         }
         return written
+    }
+
+    /// Drops the direct writer unfinished (its deinit waits for the writes in flight); what it
+    /// gathered is not counted as written.
+    private func dropAppender() {
+        appender = nil
+        gathered = 0
     }
 
     /// Ends the direct writer, if any (its gathered bytes written, its descriptor closed); returns

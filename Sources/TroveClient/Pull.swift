@@ -334,7 +334,9 @@ public final class Puller {
                 var content: [UInt8] = []
                 content.reserveCapacity(Int(e.size))
                 for c in recipe.chunks {
-                    if shouldStop(fetched) { throw .interrupted(detail: "stopped before \(e.path) was complete") }
+                    if shouldStop(fetched) {
+                        throw .interrupted(detail: "stopped before \(e.path) was complete")
+                    }
                     let n = Int(c.length)
                     if let at = placed[c.digest] {
                         let start = content.count
@@ -343,7 +345,9 @@ public final class Puller {
                         } else {
                             content += UnsafeRawBufferPointer(try readPlaced(at, n, own: nil))
                         }
-                        content.withUnsafeBytes { hasher.append(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+                        content.withUnsafeBytes {
+                            hasher.append(UnsafeRawBufferPointer(rebasing: $0[start...]))
+                        }
                     } else {
                         let start = content.count
                         try stream.next { (chunk) throws(ClientError) in content += chunk }

@@ -240,7 +240,9 @@ public final class Pusher {
             : SmallFileReadAhead(
                 files: local.files.indices.compactMap { i in
                     let f = local.files[i]
-                    guard f.size <= UInt64(small.limit), cached.isEmpty || cached[i].hit == nil else { return nil }
+                    guard f.size <= UInt64(small.limit), cached.isEmpty || cached[i].hit == nil else {
+                        return nil
+                    }
                     return (i, f.diskPath, Int(f.size))
                 }, parameters: params, formats: connection.formatPolicy)
         defer { readAhead?.stop() }
@@ -269,7 +271,8 @@ public final class Pusher {
                         (done, readBytes) = try readAhead.take(index)
                     } else {
                         done = try small.ingest(
-                            path: file.diskPath, formats: connection.formatPolicy, expectedSize: Int(file.size))
+                            path: file.diskPath, formats: connection.formatPolicy,
+                            expectedSize: Int(file.size))
                         readBytes = []
                     }
                     if let done {
@@ -278,7 +281,8 @@ public final class Pusher {
                     } else if streamLarge {
                         if blobs == nil {
                             blobs = BlobStreamer(
-                                control: connection, data: streamConnection, lease: try lease(), sent: sentChunks,
+                                control: connection, data: streamConnection, lease: try lease(),
+                                sent: sentChunks,
                                 batchBytes: streamBatchBytes, window: streamWindow)
                         }
                         let streamer = blobs!
@@ -287,8 +291,10 @@ public final class Pusher {
                             && BlobStreamer.sealable(by: streamConnection)
                         streamer.beginFile(sealed: sealed)
                         var ingested = try Ingest.file(
-                            at: file.diskPath, parameters: params, threads: ingestThreads, blobDigest: !sealed,
-                            formats: connection.formatPolicy, sink: { streamer.take($0, $1, $2, $3) }, buffers: streamer)
+                            at: file.diskPath, parameters: params, threads: ingestThreads,
+                            blobDigest: !sealed,
+                            formats: connection.formatPolicy, sink: { streamer.take($0, $1, $2, $3) },
+                            buffers: streamer)
                         let chunks = ingested.chunks
                         // Located while troved finishes the stream (16 000 chunks a GiB).
                         (streamed, ingested.blobDigest) = try streamer.endFile(ingested) {
@@ -329,7 +335,9 @@ public final class Pusher {
                     if readAhead != nil {
                         var failed: ClientError?
                         readBytes.withUnsafeBytes { b in
-                            do throws(ClientError) { try stream!.add(recipe, r, content: b) } catch { failed = error }
+                            do throws(ClientError) { try stream!.add(recipe, r, content: b) } catch {
+                                failed = error
+                            }
                         }
                         if let failed { throw failed }
                     } else {

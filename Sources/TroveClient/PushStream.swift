@@ -80,7 +80,8 @@ final class PushStream {
 
     init(
         connection: Connection, lease: LeaseID, batchBytes: Int = 8 << 20, window: Int = 2,
-        sent: SentChunks = SentChunks(), singleRecipesAtEnd: Bool = false, singleRecipesPerRequest: Int = 4096,
+        sent: SentChunks = SentChunks(), singleRecipesAtEnd: Bool = false,
+        singleRecipesPerRequest: Int = 4096,
         impliedRecipes: Bool = false, encodeThreads: Int = 1, chunkConnection: Connection? = nil
     ) {
         self.sent = sent
@@ -161,7 +162,8 @@ final class PushStream {
     private func wait(for b: Batch) throws(ClientError) {
         while b.unanswered > 0 {
             guard control.outstanding > 0 else {
-                throw .protocolViolation(detail: "a streamed batch waits for a reply that was never requested")
+                throw .protocolViolation(
+                    detail: "a streamed batch waits for a reply that was never requested")
             }
             try control.completeOldest()
         }
@@ -174,7 +176,9 @@ final class PushStream {
             // Implied one-chunk recipes count as absent: their chunk's HAS decides.
             let asked = b.recipes.indices.filter { !b.recipes[$0].isImpliedByItsChunk }
             if !asked.isEmpty {
-                try ask(.recipe, asked.map { b.recipes[$0].blobDigest }, b) { b.recipePresent[asked[$0]] = $1 }
+                try ask(.recipe, asked.map { b.recipes[$0].blobDigest }, b) {
+                    b.recipePresent[asked[$0]] = $1
+                }
             }
         } else {
             try ask(.recipe, b.recipes.map(\.blobDigest), b) { b.recipePresent[$0] = $1 }
@@ -192,7 +196,8 @@ final class PushStream {
             let slice = Array(digests[start..<min(start + most, digests.count)])
             let first = start
             b.unanswered += 1
-            try control.send(Message.Has(lease: lease, kind: kind, digests: slice)) { (r) throws(ClientError) in
+            try control.send(Message.Has(lease: lease, kind: kind, digests: slice)) {
+                (r) throws(ClientError) in
                 guard r.present.present.count == slice.count else {
                     throw .protocolViolation(detail: "HAS for \(slice.count) digests got a malformed answer")
                 }
@@ -227,7 +232,8 @@ final class PushStream {
             }
             // Not what the server has, nor what an earlier batch sent after this one was asked.
             for c in r.chunks
-            where b.bytes[c.digest] != nil && !present.contains(c.digest) && !sent.digests.contains(c.digest) {
+            where b.bytes[c.digest] != nil && !present.contains(c.digest) && !sent.digests.contains(c.digest)
+            {
                 if seen.insert(c.digest).inserted { needed.append(c.digest) }
             }
         }

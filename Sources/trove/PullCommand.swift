@@ -64,15 +64,13 @@ struct PullCommand: ParsableCommand {
                     "\ntrove: interrupted: \(dest) is unchanged. A pull stopped while fetching keeps what "
                     + "it verified in a stage directory; running the same command again resumes from it\n")
             // Benchmark A/B hook: TROVE_RECV_MAX=BYTES, the largest socket read.
-            if let n = ProcessInfo.processInfo.environment["TROVE_RECV_MAX"].flatMap({ Int($0) }), n > 0 {
+            if let n = Self.abInt("TROVE_RECV_MAX"), n > 0 {
                 Connection.maxReadBytes.store(n, ordering: .relaxed)
             }
             let conn = try client.connect()
             defer { conn.close() }
             // Benchmark A/B hook: TROVE_PULL_CONNECTIONS=N connections to fetch chunks over (1–4).
-            let connections =
-                ProcessInfo.processInfo.environment["TROVE_PULL_CONNECTIONS"].flatMap { Int($0) }
-                ?? Self.connections
+            let connections = Self.abInt("TROVE_PULL_CONNECTIONS") ?? Self.connections
             let extra = client.extraConnections(min(max(connections, 1), 4) - 1)
             defer { for c in extra { c.close() } }
             // Ctrl-C once the pull handles it (shouldStop): end any wait for the server at once.
@@ -85,21 +83,22 @@ struct PullCommand: ParsableCommand {
             puller.preserveSpecialModes = preserveSpecialModes
             puller.mode = force ? .force : merge ? .merge : .exact
             // Benchmark A/B hook: TROVE_PULL_WRITERS=0 writes every file on the pulling thread.
-            if let n = ProcessInfo.processInfo.environment["TROVE_PULL_WRITERS"].flatMap({ Int($0) }), n >= 0 {
+            if let n = Self.abInt("TROVE_PULL_WRITERS"), n >= 0 {
                 puller.writerThreads = min(n, 8)
             }
             // Benchmark A/B hook: TROVE_PULL_WAKE=BYTES, how much is queued before the writer wakes.
-            if let n = ProcessInfo.processInfo.environment["TROVE_PULL_WAKE"].flatMap({ Int($0) }), n >= 0 {
+            if let n = Self.abInt("TROVE_PULL_WAKE"), n >= 0 {
                 puller.writerWakeBytes = n
             }
-            // Benchmark A/B hook: TROVE_PULL_DIRECT=0 writes large files through the page cache, 1 (the default) direct.
+            // Benchmark A/B hook: TROVE_PULL_DIRECT=0 writes large files through the page cache, 1 (the
+            // default) direct.
             switch ProcessInfo.processInfo.environment["TROVE_PULL_DIRECT"] {
             case "1": puller.directWrites = true
             case "0": puller.directWrites = false
             default: break
             }
             // Benchmark A/B hook: TROVE_PULL_DIRECT_DEPTH=N direct writes in flight per file.
-            if let n = ProcessInfo.processInfo.environment["TROVE_PULL_DIRECT_DEPTH"].flatMap({ Int($0) }), n >= 1 {
+            if let n = Self.abInt("TROVE_PULL_DIRECT_DEPTH"), n >= 1 {
                 puller.directWritesInFlight = min(n, 8)
             }
             // Benchmark A/B hook: TROVE_PULL_HASH=arrival|fused (where chunk digests are checked; default:
@@ -160,5 +159,10 @@ struct PullCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// A benchmark A/B hook's integer from the environment (nil: unset or not a number).
+    private static func abInt(_ name: String) -> Int? {
+        ProcessInfo.processInfo.environment[name].flatMap { Int($0) }
     }
 }

@@ -38,7 +38,9 @@ struct PullCleanUpTests {
 
     /// A troved holding a version with a 1 MiB file pushed as `name`, its ref, and an empty
     /// directory to pull beneath.
-    static func pushed(_ name: String) throws -> (server: TestServer, version: Version, ref: String, dir: TemporaryDirectory) {
+    static func pushed(_ name: String) throws -> (
+        server: TestServer, version: Version, ref: String, dir: TemporaryDirectory
+    ) {
         let server = try TestServer()
         let version = Version(large: 1 << 20)
         let ref = try version.push(server, name)

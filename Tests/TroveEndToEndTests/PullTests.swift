@@ -69,7 +69,9 @@ struct PullTests {
         // The shared file's chunks were fetched once.
         #expect(ClientE2E.int(j["bytesFetched"]) == 1_500_000 + 700_000 + 18 + 6)
         #expect(ClientE2E.int(j["bytesWritten"]) == 1_500_000 + 2 * 700_000 + 18 + 6)
-        #expect(ClientE2E.int(j["chunksReused"]) == 0 && ClientE2E.int(j["bytesChecked"]) == 0, "nothing to resume")
+        #expect(
+            ClientE2E.int(j["chunksReused"]) == 0 && ClientE2E.int(j["bytesChecked"]) == 0,
+            "nothing to resume")
         // No temporary files are left behind.
         let leftovers = try Self.snapshot(dest).keys.filter { $0.contains(".trove-") }
         #expect(leftovers.isEmpty)
